@@ -1,0 +1,40 @@
+#!/bin/sh
+# Install the Debian packages Warren builds, tests and runs with.
+# Called by `make` when pkg-config cannot find a library or a tool is missing;
+# safe to run by hand. Uses sudo when not root.
+set -eu
+
+PKGS="build-essential pkg-config
+libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
+libwslay-dev libhttp-parser-dev libssl-dev libcmocka-dev
+nginx chromium nodejs npm iproute2 procps curl"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+# node and npm may come from elsewhere (nodesource, nvm): accept them if on PATH.
+case "$missing" in *nodejs*|*npm*)
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        missing=$(echo "$missing" | sed -e 's/ nodejs//' -e 's/ npm//')
+    fi ;;
+esac
+
+if [ -z "$(echo "$missing" | tr -d ' ')" ]; then
+    exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+# Debian's nginx package starts a system nginx on port 80; Warren runs its own.
+if command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+$SUDO pkill -x nginx >/dev/null 2>&1 || true

@@ -1,0 +1,447 @@
+/* libraft glue; see raft_glue.h. The traps this file steps around are in
+ * shared/notes/libraft-0.15.md: asserts are compiled out of Debian's build
+ * (misuse corrupts silently), raft_strerror lacks strings for codes >= 19,
+ * there is no state callback, and the data directory is not locked. */
+#include "cluster/raft_glue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+
+#define POLL_MS 5
+#define CONNECT_RETRY_MS 100
+#define SEGMENT_BYTES (4u * 1024 * 1024)
+
+struct wr_raft {
+    uv_loop_t *loop;
+    struct raft raft;
+    struct raft_io io;
+    struct raft_uv_transport transport;
+    struct raft_fsm fsm;
+    struct wr_raft_fsm user_fsm;
+    struct wr_raft_hooks hooks;
+    uv_timer_t poll;
+    struct wr_raft_status last;
+    int lock_fd;
+    bool raft_inited, io_inited, transport_inited, closing;
+    void (*stop_cb)(void *arg);
+    void *stop_arg;
+    int handles_open;
+};
+
+const char *wr_role_name(enum wr_role role)
+{
+    switch (role) {
+    case WR_ROLE_FOLLOWER: return "follower";
+    case WR_ROLE_CANDIDATE: return "candidate";
+    case WR_ROLE_LEADER: return "leader";
+    default: return "unavailable";
+    }
+}
+
+/* raft_strerror has no text for codes >= 19 (the notes, section 1). */
+static const char *raft_code_name(int rv)
+{
+    switch (rv) {
+    case 19: return "not found";
+    case 20: return "invalid";
+    case 21: return "unauthorized";
+    case 22: return "no space";
+    case 23: return "too many";
+    default: return raft_strerror(rv);
+    }
+}
+
+/* libraft 0.15 requires every entry's length to be a multiple of 8: its
+ * segment encoder asserts it, and with Debian's asserts compiled out an odd
+ * length silently writes a segment that fails its checksum on the next start
+ * (found here: a clean restart renamed the log to corrupt-*). So entries and
+ * snapshots are zero-padded; the world's formats carry their own lengths. */
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* ---- the FSM, as libraft calls it ----------------------------------- */
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct wr_raft *r = fsm->data;
+    r->user_fsm.apply(r->user_fsm.data, buf->base, buf->len);
+    *result = NULL;
+    return 0;
+}
+
+/* FSM version 1: synchronous snapshot; libraft frees what we hand it. */
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct wr_raft *r = fsm->data;
+    struct wr_writer w;
+    wr_writer_init(&w, 4096);
+    wr_put_u64(&w, 0); /* length of what follows, patched below */
+    r->user_fsm.snapshot(r->user_fsm.data, &w);
+    uint64_t n = w.len - 8;
+    for (int i = 0; i < 8; i++)
+        w.base[i] = (uint8_t)(n >> (8 * i));
+    size_t padded = pad8(w.len);
+    struct raft_buffer *b = raft_malloc(sizeof *b);
+    uint8_t *base = raft_malloc(padded);
+    if (b == NULL || base == NULL) {
+        raft_free(b);
+        raft_free(base);
+        wr_writer_free(&w);
+        return RAFT_NOMEM;
+    }
+    memcpy(base, w.base, w.len);
+    memset(base + w.len, 0, padded - w.len);
+    b->base = base;
+    b->len = padded;
+    wr_writer_free(&w);
+    *bufs = b;
+    *n_bufs = 1;
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct wr_raft *r = fsm->data;
+    struct wr_reader rd;
+    wr_reader_init(&rd, buf->base, buf->len);
+    uint64_t n = wr_get_u64(&rd);
+    int rv = -1;
+    if (!rd.err && n <= rd.left)
+        rv = r->user_fsm.restore(r->user_fsm.data, rd.p, (size_t)n);
+    raft_free(buf->base);
+    if (rv != 0)
+        return RAFT_MALFORMED;
+    wr_info("raft: restored a snapshot of %zu bytes", buf->len);
+    return 0;
+}
+
+/* ---- status polling ------------------------------------------------- */
+
+void wr_raft_get_status(struct wr_raft *r, struct wr_raft_status *st)
+{
+    memset(st, 0, sizeof *st);
+    switch (raft_state(&r->raft)) {
+    case RAFT_FOLLOWER: st->role = WR_ROLE_FOLLOWER; break;
+    case RAFT_CANDIDATE: st->role = WR_ROLE_CANDIDATE; break;
+    case RAFT_LEADER: st->role = WR_ROLE_LEADER; break;
+    default: st->role = WR_ROLE_UNAVAILABLE; break;
+    }
+    raft_id id = 0;
+    const char *address = NULL;
+    raft_leader(&r->raft, &id, &address);
+    st->leader_id = id;
+    if (address != NULL)
+        snprintf(st->leader_address, sizeof st->leader_address, "%s", address);
+    st->term = r->raft.current_term;
+    st->commit_index = r->raft.commit_index;
+    st->applied_index = raft_last_applied(&r->raft);
+    st->last_index = raft_last_index(&r->raft);
+}
+
+static void poll_cb(uv_timer_t *t)
+{
+    struct wr_raft *r = t->data;
+    struct wr_raft_status st;
+    wr_raft_get_status(r, &st);
+    if (st.role != r->last.role || st.leader_id != r->last.leader_id || st.term != r->last.term) {
+        if (st.role != r->last.role || st.leader_id != r->last.leader_id)
+            wr_info("raft: %s, term %llu, leader %llu", wr_role_name(st.role),
+                    (unsigned long long)st.term, (unsigned long long)st.leader_id);
+        r->last = st;
+        if (r->hooks.on_change)
+            r->hooks.on_change(r->hooks.data, &st);
+    }
+}
+
+size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    size_t n = 0;
+    for (unsigned i = 0; i < c->n && n < max; i++, n++) {
+        out[n].id = c->servers[i].id;
+        snprintf(out[n].address, sizeof out[n].address, "%s", c->servers[i].address);
+        out[n].role = c->servers[i].role == RAFT_VOTER     ? "voter"
+                      : c->servers[i].role == RAFT_STANDBY ? "standby"
+                                                           : "spare";
+    }
+    return n;
+}
+
+/* ---- data directory ------------------------------------------------- */
+
+/* libraft does not lock its directory: two processes on one dir both ran
+ * as leader in the probe. Hold an flock for the life of the process. */
+static int lock_data_dir(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "mkdir(%s) failed: %s", dir, strerror(errno));
+        return -1;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "open(%s) failed: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "data directory %s is in use by another warren process (%s)",
+                 dir, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- start / stop --------------------------------------------------- */
+
+static void free_glue(struct wr_raft *r)
+{
+    if (r->transport_inited)
+        wr_transport_close(&r->transport);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
+    free(r);
+}
+
+int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
+                  const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
+                  size_t errlen)
+{
+    struct wr_raft *r = wr_calloc(1, sizeof *r);
+    int rv;
+    r->loop = loop;
+    r->user_fsm = *fsm;
+    r->hooks = *hooks;
+    r->lock_fd = lock_data_dir(cfg->data_dir, err, errlen);
+    if (r->lock_fd < 0) {
+        free(r);
+        return -1;
+    }
+
+    rv = wr_transport_init(&r->transport, loop, cfg->key);
+    if (rv != 0) {
+        snprintf(err, errlen, "cluster transport: %s", raft_code_name(rv));
+        goto err_after_lock;
+    }
+    r->transport_inited = true;
+    wr_transport_set_fwd_accept(&r->transport, hooks->on_fwd_accept, hooks->data);
+
+    rv = raft_uv_init(&r->io, loop, cfg->data_dir, &r->transport);
+    if (rv != 0) {
+        snprintf(err, errlen, "raft_uv_init(%s) failed: %s (%d) %s", cfg->data_dir,
+                 raft_code_name(rv), rv, r->io.errmsg);
+        goto err_after_lock;
+    }
+    r->io_inited = true;
+    raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
+    raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
+
+    r->fsm.version = 1;
+    r->fsm.data = r;
+    r->fsm.apply = fsm_apply;
+    r->fsm.snapshot = fsm_snapshot;
+    r->fsm.restore = fsm_restore;
+    rv = raft_init(&r->raft, &r->io, &r->fsm, cfg->id, cfg->address);
+    if (rv != 0) {
+        snprintf(err, errlen, "raft_init failed: %s (%d) %s", raft_code_name(rv), rv,
+                 raft_errmsg(&r->raft));
+        raft_uv_close(&r->io);
+        goto err_after_lock;
+    }
+    r->raft_inited = true;
+    r->raft.data = r;
+    raft_set_election_timeout(&r->raft, cfg->election_timeout_ms);
+    raft_set_heartbeat_timeout(&r->raft, cfg->heartbeat_ms);
+    raft_set_pre_vote(&r->raft, true);
+    raft_set_snapshot_threshold(&r->raft, cfg->snapshot_threshold);
+    raft_set_snapshot_trailing(&r->raft, cfg->snapshot_trailing);
+
+    /* Bootstrap every start; an existing log answers CANTBOOTSTRAP, which
+     * means "already a member" and is fine. */
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        rv = raft_configuration_add(&conf, cfg->peers[i].id, cfg->peers[i].address, RAFT_VOTER);
+        if (rv != 0) {
+            snprintf(err, errlen, "peer %llu (%s): %s", (unsigned long long)cfg->peers[i].id,
+                     cfg->peers[i].address, raft_code_name(rv));
+            raft_configuration_close(&conf);
+            goto err_after_raft_init;
+        }
+    }
+    rv = raft_bootstrap(&r->raft, &conf);
+    raft_configuration_close(&conf);
+    if (rv == 0)
+        wr_info("raft: bootstrapped a new cluster of %zu voter(s) in %s", cfg->n_peers,
+                cfg->data_dir);
+    else if (rv != RAFT_CANTBOOTSTRAP) {
+        snprintf(err, errlen, "raft_bootstrap failed: %s (%d) %s", raft_code_name(rv), rv,
+                 raft_errmsg(&r->raft));
+        goto err_after_raft_init;
+    }
+
+    rv = raft_start(&r->raft);
+    if (rv != 0) {
+        /* errmsg is empty for a port in use (the notes, section 4.8). */
+        snprintf(err, errlen, "raft_start failed: %s (%d) %s %s (is %s free?)",
+                 raft_code_name(rv), rv, raft_errmsg(&r->raft), r->transport.errmsg,
+                 cfg->address);
+        goto err_after_raft_init;
+    }
+
+    uv_timer_init(loop, &r->poll);
+    r->poll.data = r;
+    r->handles_open = 1;
+    uv_timer_start(&r->poll, poll_cb, POLL_MS, POLL_MS);
+    *out = r;
+    return 0;
+
+err_after_raft_init:
+    /* raft_init succeeded: the only clean way out is raft_close, which is
+     * asynchronous. Run the loop until it is done. */
+    r->closing = true;
+    raft_close(&r->raft, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    raft_uv_close(&r->io);
+err_after_lock:
+    free_glue(r);
+    return -1;
+}
+
+static void maybe_finish_stop(struct wr_raft *r);
+
+static void poll_closed_cb(uv_handle_t *h)
+{
+    struct wr_raft *r = h->data;
+    r->handles_open--;
+    maybe_finish_stop(r);
+}
+
+static void raft_closed_cb(struct raft *raft)
+{
+    struct wr_raft *r = raft->data;
+    raft_uv_close(&r->io);
+    r->raft_inited = false;
+    maybe_finish_stop(r);
+}
+
+static void maybe_finish_stop(struct wr_raft *r)
+{
+    if (r->handles_open > 0 || r->raft_inited)
+        return;
+    void (*cb)(void *) = r->stop_cb;
+    void *arg = r->stop_arg;
+    free_glue(r);
+    if (cb)
+        cb(arg);
+}
+
+void wr_raft_stop(struct wr_raft *r, void (*cb)(void *arg), void *arg)
+{
+    r->closing = true;
+    r->stop_cb = cb;
+    r->stop_arg = arg;
+    uv_close((uv_handle_t *)&r->poll, poll_closed_cb);
+    raft_close(&r->raft, raft_closed_cb);
+}
+
+/* ---- proposals ------------------------------------------------------ */
+
+struct propose_req {
+    struct raft_apply req;
+    wr_raft_done_cb cb;
+    void *arg;
+};
+
+static int map_status(int status)
+{
+    switch (status) {
+    case 0: return 0;
+    case RAFT_NOTLEADER: return WR_ENOTLEADER;
+    case RAFT_SHUTDOWN: return WR_ESHUTDOWN;
+    default: return WR_ELOST;
+    }
+}
+
+static void apply_cb(struct raft_apply *req, int status, void *result)
+{
+    struct propose_req *p = req->data;
+    (void)result;
+    p->cb(p->arg, map_status(status));
+    free(p);
+}
+
+int wr_raft_propose(struct wr_raft *r, const void *data, size_t len, wr_raft_done_cb cb,
+                    void *arg)
+{
+    if (r->closing)
+        return WR_ESHUTDOWN;
+    size_t padded = pad8(len ? len : 1);
+    uint8_t *buf = raft_malloc(padded);
+    if (buf == NULL) {
+        wr_error("out of memory allocating a %zu-byte log entry", len);
+        abort();
+    }
+    memcpy(buf, data, len);
+    memset(buf + len, 0, padded - len);
+    struct propose_req *p = wr_malloc(sizeof *p);
+    p->req.data = p;
+    p->cb = cb;
+    p->arg = arg;
+    struct raft_buffer b = {.base = buf, .len = padded};
+    int rv = raft_apply(&r->raft, &p->req, &b, 1, apply_cb);
+    if (rv != 0) {
+        raft_free(buf); /* ownership passes to libraft only on success */
+        free(p);
+        return map_status(rv);
+    }
+    return 0;
+}
+
+struct barrier_req {
+    struct raft_barrier req;
+    wr_raft_done_cb cb;
+    void *arg;
+};
+
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+    struct barrier_req *b = req->data;
+    b->cb(b->arg, map_status(status));
+    free(b);
+}
+
+int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg)
+{
+    if (r->closing)
+        return WR_ESHUTDOWN;
+    struct barrier_req *b = wr_malloc(sizeof *b);
+    b->req.data = b;
+    b->cb = cb;
+    b->arg = arg;
+    int rv = raft_barrier(&r->raft, &b->req, barrier_cb);
+    if (rv != 0) {
+        free(b);
+        return map_status(rv);
+    }
+    return 0;
+}
+
+struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)
+{
+    return &r->transport;
+}

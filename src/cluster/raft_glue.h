@@ -1,0 +1,116 @@
+/* Warren's only door to libraft. Everything that touches struct raft lives in
+ * raft_glue.c, so that moving to the API-compatible cowsql/raft fork, or to
+ * another version, changes one file. It sets libraft up the way
+ * shared/notes/libraft-0.15.md recommends (pre-vote, fast connect retry,
+ * snapshot sizes for a high-rate log, an authenticated transport, a lock on
+ * the data directory), turns libraft's missing state callback into a polled
+ * one, and exposes proposals and barriers with libuv's callback contract:
+ * if a function returns an error its callback is never called; otherwise the
+ * callback runs exactly once. Loop thread only. */
+#ifndef WR_CLUSTER_RAFT_GLUE_H
+#define WR_CLUSTER_RAFT_GLUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cluster/transport.h"
+#include "common/bytes.h"
+
+#define WR_MAX_PEERS 16
+
+struct wr_raft;
+
+struct wr_raft_peer {
+    uint64_t id;
+    char address[64]; /* cluster address, IPv4:port */
+};
+
+struct wr_raft_config {
+    uint64_t id;
+    const char *address;               /* our cluster address */
+    const struct wr_raft_peer *peers;  /* initial voters, including us */
+    size_t n_peers;
+    const char *data_dir;              /* created if missing, then locked */
+    unsigned election_timeout_ms;
+    unsigned heartbeat_ms;
+    unsigned snapshot_threshold;       /* entries between snapshots */
+    unsigned snapshot_trailing;        /* entries kept behind a snapshot */
+    uint8_t key[WR_CLUSTER_KEY_BYTES]; /* cluster secret, derived */
+};
+
+/* The state machine as libraft sees it. apply gets every committed entry,
+ * on every node, in log order, possibly followed by zero padding; snapshot
+ * writes the whole state; restore replaces it with exactly the bytes
+ * snapshot wrote (return 0, or -1 if the bytes are bad). */
+struct wr_raft_fsm {
+    void *data;
+    void (*apply)(void *data, const void *entry, size_t len);
+    void (*snapshot)(void *data, struct wr_writer *out);
+    int (*restore)(void *data, const void *buf, size_t len);
+};
+
+enum wr_role { WR_ROLE_UNAVAILABLE = 0, WR_ROLE_FOLLOWER, WR_ROLE_CANDIDATE, WR_ROLE_LEADER };
+const char *wr_role_name(enum wr_role role);
+
+struct wr_raft_status {
+    enum wr_role role;
+    uint64_t leader_id; /* 0 when no leader is known */
+    char leader_address[64];
+    uint64_t term;
+    uint64_t commit_index; /* highest index this node knows is committed */
+    uint64_t applied_index;
+    uint64_t last_index;
+};
+
+struct wr_raft_hooks {
+    void *data;
+    /* role, leader or term changed (polled every few ms; libraft 0.15 has
+     * no state callback). */
+    void (*on_change)(void *data, const struct wr_raft_status *st);
+    /* an authenticated forward-channel connection arrived (transport.h) */
+    wr_fwd_accept_cb on_fwd_accept;
+};
+
+/* Set libraft up and start it. On failure returns a negative code and
+ * writes the reason (including libraft's own message and numeric code) to
+ * @err; nothing is left running. */
+int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
+                  const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
+                  size_t errlen);
+
+/* Stop libraft cleanly (in-flight proposals complete with an error), then
+ * call @cb; all memory is released by then. */
+void wr_raft_stop(struct wr_raft *r, void (*cb)(void *arg), void *arg);
+
+void wr_raft_get_status(struct wr_raft *r, struct wr_raft_status *st);
+
+struct wr_raft_node {
+    uint64_t id;
+    char address[64];
+    const char *role; /* "voter", "standby", "spare" */
+};
+/* Copy up to @max members of the current configuration; returns how many. */
+size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max);
+
+typedef void (*wr_raft_done_cb)(void *arg, int status);
+
+/* Leader only. Propose a copy of @len bytes at @data as one log entry (zero
+ * padded to a multiple of 8, which libraft requires: the state machine's
+ * apply sees the padding). Returns 0, and the callback later says 0 once the
+ * entry is applied here, or a negative code if leadership was lost (the
+ * entry may still commit); or returns a negative code (not leader, shutting
+ * down) and the callback never runs. */
+int wr_raft_propose(struct wr_raft *r, const void *data, size_t len, wr_raft_done_cb cb,
+                    void *arg);
+
+/* Leader only: call @cb once every entry before now is applied here. */
+int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg);
+
+/* The transport, for opening forward-channel connections. */
+struct raft_uv_transport *wr_raft_transport(struct wr_raft *r);
+
+/* Error codes of this module (negative). */
+enum { WR_ENOTLEADER = -1000, WR_ESHUTDOWN = -1001, WR_ELOST = -1002 };
+
+#endif

@@ -1,0 +1,147 @@
+/* Private to src/net/http.c and src/net/ws.c: the server and connection
+ * structs and the few functions the HTTP and WebSocket halves call in each
+ * other. Nothing outside src/net/ includes this. The state machine and its
+ * invariants are written down at the top of http.c. */
+#ifndef WR_NET_INTERNAL_H
+#define WR_NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <http_parser.h>
+#include <uv.h>
+#include <wslay/wslay.h>
+
+#include "common/bytes.h"
+#include "common/sbuf.h"
+#include "net/http.h"
+
+/* How long a closing socket may wait for the peer's FIN after our own
+ * shutdown before it is closed hard. */
+#define WR_HTTP_LINGER_MS 2000
+/* Size of the server's shared read buffer (one read at a time). */
+#define WR_HTTP_READ_BUF 65536
+
+enum wr_conn_state {
+    WR_CONN_REQUEST,    /* reading a request */
+    WR_CONN_RESPONDING, /* a request is with the handler */
+    WR_CONN_WS,         /* an open WebSocket */
+    WR_CONN_CLOSING     /* flushing, then shutdown + linger, then uv_close */
+};
+
+struct wr_outq_item {
+    struct wr_sbuf *buf; /* one reference owned by the queue */
+    size_t off;          /* bytes of buf already written */
+};
+
+struct wr_ws {
+    void *data; /* the node's pointer */
+    wslay_event_context_ptr ctx;
+    struct wr_writer pend;  /* wslay's output gathered during one send */
+    const uint8_t *in;      /* bytes fed to wslay's recv callback */
+    size_t in_len;
+    uint64_t tokens_milli;  /* rate-limit bucket, in 1/1000 messages */
+    uint64_t refill_at;     /* uv_now of the last refill */
+    bool open;              /* on_ws_open was called */
+    bool notified;          /* on_ws_close was called */
+    bool user_closed;       /* wr_ws_close was called: ignore sends */
+    bool in_recv;           /* inside wslay_event_recv */
+    bool limit_hit;         /* our close is a limit breach (logged) */
+    const char *why;        /* reason for a close we queued, or NULL */
+};
+
+struct wr_http_conn {
+    uv_tcp_t tcp; /* must stay first: handle <-> conn */
+    struct wr_http_server *srv;
+    struct wr_http_conn *prev, *next;             /* srv->conns or srv->zombies */
+    struct wr_http_conn *dirty_prev, *dirty_next; /* srv->dirty, if dirty */
+    bool dirty;
+    enum wr_conn_state state;
+    char peer[64];
+    uint64_t since; /* uv_now when the current idle/closing clock started */
+
+    /* Request parsing. */
+    http_parser parser;
+    struct wr_writer in; /* read but not yet parsed bytes, from in_pos */
+    size_t in_pos;
+    struct wr_writer url, field, value, body;
+    char h_upgrade[64], h_connection[256], h_ws_key[64], h_ws_version[16];
+    size_t hdr_bytes;   /* bytes of the current request before headers done */
+    bool in_value;      /* last header callback was a value */
+    bool headers_done;  /* current request's headers are complete */
+    bool msg_done;      /* current request is complete (parser paused) */
+    int error_status;   /* 413/431 chosen by a parser callback */
+    bool keep_alive;    /* answer of the current request keeps the socket */
+    bool is_head;
+
+    /* Flags. */
+    bool reading;         /* uv_read_start is in effect */
+    bool resume;          /* parse buffered input at the next safe point */
+    bool in_dispatch;     /* inside on_request for this conn */
+    bool awaiting;        /* on_request called, wr_http_respond not yet */
+    bool zombie;          /* handle closed while awaiting; freed by respond */
+    bool abort;           /* CLOSING without flushing */
+    bool peer_eof;        /* the peer sent FIN */
+    bool shut_started;    /* uv_shutdown issued */
+    bool shut_done;       /* uv_shutdown completed */
+    bool handle_closed;   /* uv_close called */
+    bool counted;         /* counted in stats.connections_open */
+    bool is_ws;           /* switched to WebSocket (ws is valid) */
+
+    /* Output queue: items [q_head, q_head + q_len) of q. */
+    struct wr_outq_item *q;
+    size_t q_head, q_len, q_cap;
+    size_t q_bytes;       /* unsent bytes queued */
+    bool writing;         /* a uv_write is in flight */
+    size_t w_items;       /* queue items covered by the write in flight */
+    size_t w_bytes;       /* bytes of the write in flight */
+    uv_write_t wreq;
+    uv_shutdown_t sreq;
+
+    struct wr_ws ws;
+};
+
+struct wr_http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_prepare_t flusher; /* flushes dirty connections once per iteration */
+    uv_timer_t sweeper;   /* idle and linger deadlines */
+    struct wr_http_limits limits;
+    struct wr_http_handlers h;
+    char *static_dir;     /* realpath of the static root, or NULL */
+    size_t static_dir_len;
+    struct wr_http_stats stats;
+    struct wr_http_conn *conns;   /* every conn whose handle is open */
+    struct wr_http_conn *zombies; /* closed, awaiting wr_http_respond */
+    struct wr_http_conn *dirty_head, *dirty_tail;
+    unsigned nconns;
+    unsigned handles; /* open uv handles, including listener/flusher/sweeper */
+    bool flusher_active;
+    bool stopping;
+    void (*stop_cb)(void *arg);
+    void *stop_arg;
+    uint64_t refuse_logged_at; /* rate limit for "too many connections" */
+    uint64_t refuse_suppressed;
+    char rbuf[WR_HTTP_READ_BUF];
+};
+
+/* http.c */
+void wr__conn_queue(struct wr_http_conn *c, struct wr_sbuf *buf);
+void wr__conn_begin_close(struct wr_http_conn *c, bool abort);
+void wr__conn_limit(struct wr_http_conn *c, const char *reason);
+
+/* ws.c */
+/* Validate the upgrade in @c's current request; if valid, answer 101,
+ * switch @c to WR_CONN_WS and call on_ws_open; returns false (and does
+ * nothing) if the request is not a proper upgrade. */
+bool wr__ws_accept(struct wr_http_conn *c);
+/* Feed bytes read from the socket to wslay and act on the result. */
+void wr__ws_feed(struct wr_http_conn *c, const uint8_t *data, size_t len);
+/* Queue a close frame (stop: 1001) if the WebSocket is still open. */
+void wr__ws_going_away(struct wr_http_conn *c);
+/* Call on_ws_close if on_ws_open was called and it was not yet. */
+void wr__ws_notify_close(struct wr_http_conn *c);
+void wr__ws_free(struct wr_http_conn *c);
+
+#endif

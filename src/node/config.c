@@ -1,0 +1,274 @@
+/* The settings table; see config.h. */
+#include "node/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+
+enum kind { K_INT, K_STR };
+
+struct setting {
+    const char *flag; /* without the leading dashes */
+    const char *env;
+    enum kind kind;
+    size_t offset;
+    size_t size; /* strings: buffer size */
+    long min, max;
+    const char *def; /* default as text; "" = none */
+    const char *help;
+};
+
+#define INT(f, e, field, lo, hi, d, h)                                                             \
+    {f, e, K_INT, offsetof(struct wr_node_config, field), 0, lo, hi, d, h}
+#define STR(f, e, field, d, h)                                                                     \
+    {f, e, K_STR, offsetof(struct wr_node_config, field),                                         \
+     sizeof(((struct wr_node_config *)0)->field), 0, 0, d, h}
+
+static const struct setting settings[] = {
+    INT("id", "WARREN_ID", id, 1, 65535, "1", "this node's id, unique in the cluster"),
+    STR("cluster", "WARREN_CLUSTER", cluster, "127.0.0.1:7001",
+        "IPv4:PORT for cluster (Raft and forwarding) traffic"),
+    STR("http", "WARREN_HTTP", http, "127.0.0.1:4001",
+        "IPv4:PORT for HTTP, WebSocket (/ws) and the admin API"),
+    STR("peers", "WARREN_PEERS", peers_text, "",
+        "initial voters as \"1=IP:PORT,2=IP:PORT,...\" (cluster addresses, this node "
+        "included); empty: a one-node cluster"),
+    STR("data", "WARREN_DATA", data, "", "data directory (default ./data/node<ID>)"),
+    STR("cookie-file", "WARREN_COOKIE_FILE", cookie_file, "",
+        "file holding the cluster secret (>= 16 bytes); required with --peers"),
+    STR("static", "WARREN_STATIC", static_dir, "",
+        "directory of the browser client (default: web/ next to the binary's build dir)"),
+    INT("election-timeout", "WARREN_ELECTION_TIMEOUT", election_timeout, 20, 60000, "300",
+        "Raft election timeout in ms (randomised to 1-2x)"),
+    INT("heartbeat", "WARREN_HEARTBEAT", heartbeat, 5, 10000, "50",
+        "Raft heartbeat in ms (must be below the election timeout)"),
+    INT("snapshot-threshold", "WARREN_SNAPSHOT_THRESHOLD", snapshot_threshold, 16, 10000000,
+        "32768", "log entries between snapshots"),
+    INT("snapshot-trailing", "WARREN_SNAPSHOT_TRAILING", snapshot_trailing, 16, 10000000, "8192",
+        "log entries kept behind a snapshot for lagging followers"),
+    INT("arena-width", "WARREN_ARENA_WIDTH", arena_width, 2, 1024, "64",
+        "arena width in cells (used when the cluster's arena is first configured)"),
+    INT("arena-height", "WARREN_ARENA_HEIGHT", arena_height, 2, 1024, "48", "arena height in cells"),
+    INT("queue-timeout", "WARREN_QUEUE_TIMEOUT", queue_timeout, 100, 600000, "5000",
+        "ms a client command may wait for a leader before the client gets an error"),
+    INT("max-pending", "WARREN_MAX_PENDING", max_pending, 16, 1000000, "8192",
+        "client commands that may wait on this node at once"),
+    INT("max-ws-message", "WARREN_MAX_WS_MESSAGE", max_ws_message, 64, 1048576, "4096",
+        "largest WebSocket message a client may send, bytes"),
+    INT("ws-rate", "WARREN_WS_RATE", ws_rate, 1, 100000, "60",
+        "WebSocket messages a client may send per second"),
+    INT("ws-burst", "WARREN_WS_BURST", ws_burst, 1, 100000, "120",
+        "WebSocket messages a client may send in a burst"),
+    INT("max-connections", "WARREN_MAX_CONNECTIONS", max_connections, 1, 1000000, "10000",
+        "open client connections"),
+    INT("max-output-kb", "WARREN_MAX_OUTPUT_KB", max_output_kb, 16, 1048576, "1024",
+        "unsent output per client before it is closed as too slow, KiB"),
+};
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+void wr_node_config_usage(FILE *out)
+{
+    fprintf(out, "usage: warren node [OPTIONS]\n\n"
+                 "Run one Warren node. Nodes listed in --peers form a Raft cluster; clients\n"
+                 "connect to any node over WebSocket at http://HTTP/ws (docs/protocol.md).\n\n"
+                 "Options (each also read from the environment variable shown):\n");
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        char left[64];
+        snprintf(left, sizeof left, "--%s %s", s->flag, s->kind == K_INT ? "N" : "VALUE");
+        fprintf(out, "  %-28s %s\n  %-28s [%s%s%s]\n", left, s->help, "", s->env,
+                s->def[0] ? ", default " : "", s->def);
+    }
+    fprintf(out, "  %-28s %s\n\n", "-h, --help", "show this help");
+    fprintf(out, "Example, a three-node cluster on one machine:\n"
+                 "  head -c 32 /dev/urandom | base64 > cookie\n"
+                 "  for i in 1 2 3; do\n"
+                 "    warren node --id $i --cluster 127.0.0.1:700$i --http 127.0.0.1:400$i \\\n"
+                 "      --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 \\\n"
+                 "      --cookie-file cookie --data data/node$i &\n"
+                 "  done\n");
+}
+
+static int set_value(struct wr_node_config *c, const struct setting *s, const char *value,
+                     const char *from)
+{
+    char *field = (char *)c + s->offset;
+    if (s->kind == K_STR) {
+        if (strlen(value) >= s->size) {
+            fprintf(stderr, "warren node: %s: value too long (at most %zu bytes)\n", from,
+                    s->size - 1);
+            return -1;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno != 0 || *end != '\0' || end == value || v < s->min || v > s->max) {
+        fprintf(stderr, "warren node: %s: '%s' is not a whole number in %ld..%ld\n", from, value,
+                s->min, s->max);
+        return -1;
+    }
+    memcpy(field, &v, sizeof v);
+    return 0;
+}
+
+static const struct setting *find(const char *flag, size_t len)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (strlen(settings[i].flag) == len && strncmp(settings[i].flag, flag, len) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static int parse_peers(struct wr_node_config *c)
+{
+    char buf[sizeof c->peers_text];
+    snprintf(buf, sizeof buf, "%s", c->peers_text);
+    c->n_peers = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save)) {
+        char *eq = strchr(tok, '=');
+        char *end;
+        long id = eq ? strtol(tok, &end, 10) : 0;
+        if (eq == NULL || end != eq || id < 1 || id > 65535) {
+            fprintf(stderr, "warren node: --peers: '%s' is not ID=IP:PORT\n", tok);
+            return -1;
+        }
+        struct sockaddr_in sa;
+        char err[160];
+        if (wr_addr_parse(eq + 1, &sa, err, sizeof err) != 0) {
+            fprintf(stderr, "warren node: --peers: %s\n", err);
+            return -1;
+        }
+        if (c->n_peers == WR_MAX_PEERS) {
+            fprintf(stderr, "warren node: --peers: at most %d peers\n", WR_MAX_PEERS);
+            return -1;
+        }
+        for (size_t i = 0; i < c->n_peers; i++) {
+            if (c->peers[i].id == (uint64_t)id) {
+                fprintf(stderr, "warren node: --peers: id %ld appears twice\n", id);
+                return -1;
+            }
+        }
+        c->peers[c->n_peers].id = (uint64_t)id;
+        snprintf(c->peers[c->n_peers].address, sizeof c->peers[0].address, "%s", eq + 1);
+        c->n_peers++;
+    }
+    if (c->n_peers == 0) {
+        c->peers[0].id = (uint64_t)c->id;
+        snprintf(c->peers[0].address, sizeof c->peers[0].address, "%s", c->cluster);
+        c->n_peers = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < c->n_peers; i++) {
+        if (c->peers[i].id == (uint64_t)c->id) {
+            if (strcmp(c->peers[i].address, c->cluster) != 0) {
+                fprintf(stderr,
+                        "warren node: --peers gives node %ld the address %s but --cluster "
+                        "is %s\n",
+                        c->id, c->peers[i].address, c->cluster);
+                return -1;
+            }
+            return 0;
+        }
+    }
+    fprintf(stderr, "warren node: --peers does not list this node (--id %ld)\n", c->id);
+    return -1;
+}
+
+int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (settings[i].def[0] && set_value(c, &settings[i], settings[i].def, "default") != 0)
+            return -1;
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const char *v = getenv(settings[i].env);
+        if (v != NULL && set_value(c, &settings[i], v, settings[i].env) != 0)
+            return -1;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            wr_node_config_usage(stdout);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "warren node: unexpected argument '%s'; try 'warren node --help'\n",
+                    a);
+            return -1;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct setting *s = find(name, len);
+        if (s == NULL) {
+            fprintf(stderr, "warren node: unknown option '%s'; try 'warren node --help'\n", a);
+            return -1;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (value == NULL) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "warren node: --%s needs a value\n", s->flag);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        char from[80];
+        snprintf(from, sizeof from, "--%s", s->flag);
+        if (set_value(c, s, value, from) != 0)
+            return -1;
+    }
+
+    struct sockaddr_in sa;
+    char err[160];
+    if (wr_addr_parse(c->cluster, &sa, err, sizeof err) != 0) {
+        fprintf(stderr, "warren node: --cluster: %s\n", err);
+        return -1;
+    }
+    if (wr_addr_parse(c->http, &sa, err, sizeof err) != 0) {
+        fprintf(stderr, "warren node: --http: %s\n", err);
+        return -1;
+    }
+    if (c->heartbeat >= c->election_timeout) {
+        fprintf(stderr, "warren node: --heartbeat (%ld) must be below --election-timeout (%ld)\n",
+                c->heartbeat, c->election_timeout);
+        return -1;
+    }
+    if (c->snapshot_trailing > c->snapshot_threshold) {
+        fprintf(stderr, "warren node: --snapshot-trailing must not exceed --snapshot-threshold\n");
+        return -1;
+    }
+    if (parse_peers(c) != 0)
+        return -1;
+    if (c->data[0] == '\0')
+        snprintf(c->data, sizeof c->data, "data/node%ld", c->id);
+    if (c->cookie_file[0] == '\0' && c->n_peers > 1) {
+        fprintf(stderr, "warren node: a cluster needs a shared secret: pass --cookie-file FILE "
+                        "(or WARREN_COOKIE_FILE) with the same file on every node\n");
+        return -1;
+    }
+    return 0;
+}
+
+void wr_node_config_dump(const struct wr_node_config *c, FILE *out)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const char *field = (const char *)c + s->offset;
+        if (s->kind == K_INT) {
+            long v;
+            memcpy(&v, field, sizeof v);
+            fprintf(out, "config_%s %ld\n", s->flag, v);
+        } else if (strcmp(s->flag, "cookie-file") != 0) {
+            fprintf(out, "config_%s \"%s\"\n", s->flag, field);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/* `warren node` settings: one table gives each setting its flag, its
+ * environment variable, its default, its range and its help line; the same
+ * table parses the command line and the environment, prints --help, and
+ * renders the effective settings on /metrics. A flag beats the environment,
+ * which beats the default. */
+#ifndef WR_NODE_CONFIG_H
+#define WR_NODE_CONFIG_H
+
+#include <stdio.h>
+
+#include "cluster/raft_glue.h"
+
+struct wr_node_config {
+    long id;
+    char cluster[64];
+    char http[64];
+    char peers_text[1024];
+    char data[1024];
+    char cookie_file[1024];
+    char static_dir[1024];
+    long election_timeout;
+    long heartbeat;
+    long snapshot_threshold;
+    long snapshot_trailing;
+    long arena_width;
+    long arena_height;
+    long queue_timeout;
+    long max_pending;
+    long max_ws_message;
+    long ws_rate;
+    long ws_burst;
+    long max_connections;
+    long max_output_kb;
+
+    /* derived by wr_node_config_parse */
+    struct wr_raft_peer peers[WR_MAX_PEERS];
+    size_t n_peers;
+};
+
+/* Parse argv (after "node") and the environment. Returns 0 to run, 1 if
+ * --help was printed (exit 0), -1 on an error already printed to stderr
+ * (exit 2). */
+int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv);
+
+void wr_node_config_usage(FILE *out);
+
+/* Write "name value" lines of the effective settings. */
+void wr_node_config_dump(const struct wr_node_config *c, FILE *out);
+
+#endif

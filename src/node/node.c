@@ -1,0 +1,966 @@
+/* `warren node`; see node.h.
+ *
+ * A client connection goes through these states (struct client):
+ *   CONNECTED  WebSocket open, no session. Accepts join and ping.
+ *   JOINING    join submitted under a fresh session key; moves are accepted
+ *              and queue behind the join (a session's commands apply in
+ *              order). A refusal (name taken...) returns it to CONNECTED.
+ *   JOINED     the join applied here: the welcome was sent; player_id set.
+ *   LEAVING    leave submitted (or the socket closed): nothing more is sent
+ *              for the session; the socket closes once the leave applies.
+ * Every command a client causes carries (session, seq) with seq counting
+ * 1, 2, 3... from the join; the world drops repeats.
+ *
+ * Events are delivered when this node applies the entry that caused them.
+ * Player changes are coalesced: a uv_check after each loop poll sends one
+ * update frame with every player that changed, encoded once and shared by
+ * every client (net/http.h flushes it in the next uv_prepare). */
+#include "node/node.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena/arena.h"
+#include "cluster/proposer.h"
+#include "cluster/raft_glue.h"
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/u64map.h"
+#include "net/http.h"
+#include "node/config.h"
+#include "world/world.h"
+
+enum client_state { C_CONNECTED, C_JOINING, C_JOINED, C_LEAVING };
+
+struct client {
+    struct node *node;
+    struct wr_ws *ws;
+    enum client_state state;
+    uint64_t session;
+    uint32_t next_seq;        /* session seq of the next command */
+    uint64_t last_client_seq; /* highest move seq the client sent */
+    uint32_t player_id;
+    uint32_t slot;
+};
+
+struct node {
+    struct wr_node_config cfg;
+    uv_loop_t *loop;
+    struct wr_world *world;
+    struct wr_raft *raft;
+    struct wr_proposer *proposer;
+    struct wr_http_server *http;
+    uv_signal_t sigterm, sigint;
+    uv_check_t deliver;
+    uv_timer_t tick;
+    bool stopping;
+    int exit_code;
+
+    struct client **clients; /* by slot */
+    uint32_t n_slots, cap_slots;
+    uint32_t *free_slots;
+    uint32_t n_free;
+    struct wr_u64map by_session; /* session -> slot */
+    size_t n_joined;
+
+    /* coalesced broadcast */
+    uint32_t *dirty;
+    size_t n_dirty, cap_dirty;
+    struct wr_u64map dirty_set;
+    uint32_t *left;
+    size_t n_left, cap_left;
+
+    struct wr_raft_status status;
+    uint8_t key[WR_CLUSTER_KEY_BYTES];
+
+    uint64_t events_delivered;
+    uint64_t frames_broadcast;
+};
+
+/* ---- clients -------------------------------------------------------- */
+
+static struct client *client_by_session(struct node *n, uint64_t session)
+{
+    uint32_t slot;
+    if (!wr_u64map_get(&n->by_session, session, &slot))
+        return NULL;
+    return n->clients[slot];
+}
+
+static void send_json(struct client *c, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (text == NULL)
+        return;
+    wr_ws_send_text(c->ws, text, strlen(text));
+    free(text);
+}
+
+static void send_error(struct client *c, const char *code, const char *msg)
+{
+    send_json(c, json_pack("{s:s, s:s, s:s}", "t", "error", "code", code, "msg", msg));
+}
+
+static uint64_t new_session_key(void)
+{
+    uint64_t k = 0;
+    while (k == 0)
+        randombytes_buf(&k, sizeof k);
+    return k;
+}
+
+/* Submit a session command for @c; returns 0 or -1 (queue full: the client
+ * has been told, and the seq was not used). */
+static int submit(struct client *c, uint8_t type, const struct wr_writer *payload)
+{
+    struct wr_cmd cmd = {
+        .module = WR_MODULE_ARENA,
+        .type = type,
+        .node = (uint32_t)c->node->cfg.id,
+        .session = c->session,
+        .seq = c->next_seq,
+        .len = payload ? (uint16_t)payload->len : 0,
+        .payload = payload ? payload->base : NULL,
+    };
+    if (wr_proposer_submit(c->node->proposer, &cmd) != 0) {
+        send_error(c, "unavailable", "this node's command queue is full; retry shortly");
+        return -1;
+    }
+    c->next_seq++;
+    return 0;
+}
+
+static void on_ws_open(struct wr_http_server *srv, struct wr_ws *ws)
+{
+    struct node *n = wr_http_server_data(srv);
+    struct client *c = wr_calloc(1, sizeof *c);
+    c->node = n;
+    c->ws = ws;
+    c->state = C_CONNECTED;
+    if (n->n_free > 0) {
+        c->slot = n->free_slots[--n->n_free];
+    } else {
+        if (n->n_slots == n->cap_slots) {
+            n->cap_slots = n->cap_slots ? n->cap_slots * 2 : 256;
+            n->clients = wr_realloc(n->clients, n->cap_slots * sizeof *n->clients);
+            n->free_slots = wr_realloc(n->free_slots, n->cap_slots * sizeof *n->free_slots);
+        }
+        c->slot = n->n_slots++;
+    }
+    n->clients[c->slot] = c;
+    wr_ws_set_data(ws, c);
+}
+
+static void forget_session(struct node *n, struct client *c)
+{
+    if (c->session != 0) {
+        wr_u64map_del(&n->by_session, c->session);
+        c->session = 0;
+    }
+    if (c->state == C_JOINED)
+        n->n_joined--;
+}
+
+static void on_ws_close(struct wr_ws *ws)
+{
+    struct client *c = wr_ws_data(ws);
+    struct node *n = c->node;
+    /* The socket closing is the player leaving. A node that is shutting
+     * down leaves its players in the world: they were not the ones to go. */
+    if ((c->state == C_JOINING || c->state == C_JOINED) && !n->stopping && n->proposer)
+        submit(c, WR_ARENA_LEAVE, NULL);
+    forget_session(n, c);
+    n->clients[c->slot] = NULL;
+    n->free_slots[n->n_free++] = c->slot;
+    free(c);
+}
+
+static int parse_dir(const char *s, enum wr_arena_dir *dir)
+{
+    static const char *names[] = {"up", "down", "left", "right"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *dir = (enum wr_arena_dir)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void handle_join(struct client *c, json_t *msg)
+{
+    struct node *n = c->node;
+    if (c->state != C_CONNECTED) {
+        send_error(c, "already_joined", "this connection has already joined");
+        return;
+    }
+    const char *name = json_string_value(json_object_get(msg, "name"));
+    if (name == NULL) {
+        send_error(c, "bad_field", "join needs a string \"name\"");
+        return;
+    }
+    if (!wr_arena_name_ok(name, strlen(name))) {
+        send_error(c, "bad_name", "name must be 1-16 characters of A-Z a-z 0-9 _ -");
+        return;
+    }
+    c->session = new_session_key();
+    c->next_seq = 1;
+    c->last_client_seq = 0;
+    struct wr_writer p;
+    wr_writer_init(&p, 32);
+    wr_arena_encode_join(&p, name);
+    int rv = submit(c, WR_ARENA_JOIN, &p);
+    wr_writer_free(&p);
+    if (rv != 0) {
+        c->session = 0;
+        return;
+    }
+    wr_u64map_put(&n->by_session, c->session, c->slot);
+    c->state = C_JOINING;
+}
+
+static void handle_move(struct client *c, json_t *msg)
+{
+    if (c->state != C_JOINING && c->state != C_JOINED) {
+        send_error(c, "not_joined", "join before moving");
+        return;
+    }
+    const char *dir_s = json_string_value(json_object_get(msg, "dir"));
+    json_t *seq_j = json_object_get(msg, "seq");
+    enum wr_arena_dir dir;
+    if (dir_s == NULL || parse_dir(dir_s, &dir) != 0) {
+        send_error(c, "bad_field", "move needs \"dir\": up, down, left or right");
+        return;
+    }
+    if (!json_is_integer(seq_j) || json_integer_value(seq_j) < 1 ||
+        json_integer_value(seq_j) > 0xFFFFFFFFll) {
+        send_error(c, "bad_field", "move needs an integer \"seq\" in 1..4294967295");
+        return;
+    }
+    uint64_t seq = (uint64_t)json_integer_value(seq_j);
+    if (seq <= c->last_client_seq) {
+        send_error(c, "bad_seq", "seq must be greater than the previous move's");
+        return;
+    }
+    struct wr_writer p;
+    wr_writer_init(&p, 8);
+    wr_arena_encode_move(&p, dir, (uint32_t)seq);
+    if (submit(c, WR_ARENA_MOVE, &p) == 0)
+        c->last_client_seq = seq;
+    wr_writer_free(&p);
+}
+
+static void on_ws_text(struct wr_ws *ws, const char *data, size_t len)
+{
+    struct client *c = wr_ws_data(ws);
+    if (c->state == C_LEAVING)
+        return;
+    json_error_t jerr;
+    json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (msg == NULL || !json_is_object(msg)) {
+        json_decref(msg);
+        send_error(c, "bad_json", "every message must be one JSON object");
+        return;
+    }
+    const char *t = json_string_value(json_object_get(msg, "t"));
+    if (t == NULL)
+        send_error(c, "bad_field", "a message needs a string \"t\"");
+    else if (strcmp(t, "move") == 0)
+        handle_move(c, msg);
+    else if (strcmp(t, "join") == 0)
+        handle_join(c, msg);
+    else if (strcmp(t, "ping") == 0)
+        send_json(c, json_pack("{s:s, s:O?}", "t", "pong", "id", json_object_get(msg, "id")));
+    else if (strcmp(t, "leave") == 0) {
+        if (c->state == C_JOINING || c->state == C_JOINED) {
+            submit(c, WR_ARENA_LEAVE, NULL);
+            c->state = C_LEAVING;
+        } else {
+            wr_ws_close(ws, 1000, "bye");
+        }
+    } else
+        send_error(c, "bad_type", "unknown message type");
+    json_decref(msg);
+}
+
+/* ---- events --------------------------------------------------------- */
+
+static json_t *player_json(const struct wr_arena_player *p)
+{
+    return json_pack("{s:I, s:s, s:i, s:i, s:I, s:I}", "id", (json_int_t)p->id, "name", p->name,
+                     "x", p->x, "y", p->y, "seq", (json_int_t)p->seq, "node", (json_int_t)p->node);
+}
+
+static void send_welcome(struct node *n, struct client *c, const struct wr_arena_player *me)
+{
+    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+    json_t *players = json_array();
+    const struct wr_arena_player *all = wr_arena_players(a);
+    for (size_t i = 0; i < wr_arena_count(a); i++)
+        json_array_append_new(players, player_json(&all[i]));
+    send_json(c, json_pack("{s:s, s:I, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:o}", "t", "welcome",
+                           "id", (json_int_t)me->id, "name", me->name, "x", me->x, "y", me->y,
+                           "seq", (json_int_t)me->seq, "node", (json_int_t)n->cfg.id, "width",
+                           wr_arena_width(a), "height", wr_arena_height(a), "players", players));
+}
+
+static void mark_dirty(struct node *n, uint32_t id)
+{
+    if (wr_u64map_get(&n->dirty_set, id, NULL))
+        return;
+    wr_u64map_put(&n->dirty_set, id, 1);
+    if (n->n_dirty == n->cap_dirty) {
+        n->cap_dirty = n->cap_dirty ? n->cap_dirty * 2 : 256;
+        n->dirty = wr_realloc(n->dirty, n->cap_dirty * sizeof *n->dirty);
+    }
+    n->dirty[n->n_dirty++] = id;
+}
+
+static void on_event(void *data, const struct wr_event *ev)
+{
+    struct node *n = data;
+    if (ev->module != WR_MODULE_ARENA)
+        return;
+    n->events_delivered++;
+    struct client *c = ev->node == (uint32_t)n->cfg.id ? client_by_session(n, ev->session) : NULL;
+    switch (ev->type) {
+    case WR_ARENA_EV_JOINED: {
+        const struct wr_arena_player *p = ev->data;
+        mark_dirty(n, p->id);
+        if (c != NULL && c->state == C_JOINING) {
+            c->state = C_JOINED;
+            c->player_id = p->id;
+            n->n_joined++;
+            send_welcome(n, c, p);
+        }
+        break;
+    }
+    case WR_ARENA_EV_MOVED:
+        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id);
+        break;
+    case WR_ARENA_EV_LEFT: {
+        const struct wr_arena_player *p = ev->data;
+        if (n->n_left == n->cap_left) {
+            n->cap_left = n->cap_left ? n->cap_left * 2 : 64;
+            n->left = wr_realloc(n->left, n->cap_left * sizeof *n->left);
+        }
+        n->left[n->n_left++] = p->id;
+        if (c != NULL && c->state == C_LEAVING) {
+            forget_session(n, c);
+            wr_ws_close(c->ws, 1000, "left the arena");
+        }
+        break;
+    }
+    case WR_ARENA_EV_REFUSED: {
+        const struct wr_arena_refusal *r = ev->data;
+        if (c != NULL && c->state == C_JOINING) {
+            send_error(c, r->code, r->msg);
+            forget_session(n, c);
+            c->state = C_CONNECTED;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
+{
+    struct node *n = data;
+    if (n->proposer != NULL)
+        wr_proposer_on_verdict(n->proposer, cmd, v);
+}
+
+static void broadcast(struct node *n, struct wr_sbuf *frame)
+{
+    for (uint32_t i = 0; i < n->n_slots; i++) {
+        struct client *c = n->clients[i];
+        if (c != NULL && (c->state == C_JOINED || c->state == C_JOINING))
+            wr_ws_send_frame(c->ws, frame);
+    }
+    n->frames_broadcast++;
+    wr_sbuf_unref(frame);
+}
+
+/* Build the coalesced update by hand: it is the hot path (one per loop
+ * iteration with changes), every field is a number or a name restricted to
+ * [A-Za-z0-9_-], so there is nothing to escape. */
+static void deliver_cb(uv_check_t *h)
+{
+    struct node *n = h->data;
+    if (n->n_dirty > 0) {
+        const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+        struct wr_writer w;
+        wr_writer_init(&w, 64 + n->n_dirty * 64);
+        const char head[] = "{\"t\":\"update\",\"players\":[";
+        wr_put_bytes(&w, head, sizeof head - 1);
+        bool first = true;
+        for (size_t i = 0; i < n->n_dirty; i++) {
+            const struct wr_arena_player *p = wr_arena_by_id(a, n->dirty[i]);
+            if (p == NULL)
+                continue;
+            char item[160];
+            int len = snprintf(item, sizeof item,
+                               "%s{\"id\":%u,\"name\":\"%s\",\"x\":%u,\"y\":%u,\"seq\":%u,"
+                               "\"node\":%u}",
+                               first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node);
+            wr_put_bytes(&w, item, (size_t)len);
+            first = false;
+        }
+        wr_put_bytes(&w, "]}", 2);
+        if (!first && n->n_joined > 0)
+            broadcast(n, wr_ws_frame_text((const char *)w.base, w.len));
+        wr_writer_free(&w);
+        n->n_dirty = 0;
+        wr_u64map_clear(&n->dirty_set);
+    }
+    for (size_t i = 0; i < n->n_left; i++) {
+        char msg[64];
+        int len = snprintf(msg, sizeof msg, "{\"t\":\"left\",\"id\":%u}", n->left[i]);
+        if (n->n_joined > 0)
+            broadcast(n, wr_ws_frame_text(msg, (size_t)len));
+    }
+    n->n_left = 0;
+}
+
+/* ---- cluster hooks -------------------------------------------------- */
+
+static void fsm_apply(void *data, const void *entry, size_t len)
+{
+    struct node *n = data;
+    wr_world_apply(n->world, entry, len);
+}
+
+static void fsm_snapshot(void *data, struct wr_writer *out)
+{
+    struct node *n = data;
+    wr_world_snapshot(n->world, out);
+}
+
+static int fsm_restore(void *data, const void *buf, size_t len)
+{
+    struct node *n = data;
+    return wr_world_restore(n->world, buf, len);
+}
+
+static void on_raft_change(void *data, const struct wr_raft_status *st)
+{
+    struct node *n = data;
+    n->status = *st;
+    if (n->proposer != NULL)
+        wr_proposer_on_change(n->proposer, st);
+}
+
+static void on_fwd_accept(void *data, uint64_t peer, uv_tcp_t *tcp)
+{
+    struct node *n = data;
+    if (n->proposer == NULL) {
+        uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+        return;
+    }
+    wr_proposer_accept(n->proposer, peer, tcp);
+}
+
+static struct wr_cmd node_info_cmd(struct node *n, struct wr_writer *payload)
+{
+    wr_put_str(payload, n->cfg.http);
+    return (struct wr_cmd){.module = WR_MODULE_CORE,
+                           .type = WR_CORE_NODE_INFO,
+                           .node = (uint32_t)n->cfg.id,
+                           .len = (uint16_t)payload->len,
+                           .payload = payload->base};
+}
+
+static void on_leader_ready(void *data, uint64_t term)
+{
+    struct node *n = data;
+    struct wr_writer p;
+    wr_writer_init(&p, 64);
+    /* The arena singleton (ticks, timers) runs on the leader: record that
+     * in the registry, fenced by the term. */
+    wr_put_str(&p, "arena");
+    wr_put_u64(&p, term);
+    struct wr_cmd place = {.module = WR_MODULE_CORE,
+                           .type = WR_CORE_PLACE,
+                           .node = (uint32_t)n->cfg.id,
+                           .len = (uint16_t)p.len,
+                           .payload = p.base};
+    wr_proposer_submit_setup(n->proposer, &place);
+
+    p.len = 0;
+    struct wr_cmd info = node_info_cmd(n, &p);
+    wr_proposer_submit_setup(n->proposer, &info);
+
+    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+    if (wr_arena_width(a) == 0) {
+        p.len = 0;
+        wr_arena_encode_config(&p, (uint16_t)n->cfg.arena_width, (uint16_t)n->cfg.arena_height);
+        struct wr_cmd conf = {.module = WR_MODULE_ARENA,
+                              .type = WR_ARENA_CONFIG,
+                              .node = (uint32_t)n->cfg.id,
+                              .len = (uint16_t)p.len,
+                              .payload = p.base};
+        wr_proposer_submit_setup(n->proposer, &conf);
+    }
+    wr_writer_free(&p);
+}
+
+static void on_expired(void *data, uint64_t session)
+{
+    struct node *n = data;
+    struct client *c = client_by_session(n, session);
+    if (c == NULL)
+        return;
+    send_error(c, "unavailable",
+               "the cluster has had no leader for too long; reconnect and join again");
+    forget_session(n, c);
+    c->state = C_LEAVING;
+    wr_ws_close(c->ws, 1013, "no leader");
+}
+
+/* Once a second: make sure this node's HTTP address is in the registry. */
+static void tick_cb(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    if (n->proposer == NULL || n->status.leader_id == 0)
+        return;
+    char name[32];
+    snprintf(name, sizeof name, "node/%ld", n->cfg.id);
+    const struct wr_reg_entry *e = wr_world_registry_find(n->world, name);
+    if (e != NULL && strcmp(e->http, n->cfg.http) == 0)
+        return;
+    struct wr_writer p;
+    wr_writer_init(&p, 64);
+    struct wr_cmd info = node_info_cmd(n, &p);
+    wr_proposer_submit_once(n->proposer, &info);
+    wr_writer_free(&p);
+}
+
+/* ---- HTTP API ------------------------------------------------------- */
+
+static bool is_ready(struct node *n, const char **why, char *buf, size_t len)
+{
+    struct wr_raft_status st;
+    wr_raft_get_status(n->raft, &st);
+    if (st.leader_id == 0) {
+        *why = "no leader";
+        return false;
+    }
+    if (st.applied_index < st.commit_index) {
+        snprintf(buf, len, "catching up: applied %llu of %llu",
+                 (unsigned long long)st.applied_index, (unsigned long long)st.commit_index);
+        *why = buf;
+        return false;
+    }
+    if (st.role == WR_ROLE_LEADER && !wr_proposer_leader_ready(n->proposer)) {
+        *why = "new leader: committing its first entry";
+        return false;
+    }
+    return true;
+}
+
+static void respond_json(struct wr_http_conn *conn, int status, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    wr_http_respond(conn, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+static json_t *cluster_json(struct node *n)
+{
+    struct wr_raft_status st;
+    wr_raft_get_status(n->raft, &st);
+    char hash[17], buf[96];
+    const char *why;
+    wr_world_hash(n->world, hash);
+    json_t *nodes = json_array();
+    struct wr_raft_node members[WR_MAX_PEERS];
+    size_t count = wr_raft_nodes(n->raft, members, WR_MAX_PEERS);
+    for (size_t i = 0; i < count; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "node/%llu", (unsigned long long)members[i].id);
+        const struct wr_reg_entry *e = wr_world_registry_find(n->world, name);
+        json_array_append_new(nodes, json_pack("{s:I, s:s, s:s, s:s?}", "id",
+                                               (json_int_t)members[i].id, "address",
+                                               members[i].address, "role", members[i].role,
+                                               "http", e ? e->http : NULL));
+    }
+    json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
+    return json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "id",
+                     (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
+                     "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
+                     "applied_index", (json_int_t)st.applied_index, "last_index",
+                     (json_int_t)st.last_index, "state_hash", hash, "ready",
+                     is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
+}
+
+static int cmp_player_id(const void *a, const void *b)
+{
+    uint32_t x = (*(const struct wr_arena_player *const *)a)->id;
+    uint32_t y = (*(const struct wr_arena_player *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static json_t *state_json(struct node *n)
+{
+    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+    size_t count = wr_arena_count(a);
+    const struct wr_arena_player *all = wr_arena_players(a);
+    const struct wr_arena_player **sorted = wr_malloc((count ? count : 1) * sizeof *sorted);
+    for (size_t i = 0; i < count; i++)
+        sorted[i] = &all[i];
+    qsort(sorted, count, sizeof *sorted, cmp_player_id);
+    json_t *players = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(players, player_json(sorted[i]));
+    free(sorted);
+    struct wr_raft_status st;
+    wr_raft_get_status(n->raft, &st);
+    char hash[17];
+    wr_world_hash(n->world, hash);
+    return json_pack("{s:I, s:s, s:i, s:i, s:o}", "applied_index", (json_int_t)st.applied_index,
+                     "state_hash", hash, "width", wr_arena_width(a), "height",
+                     wr_arena_height(a), "players", players);
+}
+
+static json_t *registry_json(struct node *n)
+{
+    json_t *names = json_array();
+    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+    /* Core names and player names, merged in name order. "node/..." and
+     * "arena" sort before "player/...", so core names go first. */
+    for (size_t i = 0; i < wr_world_registry_count(n->world); i++) {
+        const struct wr_reg_entry *e = wr_world_registry_at(n->world, i);
+        if (e->kind == WR_REG_NODE)
+            json_array_append_new(names, json_pack("{s:s, s:s, s:I, s:s}", "name", e->name,
+                                                   "kind", "node", "node", (json_int_t)e->node,
+                                                   "http", e->http));
+        else
+            json_array_append_new(names, json_pack("{s:s, s:s, s:I, s:I}", "name", e->name,
+                                                   "kind", "singleton", "node",
+                                                   (json_int_t)e->node, "epoch",
+                                                   (json_int_t)e->epoch));
+    }
+    size_t count = wr_arena_count(a);
+    const struct wr_arena_player *all = wr_arena_players(a);
+    json_t *players = json_array();
+    for (size_t i = 0; i < count; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "player/%s", all[i].name);
+        json_array_append_new(players, json_pack("{s:s, s:s, s:I, s:I}", "name", name, "kind",
+                                                 "player", "node", (json_int_t)all[i].node, "id",
+                                                 (json_int_t)all[i].id));
+    }
+    json_array_extend(names, players);
+    json_decref(players);
+    return json_pack("{s:o}", "names", names);
+}
+
+static void metrics(struct node *n, struct wr_http_conn *conn)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct wr_raft_status st;
+    wr_raft_get_status(n->raft, &st);
+    const struct wr_http_stats *hs = wr_http_server_stats(n->http);
+    const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
+    const struct wr_transport_stats *ts = wr_transport_stats(wr_raft_transport(n->raft));
+    fprintf(f,
+            "raft_term %llu\nraft_commit_index %llu\nraft_applied_index %llu\n"
+            "raft_is_leader %d\n",
+            (unsigned long long)st.term, (unsigned long long)st.commit_index,
+            (unsigned long long)st.applied_index, st.role == WR_ROLE_LEADER);
+    fprintf(f,
+            "http_connections_open %llu\nws_open %llu\nhttp_requests %llu\n"
+            "ws_messages_in %llu\nws_frames_out %llu\nbytes_in %llu\nbytes_out %llu\n"
+            "limit_closes %llu\n",
+            (unsigned long long)hs->connections_open, (unsigned long long)hs->ws_open,
+            (unsigned long long)hs->requests, (unsigned long long)hs->ws_messages_in,
+            (unsigned long long)hs->ws_frames_out, (unsigned long long)hs->bytes_in,
+            (unsigned long long)hs->bytes_out, (unsigned long long)hs->limit_closes);
+    fprintf(f,
+            "proposer_pending %llu\nproposer_submitted %llu\nproposer_resent %llu\n"
+            "proposer_expired %llu\nproposer_rejected_full %llu\nproposer_entries %llu\n"
+            "proposer_batched %llu\nproposer_forwarded_in %llu\nproposer_forwarded_out %llu\n",
+            (unsigned long long)ps->pending, (unsigned long long)ps->submitted,
+            (unsigned long long)ps->resent, (unsigned long long)ps->expired,
+            (unsigned long long)ps->rejected_full, (unsigned long long)ps->entries,
+            (unsigned long long)ps->batched, (unsigned long long)ps->forwarded_in,
+            (unsigned long long)ps->forwarded_out);
+    fprintf(f,
+            "cluster_accepted %llu\ncluster_rejected %llu\ncluster_dial_ok %llu\n"
+            "cluster_dial_rejected %llu\narena_players %zu\nevents_delivered %llu\n"
+            "frames_broadcast %llu\n",
+            (unsigned long long)ts->accepted, (unsigned long long)ts->rejected,
+            (unsigned long long)ts->dial_ok, (unsigned long long)ts->dial_rejected,
+            wr_arena_count(wr_world_module(n->world, WR_MODULE_ARENA)),
+            (unsigned long long)n->events_delivered, (unsigned long long)n->frames_broadcast);
+    wr_node_config_dump(&n->cfg, f);
+    fclose(f);
+    wr_http_respond(conn, 200, "text/plain; charset=utf-8", text, len);
+    free(text);
+}
+
+static void on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
+                       const struct wr_http_request *req)
+{
+    struct node *n = wr_http_server_data(srv);
+    const char *p = req->path;
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    if (!get) {
+        wr_http_respond(conn, 405, "text/plain", "method not allowed\n", 19);
+    } else if (strcmp(p, "/healthz") == 0) {
+        wr_http_respond(conn, 200, "text/plain", "ok\n", 3);
+    } else if (strcmp(p, "/readyz") == 0) {
+        const char *why;
+        char buf[96], body[128];
+        bool ok = is_ready(n, &why, buf, sizeof buf);
+        int len = snprintf(body, sizeof body, "%s\n", ok ? "ready" : why);
+        wr_http_respond(conn, ok ? 200 : 503, "text/plain", body, (size_t)len);
+    } else if (strcmp(p, "/api/cluster") == 0) {
+        respond_json(conn, 200, cluster_json(n));
+    } else if (strcmp(p, "/api/state") == 0) {
+        respond_json(conn, 200, state_json(n));
+    } else if (strcmp(p, "/api/registry") == 0) {
+        respond_json(conn, 200, registry_json(n));
+    } else if (strcmp(p, "/metrics") == 0) {
+        metrics(n, conn);
+    } else {
+        wr_http_respond(conn, 404, "text/plain", "not found\n", 10);
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+static void raft_stopped_cb(void *arg)
+{
+    struct node *n = arg;
+    n->raft = NULL;
+    uv_close((uv_handle_t *)&n->sigterm, NULL);
+    uv_close((uv_handle_t *)&n->sigint, NULL);
+    wr_info("node: stopped");
+}
+
+static void proposer_stopped_cb(void *arg)
+{
+    struct node *n = arg;
+    wr_raft_stop(n->raft, raft_stopped_cb, n);
+}
+
+static void http_stopped_cb(void *arg)
+{
+    struct node *n = arg;
+    n->http = NULL;
+    struct wr_proposer *p = n->proposer;
+    n->proposer = NULL;
+    wr_proposer_destroy(p, proposer_stopped_cb, n);
+}
+
+static void node_stop(struct node *n)
+{
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    wr_info("node: shutting down");
+    uv_close((uv_handle_t *)&n->deliver, NULL);
+    uv_close((uv_handle_t *)&n->tick, NULL);
+    wr_http_server_stop(n->http, http_stopped_cb, n);
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+    struct node *n = s->data;
+    wr_info("node: got %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    node_stop(n);
+}
+
+/* Read the cluster secret. A missing file is an error; so is a short one. */
+static int load_secret(struct node *n, char *err, size_t errlen)
+{
+    if (n->cfg.cookie_file[0] == '\0') {
+        uint8_t secret[32];
+        randombytes_buf(secret, sizeof secret);
+        wr_transport_derive_key(secret, sizeof secret, n->key);
+        wr_info("node: no --cookie-file: a one-node cluster with a random secret, so no other "
+                "node can join it");
+        return 0;
+    }
+    FILE *f = fopen(n->cfg.cookie_file, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read the cookie file %s: %s", n->cfg.cookie_file,
+                 strerror(errno));
+        return -1;
+    }
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+        len--;
+    if (len < 16) {
+        snprintf(err, errlen, "the cookie file %s holds %zu bytes; use at least 16 random ones",
+                 n->cfg.cookie_file, len);
+        return -1;
+    }
+    wr_transport_derive_key(buf, len, n->key);
+    sodium_memzero(buf, sizeof buf);
+    return 0;
+}
+
+static void default_static_dir(struct node *n)
+{
+    if (n->cfg.static_dir[0] != '\0')
+        return;
+    /* build/warren -> ../web; fall back to ./web. */
+    char exe[900];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    struct stat st;
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            char candidate[1000];
+            snprintf(candidate, sizeof candidate, "%s/../web", exe);
+            if (stat(candidate, &st) == 0 && S_ISDIR(st.st_mode)) {
+                snprintf(n->cfg.static_dir, sizeof n->cfg.static_dir, "%s", candidate);
+                return;
+            }
+        }
+    }
+    if (stat("web", &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(n->cfg.static_dir, sizeof n->cfg.static_dir, "web");
+}
+
+int wr_node_main(int argc, char **argv)
+{
+    struct node *n = wr_calloc(1, sizeof *n);
+    int rv = wr_node_config_parse(&n->cfg, argc, argv);
+    if (rv != 0) {
+        free(n);
+        return rv > 0 ? 0 : 2;
+    }
+    wr_log_init();
+    wr_log_set_node((unsigned long long)n->cfg.id);
+    /* libuv does not ignore SIGPIPE: a write to a dead peer would kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    if (sodium_init() < 0) {
+        wr_error("node: libsodium failed to initialise");
+        return 1;
+    }
+    char err[2200];
+    if (load_secret(n, err, sizeof err) != 0) {
+        wr_error("node: %s", err);
+        free(n);
+        return 1;
+    }
+    default_static_dir(n);
+
+    n->loop = uv_default_loop();
+    wr_u64map_init(&n->by_session);
+    wr_u64map_init(&n->dirty_set);
+    struct wr_world_hooks wh = {.data = n, .on_event = on_event, .on_verdict = on_verdict};
+    n->world = wr_world_create(&wh);
+
+    struct wr_raft_config rc = {
+        .id = (uint64_t)n->cfg.id,
+        .address = n->cfg.cluster,
+        .peers = n->cfg.peers,
+        .n_peers = n->cfg.n_peers,
+        .data_dir = n->cfg.data,
+        .election_timeout_ms = (unsigned)n->cfg.election_timeout,
+        .heartbeat_ms = (unsigned)n->cfg.heartbeat,
+        .snapshot_threshold = (unsigned)n->cfg.snapshot_threshold,
+        .snapshot_trailing = (unsigned)n->cfg.snapshot_trailing,
+    };
+    memcpy(rc.key, n->key, sizeof rc.key);
+    struct wr_raft_fsm fsm = {
+        .data = n, .apply = fsm_apply, .snapshot = fsm_snapshot, .restore = fsm_restore};
+    struct wr_raft_hooks rh = {.data = n, .on_change = on_raft_change, .on_fwd_accept = on_fwd_accept};
+    if (wr_raft_start(&n->raft, n->loop, &rc, &fsm, &rh, err, sizeof err) != 0) {
+        wr_error("node: %s", err);
+        wr_world_destroy(n->world);
+        free(n);
+        return 1;
+    }
+
+    struct wr_proposer_config pc;
+    wr_proposer_config_default(&pc);
+    pc.node_id = (uint32_t)n->cfg.id;
+    pc.queue_timeout_ms = (unsigned)n->cfg.queue_timeout;
+    pc.max_pending = (size_t)n->cfg.max_pending;
+    struct wr_proposer_hooks ph = {
+        .data = n, .on_leader_ready = on_leader_ready, .on_expired = on_expired};
+    n->proposer = wr_proposer_create(n->loop, n->raft, &pc, &ph);
+
+    struct wr_http_limits lim;
+    wr_http_limits_default(&lim);
+    lim.max_ws_message = (size_t)n->cfg.max_ws_message;
+    lim.ws_rate = (unsigned)n->cfg.ws_rate;
+    lim.ws_burst = (unsigned)n->cfg.ws_burst;
+    lim.max_connections = (unsigned)n->cfg.max_connections;
+    lim.max_output_bytes = (size_t)n->cfg.max_output_kb * 1024;
+    struct wr_http_handlers hh = {.data = n,
+                                  .on_request = on_request,
+                                  .on_ws_open = on_ws_open,
+                                  .on_ws_text = on_ws_text,
+                                  .on_ws_close = on_ws_close};
+    rv = wr_http_server_start(&n->http, n->loop, n->cfg.http, &lim, &hh,
+                              n->cfg.static_dir[0] ? n->cfg.static_dir : NULL);
+    if (rv != 0) {
+        wr_error("node: cannot serve HTTP on %s: %s", n->cfg.http, uv_strerror(rv));
+        n->exit_code = 1;
+        n->stopping = true;
+        struct wr_proposer *p = n->proposer;
+        n->proposer = NULL;
+        wr_proposer_destroy(p, proposer_stopped_cb, n);
+        uv_signal_init(n->loop, &n->sigterm);
+        uv_signal_init(n->loop, &n->sigint);
+        uv_run(n->loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+
+    uv_check_init(n->loop, &n->deliver);
+    n->deliver.data = n;
+    uv_check_start(&n->deliver, deliver_cb);
+    uv_timer_init(n->loop, &n->tick);
+    n->tick.data = n;
+    uv_timer_start(&n->tick, tick_cb, 1000, 1000);
+    uv_signal_init(n->loop, &n->sigterm);
+    n->sigterm.data = n;
+    uv_signal_start(&n->sigterm, signal_cb, SIGTERM);
+    uv_signal_init(n->loop, &n->sigint);
+    n->sigint.data = n;
+    uv_signal_start(&n->sigint, signal_cb, SIGINT);
+
+    wr_info("node %ld: cluster %s, http %s, data %s, %zu voter(s), election timeout %ld ms, "
+            "heartbeat %ld ms",
+            n->cfg.id, n->cfg.cluster, n->cfg.http, n->cfg.data, n->cfg.n_peers,
+            n->cfg.election_timeout, n->cfg.heartbeat);
+    uv_run(n->loop, UV_RUN_DEFAULT);
+
+out:
+    rv = uv_loop_close(n->loop);
+    if (rv != 0)
+        wr_warn("node: loop closed with handles still open (%s)", uv_strerror(rv));
+    wr_world_destroy(n->world);
+    wr_u64map_free(&n->by_session);
+    wr_u64map_free(&n->dirty_set);
+    free(n->clients);
+    free(n->free_slots);
+    free(n->dirty);
+    free(n->left);
+    int code = n->exit_code;
+    free(n);
+    return code;
+}
