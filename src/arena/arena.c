@@ -14,8 +14,9 @@
 #include "common/alloc.h"
 #include "common/u64map.h"
 
-/* Emits an event to the world's hooks (world.c). */
+/* World internals modules may call (world.c). */
 void wr__world_emit(struct wr_world *w, const struct wr_event *ev);
+void wr__world_close_session(struct wr_world *w, uint64_t key);
 
 struct wr_arena {
     uint16_t width, height;
@@ -24,8 +25,17 @@ struct wr_arena {
     size_t count, cap;
     struct wr_u64map by_session;
     struct wr_u64map by_id;
+    struct wr_u64map by_token; /* first 8 bytes of the token hash -> index */
     uint32_t *grid;
 };
+
+static uint64_t token_key(const uint8_t hash[WR_TOKEN_HASH_BYTES])
+{
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++)
+        k |= (uint64_t)hash[i] << (8 * i);
+    return k;
+}
 
 bool wr_arena_name_ok(const char *name, size_t len)
 {
@@ -45,6 +55,7 @@ static void *arena_create(void)
     struct wr_arena *a = wr_calloc(1, sizeof *a);
     wr_u64map_init(&a->by_session);
     wr_u64map_init(&a->by_id);
+    wr_u64map_init(&a->by_token);
     a->next_id = 1;
     return a;
 }
@@ -59,6 +70,7 @@ static void arena_reset(void *state)
     a->count = 0;
     wr_u64map_clear(&a->by_session);
     wr_u64map_clear(&a->by_id);
+    wr_u64map_clear(&a->by_token);
 }
 
 static void arena_destroy(void *state)
@@ -68,12 +80,13 @@ static void arena_destroy(void *state)
     free(a->players);
     wr_u64map_free(&a->by_session);
     wr_u64map_free(&a->by_id);
+    wr_u64map_free(&a->by_token);
     free(a);
 }
 
 static bool arena_opens_session(uint8_t type)
 {
-    return type == WR_ARENA_JOIN;
+    return type == WR_ARENA_JOIN || type == WR_ARENA_RESUME;
 }
 
 static void arena_check(const struct wr_arena *a)
@@ -113,6 +126,8 @@ static void index_player(struct wr_arena *a, size_t i)
     const struct wr_arena_player *p = &a->players[i];
     wr_u64map_put(&a->by_session, p->session, (uint32_t)i);
     wr_u64map_put(&a->by_id, p->id, (uint32_t)i);
+    if (token_key(p->token_hash) != 0)
+        wr_u64map_put(&a->by_token, token_key(p->token_hash), (uint32_t)i);
     a->grid[(size_t)p->y * a->width + p->x] = p->id;
 }
 
@@ -122,11 +137,11 @@ static void remove_player(struct wr_arena *a, size_t i)
     a->grid[(size_t)p->y * a->width + p->x] = 0;
     wr_u64map_del(&a->by_session, p->session);
     wr_u64map_del(&a->by_id, p->id);
+    wr_u64map_del(&a->by_token, token_key(p->token_hash));
     size_t last = a->count - 1;
     if (i != last) {
         a->players[i] = a->players[last];
-        wr_u64map_put(&a->by_session, a->players[i].session, (uint32_t)i);
-        wr_u64map_put(&a->by_id, a->players[i].id, (uint32_t)i);
+        index_player(a, i);
     }
     a->count--;
 }
@@ -165,11 +180,22 @@ static enum wr_session_op apply_join(struct wr_arena *a, const struct wr_apply_c
         return refuse(ctx, cmd, "bad_name", "name must be 1-16 of A-Z a-z 0-9 _ -");
     if (a->width == 0)
         return refuse(ctx, cmd, "unavailable", "the arena is not configured yet");
+    uint8_t hash[WR_TOKEN_HASH_BYTES] = {0};
+    uint64_t incarnation = 0;
+    if (r->left >= WR_TOKEN_HASH_BYTES + 8) {
+        memcpy(hash, wr_get_bytes(r, WR_TOKEN_HASH_BYTES), WR_TOKEN_HASH_BYTES);
+        incarnation = wr_get_u64(r);
+    }
     if (wr_arena_by_name(a, name) != NULL)
         return refuse(ctx, cmd, "name_taken", "a player with that name is in the arena");
+    if (token_key(hash) != 0 && wr_u64map_get(&a->by_token, token_key(hash), NULL))
+        return refuse(ctx, cmd, "unavailable", "token collision; join again");
     size_t cells = (size_t)a->width * a->height;
     if (a->count >= cells)
         return refuse(ctx, cmd, "arena_full", "every cell of the arena is taken");
+    /* Ids are never reused; next_id must not wrap to 0 (the empty cell). */
+    if (a->next_id == UINT32_MAX)
+        return refuse(ctx, cmd, "arena_full", "no player ids are left");
 
     uint64_t rng = ctx->seed;
     size_t c = (size_t)(wr_mix64(&rng) % cells);
@@ -182,6 +208,9 @@ static enum wr_session_op apply_join(struct wr_arena *a, const struct wr_apply_c
     p->session = cmd->session;
     p->x = (uint16_t)(c % a->width);
     p->y = (uint16_t)(c / a->width);
+    p->connected = true;
+    p->incarnation = incarnation;
+    memcpy(p->token_hash, hash, sizeof hash);
     memcpy(p->name, name, sizeof name);
     index_player(a, a->count - 1);
     arena_check(a);
@@ -213,8 +242,60 @@ static enum wr_session_op apply_move(struct wr_arena *a, const struct wr_apply_c
         a->grid[(size_t)y * a->width + (size_t)x] = p->id;
     }
     p->seq = client_seq;
+    p->connected = true; /* it just spoke through its session */
     emit(ctx, cmd, WR_ARENA_EV_MOVED, p);
     return WR_SESSION_KEEP;
+}
+
+static void disconnect(const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
+                       struct wr_arena_player *p)
+{
+    if (!p->connected)
+        return;
+    p->connected = false;
+    p->disconnected_at = ctx->now_ms;
+    struct wr_cmd about = *cmd;
+    about.node = p->node;
+    about.session = p->session;
+    emit(ctx, &about, WR_ARENA_EV_MOVED, p);
+}
+
+static enum wr_session_op apply_resume(struct wr_arena *a, const struct wr_apply_ctx *ctx,
+                                       const struct wr_cmd *cmd, struct wr_reader *r)
+{
+    /* A session holds at most one player: a resume on a session that
+     * already has one is a repeat (a node never sends it). */
+    if (wr_u64map_get(&a->by_session, cmd->session, NULL))
+        return WR_SESSION_KEEP;
+    const uint8_t *hash = wr_get_bytes(r, WR_TOKEN_HASH_BYTES);
+    uint64_t incarnation = wr_get_u64(r);
+    const struct wr_arena_player *found = hash ? wr_arena_by_token(a, hash) : NULL;
+    if (r->err || found == NULL)
+        return refuse(ctx, cmd, "bad_token", "no player holds that token (expired or left)");
+    uint32_t i;
+    wr_u64map_get(&a->by_id, found->id, &i);
+    struct wr_arena_player *p = &a->players[i];
+    wr__world_close_session(ctx->world, p->session);
+    wr_u64map_del(&a->by_session, p->session);
+    p->session = cmd->session;
+    p->node = cmd->node;
+    p->incarnation = incarnation;
+    p->connected = true;
+    p->disconnected_at = 0;
+    wr_u64map_put(&a->by_session, p->session, i);
+    emit(ctx, cmd, WR_ARENA_EV_RESUMED, p);
+    return WR_SESSION_KEEP;
+}
+
+void wr_arena_node_restarted(struct wr_arena *a, const struct wr_apply_ctx *ctx, uint32_t node,
+                             uint64_t incarnation)
+{
+    struct wr_cmd none = {.module = WR_MODULE_ARENA};
+    for (size_t i = 0; i < a->count; i++) {
+        struct wr_arena_player *p = &a->players[i];
+        if (p->node == node && p->incarnation != incarnation)
+            disconnect(ctx, &none, p);
+    }
 }
 
 static enum wr_session_op arena_apply(void *state, const struct wr_apply_ctx *ctx,
@@ -235,6 +316,39 @@ static enum wr_session_op arena_apply(void *state, const struct wr_apply_ctx *ct
         return apply_join(a, ctx, cmd, &r);
     case WR_ARENA_MOVE:
         return apply_move(a, ctx, cmd, &r);
+    case WR_ARENA_RESUME:
+        return apply_resume(a, ctx, cmd, &r);
+    case WR_ARENA_DISCONNECT: {
+        uint32_t i;
+        if (wr_u64map_get(&a->by_session, cmd->session, &i))
+            disconnect(ctx, cmd, &a->players[i]);
+        return WR_SESSION_KEEP;
+    }
+    case WR_ARENA_NODE_DOWN: {
+        uint32_t node = wr_get_u32(&r);
+        for (size_t i = 0; !r.err && i < a->count; i++)
+            if (a->players[i].node == node)
+                disconnect(ctx, cmd, &a->players[i]);
+        return WR_SESSION_KEEP;
+    }
+    case WR_ARENA_EXPIRE: {
+        uint32_t id = wr_get_u32(&r);
+        uint64_t since = wr_get_u64(&r);
+        uint32_t i;
+        if (r.err || !wr_u64map_get(&a->by_id, id, &i))
+            return WR_SESSION_KEEP;
+        struct wr_arena_player *p = &a->players[i];
+        if (p->connected || p->disconnected_at != since)
+            return WR_SESSION_KEEP; /* resumed (or re-disconnected) since */
+        struct wr_cmd about = *cmd;
+        about.node = p->node;
+        about.session = p->session;
+        emit(ctx, &about, WR_ARENA_EV_LEFT, p);
+        wr__world_close_session(ctx->world, p->session);
+        remove_player(a, i);
+        arena_check(a);
+        return WR_SESSION_KEEP;
+    }
     case WR_ARENA_LEAVE: {
         uint32_t i;
         if (wr_u64map_get(&a->by_session, cmd->session, &i)) {
@@ -264,7 +378,8 @@ static void arena_snapshot(void *state, struct wr_writer *w)
     wr_put_u32(w, a->next_id);
     wr_put_u32(w, (uint32_t)a->count);
     struct wr_arena_player *sorted = wr_malloc((a->count ? a->count : 1) * sizeof *sorted);
-    memcpy(sorted, a->players, a->count * sizeof *sorted);
+    if (a->count > 0) /* players is NULL until the first join */
+        memcpy(sorted, a->players, a->count * sizeof *sorted);
     qsort(sorted, a->count, sizeof *sorted, cmp_id);
     for (size_t i = 0; i < a->count; i++) {
         const struct wr_arena_player *p = &sorted[i];
@@ -274,6 +389,10 @@ static void arena_snapshot(void *state, struct wr_writer *w)
         wr_put_u32(w, p->seq);
         wr_put_u16(w, p->x);
         wr_put_u16(w, p->y);
+        wr_put_u8(w, p->connected);
+        wr_put_u64(w, p->disconnected_at);
+        wr_put_u64(w, p->incarnation);
+        wr_put_bytes(w, p->token_hash, WR_TOKEN_HASH_BYTES);
         wr_put_str(w, p->name);
     }
     free(sorted);
@@ -288,7 +407,7 @@ static int arena_restore(void *state, struct wr_reader *r)
     uint32_t n = wr_get_u32(r);
     /* next_id 0 would hand out id 0, the empty grid cell and map key. */
     if (r->err || w > WR_ARENA_MAX_SIDE || h > WR_ARENA_MAX_SIDE || a->next_id == 0 ||
-        n > r->left / 25)
+        n > r->left / 58) /* the smallest encoded player */
         return -1;
     if (w != 0)
         configure(a, w, h);
@@ -300,11 +419,19 @@ static int arena_restore(void *state, struct wr_reader *r)
         p->seq = wr_get_u32(r);
         p->x = wr_get_u16(r);
         p->y = wr_get_u16(r);
+        p->connected = wr_get_u8(r) != 0;
+        p->disconnected_at = wr_get_u64(r);
+        p->incarnation = wr_get_u64(r);
+        const uint8_t *hash = wr_get_bytes(r, WR_TOKEN_HASH_BYTES);
+        if (hash != NULL)
+            memcpy(p->token_hash, hash, WR_TOKEN_HASH_BYTES);
         if (wr_get_str(r, p->name, sizeof p->name) != 0 || r->err || p->x >= a->width ||
             p->y >= a->height || p->id == 0 || p->session == 0 || p->id >= a->next_id ||
             a->grid[(size_t)p->y * a->width + p->x] != 0 ||
             wr_u64map_get(&a->by_session, p->session, NULL) ||
-            wr_u64map_get(&a->by_id, p->id, NULL)) {
+            wr_u64map_get(&a->by_id, p->id, NULL) ||
+            (token_key(p->token_hash) != 0 &&
+             wr_u64map_get(&a->by_token, token_key(p->token_hash), NULL))) {
             arena_reset(a);
             return -1;
         }
@@ -359,6 +486,42 @@ const struct wr_arena_player *wr_arena_by_name(const struct wr_arena *a, const c
         if (strcmp(a->players[i].name, name) == 0)
             return &a->players[i];
     return NULL;
+}
+
+const struct wr_arena_player *wr_arena_by_token(const struct wr_arena *a,
+                                                const uint8_t hash[WR_TOKEN_HASH_BYTES])
+{
+    uint32_t i;
+    if (token_key(hash) == 0 || !wr_u64map_get(&a->by_token, token_key(hash), &i))
+        return NULL;
+    const struct wr_arena_player *p = &a->players[i];
+    return memcmp(p->token_hash, hash, WR_TOKEN_HASH_BYTES) == 0 ? p : NULL;
+}
+
+void wr_arena_encode_join_token(struct wr_writer *out, const char *name,
+                                const uint8_t hash[WR_TOKEN_HASH_BYTES], uint64_t incarnation)
+{
+    wr_put_str(out, name);
+    wr_put_bytes(out, hash, WR_TOKEN_HASH_BYTES);
+    wr_put_u64(out, incarnation);
+}
+
+void wr_arena_encode_resume(struct wr_writer *out, const uint8_t hash[WR_TOKEN_HASH_BYTES],
+                            uint64_t incarnation)
+{
+    wr_put_bytes(out, hash, WR_TOKEN_HASH_BYTES);
+    wr_put_u64(out, incarnation);
+}
+
+void wr_arena_encode_node_down(struct wr_writer *out, uint32_t node)
+{
+    wr_put_u32(out, node);
+}
+
+void wr_arena_encode_expire(struct wr_writer *out, uint32_t id, uint64_t disconnected_at)
+{
+    wr_put_u32(out, id);
+    wr_put_u64(out, disconnected_at);
 }
 
 void wr_arena_encode_config(struct wr_writer *out, uint16_t width, uint16_t height)

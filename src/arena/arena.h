@@ -4,15 +4,31 @@
  * Commands (module WR_MODULE_ARENA):
  *   CONFIG  session 0; u16 width | u16 height. Takes effect only while the
  *           arena has never been configured (the leader proposes it once).
- *   JOIN    opens a session; str name. Places the player on a free cell
- *           chosen from the command's seed. Refused (and the session closed)
- *           when the name is taken, the name is invalid, or the grid is full.
+ *   JOIN    opens a session; str name [| token_hash[16] | u64 incarnation].
+ *           Places the player on a free cell chosen from the command's seed.
+ *           Refused (and the session closed) when the name is taken, the name
+ *           is invalid, or the grid is full. token_hash is the hash of the
+ *           client's resume token (the token itself never enters the log);
+ *           incarnation identifies the node process that owns the session.
+ *   RESUME  opens a session; token_hash[16] | u64 incarnation. Moves the
+ *           player with that token hash to this session and node (its old
+ *           session is closed), connected again. Refused: bad_token.
+ *   DISCONNECT  the session's client went away: the player stays, shown as
+ *           disconnected, until resumed or expired.
+ *   NODE_DOWN   session 0; u32 node. Every connected player of that node is
+ *           now disconnected (proposed by the leader when a node is gone).
+ *   EXPIRE  session 0; u32 player id | u64 disconnected_at. Removes the
+ *           player if it is still disconnected since that very time
+ *           (proposed by the leader when the grace period is over).
  *   MOVE    u8 dir (0 up, 1 down, 2 left, 3 right) | u32 client_seq. A move
  *           into an edge or another player leaves the position but still
  *           updates the player's seq: it is applied and acknowledged.
  *   LEAVE   removes the player and closes the session.
- * Events: JOINED, MOVED, LEFT carry a const struct wr_arena_player *;
- * REFUSED carries a const struct wr_arena_refusal * for the session. */
+ * A node announcing a new incarnation (core NODE_INFO) disconnects the
+ * players of its previous one: see wr_arena_node_restarted.
+ * Events: JOINED, RESUMED, MOVED (any change of a player), LEFT carry a
+ * const struct wr_arena_player *; REFUSED a const struct wr_arena_refusal *
+ * for the session. */
 #ifndef WR_ARENA_H
 #define WR_ARENA_H
 
@@ -27,8 +43,25 @@
 #define WR_ARENA_DEFAULT_H 48
 #define WR_ARENA_MAX_SIDE 1024
 
-enum { WR_ARENA_CONFIG = 1, WR_ARENA_JOIN = 2, WR_ARENA_MOVE = 3, WR_ARENA_LEAVE = 4 };
-enum { WR_ARENA_EV_JOINED = 1, WR_ARENA_EV_MOVED = 2, WR_ARENA_EV_LEFT = 3, WR_ARENA_EV_REFUSED = 4 };
+#define WR_TOKEN_HASH_BYTES 16
+
+enum {
+    WR_ARENA_CONFIG = 1,
+    WR_ARENA_JOIN = 2,
+    WR_ARENA_MOVE = 3,
+    WR_ARENA_LEAVE = 4,
+    WR_ARENA_RESUME = 5,
+    WR_ARENA_DISCONNECT = 6,
+    WR_ARENA_NODE_DOWN = 7,
+    WR_ARENA_EXPIRE = 8,
+};
+enum {
+    WR_ARENA_EV_JOINED = 1,
+    WR_ARENA_EV_MOVED = 2,
+    WR_ARENA_EV_LEFT = 3,
+    WR_ARENA_EV_REFUSED = 4,
+    WR_ARENA_EV_RESUMED = 5,
+};
 enum wr_arena_dir { WR_DIR_UP = 0, WR_DIR_DOWN = 1, WR_DIR_LEFT = 2, WR_DIR_RIGHT = 3 };
 
 struct wr_arena_player {
@@ -37,6 +70,10 @@ struct wr_arena_player {
     uint64_t session;
     uint32_t seq; /* client seq of the last applied move */
     uint16_t x, y;
+    bool connected;
+    uint64_t disconnected_at; /* log time, while !connected */
+    uint64_t incarnation;     /* of the node process owning the session */
+    uint8_t token_hash[WR_TOKEN_HASH_BYTES];
     char name[WR_ARENA_NAME_MAX + 1];
 };
 
@@ -61,10 +98,24 @@ const struct wr_arena_player *wr_arena_players(const struct wr_arena *a);
 const struct wr_arena_player *wr_arena_by_session(const struct wr_arena *a, uint64_t session);
 const struct wr_arena_player *wr_arena_by_id(const struct wr_arena *a, uint32_t id);
 const struct wr_arena_player *wr_arena_by_name(const struct wr_arena *a, const char *name);
+const struct wr_arena_player *wr_arena_by_token(const struct wr_arena *a,
+                                                const uint8_t hash[WR_TOKEN_HASH_BYTES]);
+
+/* Called by the core when node @node announces @incarnation: players whose
+ * session belongs to an earlier incarnation of that node are disconnected
+ * (their clients died with that process). */
+void wr_arena_node_restarted(struct wr_arena *a, const struct wr_apply_ctx *ctx, uint32_t node,
+                             uint64_t incarnation);
 
 /* Payload encoders for proposers; @out receives the payload only. */
 void wr_arena_encode_config(struct wr_writer *out, uint16_t width, uint16_t height);
 void wr_arena_encode_join(struct wr_writer *out, const char *name);
+void wr_arena_encode_join_token(struct wr_writer *out, const char *name,
+                                const uint8_t hash[WR_TOKEN_HASH_BYTES], uint64_t incarnation);
+void wr_arena_encode_resume(struct wr_writer *out, const uint8_t hash[WR_TOKEN_HASH_BYTES],
+                            uint64_t incarnation);
+void wr_arena_encode_node_down(struct wr_writer *out, uint32_t node);
+void wr_arena_encode_expire(struct wr_writer *out, uint32_t id, uint64_t disconnected_at);
 void wr_arena_encode_move(struct wr_writer *out, enum wr_arena_dir dir, uint32_t client_seq);
 
 #endif

@@ -180,6 +180,18 @@ size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max)
     return n;
 }
 
+bool wr_raft_peer_recent(struct wr_raft *r, uint64_t id)
+{
+    if (raft_state(&r->raft) != RAFT_LEADER || r->raft.leader_state.progress == NULL)
+        return false;
+    const struct raft_configuration *c = &r->raft.configuration;
+    /* progress[i] belongs to configuration.servers[i] (libraft's layout). */
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].id == id)
+            return r->raft.leader_state.progress[i].recent_recv;
+    return false;
+}
+
 /* ---- data directory ------------------------------------------------- */
 
 /* libraft does not lock its directory: two processes on one dir both ran

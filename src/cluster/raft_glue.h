@@ -10,6 +10,7 @@
 #ifndef WR_CLUSTER_RAFT_GLUE_H
 #define WR_CLUSTER_RAFT_GLUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -92,6 +93,10 @@ struct wr_raft_node {
 };
 /* Copy up to @max members of the current configuration; returns how many. */
 size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max);
+
+/* Leader only: has node @id been heard from within the last election
+ * timeout? false when not leader or @id is not a member. */
+bool wr_raft_peer_recent(struct wr_raft *r, uint64_t id);
 
 typedef void (*wr_raft_done_cb)(void *arg, int status);
 

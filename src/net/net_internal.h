@@ -38,17 +38,17 @@ struct wr_outq_item {
 struct wr_ws {
     void *data; /* the node's pointer */
     wslay_event_context_ptr ctx;
-    struct wr_writer pend;  /* wslay's output gathered during one send */
-    const uint8_t *in;      /* bytes fed to wslay's recv callback */
+    struct wr_writer pend; /* wslay's output gathered during one send */
+    const uint8_t *in;     /* bytes fed to wslay's recv callback */
     size_t in_len;
-    uint64_t tokens_milli;  /* rate-limit bucket, in 1/1000 messages */
-    uint64_t refill_at;     /* uv_now of the last refill */
-    bool open;              /* on_ws_open was called */
-    bool notified;          /* on_ws_close was called */
-    bool user_closed;       /* wr_ws_close was called: ignore sends */
-    bool in_recv;           /* inside wslay_event_recv */
-    bool limit_hit;         /* our close is a limit breach (logged) */
-    const char *why;        /* reason for a close we queued, or NULL */
+    uint64_t tokens_milli; /* rate-limit bucket, in 1/1000 messages */
+    uint64_t refill_at;    /* uv_now of the last refill */
+    bool open;             /* on_ws_open was called */
+    bool notified;         /* on_ws_close was called */
+    bool user_closed;      /* wr_ws_close was called: ignore sends */
+    bool in_recv;          /* inside wslay_event_recv */
+    bool limit_hit;        /* our close is a limit breach (logged) */
+    const char *why;       /* reason for a close we queued, or NULL */
 };
 
 struct wr_http_conn {
@@ -67,35 +67,35 @@ struct wr_http_conn {
     size_t in_pos;
     struct wr_writer url, field, value, body;
     char h_upgrade[64], h_connection[256], h_ws_key[64], h_ws_version[16];
-    size_t hdr_bytes;   /* bytes of the current request before headers done */
-    bool in_value;      /* last header callback was a value */
-    bool headers_done;  /* current request's headers are complete */
-    bool msg_done;      /* current request is complete (parser paused) */
-    int error_status;   /* 413/431 chosen by a parser callback */
-    bool keep_alive;    /* answer of the current request keeps the socket */
+    size_t hdr_bytes;  /* bytes of the current request before headers done */
+    bool in_value;     /* last header callback was a value */
+    bool headers_done; /* current request's headers are complete */
+    bool msg_done;     /* current request is complete (parser paused) */
+    int error_status;  /* 413/431 chosen by a parser callback */
+    bool keep_alive;   /* answer of the current request keeps the socket */
     bool is_head;
 
     /* Flags. */
-    bool reading;         /* uv_read_start is in effect */
-    bool resume;          /* parse buffered input at the next safe point */
-    bool in_dispatch;     /* inside on_request for this conn */
-    bool awaiting;        /* on_request called, wr_http_respond not yet */
-    bool zombie;          /* handle closed while awaiting; freed by respond */
-    bool abort;           /* CLOSING without flushing */
-    bool peer_eof;        /* the peer sent FIN */
-    bool shut_started;    /* uv_shutdown issued */
-    bool shut_done;       /* uv_shutdown completed */
-    bool handle_closed;   /* uv_close called */
-    bool counted;         /* counted in stats.connections_open */
-    bool is_ws;           /* switched to WebSocket (ws is valid) */
+    bool reading;       /* uv_read_start is in effect */
+    bool resume;        /* parse buffered input at the next safe point */
+    bool in_dispatch;   /* inside on_request for this conn */
+    bool awaiting;      /* on_request called, wr_http_respond not yet */
+    bool zombie;        /* handle closed while awaiting; freed by respond */
+    bool abort;         /* CLOSING without flushing */
+    bool peer_eof;      /* the peer sent FIN */
+    bool shut_started;  /* uv_shutdown issued */
+    bool shut_done;     /* uv_shutdown completed */
+    bool handle_closed; /* uv_close called */
+    bool counted;       /* counted in stats.connections_open */
+    bool is_ws;         /* switched to WebSocket (ws is valid) */
 
     /* Output queue: items [q_head, q_head + q_len) of q. */
     struct wr_outq_item *q;
     size_t q_head, q_len, q_cap;
-    size_t q_bytes;       /* unsent bytes queued */
-    bool writing;         /* a uv_write is in flight */
-    size_t w_items;       /* queue items covered by the write in flight */
-    size_t w_bytes;       /* bytes of the write in flight */
+    size_t q_bytes; /* unsent bytes queued */
+    bool writing;   /* a uv_write is in flight */
+    size_t w_items; /* queue items covered by the write in flight */
+    size_t w_bytes; /* bytes of the write in flight */
     uv_write_t wreq;
     uv_shutdown_t sreq;
 
@@ -109,7 +109,7 @@ struct wr_http_server {
     uv_timer_t sweeper;   /* idle and linger deadlines */
     struct wr_http_limits limits;
     struct wr_http_handlers h;
-    char *static_dir;     /* realpath of the static root, or NULL */
+    char *static_dir; /* realpath of the static root, or NULL */
     size_t static_dir_len;
     struct wr_http_stats stats;
     struct wr_http_conn *conns;   /* every conn whose handle is open */

@@ -52,8 +52,8 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
     return (ssize_t)n;
 }
 
-static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
-                          int flags, void *user)
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                          void *user)
 {
     struct wr_http_conn *c = user;
     (void)ctx;

@@ -56,6 +56,8 @@ static const struct setting settings[] = {
     INT("arena-height", "WARREN_ARENA_HEIGHT", arena_height, 2, 1024, "48", "arena height in cells"),
     INT("queue-timeout", "WARREN_QUEUE_TIMEOUT", queue_timeout, 100, 600000, "5000",
         "ms a client command may wait for a leader before the client gets an error"),
+    INT("grace", "WARREN_GRACE", grace, 0, 86400000, "30000",
+        "ms a disconnected player stays in the arena, waiting for its client to resume"),
     INT("max-pending", "WARREN_MAX_PENDING", max_pending, 16, 1000000, "8192",
         "client commands that may wait on this node at once"),
     INT("max-ws-message", "WARREN_MAX_WS_MESSAGE", max_ws_message, 64, 1048576, "4096",

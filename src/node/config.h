@@ -25,6 +25,7 @@ struct wr_node_config {
     long arena_width;
     long arena_height;
     long queue_timeout;
+    long grace;
     long max_pending;
     long max_ws_message;
     long ws_rate;

@@ -5,9 +5,19 @@
  *   JOINING    join submitted under a fresh session key; moves are accepted
  *              and queue behind the join (a session's commands apply in
  *              order). A refusal (name taken...) returns it to CONNECTED.
- *   JOINED     the join applied here: the welcome was sent; player_id set.
- *   LEAVING    leave submitted (or the socket closed): nothing more is sent
- *              for the session; the socket closes once the leave applies.
+ *   RESUMING   resume submitted under a fresh session key; moves wait for
+ *              the welcome (the player's seq is not known before). A refusal
+ *              (bad token) returns it to CONNECTED.
+ *   JOINED     the join or resume applied here: the welcome was sent.
+ *   LEAVING    leave submitted: nothing more is sent for the session; the
+ *              socket closes once the leave applies.
+ * A socket that closes without a leave proposes DISCONNECT: the player stays
+ * in the world, disconnected, until resumed or expired by the leader.
+ *
+ * Singleton duties (the arena's placement follows leadership): the leader
+ * proposes NODE_DOWN for a node it has not heard from for a while, and
+ * EXPIRE for players disconnected longer than the grace period. Nothing in
+ * the world changes from a local clock: these are log entries like any.
  * Every command a client causes carries (session, seq) with seq counting
  * 1, 2, 3... from the join; the world drops repeats.
  *
@@ -25,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena/arena.h"
@@ -37,7 +48,10 @@
 #include "node/config.h"
 #include "world/world.h"
 
-enum client_state { C_CONNECTED, C_JOINING, C_JOINED, C_LEAVING };
+#define WR_TOKEN_BYTES 16
+#define SINGLETON_MS 250
+
+enum client_state { C_CONNECTED, C_JOINING, C_RESUMING, C_JOINED, C_LEAVING };
 
 struct client {
     struct node *node;
@@ -48,6 +62,7 @@ struct client {
     uint64_t last_client_seq; /* highest move seq the client sent */
     uint32_t player_id;
     uint32_t slot;
+    char token[2 * WR_TOKEN_BYTES + 1]; /* hex, sent in the welcome */
 };
 
 struct node {
@@ -79,6 +94,12 @@ struct node {
 
     struct wr_raft_status status;
     uint8_t key[WR_CLUSTER_KEY_BYTES];
+    uint64_t incarnation; /* random per process: tells restarts apart */
+    bool degraded;        /* last status told to clients */
+    uint64_t leaderless_since; /* loop time; 0 while a leader is known */
+    uv_timer_t singleton;
+    uint64_t last_seen[WR_MAX_PEERS + 1]; /* by position in cfg.peers */
+    uint64_t last_expiry_round;
 
     uint64_t events_delivered;
     uint64_t frames_broadcast;
@@ -138,6 +159,19 @@ static int submit(struct client *c, uint8_t type, const struct wr_writer *payloa
     return 0;
 }
 
+static bool has_session(const struct client *c)
+{
+    return c->state == C_JOINING || c->state == C_RESUMING || c->state == C_JOINED;
+}
+
+static void send_status(struct node *n, struct client *c)
+{
+    json_t *leader =
+        n->status.leader_id ? json_integer((json_int_t)n->status.leader_id) : json_null();
+    send_json(c, json_pack("{s:s, s:b, s:o, s:I}", "t", "status", "degraded", n->degraded,
+                           "leader", leader, "node", (json_int_t)n->cfg.id));
+}
+
 static void on_ws_open(struct wr_http_server *srv, struct wr_ws *ws)
 {
     struct node *n = wr_http_server_data(srv);
@@ -157,6 +191,7 @@ static void on_ws_open(struct wr_http_server *srv, struct wr_ws *ws)
     }
     n->clients[c->slot] = c;
     wr_ws_set_data(ws, c);
+    send_status(n, c);
 }
 
 static void forget_session(struct node *n, struct client *c)
@@ -169,14 +204,16 @@ static void forget_session(struct node *n, struct client *c)
         n->n_joined--;
 }
 
+
 static void on_ws_close(struct wr_ws *ws)
 {
     struct client *c = wr_ws_data(ws);
     struct node *n = c->node;
-    /* The socket closing is the player leaving. A node that is shutting
-     * down leaves its players in the world: they were not the ones to go. */
-    if ((c->state == C_JOINING || c->state == C_JOINED) && !n->stopping && n->proposer)
-        submit(c, WR_ARENA_LEAVE, NULL);
+    /* The socket closing is not the player leaving: it stays, disconnected,
+     * for the grace period, so the client can resume on any node. A node
+     * shutting down proposes nothing; the leader notices it is gone. */
+    if (has_session(c) && !n->stopping && n->proposer)
+        submit(c, WR_ARENA_DISCONNECT, NULL);
     forget_session(n, c);
     n->clients[c->slot] = NULL;
     n->free_slots[n->n_free++] = c->slot;
@@ -211,12 +248,16 @@ static void handle_join(struct client *c, json_t *msg)
         send_error(c, "bad_name", "name must be 1-16 characters of A-Z a-z 0-9 _ -");
         return;
     }
+    uint8_t token[WR_TOKEN_BYTES], hash[WR_TOKEN_HASH_BYTES];
+    randombytes_buf(token, sizeof token);
+    sodium_bin2hex(c->token, sizeof c->token, token, sizeof token);
+    crypto_generichash(hash, sizeof hash, token, sizeof token, NULL, 0);
     c->session = new_session_key();
     c->next_seq = 1;
     c->last_client_seq = 0;
     struct wr_writer p;
-    wr_writer_init(&p, 32);
-    wr_arena_encode_join(&p, name);
+    wr_writer_init(&p, 64);
+    wr_arena_encode_join_token(&p, name, hash, n->incarnation);
     int rv = submit(c, WR_ARENA_JOIN, &p);
     wr_writer_free(&p);
     if (rv != 0) {
@@ -230,7 +271,9 @@ static void handle_join(struct client *c, json_t *msg)
 static void handle_move(struct client *c, json_t *msg)
 {
     if (c->state != C_JOINING && c->state != C_JOINED) {
-        send_error(c, "not_joined", "join before moving");
+        send_error(c, "not_joined", c->state == C_RESUMING
+                                        ? "wait for the welcome after a resume before moving"
+                                        : "join before moving");
         return;
     }
     const char *dir_s = json_string_value(json_object_get(msg, "dir"));
@@ -258,6 +301,39 @@ static void handle_move(struct client *c, json_t *msg)
     wr_writer_free(&p);
 }
 
+static void handle_resume(struct client *c, json_t *msg)
+{
+    struct node *n = c->node;
+    if (c->state != C_CONNECTED) {
+        send_error(c, "already_joined", "this connection has already joined");
+        return;
+    }
+    const char *hex = json_string_value(json_object_get(msg, "token"));
+    uint8_t token[WR_TOKEN_BYTES], hash[WR_TOKEN_HASH_BYTES];
+    size_t len = 0;
+    if (hex == NULL || strlen(hex) != 2 * WR_TOKEN_BYTES ||
+        sodium_hex2bin(token, sizeof token, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+        len != sizeof token) {
+        send_error(c, "bad_token", "resume needs the 32-hex-digit \"token\" from the welcome");
+        return;
+    }
+    crypto_generichash(hash, sizeof hash, token, sizeof token, NULL, 0);
+    snprintf(c->token, sizeof c->token, "%s", hex);
+    c->session = new_session_key();
+    c->next_seq = 1;
+    struct wr_writer p;
+    wr_writer_init(&p, 32);
+    wr_arena_encode_resume(&p, hash, n->incarnation);
+    int rv = submit(c, WR_ARENA_RESUME, &p);
+    wr_writer_free(&p);
+    if (rv != 0) {
+        c->session = 0;
+        return;
+    }
+    wr_u64map_put(&n->by_session, c->session, c->slot);
+    c->state = C_RESUMING;
+}
+
 static void on_ws_text(struct wr_ws *ws, const char *data, size_t len)
 {
     struct client *c = wr_ws_data(ws);
@@ -277,10 +353,12 @@ static void on_ws_text(struct wr_ws *ws, const char *data, size_t len)
         handle_move(c, msg);
     else if (strcmp(t, "join") == 0)
         handle_join(c, msg);
+    else if (strcmp(t, "resume") == 0)
+        handle_resume(c, msg);
     else if (strcmp(t, "ping") == 0)
         send_json(c, json_pack("{s:s, s:O?}", "t", "pong", "id", json_object_get(msg, "id")));
     else if (strcmp(t, "leave") == 0) {
-        if (c->state == C_JOINING || c->state == C_JOINED) {
+        if (has_session(c)) {
             submit(c, WR_ARENA_LEAVE, NULL);
             c->state = C_LEAVING;
         } else {
@@ -295,8 +373,9 @@ static void on_ws_text(struct wr_ws *ws, const char *data, size_t len)
 
 static json_t *player_json(const struct wr_arena_player *p)
 {
-    return json_pack("{s:I, s:s, s:i, s:i, s:I, s:I}", "id", (json_int_t)p->id, "name", p->name,
-                     "x", p->x, "y", p->y, "seq", (json_int_t)p->seq, "node", (json_int_t)p->node);
+    return json_pack("{s:I, s:s, s:i, s:i, s:I, s:I, s:b}", "id", (json_int_t)p->id, "name",
+                     p->name, "x", p->x, "y", p->y, "seq", (json_int_t)p->seq, "node",
+                     (json_int_t)p->node, "connected", p->connected);
 }
 
 static void send_welcome(struct node *n, struct client *c, const struct wr_arena_player *me)
@@ -306,10 +385,13 @@ static void send_welcome(struct node *n, struct client *c, const struct wr_arena
     const struct wr_arena_player *all = wr_arena_players(a);
     for (size_t i = 0; i < wr_arena_count(a); i++)
         json_array_append_new(players, player_json(&all[i]));
-    send_json(c, json_pack("{s:s, s:I, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:o}", "t", "welcome",
-                           "id", (json_int_t)me->id, "name", me->name, "x", me->x, "y", me->y,
-                           "seq", (json_int_t)me->seq, "node", (json_int_t)n->cfg.id, "width",
-                           wr_arena_width(a), "height", wr_arena_height(a), "players", players));
+    json_t *leader =
+        n->status.leader_id ? json_integer((json_int_t)n->status.leader_id) : json_null();
+    send_json(c, json_pack("{s:s, s:I, s:s, s:i, s:i, s:I, s:s, s:I, s:o, s:i, s:i, s:o}", "t",
+                           "welcome", "id", (json_int_t)me->id, "name", me->name, "x", me->x, "y",
+                           me->y, "seq", (json_int_t)me->seq, "token", c->token, "node",
+                           (json_int_t)n->cfg.id, "leader", leader, "width", wr_arena_width(a),
+                           "height", wr_arena_height(a), "players", players));
 }
 
 static void mark_dirty(struct node *n, uint32_t id)
@@ -343,6 +425,18 @@ static void on_event(void *data, const struct wr_event *ev)
         }
         break;
     }
+    case WR_ARENA_EV_RESUMED: {
+        const struct wr_arena_player *p = ev->data;
+        mark_dirty(n, p->id);
+        if (c != NULL && c->state == C_RESUMING) {
+            c->state = C_JOINED;
+            c->player_id = p->id;
+            c->last_client_seq = p->seq;
+            n->n_joined++;
+            send_welcome(n, c, p);
+        }
+        break;
+    }
     case WR_ARENA_EV_MOVED:
         mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id);
         break;
@@ -356,12 +450,19 @@ static void on_event(void *data, const struct wr_event *ev)
         if (c != NULL && c->state == C_LEAVING) {
             forget_session(n, c);
             wr_ws_close(c->ws, 1000, "left the arena");
+        } else if (c != NULL && has_session(c)) {
+            /* Expired while its client was still here (its node was cut
+             * off from the leader longer than the grace period). */
+            send_error(c, "expired", "your player was removed after being unreachable");
+            forget_session(n, c);
+            c->state = C_LEAVING;
+            wr_ws_close(c->ws, 1000, "expired");
         }
         break;
     }
     case WR_ARENA_EV_REFUSED: {
         const struct wr_arena_refusal *r = ev->data;
-        if (c != NULL && c->state == C_JOINING) {
+        if (c != NULL && (c->state == C_JOINING || c->state == C_RESUMING)) {
             send_error(c, r->code, r->msg);
             forget_session(n, c);
             c->state = C_CONNECTED;
@@ -384,7 +485,7 @@ static void broadcast(struct node *n, struct wr_sbuf *frame)
 {
     for (uint32_t i = 0; i < n->n_slots; i++) {
         struct client *c = n->clients[i];
-        if (c != NULL && (c->state == C_JOINED || c->state == C_JOINING))
+        if (c != NULL && has_session(c))
             wr_ws_send_frame(c->ws, frame);
     }
     n->frames_broadcast++;
@@ -411,8 +512,9 @@ static void deliver_cb(uv_check_t *h)
             char item[160];
             int len = snprintf(item, sizeof item,
                                "%s{\"id\":%u,\"name\":\"%s\",\"x\":%u,\"y\":%u,\"seq\":%u,"
-                               "\"node\":%u}",
-                               first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node);
+                               "\"node\":%u,\"connected\":%s}",
+                               first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node,
+                               p->connected ? "true" : "false");
             wr_put_bytes(&w, item, (size_t)len);
             first = false;
         }
@@ -452,12 +554,125 @@ static int fsm_restore(void *data, const void *buf, size_t len)
     return wr_world_restore(n->world, buf, len);
 }
 
+static void broadcast_status(struct node *n)
+{
+    for (uint32_t i = 0; i < n->n_slots; i++)
+        if (n->clients[i] != NULL && n->clients[i]->state != C_LEAVING)
+            send_status(n, n->clients[i]);
+}
+
+/* Degraded: no leader known for longer than a normal election takes, so
+ * this node cannot get anything committed (the minority side of a
+ * partition, or a cluster that lost its majority). */
+static void update_degraded(struct node *n, bool leader_changed)
+{
+    uint64_t now = uv_now(n->loop);
+    if (n->status.leader_id != 0)
+        n->leaderless_since = 0;
+    else if (n->leaderless_since == 0)
+        n->leaderless_since = now;
+    uint64_t after = (uint64_t)(2 * n->cfg.election_timeout > 1000 ? 2 * n->cfg.election_timeout
+                                                                   : 1000);
+    bool degraded = n->leaderless_since != 0 && now - n->leaderless_since >= after;
+    if (degraded != n->degraded) {
+        n->degraded = degraded;
+        if (degraded)
+            wr_warn("node: no leader for %llu ms: telling clients the node is degraded",
+                    (unsigned long long)(now - n->leaderless_since));
+        else
+            wr_info("node: leader %llu known again", (unsigned long long)n->status.leader_id);
+        broadcast_status(n);
+    } else if (leader_changed && n->status.leader_id != 0) {
+        broadcast_status(n);
+    }
+}
+
 static void on_raft_change(void *data, const struct wr_raft_status *st)
 {
     struct node *n = data;
+    bool leader_changed = st->leader_id != n->status.leader_id;
+    bool became_leader = st->role == WR_ROLE_LEADER && n->status.role != WR_ROLE_LEADER;
     n->status = *st;
+    if (became_leader)
+        for (size_t i = 0; i < WR_MAX_PEERS + 1; i++)
+            n->last_seen[i] = uv_now(n->loop);
     if (n->proposer != NULL)
         wr_proposer_on_change(n->proposer, st);
+    if (!n->stopping)
+        update_degraded(n, leader_changed);
+}
+
+static uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void submit_arena_once(struct node *n, uint8_t type, const struct wr_writer *p)
+{
+    struct wr_cmd cmd = {.module = WR_MODULE_ARENA,
+                         .type = type,
+                         .node = (uint32_t)n->cfg.id,
+                         .len = (uint16_t)p->len,
+                         .payload = p->base};
+    wr_proposer_submit_once(n->proposer, &cmd);
+}
+
+/* The arena singleton's duties, run on the leader once its state machine
+ * is current. Both commands are idempotent, so a repeat after a lost
+ * leadership or a slow commit does no harm. */
+static void singleton_cb(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    update_degraded(n, false);
+    if (n->proposer == NULL || !wr_proposer_leader_ready(n->proposer))
+        return;
+    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+    const struct wr_arena_player *all = wr_arena_players(a);
+    size_t count = wr_arena_count(a);
+    uint64_t now = uv_now(n->loop);
+    uint64_t down_after = (uint64_t)(3 * n->cfg.election_timeout > 1000
+                                         ? 3 * n->cfg.election_timeout
+                                         : 1000);
+    struct wr_writer p;
+    wr_writer_init(&p, 16);
+
+    /* Nodes not heard from: their clients are gone with them. */
+    for (size_t i = 0; i < n->cfg.n_peers; i++) {
+        uint64_t id = n->cfg.peers[i].id;
+        if (id == (uint64_t)n->cfg.id || wr_raft_peer_recent(n->raft, id)) {
+            n->last_seen[i] = now;
+            continue;
+        }
+        if (now - n->last_seen[i] < down_after)
+            continue;
+        bool has_players = false;
+        for (size_t k = 0; k < count && !has_players; k++)
+            has_players = all[k].node == id && all[k].connected;
+        if (has_players) {
+            wr_info("arena: node %llu unreachable for %llu ms; disconnecting its players",
+                    (unsigned long long)id, (unsigned long long)(now - n->last_seen[i]));
+            p.len = 0;
+            wr_arena_encode_node_down(&p, (uint32_t)id);
+            submit_arena_once(n, WR_ARENA_NODE_DOWN, &p);
+        }
+    }
+
+    /* Grace periods over, once a second. Log time stamps are the leaders'
+     * wall clocks, so compare with ours. */
+    if (now - n->last_expiry_round >= 1000) {
+        n->last_expiry_round = now;
+        uint64_t wall = realtime_ms();
+        for (size_t k = 0; k < count; k++) {
+            if (all[k].connected || all[k].disconnected_at + (uint64_t)n->cfg.grace > wall)
+                continue;
+            p.len = 0;
+            wr_arena_encode_expire(&p, all[k].id, all[k].disconnected_at);
+            submit_arena_once(n, WR_ARENA_EXPIRE, &p);
+        }
+    }
+    wr_writer_free(&p);
 }
 
 static void on_fwd_accept(void *data, uint64_t peer, uv_tcp_t *tcp)
@@ -473,6 +688,7 @@ static void on_fwd_accept(void *data, uint64_t peer, uv_tcp_t *tcp)
 static struct wr_cmd node_info_cmd(struct node *n, struct wr_writer *payload)
 {
     wr_put_str(payload, n->cfg.http);
+    wr_put_u64(payload, n->incarnation);
     return (struct wr_cmd){.module = WR_MODULE_CORE,
                            .type = WR_CORE_NODE_INFO,
                            .node = (uint32_t)n->cfg.id,
@@ -536,7 +752,7 @@ static void tick_cb(uv_timer_t *t)
     char name[32];
     snprintf(name, sizeof name, "node/%ld", n->cfg.id);
     const struct wr_reg_entry *e = wr_world_registry_find(n->world, name);
-    if (e != NULL && strcmp(e->http, n->cfg.http) == 0)
+    if (e != NULL && strcmp(e->http, n->cfg.http) == 0 && e->epoch == n->incarnation)
         return;
     struct wr_writer p;
     wr_writer_init(&p, 64);
@@ -775,6 +991,7 @@ static void node_stop(struct node *n)
     wr_info("node: shutting down");
     uv_close((uv_handle_t *)&n->deliver, NULL);
     uv_close((uv_handle_t *)&n->tick, NULL);
+    uv_close((uv_handle_t *)&n->singleton, NULL);
     wr_http_server_stop(n->http, http_stopped_cb, n);
 }
 
@@ -865,6 +1082,8 @@ int wr_node_main(int argc, char **argv)
         return 1;
     }
     default_static_dir(n);
+    while (n->incarnation == 0)
+        randombytes_buf(&n->incarnation, sizeof n->incarnation);
 
     n->loop = uv_default_loop();
     wr_u64map_init(&n->by_session);
@@ -936,6 +1155,9 @@ int wr_node_main(int argc, char **argv)
     uv_timer_init(n->loop, &n->tick);
     n->tick.data = n;
     uv_timer_start(&n->tick, tick_cb, 1000, 1000);
+    uv_timer_init(n->loop, &n->singleton);
+    n->singleton.data = n;
+    uv_timer_start(&n->singleton, singleton_cb, SINGLETON_MS, SINGLETON_MS);
     uv_signal_init(n->loop, &n->sigterm);
     n->sigterm.data = n;
     uv_signal_start(&n->sigterm, signal_cb, SIGTERM);

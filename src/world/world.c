@@ -279,11 +279,18 @@ static enum wr_verdict apply_core(struct wr_world *w, const struct wr_cmd *cmd)
         char http[64], name[64];
         if (wr_get_str(&r, http, sizeof http) != 0)
             return WR_MALFORMED;
+        uint64_t incarnation = r.left >= 8 ? wr_get_u64(&r) : 0;
         snprintf(name, sizeof name, "node/%u", cmd->node);
         struct wr_reg_entry *e = reg_upsert(w, name);
         e->kind = WR_REG_NODE;
         e->node = cmd->node;
         snprintf(e->http, sizeof e->http, "%s", http);
+        /* A new process on that node: the clients of the old one are gone. */
+        if (incarnation != 0 && e->epoch != incarnation) {
+            e->epoch = incarnation;
+            struct wr_apply_ctx ctx = {.world = w, .now_ms = w->now_ms};
+            wr_arena_node_restarted(w->mstate[WR_MODULE_ARENA], &ctx, cmd->node, incarnation);
+        }
         return WR_APPLIED;
     }
     case WR_CORE_PLACE: {
@@ -382,6 +389,17 @@ int wr_world_apply(struct wr_world *w, const void *entry, size_t len)
     return 0;
 }
 
+/* Modules call this to close a session other than the command's own (a
+ * resume takes a player over from its old session; an expiry ends it).
+ * Later commands of that session are STALE. */
+void wr__world_close_session(struct wr_world *w, uint64_t key);
+void wr__world_close_session(struct wr_world *w, uint64_t key)
+{
+    struct session *s = session_find(w, key);
+    if (s != NULL && s->closed_at == 0)
+        s->closed_at = w->now_ms ? w->now_ms : 1;
+}
+
 /* Modules call this (through arena.c etc.) to emit. */
 void wr__world_emit(struct wr_world *w, const struct wr_event *ev);
 void wr__world_emit(struct wr_world *w, const struct wr_event *ev)
@@ -406,7 +424,8 @@ void wr_world_snapshot(struct wr_world *w, struct wr_writer *out)
 
     /* Sessions in key order: the array's own order depends on history. */
     struct session *sorted = wr_malloc((w->n_sessions ? w->n_sessions : 1) * sizeof *sorted);
-    memcpy(sorted, w->sessions, w->n_sessions * sizeof *sorted);
+    if (w->n_sessions > 0) /* sessions is NULL until the first one */
+        memcpy(sorted, w->sessions, w->n_sessions * sizeof *sorted);
     qsort(sorted, w->n_sessions, sizeof *sorted, cmp_session);
     wr_put_u32(out, (uint32_t)w->n_sessions);
     for (size_t i = 0; i < w->n_sessions; i++) {

@@ -37,7 +37,9 @@ enum wr_module_id { WR_MODULE_CORE = 0, WR_MODULE_ARENA = 1, WR_MODULE_COUNT };
 
 /* Core command types. */
 enum {
-    WR_CORE_NODE_INFO = 1, /* payload: str http address. Registers node/N. */
+    WR_CORE_NODE_INFO = 1, /* payload: str http [| u64 incarnation]: registers
+                              node/N; a new incarnation disconnects the
+                              players of the node's previous process */
     WR_CORE_PLACE = 2,     /* payload: str name | u64 epoch. Singleton -> cmd.node */
 };
 
@@ -154,8 +156,8 @@ struct wr_reg_entry {
     char name[64];
     uint8_t kind;
     uint32_t node;
-    uint64_t epoch;
-    char http[64]; /* nodes only */
+    uint64_t epoch; /* singletons: placement term; nodes: incarnation */
+    char http[64];  /* nodes only */
 };
 size_t wr_world_registry_count(const struct wr_world *w);
 const struct wr_reg_entry *wr_world_registry_at(const struct wr_world *w, size_t i);

@@ -48,7 +48,7 @@ struct fixture {
     int ws_opens, ws_closes, ws_texts;
     int close_inside_call; /* on_ws_close ran inside wr_ws_close */
     bool in_ws_close_call;
-    unsigned shared_refs;  /* refs of a broadcast frame after queuing */
+    unsigned shared_refs; /* refs of a broadcast frame after queuing */
     bool stopped;
     struct wr_http_stats final;
     /* Answers given later from the loop. */
@@ -607,8 +607,9 @@ static void client_static(struct fixture *f)
     CHECK(R.status == 200 && has_header(&R, "Content-Length: 11\r\n"));
     /* Escapes: never the secret; the handler's 404 (or a 400). */
     static const char *const bad[] = {
-        "/../secret.txt", "/%2e%2e/secret.txt", "/sub/../../secret.txt", "/%2E%2E%2fsecret.txt",
-        "/sub/..%2f..%2fsecret.txt", "/.hidden", "/escape.txt",
+        "/../secret.txt",       "/%2e%2e/secret.txt",        "/sub/../../secret.txt",
+        "/%2E%2E%2fsecret.txt", "/sub/..%2f..%2fsecret.txt", "/.hidden",
+        "/escape.txt",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char req[256];
@@ -735,10 +736,11 @@ static void client_header_exact(struct fixture *f)
         char req[300];
         const char *head = "GET /api/hello HTTP/1.1\r\nX: ";
         size_t pad = 256 - strlen(head) - 4 + (size_t)extra;
-        snprintf(req, sizeof req, "%s%.*s\r\n\r\n", head, (int)pad,
-                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        snprintf(
+            req, sizeof req, "%s%.*s\r\n\r\n", head, (int)pad,
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
         CHECK(strlen(req) == 256 + (size_t)extra);
         struct cli *c = cli_open(f);
         CHECK(c != NULL);
@@ -926,7 +928,10 @@ static void client_ws_echo(struct fixture *f)
     /* The node closes: close frame 1000 "bye", nothing after it. */
     CHECK(ws_send_text(c, "close"));
     CHECK(ws_recv(c, p, sizeof p, &len) == 8);
-    CHECK(len == 5 && memcmp(p, "\x03\xe8" "bye", 5) == 0);
+    CHECK(len == 5 && memcmp(p,
+                             "\x03\xe8"
+                             "bye",
+                             5) == 0);
     CHECK(ws_send(c, 8, true, "\x03\xe8", 2));
     CHECK(cli_wait_eof(c));
     cli_close(c);
@@ -1237,8 +1242,8 @@ static void test_bad_bind(void **state)
     struct wr_http_handlers h = {0};
     assert_int_equal(uv_loop_init(&loop), 0);
     assert_int_not_equal(wr_http_server_start(&srv, &loop, "nonsense", NULL, &h, NULL), 0);
-    assert_int_not_equal(wr_http_server_start(&srv, &loop, "127.0.0.1:80", NULL, &h,
-                                              "/nonexistent/dir"), 0);
+    assert_int_not_equal(
+        wr_http_server_start(&srv, &loop, "127.0.0.1:80", NULL, &h, "/nonexistent/dir"), 0);
     /* A port in use: the failed listener is closed and freed by the loop. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

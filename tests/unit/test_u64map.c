@@ -314,11 +314,17 @@ static void test_randomized_vs_reference(void **state)
     size_t n = 0;
     /* 100 keys with home 5 in a 64-slot map (at a larger capacity they
      * still share the same low home bits, so they crowd into a few runs),
-     * small sequential keys, and random 64-bit keys. */
+     * 100 at the end of the table, small sequential keys, and random
+     * 64-bit keys. */
     uint64_t col[100];
     colliding_keys(64, 5, 1, col, 100);
     for (size_t i = 0; i < 100; i++)
         ref[n++].key = col[i];
+    /* And 100 whose home is the last slot at every capacity up to 1024 (the
+     * most this test reaches), so their runs wrap around to slot 0. */
+    for (uint64_t k = 1; n < 200; k++)
+        if (home_slot(k, 1024) == 1023)
+            ref[n++].key = k;
     for (uint64_t k = 1; n < 400; k++) {
         bool dup = false;
         for (size_t j = 0; j < n; j++)
@@ -376,7 +382,8 @@ static void test_randomized_vs_reference(void **state)
             }
         }
     }
-    assert_true(max_cap >= 512); /* grew several times */
+    assert_true(max_cap >= 512);  /* grew several times */
+    assert_true(max_cap <= 1024); /* as the wrapping keys above assume */
     wr_u64map_free(&m);
 }
 

@@ -207,13 +207,13 @@ static enum wr_verdict do_join(struct wr_world *w, struct rec *r, uint64_t t, ui
 }
 
 static enum wr_verdict do_move(struct wr_world *w, struct rec *r, uint64_t t, uint32_t node,
-                               uint64_t session, uint32_t seq, enum wr_arena_dir dir,
-                               uint32_t cseq)
+                               uint64_t session, uint32_t seq, enum wr_arena_dir dir, uint32_t cseq)
 {
     struct wr_writer p;
     wr_writer_init(&p, 16);
     wr_arena_encode_move(&p, dir, cseq);
-    enum wr_verdict v = apply_one(w, r, t, 0, WR_MODULE_ARENA, WR_ARENA_MOVE, node, session, seq, &p);
+    enum wr_verdict v =
+        apply_one(w, r, t, 0, WR_MODULE_ARENA, WR_ARENA_MOVE, node, session, seq, &p);
     wr_writer_free(&p);
     return v;
 }
@@ -230,8 +230,7 @@ static enum wr_verdict do_node_info(struct wr_world *w, struct rec *r, uint64_t 
     struct wr_writer p;
     wr_writer_init(&p, 64);
     wr_put_str(&p, http);
-    enum wr_verdict v =
-        apply_one(w, r, t, 0, WR_MODULE_CORE, WR_CORE_NODE_INFO, node, 0, 0, &p);
+    enum wr_verdict v = apply_one(w, r, t, 0, WR_MODULE_CORE, WR_CORE_NODE_INFO, node, 0, 0, &p);
     wr_writer_free(&p);
     return v;
 }
@@ -360,6 +359,19 @@ static void check_arena(struct wr_world *w, bool sessions)
 static const struct wr_arena_player *player(struct wr_world *w, uint64_t session)
 {
     return wr_arena_by_session(arena_of(w), session);
+}
+
+/* Field by field: struct copies need not preserve padding bytes. */
+static void assert_same_player(const struct wr_arena_player *p, const struct wr_arena_player *q)
+{
+    assert_non_null(p);
+    assert_int_equal(p->id, q->id);
+    assert_int_equal(p->node, q->node);
+    assert_int_equal(p->session, q->session);
+    assert_int_equal(p->seq, q->seq);
+    assert_int_equal(p->x, q->x);
+    assert_int_equal(p->y, q->y);
+    assert_string_equal(p->name, q->name);
 }
 
 static bool session_open(struct wr_world *w, uint64_t key)
@@ -543,7 +555,7 @@ static struct wr_world *played_world(struct rec *r, uint64_t seed, int entries)
     return w;
 }
 
-/* ---- u64map is tested in test_u64map.c; these are world/arena tests ---- */
+/* ---- tests ------------------------------------------------------------ */
 
 static void test_config_applies_once(void **state)
 {
@@ -780,7 +792,7 @@ static void test_join_name_taken(void **state)
     /* alice is untouched. */
     const struct wr_arena_player *p = player(w, 100);
     assert_non_null(p);
-    assert_memory_equal(p, &before, sizeof before);
+    assert_same_player(p, &before);
     assert_true(session_open(w, 100));
     /* Once alice leaves, the name is free again. */
     assert_int_equal(do_leave(w, &r, 12, 1, 100, 2), WR_APPLIED);
@@ -987,7 +999,7 @@ static void test_session_duplicate(void **state)
     assert_int_equal(do_join(w, &r, 10, 5, 1, 9, 1, "other"), WR_DUPLICATE);
     assert_int_equal(r.n_ev, 0);
     assert_int_equal(wr_arena_count(arena_of(w)), 1);
-    assert_memory_equal(player(w, 9), &before, sizeof before);
+    assert_same_player(player(w, 9), &before);
     snap(w, &s2);
     assert_int_equal(s1.len, s2.len);
     assert_memory_equal(s1.base, s2.base, s1.len);
@@ -1089,7 +1101,7 @@ static void test_session_stale(void **state)
     assert_int_equal(do_leave(w, &r, 10, 2, 50, 2), WR_STALE);
     assert_int_equal(do_join(w, &r, 10, 1, 2, 50, 1, "owner"), WR_STALE);
     assert_int_equal(r.n_ev, 0);
-    assert_memory_equal(player(w, 50), &before, sizeof before);
+    assert_same_player(player(w, 50), &before);
     struct wr_session_info si;
     assert_true(wr_world_session(w, 50, &si));
     assert_int_equal(si.node, 1);
@@ -1546,6 +1558,25 @@ static void test_restore_crafted(void **state)
     assert_true(rc == 0 || rc == -1);
     assert_int_equal(do_join(w2, &r2, 20, 1, 1, 5, 1, "zero"), WR_APPLIED);
     check_arena(w2, rc == -1);
+
+    /* The last ids: handed out up to UINT32_MAX-1, then refused, never
+     * wrapping to 0; the state still snapshots and restores. */
+    s.base[SNAP_ARENA_AT + 4] = 0xfe;
+    memset(s.base + SNAP_ARENA_AT + 5, 0xff, 3);
+    assert_int_equal(wr_world_restore(w2, s.base, s.len), 0);
+    assert_int_equal(do_join(w2, &r2, 20, 1, 1, 5, 1, "last"), WR_APPLIED);
+    assert_int_equal(r2.ev[0].type, WR_ARENA_EV_JOINED);
+    assert_int_equal(r2.ev[0].p.id, UINT32_MAX - 1);
+    assert_int_equal(do_join(w2, &r2, 20, 2, 1, 6, 1, "over"), WR_APPLIED);
+    expect_refusal(&r2, 1, 6, "arena_full");
+    check_arena(w2, true);
+    wr_writer_free(&s);
+    snap(w2, &s);
+    struct rec r3;
+    struct wr_world *w3 = new_world(&r3);
+    assert_int_equal(wr_world_restore(w3, s.base, s.len), 0);
+    assert_same_state(w2, w3);
+    wr_world_destroy(w3);
     wr_writer_free(&s);
 
     /* A player whose session is not the world's: then that session joins. */
@@ -1717,8 +1748,8 @@ static void test_malformed_entries(void **state)
 
     /* Bad addresses inside a good entry: verdict MALFORMED, entry goes on. */
     batch_init(&b);
-    batch_add(&b, 7, 1, 1, 0, 0, NULL);                                 /* no such module */
-    batch_add(&b, WR_MODULE_COUNT, 1, 1, 5, 1, NULL);                   /* no such module */
+    batch_add(&b, 7, 1, 1, 0, 0, NULL);               /* no such module */
+    batch_add(&b, WR_MODULE_COUNT, 1, 1, 5, 1, NULL); /* no such module */
     wr_writer_init(&p, 16);
     wr_arena_encode_join(&p, "nosession");
     batch_add(&b, WR_MODULE_ARENA, WR_ARENA_JOIN, 1, 0, 1, &p); /* join w/o session */
@@ -1753,27 +1784,60 @@ static void test_fuzz_entries(void **state)
     uint64_t rng = 0xF0F0F0ull;
     do_config(w, &r, 1, 6, 5);
     struct wr_writer e;
+    size_t joined = 0, moved = 0, left = 0, refused = 0, max_players = 0;
     for (int i = 0; i < 4000; i++) {
         wr_writer_init(&e, 256);
         uint32_t count = (uint32_t)(rng_next(&rng) % 6);
-        wr_entry_header(&e, 1000 + (uint64_t)i * 50, rng_next(&rng), count);
+        wr_entry_header(&e, 1000 + (uint64_t)i * 500, rng_next(&rng), count);
         for (uint32_t c = 0; c < count; c++) {
+            /* Mostly plausible commands (the session's next seq, its node,
+             * a real type, a decodable payload), so that they get past the
+             * session checks into the arena; the rest random. */
+            const struct wr_arena *ar = arena_of(w);
+            uint64_t session = rng_next(&rng) % 200;
+            if (wr_arena_count(ar) > 0 && rng_next(&rng) % 2 == 0)
+                session = wr_arena_players(ar)[rng_next(&rng) % wr_arena_count(ar)].session;
+            struct wr_session_info si;
+            bool known = session != 0 && wr_world_session(w, session, &si);
+            uint32_t seq = known ? si.last_seq + 1 : 1;
+            if (rng_next(&rng) % 4 == 0)
+                seq = (uint32_t)(rng_next(&rng) % 5);
+            uint32_t node =
+                known && rng_next(&rng) % 5 != 0 ? si.node : 1 + (uint32_t)(rng_next(&rng) % 2);
+            unsigned mk = (unsigned)(rng_next(&rng) % 8);
+            uint8_t module = mk == 0  ? WR_MODULE_CORE
+                             : mk < 7 ? WR_MODULE_ARENA
+                                      : (uint8_t)rng_next(&rng);
+            unsigned tk = (unsigned)(rng_next(&rng) % 10);
+            uint8_t type = tk < 1   ? WR_ARENA_CONFIG
+                           : tk < 4 ? WR_ARENA_JOIN
+                           : tk < 9 ? WR_ARENA_MOVE
+                                    : WR_ARENA_LEAVE;
+            if (module == WR_MODULE_CORE)
+                type = (uint8_t)(1 + tk % 2);
+            if (rng_next(&rng) % 10 == 0)
+                type = (uint8_t)rng_next(&rng);
             uint8_t pay[40];
             size_t plen = rng_next(&rng) % sizeof pay;
             for (size_t j = 0; j < plen; j++)
                 pay[j] = (uint8_t)rng_next(&rng);
-            unsigned form = (unsigned)(rng_next(&rng) % 4);
-            if (form == 0 && plen > 0) { /* a plausible name */
-                pay[0] = (uint8_t)(plen > 1 ? 1 + rng_next(&rng) % (plen - 1) : 0);
-                for (size_t j = 1; j < plen; j++)
-                    pay[j] = (uint8_t)('a' + pay[j] % 4);
+            if (rng_next(&rng) % 4 != 0) {
+                if (module == WR_MODULE_ARENA && type == WR_ARENA_JOIN) {
+                    plen = 1 + rng_next(&rng) % 4; /* names of 0..3 of "abcd" */
+                    pay[0] = (uint8_t)(plen - 1);
+                    for (size_t j = 1; j < plen; j++)
+                        pay[j] = (uint8_t)('a' + pay[j] % 4);
+                } else if (module == WR_MODULE_ARENA && type == WR_ARENA_MOVE) {
+                    plen = 5;
+                    pay[0] = (uint8_t)(pay[0] % 5);
+                }
             }
             struct wr_cmd cmd = {
-                .module = (uint8_t)(rng_next(&rng) % 3),
-                .type = (uint8_t)(rng_next(&rng) % 6),
-                .node = 1 + (uint32_t)(rng_next(&rng) % 2),
-                .session = rng_next(&rng) % 6,
-                .seq = (uint32_t)(rng_next(&rng) % 5),
+                .module = module,
+                .type = type,
+                .node = node,
+                .session = session,
+                .seq = seq,
                 .len = (uint16_t)plen,
                 .payload = pay,
             };
@@ -1795,7 +1859,18 @@ static void test_fuzz_entries(void **state)
         free(copy);
         wr_writer_free(&e);
         check_arena(w, true);
+        for (size_t j = 0; j < r.n_ev && j < MAX_EV; j++) {
+            joined += r.ev[j].type == WR_ARENA_EV_JOINED;
+            moved += r.ev[j].type == WR_ARENA_EV_MOVED;
+            left += r.ev[j].type == WR_ARENA_EV_LEFT;
+            refused += r.ev[j].type == WR_ARENA_EV_REFUSED;
+        }
+        if (wr_arena_count(arena_of(w)) > max_players)
+            max_players = wr_arena_count(arena_of(w));
     }
+    /* The fuzz reached the interesting paths. */
+    assert_true(joined > 100 && moved > 300 && left > 50 && refused > 100);
+    assert_true(max_players >= 8);
     /* And a snapshot of whatever came out restores to the same state. */
     struct rec r2;
     struct wr_world *w2 = new_world(&r2);
@@ -1814,8 +1889,13 @@ static void test_codec(void **state)
     struct wr_writer o;
     wr_writer_init(&o, 8);
     const uint8_t pay[3] = {1, 2, 3};
-    struct wr_cmd in = {.module = 1, .type = 3, .node = 0xA1B2C3D4u, .session = 0x0102030405060708ull,
-                        .seq = 0xFFFFFFFFu, .len = 3, .payload = pay};
+    struct wr_cmd in = {.module = 1,
+                        .type = 3,
+                        .node = 0xA1B2C3D4u,
+                        .session = 0x0102030405060708ull,
+                        .seq = 0xFFFFFFFFu,
+                        .len = 3,
+                        .payload = pay};
     wr_cmd_encode(&o, &in);
     assert_int_equal(o.len, WR_CMD_HEADER_BYTES + 3);
     assert_int_equal(o.base[2], 0xD4); /* little endian */

@@ -152,6 +152,19 @@ export async function holdFor(check, { duration = 1000, interval = 50, what = 'c
     return polls;
 }
 
+/**
+ * Resolve with what `p` resolves to, or with `onTimeout` after `ms` ms,
+ * whichever comes first; the timer is cleared either way (so a pending
+ * timeout never keeps the test process alive).
+ */
+export function raceTimeout(p, ms, onTimeout = null) {
+    let timer;
+    const t = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(onTimeout), ms);
+    });
+    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
 export function fatal(msg) {
     const e = new Error(msg);
     e.fatal = true;
@@ -345,10 +358,10 @@ export class Cluster {
         const proc = n.proc;
         const exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve({ code, signal: sig })));
         proc.kill(signal);
-        const r = await Promise.race([exited, delay(timeout).then(() => null)]);
+        const r = await raceTimeout(exited, timeout);
         if (r === null) {
             proc.kill('SIGKILL');
-            await Promise.race([exited, delay(5000)]);
+            await raceTimeout(exited, 5000);
             throw new Error(`node ${id} did not exit within ${timeout} ms of ${signal}; SIGKILLed`);
         }
         trace(`node ${id} exited after ${signal}: ${JSON.stringify(r)}`);
@@ -384,11 +397,11 @@ export class Cluster {
                     else proc.once('exit', (code, signal) => resolve({ code, signal }));
                 });
                 proc.kill('SIGTERM');
-                let r = await Promise.race([exited, delay(5000).then(() => null)]);
+                let r = await raceTimeout(exited, 5000);
                 if (r === null) {
                     fs.appendFileSync(n.logFile, '==== harness: no exit 5 s after SIGTERM, sending SIGKILL\n');
                     proc.kill('SIGKILL');
-                    r = await Promise.race([exited, delay(5000).then(() => ({ code: null, signal: 'SIGKILL', stuck: true }))]);
+                    r = await raceTimeout(exited, 5000, { code: null, signal: 'SIGKILL', stuck: true });
                     r = { ...r, timedOut: true };
                 }
                 result[n.id] = r;
@@ -766,7 +779,7 @@ export class ArenaClient {
     /** Wait until the socket is closed; resolves {code, reason}. */
     async waitClosed({ timeout = 5000 } = {}) {
         if (this.closeInfo) return this.closeInfo;
-        const r = await Promise.race([this.closed, delay(timeout).then(() => null)]);
+        const r = await raceTimeout(this.closed, timeout);
         if (!r) throw new Error(`${this.label}: socket not closed within ${timeout} ms`);
         return r;
     }
@@ -840,7 +853,7 @@ export class ArenaClient {
                 /* ignore */
             }
         }
-        const r = await Promise.race([this.closed, delay(timeout).then(() => null)]);
+        const r = await raceTimeout(this.closed, timeout);
         if (!r) this.ws.terminate();
     }
 
@@ -890,7 +903,7 @@ export class Mover {
         let n = 0;
         while (!this.stopped && n < this.maxMoves && Date.now() - t0 < this.maxMs && !this.client.closeInfo) {
             if (this.paused) {
-                await Promise.race([new Promise((r) => (this._resume = r)), delay(this.maxMs)]);
+                await raceTimeout(new Promise((r) => (this._resume = r)), this.maxMs);
                 continue;
             }
             const started = Date.now();
@@ -924,7 +937,7 @@ export class Mover {
     async stop() {
         this.stopped = true;
         this.resume();
-        if (this.done) await Promise.race([this.done, delay(this.ackTimeout + 3000)]);
+        if (this.done) await raceTimeout(this.done, this.ackTimeout + 3000);
     }
 
     /** Acks of moves sent after time `t` (ms epoch). */
