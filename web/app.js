@@ -92,6 +92,7 @@
     if (s !== w.state) {
       w.state = s;
       w.stateLog.push({ state: s, t: Date.now(), node: w.node });
+      if (w.stateLog.length > 200) w.stateLog.shift();
       log('state', s);
     }
     render();
@@ -188,7 +189,7 @@
       const r = await fetch('/api/cluster', { cache: 'no-store' });
       if (!r.ok) return;
       const c = await r.json();
-      if (c.leader != null) w.leader = c.leader;
+      if (isOpen() && !w.degraded) w.leader = c.leader ?? null;
       const list = [originWs];
       for (const n of c.nodes || []) {
         const u = n.http ? `${wsScheme}//${n.http}/ws` : null;
@@ -277,7 +278,7 @@
   }
 
   function onStatus(m) {
-    if (m.leader != null) w.leader = m.leader;
+    w.leader = m.leader ?? null;  // null: no leader known (degraded)
     if (m.node != null) w.node = m.node;
     w.degraded = !!m.degraded;
     if (w.degraded && !timers.degraded) {
@@ -296,13 +297,14 @@
       return resumeFailed(`could not resume (${m.code})`);
     }
     if (joinName) {
+      if (m.code === 'unavailable') return abandon('join unavailable');  // joins again on the next node
       joinName = null;
-      if (m.code === 'unavailable') return abandon('join unavailable');
       $('join-error').textContent = `${m.code}: ${m.msg}`;
       $('join-btn').disabled = false;
       return;
     }
-    // A move that failed (bad_seq, unavailable, ...) was not applied.
+    // A move that failed was not applied. Errors carry no seq; moves are
+    // answered in order, so it is the oldest one in flight.
     if (m.code === 'bad_seq' || m.code === 'unavailable') {
       inflight.shift();
       drop(1, `move refused (${m.code})`);
@@ -458,7 +460,10 @@
       ctx.globalAlpha = p.connected ? 1 : 0.4;
       ctx.fillStyle = '#222';
       ctx.textBaseline = p.y === 0 ? 'top' : 'bottom';
-      ctx.fillText(p.name, p.x * c + c / 2, p.y === 0 ? c + 1 : p.y * c - 1);
+      // Keep labels of players at the side walls inside the canvas.
+      const half = ctx.measureText(p.name).width / 2;
+      const tx = Math.min(Math.max(p.x * c + c / 2, half), canvas.width - half);
+      ctx.fillText(p.name, tx, p.y === 0 ? c + 1 : p.y * c - 1);
     }
     for (const p of list) {
       ctx.fillStyle = ctx.strokeStyle = color(p);

@@ -832,6 +832,19 @@ static void cli_connect_cb(uv_connect_t *c, int status) {
         cli_fail(hs, status);
         return;
     }
+    /* A connect to a dead peer's port in the ephemeral range can come back
+     * connected to itself (TCP simultaneous open from the same port). It
+     * would then hold that port, so the peer could not restart on it. */
+    struct sockaddr_storage local, remote;
+    int llen = sizeof local, rlen = sizeof remote;
+    if (uv_tcp_getsockname(hs->tcp, (struct sockaddr *)&local, &llen) == 0 &&
+        uv_tcp_getpeername(hs->tcp, (struct sockaddr *)&remote, &rlen) == 0 && llen == rlen &&
+        memcmp(&local, &remote, (size_t)llen) == 0) {
+        wr_debug("connect to node %llu at %s: connected to itself; dropping it",
+                 (unsigned long long)hs->peer_id, hs->addr);
+        cli_fail(hs, UV_ECONNREFUSED);
+        return;
+    }
     uv_tcp_nodelay(hs->tcp, 1);
     hs->state = HS_CLI_CHALLENGE;
     int rv = hs_read(hs, CHALLENGE_LEN);
