@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "local/local.h"
 #include "node/node.h"
 
 #define WARREN_VERSION "0.1.0"
@@ -15,6 +16,7 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  node       run one node of a cluster        (warren node --help)\n"
                  "  ctl        inspect a running cluster         (warren ctl --help)\n"
+                 "  cluster    run a local cluster behind nginx  (warren cluster --help)\n"
                  "  version    print the version\n\n"
                  "See README.md and docs/ for the protocol and the HTTP API.\n");
 }
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
         return wr_node_main(argc - 1, argv + 1);
     if (strcmp(cmd, "ctl") == 0)
         return wr_ctl_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "cluster") == 0)
+        return wr_local_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("warren %s\n", WARREN_VERSION);
         return 0;

@@ -1,0 +1,1382 @@
+/* `warren cluster`: the commands (up, down, status, kill-node, restart-node)
+ * and their command line; see local.h.
+ *
+ * Who owns what. `up` forks every node and nginx itself (nginx with
+ * "daemon off", so the pid we hold is nginx's master), each in its own
+ * session: a Ctrl-C in the terminal reaches `up` only, and the processes
+ * survive `up` exiting. Each gets a pid file in DIR the moment it is forked;
+ * every later command works from those pid files and DIR/cluster.conf, never
+ * from memory, so `down` in another shell stops a cluster `up --foreground`
+ * supervises, and the supervisor stops a node `restart-node` started.
+ * Before signalling a pid we check it still is our process
+ * (wr__local_pid_owned), since a stale pid file may name a stranger.
+ *
+ * Signals. `up`, `down` and `restart-node` block SIGINT, SIGTERM, SIGHUP
+ * and SIGCHLD and collect them with sigtimedwait as their only way of
+ * sleeping, so there are no handlers and no flags set from one; children
+ * get the original mask back before execv.
+ *
+ * Failure while starting (a port taken, a node exiting, nothing ready in
+ * time, Ctrl-C): everything this run started is stopped again and the log
+ * tail of the process that failed is printed. */
+#include "local/local.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "ctl/ctl.h"
+#include "local/local_internal.h"
+
+#define WR_LOCAL_STOP_GRACE_MS 5000
+#define WR_LOCAL_READY_POLL_MS 100
+
+/* ---- command line ------------------------------------------------------ */
+
+enum cmd { CMD_UP, CMD_DOWN, CMD_STATUS, CMD_KILL, CMD_RESTART, CMD_COUNT };
+
+static const char *const cmd_names[CMD_COUNT] = {"up", "down", "status", "kill-node",
+                                                 "restart-node"};
+
+struct opts {
+    enum cmd cmd;
+    const char *dir;
+    bool dir_given;
+    int n, http_port, cluster_port, lb_port, wait_s, node, sig;
+    bool foreground, help;
+    char **extra; /* after "--", borrowed from argv */
+    int n_extra;
+};
+
+/* One row per option: which commands take it and whether it has a value. */
+enum opt_id { OPT_N, OPT_DIR, OPT_HTTP, OPT_CLUSTER, OPT_LB, OPT_WAIT, OPT_FG, OPT_SIGNAL };
+#define ONLY(c) (1u << (c))
+#define ALL_CMDS (ONLY(CMD_COUNT) - 1)
+static const struct {
+    enum opt_id id;
+    const char *name;  /* "--dir" */
+    const char *alias; /* "-n" or NULL */
+    bool value;
+    unsigned cmds;
+} options[] = {
+    {OPT_N, "--nodes", "-n", true, ONLY(CMD_UP)},
+    {OPT_DIR, "--dir", NULL, true, ALL_CMDS},
+    {OPT_HTTP, "--http-port", NULL, true, ONLY(CMD_UP)},
+    {OPT_CLUSTER, "--cluster-port", NULL, true, ONLY(CMD_UP)},
+    {OPT_LB, "--lb-port", NULL, true, ONLY(CMD_UP)},
+    {OPT_WAIT, "--wait", NULL, true, ONLY(CMD_UP) | ONLY(CMD_RESTART)},
+    {OPT_FG, "--foreground", NULL, false, ONLY(CMD_UP)},
+    {OPT_SIGNAL, "--signal", "-s", true, ONLY(CMD_KILL)},
+};
+
+static void usage_main(FILE *out)
+{
+    fputs("usage: warren cluster COMMAND [OPTIONS]\n"
+          "\n"
+          "Run a whole Warren cluster on this machine: N nodes on 127.0.0.1 behind an\n"
+          "nginx load balancer, everything in one directory (default " WR_LOCAL_DEFAULT_DIR ").\n"
+          "For production, see deploy/README.md.\n"
+          "\n"
+          "commands:\n"
+          "  up               start the nodes and nginx, wait until they serve, print the URLs\n"
+          "  down             stop every process of the cluster\n"
+          "  status           which processes run, and each node's role, term, indexes, hash\n"
+          "  kill-node N      send node N a signal (default SIGKILL)\n"
+          "  restart-node N   stop node N if it runs, then start it with the flags up used\n"
+          "\n"
+          "Every command takes --dir DIR and -h/--help (warren cluster COMMAND --help).\n",
+          out);
+}
+
+static void usage_up(FILE *out)
+{
+    fputs("usage: warren cluster up [OPTIONS] [-- NODE FLAGS...]\n"
+          "\n"
+          "Start N `warren node` processes on 127.0.0.1 and nginx in front of them, wait\n"
+          "until every node answers GET /readyz with 200 and nginx answers GET /, then\n"
+          "print the URLs. Node i (1..N) listens on HTTP_PORT+i-1 (HTTP, WebSocket) and\n"
+          "CLUSTER_PORT+i-1 (Raft); nginx on LB_PORT spreads /ws and everything else\n"
+          "over the nodes and routes around dead ones. A fresh secret is written to\n"
+          "DIR/cookie each time; the data in DIR/node<i>/ is kept. NODE FLAGS go to\n"
+          "every node (warren node --help), e.g. -- --election-timeout 500.\n"
+          "\n"
+          "options:\n"
+          "  -n, --nodes N       number of nodes, 1-15 (default 3)\n"
+          "  --dir DIR           the cluster's directory (default " WR_LOCAL_DEFAULT_DIR "):\n"
+          "                      cookie, cluster.conf, nginx.conf, data dirs node<i>/,\n"
+          "                      logs node<i>.log and nginx-{error,access}.log, pid files\n"
+          "  --http-port P       node 1's HTTP port (default 4001)\n"
+          "  --cluster-port P    node 1's cluster port (default 7001)\n"
+          "  --lb-port P         nginx's port; the game is at http://127.0.0.1:P/ (default 4000)\n"
+          "  --wait S            seconds to wait for everything to serve (default 15)\n"
+          "  --foreground        stay and watch: report a node that dies (with its log\n"
+          "                      tail) and keep going; SIGINT (Ctrl-C), SIGTERM or SIGHUP\n"
+          "                      stops the cluster. Without it, up returns once the\n"
+          "                      cluster serves and leaves it running.\n"
+          "  -h, --help          show this help\n"
+          "\n"
+          "nginx is looked up as $WARREN_NGINX, then on $PATH, then /usr/sbin/nginx.\n"
+          "\n"
+          "exit status: 0 the cluster is up (with --foreground: it ran and was stopped);\n"
+          "1 it did not start (a cluster already runs in DIR, no nginx, a port in use,\n"
+          "a process died or nothing was ready in time; whatever started is stopped\n"
+          "again); 2 usage error; 130 interrupted while starting.\n",
+          out);
+}
+
+static void usage_down(FILE *out)
+{
+    fputs("usage: warren cluster down [--dir DIR]\n"
+          "\n"
+          "Stop every process that has a pid file in DIR (default " WR_LOCAL_DEFAULT_DIR "):\n"
+          "SIGTERM, up to 5 s to exit, then SIGKILL; remove the pid files. Ctrl-C while\n"
+          "it waits sends SIGKILL at once. The data dirs and logs stay.\n"
+          "\n"
+          "exit status: 0 nothing runs any more (also when nothing was running);\n"
+          "1 a process survived SIGKILL; 2 usage error.\n",
+          out);
+}
+
+static void usage_status(FILE *out)
+{
+    fputs("usage: warren cluster status [--dir DIR]\n"
+          "\n"
+          "Print whether each process of the cluster in DIR (default " WR_LOCAL_DEFAULT_DIR ") is\n"
+          "running (from its pid file), then each node's own view from GET /api/cluster\n"
+          "as `warren ctl status` prints it: role, leader, term, commit and applied\n"
+          "index, state hash, addresses, and whether the nodes agree.\n"
+          "\n"
+          "exit status: 0 every process runs and every node answers; 1 something is\n"
+          "down or unreachable, or there is no cluster in DIR; 2 usage error;\n"
+          "3 two nodes report the same applied index with different hashes.\n",
+          out);
+}
+
+static void usage_kill(FILE *out)
+{
+    fputs("usage: warren cluster kill-node N [--signal SIG] [--dir DIR]\n"
+          "\n"
+          "Send node N of the cluster in DIR (default " WR_LOCAL_DEFAULT_DIR ") a signal,\n"
+          "for tests and demos. After KILL, TERM, INT, QUIT or HUP, wait up to 5 s for\n"
+          "it to exit and remove its pid file. Bring it back with restart-node.\n"
+          "\n"
+          "options:\n"
+          "  -s, --signal SIG    KILL (default), TERM, INT, STOP, CONT, ... or a number\n"
+          "  --dir DIR           the cluster's directory\n"
+          "  -h, --help          show this help\n"
+          "\n"
+          "exit status: 0 the signal was sent; 1 node N is not running; 2 usage error.\n",
+          out);
+}
+
+static void usage_restart(FILE *out)
+{
+    fputs("usage: warren cluster restart-node N [--wait S] [--dir DIR]\n"
+          "\n"
+          "Stop node N of the cluster in DIR (default " WR_LOCAL_DEFAULT_DIR ") if it\n"
+          "runs, start it again with the flags `up` recorded in DIR/cluster.conf, on\n"
+          "its data dir, and wait up to S seconds (default 15) for GET /readyz to\n"
+          "answer 200. A node that runs but cannot be ready (no majority up) is\n"
+          "reported as such and left running.\n"
+          "\n"
+          "exit status: 0 the node runs (ready or not); 1 it did not start (its log\n"
+          "tail is printed) or there is no cluster in DIR; 2 usage error;\n"
+          "130 interrupted (the node is left running).\n",
+          out);
+}
+
+static void (*const usages[CMD_COUNT])(FILE *) = {usage_up, usage_down, usage_status, usage_kill,
+                                                  usage_restart};
+
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("warren cluster: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\ntry 'warren cluster %s%s--help'\n", cmd ? cmd : "", cmd ? " " : "");
+    return WR_LOCAL_EXIT_USAGE;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_signal(const char *s)
+{
+    static const char *const names[] = {"HUP",  "INT",  "QUIT", "KILL", "USR1",
+                                        "USR2", "TERM", "CONT", "STOP", "TSTP"};
+    static const int sigs[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGKILL, SIGUSR1,
+                               SIGUSR2, SIGTERM, SIGCONT, SIGSTOP, SIGTSTP};
+    int v;
+    if (parse_int(s, 1, 64, &v) == 0)
+        return v;
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(s, names[i]) == 0)
+            return sigs[i];
+    return -1;
+}
+
+/* Node flags that `up` sets itself and must not be given after "--". */
+static const char *owned_flag(const char *a)
+{
+    static const char *const flags[] = {"--id",    "--cluster", "--http",
+                                        "--peers", "--data",    "--cookie-file"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        size_t len = strlen(flags[i]);
+        if (strncmp(a, flags[i], len) == 0 && (a[len] == '\0' || a[len] == '='))
+            return flags[i];
+    }
+    return NULL;
+}
+
+/* Parse argv (argv[0] "cluster", argv[1] the command) into @o. Returns -1
+ * when it went well, else the exit code to return. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dir = WR_LOCAL_DEFAULT_DIR;
+    o->n = 3;
+    o->http_port = 4001;
+    o->cluster_port = 7001;
+    o->lb_port = 4000;
+    o->wait_s = 15;
+    o->sig = SIGKILL;
+
+    if (argc < 2) {
+        usage_main(stderr);
+        return WR_LOCAL_EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (strcmp(c, "-h") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "help") == 0) {
+        if (argc > 2 && strcmp(c, "help") == 0) {
+            for (int k = 0; k < CMD_COUNT; k++)
+                if (strcmp(argv[2], cmd_names[k]) == 0) {
+                    usages[k](stdout);
+                    return WR_LOCAL_EXIT_OK;
+                }
+        }
+        usage_main(stdout);
+        return WR_LOCAL_EXIT_OK;
+    }
+    int k;
+    for (k = 0; k < CMD_COUNT; k++)
+        if (strcmp(c, cmd_names[k]) == 0)
+            break;
+    if (k == CMD_COUNT)
+        return usage_error(NULL, "unknown command '%s'", c);
+    o->cmd = (enum cmd)k;
+
+    const char *positional = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            if (o->cmd != CMD_UP)
+                return usage_error(c, "'--' (flags for the nodes) is for 'up' only");
+            o->extra = argv + i + 1;
+            o->n_extra = argc - i - 1;
+            break;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->help = true;
+            continue;
+        }
+        if (a[0] != '-' || a[1] == '\0') {
+            if (positional != NULL || (o->cmd != CMD_KILL && o->cmd != CMD_RESTART))
+                return usage_error(c, "unexpected argument '%s'", a);
+            positional = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        size_t j;
+        for (j = 0; j < sizeof options / sizeof options[0]; j++) {
+            const char *al = options[j].alias;
+            if ((strlen(options[j].name) == nlen && strncmp(a, options[j].name, nlen) == 0) ||
+                (al != NULL && strlen(al) == nlen && strncmp(a, al, nlen) == 0))
+                break;
+        }
+        if (j == sizeof options / sizeof options[0] || !(options[j].cmds & ONLY(o->cmd)))
+            return usage_error(c, "unknown option '%.*s' for 'cluster %s'", (int)nlen, a, c);
+        const char *name = options[j].name, *v = NULL;
+        if (options[j].value) {
+            if (eq != NULL)
+                v = eq + 1;
+            else if (i + 1 < argc)
+                v = argv[++i];
+            else
+                return usage_error(c, "option %s needs a value", name);
+        } else if (eq != NULL) {
+            return usage_error(c, "option %s takes no value", name);
+        }
+        int bad = 0;
+        switch (options[j].id) {
+        case OPT_N:
+            bad = parse_int(v, 1, WR_LOCAL_MAX_NODES, &o->n);
+            break;
+        case OPT_DIR:
+            o->dir = v;
+            o->dir_given = true;
+            bad = v[0] == '\0' ? -1 : 0;
+            break;
+        case OPT_HTTP:
+            bad = parse_int(v, 1, 65535, &o->http_port);
+            break;
+        case OPT_CLUSTER:
+            bad = parse_int(v, 1, 65535, &o->cluster_port);
+            break;
+        case OPT_LB:
+            bad = parse_int(v, 1, 65535, &o->lb_port);
+            break;
+        case OPT_WAIT:
+            bad = parse_int(v, 1, 3600, &o->wait_s);
+            break;
+        case OPT_FG:
+            o->foreground = true;
+            break;
+        case OPT_SIGNAL:
+            o->sig = parse_signal(v);
+            bad = o->sig < 0 ? -1 : 0;
+            break;
+        }
+        if (bad != 0)
+            return usage_error(c, "bad value '%s' for %s%s", v, name,
+                               options[j].id == OPT_N ? " (1-15)" : "");
+    }
+    if (o->help) {
+        usages[o->cmd](stdout);
+        return fflush(stdout) == 0 ? WR_LOCAL_EXIT_OK : WR_LOCAL_EXIT_ERROR;
+    }
+    if (o->cmd == CMD_KILL || o->cmd == CMD_RESTART) {
+        if (positional == NULL)
+            return usage_error(c, "which node? e.g. 'warren cluster %s 2'", c);
+        if (parse_int(positional, 1, WR_LOCAL_MAX_NODES, &o->node) != 0)
+            return usage_error(c, "bad node id '%s' (1-%d)", positional, WR_LOCAL_MAX_NODES);
+    }
+    if (o->cmd == CMD_UP) {
+        if (o->http_port + o->n - 1 > 65535 || o->cluster_port + o->n - 1 > 65535)
+            return usage_error(c, "%d nodes from port %d do not fit below 65536", o->n,
+                               o->http_port + o->n - 1 > 65535 ? o->http_port : o->cluster_port);
+        int hl = o->http_port, hh = hl + o->n - 1, cl = o->cluster_port, ch = cl + o->n - 1;
+        if ((hl <= ch && cl <= hh) || (o->lb_port >= hl && o->lb_port <= hh) ||
+            (o->lb_port >= cl && o->lb_port <= ch))
+            return usage_error(c, "the ports overlap: http %d-%d, cluster %d-%d, lb %d", hl, hh, cl,
+                               ch, o->lb_port);
+        if (o->n_extra > WR_LOCAL_MAX_EXTRA)
+            return usage_error(c, "more than %d node flags after '--'", WR_LOCAL_MAX_EXTRA);
+        for (int i = 0; i < o->n_extra; i++) {
+            const char *f = owned_flag(o->extra[i]);
+            if (f != NULL)
+                return usage_error(c, "%s is set by 'cluster up' for each node; not after '--'", f);
+            if (strchr(o->extra[i], '\n') != NULL || strlen(o->extra[i]) > WR_LOCAL_MAX_EXTRA_LEN)
+                return usage_error(c, "node flag '%.40s...' is too long or has a newline",
+                                   o->extra[i]);
+        }
+    }
+    return -1;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("warren cluster: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* mkdir -p @path. */
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char buf[WR_LOCAL_PATH];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        snprintf(err, errlen, "path too long: %.100s...", path);
+        return -1;
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %.400s: %s", buf, strerror(errno));
+            return -1;
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolve @o->dir into @c->dir (it must exist). Returns 0, 1 when it does
+ * not exist, -1 on other errors (printed). */
+static int resolve_dir(const struct opts *o, struct wr_local *c)
+{
+    char real[PATH_MAX];
+    if (realpath(o->dir, real) == NULL) {
+        if (errno == ENOENT)
+            return 1;
+        fail("cannot resolve %s: %s", o->dir, strerror(errno));
+        return -1;
+    }
+    char err[256];
+    if (wr__local_check_dir(real, err, sizeof err) != 0) {
+        fail("%s", err);
+        return -1;
+    }
+    snprintf(c->dir, sizeof c->dir, "%s", real);
+    return 0;
+}
+
+/* " --dir DIR" for the commands we print, or "" for the default dir. */
+static const char *dir_arg(const struct opts *o, const struct wr_local *c, char *buf, size_t len)
+{
+    if (!o->dir_given)
+        return "";
+    snprintf(buf, len, " --dir %s", c->dir);
+    return buf;
+}
+
+/* How to call this binary in the commands we print: ./build/warren when it
+ * is under the working directory, else its absolute path. */
+static const char *prog_name(const char *bin, char *buf, size_t len)
+{
+    char cwd[PATH_MAX];
+    size_t n;
+    if (getcwd(cwd, sizeof cwd) != NULL && (n = strlen(cwd)) > 1 && strncmp(bin, cwd, n) == 0 &&
+        bin[n] == '/')
+        snprintf(buf, len, ".%s", bin + n);
+    else
+        snprintf(buf, len, "%s", bin);
+    return buf;
+}
+
+/* Append a line to @path (a log), prefixed with the date. */
+static void log_note(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_note(const char *path, const char *fmt, ...)
+{
+    FILE *f = fopen(path, "ae");
+    if (f == NULL)
+        return;
+    char when[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+    fprintf(f, "==== warren cluster, %s: ", when);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+    fclose(f);
+}
+
+static void log_argv(const char *path, const char *what, char *const *argv)
+{
+    char line[8192];
+    size_t off = 0;
+    for (int i = 0; argv[i] != NULL && off < sizeof line - 1; i++)
+        off += (size_t)snprintf(line + off, sizeof line - off, "%s%s", i ? " " : "", argv[i]);
+    log_note(path, "%s: %s", what, line);
+}
+
+/* The nginx to run, into @out: $WARREN_NGINX, else on $PATH, else /usr/sbin. */
+static int find_nginx(char *out, size_t len)
+{
+    const char *env = getenv("WARREN_NGINX");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, len, "%s", env);
+        return access(out, X_OK) == 0 ? 0 : -1;
+    }
+    const char *path = getenv("PATH");
+    if (path != NULL) {
+        const char *p = path;
+        for (;;) {
+            const char *colon = strchr(p, ':');
+            size_t dlen = colon != NULL ? (size_t)(colon - p) : strlen(p);
+            if (dlen > 0 && dlen < len - 8) {
+                snprintf(out, len, "%.*s/nginx", (int)dlen, p);
+                struct stat st;
+                if (out[0] == '/' && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+                    access(out, X_OK) == 0)
+                    return 0;
+            }
+            if (colon == NULL)
+                break;
+            p = colon + 1;
+        }
+    }
+    static const char *const fallback[] = {"/usr/sbin/nginx", "/usr/local/sbin/nginx"};
+    for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
+        if (access(fallback[i], X_OK) == 0) {
+            snprintf(out, len, "%s", fallback[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* 0 when 127.0.0.1:@port can be bound (as the node and nginx will, with
+ * SO_REUSEADDR), else -1 with the reason. */
+static int port_free(int port, char *err, size_t errlen)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket failed: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    int e = errno;
+    close(fd);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", e == EADDRINUSE ? "already in use" : strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* True when @path is a directory holding anything. */
+static bool dir_has_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return false;
+    struct dirent *e;
+    bool found = false;
+    while (!found && (e = readdir(d)) != NULL)
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return found;
+}
+
+/* Block the stop signals and SIGCHLD into @set (collected by
+ * wr__local_sleep), saving the caller's mask in @old for the children. A
+ * stop signal we were started with ignored (nohup, a background job of a
+ * script) stays ignored: a blocked signal is queued even when ignored, and
+ * `nohup warren cluster up --foreground &` must survive the hangup. */
+static void block_signals(sigset_t *set, sigset_t *old)
+{
+    static const int stop[] = {SIGINT, SIGTERM, SIGHUP};
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof stop / sizeof stop[0]; i++) {
+        struct sigaction sa;
+        if (sigaction(stop[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+            sigaddset(set, stop[i]);
+    }
+    sigaddset(set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, set, old);
+}
+
+/* Undo block_signals. Signals still pending in @set are dropped first: a
+ * second Ctrl-C while we were stopping everything must not kill us on the
+ * way out (and cost the exit status). */
+static void unblock_signals(const sigset_t *set, const sigset_t *old)
+{
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(set, NULL, &zero) > 0)
+        ;
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+static bool is_stop_signal(int sig)
+{
+    return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
+}
+
+static struct wr__local_proc *procs_new(int n)
+{
+    return wr_calloc((size_t)n, sizeof(struct wr__local_proc));
+}
+
+/* Stop every process of the cluster in @c->dir (its pid files) and every
+ * child in @kids that is not among them. Returns how many survived. */
+static int stop_cluster(const struct wr_local *c, struct wr__local_proc *kids, int nkids,
+                        const sigset_t *set, FILE *out)
+{
+    int max = WR_LOCAL_MAX_NODES + 1 + nkids, stale;
+    struct wr__local_proc *all = procs_new(max);
+    int n = wr__local_proc_scan(c, all, WR_LOCAL_MAX_NODES + 1, &stale);
+    for (int i = 0; i < nkids; i++) {
+        if (kids[i].pid == 0)
+            continue;
+        bool listed = false;
+        for (int j = 0; j < n; j++)
+            listed = listed || all[j].pid == kids[i].pid;
+        if (!listed)
+            all[n++] = kids[i];
+    }
+    int live = 0;
+    for (int i = 0; i < n; i++)
+        live += all[i].pid != 0;
+    int left = live ? wr__local_stop(all, n, WR_LOCAL_STOP_GRACE_MS, set, out) : 0;
+    for (int i = 0; i < nkids; i++)
+        kids[i].pid = 0;
+    free(all);
+    return left;
+}
+
+/* GET @path from @hostport; 0 and the status (body freed), or -1 with @err. */
+static int http_status(const char *hostport, const char *path, int *status, char *err,
+                       size_t errlen)
+{
+    char *body = NULL;
+    if (wr_ctl_http_get(hostport, path, status, &body, err, errlen) != 0)
+        return -1;
+    if (*status != 200) {
+        size_t len = strlen(body);
+        while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
+            len--;
+        snprintf(err, errlen, "answered %d%s%.*s", *status, len ? ": " : "",
+                 (int)(len > 120 ? 120 : len), body);
+        for (char *p = err; *p != '\0'; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    }
+    free(body);
+    return 0;
+}
+
+/* Report each entry of @procs that exited (reaped) on stderr, with the log
+ * tail and @when ("while starting"); clears their exited flags. Returns how
+ * many were reported. */
+static int report_exits(struct wr__local_proc *procs, int n, const char *when)
+{
+    int count = 0;
+    char how[96];
+    for (int i = 0; i < n; i++) {
+        if (!procs[i].exited)
+            continue;
+        procs[i].exited = false;
+        procs[i].child = false;
+        wr__local_pidfile_remove(procs[i].pidfile, procs[i].reaped_pid);
+        fflush(stdout);
+        fprintf(stderr, "warren cluster: %s (pid %d) is gone%s: %s\n", procs[i].name,
+                (int)procs[i].reaped_pid, when,
+                wr__local_describe_exit(procs[i].wstatus, how, sizeof how));
+        wr__local_tail(stderr, procs[i].logfile, 20);
+        count++;
+    }
+    return count;
+}
+
+/* Wait until nodes @first..@last of @procs (indexes id-1) answer GET /readyz
+ * with 200 and, when @lb is set, nginx (the entry after the nodes) answers
+ * GET /; at most @wait_s seconds. Returns 0 when all do; -1 on a process
+ * exit or timeout (reported); -2 on a stop signal. */
+static int wait_ready(const struct wr_local *c, struct wr__local_proc *procs, int nprocs, int first,
+                      int last, bool lb, int wait_s, const sigset_t *set)
+{
+    bool ready[WR_LOCAL_MAX_NODES + 2] = {false};
+    char why[WR_LOCAL_MAX_NODES + 2][256];
+    long long deadline = now_ms() + (long long)wait_s * 1000;
+    char addr[32];
+    int status;
+    for (int i = 0; i < WR_LOCAL_MAX_NODES + 2; i++)
+        snprintf(why[i], sizeof why[i], "not asked yet");
+    for (;;) {
+        wr__local_reap(procs, nprocs);
+        if (report_exits(procs, nprocs, " while starting") > 0)
+            return -1;
+        bool all = true;
+        for (int id = first; id <= last; id++) {
+            if (ready[id])
+                continue;
+            snprintf(addr, sizeof addr, "127.0.0.1:%d", c->http_port + id - 1);
+            if (http_status(addr, "/readyz", &status, why[id], sizeof why[id]) == 0 &&
+                status == 200)
+                ready[id] = true;
+            else
+                all = false;
+        }
+        /* nginx only once every node serves: asked earlier, it would mark
+         * them failed for fail_timeout and answer 502 for a while. */
+        if (all && lb) {
+            snprintf(addr, sizeof addr, "127.0.0.1:%d", c->lb_port);
+            if (http_status(addr, "/", &status, why[0], sizeof why[0]) != 0 ||
+                !((status >= 200 && status < 400) || status == 404))
+                all = false;
+        }
+        if (all)
+            return 0;
+        if (now_ms() >= deadline)
+            break;
+        int sig = wr__local_sleep(WR_LOCAL_READY_POLL_MS, set);
+        if (is_stop_signal(sig)) {
+            fail("interrupted by SIG%s while waiting", sig == SIGINT    ? "INT"
+                                                       : sig == SIGTERM ? "TERM"
+                                                                        : "HUP");
+            return -2;
+        }
+    }
+    fail("not ready after %d s:", wait_s);
+    for (int id = first; id <= last; id++) {
+        if (ready[id])
+            continue;
+        fprintf(stderr, "  node %d (http 127.0.0.1:%d) GET /readyz: %s\n", id,
+                c->http_port + id - 1, why[id]);
+        wr__local_tail(stderr, procs[id - first].logfile, 15);
+    }
+    if (lb && procs[nprocs - 1].id == 0) {
+        bool nodes_ready = true;
+        for (int id = first; id <= last; id++)
+            nodes_ready = nodes_ready && ready[id];
+        if (nodes_ready) {
+            fprintf(stderr, "  nginx (127.0.0.1:%d) GET /: %s\n", c->lb_port, why[0]);
+            wr__local_tail(stderr, procs[nprocs - 1].logfile, 15);
+        }
+    }
+    return -1;
+}
+
+/* Start node @id of @c as a child, with its pid file. */
+static int start_node(const struct wr_local *c, struct wr__local_proc *p, const char *peers,
+                      const sigset_t *mask, const char *why)
+{
+    char *argv[16 + WR_LOCAL_MAX_EXTRA + 1];
+    char *buf = wr_malloc(4 * WR_LOCAL_PATH);
+    char err[512];
+    wr__local_node_argv(c, p->id, peers, buf, argv);
+    log_argv(p->logfile, why, argv);
+    pid_t pid = wr__local_spawn(argv, p->logfile, mask, err, sizeof err);
+    free(buf);
+    if (pid < 0) {
+        fail("cannot start %s: %s", p->name, err);
+        return -1;
+    }
+    p->pid = pid;
+    p->child = true;
+    if (wr__local_pidfile_write(p->pidfile, pid, err, sizeof err) != 0) {
+        fail("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- up ---------------------------------------------------------------- */
+
+/* Refuse when a process of a cluster still runs in @c->dir. */
+static int check_not_running(const struct wr_local *c, const struct opts *o)
+{
+    struct wr__local_proc *procs = procs_new(WR_LOCAL_MAX_NODES + 1);
+    int stale, n = wr__local_proc_scan(c, procs, WR_LOCAL_MAX_NODES + 1, &stale);
+    int live = 0;
+    char list[512] = "";
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        if (procs[i].pid == 0)
+            continue;
+        live++;
+        if (off < sizeof list)
+            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s pid %d", off ? ", " : "",
+                                    procs[i].name, (int)procs[i].pid);
+    }
+    free(procs);
+    if (live == 0)
+        return 0;
+    char da[WR_LOCAL_PATH + 8], prog[WR_LOCAL_PATH];
+    fail("a cluster is already running in %s (%s); stop it first with:\n"
+         "  %s cluster down%s",
+         c->dir, list, prog_name(c->bin, prog, sizeof prog), dir_arg(o, c, da, sizeof da));
+    return -1;
+}
+
+/* Refuse to start a different layout on data an earlier `up` left. */
+static int check_layout(const struct wr_local *c)
+{
+    struct wr_local old;
+    memset(&old, 0, sizeof old);
+    memcpy(old.dir, c->dir, sizeof old.dir);
+    char err[512];
+    int rc = wr__local_conf_read(&old, err, sizeof err);
+    if (rc == 1)
+        return 0;
+    if (rc < 0) {
+        fprintf(stderr, "warren cluster: warning: %s; overwriting it\n", err);
+        return 0;
+    }
+    int result = 0;
+    if (old.n != c->n || old.cluster_port != c->cluster_port) {
+        for (int i = 1; i <= old.n && result == 0; i++) {
+            char name[32], path[WR_LOCAL_PATH];
+            snprintf(name, sizeof name, "node%d", i);
+            wr__local_path(c, name, path);
+            if (dir_has_entries(path)) {
+                fail("%s holds the data of a %d-node cluster on cluster ports %d-%d (from an "
+                     "earlier `up`, see cluster.conf): its Raft configuration would not match.\n"
+                     "Run up with -n %d --cluster-port %d to bring it back, or remove %s/node*/ "
+                     "to start afresh.",
+                     c->dir, old.n, old.cluster_port, old.cluster_port + old.n - 1, old.n,
+                     old.cluster_port, c->dir);
+                result = -1;
+            }
+        }
+    }
+    wr__local_clear(&old);
+    return result;
+}
+
+static int check_ports(const struct wr_local *c)
+{
+    char err[128];
+    for (int i = 1; i <= c->n; i++) {
+        if (port_free(c->http_port + i - 1, err, sizeof err) != 0) {
+            fail("cannot use 127.0.0.1:%d (node %d's --http-port): %s", c->http_port + i - 1, i,
+                 err);
+            return -1;
+        }
+        if (port_free(c->cluster_port + i - 1, err, sizeof err) != 0) {
+            fail("cannot use 127.0.0.1:%d (node %d's --cluster-port): %s", c->cluster_port + i - 1,
+                 i, err);
+            return -1;
+        }
+    }
+    if (port_free(c->lb_port, err, sizeof err) != 0) {
+        fail("cannot use 127.0.0.1:%d (nginx's --lb-port): %s", c->lb_port, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write the cookie, cluster.conf, the data dirs and nginx.conf. */
+static int write_files(const struct wr_local *c)
+{
+    char err[512], path[WR_LOCAL_PATH];
+    /* A `down` that died midway may have left its marker. */
+    wr__local_path(c, "stopping", path);
+    unlink(path);
+    if (wr__local_cookie_write(c, err, sizeof err) != 0 ||
+        wr__local_conf_write(c, err, sizeof err) != 0 ||
+        wr__local_nginx_conf_write(c, err, sizeof err) != 0) {
+        fail("%s", err);
+        return -1;
+    }
+    for (int i = 1; i <= c->n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "node%d", i);
+        wr__local_path(c, name, path);
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            fail("cannot create %s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void print_up(const struct opts *o, const struct wr_local *c,
+                     const struct wr__local_proc *procs)
+{
+    char prog[WR_LOCAL_PATH], dbuf[WR_LOCAL_PATH + 8];
+    prog_name(c->bin, prog, sizeof prog);
+    const char *da = dir_arg(o, c, dbuf, sizeof dbuf);
+    printf("\nWarren is up: %d node%s behind nginx, in %s\n\n", c->n, c->n == 1 ? "" : "s", c->dir);
+    printf("  game:    http://127.0.0.1:%d/\n", c->lb_port);
+    for (int i = 1; i <= c->n; i++)
+        printf("  node %-2d  http://127.0.0.1:%d/  (cluster 127.0.0.1:%d, pid %d)\n", i,
+               c->http_port + i - 1, c->cluster_port + i - 1, (int)procs[i - 1].pid);
+    printf("  nginx    127.0.0.1:%d  (pid %d)\n", c->lb_port, (int)procs[c->n].pid);
+    printf("\n  status:  %s ctl --node 127.0.0.1:%d status\n", prog, c->http_port);
+    printf("           %s cluster status%s\n", prog, da);
+    printf("  logs:    %s/node<N>.log, nginx-error.log, nginx-access.log\n", c->dir);
+    printf("  fail:    %s cluster kill-node N%s; %s cluster restart-node N%s\n", prog, da, prog,
+           da);
+    if (o->foreground)
+        printf("  stop:    Ctrl-C here, or %s cluster down%s\n\n", prog, da);
+    else
+        printf("  stop:    %s cluster down%s\n\n", prog, da);
+    fflush(stdout);
+}
+
+/* --foreground: watch until a stop signal, or until every process is gone. */
+static int supervise(const struct wr_local *c, struct wr__local_proc *procs, int nprocs,
+                     const sigset_t *set, const char *prog, const char *da)
+{
+    char stopping[WR_LOCAL_PATH];
+    wr__local_path(c, "stopping", stopping);
+    printf("Running in the foreground: Ctrl-C stops the cluster.\n");
+    fflush(stdout);
+    struct wr__local_proc *scan = procs_new(WR_LOCAL_MAX_NODES + 1);
+    int sig;
+    for (;;) {
+        sig = wr__local_sleep(1000, set);
+        if (is_stop_signal(sig))
+            break;
+        wr__local_reap(procs, nprocs);
+        bool by_down = access(stopping, F_OK) == 0;
+        for (int i = 0; i < nprocs; i++) {
+            if (!procs[i].exited || !by_down)
+                continue;
+            procs[i].exited = false;
+            procs[i].child = false;
+            printf("%s (pid %d) stopped by `cluster down`\n", procs[i].name,
+                   (int)procs[i].reaped_pid);
+        }
+        for (int i = 0; i < nprocs; i++) {
+            if (!procs[i].exited)
+                continue;
+            report_exits(&procs[i], 1, "");
+            if (procs[i].id != 0)
+                fprintf(stderr,
+                        "The others keep serving while a majority runs. Bring it back with:\n"
+                        "  %s cluster restart-node %d%s\n",
+                        prog, procs[i].id, da);
+            else
+                fprintf(stderr, "Without nginx the nodes still serve on their own ports; "
+                                "restart everything with `cluster down` and `cluster up`.\n");
+        }
+        int stale, n = wr__local_proc_scan(c, scan, WR_LOCAL_MAX_NODES + 1, &stale), live = 0;
+        for (int i = 0; i < n; i++)
+            live += scan[i].pid != 0;
+        for (int i = 0; i < nprocs; i++)
+            live += procs[i].pid != 0;
+        if (live == 0) {
+            printf("Every process of the cluster has stopped; exiting.\n");
+            free(scan);
+            return WR_LOCAL_EXIT_OK;
+        }
+    }
+    free(scan);
+    char sb[16];
+    printf("\nGot SIG%s: stopping the cluster...\n", wr__local_signame(sig, sb, sizeof sb));
+    fflush(stdout);
+    int left = stop_cluster(c, procs, nprocs, set, stdout);
+    wr__local_reap(NULL, 0);
+    printf(left ? "Some processes survived SIGKILL.\n" : "Stopped.\n");
+    return left ? WR_LOCAL_EXIT_ERROR : WR_LOCAL_EXIT_OK;
+}
+
+static int cmd_up(const struct opts *o)
+{
+    struct wr_local c;
+    memset(&c, 0, sizeof c);
+    char err[512], nginx[WR_LOCAL_PATH];
+    if (mkdir_p(o->dir, err, sizeof err) != 0) {
+        fail("%s", err);
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    if (resolve_dir(o, &c) != 0)
+        return WR_LOCAL_EXIT_ERROR;
+    c.n = o->n;
+    c.http_port = o->http_port;
+    c.cluster_port = o->cluster_port;
+    c.lb_port = o->lb_port;
+    ssize_t len = readlink("/proc/self/exe", c.bin, sizeof c.bin - 1);
+    if (len <= 0 || (size_t)len >= sizeof c.bin - 1) {
+        fail("cannot find this program's path (readlink /proc/self/exe): %s", strerror(errno));
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    c.bin[len] = '\0';
+
+    if (check_not_running(&c, o) != 0 || check_layout(&c) != 0)
+        return WR_LOCAL_EXIT_ERROR;
+    if (find_nginx(nginx, sizeof nginx) != 0) {
+        fail("nginx is not installed (looked for $WARREN_NGINX, nginx on $PATH and "
+             "/usr/sbin/nginx).\nInstall it with:  sh scripts/install-deps.sh   "
+             "(or: apt-get install nginx)");
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    if (check_ports(&c) != 0)
+        return WR_LOCAL_EXIT_ERROR;
+    for (int i = 0; i < o->n_extra; i++)
+        c.extra[c.n_extra++] = wr_strdup(o->extra[i]);
+    int rc = WR_LOCAL_EXIT_ERROR;
+    if (write_files(&c) != 0)
+        goto out_after_extra;
+
+    sigset_t set, old;
+    block_signals(&set, &old);
+    int nprocs = c.n + 1;
+    struct wr__local_proc *procs = procs_new(nprocs);
+    char *peers = wr__local_peers(&c);
+    printf("Starting %d node%s and nginx in %s ...\n", c.n, c.n == 1 ? "" : "s", c.dir);
+    fflush(stdout);
+    for (int i = 1; i <= c.n; i++) {
+        wr__local_proc_init(&procs[i - 1], &c, i);
+        if (start_node(&c, &procs[i - 1], peers, &old, "cluster up: starting") != 0)
+            goto err_after_start;
+    }
+    struct wr__local_proc *ng = &procs[c.n];
+    wr__local_proc_init(ng, &c, 0);
+    char conf[WR_LOCAL_PATH], prefix[WR_LOCAL_PATH + 1];
+    wr__local_path(&c, "nginx.conf", conf);
+    snprintf(prefix, sizeof prefix, "%s/", c.dir);
+    char *nargv[] = {nginx, "-e", ng->logfile, "-c", conf, "-p", prefix, "-g", "daemon off;", NULL};
+    log_argv(ng->logfile, "cluster up: starting", nargv);
+    pid_t pid = wr__local_spawn(nargv, ng->logfile, &old, err, sizeof err);
+    if (pid < 0) {
+        fail("cannot start nginx: %s", err);
+        goto err_after_start;
+    }
+    ng->pid = pid;
+    ng->child = true;
+    if (wr__local_pidfile_write(ng->pidfile, pid, err, sizeof err) != 0) {
+        fail("%s", err);
+        goto err_after_start;
+    }
+
+    int w = wait_ready(&c, procs, nprocs, 1, c.n, true, o->wait_s, &set);
+    if (w != 0) {
+        rc = w == -2 ? WR_LOCAL_EXIT_INTERRUPTED : WR_LOCAL_EXIT_ERROR;
+        goto err_after_start;
+    }
+    print_up(o, &c, procs);
+    rc = WR_LOCAL_EXIT_OK;
+    if (o->foreground) {
+        char prog[WR_LOCAL_PATH], da[WR_LOCAL_PATH + 8];
+        prog_name(c.bin, prog, sizeof prog);
+        rc = supervise(&c, procs, nprocs, &set, prog, dir_arg(o, &c, da, sizeof da));
+    }
+    goto out_after_start;
+
+err_after_start:
+    fprintf(stderr, "warren cluster: stopping what was started\n");
+    stop_cluster(&c, procs, nprocs, &set, stderr);
+    wr__local_reap(NULL, 0);
+out_after_start:
+    free(peers);
+    free(procs);
+    unblock_signals(&set, &old);
+out_after_extra:
+    wr__local_clear(&c);
+    return rc;
+}
+
+/* ---- down -------------------------------------------------------------- */
+
+static int cmd_down(const struct opts *o)
+{
+    struct wr_local c;
+    memset(&c, 0, sizeof c);
+    int r = resolve_dir(o, &c);
+    if (r < 0)
+        return WR_LOCAL_EXIT_ERROR;
+    if (r == 1) {
+        printf("Nothing to stop: %s does not exist.\n", o->dir);
+        return WR_LOCAL_EXIT_OK;
+    }
+    sigset_t set, old;
+    block_signals(&set, &old);
+    /* Tells a supervising `up --foreground` that these exits are wanted. */
+    char stopping[WR_LOCAL_PATH], err[256];
+    wr__local_path(&c, "stopping", stopping);
+    wr__local_write_file(stopping, "", 0, 0644, err, sizeof err);
+
+    struct wr__local_proc *procs = procs_new(WR_LOCAL_MAX_NODES + 1);
+    int stale, n = wr__local_proc_scan(&c, procs, WR_LOCAL_MAX_NODES + 1, &stale), live = 0;
+    for (int i = 0; i < n; i++)
+        live += procs[i].pid != 0;
+    int left = 0;
+    if (live == 0) {
+        printf("No cluster is running in %s", c.dir);
+        if (stale)
+            printf(" (removed %d stale pid file%s)", stale, stale == 1 ? "" : "s");
+        printf(".\n");
+    } else {
+        printf("Stopping %d process%s in %s ...\n", live, live == 1 ? "" : "es", c.dir);
+        fflush(stdout);
+        left = wr__local_stop(procs, n, WR_LOCAL_STOP_GRACE_MS, &set, stdout);
+        if (left == 0)
+            printf("Stopped.\n");
+    }
+    unlink(stopping);
+    free(procs);
+    unblock_signals(&set, &old);
+    return left ? WR_LOCAL_EXIT_ERROR : WR_LOCAL_EXIT_OK;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+/* Node @id's /api/cluster answer plus "reachable", or the unreachable row. */
+static json_t *status_row(const struct wr_local *c, int id, bool running, const char *reason)
+{
+    char http[32], cluster[32], err[512];
+    snprintf(http, sizeof http, "127.0.0.1:%d", c->http_port + id - 1);
+    snprintf(cluster, sizeof cluster, "127.0.0.1:%d", c->cluster_port + id - 1);
+    if (running) {
+        int status;
+        char *body = NULL;
+        if (wr_ctl_http_get(http, "/api/cluster", &status, &body, err, sizeof err) == 0) {
+            json_t *doc = status == 200 ? json_loads(body, 0, NULL) : NULL;
+            if (json_is_object(doc)) {
+                free(body);
+                json_object_set_new(doc, "reachable", json_true());
+                return doc;
+            }
+            json_decref(doc);
+            snprintf(err, sizeof err, "node %s answered %d to GET /api/cluster%s", http, status,
+                     status == 200 ? " with something that is not a JSON object" : "");
+            free(body);
+        }
+        reason = err;
+    }
+    return json_pack("{s:i, s:s, s:s, s:b, s:s}", "id", id, "address", cluster, "http", http,
+                     "reachable", 0, "error", reason);
+}
+
+static int cmd_status(const struct opts *o)
+{
+    struct wr_local c;
+    memset(&c, 0, sizeof c);
+    int r = resolve_dir(o, &c);
+    if (r < 0)
+        return WR_LOCAL_EXIT_ERROR;
+    char err[512];
+    if (r == 0 && (r = wr__local_conf_read(&c, err, sizeof err)) < 0) {
+        fail("%s", err);
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    if (r == 1) {
+        fail("no cluster in %s (no cluster.conf); start one with `warren cluster up%s%s`", o->dir,
+             o->dir_given ? " --dir " : "", o->dir_given ? o->dir : "");
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    printf("Cluster in %s: %d node%s, game at http://127.0.0.1:%d/\n\n", c.dir, c.n,
+           c.n == 1 ? "" : "s", c.lb_port);
+    printf("PROCESS   PID      STATE\n");
+    bool all_ok = true;
+    json_t *rows = json_array();
+    for (int id = 1; id <= c.n + 1; id++) {
+        struct wr__local_proc p;
+        int pid_id = id <= c.n ? id : 0;
+        wr__local_proc_init(&p, &c, pid_id);
+        pid_t stale_pid;
+        int stale = wr__local_proc_load(&p, &stale_pid);
+        char state[128];
+        if (p.pid != 0 && wr__local_pid_state(p.pid) == 'T')
+            snprintf(state, sizeof state, "paused by SIGSTOP (resume: kill-node %d --signal CONT)",
+                     pid_id);
+        else if (p.pid != 0)
+            snprintf(state, sizeof state, "running");
+        else if (stale && stale_pid != 0)
+            snprintf(state, sizeof state, "not running (pid %d from its pid file is gone)",
+                     (int)stale_pid);
+        else
+            snprintf(state, sizeof state, "not running");
+        all_ok = all_ok && p.pid != 0;
+        char pidtext[16] = "-";
+        if (p.pid != 0)
+            snprintf(pidtext, sizeof pidtext, "%d", (int)p.pid);
+        printf("%-9s %-8s %s\n", p.name, pidtext, state);
+        if (pid_id != 0)
+            json_array_append_new(rows, status_row(&c, id, p.pid != 0, "not running"));
+    }
+    printf("\n");
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row)
+        all_ok = all_ok && json_is_true(json_object_get(row, "reachable"));
+    enum wr_ctl_verdict v = wr_ctl_format_status(stdout, rows);
+    json_decref(rows);
+    wr__local_clear(&c);
+    if (fflush(stdout) != 0)
+        return WR_LOCAL_EXIT_ERROR;
+    if (v == WR_CTL_DIVERGED)
+        return WR_LOCAL_EXIT_DIVERGED;
+    return all_ok ? WR_LOCAL_EXIT_OK : WR_LOCAL_EXIT_ERROR;
+}
+
+/* ---- kill-node --------------------------------------------------------- */
+
+static int cmd_kill(const struct opts *o)
+{
+    struct wr_local c;
+    memset(&c, 0, sizeof c);
+    int r = resolve_dir(o, &c);
+    if (r != 0) {
+        if (r == 1)
+            fail("no cluster in %s (no such directory)", o->dir);
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    char err[512];
+    r = wr__local_conf_read(&c, err, sizeof err);
+    if (r == 0 && o->node > c.n) {
+        wr__local_clear(&c);
+        return usage_error("kill-node", "the cluster in %s has nodes 1-%d", c.dir, c.n);
+    }
+    wr__local_clear(&c);
+    struct wr__local_proc p;
+    wr__local_proc_init(&p, &c, o->node);
+    pid_t stale_pid;
+    if (wr__local_proc_load(&p, &stale_pid) == 1)
+        wr__local_pidfile_remove(p.pidfile, stale_pid);
+    if (p.pid == 0) {
+        fail("node %d is not running in %s", o->node, c.dir);
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    char sb[16];
+    const char *name = wr__local_signame(o->sig, sb, sizeof sb);
+    if (kill(p.pid, o->sig) != 0) {
+        fail("kill(%d, SIG%s) failed: %s", (int)p.pid, name, strerror(errno));
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    printf("Sent SIG%s to node %d (pid %d).\n", name, o->node, (int)p.pid);
+    if (o->sig == SIGKILL || o->sig == SIGTERM || o->sig == SIGINT || o->sig == SIGQUIT ||
+        o->sig == SIGHUP) {
+        long long deadline = now_ms() + WR_LOCAL_STOP_GRACE_MS;
+        bool alive;
+        while ((alive = wr__local_pid_owned(p.pid, p.needle)) && now_ms() < deadline)
+            wr__local_sleep(20, NULL);
+        if (alive) {
+            printf("Node %d still runs %d s later.\n", o->node, WR_LOCAL_STOP_GRACE_MS / 1000);
+        } else {
+            wr__local_pidfile_remove(p.pidfile, p.pid);
+            printf("Node %d exited.\n", o->node);
+        }
+    }
+    return WR_LOCAL_EXIT_OK;
+}
+
+/* ---- restart-node ------------------------------------------------------ */
+
+static int cmd_restart(const struct opts *o)
+{
+    struct wr_local c;
+    memset(&c, 0, sizeof c);
+    char err[512];
+    int r = resolve_dir(o, &c);
+    if (r < 0)
+        return WR_LOCAL_EXIT_ERROR;
+    if (r == 0 && (r = wr__local_conf_read(&c, err, sizeof err)) < 0) {
+        fail("%s", err);
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    if (r == 1) {
+        fail("no cluster in %s (no cluster.conf): restart-node restarts a node of a cluster "
+             "`warren cluster up` started",
+             o->dir);
+        return WR_LOCAL_EXIT_ERROR;
+    }
+    if (o->node > c.n) {
+        wr__local_clear(&c);
+        return usage_error("restart-node", "the cluster in %s has nodes 1-%d", c.dir, c.n);
+    }
+    sigset_t set, old;
+    block_signals(&set, &old);
+    int rc = WR_LOCAL_EXIT_ERROR;
+    struct wr__local_proc *p = procs_new(1);
+    wr__local_proc_init(p, &c, o->node);
+    wr__local_proc_load(p, NULL);
+    if (p->pid != 0) {
+        printf("Stopping node %d (pid %d) ...\n", o->node, (int)p->pid);
+        fflush(stdout);
+        if (wr__local_stop(p, 1, WR_LOCAL_STOP_GRACE_MS, &set, stdout) != 0)
+            goto out;
+    }
+    char *peers = wr__local_peers(&c);
+    r = start_node(&c, p, peers, &old, "cluster restart-node: starting");
+    free(peers);
+    if (r != 0)
+        goto out;
+    printf("Started node %d (pid %d); waiting for it to be ready ...\n", o->node, (int)p->pid);
+    fflush(stdout);
+
+    /* Ready means it knows a leader and has caught up; that needs a
+     * majority. A node that only serves HTTP is still a success, said so. */
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", c.http_port + o->node - 1);
+    r = wait_ready(&c, p, 1, o->node, o->node, false, o->wait_s, &set);
+    if (r == 0) {
+        printf("Node %d is ready at http://%s/\n", o->node, addr);
+        rc = WR_LOCAL_EXIT_OK;
+    } else if (r == -2) {
+        printf("Node %d (pid %d) is left running.\n", o->node, (int)p->pid);
+        rc = WR_LOCAL_EXIT_INTERRUPTED;
+    } else {
+        int status;
+        wr__local_reap(p, 1);
+        if (p->pid != 0 && http_status(addr, "/healthz", &status, err, sizeof err) == 0 &&
+            status == 200) {
+            printf("Node %d (pid %d) runs and serves http://%s/ but is not ready: is a "
+                   "majority of the cluster up?\n",
+                   o->node, (int)p->pid, addr);
+            rc = WR_LOCAL_EXIT_OK;
+        } else if (p->pid != 0) {
+            fail("node %d (pid %d) runs but does not answer; it is left running", o->node,
+                 (int)p->pid);
+        }
+    }
+out:
+    free(p);
+    unblock_signals(&set, &old);
+    wr__local_clear(&c);
+    return rc;
+}
+
+int wr_local_main(int argc, char **argv)
+{
+    struct opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    /* Our stdout may be a pipe that goes away; the processes we started must
+     * still be stopped, so a write error must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    switch (o.cmd) {
+    case CMD_UP:
+        rc = cmd_up(&o);
+        break;
+    case CMD_DOWN:
+        rc = cmd_down(&o);
+        break;
+    case CMD_STATUS:
+        rc = cmd_status(&o);
+        break;
+    case CMD_KILL:
+        rc = cmd_kill(&o);
+        break;
+    case CMD_RESTART:
+        rc = cmd_restart(&o);
+        break;
+    case CMD_COUNT:
+        rc = WR_LOCAL_EXIT_USAGE;
+        break;
+    }
+    fflush(stdout);
+    return rc;
+}

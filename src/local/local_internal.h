@@ -1,0 +1,165 @@
+/* Private to src/local/: the recorded layout of a local cluster and its
+ * files (local_conf.c), and the process helpers (local_proc.c) that the
+ * commands in local.c are built from. Functions return 0 on success and -1
+ * with a one-line reason in @err on failure, unless said otherwise. */
+#ifndef WR_LOCAL_INTERNAL_H
+#define WR_LOCAL_INTERNAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "local/local.h"
+
+#define WR_LOCAL_MAX_NODES 15
+/* Every file of a cluster is DIR/<name> with a short name, so limiting DIR
+ * keeps every path we build well inside WR_LOCAL_PATH. */
+#define WR_LOCAL_PATH 4096
+#define WR_LOCAL_MAX_DIR 3000
+/* Node flags after `--` that `up` records. */
+#define WR_LOCAL_MAX_EXTRA 64
+#define WR_LOCAL_MAX_EXTRA_LEN 1024
+
+/* What `up` started, as recorded in DIR/cluster.conf (key value lines):
+ * node i (1..n) runs `bin node --id i --cluster 127.0.0.1:<cluster_port+i-1>
+ * --http 127.0.0.1:<http_port+i-1> --peers <all> --data DIR/node<i>
+ * --cookie-file DIR/cookie <extra...>`; nginx listens on lb_port. */
+struct wr_local {
+    char dir[WR_LOCAL_PATH]; /* absolute and canonical (realpath) */
+    int n;
+    int http_port, cluster_port, lb_port;
+    char bin[WR_LOCAL_PATH]; /* the warren binary that runs the nodes */
+    char *extra[WR_LOCAL_MAX_EXTRA];
+    int n_extra; /* extra[] entries are owned, freed by wr__local_clear */
+};
+
+/* A process of the cluster: node <id> (id >= 1) or nginx (id 0). */
+struct wr__local_proc {
+    int id;
+    char name[16];               /* "node 3", "nginx" */
+    char pidfile[WR_LOCAL_PATH]; /* DIR/node3.pid, DIR/nginx.pid */
+    char logfile[WR_LOCAL_PATH]; /* DIR/node3.log, DIR/nginx-error.log */
+    char needle[WR_LOCAL_PATH];  /* " DIR/node3 " or " DIR/nginx.conf " */
+    pid_t pid;                   /* 0: not running (as far as we know) */
+    bool child;                  /* started by this process: waitpid reaps it */
+    bool exited;                 /* reaped by wr__local_reap; then pid is 0 */
+    pid_t reaped_pid;            /* the pid it had when it was reaped */
+    int wstatus;                 /* its waitpid status */
+};
+
+/* ---- layout and files (local_conf.c) ----------------------------------- */
+
+/* Free @c's extra flags. */
+void wr__local_clear(struct wr_local *c);
+
+/* Copy "@dir/@name" into @out (WR_LOCAL_PATH bytes). @c->dir must respect
+ * WR_LOCAL_MAX_DIR and @name be short, so it always fits. */
+void wr__local_path(const struct wr_local *c, const char *name, char *out);
+
+/* Check that @dir (absolute) can be written into nginx.conf unquoted and is
+ * not too long. */
+int wr__local_check_dir(const char *dir, char *err, size_t errlen);
+
+/* Write @len bytes of @text to @path with @mode, through @path.tmp and a
+ * rename, so readers see the old file or the new one, never half of one. */
+int wr__local_write_file(const char *path, const char *text, size_t len, mode_t mode, char *err,
+                         size_t errlen);
+
+/* Write DIR/cluster.conf from @c (via a temporary file and rename). */
+int wr__local_conf_write(const struct wr_local *c, char *err, size_t errlen);
+
+/* Read DIR/cluster.conf into @c, whose dir is already set. Returns 0; 1 when
+ * the file does not exist; -1 when it cannot be read or is malformed (the
+ * reason names the file and line). On 0, the caller clears @c. */
+int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen);
+
+/* Write a fresh cluster secret, 32 bytes from randombytes_buf as 64 hex
+ * digits, to DIR/cookie with mode 0600 (the old file is replaced). */
+int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen);
+
+/* Print the nginx configuration for @c to @out (pure: no I/O but @out). */
+void wr__local_nginx_conf(const struct wr_local *c, FILE *out);
+
+/* Write DIR/nginx.conf (via wr__local_nginx_conf) and create DIR/nginx-tmp. */
+int wr__local_nginx_conf_write(const struct wr_local *c, char *err, size_t errlen);
+
+/* The "--peers" value for @c: "1=127.0.0.1:P1,2=...". Caller frees. */
+char *wr__local_peers(const struct wr_local *c);
+
+/* Build node @id's argv for @c into @argv (room for 16 + n_extra + 1
+ * pointers), pointing into @c and into @buf (4 * WR_LOCAL_PATH bytes), and
+ * NULL-terminated. @peers comes from wr__local_peers. */
+void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, char *buf,
+                         char **argv);
+
+/* ---- processes (local_proc.c) ------------------------------------------ */
+
+/* Fill @p for node @id (or nginx, id 0) of the cluster in @c->dir; pid 0. */
+void wr__local_proc_init(struct wr__local_proc *p, const struct wr_local *c, int id);
+
+/* @pid's state letter from /proc/PID/stat ('R', 'S', 'T' when stopped by
+ * a signal, 'Z' for a zombie...), or '\0' when there is no such process. */
+char wr__local_pid_state(pid_t pid);
+
+/* True when @pid is a live process (not a zombie) whose command line
+ * contains @needle, i.e. it is the process the pid file was written for and
+ * not an unrelated one that reused the pid. */
+bool wr__local_pid_owned(pid_t pid, const char *needle);
+
+/* Read @p->pidfile and set @p->pid to its pid if that process is owned (see
+ * wr__local_pid_owned), else 0. Returns 1 when the pid file exists but its
+ * process is gone (stale), else 0. @stale_pid (may be NULL) gets the pid
+ * written in a stale file. */
+int wr__local_proc_load(struct wr__local_proc *p, pid_t *stale_pid);
+
+/* Write @pid to @path (temporary file and rename). */
+int wr__local_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen);
+
+/* Remove @path if it still holds @pid (or, with @pid 0, unconditionally). */
+void wr__local_pidfile_remove(const char *path, pid_t pid);
+
+/* Every process with a pid file in @c->dir (node<i>.pid by id, then
+ * nginx.pid), loaded with wr__local_proc_load; stale pid files are removed
+ * and counted in *@stale. Returns how many entries of @out (room for @max)
+ * were filled, owned or not (pid 0 for stale ones). */
+int wr__local_proc_scan(const struct wr_local *c, struct wr__local_proc *out, int max, int *stale);
+
+/* Fork and exec @argv (argv[0] is the program's path) in a new session
+ * (setsid), stdin from /dev/null, stdout and stderr appended to @log, other
+ * descriptors closed, the signal mask set to @mask and every signal's
+ * disposition reset. Returns the child's pid once execv has succeeded, or
+ * -1 with the reason in @err (then no process is left running). */
+pid_t wr__local_spawn(char *const argv[], const char *log, const sigset_t *mask, char *err,
+                      size_t errlen);
+
+/* Reap every exited child without blocking. An entry of @procs (may be
+ * NULL when @n is 0) whose child exited gets exited = true, its wstatus,
+ * reaped_pid and pid 0. Returns how many entries exited in this call. */
+int wr__local_reap(struct wr__local_proc *procs, int n);
+
+/* Describe waitpid status @wstatus: "exited with status 1", "killed by
+ * SIGKILL". */
+const char *wr__local_describe_exit(int wstatus, char *buf, size_t len);
+
+/* Wait up to @ms for one of the signals in @set (which must be blocked).
+ * Returns the signal number, or 0 on timeout. */
+int wr__local_sleep(int ms, const sigset_t *set);
+
+/* Stop @procs (entries with pid 0 are skipped): SIGTERM, wait up to
+ * @grace_ms (a SIGINT, SIGTERM or SIGHUP in @set cuts it short), SIGKILL
+ * the leftovers and wait up to 2 s more; then remove their pid files. Prints
+ * one line per process to @out unless @out is NULL. Returns how many are
+ * still running at the end (normally 0). */
+int wr__local_stop(struct wr__local_proc *procs, int n, int grace_ms, const sigset_t *set,
+                   FILE *out);
+
+/* Print the last @lines lines of @path to @out, indented, with terminal
+ * control characters replaced by '?'. */
+void wr__local_tail(FILE *out, const char *path, int lines);
+
+/* A signal's name without "SIG" ("KILL"), or its number as text. */
+const char *wr__local_signame(int sig, char *buf, size_t len);
+
+#endif
