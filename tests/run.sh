@@ -6,8 +6,10 @@
 #   TESTS=unit sh tests/run.sh         cmocka binaries only (build/ and build-san/)
 #   TESTS=cluster sh tests/run.sh      node:test cluster tests only
 #   TESTS=unit,cluster                 a comma-separated list; parts: unit, plain
-#                                      (build/ only), san (build-san/ only), cluster
+#                                      (build/ only), san (build-san/ only), cluster,
+#                                      browser
 #   CLUSTER_FILTER=failover            only cluster test files whose name contains it
+#   BROWSER_FILTER=arena               the same for tests/browser/
 #   WARREN_BIN=build-san/warren        run the cluster tests on the ASan build
 #   UNIT_TIMEOUT=300 CLUSTER_TIMEOUT=900   seconds before a hung part is killed
 #
@@ -17,7 +19,8 @@
 #     added up; a binary that crashes, hangs or exits non-zero without a
 #     failure in its summary counts as 1 failed test more;
 #   - `node --test --test-concurrency=1` over tests/cluster/ (serial: the
-#     cluster tests start real processes on a 2-core machine); its
+#     cluster tests start real processes on a 2-core machine), then the same
+#     over tests/browser/ (Chromium through playwright-core); each run's
 #     "# pass N" / "# fail N" (and "# cancelled N", as failed) are counted.
 # The last line printed is "N passed, N failed"; the exit status is non-zero
 # if anything failed.
@@ -36,6 +39,16 @@ trap 'exit 130' INT TERM
 TOTAL_PASS=0
 TOTAL_FAIL=0
 SUMMARY=""
+
+for t in $(echo "$TESTS" | tr ',' ' '); do
+    case "$t" in
+        all | unit | plain | san | cluster | browser) ;;
+        *)
+            echo "tests/run.sh: unknown part '$t' in TESTS (use all, unit, plain, san, cluster, browser)" >&2
+            exit 2
+            ;;
+    esac
+done
 
 want() {
     case ",$TESTS," in
@@ -61,8 +74,6 @@ sum_matches() {
 
 have_timeout=0
 command -v timeout >/dev/null 2>&1 && have_timeout=1
-have_stdbuf=0
-command -v stdbuf >/dev/null 2>&1 && have_stdbuf=1
 
 with_timeout() {
     # $1 seconds, then the command
@@ -89,17 +100,16 @@ run_unit_dir() {
         return
     fi
     for bin in "$dir"/test_*; do
-        [ -f "$bin" ] && [ -x "$bin" ] || continue
+        if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
         case "$bin" in *.d | *.o | *.c) continue ;; esac
         nbin=$((nbin + 1))
         name=$(basename "$bin")
         echo "== $part: $name"
         out="$TMP/unit.out"
-        if [ "$have_stdbuf" = 1 ]; then
-            CMOCKA_MESSAGE_OUTPUT=STDOUT with_timeout "$UNIT_TIMEOUT" stdbuf -oL -eL "$bin" >"$out" 2>&1
-        else
-            CMOCKA_MESSAGE_OUTPUT=STDOUT with_timeout "$UNIT_TIMEOUT" "$bin" >"$out" 2>&1
-        fi
+        # No stdbuf here: its LD_PRELOAD breaks ASan's "runtime first" check.
+        # The summary lines come from stderr (unbuffered) and are matched
+        # anywhere in a line, so stdout buffering cannot hide them.
+        CMOCKA_MESSAGE_OUTPUT=STDOUT with_timeout "$UNIT_TIMEOUT" "$bin" >"$out" 2>&1
         rc=$?
         cat "$out"
         np=$(sum_matches "$out" '\[  PASSED  \] [0-9]+ test\(s\)')
@@ -125,29 +135,32 @@ run_unit_dir() {
     add_summary "$part" "$p_pass" "$p_fail" "$(echo "$notes" | sed 's/^ //')"
 }
 
-run_cluster() {
-    part=cluster
+run_node_part() {
+    # $1 part name, $2 directory of *.test.mjs files, $3 file name filter
+    part=$1
+    tdir=$2
+    filter=$3
     if ! command -v node >/dev/null 2>&1; then
         echo "== $part: node is not installed: counted as 1 failed"
         add_summary "$part" 0 1 "no node"
         return
     fi
-    if [ ! -d node_modules/ws ]; then
-        echo "== $part: node_modules/ws is missing (run: npm ci)"
+    if [ ! -d node_modules/ws ] || [ ! -d node_modules/playwright-core ]; then
+        echo "== $part: node_modules is incomplete (run: npm ci)"
     fi
     files=""
-    for f in tests/cluster/*.test.mjs; do
+    for f in "$tdir"/*.test.mjs; do
         [ -f "$f" ] || continue
-        case "$f" in *"${CLUSTER_FILTER:-}"*) files="$files $f" ;; esac
+        case "$f" in *"$filter"*) files="$files $f" ;; esac
     done
     if [ -z "$files" ]; then
-        echo "== $part: no test files match '${CLUSTER_FILTER:-}'"
+        echo "== $part: no test files in $tdir matching \"$filter\""
         add_summary "$part" 0 0 "no files"
         return
     fi
     bin=${WARREN_BIN:-build/warren}
     echo "== $part: node --test --test-concurrency=1 (WARREN_BIN=$bin):$files"
-    tap="$TMP/cluster.tap"
+    tap="$TMP/$part.tap"
     # shellcheck disable=SC2086
     with_timeout "$CLUSTER_TIMEOUT" node --test --test-concurrency=1 \
         --test-reporter=spec --test-reporter-destination=stdout \
@@ -171,7 +184,8 @@ run_cluster() {
 
 want unit || want plain && run_unit_dir build "unit (build)"
 want unit || want san && run_unit_dir build-san "unit (build-san)"
-want cluster && run_cluster
+want cluster && run_node_part cluster tests/cluster "${CLUSTER_FILTER:-}"
+want browser && run_node_part browser tests/browser "${BROWSER_FILTER:-}"
 
 echo
 echo "== summary"

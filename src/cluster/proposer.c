@@ -93,6 +93,7 @@ struct wr_proposer {
     uv_timer_t tick;
     int open_handles;
     bool destroying;
+    bool quiet; /* libraft is stopping: start nothing that uses it */
     void (*destroy_cb)(void *);
     void *destroy_arg;
 };
@@ -257,13 +258,13 @@ static void propose_cb(void *arg, int status)
      * AppendEntries. When the log goes quiet, a barrier carries it at once,
      * so clients on followers see their moves a heartbeat sooner. */
     if (status == 0 && p->inflight == 0 && p->n_batches == 0 && p->role == WR_ROLE_LEADER &&
-        !p->destroying)
+        !p->quiet)
         wr_raft_barrier(p->raft, nudge_cb, NULL);
 }
 
 static void propose_batches(struct wr_proposer *p)
 {
-    while (p->inflight < p->cfg.max_inflight && (p->n_batches > 0 || p->prio_count > 0)) {
+    while (!p->quiet && p->inflight < p->cfg.max_inflight && (p->n_batches > 0 || p->prio_count > 0)) {
         struct batch b = {.count = 0};
         if (p->n_batches > 0) {
             b = p->batches[0];
@@ -378,7 +379,7 @@ static void dial_cb(struct wr_dial *req, uv_tcp_t *tcp, int status)
 
 static void maybe_dial(struct wr_proposer *p)
 {
-    if (p->destroying || p->dialing || p->role == WR_ROLE_LEADER || p->leader_id == 0 ||
+    if (p->quiet || p->dialing || p->role == WR_ROLE_LEADER || p->leader_id == 0 ||
         p->leader_id == p->cfg.node_id)
         return;
     if (p->out != NULL && p->out_peer == p->leader_id)
@@ -625,7 +626,7 @@ void wr_proposer_on_change(struct wr_proposer *p, const struct wr_raft_status *s
             batches_clear(p);
             p->ready = false;
             p->send_pos = p->head;
-            if (!p->barrier_sent && wr_raft_barrier(p->raft, barrier_cb, p) == 0)
+            if (!p->barrier_sent && !p->quiet && wr_raft_barrier(p->raft, barrier_cb, p) == 0)
                 p->barrier_sent = true;
         }
         return;
@@ -704,8 +705,14 @@ static void handle_closed_cb(uv_handle_t *h)
     release(h->data);
 }
 
+void wr_proposer_quiesce(struct wr_proposer *p)
+{
+    p->quiet = true;
+}
+
 void wr_proposer_destroy(struct wr_proposer *p, void (*cb)(void *arg), void *arg)
 {
+    p->quiet = true;
     p->destroying = true;
     p->destroy_cb = cb;
     p->destroy_arg = arg;

@@ -50,7 +50,13 @@ struct wr_proposer_hooks {
 struct wr_proposer *wr_proposer_create(uv_loop_t *loop, struct wr_raft *raft,
                                        const struct wr_proposer_config *cfg,
                                        const struct wr_proposer_hooks *hooks);
-/* Close every handle and connection; @cb when done (free is included). */
+/* Stop starting anything new that involves libraft (proposals, barriers,
+ * dials). Call before wr_raft_stop: libraft's close then completes the
+ * entries in flight through this proposer, which must still exist. */
+void wr_proposer_quiesce(struct wr_proposer *p);
+
+/* Close every handle and connection; @cb when done (free is included).
+ * Only after libraft has stopped (see wr_proposer_quiesce). */
 void wr_proposer_destroy(struct wr_proposer *p, void (*cb)(void *arg), void *arg);
 
 /* Queue a session command (session != 0) from a local client. The bytes are

@@ -21,6 +21,7 @@
 #define POLL_MS 5
 #define CONNECT_RETRY_MS 100
 #define SEGMENT_BYTES (4u * 1024 * 1024)
+#define DRAIN_MS 2000
 
 struct wr_raft {
     uv_loop_t *loop;
@@ -36,6 +37,7 @@ struct wr_raft {
     bool raft_inited, io_inited, transport_inited, closing;
     void (*stop_cb)(void *arg);
     void *stop_arg;
+    uint64_t stop_started;
     int handles_open;
 };
 
@@ -151,9 +153,25 @@ void wr_raft_get_status(struct wr_raft *r, struct wr_raft_status *st)
     st->last_index = raft_last_index(&r->raft);
 }
 
+static void begin_close(struct wr_raft *r);
+
+/* Nothing appended is still waiting for the disk or for a commit. */
+static bool log_idle(struct wr_raft *r)
+{
+    raft_index last = raft_last_index(&r->raft);
+    if (r->raft.last_stored < last)
+        return false;
+    return raft_state(&r->raft) != RAFT_LEADER || r->raft.commit_index >= last;
+}
+
 static void poll_cb(uv_timer_t *t)
 {
     struct wr_raft *r = t->data;
+    if (r->closing) {
+        if (log_idle(r) || uv_now(r->loop) - r->stop_started >= DRAIN_MS)
+            begin_close(r);
+        return;
+    }
     struct wr_raft_status st;
     wr_raft_get_status(r, &st);
     if (st.role != r->last.role || st.leader_id != r->last.leader_id || st.term != r->last.term) {
@@ -362,11 +380,26 @@ static void maybe_finish_stop(struct wr_raft *r)
         cb(arg);
 }
 
+/* libraft 0.15 can crash when closed with appends in flight (seen here: a
+ * NULL walk in its entry reference table during raft_close, right after a
+ * restart, on SIGTERM with client commands in flight; its asserts are
+ * compiled out in Debian). So stop drains first: no new proposals, then wait
+ * until what was appended is stored and committed (at most DRAIN_MS, e.g.
+ * when no majority is left), and only then raft_close. */
 void wr_raft_stop(struct wr_raft *r, void (*cb)(void *arg), void *arg)
 {
     r->closing = true;
     r->stop_cb = cb;
     r->stop_arg = arg;
+    r->stop_started = uv_now(r->loop);
+    if (log_idle(r))
+        begin_close(r);
+}
+
+static void begin_close(struct wr_raft *r)
+{
+    if (uv_is_closing((uv_handle_t *)&r->poll))
+        return;
     uv_close((uv_handle_t *)&r->poll, poll_closed_cb);
     raft_close(&r->raft, raft_closed_cb);
 }

@@ -959,28 +959,32 @@ static void on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
 
 /* ---- lifecycle ------------------------------------------------------ */
 
-static void raft_stopped_cb(void *arg)
+static void proposer_stopped_cb(void *arg)
 {
     struct node *n = arg;
-    n->raft = NULL;
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     uv_close((uv_handle_t *)&n->sigint, NULL);
     wr_info("node: stopped");
 }
 
-static void proposer_stopped_cb(void *arg)
+/* libraft is closed: nothing can call into the proposer any more. */
+static void raft_stopped_cb(void *arg)
 {
     struct node *n = arg;
-    wr_raft_stop(n->raft, raft_stopped_cb, n);
+    n->raft = NULL;
+    struct wr_proposer *p = n->proposer;
+    n->proposer = NULL;
+    wr_proposer_destroy(p, proposer_stopped_cb, n);
 }
 
+/* Order matters: clients first, then libraft (whose close completes the
+ * entries in flight through the proposer), then the proposer. */
 static void http_stopped_cb(void *arg)
 {
     struct node *n = arg;
     n->http = NULL;
-    struct wr_proposer *p = n->proposer;
-    n->proposer = NULL;
-    wr_proposer_destroy(p, proposer_stopped_cb, n);
+    wr_proposer_quiesce(n->proposer);
+    wr_raft_stop(n->raft, raft_stopped_cb, n);
 }
 
 static void node_stop(struct node *n)
@@ -1140,9 +1144,8 @@ int wr_node_main(int argc, char **argv)
         wr_error("node: cannot serve HTTP on %s: %s", n->cfg.http, uv_strerror(rv));
         n->exit_code = 1;
         n->stopping = true;
-        struct wr_proposer *p = n->proposer;
-        n->proposer = NULL;
-        wr_proposer_destroy(p, proposer_stopped_cb, n);
+        wr_proposer_quiesce(n->proposer);
+        wr_raft_stop(n->raft, raft_stopped_cb, n);
         uv_signal_init(n->loop, &n->sigterm);
         uv_signal_init(n->loop, &n->sigint);
         uv_run(n->loop, UV_RUN_DEFAULT);

@@ -11,8 +11,10 @@ after(stopAllClusters);
 const CLIENTS_PER_NODE = 2;
 const MOVES = 20;
 
-function checkWelcome(w, { name, node }) {
+function checkWelcome(w, { name, node, leader }) {
     assert.equal(w.t, 'welcome');
+    assert.match(String(w.token), /^[0-9a-f]{32}$/, 'welcome.token is 32 hex digits');
+    assert.equal(w.leader, leader, 'welcome.leader');
     assert.equal(w.name, name, 'welcome.name');
     assert.equal(w.node, node, 'welcome.node is the node we are connected to');
     assert.ok(Number.isInteger(w.id) && w.id > 0, `welcome.id: ${w.id}`);
@@ -51,7 +53,7 @@ function checkClusterView(v, c, id) {
 test(
     'three nodes: clients on every node converge to one state at one applied index',
     { timeout: 150000 },
-    withCluster({ n: 3, name: 'convergence', electionTimeout: 300, heartbeat: 50, cleanShutdown: true }, async (c) => {
+    withCluster({ n: 3, name: 'convergence', electionTimeout: 300, heartbeat: 50 }, async (c) => {
         const leader = await c.leader();
 
         // Health and readiness on every node.
@@ -92,11 +94,18 @@ test(
                 const name = `conv_${n.id}_${k}`;
                 const cl = await c.client(n.id, name);
                 const w = await cl.join(name);
-                checkWelcome(w, { name, node: n.id });
+                checkWelcome(w, { name, node: n.id, leader });
+                assert.ok(cl.statuses.length >= 1, `${name}: a status frame on connect`);
+                assert.deepEqual(
+                    { degraded: cl.statuses[0].degraded, leader: cl.statuses[0].leader, node: cl.statuses[0].node },
+                    { degraded: false, leader, node: n.id },
+                    `${name}: first status frame`,
+                );
                 clients.push(cl);
             }
         }
         assert.equal(new Set(clients.map((cl) => cl.id)).size, clients.length, 'player ids are unique');
+        assert.equal(new Set(clients.map((cl) => cl.token)).size, clients.length, 'tokens are unique');
 
         // Every client makes MOVES random moves, each waiting for its ack.
         await Promise.all(
@@ -129,8 +138,8 @@ test(
                 const p = s.players.find((q) => q.id === cl.id);
                 assert.ok(p, `node ${n.id}: player ${cl.name} (id ${cl.id}) missing`);
                 assert.deepEqual(
-                    { name: p.name, x: p.x, y: p.y, seq: p.seq, node: p.node },
-                    { name: cl.name, x: cl.x, y: cl.y, seq: cl.acked, node: cl.nodeId },
+                    { name: p.name, x: p.x, y: p.y, seq: p.seq, node: p.node, connected: p.connected ?? true },
+                    { name: cl.name, x: cl.x, y: cl.y, seq: cl.acked, node: cl.nodeId, connected: true },
                     `node ${n.id}: player ${cl.name} as its client saw it`,
                 );
             }
@@ -149,6 +158,12 @@ test(
                 ),
             { timeout: 3000, what: 'every client to have been shown every player\'s final position and seq' },
         );
+
+        // No token (or its hash) leaks through the API.
+        for (const n of c.nodes) {
+            const raw = (await c.http(n.id, '/api/state')).text + (await c.http(n.id, '/api/registry')).text;
+            for (const cl of clients) assert.ok(!raw.includes(cl.token), `node ${n.id}: ${cl.name}'s token is not in /api/state or /api/registry`);
+        }
 
         // Registry: the arena singleton on the leader, every player registered.
         const reg = await c.api(leader, '/api/registry');

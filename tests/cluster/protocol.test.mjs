@@ -1,6 +1,7 @@
 // The arena protocol (docs/protocol.md) against a single-node cluster
 // (`warren node` without --peers): join, move and ack, edges and other
-// players block, bad_seq, bad_name, ping/pong, leave.
+// players block, bad_seq, bad_name, ping/pong, leave, disconnect and resume.
+// The node runs with a short --grace so disconnected players go quickly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, stopAllClusters, waitFor, delay } from './lib/cluster.mjs';
@@ -8,19 +9,23 @@ import { startCluster, stopAllClusters, waitFor, delay } from './lib/cluster.mjs
 let c;
 let failed = false;
 const ID = 1;
+const GRACE = 1500;
 
 before(async () => {
-    c = await startCluster({ n: 1, single: true, name: 'protocol', electionTimeout: 300, heartbeat: 50 });
+    c = await startCluster({ n: 1, single: true, name: 'protocol', electionTimeout: 300, heartbeat: 50, extraArgs: ['--grace', String(GRACE)] });
     await c.leader({ timeout: 10000 });
     await waitFor(async () => (await c.http(ID, '/readyz')).status === 200, { timeout: 5000, what: 'single node ready' });
 });
 
 after(async () => {
-    const p = c ? c.problems() : [];
-    if (c) await c.stop();
-    if (failed || p.length) c && c.dumpLogs();
+    if (!c) return;
+    const p = c.problems();
+    const codes = await c.stop();
+    p.push(...c.problems().filter((x) => !p.includes(x)));
+    for (const [id, r] of Object.entries(codes)) if (r.code !== 0) p.push(`node ${id} exited ${JSON.stringify(r)} on SIGTERM, expected code 0`);
+    if (failed || p.length) c.dumpLogs();
     await stopAllClusters();
-    assert.deepEqual(p, [], 'no unexpected exits or sanitizer reports');
+    assert.deepEqual(p, [], 'no unexpected exits or sanitizer reports; clean exit on SIGTERM');
 });
 
 /** A test on the shared node; dumps logs on failure, closes its clients. */
@@ -38,11 +43,21 @@ function ptest(name, fn) {
             failed = true;
             throw e;
         } finally {
-            for (const cl of clients) await cl.close();
+            for (const cl of clients) {
+                if (cl.isOpen && cl.welcome) {
+                    try {
+                        cl.send({ t: 'leave' });
+                        await cl.waitClosed({ timeout: 3000 });
+                    } catch {
+                        /* closed below */
+                    }
+                }
+                await cl.close();
+            }
             // Wait until every player of this test has left, so the next test starts on an empty arena.
             await waitFor(async () => (await c.api(ID, '/api/state')).players.length === 0, {
-                timeout: 5000,
-                what: 'the arena to be empty after closing this test\'s clients',
+                timeout: GRACE + 5000,
+                what: 'the arena to be empty after this test\'s clients left',
             }).catch((e) => {
                 failed = true;
                 throw e;
@@ -79,8 +94,17 @@ ptest('single node: /api/cluster shows a one-voter cluster led by itself', async
 
 ptest('join, welcome, move and ack; another client sees the moves', async (mk) => {
     const a = await mk('a');
+    await waitFor(() => a.status, { timeout: 3000, what: 'a status frame on connect' });
+    assert.deepEqual(a.statuses[0] && { t: a.statuses[0].t, degraded: a.statuses[0].degraded, leader: a.statuses[0].leader, node: a.statuses[0].node }, {
+        t: 'status',
+        degraded: false,
+        leader: ID,
+        node: ID,
+    });
     const w = await a.join('alice');
     assert.equal(w.t, 'welcome');
+    assert.equal(w.leader, ID);
+    assert.match(String(w.token), /^[0-9a-f]{32}$/);
     assert.equal(w.name, 'alice');
     assert.equal(w.node, ID);
     assert.equal(w.seq, 0);
@@ -196,7 +220,10 @@ ptest('bad_name: invalid names are refused and the connection stays usable', asy
     assert.equal((await a.waitError()).code, 'already_joined');
     // A second connection cannot take a name in use.
     const b = await mk('dup');
-    await assert.rejects(b.join(max), (err) => typeof err.code === 'string', 'a name in use is refused');
+    await assert.rejects(b.join(max), (err) => err.code === 'name_taken', 'a name in use is refused with name_taken');
+    assert.ok(b.isOpen, 'still open after name_taken');
+    const wb = await b.join('dup_ok');
+    assert.equal(wb.name, 'dup_ok');
 });
 
 ptest('ping gets a pong with the same id, before and after joining', async (mk) => {
@@ -208,22 +235,16 @@ ptest('ping gets a pong with the same id, before and after joining', async (mk) 
     assert.equal(p2.id, 0);
 });
 
-ptest('leave removes the player and closes the socket; so does closing the socket', async (mk) => {
+ptest('leave removes the player at once and closes the socket', async (mk) => {
     const watcher = await mk('watcher');
     await watcher.join('watcher');
     const a = await mk('leaver');
     const wa = await a.join('leaver');
-    const b = await mk('closer');
-    const wb = await b.join('closer');
-    await waitFor(() => watcher.players.has(wa.id) && watcher.players.has(wb.id), { timeout: 3000, what: 'watcher sees both join' });
-
+    await waitFor(() => watcher.players.has(wa.id), { timeout: 3000, what: 'watcher sees the leaver join' });
     a.send({ t: 'leave' });
     await a.waitClosed({ timeout: 5000 });
     await waitFor(() => !watcher.players.has(wa.id), { timeout: 3000, what: 'watcher told that the leaver left' });
     assert.ok(watcher.messages.some((m) => m.t === 'left' && m.id === wa.id), 'watcher got {"t":"left","id":<leaver>}');
-
-    await b.close();
-    await waitFor(() => !watcher.players.has(wb.id), { timeout: 3000, what: 'watcher told that the closer left' });
     const s = await c.api(ID, '/api/state');
     assert.deepEqual(
         s.players.map((p) => p.name),
@@ -232,4 +253,62 @@ ptest('leave removes the player and closes the socket; so does closing the socke
     // The name is free again.
     const again = await mk('again');
     await again.join('leaver');
+});
+
+ptest('a closed connection leaves the player disconnected for the grace period, then it is removed', async (mk) => {
+    const watcher = await mk('watcher');
+    await watcher.join('watcher2');
+    const b = await mk('closer');
+    const wb = await b.join('closer');
+    await waitFor(() => watcher.players.has(wb.id), { timeout: 3000, what: 'watcher sees the closer join' });
+    const closedAt = Date.now();
+    await b.close();
+    await waitFor(() => watcher.players.get(wb.id)?.connected === false, { timeout: 3000, what: 'watcher told the closer is disconnected' });
+    const s1 = await c.api(ID, '/api/state');
+    const p1 = s1.players.find((p) => p.id === wb.id);
+    assert.ok(p1, 'still in the arena right after the close');
+    assert.equal(p1.connected, false);
+    await waitFor(() => !watcher.players.has(wb.id), { timeout: GRACE + 5000, what: 'left for the closer after the grace period' });
+    const gone = Date.now() - closedAt;
+    assert.ok(gone >= GRACE - 100, `removed after ${gone} ms, not before the grace (${GRACE} ms)`);
+    assert.ok(!(await c.api(ID, '/api/state')).players.some((p) => p.id === wb.id), 'removed from /api/state');
+});
+
+ptest('resume: a reconnect with the token takes the player back; a bad or expired token gets bad_token', async (mk) => {
+    const a = await mk('first');
+    const w = await a.join('resumer');
+    const dir = w.x < w.width / 2 ? 'right' : 'left';
+    for (let i = 0; i < 3; i++) await step(a, dir);
+    const [x, y, token] = [a.x, a.y, a.token];
+    await a.close();
+    await waitFor(async () => (await c.api(ID, '/api/state')).players.find((p) => p.id === w.id)?.connected === false, {
+        timeout: 3000,
+        what: 'the player to show as disconnected',
+    });
+
+    const bad = await mk('badtoken');
+    await assert.rejects(bad.resume('0'.repeat(32)), (e) => e.code === 'bad_token', 'unknown token refused with bad_token');
+
+    const b = await mk('second');
+    const wb = await b.resume(token);
+    assert.deepEqual([wb.id, wb.name, wb.x, wb.y, wb.seq], [w.id, 'resumer', x, y, 3], 'same id, name, position and seq');
+    assert.equal(b.seq, 3);
+    await step(b, dir);
+    assert.equal(b.acked, 4, 'moves go on above the resumed seq');
+    b.send({ t: 'move', dir, seq: 2 });
+    assert.equal((await b.waitError()).code, 'bad_seq', 'a seq at or below the resumed seq is refused');
+    await waitFor(async () => (await c.api(ID, '/api/state')).players.find((p) => p.id === w.id)?.connected === true, {
+        timeout: 3000,
+        what: 'the resumed player to show as connected',
+    });
+
+    // Expired: close, wait past the grace period, then try.
+    const t2 = b.token;
+    await b.close();
+    await waitFor(async () => !(await c.api(ID, '/api/state')).players.some((p) => p.id === w.id), {
+        timeout: GRACE + 5000,
+        what: 'the player to be removed after the grace period',
+    });
+    const late = await mk('late');
+    await assert.rejects(late.resume(t2), (e) => e.code === 'bad_token', 'expired token refused with bad_token');
 });

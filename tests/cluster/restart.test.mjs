@@ -3,7 +3,7 @@
 // the arena is exactly the last acknowledged state.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { withCluster, stopAllClusters, randomDir } from './lib/cluster.mjs';
+import { withCluster, stopAllClusters, randomDir, waitFor } from './lib/cluster.mjs';
 
 after(stopAllClusters);
 
@@ -49,11 +49,29 @@ test(
         const afterConv = await c.waitConverged({ timeout: 15000 });
         assert.ok(afterConv.applied_index >= before.applied_index, `applied_index after restart ${afterConv.applied_index} >= before ${before.applied_index}`);
 
+        // Everything but the connection flag is exactly as recorded.
+        const fields = (ps) => ps.map((p) => ({ id: p.id, name: p.name, x: p.x, y: p.y, seq: p.seq, node: p.node }));
         for (const n of c.nodes) {
             const s = await c.api(n.id, '/api/state');
             assert.equal(s.width, recorded.width);
             assert.equal(s.height, recorded.height);
-            assert.deepEqual(s.players, recorded.players, `node ${n.id}: /api/state players after the full restart equal the recorded state`);
+            assert.deepEqual(fields(s.players), fields(recorded.players), `node ${n.id}: /api/state players after the full restart equal the recorded state`);
+        }
+        // Their sockets died with the nodes: within a few seconds every player
+        // shows as disconnected (protocol.md: "or whose node dies"), not as a
+        // ghost that stays connected forever.
+        if (recorded.players.some((p) => 'connected' in p)) {
+            await waitFor(
+                async () => {
+                    for (const n of c.nodes) {
+                        const s = await c.api(n.id, '/api/state');
+                        if (s.players.length !== recorded.players.length) throw new Error(`node ${n.id} has ${s.players.length} players`);
+                        if (s.players.some((p) => p.connected !== false)) return false;
+                    }
+                    return true;
+                },
+                { timeout: 5000, what: 'every player to show connected: false after the full restart' },
+            );
         }
     }),
 );

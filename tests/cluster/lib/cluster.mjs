@@ -72,24 +72,29 @@ export async function stopAllClusters() {
 
 const handedOut = new Set();
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (bind :0, close). */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago. Chosen below the
+ * kernel's ephemeral range (32768-60999), not with bind :0: a node that keeps
+ * dialling a killed peer's ephemeral port can end up connected to itself on
+ * it (TCP simultaneous open) and squat the port the peer restarts on.
+ */
 export async function freePort() {
-    for (let i = 0; i < 50; i++) {
-        const port = await new Promise((resolve, reject) => {
+    const tryBind = (port) =>
+        new Promise((resolve) => {
             const s = net.createServer();
             s.unref();
-            s.on('error', reject);
-            s.listen(0, '127.0.0.1', () => {
-                const p = s.address().port;
-                s.close(() => resolve(p));
-            });
+            s.once('error', () => resolve(false));
+            s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
         });
-        if (!handedOut.has(port)) {
+    for (let i = 0; i < 200; i++) {
+        const port = 10000 + crypto.randomInt(22000);
+        if (handedOut.has(port)) continue;
+        if (await tryBind(port)) {
             handedOut.add(port);
             return port;
         }
     }
-    throw new Error('freePort: no fresh port after 50 tries');
+    throw new Error('freePort: no free port below 32768 after 200 tries');
 }
 
 function short(v, n = 400) {
@@ -582,7 +587,10 @@ export async function startCluster(opts = {}) {
 /**
  * Run `fn(cluster, t)` on a fresh cluster; on failure print the tail of every
  * node's log; always stop the cluster. Also fails the test when a node exited
- * unexpectedly or a sanitizer reported something.
+ * unexpectedly or a sanitizer reported something (during the test or at the
+ * final SIGTERM). A non-zero exit on that SIGTERM fails the test only with
+ * opts.cleanShutdown (shutdown.test.mjs owns that contract); otherwise it is
+ * printed as a "# warning:" line.
  */
 export function withCluster(opts, fn) {
     return async (t) => {
@@ -624,6 +632,9 @@ export class ArenaClient {
         this.id = undefined; // player id after welcome
         this.name = undefined;
         this.welcome = null;
+        this.token = undefined; // from welcome, for resume
+        this.status = null; // last {"t":"status"} frame
+        this.statuses = []; // every status frame, with .at
         this.seq = 0; // last seq sent
         this.acked = 0; // highest seq seen in an update of our own player
         this.ackTimes = []; // [{seq, at}] each time `acked` grew
@@ -685,11 +696,18 @@ export class ArenaClient {
                     this.welcome = m;
                     this.id = m.id;
                     this.name = m.name;
+                    this.token = m.token;
                     this.x = m.x;
                     this.y = m.y;
                     if (Array.isArray(m.players)) for (const p of m.players) this.players.set(p.id, { ...p });
-                    this.players.set(m.id, { id: m.id, name: m.name, x: m.x, y: m.y, seq: m.seq });
+                    this.players.set(m.id, { ...(this.players.get(m.id) || {}), id: m.id, name: m.name, x: m.x, y: m.y, seq: m.seq });
+                    // After a resume, moves continue above the player's last applied seq.
+                    if (typeof m.seq === 'number' && m.seq > this.seq) this.seq = m.seq;
                     this._ack(m.seq);
+                    break;
+                case 'status':
+                    this.status = m;
+                    if (this.statuses.length < 1000) this.statuses.push({ ...m, at: Date.now() });
                     break;
                 case 'update':
                     if (Array.isArray(m.players)) {
@@ -808,6 +826,21 @@ export class ArenaClient {
         return p;
     }
 
+    /** Resume a player after a reconnect (instead of join); resolves the welcome. */
+    async resume(token, { timeout = 5000 } = {}) {
+        const p = this._wait({
+            pred: (m) => m && m.t === 'welcome',
+            timeout,
+            what: 'welcome after resume',
+            failOnError: () => true,
+        }).catch((e) => {
+            if (e.frame) e.code = e.frame.code;
+            throw e;
+        });
+        this.send({ t: 'resume', token });
+        return p;
+    }
+
     /** Send a move with the next seq; returns that seq. */
     move(dir) {
         this.seq += 1;
@@ -816,7 +849,8 @@ export class ArenaClient {
     }
 
     /** Wait until a move with seq >= `seq` is acknowledged. */
-    waitAcked(seq, { timeout = 5000, failOnUnavailable = false } = {}) {
+    waitAcked(seq, opts = {}) {
+        const { timeout = 5000, failOnUnavailable = false } = typeof opts === 'number' ? { timeout: opts } : opts;
         return this._wait({
             cond: () => (this.acked >= seq ? { seq: this.acked, at: Date.now() } : null),
             timeout,
