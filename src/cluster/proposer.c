@@ -82,6 +82,7 @@ struct wr_proposer {
     uv_tcp_t *out;
     uint64_t out_peer;
     struct wr_dial dial;
+    uint64_t dial_peer; /* whom the dial in flight goes to */
     bool dialing;
     uint64_t redial_at;
     struct wr_writer outbuf; /* commands for the next frame */
@@ -364,17 +365,21 @@ static void dial_cb(struct wr_dial *req, uv_tcp_t *tcp, int status)
         return;
     }
     tcp->data = p; /* the dial's hold passes to the connection */
-    if (p->destroying || p->role == WR_ROLE_LEADER || p->leader_id == 0 ||
+    /* The leader may have changed while we dialled: a connection to the old
+     * one must not be taken for one to the new (its frames would be
+     * dropped, and nothing would ever redial). */
+    if (p->destroying || p->role == WR_ROLE_LEADER || p->leader_id != p->dial_peer ||
         p->leader_id == p->cfg.node_id) {
         uv_close((uv_handle_t *)tcp, out_closed_cb);
+        p->redial_at = 0;
         return;
     }
     close_out(p);
     p->out = tcp;
-    p->out_peer = p->leader_id;
+    p->out_peer = p->dial_peer;
     uv_read_start((uv_stream_t *)tcp, out_alloc_cb, out_read_cb);
     p->send_pos = p->head; /* new connection: send everything pending */
-    wr_debug("proposer: forwarding to leader %llu", (unsigned long long)p->leader_id);
+    wr_info("proposer: forwarding to leader %llu", (unsigned long long)p->out_peer);
 }
 
 static void maybe_dial(struct wr_proposer *p)
@@ -388,6 +393,7 @@ static void maybe_dial(struct wr_proposer *p)
         return;
     close_out(p);
     p->dial.data = p;
+    p->dial_peer = p->leader_id;
     int rv = wr_transport_dial(wr_raft_transport(p->raft), &p->dial, p->leader_id,
                                p->leader_address, dial_cb);
     if (rv == 0) {
@@ -471,6 +477,13 @@ static int take_frame(struct fwd_in *c, const uint8_t *body, size_t len)
     wr_reader_init(&r, body, len);
     uint32_t count = wr_get_u32(&r);
     bool leading = p->role == WR_ROLE_LEADER;
+    if (!leading) {
+        /* The sender thinks we lead; we do not (any more). Closing tells it
+         * at once: it redials whoever it now thinks leads, and resends. */
+        wr_debug("proposer: frame from node %llu but not leader; closing",
+                 (unsigned long long)c->peer);
+        return -1;
+    }
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *start = r.p;
         struct wr_cmd cmd;
@@ -479,13 +492,11 @@ static int take_frame(struct fwd_in *c, const uint8_t *body, size_t len)
                     (unsigned long long)c->peer);
             return -1;
         }
-        if (leading)
-            batch_add(p, start, (size_t)(r.p - start));
+        batch_add(p, start, (size_t)(r.p - start));
     }
     if (r.err || r.left != 0)
         return -1;
-    if (leading)
-        p->stats.forwarded_in += count;
+    p->stats.forwarded_in += count;
     return 0;
 }
 
@@ -654,15 +665,23 @@ static void tick_cb(uv_timer_t *t)
     uint64_t now = uv_now(p->loop);
     /* Give up on what waited too long; one session at a time from the
      * oldest, since expiring a session drops its later commands too. */
+    uint64_t expired_before = p->stats.expired;
+    unsigned sessions = 0;
     while (p->head < p->tail) {
         struct pending *e = slot(p, p->head);
         if (!e->live || e->first_ms + p->cfg.queue_timeout_ms > now)
             break;
-        wr_warn("proposer: command of session %016llx waited %u ms without a leader to "
-                "apply it; giving up",
-                (unsigned long long)e->session, p->cfg.queue_timeout_ms);
         expire_session(p, e->session);
+        sessions++;
     }
+    if (sessions > 0)
+        wr_warn("proposer: gave up on %llu command(s) of %u session(s) not applied within %u ms "
+                "(leader %llu, forwarding %s)",
+                (unsigned long long)(p->stats.expired - expired_before), sessions,
+                p->cfg.queue_timeout_ms, (unsigned long long)p->leader_id,
+                p->role == WR_ROLE_LEADER ? "not needed: we lead"
+                : p->out != NULL      ? "connected"
+                                      : "not connected");
     /* Resend everything if the oldest was sent long ago and not applied. */
     if (p->head < p->tail) {
         struct pending *e = slot(p, p->head);

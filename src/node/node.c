@@ -63,6 +63,7 @@ struct client {
     uint32_t player_id;
     uint32_t slot;
     char token[2 * WR_TOKEN_BYTES + 1]; /* hex, sent in the welcome */
+    bool needs_full; /* welcomed: owed the list of every player */
 };
 
 struct node {
@@ -91,6 +92,7 @@ struct node {
     struct wr_u64map dirty_set;
     uint32_t *left;
     size_t n_left, cap_left;
+    size_t n_needs_full;
 
     struct wr_raft_status status;
     uint8_t key[WR_CLUSTER_KEY_BYTES];
@@ -202,6 +204,10 @@ static void forget_session(struct node *n, struct client *c)
     }
     if (c->state == C_JOINED)
         n->n_joined--;
+    if (c->needs_full) {
+        c->needs_full = false;
+        n->n_needs_full--;
+    }
 }
 
 
@@ -378,20 +384,25 @@ static json_t *player_json(const struct wr_arena_player *p)
                      (json_int_t)p->node, "connected", p->connected);
 }
 
+/* The welcome carries the player's own fields; the list of every player
+ * follows in one update frame that deliver_cb encodes once per loop
+ * iteration and shares among everyone who joined in it. (Building the list
+ * into each welcome cost O(players) per join: a storm of 2000 joins kept the
+ * loop busy long enough to miss heartbeats and trigger elections.) */
 static void send_welcome(struct node *n, struct client *c, const struct wr_arena_player *me)
 {
     const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
-    json_t *players = json_array();
-    const struct wr_arena_player *all = wr_arena_players(a);
-    for (size_t i = 0; i < wr_arena_count(a); i++)
-        json_array_append_new(players, player_json(&all[i]));
+    if (!c->needs_full) {
+        c->needs_full = true;
+        n->n_needs_full++;
+    }
     json_t *leader =
         n->status.leader_id ? json_integer((json_int_t)n->status.leader_id) : json_null();
-    send_json(c, json_pack("{s:s, s:I, s:s, s:i, s:i, s:I, s:s, s:I, s:o, s:i, s:i, s:o}", "t",
+    send_json(c, json_pack("{s:s, s:I, s:s, s:i, s:i, s:I, s:s, s:I, s:o, s:i, s:i}", "t",
                            "welcome", "id", (json_int_t)me->id, "name", me->name, "x", me->x, "y",
                            me->y, "seq", (json_int_t)me->seq, "token", c->token, "node",
                            (json_int_t)n->cfg.id, "leader", leader, "width", wr_arena_width(a),
-                           "height", wr_arena_height(a), "players", players));
+                           "height", wr_arena_height(a)));
 }
 
 static void mark_dirty(struct node *n, uint32_t id)
@@ -492,30 +503,67 @@ static void broadcast(struct node *n, struct wr_sbuf *frame)
     wr_sbuf_unref(frame);
 }
 
-/* Build the coalesced update by hand: it is the hot path (one per loop
- * iteration with changes), every field is a number or a name restricted to
- * [A-Za-z0-9_-], so there is nothing to escape. */
+/* Append one player as JSON, by hand: this is the hot path (every change
+ * of every player goes to every client), and every field is a number or a
+ * name restricted to [A-Za-z0-9_-], so there is nothing to escape. */
+static void put_player(struct wr_writer *w, const struct wr_arena_player *p, bool first)
+{
+    char item[192];
+    int len = snprintf(item, sizeof item,
+                       "%s{\"id\":%u,\"name\":\"%s\",\"x\":%u,\"y\":%u,\"seq\":%u,"
+                       "\"node\":%u,\"connected\":%s}",
+                       first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node,
+                       p->connected ? "true" : "false");
+    wr_put_bytes(w, item, (size_t)len);
+}
+
+static const char UPDATE_HEAD[] = "{\"t\":\"update\",\"players\":[";
+
+/* Every player, for the clients welcomed in this iteration. */
+static void deliver_full(struct node *n)
+{
+    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+    const struct wr_arena_player *all = wr_arena_players(a);
+    size_t count = wr_arena_count(a);
+    struct wr_writer w;
+    wr_writer_init(&w, 64 + count * 96);
+    wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
+    for (size_t i = 0; i < count; i++)
+        put_player(&w, &all[i], i == 0);
+    wr_put_bytes(&w, "]}", 2);
+    struct wr_sbuf *frame = wr_ws_frame_text((const char *)w.base, w.len);
+    wr_writer_free(&w);
+    for (uint32_t i = 0; i < n->n_slots && n->n_needs_full > 0; i++) {
+        struct client *c = n->clients[i];
+        if (c != NULL && c->needs_full) {
+            c->needs_full = false;
+            n->n_needs_full--;
+            wr_ws_send_frame(c->ws, frame);
+        }
+    }
+    n->n_needs_full = 0;
+    wr_sbuf_unref(frame);
+}
+
+/* Once per loop iteration, after the applies of this iteration: one frame
+ * with every player that changed, one per player that left, shared by all
+ * clients (net/http.h flushes them in the next uv_prepare). */
 static void deliver_cb(uv_check_t *h)
 {
     struct node *n = h->data;
+    if (n->n_needs_full > 0)
+        deliver_full(n);
     if (n->n_dirty > 0) {
         const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
         struct wr_writer w;
-        wr_writer_init(&w, 64 + n->n_dirty * 64);
-        const char head[] = "{\"t\":\"update\",\"players\":[";
-        wr_put_bytes(&w, head, sizeof head - 1);
+        wr_writer_init(&w, 64 + n->n_dirty * 96);
+        wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
         bool first = true;
         for (size_t i = 0; i < n->n_dirty; i++) {
             const struct wr_arena_player *p = wr_arena_by_id(a, n->dirty[i]);
             if (p == NULL)
                 continue;
-            char item[160];
-            int len = snprintf(item, sizeof item,
-                               "%s{\"id\":%u,\"name\":\"%s\",\"x\":%u,\"y\":%u,\"seq\":%u,"
-                               "\"node\":%u,\"connected\":%s}",
-                               first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node,
-                               p->connected ? "true" : "false");
-            wr_put_bytes(&w, item, (size_t)len);
+            put_player(&w, p, first);
             first = false;
         }
         wr_put_bytes(&w, "]}", 2);
@@ -737,7 +785,8 @@ static void on_expired(void *data, uint64_t session)
     if (c == NULL)
         return;
     send_error(c, "unavailable",
-               "the cluster has had no leader for too long; reconnect and join again");
+               "your command was not applied within the queue timeout (no reachable leader); "
+               "reconnect and resume");
     forget_session(n, c);
     c->state = C_LEAVING;
     wr_ws_close(c->ws, 1013, "no leader");

@@ -23,9 +23,16 @@ function checkWelcome(w, { name, node, leader }) {
     assert.ok(Number.isInteger(w.height) && w.height > 0, `welcome.height ${w.height}`);
     assert.ok(Number.isInteger(w.x) && w.x >= 0 && w.x < w.width, `welcome.x ${w.x}`);
     assert.ok(Number.isInteger(w.y) && w.y >= 0 && w.y < w.height, `welcome.y ${w.y}`);
-    assert.ok(Array.isArray(w.players), 'welcome.players is an array');
-    const me = w.players.find((p) => p.id === w.id);
-    assert.ok(me, 'welcome.players includes the new player');
+    assert.equal(w.players, undefined, 'the player list comes in the update after the welcome');
+}
+
+/** The update that follows a welcome lists every player, the new one too. */
+async function checkFullList(cl, w) {
+    await waitFor(() => cl.players.get(w.id) && cl.players.get(w.id).connected === true, {
+        timeout: 3000,
+        what: `${w.name}: the update after the welcome, listing the new player`,
+    });
+    const me = cl.players.get(w.id);
     assert.deepEqual([me.x, me.y, me.name], [w.x, w.y, w.name]);
 }
 
@@ -95,6 +102,7 @@ test(
                 const cl = await c.client(n.id, name);
                 const w = await cl.join(name);
                 checkWelcome(w, { name, node: n.id, leader });
+                await checkFullList(cl, w);
                 assert.ok(cl.statuses.length >= 1, `${name}: a status frame on connect`);
                 assert.deepEqual(
                     { degraded: cl.statuses[0].degraded, leader: cl.statuses[0].leader, node: cl.statuses[0].node },

@@ -8,13 +8,16 @@ import { withCluster, stopAllClusters, Mover, waitFor } from './lib/cluster.mjs'
 
 after(stopAllClusters);
 
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.FAILOVER_ROUNDS || 5);
 const CLIENTS_PER_NODE = 2;
+// Measuring other timeouts: FAILOVER_ET=100 node --test tests/cluster/failover.test.mjs
+const ET = Number(process.env.FAILOVER_ET || 300);
+const HB = Number(process.env.FAILOVER_HB || Math.max(10, Math.min(50, Math.floor(ET / 5))));
 
 test(
     'kill -9 the leader five times: acked moves survive, a new leader serves, the node catches up',
     { timeout: 280000 },
-    withCluster({ n: 3, name: 'failover', electionTimeout: 300, heartbeat: 50 }, async (c) => {
+    withCluster({ n: 3, name: 'failover', electionTimeout: ET, heartbeat: HB }, async (c) => {
         await c.leader();
         const all = []; // {cl, mover, nodeId}
         let serial = 0;

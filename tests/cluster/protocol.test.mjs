@@ -110,16 +110,19 @@ ptest('join, welcome, move and ack; another client sees the moves', async (mk) =
     assert.equal(w.seq, 0);
     assert.ok(Number.isInteger(w.id) && w.id > 0);
     assert.ok(w.x >= 0 && w.x < w.width && w.y >= 0 && w.y < w.height, `spawn (${w.x},${w.y}) in ${w.width}x${w.height}`);
-    assert.deepEqual(
-        w.players.map((p) => p.id),
-        [w.id],
-    );
+    assert.equal(w.players, undefined, 'the player list comes in the update after the welcome');
+    await waitFor(() => a.players.has(w.id), { timeout: 3000, what: 'the update after alice\'s welcome' });
+    assert.deepEqual([...a.players.keys()], [w.id], 'alice alone in the arena');
 
     const b = await mk('b');
     const wb = await b.join('bob');
     assert.notEqual(wb.id, w.id);
-    const alice = wb.players.find((p) => p.id === w.id);
-    assert.ok(alice, 'bob\'s welcome lists alice');
+    await waitFor(() => b.players.has(w.id) && b.players.has(wb.id), {
+        timeout: 3000,
+        what: 'the update after bob\'s welcome, listing alice and bob',
+    });
+    const alice = b.players.get(w.id);
+    assert.ok(alice, 'the list after bob\'s welcome has alice');
     assert.deepEqual([alice.name, alice.x, alice.y], ['alice', w.x, w.y]);
     // Alice is told bob joined.
     await waitFor(() => a.players.has(wb.id), { timeout: 3000, what: 'alice to see bob join' });

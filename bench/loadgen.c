@@ -1,0 +1,1762 @@
+/* loadgen: a single-threaded libuv load generator for Warren (bench/README.md).
+ *
+ * It opens N WebSocket clients spread round-robin over one or more nodes,
+ * joins each under a unique name, then sends moves at a fixed rate per
+ * client and measures, per move, the time from send to acknowledgement (an
+ * `update` carrying the client's own player with seq >= the move's seq,
+ * docs/protocol.md). Phases, driven by one 1 ms timer:
+ *
+ *   JOIN    connect (at most --connect-parallel handshakes at once), upgrade,
+ *           join; ends when every client joined or failed, or at
+ *           --join-timeout.
+ *   RUN     send moves: --warmup seconds (not measured), then --duration
+ *           seconds (measured: only moves *sent* in this window are counted).
+ *   DRAIN   no more sends; wait up to --drain seconds for the acks in flight.
+ *   VERIFY  (--verify-after) fetch /api/state from --verify-node and check
+ *           that no acknowledged move is missing; clients stay connected so
+ *           their players are still in the world.
+ *   LEAVE   send `leave` on every socket and wait (up to 2 s) for the server
+ *           to close it: a socket merely closed leaves its player in the
+ *           world, disconnected, for the server's grace period, and closing
+ *           with unread input would send an RST that can lose the leave.
+ *   DONE    close what is left, print the summary, write --json.
+ *
+ * Design choices (measured on the 2-core bench machine, see --bench-parse):
+ *
+ * - WebSocket framing is hand-written, not wslay. Under the default load
+ *   every client receives every player's every move (5000 moves/s x 1000
+ *   clients, ~300 MB/s of update frames into this one thread). wslay's event
+ *   API pulls input through a 4 KiB buffer with a callback per read,
+ *   validates UTF-8 one byte at a time, and copies every message twice
+ *   (a malloc'd chunk, then a malloc'd flattened message). The client side
+ *   of RFC 6455 that we need is small (unmasked server frames in, masked
+ *   frames out, close/ping/pong, continuation), so frames are parsed in
+ *   place in the read buffer with no copy in the common case.
+ * - `update` and `welcome` frames are matched with a small scanner, not
+ *   jansson: the server writes both compactly in a fixed key order
+ *   (src/node/node.c), and the scanner only needs "is my id in this frame,
+ *   and with which seq". `--bench-parse` measures the two on a 333-player
+ *   update frame: the scanner (memmem for `{"id":ID,`) is about two orders of
+ *   magnitude faster than json_loadb + a walk over the array, which would
+ *   need more than this whole core at the default load. Any frame that does
+ *   not start with the expected compact prefix falls back to jansson, so a
+ *   format change costs speed, not correctness; `--parser jansson` forces
+ *   jansson everywhere.
+ * - No allocation per sample: latencies go into a fixed log-linear
+ *   histogram (microseconds, 128 sub-buckets per power of two: < 0.8 %
+ *   relative error, up to 2^26 us = 67 s); moves in flight are a fixed ring
+ *   per client.
+ *
+ * Every loop is bounded by a buffer length, the client count or a deadline;
+ * the run ends at join + warmup + duration + drain (+ verify, bounded by
+ * its own deadline) even if acks are missing. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/addr.h"
+
+#define LG_MAX_NODES 16
+#define LG_MAX_WINDOW 64
+#define LG_MAX_MSG (64u << 20)    /* largest server message accepted */
+#define LG_MAX_HANDSHAKE 8192     /* largest HTTP upgrade response */
+#define LG_RBUF_SIZE (256u << 10) /* shared read buffer */
+#define LG_MAX_CODES 32           /* distinct error / close codes counted */
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+
+static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+static const char UPDATE_PREFIX[] = "{\"t\":\"update\",\"players\":[";
+static const char WELCOME_PREFIX[] = "{\"t\":\"welcome\",\"id\":";
+static const char LEFT_PREFIX[] = "{\"t\":\"left\",";
+
+/* ---- histogram ---------------------------------------------------------- */
+
+#define H_SUB_BITS 7
+#define H_SUB (1u << H_SUB_BITS)     /* 128 */
+#define H_MAX_US ((1ull << 26) - 1)  /* ~67 s */
+#define H_BUCKETS ((26 - H_SUB_BITS) * H_SUB + 2 * H_SUB)
+
+struct hist {
+    uint64_t count;
+    uint64_t max_us;
+    uint64_t sum_us;
+    uint64_t b[H_BUCKETS];
+};
+
+static unsigned hist_bucket(uint64_t v)
+{
+    if (v < 2 * H_SUB)
+        return (unsigned)v;
+    unsigned k = 63u - (unsigned)__builtin_clzll(v); /* >= H_SUB_BITS + 1 */
+    unsigned shift = k - H_SUB_BITS;
+    return (shift + 1) * H_SUB + (unsigned)(v >> shift) - H_SUB;
+}
+
+/* The middle of bucket @b, in microseconds. */
+static double hist_value(unsigned b)
+{
+    if (b < 2 * H_SUB)
+        return b;
+    unsigned shift = b / H_SUB - 1;
+    uint64_t low = (uint64_t)(b % H_SUB + H_SUB) << shift;
+    return (double)low + (double)(1ull << shift) / 2.0;
+}
+
+static void hist_add(struct hist *h, uint64_t us)
+{
+    if (us > h->max_us)
+        h->max_us = us;
+    h->sum_us += us;
+    h->count++;
+    h->b[hist_bucket(us > H_MAX_US ? H_MAX_US : us)]++;
+}
+
+/* The @p quantile (0..1) in milliseconds; 0 for an empty histogram. */
+static double hist_quantile_ms(const struct hist *h, double p)
+{
+    if (h->count == 0)
+        return 0;
+    uint64_t rank = (uint64_t)ceil(p * (double)h->count);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < H_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen >= rank) {
+            double v = hist_value(i);
+            if (v > (double)h->max_us)
+                v = (double)h->max_us;
+            return v / 1000.0;
+        }
+    }
+    return (double)h->max_us / 1000.0;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+enum client_state {
+    C_IDLE,       /* not started */
+    C_CONNECTING, /* TCP connect in flight */
+    C_HANDSHAKE,  /* upgrade request sent, waiting for 101 */
+    C_JOINING,    /* join sent, waiting for welcome */
+    C_JOINED,     /* welcome received: player_id valid, may send moves */
+    C_CLOSED,     /* uv_close requested or done; nothing more happens */
+};
+
+struct buf {
+    char *base;
+    size_t len, cap;
+};
+
+struct inflight {
+    uint32_t seq;
+    uint64_t sent_ns;
+};
+
+struct lg;
+
+struct client {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    struct lg *lg;
+    uint32_t idx;
+    uint16_t node;
+    uint8_t state;
+    bool writing;    /* wreq in flight with wbuf */
+    bool was_joined; /* reached C_JOINED at some point */
+    bool lost;       /* closed by the peer or an error, not by us */
+    char accept[32]; /* expected Sec-WebSocket-Accept */
+    char name[17];
+    char needle[24]; /* {"id":ID, */
+    uint8_t needle_len;
+    uint32_t player_id;
+    uint32_t last_seq;  /* last move seq sent */
+    uint32_t acked_seq; /* highest own seq seen in an update */
+    uint8_t rhead, rcount;
+    struct inflight ring[LG_MAX_WINDOW];
+    struct buf in;   /* unparsed input (partial frame) */
+    struct buf out;  /* output waiting for the write in flight */
+    struct buf wbuf; /* output of the write in flight */
+    struct buf frag; /* fragmented message being assembled */
+    uint8_t frag_op;
+};
+
+struct node_info {
+    char text[64];
+    struct sockaddr_in addr;
+    uint32_t clients, joined, open;
+    bool survived;      /* still had a client connected when the run ended */
+    uint32_t *ack_bins; /* acks per ms of the measured window and the drain */
+};
+
+struct code_count {
+    char code[32];
+    uint64_t n;
+};
+
+enum phase { PH_JOIN, PH_RUN, PH_DRAIN, PH_LEAVE, PH_DONE };
+
+struct opts {
+    uint32_t clients;
+    double rate;
+    uint32_t window;
+    double duration, warmup, drain, join_timeout;
+    uint32_t connect_parallel;
+    const char *prefix;
+    const char *json_path;
+    const char *mark_dir;
+    bool verify;
+    const char *verify_node;
+    double verify_timeout;
+    bool use_jansson;
+    bool quiet;
+    uint64_t seed;
+};
+
+struct lg {
+    struct opts o;
+    uv_loop_t *loop;
+    uv_timer_t tick;
+    uv_signal_t sigint, sigterm;
+    struct node_info nodes[LG_MAX_NODES];
+    uint32_t n_nodes;
+    struct client *clients;
+    char *rbuf;
+    uint64_t rng;
+    enum phase phase;
+    bool interrupted;
+
+    /* join phase */
+    uint32_t next_connect, handshaking, joined, join_failed;
+    uint64_t start_ns, join_deadline, t0, join_ns;
+    /* run phase */
+    uint64_t m_start, m_end, drain_deadline, leave_deadline, next_event, events_skipped;
+    uint64_t n_bins; /* ack bins (ms) per node: duration + drain */
+    bool marked_start;
+    double cpu_start_s, cpu_end_s; /* this process's CPU time at m_start, m_end */
+    uint64_t cpu_start_ns, cpu_end_ns;
+    /* stats (measured window unless said otherwise) */
+    uint64_t moves_sent, moves_acked, moves_failed, throttled;
+    uint64_t moves_sent_total, moves_acked_total;
+    uint64_t frames_in, bytes_in, frames_in_total;
+    uint64_t disconnects, connect_errors, handshake_errors, protocol_errors;
+    uint64_t jansson_fallbacks, unacked_at_end;
+    struct hist lat, lag;
+    struct code_count errors[LG_MAX_CODES];
+    uint32_t n_errors;
+    struct code_count closes[LG_MAX_CODES];
+    uint32_t n_closes;
+    /* verification */
+    bool verify_done, verify_ok;
+    uint32_t verify_checked, acked_lost, verify_attempts;
+    char verify_error[160];
+};
+
+static uint64_t rng_next(struct lg *lg)
+{
+    /* xorshift64*: masks and directions only need to be unpredictable to
+     * the server's framing, not cryptographically. */
+    uint64_t x = lg->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    lg->rng = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "loadgen: %s\n", what);
+    exit(1);
+}
+
+static void buf_reserve(struct buf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra)
+        cap *= 2;
+    char *p = realloc(b->base, cap);
+    if (p == NULL)
+        die("out of memory");
+    b->base = p;
+    b->cap = cap;
+}
+
+static void buf_append(struct buf *b, const void *data, size_t len)
+{
+    buf_reserve(b, len);
+    memcpy(b->base + b->len, data, len);
+    b->len += len;
+}
+
+static void buf_free(struct buf *b)
+{
+    free(b->base);
+    b->base = NULL;
+    b->len = b->cap = 0;
+}
+
+static void count_code(struct code_count *tab, uint32_t *n, const char *code)
+{
+    for (uint32_t i = 0; i < *n; i++) {
+        if (strcmp(tab[i].code, code) == 0) {
+            tab[i].n++;
+            return;
+        }
+    }
+    if (*n == LG_MAX_CODES)
+        code = "(other)";
+    else
+        (*n)++;
+    struct code_count *e = &tab[*n - 1];
+    if (strcmp(e->code, code) != 0)
+        snprintf(e->code, sizeof e->code, "%s", code);
+    e->n++;
+}
+
+static bool in_window(const struct lg *lg, uint64_t t)
+{
+    return t >= lg->m_start && t < lg->m_end;
+}
+
+/* ---- output path -------------------------------------------------------- */
+
+static void client_close(struct client *c, bool lost);
+
+static void on_write(uv_write_t *req, int status);
+
+static void start_write(struct client *c)
+{
+    struct buf tmp = c->wbuf;
+    c->wbuf = c->out;
+    c->out = tmp;
+    c->out.len = 0;
+    uv_buf_t b = uv_buf_init(c->wbuf.base, (unsigned)c->wbuf.len);
+    int r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (r < 0) {
+        client_close(c, true);
+        return;
+    }
+    c->writing = true;
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct client *c = req->data;
+    c->writing = false;
+    c->wbuf.len = 0;
+    if (c->state == C_CLOSED)
+        return;
+    if (status < 0) {
+        client_close(c, true);
+        return;
+    }
+    if (c->out.len > 0)
+        start_write(c);
+}
+
+/* Send @len bytes: straight to the socket when nothing is queued, else (or
+ * for what the kernel did not take) behind the write in flight. */
+static void client_write(struct client *c, const void *data, size_t len)
+{
+    if (c->state == C_CLOSED || c->state == C_IDLE)
+        return;
+    const char *p = data;
+    if (!c->writing && c->out.len == 0) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (r == (int)len)
+            return;
+        if (r < 0 && r != UV_EAGAIN) {
+            client_close(c, true);
+            return;
+        }
+        if (r > 0) {
+            p += r;
+            len -= (size_t)r;
+        }
+    }
+    buf_append(&c->out, p, len);
+    if (!c->writing)
+        start_write(c);
+}
+
+/* One masked frame (client to server); payloads here are at most 125 bytes
+ * except join/move text, all far below 64 KiB. */
+static void ws_send(struct client *c, uint8_t opcode, const void *payload, size_t len)
+{
+    uint8_t frame[14 + 512];
+    if (len > 512)
+        return;
+    size_t h = 0;
+    frame[h++] = (uint8_t)(0x80u | opcode);
+    if (len < 126) {
+        frame[h++] = (uint8_t)(0x80u | len);
+    } else {
+        frame[h++] = 0x80u | 126u;
+        frame[h++] = (uint8_t)(len >> 8);
+        frame[h++] = (uint8_t)len;
+    }
+    uint32_t m = (uint32_t)rng_next(c->lg);
+    uint8_t mask[4] = {(uint8_t)m, (uint8_t)(m >> 8), (uint8_t)(m >> 16), (uint8_t)(m >> 24)};
+    memcpy(frame + h, mask, 4);
+    h += 4;
+    const uint8_t *src = payload;
+    for (size_t i = 0; i < len; i++)
+        frame[h + i] = src[i] ^ mask[i & 3];
+    client_write(c, frame, h + len);
+}
+
+static void ws_send_text(struct client *c, const char *text, size_t len)
+{
+    ws_send(c, 0x1, text, len);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void on_close(uv_handle_t *h)
+{
+    struct client *c = h->data;
+    buf_free(&c->in);
+    buf_free(&c->out);
+    buf_free(&c->wbuf);
+    buf_free(&c->frag);
+}
+
+/* Close @c once. @lost: the peer or an error ended it (a disconnect), as
+ * opposed to the end of the run. */
+static void client_close(struct client *c, bool lost)
+{
+    struct lg *lg = c->lg;
+    if (c->state == C_CLOSED || c->state == C_IDLE)
+        return;
+    if (c->state == C_HANDSHAKE || c->state == C_JOINING || c->state == C_CONNECTING) {
+        lg->handshaking--;
+        lg->join_failed++;
+    }
+    if (c->state == C_JOINED) {
+        lg->nodes[c->node].open--;
+        if (lost && lg->phase < PH_LEAVE)
+            lg->disconnects++;
+    }
+    c->lost = lost;
+    c->state = C_CLOSED;
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void on_welcome(struct client *c, uint32_t id)
+{
+    struct lg *lg = c->lg;
+    if (c->state != C_JOINING)
+        return;
+    c->player_id = id;
+    int n = snprintf(c->needle, sizeof c->needle, "{\"id\":%" PRIu32 ",", id);
+    c->needle_len = (uint8_t)n;
+    c->state = C_JOINED;
+    c->was_joined = true;
+    lg->handshaking--;
+    lg->joined++;
+    lg->nodes[c->node].joined++;
+    lg->nodes[c->node].open++;
+}
+
+/* The client saw its own player at @seq: every move in flight up to it is
+ * acknowledged. */
+static void client_ack(struct client *c, uint32_t seq, uint64_t now)
+{
+    struct lg *lg = c->lg;
+    if (seq <= c->acked_seq)
+        return;
+    c->acked_seq = seq;
+    bool acked = false;
+    while (c->rcount > 0 && c->ring[c->rhead].seq <= seq) {
+        const struct inflight *f = &c->ring[c->rhead];
+        lg->moves_acked_total++;
+        if (in_window(lg, f->sent_ns)) {
+            lg->moves_acked++;
+            hist_add(&lg->lat, (now - f->sent_ns) / 1000);
+        }
+        c->rhead = (uint8_t)((c->rhead + 1) % LG_MAX_WINDOW);
+        c->rcount--;
+        acked = true;
+    }
+    if (acked && now >= lg->m_start) {
+        uint64_t bin = (now - lg->m_start) / NS_PER_MS;
+        if (bin < lg->n_bins)
+            lg->nodes[c->node].ack_bins[bin]++;
+    }
+}
+
+static void on_error_msg(struct client *c, const char *code)
+{
+    struct lg *lg = c->lg;
+    count_code(lg->errors, &lg->n_errors, code);
+    if (c->state == C_JOINING) {
+        client_close(c, false); /* the join was refused: count it as failed */
+        return;
+    }
+    /* Errors carry no seq; a session's commands are answered in order, so
+     * the oldest move in flight is the one that failed. */
+    if (c->state == C_JOINED && c->rcount > 0) {
+        c->rhead = (uint8_t)((c->rhead + 1) % LG_MAX_WINDOW);
+        c->rcount--;
+        lg->moves_failed++;
+    }
+}
+
+/* Parse decimal digits at @p (bounded by @end) into @out. */
+static const char *scan_u32(const char *p, const char *end, uint32_t *out)
+{
+    uint64_t v = 0;
+    const char *start = p;
+    while (p < end && *p >= '0' && *p <= '9' && p - start < 10) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (p == start || v > UINT32_MAX)
+        return NULL;
+    *out = (uint32_t)v;
+    return p;
+}
+
+/* Fast path for the server's compact update frame: find `{"id":ME,` and the
+ * "seq" of that object. Returns true with *seq set if the player is there.
+ * Bounded: one memmem per occurrence of the needle (at most once per frame,
+ * ids are unique) plus a bounded scan inside one object. */
+static bool scan_update(const struct client *c, const char *p, size_t len, uint32_t *seq)
+{
+    const char *end = p + len;
+    const char *q = memmem(p, len, c->needle, c->needle_len);
+    if (q == NULL)
+        return false;
+    q += c->needle_len;
+    const char *obj_end = memchr(q, '}', (size_t)(end - q));
+    if (obj_end == NULL)
+        return false;
+    const char *s = memmem(q, (size_t)(obj_end - q), "\"seq\":", 6);
+    if (s == NULL)
+        return false;
+    return scan_u32(s + 6, obj_end, seq) != NULL;
+}
+
+static void on_message_jansson(struct client *c, const char *p, size_t len, uint64_t now)
+{
+    json_error_t err;
+    json_t *msg = json_loadb(p, len, 0, &err);
+    if (msg == NULL) {
+        count_code(c->lg->errors, &c->lg->n_errors, "(client: bad json from server)");
+        return;
+    }
+    const char *t = json_string_value(json_object_get(msg, "t"));
+    if (t == NULL) {
+    } else if (strcmp(t, "update") == 0) {
+        if (c->state == C_JOINED) {
+            json_t *players = json_object_get(msg, "players");
+            size_t i;
+            json_t *pl;
+            json_array_foreach(players, i, pl)
+            {
+                json_int_t id = json_integer_value(json_object_get(pl, "id"));
+                if (id == (json_int_t)c->player_id) {
+                    json_int_t s = json_integer_value(json_object_get(pl, "seq"));
+                    if (s > 0 && s <= (json_int_t)UINT32_MAX)
+                        client_ack(c, (uint32_t)s, now);
+                    break;
+                }
+            }
+        }
+    } else if (strcmp(t, "welcome") == 0) {
+        json_int_t id = json_integer_value(json_object_get(msg, "id"));
+        if (id > 0 && id <= (json_int_t)UINT32_MAX)
+            on_welcome(c, (uint32_t)id);
+    } else if (strcmp(t, "error") == 0) {
+        const char *code = json_string_value(json_object_get(msg, "code"));
+        on_error_msg(c, code ? code : "(no code)");
+    }
+    /* left, pong: nothing to do */
+    json_decref(msg);
+}
+
+static void on_message(struct client *c, const char *p, size_t len, uint64_t now)
+{
+    struct lg *lg = c->lg;
+    if (!lg->o.use_jansson) {
+        if (len >= sizeof UPDATE_PREFIX - 1 &&
+            memcmp(p, UPDATE_PREFIX, sizeof UPDATE_PREFIX - 1) == 0) {
+            uint32_t seq;
+            if (c->state == C_JOINED && scan_update(c, p, len, &seq))
+                client_ack(c, seq, now);
+            return;
+        }
+        if (len >= sizeof WELCOME_PREFIX - 1 &&
+            memcmp(p, WELCOME_PREFIX, sizeof WELCOME_PREFIX - 1) == 0) {
+            uint32_t id;
+            const char *q = p + sizeof WELCOME_PREFIX - 1;
+            if (scan_u32(q, p + len, &id) != NULL && id > 0) {
+                on_welcome(c, id);
+                return;
+            }
+        }
+        if (len >= sizeof LEFT_PREFIX - 1 && memcmp(p, LEFT_PREFIX, sizeof LEFT_PREFIX - 1) == 0)
+            return; /* another player left: nothing to measure */
+        lg->jansson_fallbacks++;
+    }
+    on_message_jansson(c, p, len, now);
+}
+
+static void on_frame(struct client *c, bool fin, uint8_t op, const char *p, size_t len,
+                     uint64_t now)
+{
+    struct lg *lg = c->lg;
+    switch (op) {
+    case 0x8: { /* close: echo the code, then drop the connection */
+        uint16_t code = len >= 2 ? (uint16_t)((uint8_t)p[0] << 8 | (uint8_t)p[1]) : 1005;
+        char text[16];
+        snprintf(text, sizeof text, "%u", code);
+        if (lg->phase < PH_LEAVE)
+            count_code(lg->closes, &lg->n_closes, text);
+        uint8_t body[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+        ws_send(c, 0x8, body, len >= 2 ? 2 : 0);
+        client_close(c, true);
+        return;
+    }
+    case 0x9: /* ping */
+        if (len <= 125)
+            ws_send(c, 0xA, p, len);
+        return;
+    case 0xA: /* pong */
+        return;
+    case 0x1:
+    case 0x2:
+        if (fin) {
+            if (op == 0x1)
+                on_message(c, p, len, now);
+            return;
+        }
+        c->frag_op = op;
+        c->frag.len = 0;
+        buf_append(&c->frag, p, len);
+        return;
+    case 0x0:
+        if (c->frag_op == 0 || c->frag.len + len > LG_MAX_MSG) {
+            lg->protocol_errors++;
+            client_close(c, true);
+            return;
+        }
+        buf_append(&c->frag, p, len);
+        if (fin) {
+            if (c->frag_op == 0x1)
+                on_message(c, c->frag.base, c->frag.len, now);
+            c->frag_op = 0;
+            c->frag.len = 0;
+        }
+        return;
+    default:
+        lg->protocol_errors++;
+        client_close(c, true);
+        return;
+    }
+}
+
+/* Parse whole frames from @p; returns the bytes consumed. */
+static size_t ws_parse(struct client *c, const char *p, size_t n, uint64_t now)
+{
+    struct lg *lg = c->lg;
+    size_t off = 0;
+    while (c->state == C_JOINING || c->state == C_JOINED) {
+        if (n - off < 2)
+            break;
+        const uint8_t *h = (const uint8_t *)p + off;
+        bool fin = h[0] & 0x80;
+        uint8_t op = h[0] & 0x0f;
+        uint64_t len = h[1] & 0x7f;
+        size_t hl = 2;
+        if ((h[0] & 0x70) || (h[1] & 0x80)) { /* RSV bits, or a masked server frame */
+            lg->protocol_errors++;
+            client_close(c, true);
+            break;
+        }
+        if (len == 126) {
+            if (n - off < 4)
+                break;
+            len = (uint64_t)h[2] << 8 | h[3];
+            hl = 4;
+        } else if (len == 127) {
+            if (n - off < 10)
+                break;
+            len = 0;
+            for (int i = 0; i < 8; i++)
+                len = len << 8 | h[2 + i];
+            hl = 10;
+        }
+        if (len > LG_MAX_MSG) {
+            lg->protocol_errors++;
+            client_close(c, true);
+            break;
+        }
+        if (n - off < hl + len) {
+            /* Make room once for the whole frame rather than doubling. */
+            buf_reserve(&c->in, hl + (size_t)len);
+            break;
+        }
+        lg->frames_in_total++;
+        if (in_window(lg, now)) {
+            lg->frames_in++;
+            lg->bytes_in += hl + len;
+        }
+        on_frame(c, fin, op, p + off + hl, (size_t)len, now);
+        off += hl + (size_t)len;
+    }
+    return off;
+}
+
+static const char *find_header(const char *head, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p = head;
+    const char *end = head + len;
+    while (p < end) {
+        const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+        if (eol == NULL)
+            eol = end;
+        if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':')
+            return p + nl + 1;
+        p = eol + 2;
+    }
+    return NULL;
+}
+
+static void send_join(struct client *c)
+{
+    char msg[64];
+    int n = snprintf(msg, sizeof msg, "{\"t\":\"join\",\"name\":\"%s\"}", c->name);
+    ws_send_text(c, msg, (size_t)n);
+}
+
+/* Consume the HTTP upgrade response; returns bytes consumed (0: need more). */
+static size_t handshake_parse(struct client *c, const char *p, size_t n)
+{
+    struct lg *lg = c->lg;
+    const char *eoh = memmem(p, n, "\r\n\r\n", 4);
+    if (eoh == NULL) {
+        if (n > LG_MAX_HANDSHAKE) {
+            lg->handshake_errors++;
+            client_close(c, true);
+        }
+        return 0;
+    }
+    size_t hlen = (size_t)(eoh - p) + 4;
+    bool ok = hlen > 12 && memcmp(p, "HTTP/1.1 101", 12) == 0;
+    if (ok) {
+        const char *v = find_header(p, hlen, "Sec-WebSocket-Accept");
+        if (v == NULL) {
+            ok = false;
+        } else {
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t al = strlen(c->accept);
+            ok = strncmp(v, c->accept, al) == 0 && (v[al] == '\r' || v[al] == ' ');
+        }
+    }
+    if (!ok) {
+        lg->handshake_errors++;
+        client_close(c, true);
+        return 0;
+    }
+    c->state = C_JOINING;
+    send_join(c);
+    return hlen;
+}
+
+static size_t client_process(struct client *c, const char *p, size_t n, uint64_t now)
+{
+    size_t used = 0;
+    if (c->state == C_HANDSHAKE) {
+        used = handshake_parse(c, p, n);
+        if (used == 0)
+            return 0;
+    }
+    return used + ws_parse(c, p + used, n - used, now);
+}
+
+static void client_feed(struct client *c, const char *data, size_t n, uint64_t now)
+{
+    if (c->in.len == 0) {
+        size_t used = client_process(c, data, n, now);
+        if (c->state != C_CLOSED && used < n)
+            buf_append(&c->in, data + used, n - used);
+        return;
+    }
+    buf_append(&c->in, data, n);
+    size_t used = client_process(c, c->in.base, c->in.len, now);
+    if (c->state == C_CLOSED)
+        return;
+    memmove(c->in.base, c->in.base + used, c->in.len - used);
+    c->in.len -= used;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct client *c = h->data;
+    (void)suggested;
+    /* One shared buffer: read callbacks run one at a time and each consumes
+     * (or copies) what it was given before returning. */
+    *b = uv_buf_init(c->lg->rbuf, LG_RBUF_SIZE);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct client *c = s->data;
+    if (c->state == C_CLOSED)
+        return;
+    if (nread < 0) {
+        if (c->state == C_JOINED && c->lg->phase < PH_LEAVE)
+            count_code(c->lg->closes, &c->lg->n_closes,
+                       nread == UV_EOF ? "eof" : uv_err_name((int)nread));
+        client_close(c, true);
+        return;
+    }
+    if (nread == 0)
+        return;
+    client_feed(c, b->base, (size_t)nread, uv_hrtime());
+}
+
+static void make_key(struct client *c, char key[32])
+{
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        for (size_t i = 0; i < sizeof raw; i++)
+            raw[i] = (unsigned char)rng_next(c->lg);
+    EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
+    char cat[64];
+    int n = snprintf(cat, sizeof cat, "%s%s", key, WS_GUID);
+    unsigned char dig[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)cat, (size_t)n, dig);
+    EVP_EncodeBlock((unsigned char *)c->accept, dig, SHA_DIGEST_LENGTH);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct client *c = req->data;
+    struct lg *lg = c->lg;
+    if (c->state != C_CONNECTING)
+        return;
+    if (status < 0) {
+        lg->connect_errors++;
+        client_close(c, true);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->state = C_HANDSHAKE;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+        client_close(c, true);
+        return;
+    }
+    char key[32];
+    make_key(c, key);
+    char req_text[512];
+    int n = snprintf(req_text, sizeof req_text,
+                     "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                     "Sec-WebSocket-Version: 13\r\nUser-Agent: warren-loadgen\r\n\r\n",
+                     lg->nodes[c->node].text, key);
+    client_write(c, req_text, (size_t)n);
+}
+
+static void client_start(struct client *c)
+{
+    struct lg *lg = c->lg;
+    lg->handshaking++;
+    c->state = C_CONNECTING;
+    if (uv_tcp_init(lg->loop, &c->tcp) < 0) {
+        c->state = C_IDLE;
+        lg->handshaking--;
+        lg->join_failed++;
+        lg->connect_errors++;
+        return;
+    }
+    c->tcp.data = c;
+    c->creq.data = c;
+    c->wreq.data = c;
+    int r = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&lg->nodes[c->node].addr,
+                           on_connect);
+    if (r < 0) {
+        lg->connect_errors++;
+        client_close(c, true);
+    }
+}
+
+/* ---- the clock ---------------------------------------------------------- */
+
+static const char *const DIRS[4] = {"up", "down", "left", "right"};
+
+static void send_move(struct client *c, uint64_t now, bool measured)
+{
+    struct lg *lg = c->lg;
+    if (c->rcount >= lg->o.window) {
+        if (measured)
+            lg->throttled++;
+        return;
+    }
+    uint32_t seq = ++c->last_seq;
+    struct inflight *f = &c->ring[(c->rhead + c->rcount) % LG_MAX_WINDOW];
+    f->seq = seq;
+    f->sent_ns = now;
+    c->rcount++;
+    char msg[80];
+    int n = snprintf(msg, sizeof msg, "{\"t\":\"move\",\"dir\":\"%s\",\"seq\":%" PRIu32 "}",
+                     DIRS[rng_next(lg) & 3], seq);
+    ws_send_text(c, msg, (size_t)n);
+    lg->moves_sent_total++;
+    if (measured)
+        lg->moves_sent++;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void write_mark(const struct lg *lg, const char *name)
+{
+    if (lg->o.mark_dir == NULL)
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", lg->o.mark_dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(f, "%lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+    fclose(f);
+}
+
+/* Event j of the run is client j % N at t0 + j / (rate * N): every client
+ * sends at the same rate, the clients' phases evenly spread over a period. */
+static void run_events(struct lg *lg, uint64_t now)
+{
+    double per_ns = lg->o.rate * (double)lg->o.clients / 1e9;
+    uint64_t until = lg->m_end < now ? lg->m_end : now;
+    uint64_t due = (uint64_t)((double)(until - lg->t0) * per_ns);
+    /* Catch up at most max(one period, 50 ms) of sends in one tick: if this
+     * loop fell further behind, skip the excess (counted) rather than send
+     * a burst the server's rate limit would punish. */
+    uint64_t horizon = (uint64_t)(per_ns * 50e6);
+    if (horizon < lg->o.clients)
+        horizon = lg->o.clients;
+    if (due > lg->next_event + horizon) {
+        lg->events_skipped += due - lg->next_event - horizon;
+        lg->next_event = due - horizon;
+    }
+    for (; lg->next_event < due; lg->next_event++) {
+        struct client *c = &lg->clients[lg->next_event % lg->o.clients];
+        if (c->state != C_JOINED)
+            continue;
+        uint64_t sched = lg->t0 + (uint64_t)((double)lg->next_event / per_ns);
+        if (in_window(lg, sched))
+            hist_add(&lg->lag, now > sched ? (now - sched) / 1000 : 0);
+        /* Sends are counted by when they happen, like their acks. */
+        send_move(c, now, in_window(lg, now));
+    }
+}
+
+static void finish(struct lg *lg);
+static void close_all(struct lg *lg);
+
+static void on_tick(uv_timer_t *t)
+{
+    struct lg *lg = t->data;
+    uint64_t now = uv_hrtime();
+    if (lg->interrupted && lg->phase < PH_LEAVE) {
+        finish(lg);
+        return;
+    }
+    switch (lg->phase) {
+    case PH_JOIN: {
+        uint32_t started = 0;
+        while (lg->next_connect < lg->o.clients && lg->handshaking < lg->o.connect_parallel &&
+               started < 64) {
+            client_start(&lg->clients[lg->next_connect++]);
+            started++;
+        }
+        bool all = lg->next_connect == lg->o.clients && lg->handshaking == 0;
+        if (!all && now < lg->join_deadline)
+            return;
+        lg->t0 = now;
+        lg->join_ns = now - lg->start_ns;
+        lg->m_start = now + (uint64_t)(lg->o.warmup * 1e9);
+        lg->m_end = lg->m_start + (uint64_t)(lg->o.duration * 1e9);
+        lg->phase = PH_RUN;
+        if (!lg->o.quiet)
+            fprintf(stderr, "loadgen: %u/%u clients joined in %.2f s; running\n", lg->joined,
+                    lg->o.clients, (double)lg->join_ns / 1e9);
+        return;
+    }
+    case PH_RUN:
+        if (!lg->marked_start && now >= lg->m_start) {
+            lg->marked_start = true;
+            lg->cpu_start_s = cpu_seconds();
+            lg->cpu_start_ns = now;
+            write_mark(lg, "start");
+        }
+        run_events(lg, now);
+        if (now >= lg->m_end) {
+            lg->cpu_end_s = cpu_seconds();
+            lg->cpu_end_ns = now;
+            write_mark(lg, "end");
+            lg->phase = PH_DRAIN;
+            lg->drain_deadline = now + (uint64_t)(lg->o.drain * 1e9);
+        }
+        return;
+    case PH_DRAIN: {
+        bool pending = false;
+        for (uint32_t i = 0; i < lg->o.clients && !pending; i++)
+            pending = lg->clients[i].state == C_JOINED && lg->clients[i].rcount > 0;
+        if (!pending || now >= lg->drain_deadline)
+            finish(lg);
+        return;
+    }
+    case PH_LEAVE: {
+        bool open = false;
+        for (uint32_t i = 0; i < lg->o.clients && !open; i++)
+            open = lg->clients[i].state == C_JOINED;
+        if (!open || now >= lg->leave_deadline)
+            close_all(lg);
+        return;
+    }
+    case PH_DONE:
+        return;
+    }
+}
+
+/* ---- verification (blocking; runs once, after the drain) ----------------- */
+
+/* GET http://@addr@path into @body (malloc'd, NUL-terminated). Returns the
+ * HTTP status, or -1 on a network error or when @deadline_ns (CLOCK_MONOTONIC
+ * ns, uv_hrtime) passes. */
+static int http_get(const struct sockaddr_in *addr, const char *host, const char *path,
+                    uint64_t deadline_ns, char **body)
+{
+    *body = NULL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct buf in = {0};
+    int status = -1;
+    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0 && errno != EINPROGRESS)
+        goto out;
+    char req[512];
+    int rl = snprintf(req, sizeof req,
+                      "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host);
+    size_t sent = 0;
+    bool eof = false;
+    while (!eof) {
+        uint64_t now = uv_hrtime();
+        if (now >= deadline_ns)
+            goto out;
+        struct pollfd pfd = {fd, (short)(sent < (size_t)rl ? POLLOUT : POLLIN), 0};
+        int timeout = (int)((deadline_ns - now) / NS_PER_MS) + 1;
+        int pr = poll(&pfd, 1, timeout);
+        if (pr < 0 && errno != EINTR)
+            goto out;
+        if (pr <= 0)
+            continue;
+        if (sent < (size_t)rl) {
+            ssize_t w = send(fd, req + sent, (size_t)rl - sent, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN && errno != EINTR)
+                goto out;
+            if (w > 0)
+                sent += (size_t)w;
+            continue;
+        }
+        buf_reserve(&in, 65536);
+        ssize_t r = recv(fd, in.base + in.len, in.cap - in.len - 1, 0);
+        if (r < 0 && errno != EAGAIN && errno != EINTR)
+            goto out;
+        if (r == 0)
+            eof = true;
+        if (r > 0)
+            in.len += (size_t)r;
+        if (in.len > (256u << 20))
+            goto out;
+        /* Stop at Content-Length without waiting for the close. */
+        const char *eoh = in.len ? memmem(in.base, in.len, "\r\n\r\n", 4) : NULL;
+        if (eoh != NULL) {
+            const char *cl = find_header(in.base, (size_t)(eoh - in.base) + 2, "Content-Length");
+            if (cl != NULL && in.len >= (size_t)(eoh - in.base) + 4 + strtoul(cl, NULL, 10))
+                eof = true;
+        }
+    }
+    buf_reserve(&in, 1);
+    in.base[in.len] = '\0';
+    const char *eoh = strstr(in.base, "\r\n\r\n");
+    if (eoh == NULL || in.len < 12 || strncmp(in.base, "HTTP/1.", 7) != 0)
+        goto out;
+    status = atoi(in.base + 9);
+    *body = strdup(eoh + 4);
+out:
+    close(fd);
+    buf_free(&in);
+    return status;
+}
+
+struct idseq {
+    uint32_t id, seq;
+};
+
+static int idseq_cmp(const void *a, const void *b)
+{
+    const struct idseq *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Compare every client's highest acked seq with /api/state on the verify
+ * node; retry (bounded) while the node catches up. */
+static void verify(struct lg *lg)
+{
+    struct sockaddr_in addr;
+    char err[128];
+    lg->verify_done = true;
+    if (wr_addr_parse(lg->o.verify_node, &addr, err, sizeof err) != 0) {
+        snprintf(lg->verify_error, sizeof lg->verify_error, "--verify-node: %s", err);
+        return;
+    }
+    uint64_t deadline = uv_hrtime() + (uint64_t)(lg->o.verify_timeout * 1e9);
+    bool ready = false;
+    while (!ready && uv_hrtime() < deadline) {
+        char *body = NULL;
+        ready = http_get(&addr, lg->o.verify_node, "/readyz", deadline, &body) == 200;
+        free(body);
+        if (!ready)
+            usleep(100000);
+    }
+    if (!ready) {
+        snprintf(lg->verify_error, sizeof lg->verify_error, "%s never became ready",
+                 lg->o.verify_node);
+        return;
+    }
+    for (;;) {
+        lg->verify_attempts++;
+        char *body = NULL;
+        int st = http_get(&addr, lg->o.verify_node, "/api/state", deadline, &body);
+        json_t *state = st == 200 ? json_loads(body, 0, NULL) : NULL;
+        free(body);
+        json_t *players = json_object_get(state, "players");
+        if (!json_is_array(players)) {
+            json_decref(state);
+            snprintf(lg->verify_error, sizeof lg->verify_error,
+                     "GET /api/state on %s failed (status %d)", lg->o.verify_node, st);
+            if (uv_hrtime() >= deadline)
+                return;
+            usleep(200000);
+            continue;
+        }
+        size_t np = json_array_size(players);
+        struct idseq *tab = calloc(np + 1, sizeof *tab);
+        if (tab == NULL)
+            die("out of memory");
+        for (size_t i = 0; i < np; i++) {
+            json_t *p = json_array_get(players, i);
+            tab[i].id = (uint32_t)json_integer_value(json_object_get(p, "id"));
+            tab[i].seq = (uint32_t)json_integer_value(json_object_get(p, "seq"));
+        }
+        json_decref(state);
+        qsort(tab, np, sizeof *tab, idseq_cmp);
+        uint32_t checked = 0, lost = 0;
+        for (uint32_t i = 0; i < lg->o.clients; i++) {
+            const struct client *c = &lg->clients[i];
+            if (!c->was_joined || c->acked_seq == 0)
+                continue;
+            checked++;
+            struct idseq key = {c->player_id, 0};
+            const struct idseq *f = bsearch(&key, tab, np, sizeof *tab, idseq_cmp);
+            if (f == NULL || f->seq < c->acked_seq)
+                lost++;
+        }
+        free(tab);
+        lg->verify_checked = checked;
+        lg->acked_lost = lost;
+        lg->verify_ok = true;
+        lg->verify_error[0] = '\0';
+        if (lost == 0 || uv_hrtime() >= deadline)
+            return;
+        usleep(250000);
+    }
+}
+
+static void finish(struct lg *lg)
+{
+    if (lg->phase >= PH_LEAVE)
+        return;
+    if (lg->phase == PH_RUN && lg->marked_start)
+        write_mark(lg, "end");
+    lg->phase = PH_LEAVE;
+    for (uint32_t i = 0; i < lg->o.clients; i++)
+        if (lg->clients[i].state == C_JOINED)
+            lg->unacked_at_end += lg->clients[i].rcount;
+    for (uint32_t k = 0; k < lg->n_nodes; k++)
+        lg->nodes[k].survived = lg->nodes[k].open > 0;
+    if (lg->o.verify && lg->o.verify_node != NULL && !lg->interrupted)
+        verify(lg);
+    /* Leave explicitly (see LEAVE above); unjoined sockets just close. */
+    static const char leave[] = "{\"t\":\"leave\"}";
+    for (uint32_t i = 0; i < lg->o.clients; i++) {
+        if (lg->clients[i].state == C_JOINED)
+            ws_send_text(&lg->clients[i], leave, sizeof leave - 1);
+        else
+            client_close(&lg->clients[i], false);
+    }
+    lg->leave_deadline = uv_hrtime() + 2 * NS_PER_S;
+    if (lg->interrupted)
+        close_all(lg);
+}
+
+static void close_all(struct lg *lg)
+{
+    if (lg->phase == PH_DONE)
+        return;
+    lg->phase = PH_DONE;
+    for (uint32_t i = 0; i < lg->o.clients; i++)
+        client_close(&lg->clients[i], false);
+    uv_timer_stop(&lg->tick);
+    uv_close((uv_handle_t *)&lg->tick, NULL);
+    uv_close((uv_handle_t *)&lg->sigint, NULL);
+    uv_close((uv_handle_t *)&lg->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct lg *lg = s->data;
+    (void)signum;
+    lg->interrupted = true;
+}
+
+/* ---- report ------------------------------------------------------------- */
+
+struct gap {
+    double ms, at_ms;
+    uint32_t surviving;
+};
+
+/* Longest stretch of the measured window with no ack on any client of a
+ * node that still had a client connected at the end. A stretch still open
+ * when the window ends is followed into the drain until the next ack (or
+ * the drain's end), so an outage near the end is not cut short. */
+static struct gap ack_gap(const struct lg *lg)
+{
+    struct gap g = {0, 0, 0};
+    uint64_t bins = (uint64_t)(lg->o.duration * 1000);
+    bool alive[LG_MAX_NODES];
+    for (uint32_t k = 0; k < lg->n_nodes; k++) {
+        alive[k] = lg->nodes[k].survived;
+        g.surviving += alive[k];
+    }
+    if (g.surviving == 0)
+        return g;
+    uint64_t run = 0, best = 0, best_end = 0;
+    for (uint64_t b = 0; b < lg->n_bins; b++) {
+        uint64_t acks = 0;
+        for (uint32_t k = 0; k < lg->n_nodes; k++)
+            if (alive[k])
+                acks += lg->nodes[k].ack_bins[b];
+        if (b >= bins && (acks || run == 0))
+            break;
+        run = acks ? 0 : run + 1;
+        if (run > best) {
+            best = run;
+            best_end = b + 1;
+        }
+    }
+    g.ms = (double)best;
+    g.at_ms = (double)(best_end - best);
+    return g;
+}
+
+static json_t *codes_json(const struct code_count *tab, uint32_t n)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; i < n; i++)
+        json_object_set_new(o, tab[i].code, json_integer((json_int_t)tab[i].n));
+    return o;
+}
+
+static uint64_t codes_total(const struct code_count *tab, uint32_t n)
+{
+    uint64_t t = 0;
+    for (uint32_t i = 0; i < n; i++)
+        t += tab[i].n;
+    return t;
+}
+
+static int report(struct lg *lg)
+{
+    const struct opts *o = &lg->o;
+    double dur = o->duration;
+    struct gap g = ack_gap(lg);
+    double mps = (double)lg->moves_acked / dur;
+    double p50 = hist_quantile_ms(&lg->lat, 0.50), p90 = hist_quantile_ms(&lg->lat, 0.90),
+           p99 = hist_quantile_ms(&lg->lat, 0.99), mx = (double)lg->lat.max_us / 1000.0;
+    uint64_t errs = codes_total(lg->errors, lg->n_errors);
+    /* The loadgen shares the machine with the nodes: its own CPU over the
+     * measured window says whether it, not the cluster, was the limit. */
+    double lg_cpu = lg->cpu_end_ns > lg->cpu_start_ns
+                        ? (lg->cpu_end_s - lg->cpu_start_s) /
+                              ((double)(lg->cpu_end_ns - lg->cpu_start_ns) / 1e9) * 100.0
+                        : 0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+
+    if (!o->quiet) {
+        printf("loadgen: %u clients over %u node(s), %.1f moves/s each, window %u, "
+               "%.1f s measured after %.1f s warm-up\n",
+               o->clients, lg->n_nodes, o->rate, o->window, dur, o->warmup);
+        printf("  joined         %u/%u in %.2f s (failed %u: connect %" PRIu64
+               ", handshake %" PRIu64 ")\n",
+               lg->joined, o->clients, (double)lg->join_ns / 1e9, lg->join_failed,
+               lg->connect_errors, lg->handshake_errors);
+        printf("  moves          sent %" PRIu64 ", acked %" PRIu64 " (%.1f/s), failed %" PRIu64
+               ", throttled %" PRIu64 ", unacked at end %" PRIu64 "\n",
+               lg->moves_sent, lg->moves_acked, mps, lg->moves_failed, lg->throttled,
+               lg->unacked_at_end);
+        printf("  latency ms     p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%" PRIu64 ")\n", p50,
+               p90, p99, mx, lg->lat.count);
+        printf("  frames in      %.0f/s, %.1f MB/s\n", (double)lg->frames_in / dur,
+               (double)lg->bytes_in / dur / 1e6);
+        printf("  send lag ms    p99 %.2f  max %.2f (loadgen's own scheduling delay)\n",
+               hist_quantile_ms(&lg->lag, 0.99), (double)lg->lag.max_us / 1000.0);
+        printf("  loadgen        cpu %.0f%% of a core in the window, max rss %ld MB\n", lg_cpu,
+               ru.ru_maxrss / 1024);
+        printf("  errors         %" PRIu64, errs);
+        for (uint32_t i = 0; i < lg->n_errors; i++)
+            printf(" %s=%" PRIu64, lg->errors[i].code, lg->errors[i].n);
+        printf("\n  disconnects    %" PRIu64, lg->disconnects);
+        for (uint32_t i = 0; i < lg->n_closes; i++)
+            printf(" %s=%" PRIu64, lg->closes[i].code, lg->closes[i].n);
+        printf("\n  max ack gap    %.0f ms at +%.0f ms (clients of %u surviving node(s))\n", g.ms,
+               g.at_ms, g.surviving);
+        if (lg->events_skipped || lg->protocol_errors || lg->jansson_fallbacks)
+            printf("  note           %" PRIu64 " send slots skipped (loadgen behind), %" PRIu64
+                   " protocol errors, %" PRIu64 " frames parsed by jansson\n",
+                   lg->events_skipped, lg->protocol_errors, lg->jansson_fallbacks);
+        if (lg->verify_done) {
+            if (lg->verify_ok)
+                printf("  verify         %u clients checked against %s: acked_lost %u "
+                       "(%u fetches)\n",
+                       lg->verify_checked, o->verify_node, lg->acked_lost, lg->verify_attempts);
+            else
+                printf("  verify         FAILED: %s\n", lg->verify_error);
+        }
+    }
+
+    if (o->json_path != NULL) {
+        json_t *j = json_object();
+        json_object_set_new(j, "clients", json_integer(o->clients));
+        json_object_set_new(j, "nodes", json_integer(lg->n_nodes));
+        json_object_set_new(j, "rate", json_real(o->rate));
+        json_object_set_new(j, "window", json_integer(o->window));
+        json_object_set_new(j, "duration", json_real(dur));
+        json_object_set_new(j, "warmup", json_real(o->warmup));
+        json_object_set_new(j, "joined", json_integer(lg->joined));
+        json_object_set_new(j, "join_s", json_real((double)lg->join_ns / 1e9));
+        json_object_set_new(j, "moves_sent", json_integer((json_int_t)lg->moves_sent));
+        json_object_set_new(j, "moves_acked", json_integer((json_int_t)lg->moves_acked));
+        json_object_set_new(j, "moves_failed", json_integer((json_int_t)lg->moves_failed));
+        json_object_set_new(j, "moves_per_sec", json_real(mps));
+        json_object_set_new(j, "latency_ms",
+                            json_pack("{s:f, s:f, s:f, s:f}", "p50", p50, "p90", p90, "p99", p99,
+                                      "max", mx));
+        json_object_set_new(j, "frames_in_per_sec", json_real((double)lg->frames_in / dur));
+        json_object_set_new(j, "mbytes_in_per_sec", json_real((double)lg->bytes_in / dur / 1e6));
+        json_object_set_new(j, "errors", codes_json(lg->errors, lg->n_errors));
+        json_object_set_new(j, "errors_total", json_integer((json_int_t)errs));
+        json_object_set_new(j, "disconnects", json_integer((json_int_t)lg->disconnects));
+        json_object_set_new(j, "close_codes", codes_json(lg->closes, lg->n_closes));
+        json_object_set_new(j, "throttled", json_integer((json_int_t)lg->throttled));
+        json_object_set_new(j, "unacked_at_end", json_integer((json_int_t)lg->unacked_at_end));
+        json_object_set_new(j, "send_lag_ms",
+                            json_pack("{s:f, s:f}", "p99", hist_quantile_ms(&lg->lag, 0.99),
+                                      "max", (double)lg->lag.max_us / 1000.0));
+        json_object_set_new(j, "send_slots_skipped", json_integer((json_int_t)lg->events_skipped));
+        json_object_set_new(j, "loadgen",
+                            json_pack("{s:f, s:I}", "cpu_pct", lg_cpu, "maxrss_kb",
+                                      (json_int_t)ru.ru_maxrss));
+        json_object_set_new(j, "max_ack_gap_ms", json_real(g.ms));
+        json_object_set_new(j, "max_ack_gap_at_ms", json_real(g.at_ms));
+        json_object_set_new(j, "surviving_nodes", json_integer(g.surviving));
+        if (lg->verify_done) {
+            json_object_set_new(j, "verified", json_boolean(lg->verify_ok));
+            if (lg->verify_ok) {
+                json_object_set_new(j, "acked_lost", json_integer(lg->acked_lost));
+                json_object_set_new(j, "acked_checked", json_integer(lg->verify_checked));
+            } else {
+                json_object_set_new(j, "verify_error", json_string(lg->verify_error));
+            }
+            /* Acks per 100 ms for the surviving nodes' clients, and each
+             * client's highest acknowledged seq: what was checked. */
+            json_t *tl = json_array();
+            uint64_t bins = (uint64_t)(dur * 1000);
+            for (uint64_t b0 = 0; b0 < bins; b0 += 100) {
+                uint64_t acks = 0;
+                for (uint64_t b = b0; b < b0 + 100 && b < bins; b++)
+                    for (uint32_t k = 0; k < lg->n_nodes; k++)
+                        if (lg->nodes[k].survived)
+                            acks += lg->nodes[k].ack_bins[b];
+                json_array_append_new(tl, json_integer((json_int_t)acks));
+            }
+            json_object_set_new(j, "ack_timeline_100ms", tl);
+            json_t *acked = json_array();
+            for (uint32_t i = 0; i < o->clients; i++) {
+                const struct client *c = &lg->clients[i];
+                if (c->was_joined)
+                    json_array_append_new(
+                        acked, json_pack("{s:s, s:I, s:s, s:I, s:b}", "name", c->name, "id",
+                                         (json_int_t)c->player_id, "node",
+                                         lg->nodes[c->node].text, "acked_seq",
+                                         (json_int_t)c->acked_seq, "node_lost", c->lost));
+            }
+            json_object_set_new(j, "acked", acked);
+        }
+        if (json_dump_file(j, o->json_path, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0)
+            fprintf(stderr, "loadgen: cannot write %s\n", o->json_path);
+        json_decref(j);
+    }
+    if ((uint64_t)lg->joined * 10 < (uint64_t)o->clients * 9) {
+        fprintf(stderr, "loadgen: only %u of %u clients joined\n", lg->joined, o->clients);
+        return 2;
+    }
+    if (lg->verify_done && (!lg->verify_ok || lg->acked_lost > 0))
+        return 3;
+    return 0;
+}
+
+/* ---- --bench-parse: the measurement behind the scanner ------------------ */
+
+static double now_s(void)
+{
+    return (double)uv_hrtime() / 1e9;
+}
+
+static int bench_parse(void)
+{
+    enum { PLAYERS = 333, ITER = 20000 };
+    struct buf f = {0};
+    buf_append(&f, UPDATE_PREFIX, sizeof UPDATE_PREFIX - 1);
+    for (int i = 0; i < PLAYERS; i++) {
+        char item[160];
+        int n = snprintf(item, sizeof item,
+                         "%s{\"id\":%d,\"name\":\"lg-a1-%d\",\"x\":%d,\"y\":%d,\"seq\":%d,"
+                         "\"node\":%d}",
+                         i ? "," : "", i * 3 + 1, i * 3, i % 64, i % 48, 1000 + i, 1 + i % 3);
+        buf_append(&f, item, (size_t)n);
+    }
+    buf_append(&f, "]}", 2);
+    struct lg lg;
+    memset(&lg, 0, sizeof lg);
+    struct client c;
+    memset(&c, 0, sizeof c);
+    c.lg = &lg;
+    c.needle_len = (uint8_t)snprintf(c.needle, sizeof c.needle, "{\"id\":%d,", 3 * 250 + 1);
+    uint64_t sink = 0;
+    double t = now_s();
+    for (int i = 0; i < ITER; i++) {
+        uint32_t seq = 0;
+        if (scan_update(&c, f.base, f.len, &seq))
+            sink += seq;
+    }
+    double scan = (now_s() - t) / ITER;
+    t = now_s();
+    for (int i = 0; i < ITER / 10; i++) {
+        json_t *m = json_loadb(f.base, f.len, 0, NULL);
+        json_t *pl;
+        size_t k;
+        json_array_foreach(json_object_get(m, "players"), k, pl)
+        {
+            if (json_integer_value(json_object_get(pl, "id")) == 751) {
+                sink += (uint64_t)json_integer_value(json_object_get(pl, "seq"));
+                break;
+            }
+        }
+        json_decref(m);
+    }
+    double jans = (now_s() - t) / (ITER / 10);
+    printf("update frame: %d players, %zu bytes\n", PLAYERS, f.len);
+    printf("  scanner  %8.2f us/frame  %8.0f MB/s\n", scan * 1e6, (double)f.len / scan / 1e6);
+    printf("  jansson  %8.2f us/frame  %8.0f MB/s  (%.0fx slower)\n", jans * 1e6,
+           (double)f.len / jans / 1e6, jans / scan);
+    printf("  (checksum %" PRIu64 ")\n", sink);
+    buf_free(&f);
+    return 0;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: loadgen --nodes IP:PORT[,IP:PORT...] [options]\n"
+            "  --clients N            WebSocket clients (default 100), spread round-robin\n"
+            "  --prefix P             player name prefix; names are P<index>, <= 16 chars "
+            "(default lg)\n"
+            "  --rate R               moves per second per client (default 5)\n"
+            "  --window W             most un-acked moves per client, 1..%d (default 4)\n"
+            "  --duration S           measured seconds (default 10)\n"
+            "  --warmup S             unmeasured seconds before (default 2)\n"
+            "  --drain S              seconds to wait for acks after the last send (default 2)\n"
+            "  --join-timeout S       seconds for every client to connect and join (default 30)\n"
+            "  --connect-parallel N   handshakes in flight at once (default 256)\n"
+            "  --json FILE            write the results as one JSON object\n"
+            "  --mark-dir DIR         create DIR/start and DIR/end when the measured window\n"
+            "                         starts and ends (wall clock ns inside)\n"
+            "  --verify-after         after the run, check acked moves against /api/state\n"
+            "  --verify-node IP:PORT  the node to check against (default: the first node)\n"
+            "  --verify-timeout S     bound on waiting for it to be ready and caught up "
+            "(default 20)\n"
+            "  --parser scan|jansson  how to read update frames (default scan)\n"
+            "  --seed N               seed for directions and masks\n"
+            "  --quiet                no human summary\n"
+            "  --bench-parse          time the update scanner against jansson and exit\n",
+            LG_MAX_WINDOW);
+}
+
+static double parse_num(const char *flag, const char *v, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || end == v || !(d >= lo && d <= hi)) {
+        fprintf(stderr, "loadgen: %s: expected a number in [%g, %g], got '%s'\n", flag, lo, hi,
+                v);
+        exit(1);
+    }
+    return d;
+}
+
+static void parse_nodes(struct lg *lg, const char *list)
+{
+    char *copy = strdup(list);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        if (lg->n_nodes == LG_MAX_NODES)
+            die("too many --nodes");
+        struct node_info *nd = &lg->nodes[lg->n_nodes];
+        char err[128];
+        if (wr_addr_parse(tok, &nd->addr, err, sizeof err) != 0) {
+            fprintf(stderr, "loadgen: --nodes: %s\n", err);
+            exit(1);
+        }
+        snprintf(nd->text, sizeof nd->text, "%s", tok);
+        lg->n_nodes++;
+    }
+    free(copy);
+}
+
+static void raise_nofile(uint32_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + 64)
+        fprintf(stderr, "loadgen: warning: RLIMIT_NOFILE is %llu, %u clients need more\n",
+                (unsigned long long)rl.rlim_cur, want);
+}
+
+static bool valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 16)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    static struct lg lg; /* large (histograms); one per process */
+    struct opts *o = &lg.o;
+    *o = (struct opts){.clients = 100,
+                       .rate = 5,
+                       .window = 4,
+                       .duration = 10,
+                       .warmup = 2,
+                       .drain = 2,
+                       .join_timeout = 30,
+                       .connect_parallel = 256,
+                       .prefix = "lg",
+                       .verify_timeout = 20};
+    const char *nodes = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDV()                                                                                    \
+    do {                                                                                           \
+        if (v == NULL) {                                                                           \
+            fprintf(stderr, "loadgen: %s needs a value\n", a);                                     \
+            return 1;                                                                              \
+        }                                                                                          \
+        i++;                                                                                       \
+    } while (0)
+        if (strcmp(a, "--nodes") == 0) {
+            NEEDV();
+            nodes = v;
+        } else if (strcmp(a, "--clients") == 0) {
+            NEEDV();
+            o->clients = (uint32_t)parse_num(a, v, 1, 1000000);
+        } else if (strcmp(a, "--prefix") == 0) {
+            NEEDV();
+            o->prefix = v;
+        } else if (strcmp(a, "--rate") == 0) {
+            NEEDV();
+            o->rate = parse_num(a, v, 0.01, 10000);
+        } else if (strcmp(a, "--window") == 0) {
+            NEEDV();
+            o->window = (uint32_t)parse_num(a, v, 1, LG_MAX_WINDOW);
+        } else if (strcmp(a, "--duration") == 0) {
+            NEEDV();
+            o->duration = parse_num(a, v, 0.1, 3600);
+        } else if (strcmp(a, "--warmup") == 0) {
+            NEEDV();
+            o->warmup = parse_num(a, v, 0, 3600);
+        } else if (strcmp(a, "--drain") == 0) {
+            NEEDV();
+            o->drain = parse_num(a, v, 0, 600);
+        } else if (strcmp(a, "--join-timeout") == 0) {
+            NEEDV();
+            o->join_timeout = parse_num(a, v, 0.1, 3600);
+        } else if (strcmp(a, "--connect-parallel") == 0) {
+            NEEDV();
+            o->connect_parallel = (uint32_t)parse_num(a, v, 1, 100000);
+        } else if (strcmp(a, "--json") == 0) {
+            NEEDV();
+            o->json_path = v;
+        } else if (strcmp(a, "--mark-dir") == 0) {
+            NEEDV();
+            o->mark_dir = v;
+        } else if (strcmp(a, "--verify-after") == 0) {
+            o->verify = true;
+        } else if (strcmp(a, "--verify-node") == 0) {
+            NEEDV();
+            o->verify_node = v;
+        } else if (strcmp(a, "--verify-timeout") == 0) {
+            NEEDV();
+            o->verify_timeout = parse_num(a, v, 0.1, 600);
+        } else if (strcmp(a, "--parser") == 0) {
+            NEEDV();
+            if (strcmp(v, "jansson") == 0)
+                o->use_jansson = true;
+            else if (strcmp(v, "scan") != 0)
+                die("--parser: scan or jansson");
+        } else if (strcmp(a, "--seed") == 0) {
+            NEEDV();
+            o->seed = strtoull(v, NULL, 0);
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (strcmp(a, "--bench-parse") == 0) {
+            return bench_parse();
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "loadgen: unknown option %s\n", a);
+            usage(stderr);
+            return 1;
+        }
+#undef NEEDV
+    }
+    if (nodes == NULL) {
+        usage(stderr);
+        return 1;
+    }
+    parse_nodes(&lg, nodes);
+    if (lg.n_nodes == 0)
+        die("--nodes: no node");
+    if (o->verify && o->verify_node == NULL)
+        o->verify_node = lg.nodes[0].text;
+    raise_nofile(o->clients);
+
+    lg.rng = o->seed;
+    if (lg.rng == 0 && RAND_bytes((unsigned char *)&lg.rng, sizeof lg.rng) != 1)
+        lg.rng = uv_hrtime();
+    lg.rng |= 1;
+    lg.clients = calloc(o->clients, sizeof *lg.clients);
+    lg.rbuf = malloc(LG_RBUF_SIZE);
+    if (lg.clients == NULL || lg.rbuf == NULL)
+        die("out of memory");
+    lg.n_bins = (uint64_t)((o->duration + o->drain) * 1000) + 1;
+    for (uint32_t k = 0; k < lg.n_nodes; k++) {
+        lg.nodes[k].ack_bins = calloc(lg.n_bins, sizeof(uint32_t));
+        if (lg.nodes[k].ack_bins == NULL)
+            die("out of memory");
+    }
+    for (uint32_t i = 0; i < o->clients; i++) {
+        struct client *c = &lg.clients[i];
+        c->lg = &lg;
+        c->idx = i;
+        c->node = (uint16_t)(i % lg.n_nodes);
+        lg.nodes[c->node].clients++;
+        char full[64];
+        snprintf(full, sizeof full, "%s%u", o->prefix, i);
+        if (!valid_name(full)) {
+            fprintf(stderr, "loadgen: name '%s' is not 1-16 chars of A-Za-z0-9_-\n", full);
+            return 1;
+        }
+        memcpy(c->name, full, strlen(full) + 1);
+    }
+
+    lg.loop = uv_default_loop();
+    uv_timer_init(lg.loop, &lg.tick);
+    lg.tick.data = &lg;
+    uv_signal_init(lg.loop, &lg.sigint);
+    uv_signal_init(lg.loop, &lg.sigterm);
+    lg.sigint.data = lg.sigterm.data = &lg;
+    uv_signal_start(&lg.sigint, on_signal, SIGINT);
+    uv_signal_start(&lg.sigterm, on_signal, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    lg.start_ns = uv_hrtime();
+    lg.join_deadline = lg.start_ns + (uint64_t)(o->join_timeout * 1e9);
+    lg.m_start = lg.m_end = UINT64_MAX; /* nothing is measured before the run */
+    uv_timer_start(&lg.tick, on_tick, 0, 1);
+    uv_run(lg.loop, UV_RUN_DEFAULT);
+
+    int rc = report(&lg);
+    uv_loop_close(lg.loop);
+    for (uint32_t k = 0; k < lg.n_nodes; k++)
+        free(lg.nodes[k].ack_bins);
+    free(lg.clients);
+    free(lg.rbuf);
+    return rc;
+}

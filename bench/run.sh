@@ -1,0 +1,385 @@
+#!/bin/sh
+# Warren benchmarks: start local clusters, drive them with build/bench/loadgen,
+# report medians. See bench/README.md. `make bench` builds and runs this.
+#
+# Knobs (environment):
+#   BENCH_RUNS=3          runs per benchmark; the table shows medians
+#   BENCH_CLIENTS=1000    clients for (a); (b) uses twice as many
+#   BENCH_DURATION=10     measured seconds per run
+#   BENCH_ONLY=a,b,c,d,e  which benchmarks
+#   BENCH_KEEP=1          keep the temp dir (node logs) after the run
+#
+# Every process this script starts is recorded and killed on exit.
+# shellcheck disable=SC2154,SC2086,SC3045 # eval-assigned names; flag lists; dash has ulimit -n/-H
+set -eu
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+WARREN=$ROOT/build/warren
+LOADGEN=$ROOT/build/bench/loadgen
+BENCHSTAT=$ROOT/build/bench/benchstat
+RESULTS=$ROOT/bench/results
+
+RUNS=${BENCH_RUNS:-3}
+CLIENTS=${BENCH_CLIENTS:-1000}
+DURATION=${BENCH_DURATION:-10}
+ONLY=${BENCH_ONLY:-a,b,c,d,e}
+
+for b in "$WARREN" "$LOADGEN" "$BENCHSTAT"; do
+    [ -x "$b" ] || { echo "run.sh: $b is missing; run 'make bench'" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/warren-bench.XXXXXX")
+ALLPIDS=""      # every process started, for the EXIT trap
+RECORDS=$TMP/records.jsonl
+: > "$RECORDS"
+
+cleanup() {
+    trap - EXIT INT TERM
+    for p in $ALLPIDS; do kill -TERM "$p" 2>/dev/null || true; done
+    sleep 0.2
+    for p in $ALLPIDS; do kill -KILL "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "run.sh: kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Clients need file descriptors on both sides; raise the soft limit for the
+# nodes this shell starts (the loadgen raises its own).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+now_ns() { date +%s%N; }
+
+# sh has no local variables: every function's variables carry its prefix.
+
+# A TCP port nobody uses and that this script has not handed out. Called in
+# $(...), so USED_PORTS is kept in a file, not a variable.
+USED_PORTS=$TMP/ports
+: > "$USED_PORTS"
+free_port() {
+    fp_i=0
+    while [ $fp_i -lt 200 ]; do
+        fp_i=$((fp_i + 1))
+        fp_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
+        grep -qx "$fp_p" "$USED_PORTS" && continue
+        if [ -z "$(ss -Htan "( sport = :$fp_p or dport = :$fp_p )" 2>/dev/null)" ]; then
+            echo "$fp_p" >> "$USED_PORTS"
+            echo "$fp_p"
+            return 0
+        fi
+    done
+    echo "run.sh: no free port" >&2
+    return 1
+}
+
+# GET a URL; prints the body; fails on non-2xx. Bounded by curl's timeouts.
+http_get() { curl -sf --connect-timeout 1 --max-time 3 "$1"; }
+
+# ---- clusters ------------------------------------------------------------
+
+# start_cluster NAME N: start N nodes (1: a single-node cluster, no --peers)
+# and wait (bounded) until every /readyz answers 200. Sets CL_DIR, CL_N,
+# and per node i: CL_PID_i, CL_HTTP_i.
+CLUSTER_SEQ=0
+start_cluster() {
+    sc_name=$1 sc_n=$2
+    CLUSTER_SEQ=$((CLUSTER_SEQ + 1))
+    CL_DIR=$TMP/cluster$CLUSTER_SEQ-$sc_name
+    CL_N=$sc_n
+    mkdir -p "$CL_DIR"
+    head -c 32 /dev/urandom | base64 > "$CL_DIR/cookie"
+    sc_peers=""
+    sc_i=1
+    while [ $sc_i -le "$sc_n" ]; do
+        eval "CL_RAFT_$sc_i=127.0.0.1:$(free_port)"
+        eval "CL_HTTP_$sc_i=127.0.0.1:$(free_port)"
+        eval "sc_peers=\"\${sc_peers:+\$sc_peers,}$sc_i=\$CL_RAFT_$sc_i\""
+        sc_i=$((sc_i + 1))
+    done
+    sc_i=1
+    while [ $sc_i -le "$sc_n" ]; do
+        eval "sc_raft=\$CL_RAFT_$sc_i sc_http=\$CL_HTTP_$sc_i"
+        if [ "$sc_n" -gt 1 ]; then
+            set -- --peers "$sc_peers" --cookie-file "$CL_DIR/cookie"
+        else
+            set --
+        fi
+        # shellcheck disable=SC2086 # CL_EXTRA is a list of flags
+        "$WARREN" node --id "$sc_i" --cluster "$sc_raft" --http "$sc_http" \
+            --data "$CL_DIR/d$sc_i" "$@" $CL_EXTRA > "$CL_DIR/node$sc_i.log" 2>&1 &
+        eval "CL_PID_$sc_i=$!"
+        ALLPIDS="$ALLPIDS $!"
+        sc_i=$((sc_i + 1))
+    done
+    sc_deadline=$(( $(date +%s) + 30 ))
+    sc_i=1
+    while [ $sc_i -le "$sc_n" ]; do
+        eval "sc_http=\$CL_HTTP_$sc_i sc_pid=\$CL_PID_$sc_i"
+        until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$sc_http/readyz")" = 200 ]; do
+            if ! kill -0 "$sc_pid" 2>/dev/null || [ "$(date +%s)" -ge "$sc_deadline" ]; then
+                echo "run.sh: node $sc_i ($sc_http) never became ready; log:" >&2
+                tail -n 20 "$CL_DIR/node$sc_i.log" >&2
+                exit 1
+            fi
+            sleep 0.1
+        done
+        sc_i=$((sc_i + 1))
+    done
+}
+
+stop_cluster() {
+    st_i=1
+    while [ $st_i -le "$CL_N" ]; do
+        eval "st_pid=\$CL_PID_$st_i"
+        kill -TERM "$st_pid" 2>/dev/null || true
+        st_i=$((st_i + 1))
+    done
+    st_i=1
+    while [ $st_i -le "$CL_N" ]; do
+        eval "st_pid=\$CL_PID_$st_i"
+        st_t=0
+        while kill -0 "$st_pid" 2>/dev/null && [ $st_t -lt 50 ]; do
+            sleep 0.1
+            st_t=$((st_t + 1))
+        done
+        kill -KILL "$st_pid" 2>/dev/null || true
+        wait "$st_pid" 2>/dev/null || true
+        st_i=$((st_i + 1))
+    done
+}
+
+# The leader's node id as the first answering node sees it.
+leader_id() {
+    li_i=1
+    while [ $li_i -le "$CL_N" ]; do
+        eval "li_http=\$CL_HTTP_$li_i"
+        li_l=$(http_get "http://$li_http/api/cluster" 2>/dev/null |
+            sed -n 's/.*"leader":\([0-9][0-9]*\).*/\1/p')
+        if [ -n "$li_l" ]; then echo "$li_l"; return 0; fi
+        li_i=$((li_i + 1))
+    done
+    return 1
+}
+
+nodes_list() {
+    nl_out="" nl_i=1
+    while [ $nl_i -le "$CL_N" ]; do
+        eval "nl_out=\"\${nl_out:+\$nl_out,}\$CL_HTTP_$nl_i\""
+        nl_i=$((nl_i + 1))
+    done
+    echo "$nl_out"
+}
+
+# ---- process sampling ----------------------------------------------------
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# sample NAME PID -> "NAME PID ticks rss_kb" (ticks = utime + stime)
+sample() {
+    sa_t=$(awk '{print $14 + $15}' "/proc/$2/stat" 2>/dev/null || true)
+    sa_r=$(awk '/^VmRSS:/ {print $2}' "/proc/$2/status" 2>/dev/null || true)
+    echo "$1 $2 ${sa_t:-x} ${sa_r:-x}"
+}
+
+# Every node of the current cluster. (The loadgen reports its own CPU: it
+# may exit right after the window, before this shell samples it.)
+sample_all() {
+    sm_i=1
+    while [ $sm_i -le "$CL_N" ]; do
+        eval "sm_pid=\$CL_PID_$sm_i"
+        sample "node$sm_i" "$sm_pid"
+        sm_i=$((sm_i + 1))
+    done
+}
+
+# procs_json START_FILE END_FILE WALL_NS -> JSON array; also prints a line
+procs_json() {
+    awk -v wall="$3" -v hz="$CLK_TCK" '
+        NR == FNR { t0[$1] = $3; r0[$1] = $4; next }
+        {
+            cpu = "null"; rss0 = (r0[$1] == "x" || r0[$1] == "") ? "null" : r0[$1]
+            rss1 = ($4 == "x") ? "null" : $4
+            if ($3 != "x" && t0[$1] != "x" && wall > 0)
+                cpu = sprintf("%.1f", ($3 - t0[$1]) / hz / (wall / 1e9) * 100)
+            printf "%s{\"name\":\"%s\",\"pid\":%s,\"cpu_pct\":%s,\"rss_start_kb\":%s,\"rss_end_kb\":%s}",
+                (n++ ? "," : "["), $1, $2, cpu, rss0, rss1
+        }
+        END { print "]" }' "$1" "$2"
+}
+
+procs_line() {
+    awk -v wall="$3" -v hz="$CLK_TCK" '
+        NR == FNR { t0[$1] = $3; next }
+        {
+            cpu = "-"
+            if ($3 != "x" && t0[$1] != "x" && wall > 0)
+                cpu = sprintf("%.0f%%", ($3 - t0[$1]) / hz / (wall / 1e9) * 100)
+            rss = ($4 == "x") ? "-" : sprintf("%.0fMB", $4 / 1024)
+            printf "%s %s cpu %s rss %s", (n++ ? "," : "    procs:"), $1, cpu, rss
+        }
+        END { print "" }' "$1" "$2"
+}
+
+# wait_file FILE PID SECONDS: until FILE exists, PID exits, or time is up.
+wait_file() {
+    wf_end=$(( $(date +%s) + $3 ))
+    while [ ! -f "$1" ]; do
+        kill -0 "$2" 2>/dev/null || return 1
+        [ "$(date +%s)" -lt "$wf_end" ] || return 1
+        sleep 0.05
+    done
+}
+
+# ---- one loadgen run -----------------------------------------------------
+
+# run_loadgen BENCH RUN DESC [--kill-leader-after S] -- LOADGEN_ARGS...
+# Starts the loadgen against the current cluster, samples CPU/RSS of every
+# node and the loadgen over the measured window, optionally kill -9s the
+# leader S seconds into the window, and appends a record to $RECORDS.
+run_loadgen() {
+    rl_bench=$1 rl_run=$2 rl_desc=$3
+    shift 3
+    rl_kill=""
+    if [ "$1" = "--kill-leader-after" ]; then rl_kill=$2; shift 2; fi
+    [ "$1" = "--" ] && shift
+    rl_dir=$TMP/$rl_bench-$rl_run
+    mkdir -p "$rl_dir"
+    "$LOADGEN" --json "$rl_dir/result.json" --mark-dir "$rl_dir" --prefix "$rl_bench$rl_run-" \
+        "$@" > "$rl_dir/loadgen.out" 2>&1 &
+    rl_lg=$!
+    ALLPIDS="$ALLPIDS $rl_lg"
+    rl_killed=""
+    rl_wall=0
+    : > "$rl_dir/s0"
+    : > "$rl_dir/s1"
+    if wait_file "$rl_dir/start" "$rl_lg" 60; then
+        rl_t0=$(now_ns)
+        sample_all > "$rl_dir/s0"
+        if [ -n "$rl_kill" ]; then
+            sleep "$rl_kill"
+            rl_lid=$(leader_id || true)
+            if [ -n "$rl_lid" ]; then
+                eval "rl_lpid=\$CL_PID_$rl_lid"
+                kill -KILL "$rl_lpid" 2>/dev/null || true
+                rl_killed=$rl_lid
+                log "  kill -9 the leader, node $rl_lid (pid $rl_lpid), ${rl_kill} s into the window"
+            else
+                log "  no leader found to kill"
+            fi
+        fi
+        wait_file "$rl_dir/end" "$rl_lg" $((${DURATION%.*} + 30)) || true
+        rl_t1=$(now_ns)
+        sample_all > "$rl_dir/s1"
+        rl_wall=$((rl_t1 - rl_t0))
+    fi
+    rl_rc=0
+    wait "$rl_lg" || rl_rc=$?
+    sed 's/^/    /' "$rl_dir/loadgen.out"
+    if [ -s "$rl_dir/s1" ]; then procs_line "$rl_dir/s0" "$rl_dir/s1" "$rl_wall"; fi
+    [ $rl_rc -eq 0 ] || log "  loadgen exited with status $rl_rc"
+    rl_result=null
+    [ -s "$rl_dir/result.json" ] && rl_result=$(cat "$rl_dir/result.json")
+    rl_procs="[]"
+    [ -s "$rl_dir/s1" ] && rl_procs=$(procs_json "$rl_dir/s0" "$rl_dir/s1" "$rl_wall")
+    printf '{"bench":"%s","desc":"%s","run":%s,"rc":%s,"killed_node":%s,"procs":%s,"result":%s}\n' \
+        "$rl_bench" "$rl_desc" "$rl_run" "$rl_rc" "${rl_killed:-null}" "$rl_procs" \
+        "$rl_result" >> "$RECORDS"
+}
+
+# ---- the benchmarks ------------------------------------------------------
+
+COMMON="--duration $DURATION"
+CL_EXTRA=""
+log "warren bench: runs=$RUNS clients=$CLIENTS duration=${DURATION}s only=$ONLY (temp $TMP)"
+
+if want a; then
+    desc="$CLIENTS clients over 3 nodes, 5 moves/s each, window 4"
+    log "(a) $desc"
+    start_cluster a 3
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        run_loadgen a $r "$desc" -- --nodes "$(nodes_list)" --clients "$CLIENTS" --rate 5 $COMMON
+        r=$((r + 1))
+    done
+    stop_cluster
+fi
+
+if want b; then
+    n=$((CLIENTS * 2))
+    desc="$n clients over 3 nodes, 5 moves/s each, window 4"
+    log "(b) $desc"
+    start_cluster b 3
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        run_loadgen b $r "$desc" -- --nodes "$(nodes_list)" --clients "$n" --rate 5 $COMMON
+        r=$((r + 1))
+    done
+    stop_cluster
+fi
+
+if want c; then
+    # One client may send 60 messages/s by default (docs/protocol.md); the
+    # node's rate limit is raised so that 100 clients can offer more than it
+    # applies, and the window (8 in flight per client) does the throttling.
+    desc="1 node alone, 100 clients, 500 moves/s offered each, window 8 (ws-rate raised)"
+    log "(c) $desc"
+    CL_EXTRA="--ws-rate 100000 --ws-burst 100000"
+    start_cluster c 1
+    CL_EXTRA=""
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        run_loadgen c $r "$desc" -- --nodes "$(nodes_list)" --clients 100 --rate 500 \
+            --window 8 $COMMON
+        r=$((r + 1))
+    done
+    stop_cluster
+fi
+
+if want d; then
+    log "(d) single-move latency: 1 client, 1 move in flight, 20 moves/s"
+    start_cluster d 3
+    lid=$(leader_id || echo 1)
+    fid=1
+    [ "$lid" = 1 ] && fid=2
+    eval "lhttp=\$CL_HTTP_$lid fhttp=\$CL_HTTP_$fid"
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        run_loadgen d_follower $r "1 client on a follower (node $fid), window 1, 20 moves/s" -- \
+            --nodes "$fhttp" --clients 1 --rate 20 --window 1 --warmup 1 $COMMON
+        run_loadgen d_leader $r "1 client on the leader (node $lid), window 1, 20 moves/s" -- \
+            --nodes "$lhttp" --clients 1 --rate 20 --window 1 --warmup 1 $COMMON
+        r=$((r + 1))
+    done
+    stop_cluster
+fi
+
+if want e; then
+    desc="300 clients over 3 nodes, 5 moves/s; leader kill -9 4 s into the window"
+    log "(e) failover: $desc"
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        start_cluster e 3
+        lid=$(leader_id || echo 1)
+        vid=1
+        [ "$lid" = 1 ] && vid=2
+        eval "vhttp=\$CL_HTTP_$vid"
+        run_loadgen e $r "$desc" --kill-leader-after 4 -- --nodes "$(nodes_list)" \
+            --clients 300 --rate 5 $COMMON --verify-after --verify-node "$vhttp"
+        stop_cluster
+        r=$((r + 1))
+    done
+fi
+
+mkdir -p "$RESULTS"
+echo '*' > "$RESULTS/.gitignore"
+"$BENCHSTAT" "$RECORDS" "$RESULTS/latest.json"
+log "results: $RESULTS/latest.json"
