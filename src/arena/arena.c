@@ -242,8 +242,9 @@ static enum wr_session_op apply_move(struct wr_arena *a, const struct wr_apply_c
         a->grid[(size_t)y * a->width + (size_t)x] = p->id;
     }
     p->seq = client_seq;
+    bool was_connected = p->connected;
     p->connected = true; /* it just spoke through its session */
-    emit(ctx, cmd, WR_ARENA_EV_MOVED, p);
+    emit(ctx, cmd, was_connected ? WR_ARENA_EV_MOVED : WR_ARENA_EV_CHANGED, p);
     return WR_SESSION_KEEP;
 }
 
@@ -257,7 +258,7 @@ static void disconnect(const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
     struct wr_cmd about = *cmd;
     about.node = p->node;
     about.session = p->session;
-    emit(ctx, &about, WR_ARENA_EV_MOVED, p);
+    emit(ctx, &about, WR_ARENA_EV_CHANGED, p);
 }
 
 static enum wr_session_op apply_resume(struct wr_arena *a, const struct wr_apply_ctx *ctx,

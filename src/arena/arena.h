@@ -26,9 +26,9 @@
  *   LEAVE   removes the player and closes the session.
  * A node announcing a new incarnation (core NODE_INFO) disconnects the
  * players of its previous one: see wr_arena_node_restarted.
- * Events: JOINED, RESUMED, MOVED (any change of a player), LEFT carry a
- * const struct wr_arena_player *; REFUSED a const struct wr_arena_refusal *
- * for the session. */
+ * Events: JOINED, RESUMED, MOVED (position or seq), CHANGED (connection),
+ * LEFT carry a const struct wr_arena_player *; REFUSED carries a
+ * const struct wr_arena_refusal * for the session. */
 #ifndef WR_ARENA_H
 #define WR_ARENA_H
 
@@ -61,6 +61,7 @@ enum {
     WR_ARENA_EV_LEFT = 3,
     WR_ARENA_EV_REFUSED = 4,
     WR_ARENA_EV_RESUMED = 5,
+    WR_ARENA_EV_CHANGED = 6, /* connected/node changed (not a move) */
 };
 enum wr_arena_dir { WR_DIR_UP = 0, WR_DIR_DOWN = 1, WR_DIR_LEFT = 2, WR_DIR_RIGHT = 3 };
 

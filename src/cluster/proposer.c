@@ -249,9 +249,23 @@ static void nudge_cb(void *arg, int status)
     (void)status;
 }
 
+/* One entry in flight: when it was proposed, for the commit latency. */
+struct inflight {
+    struct wr_proposer *p;
+    uint64_t start_ns;
+};
+
 static void propose_cb(void *arg, int status)
 {
-    struct wr_proposer *p = arg;
+    struct inflight *f = arg;
+    struct wr_proposer *p = f->p;
+    if (status == 0) {
+        uint64_t us = (uv_hrtime() - f->start_ns) / 1000;
+        p->stats.commit_us_sum += us;
+        if (us > p->stats.commit_us_max)
+            p->stats.commit_us_max = us;
+    }
+    free(f);
     p->inflight--;
     if (status != 0)
         wr_debug("proposer: an entry failed (%d); origins will resend", status);
@@ -285,9 +299,13 @@ static void propose_batches(struct wr_proposer *p)
         p->prio_count = 0;
         wr_writer_free(&b.cmds);
 
-        int rv = wr_raft_propose(p->raft, e.base, e.len, propose_cb, p);
+        struct inflight *f = wr_malloc(sizeof *f);
+        f->p = p;
+        f->start_ns = uv_hrtime();
+        int rv = wr_raft_propose(p->raft, e.base, e.len, propose_cb, f);
         wr_writer_free(&e);
         if (rv != 0) {
+            free(f);
             wr_debug("proposer: propose failed (%d); dropping the batch", rv);
             batches_clear(p);
             return;

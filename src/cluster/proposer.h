@@ -95,6 +95,8 @@ struct wr_proposer_stats {
     uint64_t batched;        /* commands put into those entries */
     uint64_t forwarded_in;   /* commands received from other nodes */
     uint64_t forwarded_out;  /* commands sent to another leader */
+    uint64_t commit_us_sum;  /* propose -> applied here, summed over entries */
+    uint64_t commit_us_max;
 };
 const struct wr_proposer_stats *wr_proposer_stats(const struct wr_proposer *p);
 

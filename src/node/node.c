@@ -405,11 +405,18 @@ static void send_welcome(struct node *n, struct client *c, const struct wr_arena
                            "height", wr_arena_height(a)));
 }
 
-static void mark_dirty(struct node *n, uint32_t id)
+/* Player @id changed in this iteration. @full: its name, node or connection
+ * are news too (it appeared, resumed, or its connection changed); otherwise
+ * the update carries only what a move changes. */
+static void mark_dirty(struct node *n, uint32_t id, bool full)
 {
-    if (wr_u64map_get(&n->dirty_set, id, NULL))
+    uint32_t was;
+    if (wr_u64map_get(&n->dirty_set, id, &was)) {
+        if (full && was != 2)
+            wr_u64map_put(&n->dirty_set, id, 2);
         return;
-    wr_u64map_put(&n->dirty_set, id, 1);
+    }
+    wr_u64map_put(&n->dirty_set, id, full ? 2 : 1);
     if (n->n_dirty == n->cap_dirty) {
         n->cap_dirty = n->cap_dirty ? n->cap_dirty * 2 : 256;
         n->dirty = wr_realloc(n->dirty, n->cap_dirty * sizeof *n->dirty);
@@ -427,7 +434,7 @@ static void on_event(void *data, const struct wr_event *ev)
     switch (ev->type) {
     case WR_ARENA_EV_JOINED: {
         const struct wr_arena_player *p = ev->data;
-        mark_dirty(n, p->id);
+        mark_dirty(n, p->id, true);
         if (c != NULL && c->state == C_JOINING) {
             c->state = C_JOINED;
             c->player_id = p->id;
@@ -438,7 +445,7 @@ static void on_event(void *data, const struct wr_event *ev)
     }
     case WR_ARENA_EV_RESUMED: {
         const struct wr_arena_player *p = ev->data;
-        mark_dirty(n, p->id);
+        mark_dirty(n, p->id, true);
         if (c != NULL && c->state == C_RESUMING) {
             c->state = C_JOINED;
             c->player_id = p->id;
@@ -449,7 +456,10 @@ static void on_event(void *data, const struct wr_event *ev)
         break;
     }
     case WR_ARENA_EV_MOVED:
-        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id);
+        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id, false);
+        break;
+    case WR_ARENA_EV_CHANGED:
+        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id, true);
         break;
     case WR_ARENA_EV_LEFT: {
         const struct wr_arena_player *p = ev->data;
@@ -506,14 +516,20 @@ static void broadcast(struct node *n, struct wr_sbuf *frame)
 /* Append one player as JSON, by hand: this is the hot path (every change
  * of every player goes to every client), and every field is a number or a
  * name restricted to [A-Za-z0-9_-], so there is nothing to escape. */
-static void put_player(struct wr_writer *w, const struct wr_arena_player *p, bool first)
+static void put_player(struct wr_writer *w, const struct wr_arena_player *p, bool first,
+                       bool full)
 {
     char item[192];
-    int len = snprintf(item, sizeof item,
+    int len;
+    if (full)
+        len = snprintf(item, sizeof item,
                        "%s{\"id\":%u,\"name\":\"%s\",\"x\":%u,\"y\":%u,\"seq\":%u,"
                        "\"node\":%u,\"connected\":%s}",
                        first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node,
                        p->connected ? "true" : "false");
+    else
+        len = snprintf(item, sizeof item, "%s{\"id\":%u,\"x\":%u,\"y\":%u,\"seq\":%u}",
+                       first ? "" : ",", p->id, p->x, p->y, p->seq);
     wr_put_bytes(w, item, (size_t)len);
 }
 
@@ -529,7 +545,7 @@ static void deliver_full(struct node *n)
     wr_writer_init(&w, 64 + count * 96);
     wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
     for (size_t i = 0; i < count; i++)
-        put_player(&w, &all[i], i == 0);
+        put_player(&w, &all[i], i == 0, true);
     wr_put_bytes(&w, "]}", 2);
     struct wr_sbuf *frame = wr_ws_frame_text((const char *)w.base, w.len);
     wr_writer_free(&w);
@@ -561,9 +577,11 @@ static void deliver_cb(uv_check_t *h)
         bool first = true;
         for (size_t i = 0; i < n->n_dirty; i++) {
             const struct wr_arena_player *p = wr_arena_by_id(a, n->dirty[i]);
+            uint32_t kind = 1;
             if (p == NULL)
                 continue;
-            put_player(&w, p, first);
+            wr_u64map_get(&n->dirty_set, p->id, &kind);
+            put_player(&w, p, first, kind == 2);
             first = false;
         }
         wr_put_bytes(&w, "]}", 2);
@@ -957,12 +975,14 @@ static void metrics(struct node *n, struct wr_http_conn *conn)
     fprintf(f,
             "proposer_pending %llu\nproposer_submitted %llu\nproposer_resent %llu\n"
             "proposer_expired %llu\nproposer_rejected_full %llu\nproposer_entries %llu\n"
-            "proposer_batched %llu\nproposer_forwarded_in %llu\nproposer_forwarded_out %llu\n",
+            "proposer_batched %llu\nproposer_forwarded_in %llu\nproposer_forwarded_out %llu\n"
+            "proposer_commit_us_sum %llu\nproposer_commit_us_max %llu\n",
             (unsigned long long)ps->pending, (unsigned long long)ps->submitted,
             (unsigned long long)ps->resent, (unsigned long long)ps->expired,
             (unsigned long long)ps->rejected_full, (unsigned long long)ps->entries,
             (unsigned long long)ps->batched, (unsigned long long)ps->forwarded_in,
-            (unsigned long long)ps->forwarded_out);
+            (unsigned long long)ps->forwarded_out, (unsigned long long)ps->commit_us_sum,
+            (unsigned long long)ps->commit_us_max);
     fprintf(f,
             "cluster_accepted %llu\ncluster_rejected %llu\ncluster_dial_ok %llu\n"
             "cluster_dial_rejected %llu\narena_players %zu\nevents_delivered %llu\n"

@@ -712,7 +712,8 @@ export class ArenaClient {
                 case 'update':
                     if (Array.isArray(m.players)) {
                         for (const p of m.players) {
-                            this.players.set(p.id, { ...p });
+                            // A move carries only id, x, y, seq: keep the rest.
+                            this.players.set(p.id, { ...this.players.get(p.id), ...p });
                             if (this.id !== undefined && p.id === this.id) {
                                 this.x = p.x;
                                 this.y = p.y;
