@@ -19,6 +19,7 @@
  * Failure while starting (a port taken, a node exiting, nothing ready in
  * time, Ctrl-C): everything this run started is stopped again and the log
  * tail of the process that failed is printed. */
+#include "common/parse.h"
 #include "local/local.h"
 
 #include <dirent.h>
@@ -210,16 +211,6 @@ static int usage_error(const char *cmd, const char *fmt, ...)
     return WR_LOCAL_EXIT_USAGE;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static int parse_signal(const char *s)
 {
@@ -228,7 +219,7 @@ static int parse_signal(const char *s)
     static const int sigs[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGKILL, SIGUSR1,
                                SIGUSR2, SIGTERM, SIGCONT, SIGSTOP, SIGTSTP};
     int v;
-    if (parse_int(s, 1, 64, &v) == 0)
+    if (wr_parse_int(s, 1, 64, &v) == 0)
         return v;
     if (strncasecmp(s, "SIG", 3) == 0)
         s += 3;
@@ -333,7 +324,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         int bad = 0;
         switch (options[j].id) {
         case OPT_N:
-            bad = parse_int(v, 1, WR_LOCAL_MAX_NODES, &o->n);
+            bad = wr_parse_int(v, 1, WR_LOCAL_MAX_NODES, &o->n);
             break;
         case OPT_DIR:
             o->dir = v;
@@ -341,16 +332,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
             bad = v[0] == '\0' ? -1 : 0;
             break;
         case OPT_HTTP:
-            bad = parse_int(v, 1, 65535, &o->http_port);
+            bad = wr_parse_int(v, 1, 65535, &o->http_port);
             break;
         case OPT_CLUSTER:
-            bad = parse_int(v, 1, 65535, &o->cluster_port);
+            bad = wr_parse_int(v, 1, 65535, &o->cluster_port);
             break;
         case OPT_LB:
-            bad = parse_int(v, 1, 65535, &o->lb_port);
+            bad = wr_parse_int(v, 1, 65535, &o->lb_port);
             break;
         case OPT_WAIT:
-            bad = parse_int(v, 1, 3600, &o->wait_s);
+            bad = wr_parse_int(v, 1, 3600, &o->wait_s);
             break;
         case OPT_FG:
             o->foreground = true;
@@ -371,7 +362,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     if (o->cmd == CMD_KILL || o->cmd == CMD_RESTART) {
         if (positional == NULL)
             return usage_error(c, "which node? e.g. 'warren cluster %s 2'", c);
-        if (parse_int(positional, 1, WR_LOCAL_MAX_NODES, &o->node) != 0)
+        if (wr_parse_int(positional, 1, WR_LOCAL_MAX_NODES, &o->node) != 0)
             return usage_error(c, "bad node id '%s' (1-%d)", positional, WR_LOCAL_MAX_NODES);
     }
     if (o->cmd == CMD_UP) {

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/parse.h"
 #include "common/alloc.h"
 #include "local/local_internal.h"
 
@@ -124,17 +125,6 @@ int wr__local_conf_write(const struct wr_local *c, char *err, size_t errlen)
     return rc;
 }
 
-/* Parse a port or count in [lo, hi]. */
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
 
 int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
 {
@@ -172,15 +162,15 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
         *val++ = '\0';
         int bad = 0;
         if (strcmp(line, "version") == 0)
-            bad = parse_int(val, 1, 1, &version);
+            bad = wr_parse_int(val, 1, 1, &version);
         else if (strcmp(line, "nodes") == 0)
-            bad = parse_int(val, 1, WR_LOCAL_MAX_NODES, &c->n);
+            bad = wr_parse_int(val, 1, WR_LOCAL_MAX_NODES, &c->n);
         else if (strcmp(line, "http-port") == 0)
-            bad = parse_int(val, 1, 65535, &c->http_port);
+            bad = wr_parse_int(val, 1, 65535, &c->http_port);
         else if (strcmp(line, "cluster-port") == 0)
-            bad = parse_int(val, 1, 65535, &c->cluster_port);
+            bad = wr_parse_int(val, 1, 65535, &c->cluster_port);
         else if (strcmp(line, "lb-port") == 0)
-            bad = parse_int(val, 1, 65535, &c->lb_port);
+            bad = wr_parse_int(val, 1, 65535, &c->lb_port);
         else if (strcmp(line, "binary") == 0 && val[0] == '/' && strlen(val) < sizeof c->bin)
             snprintf(c->bin, sizeof c->bin, "%s", val);
         else if (strcmp(line, "node-flag") == 0 && c->n_extra < WR_LOCAL_MAX_EXTRA)

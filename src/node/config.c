@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/parse.h"
 
 enum kind { K_INT, K_STR };
 
@@ -109,10 +110,8 @@ static int set_value(struct wr_node_config *c, const struct setting *s, const ch
         memcpy(field, value, strlen(value) + 1);
         return 0;
     }
-    char *end;
-    errno = 0;
-    long v = strtol(value, &end, 10);
-    if (errno != 0 || *end != '\0' || end == value || v < s->min || v > s->max) {
+    long v;
+    if (wr_parse_long(value, s->min, s->max, &v) != 0) {
         fprintf(stderr, "warren node: %s: '%s' is not a whole number in %ld..%ld\n", from, value,
                 s->min, s->max);
         return -1;
