@@ -14,12 +14,13 @@
  * A socket that closes without a leave proposes DISCONNECT: the player stays
  * in the world, disconnected, until resumed or expired by the leader.
  *
+ * Every command a client causes carries (session, seq) with seq counting
+ * 1, 2, 3... from the join; the world drops repeats.
+ *
  * Singleton duties (the arena's placement follows leadership): the leader
  * proposes NODE_DOWN for a node it has not heard from for a while, and
  * EXPIRE for players disconnected longer than the grace period. Nothing in
  * the world changes from a local clock: these are log entries like any.
- * Every command a client causes carries (session, seq) with seq counting
- * 1, 2, 3... from the join; the world drops repeats.
  *
  * Events are delivered when this node applies the entry that caused them.
  * Player changes are coalesced: a uv_check after each loop poll sends one
