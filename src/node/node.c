@@ -47,68 +47,8 @@
 #include "common/u64map.h"
 #include "net/http.h"
 #include "node/config.h"
+#include "node/node_internal.h"
 #include "world/world.h"
-
-#define WR_TOKEN_BYTES 16
-#define SINGLETON_MS 250
-
-enum client_state { C_CONNECTED, C_JOINING, C_RESUMING, C_JOINED, C_LEAVING };
-
-struct client {
-    struct node *node;
-    struct wr_ws *ws;
-    enum client_state state;
-    uint64_t session;
-    uint32_t next_seq;        /* session seq of the next command */
-    uint64_t last_client_seq; /* highest move seq the client sent */
-    uint32_t player_id;
-    uint32_t slot;
-    char token[2 * WR_TOKEN_BYTES + 1]; /* hex, sent in the welcome */
-    bool needs_full; /* welcomed: owed the list of every player */
-};
-
-struct node {
-    struct wr_node_config cfg;
-    uv_loop_t *loop;
-    struct wr_world *world;
-    struct wr_raft *raft;
-    struct wr_proposer *proposer;
-    struct wr_http_server *http;
-    uv_signal_t sigterm, sigint;
-    uv_check_t deliver;
-    uv_timer_t tick;
-    bool stopping;
-    int exit_code;
-
-    struct client **clients; /* by slot */
-    uint32_t n_slots, cap_slots;
-    uint32_t *free_slots;
-    uint32_t n_free;
-    struct wr_u64map by_session; /* session -> slot */
-    size_t n_joined;
-
-    /* coalesced broadcast */
-    uint32_t *dirty;
-    size_t n_dirty, cap_dirty;
-    struct wr_u64map dirty_set;
-    uint32_t *left;
-    size_t n_left, cap_left;
-    size_t n_needs_full;
-
-    struct wr_raft_status status;
-    uint8_t key[WR_CLUSTER_KEY_BYTES];
-    uint64_t incarnation; /* random per process: tells restarts apart */
-    bool degraded;        /* last status told to clients */
-    uint64_t leaderless_since; /* loop time; 0 while a leader is known */
-    uv_timer_t singleton;
-    uint64_t last_seen[WR_MAX_PEERS + 1]; /* by position in cfg.peers */
-    uint64_t last_expiry_round;
-
-    uint64_t events_delivered;
-    uint64_t frames_broadcast;
-};
-
-/* ---- clients -------------------------------------------------------- */
 
 static struct client *client_by_session(struct node *n, uint64_t session)
 {
@@ -377,13 +317,6 @@ static void on_ws_text(struct wr_ws *ws, const char *data, size_t len)
 }
 
 /* ---- events --------------------------------------------------------- */
-
-static json_t *player_json(const struct wr_arena_player *p)
-{
-    return json_pack("{s:I, s:s, s:i, s:i, s:I, s:I, s:b}", "id", (json_int_t)p->id, "name",
-                     p->name, "x", p->x, "y", p->y, "seq", (json_int_t)p->seq, "node",
-                     (json_int_t)p->node, "connected", p->connected);
-}
 
 /* The welcome carries the player's own fields; the list of every player
  * follows in one update frame that deliver_cb encodes once per loop
@@ -829,204 +762,6 @@ static void tick_cb(uv_timer_t *t)
     wr_writer_free(&p);
 }
 
-/* ---- HTTP API ------------------------------------------------------- */
-
-static bool is_ready(struct node *n, const char **why, char *buf, size_t len)
-{
-    struct wr_raft_status st;
-    wr_raft_get_status(n->raft, &st);
-    if (st.leader_id == 0) {
-        *why = "no leader";
-        return false;
-    }
-    if (st.applied_index < st.commit_index) {
-        snprintf(buf, len, "catching up: applied %llu of %llu",
-                 (unsigned long long)st.applied_index, (unsigned long long)st.commit_index);
-        *why = buf;
-        return false;
-    }
-    if (st.role == WR_ROLE_LEADER && !wr_proposer_leader_ready(n->proposer)) {
-        *why = "new leader: committing its first entry";
-        return false;
-    }
-    return true;
-}
-
-static void respond_json(struct wr_http_conn *conn, int status, json_t *obj)
-{
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    wr_http_respond(conn, status, "application/json", text, strlen(text));
-    free(text);
-}
-
-static json_t *cluster_json(struct node *n)
-{
-    struct wr_raft_status st;
-    wr_raft_get_status(n->raft, &st);
-    char hash[17], buf[96];
-    const char *why;
-    wr_world_hash(n->world, hash);
-    json_t *nodes = json_array();
-    struct wr_raft_node members[WR_MAX_PEERS];
-    size_t count = wr_raft_nodes(n->raft, members, WR_MAX_PEERS);
-    for (size_t i = 0; i < count; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "node/%llu", (unsigned long long)members[i].id);
-        const struct wr_reg_entry *e = wr_world_registry_find(n->world, name);
-        json_array_append_new(nodes, json_pack("{s:I, s:s, s:s, s:s?}", "id",
-                                               (json_int_t)members[i].id, "address",
-                                               members[i].address, "role", members[i].role,
-                                               "http", e ? e->http : NULL));
-    }
-    json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
-    return json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "id",
-                     (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
-                     "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
-                     "applied_index", (json_int_t)st.applied_index, "last_index",
-                     (json_int_t)st.last_index, "state_hash", hash, "ready",
-                     is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
-}
-
-static int cmp_player_id(const void *a, const void *b)
-{
-    uint32_t x = (*(const struct wr_arena_player *const *)a)->id;
-    uint32_t y = (*(const struct wr_arena_player *const *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-static json_t *state_json(struct node *n)
-{
-    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
-    size_t count = wr_arena_count(a);
-    const struct wr_arena_player *all = wr_arena_players(a);
-    const struct wr_arena_player **sorted = wr_malloc((count ? count : 1) * sizeof *sorted);
-    for (size_t i = 0; i < count; i++)
-        sorted[i] = &all[i];
-    qsort(sorted, count, sizeof *sorted, cmp_player_id);
-    json_t *players = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(players, player_json(sorted[i]));
-    free(sorted);
-    struct wr_raft_status st;
-    wr_raft_get_status(n->raft, &st);
-    char hash[17];
-    wr_world_hash(n->world, hash);
-    return json_pack("{s:I, s:s, s:i, s:i, s:o}", "applied_index", (json_int_t)st.applied_index,
-                     "state_hash", hash, "width", wr_arena_width(a), "height",
-                     wr_arena_height(a), "players", players);
-}
-
-static json_t *registry_json(struct node *n)
-{
-    json_t *names = json_array();
-    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
-    /* Core names and player names, merged in name order. "node/..." and
-     * "arena" sort before "player/...", so core names go first. */
-    for (size_t i = 0; i < wr_world_registry_count(n->world); i++) {
-        const struct wr_reg_entry *e = wr_world_registry_at(n->world, i);
-        if (e->kind == WR_REG_NODE)
-            json_array_append_new(names, json_pack("{s:s, s:s, s:I, s:s}", "name", e->name,
-                                                   "kind", "node", "node", (json_int_t)e->node,
-                                                   "http", e->http));
-        else
-            json_array_append_new(names, json_pack("{s:s, s:s, s:I, s:I}", "name", e->name,
-                                                   "kind", "singleton", "node",
-                                                   (json_int_t)e->node, "epoch",
-                                                   (json_int_t)e->epoch));
-    }
-    size_t count = wr_arena_count(a);
-    const struct wr_arena_player *all = wr_arena_players(a);
-    json_t *players = json_array();
-    for (size_t i = 0; i < count; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "player/%s", all[i].name);
-        json_array_append_new(players, json_pack("{s:s, s:s, s:I, s:I}", "name", name, "kind",
-                                                 "player", "node", (json_int_t)all[i].node, "id",
-                                                 (json_int_t)all[i].id));
-    }
-    json_array_extend(names, players);
-    json_decref(players);
-    return json_pack("{s:o}", "names", names);
-}
-
-static void metrics(struct node *n, struct wr_http_conn *conn)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    struct wr_raft_status st;
-    wr_raft_get_status(n->raft, &st);
-    const struct wr_http_stats *hs = wr_http_server_stats(n->http);
-    const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
-    const struct wr_transport_stats *ts = wr_transport_stats(wr_raft_transport(n->raft));
-    fprintf(f,
-            "raft_term %llu\nraft_commit_index %llu\nraft_applied_index %llu\n"
-            "raft_is_leader %d\n",
-            (unsigned long long)st.term, (unsigned long long)st.commit_index,
-            (unsigned long long)st.applied_index, st.role == WR_ROLE_LEADER);
-    fprintf(f,
-            "http_connections_open %llu\nws_open %llu\nhttp_requests %llu\n"
-            "ws_messages_in %llu\nws_frames_out %llu\nbytes_in %llu\nbytes_out %llu\n"
-            "limit_closes %llu\n",
-            (unsigned long long)hs->connections_open, (unsigned long long)hs->ws_open,
-            (unsigned long long)hs->requests, (unsigned long long)hs->ws_messages_in,
-            (unsigned long long)hs->ws_frames_out, (unsigned long long)hs->bytes_in,
-            (unsigned long long)hs->bytes_out, (unsigned long long)hs->limit_closes);
-    fprintf(f,
-            "proposer_pending %llu\nproposer_submitted %llu\nproposer_resent %llu\n"
-            "proposer_expired %llu\nproposer_rejected_full %llu\nproposer_entries %llu\n"
-            "proposer_batched %llu\nproposer_forwarded_in %llu\nproposer_forwarded_out %llu\n"
-            "proposer_commit_us_sum %llu\nproposer_commit_us_max %llu\n",
-            (unsigned long long)ps->pending, (unsigned long long)ps->submitted,
-            (unsigned long long)ps->resent, (unsigned long long)ps->expired,
-            (unsigned long long)ps->rejected_full, (unsigned long long)ps->entries,
-            (unsigned long long)ps->batched, (unsigned long long)ps->forwarded_in,
-            (unsigned long long)ps->forwarded_out, (unsigned long long)ps->commit_us_sum,
-            (unsigned long long)ps->commit_us_max);
-    fprintf(f,
-            "cluster_accepted %llu\ncluster_rejected %llu\ncluster_dial_ok %llu\n"
-            "cluster_dial_rejected %llu\narena_players %zu\nevents_delivered %llu\n"
-            "frames_broadcast %llu\n",
-            (unsigned long long)ts->accepted, (unsigned long long)ts->rejected,
-            (unsigned long long)ts->dial_ok, (unsigned long long)ts->dial_rejected,
-            wr_arena_count(wr_world_module(n->world, WR_MODULE_ARENA)),
-            (unsigned long long)n->events_delivered, (unsigned long long)n->frames_broadcast);
-    wr_node_config_dump(&n->cfg, f);
-    fclose(f);
-    wr_http_respond(conn, 200, "text/plain; charset=utf-8", text, len);
-    free(text);
-}
-
-static void on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
-                       const struct wr_http_request *req)
-{
-    struct node *n = wr_http_server_data(srv);
-    const char *p = req->path;
-    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    if (!get) {
-        wr_http_respond(conn, 405, "text/plain", "method not allowed\n", 19);
-    } else if (strcmp(p, "/healthz") == 0) {
-        wr_http_respond(conn, 200, "text/plain", "ok\n", 3);
-    } else if (strcmp(p, "/readyz") == 0) {
-        const char *why;
-        char buf[96], body[128];
-        bool ok = is_ready(n, &why, buf, sizeof buf);
-        int len = snprintf(body, sizeof body, "%s\n", ok ? "ready" : why);
-        wr_http_respond(conn, ok ? 200 : 503, "text/plain", body, (size_t)len);
-    } else if (strcmp(p, "/api/cluster") == 0) {
-        respond_json(conn, 200, cluster_json(n));
-    } else if (strcmp(p, "/api/state") == 0) {
-        respond_json(conn, 200, state_json(n));
-    } else if (strcmp(p, "/api/registry") == 0) {
-        respond_json(conn, 200, registry_json(n));
-    } else if (strcmp(p, "/metrics") == 0) {
-        metrics(n, conn);
-    } else {
-        wr_http_respond(conn, 404, "text/plain", "not found\n", 10);
-    }
-}
-
 /* ---- lifecycle ------------------------------------------------------ */
 
 static void proposer_stopped_cb(void *arg)
@@ -1204,7 +939,7 @@ int wr_node_main(int argc, char **argv)
     lim.max_connections = (unsigned)n->cfg.max_connections;
     lim.max_output_bytes = (size_t)n->cfg.max_output_kb * 1024;
     struct wr_http_handlers hh = {.data = n,
-                                  .on_request = on_request,
+                                  .on_request = wr__node_on_request,
                                   .on_ws_open = on_ws_open,
                                   .on_ws_text = on_ws_text,
                                   .on_ws_close = on_ws_close};
