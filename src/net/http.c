@@ -5,16 +5,19 @@
  * assert_conn_state():
  *
  *   REQUEST     Reading a request. The socket is reading; http-parser owns
- *               the bytes in `in` from in_pos; no request is with the
+ *               the bytes in rq->in from in_pos; no request is with the
  *               handler (awaiting == false). The idle clock (`since`)
  *               started when the connection became idle, so a request must
  *               arrive whole within idle_timeout_ms.
  *   RESPONDING  on_request was called and wr_http_respond was not yet
  *               (awaiting == true). The socket is not reading: pipelined
- *               bytes stay in `in` until the answer is queued, so answers
+ *               bytes stay in rq->in until the answer is queued, so answers
  *               go out in request order. Not idle-timed.
  *   WS          An open WebSocket (is_ws, ws.open). Reading; every byte read
- *               goes to wslay. Not idle-timed.
+ *               goes to ws.c's frame parser, in place in the shared read
+ *               buffer. Not idle-timed. rq (the HTTP-phase state: parser,
+ *               header slots, buffers) is freed: an idle WebSocket holds
+ *               only this struct.
  *   CLOSING     No more input is processed. Unless `abort`, the output
  *               queue is flushed, then uv_shutdown, then bytes are read and
  *               dropped until the peer's FIN or WR_HTTP_LINGER_MS (so the
@@ -89,13 +92,13 @@ static void assert_conn_state(const struct wr_http_conn *c)
     (void)c;
     switch (c->state) {
     case WR_CONN_REQUEST:
-        assert(!c->awaiting && !c->is_ws && !c->handle_closed);
+        assert(!c->awaiting && !c->is_ws && !c->handle_closed && c->rq != NULL);
         break;
     case WR_CONN_RESPONDING:
         assert(c->awaiting && !c->is_ws && !c->reading);
         break;
     case WR_CONN_WS:
-        assert(c->is_ws && c->ws.open && !c->awaiting && c->ws.ctx != NULL);
+        assert(c->is_ws && c->ws.open && !c->awaiting && c->rq == NULL);
         break;
     case WR_CONN_CLOSING:
         assert(!c->shut_done || c->shut_started);
@@ -198,11 +201,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     switch (c->state) {
     case WR_CONN_REQUEST:
     case WR_CONN_RESPONDING:
-        wr_put_bytes(&c->in, buf->base, (size_t)nread);
+        wr_put_bytes(&c->rq->in, buf->base, (size_t)nread);
         conn_process(c);
         break;
     case WR_CONN_WS:
-        wr__ws_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+        wr__ws_feed(c, (uint8_t *)buf->base, (size_t)nread);
         break;
     case WR_CONN_CLOSING:
         break; /* lingering: drop */
@@ -341,8 +344,6 @@ void wr__conn_begin_close(struct wr_http_conn *c, bool abort)
     if (c->handle_closed)
         return;
     if (c->state != WR_CONN_CLOSING) {
-        if (c->is_ws && c->ws.ctx != NULL)
-            wslay_event_shutdown_read(c->ws.ctx);
         c->state = WR_CONN_CLOSING;
         c->since = uv_now(c->srv->loop);
     }
@@ -370,6 +371,21 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
     conn_mark_dirty(c);
 }
 
+/* Free the HTTP-phase state (the connection is a WebSocket or closing). */
+static void conn_free_rq(struct wr_http_conn *c)
+{
+    struct wr_http_req *rq = c->rq;
+    if (rq == NULL)
+        return;
+    wr_writer_free(&rq->in);
+    wr_writer_free(&rq->url);
+    wr_writer_free(&rq->field);
+    wr_writer_free(&rq->value);
+    wr_writer_free(&rq->body);
+    free(rq);
+    c->rq = NULL;
+}
+
 static void conn_close_cb(uv_handle_t *h)
 {
     struct wr_http_conn *c = (struct wr_http_conn *)h;
@@ -390,11 +406,7 @@ static void conn_close_cb(uv_handle_t *h)
     conn_drop_queue(c);
     free(c->q);
     c->q = NULL;
-    wr_writer_free(&c->in);
-    wr_writer_free(&c->url);
-    wr_writer_free(&c->field);
-    wr_writer_free(&c->value);
-    wr_writer_free(&c->body);
+    conn_free_rq(c);
     if (c->awaiting) {
         c->zombie = true;
         c->next = srv->zombies;
@@ -690,7 +702,7 @@ static bool try_static(struct wr_http_conn *c, const char *path)
 
 static struct wr_http_conn *conn_of(http_parser *p)
 {
-    return WR_CONTAINER_OF(p, struct wr_http_conn, parser);
+    return p->data;
 }
 
 /* Append @v to the fixed header slot @dst (comma-joined if repeated);
@@ -707,66 +719,67 @@ static void slot_append(char *dst, size_t cap, const struct wr_writer *v)
     dst[have + n] = '\0';
 }
 
-static void commit_header(struct wr_http_conn *c)
+static void commit_header(struct wr_http_req *rq)
 {
     static const char *const names[] = {"upgrade", "connection", "sec-websocket-key",
                                         "sec-websocket-version"};
-    char *slots[] = {c->h_upgrade, c->h_connection, c->h_ws_key, c->h_ws_version};
-    size_t caps[] = {sizeof c->h_upgrade, sizeof c->h_connection, sizeof c->h_ws_key,
-                     sizeof c->h_ws_version};
+    char *slots[] = {rq->h_upgrade, rq->h_connection, rq->h_ws_key, rq->h_ws_version};
+    size_t caps[] = {sizeof rq->h_upgrade, sizeof rq->h_connection, sizeof rq->h_ws_key,
+                     sizeof rq->h_ws_version};
     for (size_t i = 0; i < 4; i++) {
-        if (c->field.len == strlen(names[i]) &&
-            strncasecmp((const char *)c->field.base, names[i], c->field.len) == 0) {
-            slot_append(slots[i], caps[i], &c->value);
+        if (rq->field.len == strlen(names[i]) &&
+            strncasecmp((const char *)rq->field.base, names[i], rq->field.len) == 0) {
+            slot_append(slots[i], caps[i], &rq->value);
             break;
         }
     }
-    c->field.len = 0;
-    c->value.len = 0;
-    c->in_value = false;
+    rq->field.len = 0;
+    rq->value.len = 0;
+    rq->in_value = false;
 }
 
 static int on_message_begin(http_parser *p)
 {
-    struct wr_http_conn *c = conn_of(p);
-    c->url.len = c->field.len = c->value.len = c->body.len = 0;
-    c->h_upgrade[0] = c->h_connection[0] = c->h_ws_key[0] = c->h_ws_version[0] = '\0';
-    c->in_value = false;
-    c->error_status = 0;
+    struct wr_http_req *rq = conn_of(p)->rq;
+    rq->url.len = rq->field.len = rq->value.len = rq->body.len = 0;
+    rq->h_upgrade[0] = rq->h_connection[0] = rq->h_ws_key[0] = rq->h_ws_version[0] = '\0';
+    rq->in_value = false;
+    rq->error_status = 0;
     return 0;
 }
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    wr_put_bytes(&conn_of(p)->url, at, len);
+    wr_put_bytes(&conn_of(p)->rq->url, at, len);
     return 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
-    struct wr_http_conn *c = conn_of(p);
-    if (c->in_value)
-        commit_header(c);
-    wr_put_bytes(&c->field, at, len);
+    struct wr_http_req *rq = conn_of(p)->rq;
+    if (rq->in_value)
+        commit_header(rq);
+    wr_put_bytes(&rq->field, at, len);
     return 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-    struct wr_http_conn *c = conn_of(p);
-    c->in_value = true;
-    wr_put_bytes(&c->value, at, len);
+    struct wr_http_req *rq = conn_of(p)->rq;
+    rq->in_value = true;
+    wr_put_bytes(&rq->value, at, len);
     return 0;
 }
 
 static int on_headers_complete(http_parser *p)
 {
     struct wr_http_conn *c = conn_of(p);
-    if (c->in_value)
-        commit_header(c);
-    c->headers_done = true;
+    struct wr_http_req *rq = c->rq;
+    if (rq->in_value)
+        commit_header(rq);
+    rq->headers_done = true;
     if (p->content_length != ULLONG_MAX && p->content_length > c->srv->limits.max_body_bytes) {
-        c->error_status = 413;
+        rq->error_status = 413;
         return -1;
     }
     return 0;
@@ -775,18 +788,19 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     struct wr_http_conn *c = conn_of(p);
-    if (c->body.len + len > c->srv->limits.max_body_bytes) {
-        c->error_status = 413;
+    struct wr_http_req *rq = c->rq;
+    if (rq->body.len + len > c->srv->limits.max_body_bytes) {
+        rq->error_status = 413;
         return -1;
     }
-    wr_put_bytes(&c->body, at, len);
+    wr_put_bytes(&rq->body, at, len);
     return 0;
 }
 
 static int on_message_complete(http_parser *p)
 {
     struct wr_http_conn *c = conn_of(p);
-    c->msg_done = true;
+    c->rq->msg_done = true;
     http_parser_pause(p, 1); /* one request at a time */
     return 0;
 }
@@ -868,33 +882,35 @@ static bool trimmed_eq(const char *s, const char *want)
 }
 
 /* RFC 6455 4.2.1, the parts a server must check. */
-static bool ws_upgrade_ok(const struct wr_http_conn *c)
+static bool ws_upgrade_ok(const struct wr_http_req *rq)
 {
-    return has_token(c->h_upgrade, "websocket") && has_token(c->h_connection, "upgrade") &&
-           trimmed_eq(c->h_ws_version, "13") && c->h_ws_key[strspn(c->h_ws_key, " \t")] != '\0';
+    return has_token(rq->h_upgrade, "websocket") && has_token(rq->h_connection, "upgrade") &&
+           trimmed_eq(rq->h_ws_version, "13") &&
+           rq->h_ws_key[strspn(rq->h_ws_key, " \t")] != '\0';
 }
 
 /* One complete request is parsed: answer it or hand it to the node. */
 static void conn_dispatch(struct wr_http_conn *c)
 {
     struct wr_http_server *srv = c->srv;
-    http_parser *p = &c->parser;
-    c->msg_done = false;
-    c->headers_done = false;
-    c->hdr_bytes = 0;
+    struct wr_http_req *rq = c->rq;
+    http_parser *p = &rq->parser;
+    rq->msg_done = false;
+    rq->headers_done = false;
+    rq->hdr_bytes = 0;
     c->keep_alive = http_should_keep_alive(p) && !p->upgrade;
     c->is_head = p->method == HTTP_HEAD;
     srv->stats.requests++;
 
     struct http_parser_url u;
     http_parser_url_init(&u);
-    if (c->url.len == 0 ||
-        http_parser_parse_url((const char *)c->url.base, c->url.len, 0, &u) != 0 ||
+    if (rq->url.len == 0 ||
+        http_parser_parse_url((const char *)rq->url.base, rq->url.len, 0, &u) != 0 ||
         !(u.field_set & (1 << UF_PATH))) {
         conn_fail(c, 400, "bad request target\n");
         return;
     }
-    const char *raw = (const char *)c->url.base;
+    const char *raw = (const char *)rq->url.base;
     size_t plen = u.field_data[UF_PATH].len;
     char *path = wr_malloc(plen + 1);
     if (!path_decode(raw + u.field_data[UF_PATH].off, plen, path)) {
@@ -918,7 +934,7 @@ static void conn_dispatch(struct wr_http_conn *c)
         goto out;
     }
     if (strcmp(path, "/ws") == 0) {
-        if (!p->upgrade || m != HTTP_GET || !ws_upgrade_ok(c) || !wr__ws_accept(c))
+        if (!p->upgrade || m != HTTP_GET || !ws_upgrade_ok(rq) || !wr__ws_accept(c))
             conn_fail(c, 400, "expected a WebSocket upgrade\n");
         goto out;
     }
@@ -935,15 +951,15 @@ static void conn_dispatch(struct wr_http_conn *c)
         conn_answered(c);
         goto out;
     }
-    wr_put_u8(&c->body, 0);
-    c->body.len--;
+    wr_put_u8(&rq->body, 0);
+    rq->body.len--;
     struct wr_http_request req = {
         .method = http_method_str((enum http_method)m),
         .path = path,
         .query = query,
         .peer = c->peer,
-        .body = (const char *)c->body.base,
-        .body_len = c->body.len,
+        .body = (const char *)rq->body.base,
+        .body_len = rq->body.len,
     };
     c->state = WR_CONN_RESPONDING;
     c->awaiting = true;
@@ -956,28 +972,33 @@ out:
     free(query);
 }
 
-/* Parse buffered input while in REQUEST state. */
+/* Parse buffered input while in REQUEST state. Once the connection is a
+ * WebSocket (bytes after the upgrade request go to the frame parser) or
+ * closing, the HTTP-phase state is freed. */
 static void conn_process(struct wr_http_conn *c)
 {
     const struct wr_http_limits *lim = &c->srv->limits;
-    while (!c->handle_closed && c->state == WR_CONN_REQUEST && c->in_pos < c->in.len) {
-        const char *at = (const char *)c->in.base + c->in_pos;
-        size_t avail = c->in.len - c->in_pos;
+    struct wr_http_req *rq = c->rq;
+    if (rq == NULL)
+        return;
+    while (!c->handle_closed && c->state == WR_CONN_REQUEST && rq->in_pos < rq->in.len) {
+        const char *at = (const char *)rq->in.base + rq->in_pos;
+        size_t avail = rq->in.len - rq->in_pos;
         size_t feed = avail;
         /* Before the headers are complete, feed at most what is left of
          * max_header_bytes: hdr_bytes reaching it with headers still open
          * means the limit is broken. */
-        if (!c->headers_done && feed > lim->max_header_bytes - c->hdr_bytes)
-            feed = lim->max_header_bytes - c->hdr_bytes;
-        size_t used = http_parser_execute(&c->parser, &parser_settings, at, feed);
-        enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
-        if (!c->headers_done)
-            c->hdr_bytes += used;
-        c->in_pos += used;
+        if (!rq->headers_done && feed > lim->max_header_bytes - rq->hdr_bytes)
+            feed = lim->max_header_bytes - rq->hdr_bytes;
+        size_t used = http_parser_execute(&rq->parser, &parser_settings, at, feed);
+        enum http_errno err = HTTP_PARSER_ERRNO(&rq->parser);
+        if (!rq->headers_done)
+            rq->hdr_bytes += used;
+        rq->in_pos += used;
         if (err == HPE_PAUSED) {
-            http_parser_pause(&c->parser, 0);
+            http_parser_pause(&rq->parser, 0);
         } else if (err != HPE_OK) {
-            if (c->error_status == 413) {
+            if (rq->error_status == 413) {
                 wr__conn_limit(c, "request body too large");
                 conn_fail(c, 413, "request body too large\n");
             } else if (err == HPE_HEADER_OVERFLOW) {
@@ -988,12 +1009,12 @@ static void conn_process(struct wr_http_conn *c)
                 conn_fail(c, 400, "bad request\n");
             }
             break;
-        } else if (!c->headers_done && c->hdr_bytes >= lim->max_header_bytes) {
+        } else if (!rq->headers_done && rq->hdr_bytes >= lim->max_header_bytes) {
             wr__conn_limit(c, "request header too large");
             conn_fail(c, 431, "request header too large\n");
             break;
         }
-        if (c->msg_done) {
+        if (rq->msg_done) {
             conn_dispatch(c);
         } else if (used < feed) {
             /* Parser stopped without a pause or error (should not happen). */
@@ -1003,23 +1024,25 @@ static void conn_process(struct wr_http_conn *c)
     }
     if (c->handle_closed)
         return;
-    if (c->state == WR_CONN_WS && c->in_pos < c->in.len) {
-        /* Bytes that came with the upgrade request belong to wslay. */
-        size_t n = c->in.len - c->in_pos;
-        uint8_t *rest = wr_malloc(n);
-        memcpy(rest, c->in.base + c->in_pos, n);
-        c->in.len = c->in_pos = 0;
-        wr__ws_feed(c, rest, n);
-        free(rest);
+    if (c->state == WR_CONN_WS || c->state == WR_CONN_CLOSING) {
+        /* Bytes that came with the upgrade request are frames: parse them
+         * where they are (rq->in is scratch from here on), then drop the
+         * HTTP-phase state. */
+        if (c->state == WR_CONN_WS && rq->in_pos < rq->in.len)
+            wr__ws_feed(c, rq->in.base + rq->in_pos, rq->in.len - rq->in_pos);
+        conn_free_rq(c);
+        if (c->state == WR_CONN_WS)
+            conn_set_reading(c, true);
+        return;
     }
-    if (c->in_pos == c->in.len) {
-        c->in.len = c->in_pos = 0;
-    } else if (c->in_pos > 0 && c->in_pos >= c->in.len / 2) {
-        memmove(c->in.base, c->in.base + c->in_pos, c->in.len - c->in_pos);
-        c->in.len -= c->in_pos;
-        c->in_pos = 0;
+    if (rq->in_pos == rq->in.len) {
+        rq->in.len = rq->in_pos = 0;
+    } else if (rq->in_pos > 0 && rq->in_pos >= rq->in.len / 2) {
+        memmove(rq->in.base, rq->in.base + rq->in_pos, rq->in.len - rq->in_pos);
+        rq->in.len -= rq->in_pos;
+        rq->in_pos = 0;
     }
-    if (c->state == WR_CONN_REQUEST || c->state == WR_CONN_WS)
+    if (c->state == WR_CONN_REQUEST)
         conn_set_reading(c, true);
 }
 
@@ -1086,7 +1109,9 @@ static void on_connection(uv_stream_t *l, int status)
     c->counted = true;
     srv->stats.connections_open++;
     uv_tcp_nodelay(&c->tcp, 1);
-    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->rq = wr_calloc(1, sizeof *c->rq);
+    http_parser_init(&c->rq->parser, HTTP_REQUEST);
+    c->rq->parser.data = c;
     c->state = WR_CONN_REQUEST;
     c->since = uv_now(srv->loop);
     conn_set_reading(c, true);
@@ -1105,7 +1130,8 @@ static void sweep_cb(uv_timer_t *t)
             continue;
         uint64_t age = now - c->since;
         if (c->state == WR_CONN_REQUEST && age >= srv->limits.idle_timeout_ms) {
-            if (c->hdr_bytes > 0 || c->headers_done || c->in.len > c->in_pos) {
+            const struct wr_http_req *rq = c->rq;
+            if (rq->hdr_bytes > 0 || rq->headers_done || rq->in.len > rq->in_pos) {
                 wr__conn_limit(c, "request timeout");
             } else {
                 wr_debug("http %s: idle, closing", c->peer);
@@ -1125,6 +1151,7 @@ static void server_free(struct wr_http_server *srv)
 {
     for (struct wr_http_conn *z = srv->zombies; z != NULL; z = z->next)
         z->srv = NULL;
+    EVP_MD_free(srv->sha1);
     free(srv->static_dir);
     free(srv);
 }
@@ -1167,6 +1194,15 @@ int wr_http_server_start(struct wr_http_server **out, uv_loop_t *loop, const cha
         srv->limits.max_header_bytes = 1;
     if (h != NULL)
         srv->h = *h;
+    /* Fetch SHA-1 once (OpenSSL 3 advises explicit fetches over the
+     * implicit one in EVP_sha1() per call); this also loads the default
+     * provider now rather than on the first WebSocket handshake. */
+    srv->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    if (srv->sha1 == NULL) {
+        wr_error("http: EVP_MD_fetch(SHA1) failed");
+        rv = UV_ENOSYS;
+        goto err_after_alloc;
+    }
     if (static_dir != NULL) {
         char real[PATH_MAX];
         if (realpath(static_dir, real) == NULL) {
@@ -1216,6 +1252,7 @@ err_after_listener:
     uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);
     return rv;
 err_after_alloc:
+    EVP_MD_free(srv->sha1);
     free(srv->static_dir);
     free(srv);
     return rv;

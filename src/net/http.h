@@ -1,6 +1,8 @@
 /* The node's HTTP/1.1 server: static files, JSON endpoints answered by the
- * node, and WebSocket upgrades on /ws. http-parser parses requests and wslay
- * parses WebSocket frames; every peer-controlled size has a hard limit (see
+ * node, and WebSocket upgrades on /ws. http-parser parses requests; ws.c
+ * parses WebSocket frames itself (it says why it does not use wslay), in
+ * place in the server's shared read buffer, so an idle WebSocket holds no
+ * buffers. Every peer-controlled size has a hard limit (see
  * struct wr_http_limits) and a breach closes that one connection with a log
  * line. Output is queued per connection and flushed once per loop iteration
  * (a uv_prepare_t), so a burst of events costs one write per connection.
@@ -54,8 +56,9 @@ struct wr_http_handlers {
                        const struct wr_http_request *req);
     /* A WebSocket handshake on /ws completed. */
     void (*on_ws_open)(struct wr_http_server *srv, struct wr_ws *ws);
-    /* One complete text message (already UTF-8 checked by wslay, at most
-     * max_ws_message bytes). Binary messages get an error close. */
+    /* One complete text message (already UTF-8 checked, at most
+     * max_ws_message bytes; not NUL-terminated, valid only during the
+     * call). Binary messages get an error close. */
     void (*on_ws_text)(struct wr_ws *ws, const char *data, size_t len);
     /* The WebSocket is gone (peer closed, error, limit, or wr_ws_close).
      * Called exactly once per opened ws; @ws is invalid afterwards. */

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include <http_parser.h>
+#include <openssl/evp.h>
 #include <uv.h>
-#include <wslay/wslay.h>
 
 #include "common/bytes.h"
 #include "common/sbuf.h"
@@ -35,20 +35,41 @@ struct wr_outq_item {
     size_t off;          /* bytes of buf already written */
 };
 
+/* One WebSocket's receive state (ws.c). Between messages it holds no
+ * heap memory: `msg` is allocated only while a message (or a control
+ * frame) is split across reads or fragments, and freed once delivered. */
 struct wr_ws {
-    void *data; /* the node's pointer */
-    wslay_event_context_ptr ctx;
-    struct wr_writer pend; /* wslay's output gathered during one send */
-    const uint8_t *in;     /* bytes fed to wslay's recv callback */
-    size_t in_len;
+    void *data;            /* the node's pointer */
+    struct wr_writer msg;  /* unmasked payload being assembled, or empty */
+    uint64_t left;         /* payload bytes of the frame in progress to come */
     uint64_t tokens_milli; /* rate-limit bucket, in 1/1000 messages */
     uint64_t refill_at;    /* uv_now of the last refill */
+    size_t ctl_start;      /* msg offset where a buffered control frame starts */
+    uint8_t hdr[14];       /* header of the frame in progress */
+    uint8_t hdr_len;       /* bytes of hdr received */
+    uint8_t op;            /* opcode of the frame in progress */
+    uint8_t msg_op;        /* opcode of the open fragmented message, or 0 */
+    uint8_t mask_off;      /* payload bytes of the frame seen, mod 4 */
+    uint8_t u8_need;       /* UTF-8: continuation bytes still expected */
+    uint8_t u8_lo, u8_hi;  /* UTF-8: range of the next continuation byte */
+    bool in_payload;       /* header complete, payload in progress */
     bool open;             /* on_ws_open was called */
     bool notified;         /* on_ws_close was called */
-    bool user_closed;      /* wr_ws_close was called: ignore sends */
-    bool in_recv;          /* inside wslay_event_recv */
-    bool limit_hit;        /* our close is a limit breach (logged) */
-    const char *why;       /* reason for a close we queued, or NULL */
+};
+
+/* The HTTP phase of a connection: allocated while it reads requests,
+ * freed when it becomes a WebSocket or starts closing. */
+struct wr_http_req {
+    http_parser parser;  /* parser.data is the connection */
+    struct wr_writer in; /* read but not yet parsed bytes, from in_pos */
+    size_t in_pos;
+    struct wr_writer url, field, value, body;
+    char h_upgrade[64], h_connection[256], h_ws_key[64], h_ws_version[16];
+    size_t hdr_bytes;  /* bytes of the current request before headers done */
+    bool in_value;     /* last header callback was a value */
+    bool headers_done; /* current request's headers are complete */
+    bool msg_done;     /* current request is complete (parser paused) */
+    int error_status;  /* 413/431 chosen by a parser callback */
 };
 
 struct wr_http_conn {
@@ -61,18 +82,9 @@ struct wr_http_conn {
     char peer[64];
     uint64_t since; /* uv_now when the current idle/closing clock started */
 
-    /* Request parsing. */
-    http_parser parser;
-    struct wr_writer in; /* read but not yet parsed bytes, from in_pos */
-    size_t in_pos;
-    struct wr_writer url, field, value, body;
-    char h_upgrade[64], h_connection[256], h_ws_key[64], h_ws_version[16];
-    size_t hdr_bytes;  /* bytes of the current request before headers done */
-    bool in_value;     /* last header callback was a value */
-    bool headers_done; /* current request's headers are complete */
-    bool msg_done;     /* current request is complete (parser paused) */
-    int error_status;  /* 413/431 chosen by a parser callback */
-    bool keep_alive;   /* answer of the current request keeps the socket */
+    /* Request parsing: NULL once the connection is a WebSocket or closing. */
+    struct wr_http_req *rq;
+    bool keep_alive; /* answer of the current request keeps the socket */
     bool is_head;
 
     /* Flags. */
@@ -109,6 +121,7 @@ struct wr_http_server {
     uv_timer_t sweeper;   /* idle and linger deadlines */
     struct wr_http_limits limits;
     struct wr_http_handlers h;
+    EVP_MD *sha1;     /* fetched once at start, for Sec-WebSocket-Accept */
     char *static_dir; /* realpath of the static root, or NULL */
     size_t static_dir_len;
     struct wr_http_stats stats;
@@ -136,8 +149,10 @@ void wr__conn_limit(struct wr_http_conn *c, const char *reason);
  * switch @c to WR_CONN_WS and call on_ws_open; returns false (and does
  * nothing) if the request is not a proper upgrade. */
 bool wr__ws_accept(struct wr_http_conn *c);
-/* Feed bytes read from the socket to wslay and act on the result. */
-void wr__ws_feed(struct wr_http_conn *c, const uint8_t *data, size_t len);
+/* Parse bytes read from the socket as client frames and act on them. The
+ * payload is unmasked in place: @data is scratch (the shared read buffer)
+ * and is not used after the call. */
+void wr__ws_feed(struct wr_http_conn *c, uint8_t *data, size_t len);
 /* Queue a close frame (stop: 1001) if the WebSocket is still open. */
 void wr__ws_going_away(struct wr_http_conn *c);
 /* Call on_ws_close if on_ws_open was called and it was not yet. */

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <malloc.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -49,6 +51,7 @@ struct fixture {
     int close_inside_call; /* on_ws_close ran inside wr_ws_close */
     bool in_ws_close_call;
     unsigned shared_refs; /* refs of a broadcast frame after queuing */
+    long idle_bytes;      /* heap bytes per idle WebSocket (test_ws_idle_memory) */
     bool stopped;
     struct wr_http_stats final;
     /* Answers given later from the loop. */
@@ -115,10 +118,10 @@ static void on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
 static void on_ws_open(struct wr_http_server *srv, struct wr_ws *ws)
 {
     struct fixture *f = wr_http_server_data(srv);
+    wr_ws_set_data(ws, f);
     for (int i = 0; i < MAX_WS; i++) {
         if (f->ws[i] == NULL) {
             f->ws[i] = ws;
-            wr_ws_set_data(ws, f);
             break;
         }
     }
@@ -979,7 +982,7 @@ static void client_ws_fragments(struct fixture *f)
     }
     CHECK(ws_recv(c, p, sizeof p, &len) == 1);
     CHECK(len == 4 && memcmp(p, "slow", 4) == 0);
-    /* Invalid UTF-8: wslay closes with 1007. */
+    /* Invalid UTF-8: closed with 1007. */
     CHECK(ws_send(c, 1, true, "\xc3\x28", 2));
     CHECK(ws_expect_close(c, 1007));
     CHECK(cli_wait_eof(c));
@@ -1259,6 +1262,350 @@ static void test_bad_bind(void **state)
     close(fd);
 }
 
+/* ---- frame rules -------------------------------------------------------- */
+
+/* A masked frame with any first byte and length form: @lenform 0 picks the
+ * minimal one, 126 or 127 force that form; @declared is the length put in
+ * the header (the payload sent is @data, @len). */
+static bool ws_send_raw(struct cli *c, uint8_t b0, int lenform, uint64_t declared,
+                        const void *data, size_t len)
+{
+    uint8_t hdr[14];
+    size_t hl = 0;
+    hdr[hl++] = b0;
+    if (lenform == 0)
+        lenform = declared < 126 ? 0 : declared <= 0xffff ? 126 : 127;
+    if (lenform == 0) {
+        hdr[hl++] = (uint8_t)(0x80 | declared);
+    } else if (lenform == 126) {
+        hdr[hl++] = 0x80 | 126;
+        hdr[hl++] = (uint8_t)(declared >> 8);
+        hdr[hl++] = (uint8_t)declared;
+    } else {
+        hdr[hl++] = 0x80 | 127;
+        for (int i = 0; i < 8; i++)
+            hdr[hl++] = (uint8_t)(declared >> (56 - 8 * i));
+    }
+    static const uint8_t mask[4] = {0x11, 0x22, 0x33, 0x44};
+    memcpy(hdr + hl, mask, 4);
+    hl += 4;
+    if (!cli_send(c, hdr, hl))
+        return false;
+    uint8_t *body = malloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        body[i] = ((const uint8_t *)data)[i] ^ mask[i % 4];
+    bool ok = cli_send(c, body, len);
+    free(body);
+    return ok;
+}
+
+struct bad_case {
+    const char *what;
+    uint8_t b0;
+    int lenform;
+    uint64_t declared;
+    const char *data; /* sent after a first frame, see first_b0 */
+    size_t len;
+    uint8_t first_b0; /* if nonzero: a frame sent before (payload "ab") */
+    unsigned code;
+};
+
+static const struct bad_case bad_cases[] = {
+    {"RSV1 set", 0xc1, 0, 2, "hi", 2, 0, 1002},
+    {"RSV2 set", 0xa1, 0, 2, "hi", 2, 0, 1002},
+    {"RSV3 set", 0x91, 0, 2, "hi", 2, 0, 1002},
+    {"opcode 3", 0x83, 0, 2, "hi", 2, 0, 1002},
+    {"opcode 11", 0x8b, 0, 2, "hi", 2, 0, 1002},
+    {"ping over 125 bytes", 0x89, 126, 126, NULL, 126, 0, 1002},
+    {"fragmented ping", 0x09, 0, 2, "hi", 2, 0, 1002},
+    {"fragmented close", 0x08, 0, 2, "\x03\xe8", 2, 0, 1002},
+    {"continuation first", 0x80, 0, 2, "hi", 2, 0, 1002},
+    {"text inside a fragmented text", 0x81, 0, 2, "hi", 2, 0x01, 1002},
+    {"binary inside a fragmented text", 0x82, 0, 2, "hi", 2, 0x01, 1002},
+    {"64-bit length, top bit set", 0x81, 127, 0x8000000000000005ull, "", 0, 0, 1002},
+    {"16-bit form for 5 bytes", 0x81, 126, 5, "hello", 5, 0, 1002},
+    {"64-bit form for 300 bytes", 0x81, 127, 300, "", 0, 0, 1002},
+    {"close with 1 byte", 0x88, 0, 1, "\x03", 1, 0, 1002},
+    {"close code 1005", 0x88, 0, 2, "\x03\xed", 2, 0, 1002},
+    {"close code 999", 0x88, 0, 2, "\x03\xe7", 2, 0, 1002},
+    {"close reason not UTF-8", 0x88, 0, 4, "\x03\xe8\xc3\x28", 4, 0, 1007},
+    {"64-bit length over the limit", 0x81, 0, 70000, "", 0, 0, 1009},
+    {"overlong 2 bytes", 0x81, 0, 2, "\xc0\x80", 2, 0, 1007},
+    {"C1 lead", 0x81, 0, 2, "\xc1\xbf", 2, 0, 1007},
+    {"overlong 3 bytes", 0x81, 0, 3, "\xe0\x80\xaf", 3, 0, 1007},
+    {"overlong 4 bytes", 0x81, 0, 4, "\xf0\x8f\xbf\xbf", 4, 0, 1007},
+    {"surrogate D800", 0x81, 0, 3, "\xed\xa0\x80", 3, 0, 1007},
+    {"surrogate DFFF", 0x81, 0, 3, "\xed\xbf\xbf", 3, 0, 1007},
+    {"above U+10FFFF", 0x81, 0, 4, "\xf4\x90\x80\x80", 4, 0, 1007},
+    {"F5 lead", 0x81, 0, 1, "\xf5", 1, 0, 1007},
+    {"lone continuation", 0x81, 0, 1, "\x80", 1, 0, 1007},
+    {"truncated sequence", 0x81, 0, 2, "\xe2\x82", 2, 0, 1007},
+    {"bad byte in a continuation fragment", 0x80, 0, 1, "\x28", 1, 0x01, 1007},
+};
+
+static void client_ws_bad_frames(struct fixture *f)
+{
+    struct resp r;
+    char zeros[200] = {0};
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const struct bad_case *b = &bad_cases[i];
+        struct cli *c = ws_open(f, &r);
+        CHECK(c != NULL);
+        if (b->first_b0 != 0) {
+            /* The first fragment of a text message; for the UTF-8 case it
+             * ends inside a 3-byte sequence. */
+            const char *first = b->code == 1007 ? "\xe2\x82" : "ab";
+            CHECK(ws_send_raw(c, b->first_b0, 0, 2, first, 2));
+        }
+        CHECK(ws_send_raw(c, b->b0, b->lenform, b->declared, b->data ? b->data : zeros, b->len));
+        if (!ws_expect_close(c, b->code)) {
+            client_fail(f, __LINE__, "case '%s': no close %u", b->what, b->code);
+            return;
+        }
+        CHECK(cli_wait_eof(c));
+        cli_close(c);
+    }
+}
+
+static void test_ws_bad_frames(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.ws_rate = 0;
+    run(f, client_ws_bad_frames);
+    assert_int_equal(f->ws_texts, 0);
+    assert_int_equal(f->ws_opens, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    assert_int_equal(f->final.limit_closes, 1); /* the 1009 */
+}
+
+/* Valid UTF-8 split across fragments and reads, control frames split
+ * across reads, several messages in one read, empty messages. */
+static void client_ws_good_frames(struct fixture *f)
+{
+    struct resp r;
+    struct cli *c = ws_open(f, &r);
+    CHECK(c != NULL);
+    char p[256];
+    size_t len;
+    /* U+20AC and U+1F600 split inside their sequences across fragments. */
+    CHECK(ws_send_raw(c, 0x01, 0, 3, "x\xe2\x82", 3));
+    CHECK(ws_send_raw(c, 0x00, 0, 3, "\xac\xf0\x9f", 3));
+    CHECK(ws_send_raw(c, 0x80, 0, 3, "\x98\x80y", 3));
+    CHECK(ws_recv(c, p, sizeof p, &len) == 1);
+    CHECK(len == 9 && memcmp(p, "x\xe2\x82\xac\xf0\x9f\x98\x80y", 9) == 0);
+    /* The edges that are valid: U+10FFFF, U+D7FF, U+E000, U+0080, U+07FF. */
+    static const char edges[] = "\xf4\x8f\xbf\xbf\xed\x9f\xbf\xee\x80\x80\xc2\x80\xdf\xbf";
+    CHECK(ws_echo(c, edges));
+    /* An empty message, and an empty first fragment. */
+    CHECK(ws_send_raw(c, 0x81, 0, 0, "", 0));
+    CHECK(ws_recv(c, p, sizeof p, &len) == 1 && len == 0);
+    CHECK(ws_send_raw(c, 0x01, 0, 0, "", 0));
+    CHECK(ws_send_raw(c, 0x80, 0, 2, "ok", 2));
+    CHECK(ws_recv(c, p, sizeof p, &len) == 1 && len == 2 && memcmp(p, "ok", 2) == 0);
+    /* A ping with 125 bytes and one with none. */
+    char big[126];
+    memset(big, 'p', 125);
+    big[125] = '\0';
+    CHECK(ws_send(c, 9, true, big, 125));
+    CHECK(ws_recv(c, p, sizeof p, &len) == 10 && len == 125 && memcmp(p, big, 125) == 0);
+    CHECK(ws_send(c, 9, true, "", 0));
+    CHECK(ws_recv(c, p, sizeof p, &len) == 10 && len == 0);
+    /* An unsolicited pong is ignored. */
+    CHECK(ws_send(c, 10, true, "zz", 2));
+    /* A ping split byte by byte inside a fragmented message that is
+     * itself split across reads. */
+    uint8_t frames[64];
+    size_t fl = 0;
+    const uint8_t mk[4] = {9, 8, 7, 6};
+    frames[fl++] = 0x01; /* text, not final: "ab" */
+    frames[fl++] = 0x80 | 2;
+    memcpy(frames + fl, mk, 4);
+    fl += 4;
+    frames[fl++] = 'a' ^ mk[0];
+    frames[fl++] = 'b' ^ mk[1];
+    frames[fl++] = 0x89; /* ping "xyz" */
+    frames[fl++] = 0x80 | 3;
+    memcpy(frames + fl, mk, 4);
+    fl += 4;
+    for (int i = 0; i < 3; i++)
+        frames[fl++] = (uint8_t)("xyz"[i] ^ mk[i]);
+    frames[fl++] = 0x80; /* final continuation "cd" */
+    frames[fl++] = 0x80 | 2;
+    memcpy(frames + fl, mk, 4);
+    fl += 4;
+    frames[fl++] = 'c' ^ mk[0];
+    frames[fl++] = 'd' ^ mk[1];
+    for (size_t i = 0; i < fl; i++) {
+        CHECK(cli_send(c, frames + i, 1));
+        sleep_ms(1);
+    }
+    CHECK(ws_recv(c, p, sizeof p, &len) == 10 && len == 3 && memcmp(p, "xyz", 3) == 0);
+    CHECK(ws_recv(c, p, sizeof p, &len) == 1 && len == 4 && memcmp(p, "abcd", 4) == 0);
+    /* Three messages in one write, then one whose header is split. */
+    fl = 0;
+    for (int m = 0; m < 3; m++) {
+        frames[fl++] = 0x81;
+        frames[fl++] = 0x80 | 1;
+        memcpy(frames + fl, mk, 4);
+        fl += 4;
+        frames[fl++] = (uint8_t)(('1' + m) ^ mk[0]);
+    }
+    CHECK(cli_send(c, frames, fl));
+    for (int m = 0; m < 3; m++)
+        CHECK(ws_recv(c, p, sizeof p, &len) == 1 && len == 1 && p[0] == '1' + m);
+    CHECK(cli_send(c, "\x81\x82\x01", 3));
+    sleep_ms(20);
+    CHECK(cli_send(c, "\x02\x03\x04\x69\x6f", 5)); /* "hm" masked with 1 2 3 4 */
+    CHECK(ws_recv(c, p, sizeof p, &len) == 1 && len == 2 && memcmp(p, "hm", 2) == 0);
+    /* A close without a payload is answered by an empty close. */
+    CHECK(ws_send(c, 8, true, "", 0));
+    CHECK(ws_recv(c, p, sizeof p, &len) == 8 && len == 0);
+    CHECK(cli_wait_eof(c));
+    cli_close(c);
+    /* A close with a code and reason is answered with the code. */
+    c = ws_open(f, &r);
+    CHECK(c != NULL);
+    CHECK(ws_send(c, 8, true, "\x0f\xa0see you", 9)); /* 4000 */
+    CHECK(ws_expect_close(c, 4000));
+    CHECK(cli_wait_eof(c));
+    cli_close(c);
+}
+
+static void test_ws_good_frames(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.ws_rate = 0;
+    run(f, client_ws_good_frames);
+    assert_int_equal(f->ws_texts, 9);
+    assert_int_equal(f->final.limit_closes, 0);
+}
+
+/* Pings take rate-limit tokens too. */
+static void client_ws_rate_pings(struct fixture *f)
+{
+    struct resp r;
+    struct cli *c = ws_open(f, &r);
+    CHECK(c != NULL);
+    for (int i = 0; i < 3; i++)
+        CHECK(ws_send_text(c, "m"));
+    for (int i = 0; i < 10; i++)
+        CHECK(ws_send(c, 9, true, "p", 1));
+    char p[256];
+    size_t len;
+    int texts = 0, pongs = 0, op;
+    while ((op = ws_recv(c, p, sizeof p, &len)) == 1 || op == 10)
+        op == 1 ? texts++ : pongs++;
+    CHECK(op == 8);
+    CHECK(len >= 2 && ((unsigned)(uint8_t)p[0] << 8 | (uint8_t)p[1]) == 1008);
+    CHECK(texts == 3 && pongs == 2);
+    CHECK(cli_wait_eof(c));
+    cli_close(c);
+}
+
+static void test_ws_rate_pings(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.ws_rate = 1;
+    f->lim.ws_burst = 5;
+    run(f, client_ws_rate_pings);
+    assert_int_equal(f->final.limit_closes, 1);
+}
+
+/* ---- memory per idle WebSocket ---------------------------------------- */
+
+#ifdef __SANITIZE_ADDRESS__
+/* ASan replaces malloc; glibc's mallinfo2 sees none of it. */
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_in_use(void)
+{
+    return __sanitizer_get_current_allocated_bytes();
+}
+#else
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2(); /* sums every arena */
+    return m.uordblks + m.hblkhd;
+}
+#endif
+
+#define IDLE_N 500
+
+/* A WebSocket opened without touching the heap in this process: socket,
+ * handshake, read the 101 into a stack buffer. Returns the fd or -1. */
+static int raw_ws_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[512];
+    int n = snprintf(buf, sizeof buf,
+                     "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     rfc_key);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    while (got < sizeof buf - 1) {
+        ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = '\0';
+        if (strstr(buf, "\r\n\r\n") != NULL)
+            return strncmp(buf, "HTTP/1.1 101 ", 13) == 0 ? fd : (close(fd), -1);
+    }
+    close(fd);
+    return -1;
+}
+
+/* Heap bytes the server holds per open, idle WebSocket: everything this
+ * process allocates (the uv_tcp_t inside our connection struct, our
+ * structs, libuv's per-fd arrays), not the kernel's socket buffers. */
+static void client_ws_idle_memory(struct fixture *f)
+{
+    static int fds[IDLE_N];
+    struct resp r;
+    /* Warm up: one socket through the whole path first. */
+    struct cli *w = ws_open(f, &r);
+    CHECK(w != NULL);
+    CHECK(ws_echo(w, "warm"));
+    sleep_ms(50);
+    size_t before = heap_in_use();
+    int opened = 0;
+    for (int i = 0; i < IDLE_N; i++) {
+        fds[i] = raw_ws_open(f->port);
+        if (fds[i] >= 0)
+            opened++;
+    }
+    sleep_ms(200); /* let the server settle (writes done, nothing queued) */
+    size_t after = heap_in_use();
+    f->idle_bytes = ((long)after - (long)before) / IDLE_N;
+    for (int i = 0; i < IDLE_N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    CHECK(opened == IDLE_N);
+    CHECK(ws_echo(w, "still here"));
+    cli_close(w);
+}
+
+static void test_ws_idle_memory(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.ws_rate = 0;
+    run(f, client_ws_idle_memory);
+    assert_int_equal(f->ws_opens, IDLE_N + 1);
+    print_message("heap per idle WebSocket: %ld bytes (%d sockets)\n", f->idle_bytes, IDLE_N);
+    assert_true(f->idle_bytes < 2048);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -1300,6 +1647,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broadcast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_consumer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_bad_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_good_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_rate_pings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_idle_memory, setup, teardown),
     };
     int rc = cmocka_run_group_tests_name("http", tests, NULL, NULL);
     char cmd[300];
