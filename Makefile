@@ -9,8 +9,8 @@
 
 CC      ?= cc
 PKGS    := libuv raft libsodium jansson libcrypto
-# wslay and http-parser ship no pkg-config file (shared/notes/debian-deps.md).
-EXTRA_LIBS := -lwslay -lhttp_parser
+# http-parser ships no pkg-config file (shared/notes/debian-deps.md).
+EXTRA_LIBS := -lhttp_parser
 
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
@@ -55,7 +55,7 @@ all: deps $(BUILD)/warren
 # so an up-to-date machine never calls apt.
 deps:
 	@if ! pkg-config --exists $(PKGS) cmocka 2>/dev/null \
-	    || [ ! -f /usr/include/wslay/wslay.h ] || [ ! -f /usr/include/http_parser.h ] \
+	    || [ ! -f /usr/include/http_parser.h ] \
 	    || ! command -v nginx >/dev/null || ! command -v chromium >/dev/null \
 	    || ! command -v node >/dev/null; then \
 	    sh scripts/install-deps.sh; \

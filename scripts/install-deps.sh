@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
-libwslay-dev libhttp-parser-dev libssl-dev libcmocka-dev
+libhttp-parser-dev libssl-dev libcmocka-dev
 nginx chromium nodejs npm iproute2 procps curl"
 
 missing=""
