@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
 libhttp-parser-dev libssl-dev libcmocka-dev
-nginx chromium nodejs npm iproute2 procps curl"
+nginx chromium nodejs npm iproute2 nftables procps curl"
 
 missing=""
 for p in $PKGS; do

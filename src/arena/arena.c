@@ -325,6 +325,16 @@ static enum wr_session_op arena_apply(void *state, const struct wr_apply_ctx *ct
             disconnect(ctx, cmd, &a->players[i]);
         return WR_SESSION_KEEP;
     }
+    case WR_ARENA_PRESENT: {
+        uint32_t i;
+        if (wr_u64map_get(&a->by_session, cmd->session, &i) && !a->players[i].connected) {
+            struct wr_arena_player *p = &a->players[i];
+            p->connected = true;
+            p->disconnected_at = 0;
+            emit(ctx, cmd, WR_ARENA_EV_CHANGED, p);
+        }
+        return WR_SESSION_KEEP;
+    }
     case WR_ARENA_NODE_DOWN: {
         uint32_t node = wr_get_u32(&r);
         for (size_t i = 0; !r.err && i < a->count; i++)

@@ -17,6 +17,9 @@
  *           disconnected, until resumed or expired.
  *   NODE_DOWN   session 0; u32 node. Every connected player of that node is
  *           now disconnected (proposed by the leader when a node is gone).
+ *   PRESENT the session's client is still connected to its node: a player
+ *           marked disconnected (its node was cut off from the leader, not
+ *           its client from the node) is connected again.
  *   EXPIRE  session 0; u32 player id | u64 disconnected_at. Removes the
  *           player if it is still disconnected since that very time
  *           (proposed by the leader when the grace period is over).
@@ -54,6 +57,7 @@ enum {
     WR_ARENA_DISCONNECT = 6,
     WR_ARENA_NODE_DOWN = 7,
     WR_ARENA_EXPIRE = 8,
+    WR_ARENA_PRESENT = 9,
 };
 enum {
     WR_ARENA_EV_JOINED = 1,

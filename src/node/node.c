@@ -744,12 +744,31 @@ static void on_expired(void *data, uint64_t session)
     wr_ws_close(c->ws, 1013, "no leader");
 }
 
-/* Once a second: make sure this node's HTTP address is in the registry. */
+/* A partition between this node and the leader makes the leader mark our
+ * players disconnected (NODE_DOWN) although their clients never left us.
+ * Once a leader is reachable again, say they are here, or they would be
+ * expired after the grace period while playing. */
+static void reassert_presence(struct node *n)
+{
+    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
+    for (uint32_t i = 0; i < n->n_slots; i++) {
+        struct client *c = n->clients[i];
+        if (c == NULL || c->state != C_JOINED)
+            continue;
+        const struct wr_arena_player *p = wr_arena_by_session(a, c->session);
+        if (p != NULL && !p->connected)
+            submit(c, WR_ARENA_PRESENT, NULL);
+    }
+}
+
+/* Once a second: make sure this node's HTTP address is in the registry,
+ * and that its players are not shown as gone. */
 static void tick_cb(uv_timer_t *t)
 {
     struct node *n = t->data;
     if (n->proposer == NULL || n->status.leader_id == 0)
         return;
+    reassert_presence(n);
     char name[32];
     snprintf(name, sizeof name, "node/%ld", n->cfg.id);
     const struct wr_reg_entry *e = wr_world_registry_find(n->world, name);

@@ -218,6 +218,8 @@ class Node {
     constructor(cluster, id) {
         this.cluster = cluster;
         this.id = id;
+        this.host = '127.0.0.1'; // bind IP for --cluster and --http (opts.hosts)
+        this.commandPrefix = []; // e.g. ['ip', 'netns', 'exec', NS] (opts.commandPrefix)
         this.httpPort = 0;
         this.clusterPort = 0;
         this.dir = '';
@@ -234,10 +236,10 @@ class Node {
         return this.proc !== null && this.exit === null;
     }
     get http() {
-        return `127.0.0.1:${this.httpPort}`;
+        return `${this.host}:${this.httpPort}`;
     }
     get clusterAddr() {
-        return `127.0.0.1:${this.clusterPort}`;
+        return `${this.host}:${this.clusterPort}`;
     }
 }
 
@@ -290,6 +292,12 @@ export class Cluster {
         const ids = this.opts.ids || Array.from({ length: this.opts.n }, (_, i) => i + 1);
         for (const id of ids) {
             const n = new Node(this, id);
+            const h = this.opts.hosts;
+            const host = typeof h === 'function' ? h(id) : h && h[id];
+            if (host) n.host = host;
+            const pre = this.opts.commandPrefix;
+            const prefix = typeof pre === 'function' ? pre(id) : pre && pre[id];
+            if (prefix) n.commandPrefix = [...prefix];
             n.httpPort = await freePort();
             n.clusterPort = await freePort();
             n.dir = path.join(this.tmp, `node${id}`);
@@ -304,7 +312,14 @@ export class Cluster {
         fs.writeFileSync(
             path.join(this.artifactDir, 'cluster.json'),
             JSON.stringify(
-                this.nodes.map((n) => ({ id: n.id, http: n.http, cluster: n.clusterAddr, data: n.dataDir, args: this.argsFor(n) })),
+                this.nodes.map((n) => ({
+                    id: n.id,
+                    http: n.http,
+                    cluster: n.clusterAddr,
+                    data: n.dataDir,
+                    ...(n.commandPrefix.length ? { prefix: n.commandPrefix } : {}),
+                    args: this.argsFor(n),
+                })),
                 null,
                 2,
             ),
@@ -316,10 +331,13 @@ export class Cluster {
         const n = this.node(id);
         if (n.alive) throw new Error(`node ${id} is already running (pid ${n.proc.pid})`);
         const fd = fs.openSync(n.logFile, 'a');
-        fs.writeSync(fd, `==== harness: start #${n.starts + 1} of node ${id} at ${new Date().toISOString()}: ${warrenBin()} ${this.argsFor(n).join(' ')}\n`);
+        const cmd = [...n.commandPrefix, warrenBin(), ...this.argsFor(n)];
+        fs.writeSync(fd, `==== harness: start #${n.starts + 1} of node ${id} at ${new Date().toISOString()}: ${cmd.join(' ')}\n`);
         const env = { ...process.env, ...(this.opts.env || {}) };
         if (!env.ASAN_OPTIONS) env.ASAN_OPTIONS = 'abort_on_error=0:detect_leaks=1';
-        const proc = spawn(warrenBin(), this.argsFor(n), { stdio: ['ignore', fd, fd], env });
+        // With a prefix like `ip netns exec NS`, that command execs the node
+        // in place, so proc.pid is still the node's pid (signals reach it).
+        const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', fd, fd], env });
         fs.closeSync(fd);
         n.proc = proc;
         n.exit = null;
@@ -557,7 +575,8 @@ export class Cluster {
     async client(id, label) {
         const cl = new ArenaClient(label || `client@${id}`);
         this.clients.add(cl);
-        await cl.connect(this.node(id).httpPort);
+        const n = this.node(id);
+        await cl.connect(n.httpPort, { host: n.host });
         cl.nodeId = id;
         return cl;
     }
@@ -567,7 +586,9 @@ export class Cluster {
  * Start a cluster and wait until every node answers /healthz.
  * opts: n (default 3), name (artifacts dir), electionTimeout, heartbeat,
  * single (omit --peers: a one-node cluster), ids, secrets {id: secret},
- * extraArgs, env.
+ * extraArgs, env; hosts ({id: ip} or id => ip: the IP a node binds --cluster
+ * and --http to, default 127.0.0.1), commandPrefix ({id: argv} or id => argv:
+ * run the node as `argv... warren node ...`, e.g. ['ip','netns','exec',NS]).
  */
 export async function startCluster(opts = {}) {
     const o = { n: 3, ...opts };
@@ -654,10 +675,11 @@ export class ArenaClient {
         return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
     }
 
-    connect(port, { timeout = 3000 } = {}) {
+    connect(port, { timeout = 3000, host = '127.0.0.1' } = {}) {
         this.port = port;
+        this.host = host;
         return new Promise((resolve, reject) => {
-            const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { handshakeTimeout: timeout, maxPayload: 64 << 20 });
+            const ws = new WebSocket(`ws://${host}:${port}/ws`, { handshakeTimeout: timeout, maxPayload: 64 << 20 });
             this.ws = ws;
             let opened = false;
             this.closed = new Promise((res) => {
