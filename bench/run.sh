@@ -301,30 +301,23 @@ COMMON="--duration $DURATION"
 CL_EXTRA=""
 log "warren bench: runs=$RUNS clients=$CLIENTS duration=${DURATION}s only=$ONLY (temp $TMP)"
 
-if want a; then
-    desc="$CLIENTS clients over 3 nodes, 5 moves/s each, window 4"
-    log "(a) $desc"
-    start_cluster a 3
-    r=1
-    while [ $r -le "$RUNS" ]; do
-        run_loadgen a $r "$desc" -- --nodes "$(nodes_list)" --clients "$CLIENTS" --rate 5 $COMMON
-        r=$((r + 1))
-    done
-    stop_cluster
-fi
-
-if want b; then
-    n=$((CLIENTS * 2))
+# Sets a and b: N clients spread over 3 nodes, 5 moves/s each.
+load_set() {
+    set_name=$1
+    n=$2
     desc="$n clients over 3 nodes, 5 moves/s each, window 4"
-    log "(b) $desc"
-    start_cluster b 3
+    log "($set_name) $desc"
+    start_cluster "$set_name" 3
     r=1
     while [ $r -le "$RUNS" ]; do
-        run_loadgen b $r "$desc" -- --nodes "$(nodes_list)" --clients "$n" --rate 5 $COMMON
+        run_loadgen "$set_name" $r "$desc" -- --nodes "$(nodes_list)" --clients "$n" --rate 5 $COMMON
         r=$((r + 1))
     done
     stop_cluster
-fi
+}
+
+if want a; then load_set a "$CLIENTS"; fi
+if want b; then load_set b $((CLIENTS * 2)); fi
 
 if want c; then
     # One client may send 60 messages/s by default (docs/protocol.md); the

@@ -148,38 +148,44 @@ static void metrics(struct node *n, struct wr_http_conn *conn)
     const struct wr_http_stats *hs = wr_http_server_stats(n->http);
     const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
     const struct wr_transport_stats *ts = wr_transport_stats(wr_raft_transport(n->raft));
-    fprintf(f,
-            "raft_term %llu\nraft_commit_index %llu\nraft_applied_index %llu\n"
-            "raft_is_leader %d\n",
-            (unsigned long long)st.term, (unsigned long long)st.commit_index,
-            (unsigned long long)st.applied_index, st.role == WR_ROLE_LEADER);
-    fprintf(f,
-            "http_connections_open %llu\nws_open %llu\nhttp_requests %llu\n"
-            "ws_messages_in %llu\nws_frames_out %llu\nbytes_in %llu\nbytes_out %llu\n"
-            "limit_closes %llu\n",
-            (unsigned long long)hs->connections_open, (unsigned long long)hs->ws_open,
-            (unsigned long long)hs->requests, (unsigned long long)hs->ws_messages_in,
-            (unsigned long long)hs->ws_frames_out, (unsigned long long)hs->bytes_in,
-            (unsigned long long)hs->bytes_out, (unsigned long long)hs->limit_closes);
-    fprintf(f,
-            "proposer_pending %llu\nproposer_submitted %llu\nproposer_resent %llu\n"
-            "proposer_expired %llu\nproposer_rejected_full %llu\nproposer_entries %llu\n"
-            "proposer_batched %llu\nproposer_forwarded_in %llu\nproposer_forwarded_out %llu\n"
-            "proposer_commit_us_sum %llu\nproposer_commit_us_max %llu\n",
-            (unsigned long long)ps->pending, (unsigned long long)ps->submitted,
-            (unsigned long long)ps->resent, (unsigned long long)ps->expired,
-            (unsigned long long)ps->rejected_full, (unsigned long long)ps->entries,
-            (unsigned long long)ps->batched, (unsigned long long)ps->forwarded_in,
-            (unsigned long long)ps->forwarded_out, (unsigned long long)ps->commit_us_sum,
-            (unsigned long long)ps->commit_us_max);
-    fprintf(f,
-            "cluster_accepted %llu\ncluster_rejected %llu\ncluster_dial_ok %llu\n"
-            "cluster_dial_rejected %llu\narena_players %zu\nevents_delivered %llu\n"
-            "frames_broadcast %llu\n",
-            (unsigned long long)ts->accepted, (unsigned long long)ts->rejected,
-            (unsigned long long)ts->dial_ok, (unsigned long long)ts->dial_rejected,
-            wr_arena_count(wr_world_module(n->world, WR_MODULE_ARENA)),
-            (unsigned long long)n->events_delivered, (unsigned long long)n->frames_broadcast);
+    const struct wr_arena *arena = wr_world_module(n->world, WR_MODULE_ARENA);
+    const struct {
+        const char *name;
+        uint64_t value;
+    } rows[] = {
+        {"raft_term", st.term},
+        {"raft_commit_index", st.commit_index},
+        {"raft_applied_index", st.applied_index},
+        {"raft_is_leader", st.role == WR_ROLE_LEADER},
+        {"http_connections_open", hs->connections_open},
+        {"ws_open", hs->ws_open},
+        {"http_requests", hs->requests},
+        {"ws_messages_in", hs->ws_messages_in},
+        {"ws_frames_out", hs->ws_frames_out},
+        {"bytes_in", hs->bytes_in},
+        {"bytes_out", hs->bytes_out},
+        {"limit_closes", hs->limit_closes},
+        {"proposer_pending", ps->pending},
+        {"proposer_submitted", ps->submitted},
+        {"proposer_resent", ps->resent},
+        {"proposer_expired", ps->expired},
+        {"proposer_rejected_full", ps->rejected_full},
+        {"proposer_entries", ps->entries},
+        {"proposer_batched", ps->batched},
+        {"proposer_forwarded_in", ps->forwarded_in},
+        {"proposer_forwarded_out", ps->forwarded_out},
+        {"proposer_commit_us_sum", ps->commit_us_sum},
+        {"proposer_commit_us_max", ps->commit_us_max},
+        {"cluster_accepted", ts->accepted},
+        {"cluster_rejected", ts->rejected},
+        {"cluster_dial_ok", ts->dial_ok},
+        {"cluster_dial_rejected", ts->dial_rejected},
+        {"arena_players", wr_arena_count(arena)},
+        {"events_delivered", n->events_delivered},
+        {"frames_broadcast", n->frames_broadcast},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        fprintf(f, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].value);
     wr_node_config_dump(&n->cfg, f);
     fclose(f);
     wr_http_respond(conn, 200, "text/plain; charset=utf-8", text, len);
