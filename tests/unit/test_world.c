@@ -1221,6 +1221,111 @@ static void test_session_prune(void **state)
     wr_world_destroy(w);
 }
 
+/* Connection state: DISCONNECT, NODE_DOWN and a new incarnation mark a
+ * player disconnected (CHANGED); PRESENT and a move mark it connected again;
+ * EXPIRE removes it only if it is still disconnected since the given time;
+ * RESUME moves it to a new session and node and closes the old session. */
+static void test_connection_lifecycle(void **state)
+{
+    (void)state;
+    struct rec r;
+    struct wr_world *w = new_world(&r);
+    const uint64_t S = 0x5E55, S2 = 0x5E56;
+    assert_int_equal(do_config(w, &r, 1000, 8, 8), WR_APPLIED);
+    uint8_t hash[WR_TOKEN_HASH_BYTES];
+    memset(hash, 0xAB, sizeof hash);
+    struct wr_writer p;
+    wr_writer_init(&p, 64);
+    wr_arena_encode_join_token(&p, "carol", hash, 77);
+    assert_int_equal(apply_one(w, &r, 1000, 5, WR_MODULE_ARENA, WR_ARENA_JOIN, 1, S, 1, &p),
+                     WR_APPLIED);
+    const struct wr_arena_player *pl = player(w, S);
+    assert_non_null(pl);
+    assert_true(pl->connected);
+    uint32_t id = pl->id;
+
+    assert_int_equal(apply_one(w, &r, 2000, 0, WR_MODULE_ARENA, WR_ARENA_DISCONNECT, 1, S, 2, NULL),
+                     WR_APPLIED);
+    assert_int_equal(r.n_ev, 1);
+    assert_int_equal(r.ev[0].type, WR_ARENA_EV_CHANGED);
+    assert_false(player(w, S)->connected);
+    assert_int_equal(player(w, S)->disconnected_at, 2000);
+
+    assert_int_equal(apply_one(w, &r, 2500, 0, WR_MODULE_ARENA, WR_ARENA_PRESENT, 1, S, 3, NULL),
+                     WR_APPLIED);
+    assert_true(player(w, S)->connected);
+    assert_int_equal(r.ev[0].type, WR_ARENA_EV_CHANGED);
+    /* PRESENT while connected changes nothing and emits nothing. */
+    assert_int_equal(apply_one(w, &r, 2600, 0, WR_MODULE_ARENA, WR_ARENA_PRESENT, 1, S, 4, NULL),
+                     WR_APPLIED);
+    assert_int_equal(r.n_ev, 0);
+
+    p.len = 0;
+    wr_arena_encode_node_down(&p, 1);
+    assert_int_equal(apply_one(w, &r, 3000, 0, WR_MODULE_ARENA, WR_ARENA_NODE_DOWN, 2, 0, 0, &p),
+                     WR_APPLIED);
+    assert_false(player(w, S)->connected);
+    assert_int_equal(do_move(w, &r, 3100, 1, S, 5, WR_DIR_UP, 1), WR_APPLIED);
+    assert_true(player(w, S)->connected);
+    assert_int_equal(r.ev[0].type, WR_ARENA_EV_CHANGED);
+
+    /* A new incarnation of node 1 disconnects the old one's players. */
+    assert_int_equal(do_node_info(w, &r, 3200, 1, "127.0.0.1:4001"), WR_APPLIED);
+    p.len = 0;
+    wr_put_str(&p, "127.0.0.1:4001");
+    wr_put_u64(&p, 99);
+    assert_int_equal(apply_one(w, &r, 3300, 0, WR_MODULE_CORE, WR_CORE_NODE_INFO, 1, 0, 0, &p),
+                     WR_APPLIED);
+    assert_false(player(w, S)->connected);
+    uint64_t since = player(w, S)->disconnected_at;
+    assert_int_equal(since, 3300);
+
+    /* EXPIRE for another disconnect time is a no-op. */
+    p.len = 0;
+    wr_arena_encode_expire(&p, id, since - 1);
+    assert_int_equal(apply_one(w, &r, 9000, 0, WR_MODULE_ARENA, WR_ARENA_EXPIRE, 2, 0, 0, &p),
+                     WR_APPLIED);
+    assert_non_null(player(w, S));
+
+    /* RESUME from node 2 with the token's hash: same player, new session. */
+    p.len = 0;
+    wr_arena_encode_resume(&p, hash, 5);
+    assert_int_equal(apply_one(w, &r, 9100, 0, WR_MODULE_ARENA, WR_ARENA_RESUME, 2, S2, 1, &p),
+                     WR_APPLIED);
+    assert_int_equal(r.ev[0].type, WR_ARENA_EV_RESUMED);
+    pl = player(w, S2);
+    assert_non_null(pl);
+    assert_int_equal(pl->id, id);
+    assert_int_equal(pl->node, 2);
+    assert_true(pl->connected);
+    assert_null(player(w, S));
+    assert_false(session_open(w, S));
+    assert_int_equal(do_move(w, &r, 9200, 1, S, 6, WR_DIR_DOWN, 2), WR_STALE);
+
+    /* A resume with an unknown token is refused. */
+    uint8_t other[WR_TOKEN_HASH_BYTES];
+    memset(other, 0xCD, sizeof other);
+    p.len = 0;
+    wr_arena_encode_resume(&p, other, 5);
+    assert_int_equal(apply_one(w, &r, 9300, 0, WR_MODULE_ARENA, WR_ARENA_RESUME, 2, 0x777, 1, &p),
+                     WR_APPLIED);
+    expect_refusal(&r, 2, 0x777, "bad_token");
+
+    /* Disconnected, then expired at exactly that time: removed. */
+    assert_int_equal(apply_one(w, &r, 9400, 0, WR_MODULE_ARENA, WR_ARENA_DISCONNECT, 2, S2, 2, NULL),
+                     WR_APPLIED);
+    p.len = 0;
+    wr_arena_encode_expire(&p, id, 9400);
+    assert_int_equal(apply_one(w, &r, 40000, 0, WR_MODULE_ARENA, WR_ARENA_EXPIRE, 2, 0, 0, &p),
+                     WR_APPLIED);
+    assert_int_equal(r.ev[0].type, WR_ARENA_EV_LEFT);
+    assert_null(player(w, S2));
+    assert_false(session_open(w, S2));
+    check_arena(w, true);
+    wr_writer_free(&p);
+    wr_world_destroy(w);
+}
+
 static void test_registry(void **state)
 {
     (void)state;
@@ -1963,6 +2068,7 @@ int main(void)
         cmocka_unit_test(test_session_stale),
         cmocka_unit_test(test_join_on_open_session),
         cmocka_unit_test(test_session_prune),
+        cmocka_unit_test(test_connection_lifecycle),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_hash_tracks_state),
         cmocka_unit_test(test_snapshot_roundtrip_random_play),
