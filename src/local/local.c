@@ -1248,9 +1248,13 @@ static int cmd_kill(const struct opts *o)
     printf("Sent SIG%s to node %d (pid %d).\n", name, o->node, (int)p.pid);
     if (o->sig == SIGKILL || o->sig == SIGTERM || o->sig == SIGINT || o->sig == SIGQUIT ||
         o->sig == SIGHUP) {
+        /* Wait until the process is gone or a zombie, not merely until its
+         * cmdline stops matching: a dying process loses its cmdline while
+         * the kernel is still tearing it down, and ports it held may still
+         * be bound then. */
         long long deadline = now_ms() + WR_LOCAL_STOP_GRACE_MS;
         bool alive;
-        while ((alive = wr__local_pid_owned(p.pid, p.needle)) && now_ms() < deadline)
+        while ((alive = wr__local_pid_running(p.pid)) && now_ms() < deadline)
             wr__local_sleep(20, NULL);
         if (alive) {
             printf("Node %d still runs %d s later.\n", o->node, WR_LOCAL_STOP_GRACE_MS / 1000);

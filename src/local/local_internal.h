@@ -108,6 +108,12 @@ char wr__local_pid_state(pid_t pid);
  * not an unrelated one that reused the pid. */
 bool wr__local_pid_owned(pid_t pid, const char *needle);
 
+/* Has @pid not exited yet (a zombie has)? Use it to wait for a process we
+ * own and have signalled: a dying process loses its cmdline (so
+ * wr__local_pid_owned turns false) while the kernel still tears it down and
+ * holds its ports. */
+bool wr__local_pid_running(pid_t pid);
+
 /* Read @p->pidfile and set @p->pid to its pid if that process is owned (see
  * wr__local_pid_owned), else 0. Returns 1 when the pid file exists but its
  * process is gone (stale), else 0. @stale_pid (may be NULL) gets the pid

@@ -348,6 +348,12 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool wr__local_pid_running(pid_t pid)
+{
+    char state = wr__local_pid_state(pid);
+    return state != '\0' && state != 'Z' && state != 'X' && state != 'x';
+}
+
 /* How many of @procs (pids in @pids) are still running; forgets the rest. */
 static int still_running(struct wr__local_proc *procs, int n, pid_t *pids)
 {
@@ -356,7 +362,7 @@ static int still_running(struct wr__local_proc *procs, int n, pid_t *pids)
     for (int i = 0; i < n; i++) {
         if (pids[i] == 0)
             continue;
-        if (procs[i].pid != 0 && wr__local_pid_owned(procs[i].pid, procs[i].needle))
+        if (procs[i].pid != 0 && wr__local_pid_running(procs[i].pid))
             live++;
         else
             procs[i].pid = 0;
@@ -400,7 +406,7 @@ int wr__local_stop(struct wr__local_proc *procs, int n, int grace_ms, const sigs
         if (live < 0 && out != NULL)
             fprintf(out, "interrupted: sending SIGKILL now\n");
         for (int i = 0; i < n; i++) {
-            if (procs[i].pid != 0 && wr__local_pid_owned(procs[i].pid, procs[i].needle)) {
+            if (procs[i].pid != 0 && wr__local_pid_running(procs[i].pid)) {
                 kill(procs[i].pid, SIGKILL);
                 killed[i] = true;
             }
