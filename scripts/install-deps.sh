@@ -33,8 +33,13 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# Debian's nginx package starts a system nginx on port 80; Warren runs its own.
-if command -v systemctl >/dev/null 2>&1; then
-    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
-fi
-$SUDO pkill -x nginx >/dev/null 2>&1 || true
+# Debian's nginx package enables a system nginx on port 80. Warren starts its
+# own (port 4000, `warren cluster up`), so the system one is not needed; stop
+# it only when this script installed it, and never touch other nginx servers.
+case " $missing " in *" nginx "*)
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+        $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+    elif command -v service >/dev/null 2>&1; then
+        $SUDO service nginx stop >/dev/null 2>&1 || true
+    fi ;;
+esac
