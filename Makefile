@@ -5,6 +5,7 @@
 #   make test            install what is missing, build, run every test
 #   make run             install, build, start a local cluster behind nginx
 #   make bench           benchmarks (see bench/README.md)
+#   make fuzz            libFuzzer drivers (fuzz/), FUZZ_SECONDS each (clang)
 #   WERROR=1             turn warnings into errors (CI sets it)
 
 CC      ?= cc
@@ -57,7 +58,7 @@ deps:
 	@if ! pkg-config --exists $(PKGS) cmocka 2>/dev/null \
 	    || [ ! -f /usr/include/http_parser.h ] \
 	    || ! command -v nginx >/dev/null || ! command -v chromium >/dev/null \
-	    || ! command -v node >/dev/null; then \
+	    || ! command -v node >/dev/null || [ ! -x /usr/sbin/nft ]; then \
 	    sh scripts/install-deps.sh; \
 	fi
 
@@ -101,4 +102,57 @@ format:
 clean:
 	rm -rf build build-san
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+# ---- fuzzing (see fuzz/README.md) -------------------------------------
+# Separate from build/ and build-san/: clang, libFuzzer, ASan+UBSan, asserts
+# on. The project's objects get coverage instrumentation (fuzzer-no-link);
+# only the drivers link libFuzzer's main. Not part of all/test.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Same warnings as above, minus GCC's -Wimplicit-fallthrough=N syntax.
+FUZZ_WARN    := $(filter-out -Wimplicit-fallthrough=5,$(WARN)) -Wimplicit-fallthrough
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_WARN) $(FUZZ_SAN) -Isrc -MMD -MP
+FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRCS))
+FUZZ_NAMES   := world transport_hello ws http
+FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+
+.PHONY: fuzz fuzz-build fuzz-deps fuzz-seeds
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) sh fuzz/run.sh $(FUZZ_NAMES)
+
+fuzz-build: fuzz-deps $(FUZZ_BINS)
+
+# clang and libFuzzer's runtime are optional: installed only for fuzzing.
+fuzz-deps:
+	@if ! printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' \
+	    | $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1 \
+	    || ! pkg-config --exists $(PKGS) 2>/dev/null || [ ! -f /usr/include/http_parser.h ]; then \
+	    sh scripts/install-deps.sh --fuzz; \
+	fi
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c -o $@ $<
+
+# fuzz_http includes net/http.c itself (to reach its static parser
+# callbacks), so it links every object but http.o.
+$(FUZZ_BUILD)/fuzz_http: fuzz/fuzz_http.c fuzz/fuzz_common.h $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Ifuzz -o $@ $< \
+	    $(filter-out $(FUZZ_BUILD)/obj/net/http.o,$(FUZZ_OBJS)) -Wl,-z,relro,-z,now $(LDLIBS)
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Ifuzz -o $@ $< $(FUZZ_OBJS) \
+	    -Wl,-z,relro,-z,now $(LDLIBS)
+
+# Regenerate the seed corpora in fuzz/corpus/ (checked in).
+$(FUZZ_BUILD)/make_seeds: fuzz/make_seeds.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz-seeds: fuzz-deps $(FUZZ_BUILD)/make_seeds
+	./$(FUZZ_BUILD)/make_seeds fuzz/corpus
+
+-include $(shell find build build-san $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -2,12 +2,19 @@
 # Install the Debian packages Warren builds, tests and runs with.
 # Called by `make` when pkg-config cannot find a library or a tool is missing;
 # safe to run by hand. Uses sudo when not root.
+# `install-deps.sh --fuzz` also installs what `make fuzz` needs (clang and
+# libFuzzer's runtime); `make test` and CI never ask for it.
 set -eu
 
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
 libhttp-parser-dev libssl-dev libcmocka-dev
 nginx chromium nodejs npm iproute2 nftables procps curl"
+# Optional: only with --fuzz (make fuzz).
+FUZZ_PKGS="clang libclang-rt-14-dev"
+if [ "${1:-}" = "--fuzz" ]; then
+    PKGS="$PKGS $FUZZ_PKGS"
+fi
 
 missing=""
 for p in $PKGS; do

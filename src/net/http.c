@@ -715,7 +715,10 @@ static void slot_append(char *dst, size_t cap, const struct wr_writer *v)
         dst[have] = '\0';
     }
     size_t n = v->len < cap - 1 - have ? v->len : cap - 1 - have;
-    memcpy(dst + have, v->base, n);
+    /* An empty first value has no buffer yet: memcpy from NULL is undefined
+     * even for 0 bytes (found by fuzz/fuzz_http.c under UBSan). */
+    if (n > 0)
+        memcpy(dst + have, v->base, n);
     dst[have + n] = '\0';
 }
 

@@ -680,6 +680,28 @@ static void test_404(void **state)
     run(*state, client_404);
 }
 
+/* Regression (found by fuzz/fuzz_http.c): an empty value as the first
+ * header the server captures made it memcpy from a NULL buffer, which
+ * aborts the sanitizer build. The request gets its answer and the server
+ * keeps serving. */
+static void client_empty_header_value(struct fixture *f)
+{
+    struct cli *c = cli_open(f);
+    CHECK(c != NULL);
+    CHECK(cli_sends(c, "GET /api/hello HTTP/1.1\r\nUpgrade:\r\nConnection:\r\nHost: x\r\n\r\n"));
+    CHECK(cli_response(c, &R, false));
+    CHECK(R.status == 200);
+    CHECK(cli_sends(c, "GET /ws HTTP/1.1\r\nUpgrade:\r\nHost: x\r\n\r\n"));
+    CHECK(cli_response(c, &R, false));
+    CHECK(R.status == 400);
+    cli_close(c);
+}
+
+static void test_empty_header_value(void **state)
+{
+    run(*state, client_empty_header_value);
+}
+
 static void client_header_too_large(struct fixture *f)
 {
     struct cli *c = cli_open(f);
@@ -1632,6 +1654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_header_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_404, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_exact, setup, teardown),
