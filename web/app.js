@@ -47,6 +47,7 @@
   });
 
   let ws = null;            // the current socket (null while waiting to reconnect)
+  let fullListNext = false; // the next update is the full list after a welcome
   let serverIdx = 0;        // index into w.servers of the current/next server
   let resuming = false;     // resume sent, welcome not yet received
   let joinName = null;      // join requested by the user, not yet welcomed
@@ -215,6 +216,12 @@
     switch (m.t) {
       case 'welcome': return onWelcome(m);
       case 'update':
+        if (fullListNext) {
+          // The first update after a welcome lists every player: it
+          // replaces the view kept from before the (re)connection.
+          fullListNext = false;
+          w.players = new Map();
+        }
         for (const p of m.players || []) upsert(p);
         return render();
       case 'left':
@@ -245,8 +252,10 @@
     if (m.leader != null) w.leader = m.leader;
     w.width = m.width;
     w.height = m.height;
-    w.players = new Map();
-    for (const p of m.players || []) upsert(p);
+    // Keep showing the players we knew until the full list that follows
+    // the welcome arrives (protocol.md), so nobody blinks out meanwhile.
+    fullListNext = true;
+    upsert({ id: m.id, name: m.name, x: m.x, y: m.y, seq: m.seq, node: m.node, connected: true });
     if (m.token) token.set(m.token);
     sessionStorage.setItem('warren.name', m.name);
     if (wasResume) {
