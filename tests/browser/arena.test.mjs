@@ -15,35 +15,13 @@
 //
 // Screenshots of every step: tests/artifacts/browser/arena-*.png.
 
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './lib.mjs';
 
 const ROUNDS = 5;
-let cluster;
-let browser;
-const pages = [];
+h.browserTest('arena', `two players through nginx; A's node is killed ${ROUNDS} times in a row`, 600000, run);
 
-before(async () => {
-    cluster = await h.clusterUp('arena');
-    browser = await h.launch();
-});
-
-after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (cluster) await cluster.down();
-});
-
-test(`two players through nginx; A's node is killed ${ROUNDS} times in a row`, { timeout: 600000 }, async () => {
-    try {
-        await run();
-    } catch (e) {
-        await h.diagnostics(pages, cluster?.dir);
-        throw e;
-    }
-});
-
-async function run() {
+async function run({ cluster, browser, pages }) {
     const A = await h.openPage(browser, cluster.lb, 'a', pages);
     const B = await h.openPage(browser, cluster.lb, 'b', pages);
     // The form refuses an invalid name without sending it.

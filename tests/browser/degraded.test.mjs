@@ -15,34 +15,12 @@
 //
 // Screenshots: tests/artifacts/browser/degraded-*.png.
 
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './lib.mjs';
 
-let cluster;
-let browser;
-const pages = [];
+h.browserTest('degraded', 'majority lost: degraded, failover, queued moves applied after recovery', 300000, run);
 
-before(async () => {
-    cluster = await h.clusterUp('degraded');
-    browser = await h.launch();
-});
-
-after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (cluster) await cluster.down();
-});
-
-test('majority lost: degraded, failover, queued moves applied after recovery', { timeout: 300000 }, async () => {
-    try {
-        await run();
-    } catch (e) {
-        await h.diagnostics(pages, cluster?.dir);
-        throw e;
-    }
-});
-
-async function run() {
+async function run({ cluster, browser, pages }) {
     const A = await h.openPage(browser, cluster.lb, 'solo', pages);
     const me0 = await h.join(A, 'solo1');
     const { width, node } = await h.snapshot(A);

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { test, before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export { delay };
@@ -256,4 +257,30 @@ export async function diagnostics(registry, dir) {
             console.log(`\n==== ${f} (last 25)\n${lines.slice(-25).join('\n')}`);
         }
     }
+}
+
+/**
+ * One browser test against its own `warren cluster up` behind nginx: starts
+ * the cluster and Chromium before, stops both after (even on failure), and
+ * on failure prints every page's diagnostics and the cluster's log tails.
+ * `body({cluster, browser, pages})` opens its pages with openPage(..., pages).
+ */
+export function browserTest(tag, title, timeout, body) {
+    const ctx = { cluster: null, browser: null, pages: [] };
+    before(async () => {
+        ctx.cluster = await clusterUp(tag);
+        ctx.browser = await launch();
+    });
+    after(async () => {
+        if (ctx.browser) await ctx.browser.close().catch(() => {});
+        if (ctx.cluster) await ctx.cluster.down();
+    });
+    test(title, { timeout }, async () => {
+        try {
+            await body(ctx);
+        } catch (e) {
+            await diagnostics(ctx.pages, ctx.cluster?.dir);
+            throw e;
+        }
+    });
 }
