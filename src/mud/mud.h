@@ -1,0 +1,241 @@
+/* The MUD's replicated state machine: characters, where they and the NPCs
+ * are, doors, items on floors and in hands, channels and their history, the
+ * owner of each zone. A game module of the world (world/module.h): pure, no
+ * I/O, no clock, no random(): time is the entry's log time (ctx->now_ms) and
+ * randomness comes from ctx->seed.
+ *
+ * The world definition (model.h) enters through the log as a bundle of the
+ * YAML files (WORLD_CHUNK), parsed here by worldfile.c; the snapshot holds
+ * the bundle, so a restore rebuilds the same model.
+ *
+ * Characters. A character is created once (CREATE) and persists: its name,
+ * argon2id password hash (only the hash enters the log), room, inventory
+ * and channel settings. It is OFFLINE, ONLINE (a session of some node plays
+ * it) or LINKDEAD (its connection dropped; it stays in the world for the
+ * grace period, then EXPIRE takes it out of the world, to its zone's
+ * graveyard room, OFFLINE). One character, one session: a LOGIN or RESUME
+ * of a character played elsewhere takes it over (the old session is closed
+ * and told TAKEN_OVER).
+ *
+ * Zones and timers. Every zone has an owner node and an epoch (registry
+ * name "zone/KEY"). The leader's placement proposes ZONE_PLACE; each
+ * placement of a zone increments its epoch. The owner proposes ZONE_TICK
+ * (zone, epoch) a few times a second; apply drops a tick whose epoch is not
+ * the zone's current one, so a zone's timers never run on two owners. A tick
+ * runs everything of the zone that is due at the tick's log time, in a
+ * deterministic order: NPC timer actions, delayed NPC reactions (greet,
+ * answer), NPC and item respawns. Running a tick twice does nothing the
+ * second time (nothing is due any more); so a retried tick is harmless and
+ * a new owner continues exactly where the old one stopped.
+ *
+ * Commands (module WR_MODULE_MUD). Strings are wr_put_str (u8 length) unless
+ * said; "text" strings are u16 length + bytes (at most WR_MUD_TEXT_MAX).
+ * Session-opening:
+ *   CREATE  str name | str pw_hash | token_hash[16] | u64 incarnation
+ *           Refused: name_taken, bad_name.
+ *   LOGIN   str name | token_hash[16] | u64 incarnation
+ *           The node checked the password against its replica before it
+ *           proposed this. Refused: no_such_character.
+ *   RESUME  token_hash[16] | u64 incarnation. Refused: bad_token.
+ * Session commands (the session's character acts):
+ *   MOVE u8 dir | OPEN u8 dir | CLOSE u8 dir
+ *   GET str keyword | DROP str keyword | GIVE str item | str target
+ *   SAY text | EMOTE text | WHISPER str target | text | TELL str target | text
+ *   REPLY text | CHAN str channel | text | CHANSET str channel | u8 on
+ *   QUIT (the character leaves the world, OFFLINE; the session closes)
+ *   DISCONNECT (the connection dropped: LINKDEAD) | PRESENT (still here)
+ * Session-less:
+ *   NODE_DOWN   u32 node: that node's ONLINE characters become LINKDEAD
+ *   EXPIRE      u32 char id | u64 linkdead_since: LINKDEAD since then ->
+ *               out of the world (graveyard room, OFFLINE)
+ *   ZONE_PLACE  str zone | u32 node | u64 prev_epoch: applied only if the
+ *               zone's epoch is still prev_epoch (compare-and-set); then
+ *               owner = node, epoch = prev_epoch + 1
+ *   ZONE_TICK   str zone | u64 epoch (cmd.node must be the owner)
+ *   WORLD_CHUNK hash[16] | u32 total | u32 offset | u16 len | bytes
+ *               chunks of one bundle, in order; when offset + len == total
+ *               the bundle is parsed and, if valid, becomes the world
+ *               (characters in rooms that no longer exist go to the start
+ *               room; NPCs and items of removed kinds vanish; spawners of
+ *               the new world start). A bad bundle changes nothing.
+ *
+ * Events: struct wr_event with data = const struct wr_mud_event *. */
+#ifndef WR_MUD_H
+#define WR_MUD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mud/model.h"
+#include "world/module.h"
+
+#define WR_MUD_NAME_MIN 3
+#define WR_MUD_NAME_MAX 16
+#define WR_MUD_TEXT_MAX 512
+#define WR_MUD_PWHASH_MAX 128
+#define WR_MUD_CHUNK_MAX 8192
+#define WR_MUD_MAX_CHANNELS 32
+
+enum {
+    WR_MUD_CREATE = 1,
+    WR_MUD_LOGIN,
+    WR_MUD_RESUME,
+    WR_MUD_MOVE,
+    WR_MUD_OPEN,
+    WR_MUD_CLOSE,
+    WR_MUD_GET,
+    WR_MUD_DROP,
+    WR_MUD_GIVE,
+    WR_MUD_SAY,
+    WR_MUD_EMOTE,
+    WR_MUD_WHISPER,
+    WR_MUD_TELL,
+    WR_MUD_REPLY,
+    WR_MUD_CHAN,
+    WR_MUD_CHANSET,
+    WR_MUD_QUIT,
+    WR_MUD_DISCONNECT,
+    WR_MUD_PRESENT,
+    WR_MUD_NODE_DOWN,
+    WR_MUD_EXPIRE,
+    WR_MUD_ZONE_PLACE,
+    WR_MUD_ZONE_TICK,
+    WR_MUD_WORLD_CHUNK,
+};
+
+enum wr_mud_char_state { WR_MUD_OFFLINE = 0, WR_MUD_ONLINE = 1, WR_MUD_LINKDEAD = 2 };
+
+struct wr_mud_char {
+    uint32_t id; /* 1, 2, 3... in creation order; never reused */
+    char name[WR_MUD_NAME_MAX + 1]; /* as created: "Alice" */
+    char pw_hash[WR_MUD_PWHASH_MAX];
+    uint8_t token_hash[16];
+    enum wr_mud_char_state state;
+    uint32_t room;           /* room index (meaningful unless OFFLINE) */
+    uint32_t node;           /* node of the session (ONLINE/LINKDEAD) */
+    uint64_t session;        /* 0 when OFFLINE */
+    uint64_t incarnation;
+    uint64_t linkdead_since; /* log time, while LINKDEAD */
+    uint32_t channels_off;   /* bit i: channel i turned off */
+    uint32_t reply_to;       /* char id of the last tell received, or 0 */
+    uint64_t created_at, last_login_at;
+};
+
+struct wr_mud_npc_inst {
+    uint32_t id;      /* instance id, never reused */
+    uint32_t npc;     /* index into model->npcs */
+    uint32_t spawner; /* index into model->npc_spawners */
+    uint32_t room;
+    uint64_t next_act_at; /* log time of its next timer action */
+};
+
+enum wr_mud_loc { WR_MUD_IN_ROOM = 0, WR_MUD_CARRIED = 1 };
+struct wr_mud_item_inst {
+    uint32_t id;   /* instance id, never reused */
+    uint32_t item; /* index into model->items */
+    uint8_t loc;   /* enum wr_mud_loc */
+    uint32_t where; /* room index or char id */
+    uint32_t spawner; /* index into model->item_spawners, or UINT32_MAX */
+};
+
+struct wr_mud_zone_state {
+    uint32_t owner; /* node id, 0 = none yet */
+    uint64_t epoch;
+};
+
+/* Event types (wr_event.type). Audience: wr_event.audience/target. */
+enum {
+    WR_MUD_EV_ENTERED_GAME = 1, /* session: you are in (created, logged in,
+                                   resumed, took over); code says which */
+    WR_MUD_EV_REFUSED,      /* session: code/text say why */
+    WR_MUD_EV_TAKEN_OVER,   /* session (the old one): another login took the char */
+    WR_MUD_EV_FAIL,         /* session: an action failed; text is the message */
+    WR_MUD_EV_ARRIVE,       /* room: actor arrives (dir: from where, or -1) */
+    WR_MUD_EV_DEPART,       /* room: actor leaves (dir: to where, or -1) */
+    WR_MUD_EV_MOVED,        /* session: you moved (show the new room) */
+    WR_MUD_EV_DOOR,         /* room: actor opened/closed (code "open"/"close")
+                               the door (item = door name) in dir */
+    WR_MUD_EV_ITEM,         /* room: actor got/dropped/gave (code "get",
+                               "drop", "give") item (to target) */
+    WR_MUD_EV_SAY,          /* room: actor says text */
+    WR_MUD_EV_EMOTE,        /* room: actor text */
+    WR_MUD_EV_WHISPER,      /* room: actor whispers text to target (others in
+                               the room see only that a whisper happened) */
+    WR_MUD_EV_TELL,         /* session of target (and of the actor, as an echo):
+                               actor tells target text */
+    WR_MUD_EV_CHANNEL,      /* channel: actor on channel (item = channel key): text */
+    WR_MUD_EV_CHANSET,      /* session: channel (item) on/off (code "on"/"off") */
+    WR_MUD_EV_LINK,         /* room: actor lost link / reconnected (code
+                               "lost", "back", "gone", "enter", "quit") */
+    WR_MUD_EV_SPAWN,        /* room: NPC or item appeared (actor or item) */
+    WR_MUD_EV_ZONE_OWNER,   /* all: zone (item = zone key) has a new owner */
+    WR_MUD_EV_WORLD,        /* all: a new world was loaded (text = version hex) */
+    WR_MUD_EV_QUIT,         /* session: the character left the game */
+};
+
+enum wr_mud_actor_kind { WR_MUD_ACTOR_NONE = 0, WR_MUD_ACTOR_CHAR, WR_MUD_ACTOR_NPC };
+
+struct wr_mud_event {
+    uint8_t actor_kind;       /* enum wr_mud_actor_kind */
+    uint32_t actor_id;        /* char id or NPC instance id */
+    const char *actor_name;   /* "Alice", "the old gatekeeper" */
+    uint32_t target_id;       /* char id (tell, whisper, give) or 0 */
+    const char *target_name;  /* or NULL */
+    uint32_t room;            /* room where it happened, or WR_MUD_NO_ROOM */
+    int dir;                  /* enum wr_mud_dir or -1 */
+    const char *item;         /* item name, door name, channel or zone key */
+    const char *code;         /* see the event types; or NULL */
+    const char *text;         /* said/emoted text, failure message; or NULL */
+};
+
+extern const struct wr_module wr_mud_module;
+
+struct wr_mud;
+
+/* Is @name acceptable: 3..16 letters, first upper-cased by the caller?
+ * Names are unique case-insensitively. */
+bool wr_mud_name_ok(const char *name, size_t len);
+
+/* Read-only queries for the node (reads are answered from the replica).
+ * Pointers are invalidated by the next apply or restore. */
+const struct wr_mud_model *wr_mud_model(const struct wr_mud *m); /* NULL: no world yet */
+const struct wr_mud_char *wr_mud_char_by_id(const struct wr_mud *m, uint32_t id);
+const struct wr_mud_char *wr_mud_char_by_name(const struct wr_mud *m, const char *name);
+const struct wr_mud_char *wr_mud_char_by_session(const struct wr_mud *m, uint64_t session);
+const struct wr_mud_char *wr_mud_char_by_token(const struct wr_mud *m, const uint8_t hash[16]);
+size_t wr_mud_char_count(const struct wr_mud *m);
+const struct wr_mud_char *wr_mud_char_at(const struct wr_mud *m, size_t i); /* any order */
+size_t wr_mud_npc_count(const struct wr_mud *m);
+const struct wr_mud_npc_inst *wr_mud_npc_at(const struct wr_mud *m, size_t i);
+size_t wr_mud_item_count(const struct wr_mud *m);
+const struct wr_mud_item_inst *wr_mud_item_at(const struct wr_mud *m, size_t i);
+bool wr_mud_door_closed(const struct wr_mud *m, uint32_t room, enum wr_mud_dir d);
+const struct wr_mud_zone_state *wr_mud_zone_state(const struct wr_mud *m, uint32_t zone);
+/* The last lines of channel @ch, oldest first: calls @cb for each. */
+void wr_mud_channel_history(const struct wr_mud *m, uint32_t ch,
+                            void (*cb)(void *arg, const char *who, const char *text),
+                            void *arg);
+/* Earliest log time at which something in @zone is due (for the owner's
+ * timer), or UINT64_MAX. */
+uint64_t wr_mud_zone_next_due(const struct wr_mud *m, uint32_t zone);
+
+/* Payload encoders for the node; @out receives the payload only. */
+void wr_mud_encode_create(struct wr_writer *out, const char *name, const char *pw_hash,
+                          const uint8_t token_hash[16], uint64_t incarnation);
+void wr_mud_encode_login(struct wr_writer *out, const char *name, const uint8_t token_hash[16],
+                         uint64_t incarnation);
+void wr_mud_encode_resume(struct wr_writer *out, const uint8_t token_hash[16],
+                          uint64_t incarnation);
+void wr_mud_encode_dir(struct wr_writer *out, enum wr_mud_dir d);
+void wr_mud_encode_str(struct wr_writer *out, const char *s);   /* u8 len */
+void wr_mud_encode_text(struct wr_writer *out, const char *s);  /* u16 len */
+void wr_mud_encode_u32(struct wr_writer *out, uint32_t v);
+void wr_mud_encode_zone_place(struct wr_writer *out, const char *zone, uint32_t node,
+                              uint64_t prev_epoch);
+void wr_mud_encode_zone_tick(struct wr_writer *out, const char *zone, uint64_t epoch);
+void wr_mud_encode_expire(struct wr_writer *out, uint32_t char_id, uint64_t since);
+void wr_mud_encode_chunk(struct wr_writer *out, const uint8_t hash[16], uint32_t total,
+                         uint32_t offset, const void *bytes, uint16_t len);
+
+#endif

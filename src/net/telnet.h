@@ -1,0 +1,113 @@
+/* The telnet listener for MUD clients (TinTin++, Mudlet, MUSHclient, plain
+ * telnet). libtelnet does all option negotiation and the telnet byte
+ * protocol (IAC escaping, subnegotiation, MCCP2 through zlib); this file
+ * adds what a MUD server needs around it:
+ *   - options offered at connect: WILL SGA, WILL EOR, WILL GMCP, WILL MSSP,
+ *     WILL MCCP2 (COMPRESS2), DO NAWS, DO TTYPE; ECHO on request (passwords);
+ *   - TTYPE cycling for MTTS (client name, terminal type, "MTTS <bits>"):
+ *     colour (ANSI) when the client says so, plain text otherwise;
+ *   - NAWS: the client's width (80 until told);
+ *   - GMCP: Core.Hello, Core.Supports.Set/Add/Remove are handled here; other
+ *     messages go to the handler; wr_telnet_gmcp sends only packages the
+ *     client said it supports;
+ *   - MSSP: answered from the handler's variables when the client DOes it;
+ *   - prompts end with IAC EOR when the client accepted EOR, IAC GA
+ *     otherwise;
+ *   - input: UTF-8 lines ended by CR LF, LF, CR NUL or lone CR; backspace
+ *     and DEL edit the line; other control bytes are dropped; a line longer
+ *     than max_line is discarded with a message; lines beyond the rate
+ *     limit are discarded with a message; a client that keeps flooding is
+ *     closed; a NOP every keepalive_ms keeps idle NAT paths open;
+ *   - output is queued per connection and written once per loop iteration,
+ *     TCP_NODELAY is on: a command's whole output goes in one write.
+ * Every peer-controlled size has a hard limit and a breach closes that one
+ * connection with a log line. Loop thread only. */
+#ifndef WR_NET_TELNET_H
+#define WR_NET_TELNET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "net/conn.h"
+
+struct wr_telnet_server;
+struct wr_telnet; /* one connection; starts with a struct wr_conn */
+
+struct wr_telnet_limits {
+    size_t max_line;          /* bytes in one input line; 1024 */
+    unsigned line_rate;       /* lines per second (token bucket refill); 20 */
+    unsigned line_burst;      /* bucket size; 60 */
+    size_t max_subneg;        /* one subnegotiation's bytes; 8192 */
+    size_t max_output_bytes;  /* unsent output before closing; 1 MiB */
+    unsigned max_connections; /* open telnet sockets; 10000 */
+    unsigned keepalive_ms;    /* NOP after this much idle output; 60000 */
+};
+void wr_telnet_limits_default(struct wr_telnet_limits *l);
+
+/* MSSP variables: called when a client asks; fill up to @max pairs and
+ * return how many. Strings must stay valid until the call returns. */
+struct wr_telnet_mssp_var {
+    const char *name;
+    const char *value;
+};
+
+struct wr_telnet_handlers {
+    void *data; /* read back with wr_telnet_server_data() */
+    void (*on_open)(struct wr_telnet_server *srv, struct wr_telnet *t);
+    /* One input line, without its line ending, valid UTF-8 (invalid
+     * sequences replaced by U+FFFD), NUL-terminated; valid during the call. */
+    void (*on_line)(struct wr_telnet *t, const char *line, size_t len);
+    /* A GMCP message other than Core.Hello / Core.Supports.*; @json may be
+     * "" when the message has no data. May be NULL. */
+    void (*on_gmcp)(struct wr_telnet *t, const char *package, const char *json);
+    /* The window size changed (NAWS). May be NULL. */
+    void (*on_resize)(struct wr_telnet *t, unsigned width, unsigned height);
+    /* Called exactly once per opened connection; @t invalid afterwards. */
+    void (*on_close)(struct wr_telnet *t);
+    size_t (*mssp)(void *data, struct wr_telnet_mssp_var *vars, size_t max);
+};
+
+struct wr_telnet_stats {
+    uint64_t connections_open;
+    uint64_t lines_in;
+    uint64_t bytes_in;
+    uint64_t bytes_out;      /* after compression */
+    uint64_t limit_closes;
+    uint64_t lines_dropped;  /* too long or over the rate */
+};
+
+/* Listen on @bind ("ip:port"). Returns 0 or a negative libuv error. */
+int wr_telnet_server_start(struct wr_telnet_server **out, uv_loop_t *loop, const char *bind,
+                           const struct wr_telnet_limits *limits,
+                           const struct wr_telnet_handlers *h);
+/* Stop listening, close every connection (each gets @msg first if not
+ * NULL), then call @cb; the server is freed. */
+void wr_telnet_server_stop(struct wr_telnet_server *srv, const char *msg,
+                           void (*cb)(void *arg), void *arg);
+void *wr_telnet_server_data(struct wr_telnet_server *srv);
+const struct wr_telnet_stats *wr_telnet_server_stats(struct wr_telnet_server *srv);
+
+/* Output. Text is UTF-8 with '\n' line ends (sent as CR LF); it may hold
+ * ANSI escapes, which the caller includes only if wr_telnet_color(). */
+void wr_telnet_send(struct wr_telnet *t, const char *text, size_t len);
+/* Send @text as a prompt (no newline) followed by IAC EOR or IAC GA. */
+void wr_telnet_prompt(struct wr_telnet *t, const char *text, size_t len);
+/* Hide (true) or show again the client's typing: WILL ECHO / WONT ECHO.
+ * While hidden, input is never echoed back by the server either. */
+void wr_telnet_hide_input(struct wr_telnet *t, bool hide);
+/* Send GMCP "package json" if the client enabled GMCP and supports the
+ * package (Core.Supports.Set "Char 1" covers Char.Vitals...). */
+void wr_telnet_gmcp(struct wr_telnet *t, const char *package, const char *json);
+bool wr_telnet_gmcp_supports(const struct wr_telnet *t, const char *package);
+/* Say @msg (if not NULL), flush, close. on_close follows from the loop. */
+void wr_telnet_close(struct wr_telnet *t, const char *msg);
+
+unsigned wr_telnet_width(const struct wr_telnet *t);  /* NAWS width or 80 */
+bool wr_telnet_color(const struct wr_telnet *t);      /* ANSI colour */
+bool wr_telnet_compressing(const struct wr_telnet *t); /* MCCP2 active */
+const char *wr_telnet_client_name(const struct wr_telnet *t); /* TTYPE or "" */
+const char *wr_telnet_peer(const struct wr_telnet *t);
+
+#endif
