@@ -148,7 +148,7 @@ static struct wr_http_conn *conn_open(void)
     snprintf(rq.h_ws_key, sizeof rq.h_ws_key, " dGhlIHNhbXBsZSBub25jZQ== ");
     c->rq = &rq;
     cur = c;
-    FUZZ_CHECK(wr__ws_accept(c));
+    FUZZ_CHECK(wr__ws_accept(c, 0));
     c->rq = NULL;
     FUZZ_CHECK(c->state == WR_CONN_WS && c->is_ws && c->ws.open);
     FUZZ_CHECK(c->q_len == 1);

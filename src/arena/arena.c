@@ -8,15 +8,13 @@
 #include "arena/arena.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/u64map.h"
 
-/* World internals modules may call (world.c). */
-void wr__world_emit(struct wr_world *w, const struct wr_event *ev);
-void wr__world_close_session(struct wr_world *w, uint64_t key);
 
 struct wr_arena {
     uint16_t width, height;
@@ -152,11 +150,12 @@ static void emit(const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd, uint8
     struct wr_event ev = {
         .module = WR_MODULE_ARENA,
         .type = type,
+        .audience = cmd->session != 0 ? WR_AUD_SESSION : WR_AUD_ALL,
         .node = cmd->node,
         .session = cmd->session,
         .data = data,
     };
-    wr__world_emit(ctx->world, &ev);
+    wr_world_emit(ctx->world, &ev);
 }
 
 static enum wr_session_op refuse(const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
@@ -276,7 +275,7 @@ static enum wr_session_op apply_resume(struct wr_arena *a, const struct wr_apply
     uint32_t i;
     wr_u64map_get(&a->by_id, found->id, &i);
     struct wr_arena_player *p = &a->players[i];
-    wr__world_close_session(ctx->world, p->session);
+    wr_world_close_session(ctx->world, p->session);
     wr_u64map_del(&a->by_session, p->session);
     p->session = cmd->session;
     p->node = cmd->node;
@@ -355,7 +354,7 @@ static enum wr_session_op arena_apply(void *state, const struct wr_apply_ctx *ct
         about.node = p->node;
         about.session = p->session;
         emit(ctx, &about, WR_ARENA_EV_LEFT, p);
-        wr__world_close_session(ctx->world, p->session);
+        wr_world_close_session(ctx->world, p->session);
         remove_player(a, i);
         arena_check(a);
         return WR_SESSION_KEEP;
@@ -409,8 +408,10 @@ static void arena_snapshot(void *state, struct wr_writer *w)
     free(sorted);
 }
 
-static int arena_restore(void *state, struct wr_reader *r)
+static int arena_restore(void *state, struct wr_reader *r, uint8_t version)
 {
+    if (version != 1)
+        return -1;
     struct wr_arena *a = state;
     arena_reset(a);
     uint16_t w = wr_get_u16(r), h = wr_get_u16(r);
@@ -451,8 +452,32 @@ static int arena_restore(void *state, struct wr_reader *r)
     return 0;
 }
 
+static void arena_node_restarted(void *state, const struct wr_apply_ctx *ctx, uint32_t node,
+                                 uint64_t incarnation)
+{
+    wr_arena_node_restarted(state, ctx, node, incarnation);
+}
+
+static void arena_registry(void *state, void (*cb)(void *arg, const struct wr_reg_entry *e),
+                           void *arg)
+{
+    const struct wr_arena *a = state;
+    for (size_t i = 0; i < a->count; i++) {
+        const struct wr_arena_player *p = &a->players[i];
+        struct wr_reg_entry e = {.kind = WR_REG_PLAYER, .node = p->node};
+        snprintf(e.name, sizeof e.name, "player/%s", p->name);
+        snprintf(e.info, sizeof e.info, "arena id %u at %u,%u%s", p->id, p->x, p->y,
+                 p->connected ? "" : ", disconnected");
+        cb(arg, &e);
+    }
+}
+
 const struct wr_module wr_arena_module = {
+    .id = WR_MODULE_ARENA,
     .name = "arena",
+    .version = 1,
+    .node_restarted = arena_node_restarted,
+    .registry = arena_registry,
     .create = arena_create,
     .destroy = arena_destroy,
     .reset = arena_reset,

@@ -505,7 +505,7 @@ static int take_frame(struct fwd_in *c, const uint8_t *body, size_t len)
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *start = r.p;
         struct wr_cmd cmd;
-        if (wr_cmd_decode(&r, &cmd) != 0 || cmd.node != c->peer) {
+        if (wr_cmd_decode(&r, &cmd, WR_ENTRY_VERSION) != 0 || cmd.node != c->peer) {
             wr_warn("proposer: bad command in a frame from node %llu; closing",
                     (unsigned long long)c->peer);
             return -1;

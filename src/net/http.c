@@ -657,8 +657,16 @@ static bool try_static(struct wr_http_conn *c, const char *path)
                      path[plen - 1] == '/' ? "index.html" : "");
     if (n < 0 || (size_t)n >= sizeof want)
         return false;
-    if (realpath(want, real) == NULL)
-        return false;
+    if (realpath(want, real) == NULL) {
+        /* "/play" serves play.html: pages have names without extensions. */
+        const char *last = strrchr(path, '/');
+        if (last == NULL || strchr(last, '.') != NULL || path[plen - 1] == '/' ||
+            (size_t)n + 5 >= sizeof want)
+            return false;
+        memcpy(want + n, ".html", 6);
+        if (realpath(want, real) == NULL)
+            return false;
+    }
     /* Symlinks may point anywhere: the resolved file must be inside. */
     if (strncmp(real, srv->static_dir, srv->static_dir_len) != 0 ||
         real[srv->static_dir_len] != '/')
@@ -936,8 +944,10 @@ static void conn_dispatch(struct wr_http_conn *c)
         conn_answered(c);
         goto out;
     }
-    if (strcmp(path, "/ws") == 0) {
-        if (!p->upgrade || m != HTTP_GET || !ws_upgrade_ok(rq) || !wr__ws_accept(c))
+    int route = srv->h.ws_route != NULL ? srv->h.ws_route(srv->h.data, path)
+                                        : (strcmp(path, "/ws") == 0 ? 0 : -1);
+    if (route >= 0) {
+        if (!p->upgrade || m != HTTP_GET || !ws_upgrade_ok(rq) || !wr__ws_accept(c, (uint8_t)route))
             conn_fail(c, 400, "expected a WebSocket upgrade\n");
         goto out;
     }

@@ -1,5 +1,5 @@
 /* The node's HTTP/1.1 server: static files, JSON endpoints answered by the
- * node, and WebSocket upgrades on /ws. http-parser parses requests; ws.c
+ * node, and WebSocket upgrades on the paths the node routes (see ws_route). http-parser parses requests; ws.c
  * parses WebSocket frames itself (it says why it does not use wslay), in
  * place in the server's shared read buffer, so an idle WebSocket holds no
  * buffers. Every peer-controlled size has a hard limit (see
@@ -54,7 +54,11 @@ struct wr_http_handlers {
      * strings are valid only during the call. */
     void (*on_request)(struct wr_http_server *srv, struct wr_http_conn *conn,
                        const struct wr_http_request *req);
-    /* A WebSocket handshake on /ws completed. */
+    /* Which WebSocket endpoint @path is: a route number 0..255 (kept in
+     * the connection's struct wr_conn), or -1 if it is not one. NULL: only
+     * "/ws", route 0. */
+    int (*ws_route)(void *data, const char *path);
+    /* A WebSocket handshake on a route completed. */
     void (*on_ws_open)(struct wr_http_server *srv, struct wr_ws *ws);
     /* One complete text message (already UTF-8 checked, at most
      * max_ws_message bytes; not NUL-terminated, valid only during the
@@ -77,7 +81,8 @@ struct wr_http_stats {
 };
 
 /* Start listening on @bind ("ip:port"). @static_dir (may be NULL) is served
- * for GET paths that name a file in it ("/" means index.html). Returns 0 or
+ * for GET paths that name a file in it ("/" means index.html, "/play" means
+ * play.html when there is no file "play"). Returns 0 or
  * a negative libuv error code, with a log line saying what failed. */
 int wr_http_server_start(struct wr_http_server **out, uv_loop_t *loop, const char *bind,
                          const struct wr_http_limits *limits, const struct wr_http_handlers *h,

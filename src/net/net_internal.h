@@ -15,6 +15,7 @@
 
 #include "common/bytes.h"
 #include "common/sbuf.h"
+#include "net/conn.h"
 #include "net/http.h"
 
 /* How long a closing socket may wait for the peer's FIN after our own
@@ -39,7 +40,7 @@ struct wr_outq_item {
  * heap memory: `msg` is allocated only while a message (or a control
  * frame) is split across reads or fragments, and freed once delivered. */
 struct wr_ws {
-    void *data;            /* the node's pointer */
+    struct wr_conn base;   /* must stay first: kind, route, the node's pointer */
     struct wr_writer msg;  /* unmasked payload being assembled, or empty */
     uint64_t left;         /* payload bytes of the frame in progress to come */
     uint64_t tokens_milli; /* rate-limit bucket, in 1/1000 messages */
@@ -146,9 +147,10 @@ void wr__conn_limit(struct wr_http_conn *c, const char *reason);
 
 /* ws.c */
 /* Validate the upgrade in @c's current request; if valid, answer 101,
- * switch @c to WR_CONN_WS and call on_ws_open; returns false (and does
- * nothing) if the request is not a proper upgrade. */
-bool wr__ws_accept(struct wr_http_conn *c);
+ * switch @c to WR_CONN_WS (its wr_conn route = @route) and call
+ * on_ws_open; returns false (and does nothing) if the request is not a
+ * proper upgrade. */
+bool wr__ws_accept(struct wr_http_conn *c, uint8_t route);
 /* Parse bytes read from the socket as client frames and act on them. The
  * payload is unmasked in place: @data is scratch (the shared read buffer)
  * and is not used after the call. */

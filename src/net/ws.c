@@ -418,7 +418,7 @@ void wr__ws_feed(struct wr_http_conn *c, uint8_t *data, size_t len)
 
 /* ---- connection glue -------------------------------------------------- */
 
-bool wr__ws_accept(struct wr_http_conn *c)
+bool wr__ws_accept(struct wr_http_conn *c, uint8_t route)
 {
     struct wr_http_server *srv = c->srv;
     struct wr_ws *ws = &c->ws;
@@ -447,6 +447,8 @@ bool wr__ws_accept(struct wr_http_conn *c)
     wr__conn_queue(c, b);
 
     memset(ws, 0, sizeof *ws);
+    ws->base.kind = WR_CONN_WEBSOCKET;
+    ws->base.route = route;
     ws->u8_lo = 0x80;
     ws->u8_hi = 0xbf;
     c->is_ws = true;
@@ -486,12 +488,12 @@ void wr__ws_free(struct wr_http_conn *c)
 
 void wr_ws_set_data(struct wr_ws *ws, void *data)
 {
-    ws->data = data;
+    ws->base.data = data;
 }
 
 void *wr_ws_data(struct wr_ws *ws)
 {
-    return ws->data;
+    return ws->base.data;
 }
 
 const char *wr_ws_peer(struct wr_ws *ws)

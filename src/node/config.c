@@ -10,6 +10,8 @@
 
 #include "common/addr.h"
 #include "common/parse.h"
+#include "games.h"
+#include "node/game.h"
 
 enum kind { K_INT, K_STR };
 
@@ -22,13 +24,14 @@ struct setting {
     long min, max;
     const char *def; /* default as text; "" = none */
     const char *help;
+    void *ptr; /* a game's setting: stored here, not in the config struct */
 };
 
 #define INT(f, e, field, lo, hi, d, h)                                                             \
-    {f, e, K_INT, offsetof(struct wr_node_config, field), 0, lo, hi, d, h}
+    {f, e, K_INT, offsetof(struct wr_node_config, field), 0, lo, hi, d, h, NULL}
 #define STR(f, e, field, d, h)                                                                     \
     {f, e, K_STR, offsetof(struct wr_node_config, field),                                         \
-     sizeof(((struct wr_node_config *)0)->field), 0, 0, d, h}
+     sizeof(((struct wr_node_config *)0)->field), 0, 0, d, h, NULL}
 
 static const struct setting settings[] = {
     INT("id", "WARREN_ID", id, 1, 65535, "1", "this node's id, unique in the cluster"),
@@ -42,6 +45,8 @@ static const struct setting settings[] = {
     STR("data", "WARREN_DATA", data, "", "data directory (default ./data/node<ID>)"),
     STR("cookie-file", "WARREN_COOKIE_FILE", cookie_file, "",
         "file holding the cluster secret (>= 16 bytes); required with --peers"),
+    STR("telnet", "WARREN_TELNET", telnet, "",
+        "IPv4:PORT for MUD clients over telnet; empty: no telnet listener"),
     STR("static", "WARREN_STATIC", static_dir, "",
         "directory of the browser client (default: web/ next to the binary's build dir)"),
     INT("election-timeout", "WARREN_ELECTION_TIMEOUT", election_timeout, 20, 60000, "300",
@@ -52,9 +57,6 @@ static const struct setting settings[] = {
         "32768", "log entries between snapshots"),
     INT("snapshot-trailing", "WARREN_SNAPSHOT_TRAILING", snapshot_trailing, 16, 10000000, "8192",
         "log entries kept behind a snapshot for lagging followers"),
-    INT("arena-width", "WARREN_ARENA_WIDTH", arena_width, 2, 1024, "64",
-        "arena width in cells (used when the cluster's arena is first configured)"),
-    INT("arena-height", "WARREN_ARENA_HEIGHT", arena_height, 2, 1024, "48", "arena height in cells"),
     INT("queue-timeout", "WARREN_QUEUE_TIMEOUT", queue_timeout, 100, 600000, "5000",
         "ms a client command may wait for a leader before the client gets an error"),
     INT("grace", "WARREN_GRACE", grace, 0, 86400000, "30000",
@@ -72,16 +74,43 @@ static const struct setting settings[] = {
     INT("max-output-kb", "WARREN_MAX_OUTPUT_KB", max_output_kb, 16, 1048576, "1024",
         "unsent output per client before it is closed as too slow, KiB"),
 };
-#define N_SETTINGS (sizeof settings / sizeof settings[0])
+#define N_CORE (sizeof settings / sizeof settings[0])
+#define MAX_SETTINGS (N_CORE + 64)
+
+/* The node's settings followed by every game's (node/game.h). */
+static struct setting all[MAX_SETTINGS];
+static size_t n_all;
+
+static void build_table(void)
+{
+    if (n_all > 0)
+        return;
+    for (size_t i = 0; i < N_CORE; i++)
+        all[n_all++] = settings[i];
+    for (size_t g = 0; g < wr_game_count; g++) {
+        const struct wr_game_setting *gs = wr_games[g]->settings;
+        for (; gs != NULL && gs->flag != NULL && n_all < MAX_SETTINGS; gs++)
+            all[n_all++] = (struct setting){gs->flag, gs->env, gs->is_string ? K_STR : K_INT, 0,
+                                            gs->size, gs->min, gs->max, gs->def, gs->help,
+                                            gs->target};
+    }
+}
+
+static char *field_of(const struct wr_node_config *c, const struct setting *s)
+{
+    return s->ptr != NULL ? s->ptr : (char *)c + s->offset;
+}
 
 void wr_node_config_usage(FILE *out)
 {
+    build_table();
     fprintf(out, "usage: warren node [OPTIONS]\n\n"
                  "Run one Warren node. Nodes listed in --peers form a Raft cluster; clients\n"
-                 "connect to any node over WebSocket at http://HTTP/ws (docs/protocol.md).\n\n"
+                 "connect to any node: the arena over WebSocket at http://HTTP/ws (docs/protocol.md),\n"
+                 "the MUD over telnet (--telnet) or at http://HTTP/play (docs/mud.md).\n\n"
                  "Options (each also read from the environment variable shown):\n");
-    for (size_t i = 0; i < N_SETTINGS; i++) {
-        const struct setting *s = &settings[i];
+    for (size_t i = 0; i < n_all; i++) {
+        const struct setting *s = &all[i];
         char left[64];
         snprintf(left, sizeof left, "--%s %s", s->flag, s->kind == K_INT ? "N" : "VALUE");
         fprintf(out, "  %-28s %s\n  %-28s [%s%s%s]\n", left, s->help, "", s->env,
@@ -100,7 +129,7 @@ void wr_node_config_usage(FILE *out)
 static int set_value(struct wr_node_config *c, const struct setting *s, const char *value,
                      const char *from)
 {
-    char *field = (char *)c + s->offset;
+    char *field = field_of(c, s);
     if (s->kind == K_STR) {
         if (strlen(value) >= s->size) {
             fprintf(stderr, "warren node: %s: value too long (at most %zu bytes)\n", from,
@@ -122,9 +151,9 @@ static int set_value(struct wr_node_config *c, const struct setting *s, const ch
 
 static const struct setting *find(const char *flag, size_t len)
 {
-    for (size_t i = 0; i < N_SETTINGS; i++)
-        if (strlen(settings[i].flag) == len && strncmp(settings[i].flag, flag, len) == 0)
-            return &settings[i];
+    for (size_t i = 0; i < n_all; i++)
+        if (strlen(all[i].flag) == len && strncmp(all[i].flag, flag, len) == 0)
+            return &all[i];
     return NULL;
 }
 
@@ -187,12 +216,13 @@ static int parse_peers(struct wr_node_config *c)
 int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
 {
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < N_SETTINGS; i++)
-        if (settings[i].def[0] && set_value(c, &settings[i], settings[i].def, "default") != 0)
+    build_table();
+    for (size_t i = 0; i < n_all; i++)
+        if (all[i].def[0] && set_value(c, &all[i], all[i].def, "default") != 0)
             return -1;
-    for (size_t i = 0; i < N_SETTINGS; i++) {
-        const char *v = getenv(settings[i].env);
-        if (v != NULL && set_value(c, &settings[i], v, settings[i].env) != 0)
+    for (size_t i = 0; i < n_all; i++) {
+        const char *v = getenv(all[i].env);
+        if (v != NULL && set_value(c, &all[i], v, all[i].env) != 0)
             return -1;
     }
     for (int i = 1; i < argc; i++) {
@@ -261,9 +291,10 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
 
 void wr_node_config_dump(const struct wr_node_config *c, FILE *out)
 {
-    for (size_t i = 0; i < N_SETTINGS; i++) {
-        const struct setting *s = &settings[i];
-        const char *field = (const char *)c + s->offset;
+    build_table();
+    for (size_t i = 0; i < n_all; i++) {
+        const struct setting *s = &all[i];
+        const char *field = field_of(c, s);
         if (s->kind == K_INT) {
             long v;
             memcpy(&v, field, sizeof v);

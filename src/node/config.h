@@ -17,13 +17,12 @@ struct wr_node_config {
     char peers_text[1024];
     char data[1024];
     char cookie_file[1024];
+    char telnet[64];
     char static_dir[1024];
     long election_timeout;
     long heartbeat;
     long snapshot_threshold;
     long snapshot_trailing;
-    long arena_width;
-    long arena_height;
     long queue_timeout;
     long grace;
     long max_pending;

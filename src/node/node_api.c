@@ -6,20 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena/arena.h"
 #include "common/alloc.h"
+#include "games.h"
+#include "node/game.h"
 #include "node/node_internal.h"
-
-static json_t *player_json(const struct wr_arena_player *p)
-{
-    return json_pack("{s:I, s:s, s:i, s:i, s:I, s:I, s:b}", "id", (json_int_t)p->id, "name",
-                     p->name, "x", p->x, "y", p->y, "seq", (json_int_t)p->seq, "node",
-                     (json_int_t)p->node, "connected", p->connected);
-}
 
 /* ---- HTTP API ------------------------------------------------------- */
 
-static bool is_ready(struct node *n, const char **why, char *buf, size_t len)
+static bool is_ready(struct wr_node *n, const char **why, char *buf, size_t len)
 {
     struct wr_raft_status st;
     wr_raft_get_status(n->raft, &st);
@@ -48,7 +42,7 @@ static void respond_json(struct wr_http_conn *conn, int status, json_t *obj)
     free(text);
 }
 
-static json_t *cluster_json(struct node *n)
+static json_t *cluster_json(struct wr_node *n)
 {
     struct wr_raft_status st;
     wr_raft_get_status(n->raft, &st);
@@ -76,69 +70,33 @@ static json_t *cluster_json(struct node *n)
                      is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
 }
 
-static int cmp_player_id(const void *a, const void *b)
+static const char *const kind_names[] = {"?", "node", "singleton", "player", "zone", "npc"};
+
+static void registry_add(void *arg, const struct wr_reg_entry *e)
 {
-    uint32_t x = (*(const struct wr_arena_player *const *)a)->id;
-    uint32_t y = (*(const struct wr_arena_player *const *)b)->id;
-    return x < y ? -1 : x > y;
+    json_t *names = arg;
+    const char *kind = e->kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[e->kind]
+                                                                          : "?";
+    json_t *o = json_pack("{s:s, s:s, s:I}", "name", e->name, "kind", kind, "node",
+                          (json_int_t)e->node);
+    if (e->kind == WR_REG_NODE)
+        json_object_set_new(o, "http", json_string(e->http));
+    else if (e->kind != WR_REG_PLAYER && e->kind != WR_REG_NPC)
+        json_object_set_new(o, "epoch", json_integer((json_int_t)e->epoch));
+    if (e->info[0] != '\0')
+        json_object_set_new(o, "info", json_string(e->info));
+    json_array_append_new(names, o);
 }
 
-static json_t *state_json(struct node *n)
-{
-    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
-    size_t count = wr_arena_count(a);
-    const struct wr_arena_player *all = wr_arena_players(a);
-    const struct wr_arena_player **sorted = wr_malloc((count ? count : 1) * sizeof *sorted);
-    for (size_t i = 0; i < count; i++)
-        sorted[i] = &all[i];
-    qsort(sorted, count, sizeof *sorted, cmp_player_id);
-    json_t *players = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(players, player_json(sorted[i]));
-    free(sorted);
-    struct wr_raft_status st;
-    wr_raft_get_status(n->raft, &st);
-    char hash[17];
-    wr_world_hash(n->world, hash);
-    return json_pack("{s:I, s:s, s:i, s:i, s:o}", "applied_index", (json_int_t)st.applied_index,
-                     "state_hash", hash, "width", wr_arena_width(a), "height",
-                     wr_arena_height(a), "players", players);
-}
-
-static json_t *registry_json(struct node *n)
+/* Every name: the core's (nodes, singletons), then each game's. */
+static json_t *registry_json(struct wr_node *n)
 {
     json_t *names = json_array();
-    const struct wr_arena *a = wr_world_module(n->world, WR_MODULE_ARENA);
-    /* Core names and player names, merged in name order. "node/..." and
-     * "arena" sort before "player/...", so core names go first. */
-    for (size_t i = 0; i < wr_world_registry_count(n->world); i++) {
-        const struct wr_reg_entry *e = wr_world_registry_at(n->world, i);
-        if (e->kind == WR_REG_NODE)
-            json_array_append_new(names, json_pack("{s:s, s:s, s:I, s:s}", "name", e->name,
-                                                   "kind", "node", "node", (json_int_t)e->node,
-                                                   "http", e->http));
-        else
-            json_array_append_new(names, json_pack("{s:s, s:s, s:I, s:I}", "name", e->name,
-                                                   "kind", "singleton", "node",
-                                                   (json_int_t)e->node, "epoch",
-                                                   (json_int_t)e->epoch));
-    }
-    size_t count = wr_arena_count(a);
-    const struct wr_arena_player *all = wr_arena_players(a);
-    json_t *players = json_array();
-    for (size_t i = 0; i < count; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "player/%s", all[i].name);
-        json_array_append_new(players, json_pack("{s:s, s:s, s:I, s:I}", "name", name, "kind",
-                                                 "player", "node", (json_int_t)all[i].node, "id",
-                                                 (json_int_t)all[i].id));
-    }
-    json_array_extend(names, players);
-    json_decref(players);
+    wr_world_registry_each(n->world, registry_add, names);
     return json_pack("{s:o}", "names", names);
 }
 
-static void metrics(struct node *n, struct wr_http_conn *conn)
+static void metrics(struct wr_node *n, struct wr_http_conn *conn)
 {
     char *text = NULL;
     size_t len = 0;
@@ -148,7 +106,6 @@ static void metrics(struct node *n, struct wr_http_conn *conn)
     const struct wr_http_stats *hs = wr_http_server_stats(n->http);
     const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
     const struct wr_transport_stats *ts = wr_transport_stats(wr_raft_transport(n->raft));
-    const struct wr_arena *arena = wr_world_module(n->world, WR_MODULE_ARENA);
     const struct {
         const char *name;
         uint64_t value;
@@ -180,12 +137,14 @@ static void metrics(struct node *n, struct wr_http_conn *conn)
         {"cluster_rejected", ts->rejected},
         {"cluster_dial_ok", ts->dial_ok},
         {"cluster_dial_rejected", ts->dial_rejected},
-        {"arena_players", wr_arena_count(arena)},
         {"events_delivered", n->events_delivered},
-        {"frames_broadcast", n->frames_broadcast},
+        {"client_connections", n->conns_open},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         fprintf(f, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].value);
+    for (size_t i = 0; i < wr_game_count; i++)
+        if (wr_games[i]->metrics != NULL)
+            wr_games[i]->metrics(n->games[i], f);
     wr_node_config_dump(&n->cfg, f);
     fclose(f);
     wr_http_respond(conn, 200, "text/plain; charset=utf-8", text, len);
@@ -195,7 +154,7 @@ static void metrics(struct node *n, struct wr_http_conn *conn)
 void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
                          const struct wr_http_request *req)
 {
-    struct node *n = wr_http_server_data(srv);
+    struct wr_node *n = wr_http_server_data(srv);
     const char *p = req->path;
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (!get) {
@@ -210,13 +169,14 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
         wr_http_respond(conn, ok ? 200 : 503, "text/plain", body, (size_t)len);
     } else if (strcmp(p, "/api/cluster") == 0) {
         respond_json(conn, 200, cluster_json(n));
-    } else if (strcmp(p, "/api/state") == 0) {
-        respond_json(conn, 200, state_json(n));
     } else if (strcmp(p, "/api/registry") == 0) {
         respond_json(conn, 200, registry_json(n));
     } else if (strcmp(p, "/metrics") == 0) {
         metrics(n, conn);
     } else {
+        for (size_t i = 0; i < wr_game_count; i++)
+            if (wr_games[i]->on_request != NULL && wr_games[i]->on_request(n->games[i], conn, req))
+                return;
         wr_http_respond(conn, 404, "text/plain", "not found\n", 10);
     }
 }

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena/arena.h"
 #include "common/alloc.h"
+#include "games.h"
 #include "common/log.h"
 
 #define CLOSED_KEEP_MS 60000
@@ -43,8 +43,10 @@ struct wr_world {
     struct wr_reg_entry *reg; /* sorted by name */
     size_t n_reg, cap_reg;
 
-    const struct wr_module *modules[WR_MODULE_COUNT];
-    void *mstate[WR_MODULE_COUNT];
+    /* By module id; NULL where no module of that id is linked in. */
+    const struct wr_module *modules[WR_MODULE_MAX];
+    void *mstate[WR_MODULE_MAX];
+    char halted[160]; /* why apply stopped, or "" */
 };
 
 /* ---- helpers --------------------------------------------------------- */
@@ -77,9 +79,21 @@ int wr_get_str(struct wr_reader *r, char *dst, size_t cap)
     return 0;
 }
 
+/* The version of module @id this binary writes, or 0 if unknown. */
+static uint8_t module_version(uint8_t id)
+{
+    if (id == WR_MODULE_CORE)
+        return 1;
+    for (size_t i = 0; i < wr_game_module_count; i++)
+        if (wr_game_modules[i]->id == id)
+            return wr_game_modules[i]->version;
+    return 0;
+}
+
 void wr_cmd_encode(struct wr_writer *out, const struct wr_cmd *cmd)
 {
     wr_put_u8(out, cmd->module);
+    wr_put_u8(out, cmd->version ? cmd->version : module_version(cmd->module));
     wr_put_u8(out, cmd->type);
     wr_put_u32(out, cmd->node);
     wr_put_u64(out, cmd->session);
@@ -88,16 +102,17 @@ void wr_cmd_encode(struct wr_writer *out, const struct wr_cmd *cmd)
     wr_put_bytes(out, cmd->payload, cmd->len);
 }
 
-int wr_cmd_decode(struct wr_reader *r, struct wr_cmd *cmd)
+int wr_cmd_decode(struct wr_reader *r, struct wr_cmd *cmd, uint8_t entry_version)
 {
     cmd->module = wr_get_u8(r);
+    cmd->version = entry_version >= 2 ? wr_get_u8(r) : 1;
     cmd->type = wr_get_u8(r);
     cmd->node = wr_get_u32(r);
     cmd->session = wr_get_u64(r);
     cmd->seq = wr_get_u32(r);
     cmd->len = wr_get_u16(r);
     cmd->payload = wr_get_bytes(r, cmd->len);
-    if (r->err || cmd->len > WR_CMD_MAX_PAYLOAD)
+    if (r->err || cmd->len > WR_CMD_MAX_PAYLOAD || cmd->version == 0)
         return -1;
     return 0;
 }
@@ -118,10 +133,16 @@ struct wr_world *wr_world_create(const struct wr_world_hooks *hooks)
     if (hooks)
         w->hooks = *hooks;
     wr_u64map_init(&w->session_idx);
-    w->modules[WR_MODULE_ARENA] = &wr_arena_module;
-    for (int i = 0; i < WR_MODULE_COUNT; i++)
-        if (w->modules[i])
-            w->mstate[i] = w->modules[i]->create();
+    for (size_t i = 0; i < wr_game_module_count; i++) {
+        const struct wr_module *m = wr_game_modules[i];
+        if (m->id == WR_MODULE_CORE || m->id >= WR_MODULE_MAX || w->modules[m->id] != NULL)
+        {
+            wr_error("world: module %s has a bad or duplicate id %u", m->name, m->id);
+            abort();
+        }
+        w->modules[m->id] = m;
+        w->mstate[m->id] = m->create();
+    }
     return w;
 }
 
@@ -129,7 +150,7 @@ void wr_world_destroy(struct wr_world *w)
 {
     if (w == NULL)
         return;
-    for (int i = 0; i < WR_MODULE_COUNT; i++)
+    for (int i = 0; i < WR_MODULE_MAX; i++)
         if (w->modules[i])
             w->modules[i]->destroy(w->mstate[i]);
     free(w->sessions);
@@ -145,14 +166,20 @@ static void world_reset(struct wr_world *w)
     w->n_sessions = 0;
     wr_u64map_clear(&w->session_idx);
     w->n_reg = 0;
-    for (int i = 0; i < WR_MODULE_COUNT; i++)
+    w->halted[0] = '\0';
+    for (int i = 0; i < WR_MODULE_MAX; i++)
         if (w->modules[i])
             w->modules[i]->reset(w->mstate[i]);
 }
 
-void *wr_world_module(struct wr_world *w, enum wr_module_id id)
+void *wr_world_module(struct wr_world *w, uint8_t id)
 {
-    return (unsigned)id < WR_MODULE_COUNT ? w->mstate[id] : NULL;
+    return id < WR_MODULE_MAX ? w->mstate[id] : NULL;
+}
+
+const char *wr_world_halted(const struct wr_world *w)
+{
+    return w->halted[0] ? w->halted : NULL;
 }
 
 uint64_t wr_world_now(const struct wr_world *w)
@@ -253,6 +280,16 @@ const struct wr_reg_entry *wr_world_registry_at(const struct wr_world *w, size_t
     return i < w->n_reg ? &w->reg[i] : NULL;
 }
 
+void wr_world_registry_each(struct wr_world *w, void (*cb)(void *arg, const struct wr_reg_entry *e),
+                            void *arg)
+{
+    for (size_t i = 0; i < w->n_reg; i++)
+        cb(arg, &w->reg[i]);
+    for (int i = 0; i < WR_MODULE_MAX; i++)
+        if (w->modules[i] != NULL && w->modules[i]->registry != NULL)
+            w->modules[i]->registry(w->mstate[i], cb, arg);
+}
+
 static struct wr_reg_entry *reg_upsert(struct wr_world *w, const char *name)
 {
     size_t i = reg_lower_bound(w, name);
@@ -289,7 +326,9 @@ static enum wr_verdict apply_core(struct wr_world *w, const struct wr_cmd *cmd)
         if (incarnation != 0 && e->epoch != incarnation) {
             e->epoch = incarnation;
             struct wr_apply_ctx ctx = {.world = w, .now_ms = w->now_ms};
-            wr_arena_node_restarted(w->mstate[WR_MODULE_ARENA], &ctx, cmd->node, incarnation);
+            for (int i = 0; i < WR_MODULE_MAX; i++)
+                if (w->modules[i] != NULL && w->modules[i]->node_restarted != NULL)
+                    w->modules[i]->node_restarted(w->mstate[i], &ctx, cmd->node, incarnation);
         }
         return WR_APPLIED;
     }
@@ -321,8 +360,6 @@ static enum wr_verdict apply_cmd(struct wr_world *w, const struct wr_cmd *cmd, u
 {
     if (cmd->module == WR_MODULE_CORE)
         return apply_core(w, cmd);
-    if (cmd->module >= WR_MODULE_COUNT || w->modules[cmd->module] == NULL)
-        return WR_MALFORMED;
     const struct wr_module *m = w->modules[cmd->module];
 
     if (cmd->session == 0) {
@@ -366,17 +403,42 @@ int wr_world_apply(struct wr_world *w, const void *entry, size_t len)
     uint64_t time_ms = wr_get_u64(&r);
     uint64_t seed = wr_get_u64(&r);
     uint32_t count = wr_get_u32(&r);
-    if (r.err || version != WR_ENTRY_VERSION) {
+    if (w->halted[0] != '\0')
+        return WR_APPLY_INCOMPATIBLE;
+    if (r.err || version == 0 || version > WR_ENTRY_VERSION) {
         wr_warn("world: skipping malformed entry (%zu bytes, version %u)", len, version);
         return -1;
     }
+    /* First, can this binary apply every command? A module we lack or a
+     * newer version of one: applying around it would leave this node's
+     * state different from the others', so apply nothing and halt. */
+    struct wr_reader scan = r;
+    for (uint32_t i = 0; i < count; i++) {
+        struct wr_cmd cmd;
+        if (wr_cmd_decode(&scan, &cmd, version) != 0)
+            break; /* malformed: handled below, like any */
+        uint8_t have = cmd.module < WR_MODULE_MAX && (cmd.module == WR_MODULE_CORE ||
+                                                      w->modules[cmd.module] != NULL)
+                           ? module_version(cmd.module)
+                           : 0;
+        if (have == 0 || cmd.version > have) {
+            snprintf(w->halted, sizeof w->halted,
+                     "a log entry needs module %u version %u, and this binary has %s%u; "
+                     "run the newer binary on this node",
+                     cmd.module, cmd.version, have ? "version " : "no such module, version ",
+                     have);
+            wr_error("world: %s", w->halted);
+            return WR_APPLY_INCOMPATIBLE;
+        }
+    }
+
     if (time_ms > w->now_ms)
         w->now_ms = time_ms;
     prune_sessions(w);
 
     for (uint32_t i = 0; i < count; i++) {
         struct wr_cmd cmd;
-        if (wr_cmd_decode(&r, &cmd) != 0) {
+        if (wr_cmd_decode(&r, &cmd, version) != 0) {
             wr_warn("world: malformed command %u of %u; rest of entry skipped", i, count);
             break;
         }
@@ -389,20 +451,14 @@ int wr_world_apply(struct wr_world *w, const void *entry, size_t len)
     return 0;
 }
 
-/* Modules call this to close a session other than the command's own (a
- * resume takes a player over from its old session; an expiry ends it).
- * Later commands of that session are STALE. */
-void wr__world_close_session(struct wr_world *w, uint64_t key);
-void wr__world_close_session(struct wr_world *w, uint64_t key)
+void wr_world_close_session(struct wr_world *w, uint64_t key)
 {
     struct session *s = session_find(w, key);
     if (s != NULL && s->closed_at == 0)
         s->closed_at = w->now_ms ? w->now_ms : 1;
 }
 
-/* Modules call this (through arena.c etc.) to emit. */
-void wr__world_emit(struct wr_world *w, const struct wr_event *ev);
-void wr__world_emit(struct wr_world *w, const struct wr_event *ev)
+void wr_world_emit(struct wr_world *w, const struct wr_event *ev)
 {
     if (w->hooks.on_event)
         w->hooks.on_event(w->hooks.data, ev);
@@ -446,10 +502,15 @@ void wr_world_snapshot(struct wr_world *w, struct wr_writer *out)
         wr_put_str(out, e->http);
     }
 
-    for (int i = 0; i < WR_MODULE_COUNT; i++) {
+    uint8_t nsections = 0;
+    for (int i = 0; i < WR_MODULE_MAX; i++)
+        nsections += w->modules[i] != NULL;
+    wr_put_u8(out, nsections);
+    for (int i = 0; i < WR_MODULE_MAX; i++) {
         if (w->modules[i] == NULL)
             continue;
-        wr_put_u8(out, (uint8_t)i);
+        wr_put_str(out, w->modules[i]->name);
+        wr_put_u8(out, w->modules[i]->version);
         size_t at = out->len;
         wr_put_u32(out, 0); /* section length, patched below */
         w->modules[i]->snapshot(w->mstate[i], out);
@@ -459,13 +520,31 @@ void wr_world_snapshot(struct wr_world *w, struct wr_writer *out)
     }
 }
 
+static int restore_section(struct wr_world *w, const struct wr_module *m, uint8_t version,
+                           const uint8_t *p, uint32_t len)
+{
+    struct wr_reader sr;
+    wr_reader_init(&sr, p, len);
+    if (m->restore(w->mstate[m->id], &sr, version) != 0 || sr.err || sr.left != 0) {
+        wr_error("world: the snapshot's %s section (version %u, %u bytes) is malformed", m->name,
+                 version, len);
+        return -1;
+    }
+    return 0;
+}
+
 int wr_world_restore(struct wr_world *w, const void *buf, size_t len)
 {
     struct wr_reader r;
     wr_reader_init(&r, buf, len);
     world_reset(w);
-    if (wr_get_u8(&r) != WR_SNAPSHOT_VERSION)
+    uint8_t version = wr_get_u8(&r);
+    if (version == 0 || version > WR_SNAPSHOT_VERSION) {
+        wr_error("world: snapshot format %u is newer than this binary's (%u); run the newer "
+                 "binary on this node",
+                 version, WR_SNAPSHOT_VERSION);
         goto malformed;
+    }
     w->now_ms = wr_get_u64(&r);
     w->next_prune_ms = wr_get_u64(&r);
     uint32_t n = wr_get_u32(&r);
@@ -494,18 +573,39 @@ int wr_world_restore(struct wr_world *w, const void *buf, size_t len)
         if (wr_get_str(&r, e->http, sizeof e->http) != 0)
             goto malformed;
     }
-    for (int i = 0; i < WR_MODULE_COUNT; i++) {
-        if (w->modules[i] == NULL)
-            continue;
-        uint8_t id = wr_get_u8(&r);
-        uint32_t slen = wr_get_u32(&r);
-        const uint8_t *p = wr_get_bytes(&r, slen);
-        if (p == NULL || id != i)
-            goto malformed;
-        struct wr_reader sr;
-        wr_reader_init(&sr, p, slen);
-        if (w->modules[i]->restore(w->mstate[i], &sr) != 0 || sr.err || sr.left != 0)
-            goto malformed;
+    if (version == 1) {
+        /* Format 1: the modules of that time, by id, in id order. */
+        for (int i = 0; i < WR_MODULE_MAX && r.left > 0; i++) {
+            if (w->modules[i] == NULL)
+                continue;
+            uint8_t id = wr_get_u8(&r);
+            uint32_t slen = wr_get_u32(&r);
+            const uint8_t *p = wr_get_bytes(&r, slen);
+            if (p == NULL || id != i || restore_section(w, w->modules[i], 1, p, slen) != 0)
+                goto malformed;
+        }
+    } else {
+        uint8_t nsections = wr_get_u8(&r);
+        for (uint8_t k = 0; k < nsections && !r.err; k++) {
+            char name[64];
+            if (wr_get_str(&r, name, sizeof name) != 0)
+                goto malformed;
+            uint8_t mversion = wr_get_u8(&r);
+            uint32_t slen = wr_get_u32(&r);
+            const uint8_t *p = wr_get_bytes(&r, slen);
+            const struct wr_module *m = NULL;
+            for (int i = 0; i < WR_MODULE_MAX && m == NULL; i++)
+                if (w->modules[i] != NULL && strcmp(w->modules[i]->name, name) == 0)
+                    m = w->modules[i];
+            if (m == NULL || mversion == 0 || mversion > m->version) {
+                wr_error("world: the snapshot holds module %s version %u, which this binary %s; "
+                         "run the newer binary on this node",
+                         name, mversion, m ? "has only in an older version" : "does not have");
+                goto malformed;
+            }
+            if (p == NULL || restore_section(w, m, mversion, p, slen) != 0)
+                goto malformed;
+        }
     }
     if (r.err || r.left != 0)
         goto malformed;

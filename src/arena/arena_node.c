@@ -1,0 +1,812 @@
+/* The arena's node-side half (node/game.h): its WebSocket protocol at /ws
+ * (docs/protocol.md), event delivery to this node's clients, and its
+ * singleton duties on the leader.
+ *
+ * A client connection goes through these states (struct client):
+ *   CONNECTED  WebSocket open, no session. Accepts join and ping.
+ *   JOINING    join submitted under a fresh session key; moves are accepted
+ *              and queue behind the join (a session's commands apply in
+ *              order). A refusal (name taken...) returns it to CONNECTED.
+ *   RESUMING   resume submitted under a fresh session key; moves wait for
+ *              the welcome (the player's seq is not known before). A refusal
+ *              (bad token) returns it to CONNECTED.
+ *   JOINED     the join or resume applied here: the welcome was sent.
+ *   LEAVING    leave submitted: nothing more is sent for the session; the
+ *              socket closes once the leave applies.
+ * A socket that closes without a leave proposes DISCONNECT: the player stays
+ * in the world, disconnected, until resumed or expired by the leader.
+ *
+ * Every command a client causes carries (session, seq) with seq counting
+ * 1, 2, 3... from the join; the world drops repeats.
+ *
+ * Singleton duties (the arena's placement follows leadership): the leader
+ * proposes NODE_DOWN for a node it has not heard from for a while, and
+ * EXPIRE for players disconnected longer than the grace period. Nothing in
+ * the world changes from a local clock: these are log entries like any.
+ *
+ * Events are delivered when this node applies the entry that caused them.
+ * Player changes are coalesced: flush, after each loop iteration's applies,
+ * sends one update frame with every player that changed, encoded once and
+ * shared by every client (net/ flushes it in the next uv_prepare). */
+#include "arena/arena_node.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena/arena.h"
+#include "cluster/raft_glue.h"
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/u64map.h"
+#include "net/conn.h"
+#include "node/game.h"
+
+#define WR_TOKEN_BYTES 16
+
+enum client_state { C_CONNECTED, C_JOINING, C_RESUMING, C_JOINED, C_LEAVING };
+
+struct anode;
+
+struct client {
+    struct anode *node;
+    struct wr_conn *conn;
+    enum client_state state;
+    uint64_t session;
+    uint32_t next_seq;        /* session seq of the next command */
+    uint64_t last_client_seq; /* highest move seq the client sent */
+    uint32_t player_id;
+    uint32_t slot;
+    char token[2 * WR_TOKEN_BYTES + 1]; /* hex, sent in the welcome */
+    bool needs_full; /* welcomed: owed the list of every player */
+};
+
+struct anode {
+    struct wr_node *wn;
+    struct wr_world *world;
+
+    struct client **clients; /* by slot */
+    uint32_t n_slots, cap_slots;
+    uint32_t *free_slots;
+    uint32_t n_free;
+    struct wr_u64map by_session; /* session -> slot */
+    size_t n_joined;
+
+    /* coalesced broadcast */
+    uint32_t *dirty;
+    size_t n_dirty, cap_dirty;
+    struct wr_u64map dirty_set;
+    uint32_t *left;
+    size_t n_left, cap_left;
+    size_t n_needs_full;
+
+    uint64_t last_expiry_round;
+    uint64_t last_presence_round;
+    uint64_t frames_broadcast;
+};
+
+/* Settings (node/config.c parses them with the node's own). */
+static long arena_width = 64, arena_height = 48;
+
+static const struct wr_arena *arena_state(struct anode *n)
+{
+    return wr_world_module(n->world, WR_MODULE_ARENA);
+}
+
+static struct client *client_by_session(struct anode *n, uint64_t session)
+{
+    uint32_t slot;
+    if (!wr_u64map_get(&n->by_session, session, &slot))
+        return NULL;
+    return n->clients[slot];
+}
+
+static void send_json(struct client *c, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (text == NULL)
+        return;
+    wr_conn_send(c->conn, text, strlen(text));
+    free(text);
+}
+
+static void send_error(struct client *c, const char *code, const char *msg)
+{
+    send_json(c, json_pack("{s:s, s:s, s:s}", "t", "error", "code", code, "msg", msg));
+}
+
+static uint64_t new_session_key(void)
+{
+    uint64_t k = 0;
+    while (k == 0)
+        randombytes_buf(&k, sizeof k);
+    return k;
+}
+
+/* Submit a session command for @c; returns 0 or -1 (queue full: the client
+ * has been told, and the seq was not used). */
+static int submit(struct client *c, uint8_t type, const struct wr_writer *payload)
+{
+    struct wr_cmd cmd = {
+        .module = WR_MODULE_ARENA,
+        .type = type,
+        .node = wr_node_id(c->node->wn),
+        .session = c->session,
+        .seq = c->next_seq,
+        .len = payload ? (uint16_t)payload->len : 0,
+        .payload = payload ? payload->base : NULL,
+    };
+    if (wr_node_submit(c->node->wn, &cmd) != 0) {
+        send_error(c, "unavailable", "this node's command queue is full; retry shortly");
+        return -1;
+    }
+    c->next_seq++;
+    return 0;
+}
+
+static bool has_session(const struct client *c)
+{
+    return c->state == C_JOINING || c->state == C_RESUMING || c->state == C_JOINED;
+}
+
+static void send_status(struct anode *n, struct client *c)
+{
+    struct wr_node_status st;
+    wr_node_status(n->wn, &st);
+    json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
+    send_json(c, json_pack("{s:s, s:b, s:o, s:I}", "t", "status", "degraded", st.degraded,
+                           "leader", leader, "node", (json_int_t)wr_node_id(n->wn)));
+}
+
+static void arena_open(void *g, struct wr_conn *conn)
+{
+    struct anode *n = g;
+    struct client *c = wr_calloc(1, sizeof *c);
+    c->node = n;
+    c->conn = conn;
+    c->state = C_CONNECTED;
+    if (n->n_free > 0) {
+        c->slot = n->free_slots[--n->n_free];
+    } else {
+        if (n->n_slots == n->cap_slots) {
+            n->cap_slots = n->cap_slots ? n->cap_slots * 2 : 256;
+            n->clients = wr_realloc(n->clients, n->cap_slots * sizeof *n->clients);
+            n->free_slots = wr_realloc(n->free_slots, n->cap_slots * sizeof *n->free_slots);
+        }
+        c->slot = n->n_slots++;
+    }
+    n->clients[c->slot] = c;
+    wr_conn_set_data(conn, c);
+    send_status(n, c);
+}
+
+static void forget_session(struct anode *n, struct client *c)
+{
+    if (c->session != 0) {
+        wr_u64map_del(&n->by_session, c->session);
+        c->session = 0;
+    }
+    if (c->state == C_JOINED)
+        n->n_joined--;
+    if (c->needs_full) {
+        c->needs_full = false;
+        n->n_needs_full--;
+    }
+}
+
+
+static void arena_close(void *g, struct wr_conn *conn)
+{
+    struct client *c = wr_conn_data(conn);
+    struct anode *n = g;
+    /* The socket closing is not the player leaving: it stays, disconnected,
+     * for the grace period, so the client can resume on any node. A node
+     * shutting down proposes nothing; the leader notices it is gone. */
+    if (has_session(c) && !wr_node_stopping(n->wn))
+        submit(c, WR_ARENA_DISCONNECT, NULL);
+    forget_session(n, c);
+    n->clients[c->slot] = NULL;
+    n->free_slots[n->n_free++] = c->slot;
+    free(c);
+}
+
+static int parse_dir(const char *s, enum wr_arena_dir *dir)
+{
+    static const char *names[] = {"up", "down", "left", "right"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *dir = (enum wr_arena_dir)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void handle_join(struct client *c, json_t *msg)
+{
+    struct anode *n = c->node;
+    if (c->state != C_CONNECTED) {
+        send_error(c, "already_joined", "this connection has already joined");
+        return;
+    }
+    const char *name = json_string_value(json_object_get(msg, "name"));
+    if (name == NULL) {
+        send_error(c, "bad_field", "join needs a string \"name\"");
+        return;
+    }
+    if (!wr_arena_name_ok(name, strlen(name))) {
+        send_error(c, "bad_name", "name must be 1-16 characters of A-Z a-z 0-9 _ -");
+        return;
+    }
+    uint8_t token[WR_TOKEN_BYTES], hash[WR_TOKEN_HASH_BYTES];
+    randombytes_buf(token, sizeof token);
+    sodium_bin2hex(c->token, sizeof c->token, token, sizeof token);
+    crypto_generichash(hash, sizeof hash, token, sizeof token, NULL, 0);
+    c->session = new_session_key();
+    c->next_seq = 1;
+    c->last_client_seq = 0;
+    struct wr_writer p;
+    wr_writer_init(&p, 64);
+    wr_arena_encode_join_token(&p, name, hash, wr_node_incarnation(n->wn));
+    int rv = submit(c, WR_ARENA_JOIN, &p);
+    wr_writer_free(&p);
+    if (rv != 0) {
+        c->session = 0;
+        return;
+    }
+    wr_u64map_put(&n->by_session, c->session, c->slot);
+    c->state = C_JOINING;
+}
+
+static void handle_move(struct client *c, json_t *msg)
+{
+    if (c->state != C_JOINING && c->state != C_JOINED) {
+        send_error(c, "not_joined", c->state == C_RESUMING
+                                        ? "wait for the welcome after a resume before moving"
+                                        : "join before moving");
+        return;
+    }
+    const char *dir_s = json_string_value(json_object_get(msg, "dir"));
+    json_t *seq_j = json_object_get(msg, "seq");
+    enum wr_arena_dir dir;
+    if (dir_s == NULL || parse_dir(dir_s, &dir) != 0) {
+        send_error(c, "bad_field", "move needs \"dir\": up, down, left or right");
+        return;
+    }
+    if (!json_is_integer(seq_j) || json_integer_value(seq_j) < 1 ||
+        json_integer_value(seq_j) > 0xFFFFFFFFll) {
+        send_error(c, "bad_field", "move needs an integer \"seq\" in 1..4294967295");
+        return;
+    }
+    uint64_t seq = (uint64_t)json_integer_value(seq_j);
+    if (seq <= c->last_client_seq) {
+        send_error(c, "bad_seq", "seq must be greater than the previous move's");
+        return;
+    }
+    struct wr_writer p;
+    wr_writer_init(&p, 8);
+    wr_arena_encode_move(&p, dir, (uint32_t)seq);
+    if (submit(c, WR_ARENA_MOVE, &p) == 0)
+        c->last_client_seq = seq;
+    wr_writer_free(&p);
+}
+
+static void handle_resume(struct client *c, json_t *msg)
+{
+    struct anode *n = c->node;
+    if (c->state != C_CONNECTED) {
+        send_error(c, "already_joined", "this connection has already joined");
+        return;
+    }
+    const char *hex = json_string_value(json_object_get(msg, "token"));
+    uint8_t token[WR_TOKEN_BYTES], hash[WR_TOKEN_HASH_BYTES];
+    size_t len = 0;
+    if (hex == NULL || strlen(hex) != 2 * WR_TOKEN_BYTES ||
+        sodium_hex2bin(token, sizeof token, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+        len != sizeof token) {
+        send_error(c, "bad_token", "resume needs the 32-hex-digit \"token\" from the welcome");
+        return;
+    }
+    crypto_generichash(hash, sizeof hash, token, sizeof token, NULL, 0);
+    snprintf(c->token, sizeof c->token, "%s", hex);
+    c->session = new_session_key();
+    c->next_seq = 1;
+    struct wr_writer p;
+    wr_writer_init(&p, 32);
+    wr_arena_encode_resume(&p, hash, wr_node_incarnation(n->wn));
+    int rv = submit(c, WR_ARENA_RESUME, &p);
+    wr_writer_free(&p);
+    if (rv != 0) {
+        c->session = 0;
+        return;
+    }
+    wr_u64map_put(&n->by_session, c->session, c->slot);
+    c->state = C_RESUMING;
+}
+
+static void arena_message(void *g, struct wr_conn *conn, const char *data, size_t len)
+{
+    struct client *c = wr_conn_data(conn);
+    if (c->state == C_LEAVING)
+        return;
+    json_error_t jerr;
+    json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (msg == NULL || !json_is_object(msg)) {
+        json_decref(msg);
+        send_error(c, "bad_json", "every message must be one JSON object");
+        return;
+    }
+    const char *t = json_string_value(json_object_get(msg, "t"));
+    if (t == NULL)
+        send_error(c, "bad_field", "a message needs a string \"t\"");
+    else if (strcmp(t, "move") == 0)
+        handle_move(c, msg);
+    else if (strcmp(t, "join") == 0)
+        handle_join(c, msg);
+    else if (strcmp(t, "resume") == 0)
+        handle_resume(c, msg);
+    else if (strcmp(t, "ping") == 0)
+        send_json(c, json_pack("{s:s, s:O?}", "t", "pong", "id", json_object_get(msg, "id")));
+    else if (strcmp(t, "leave") == 0) {
+        if (has_session(c)) {
+            submit(c, WR_ARENA_LEAVE, NULL);
+            c->state = C_LEAVING;
+        } else {
+            wr_conn_close(conn, 1000, "bye");
+        }
+    } else
+        send_error(c, "bad_type", "unknown message type");
+    json_decref(msg);
+}
+
+/* ---- events --------------------------------------------------------- */
+
+/* The welcome carries the player's own fields; the list of every player
+ * follows in one update frame that deliver_cb encodes once per loop
+ * iteration and shares among everyone who joined in it. (Building the list
+ * into each welcome cost O(players) per join: a storm of 2000 joins kept the
+ * loop busy long enough to miss heartbeats and trigger elections.) */
+static void send_welcome(struct anode *n, struct client *c, const struct wr_arena_player *me)
+{
+    const struct wr_arena *a = arena_state(n);
+    if (!c->needs_full) {
+        c->needs_full = true;
+        n->n_needs_full++;
+    }
+    struct wr_node_status st;
+    wr_node_status(n->wn, &st);
+    json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
+    send_json(c, json_pack("{s:s, s:I, s:s, s:i, s:i, s:I, s:s, s:I, s:o, s:i, s:i}", "t",
+                           "welcome", "id", (json_int_t)me->id, "name", me->name, "x", me->x, "y",
+                           me->y, "seq", (json_int_t)me->seq, "token", c->token, "node",
+                           (json_int_t)wr_node_id(n->wn), "leader", leader, "width", wr_arena_width(a),
+                           "height", wr_arena_height(a)));
+}
+
+/* Player @id changed in this iteration. @full: its name, node or connection
+ * are news too (it appeared, resumed, or its connection changed); otherwise
+ * the update carries only what a move changes. */
+static void mark_dirty(struct anode *n, uint32_t id, bool full)
+{
+    uint32_t was;
+    if (wr_u64map_get(&n->dirty_set, id, &was)) {
+        if (full && was != 2)
+            wr_u64map_put(&n->dirty_set, id, 2);
+        return;
+    }
+    wr_u64map_put(&n->dirty_set, id, full ? 2 : 1);
+    if (n->n_dirty == n->cap_dirty) {
+        n->cap_dirty = n->cap_dirty ? n->cap_dirty * 2 : 256;
+        n->dirty = wr_realloc(n->dirty, n->cap_dirty * sizeof *n->dirty);
+    }
+    n->dirty[n->n_dirty++] = id;
+}
+
+static void arena_event(void *g, const struct wr_event *ev)
+{
+    struct anode *n = g;
+    struct client *c = ev->audience == WR_AUD_SESSION && ev->node == wr_node_id(n->wn)
+                           ? client_by_session(n, ev->session)
+                           : NULL;
+    switch (ev->type) {
+    case WR_ARENA_EV_JOINED: {
+        const struct wr_arena_player *p = ev->data;
+        mark_dirty(n, p->id, true);
+        if (c != NULL && c->state == C_JOINING) {
+            c->state = C_JOINED;
+            c->player_id = p->id;
+            n->n_joined++;
+            send_welcome(n, c, p);
+        }
+        break;
+    }
+    case WR_ARENA_EV_RESUMED: {
+        const struct wr_arena_player *p = ev->data;
+        mark_dirty(n, p->id, true);
+        if (c != NULL && c->state == C_RESUMING) {
+            c->state = C_JOINED;
+            c->player_id = p->id;
+            c->last_client_seq = p->seq;
+            n->n_joined++;
+            send_welcome(n, c, p);
+        }
+        break;
+    }
+    case WR_ARENA_EV_MOVED:
+        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id, false);
+        break;
+    case WR_ARENA_EV_CHANGED:
+        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id, true);
+        break;
+    case WR_ARENA_EV_LEFT: {
+        const struct wr_arena_player *p = ev->data;
+        if (n->n_left == n->cap_left) {
+            n->cap_left = n->cap_left ? n->cap_left * 2 : 64;
+            n->left = wr_realloc(n->left, n->cap_left * sizeof *n->left);
+        }
+        n->left[n->n_left++] = p->id;
+        if (c != NULL && c->state == C_LEAVING) {
+            forget_session(n, c);
+            wr_conn_close(c->conn, 1000, "left the arena");
+        } else if (c != NULL && has_session(c)) {
+            /* Expired while its client was still here (its node was cut
+             * off from the leader longer than the grace period). */
+            send_error(c, "expired", "your player was removed after being unreachable");
+            forget_session(n, c);
+            c->state = C_LEAVING;
+            wr_conn_close(c->conn, 1000, "expired");
+        }
+        break;
+    }
+    case WR_ARENA_EV_REFUSED: {
+        const struct wr_arena_refusal *r = ev->data;
+        if (c != NULL && (c->state == C_JOINING || c->state == C_RESUMING)) {
+            send_error(c, r->code, r->msg);
+            forget_session(n, c);
+            c->state = C_CONNECTED;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void broadcast(struct anode *n, struct wr_msg *m)
+{
+    for (uint32_t i = 0; i < n->n_slots; i++) {
+        struct client *c = n->clients[i];
+        if (c != NULL && has_session(c))
+            wr_conn_send_msg(c->conn, m);
+    }
+    n->frames_broadcast++;
+    wr_msg_unref(m);
+}
+
+/* Append one player as JSON, by hand: this is the hot path (every change
+ * of every player goes to every client), and every field is a number or a
+ * name restricted to [A-Za-z0-9_-], so there is nothing to escape. */
+static void put_player(struct wr_writer *w, const struct wr_arena_player *p, bool first,
+                       bool full)
+{
+    char item[192];
+    int len;
+    if (full)
+        len = snprintf(item, sizeof item,
+                       "%s{\"id\":%u,\"name\":\"%s\",\"x\":%u,\"y\":%u,\"seq\":%u,"
+                       "\"node\":%u,\"connected\":%s}",
+                       first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node,
+                       p->connected ? "true" : "false");
+    else
+        len = snprintf(item, sizeof item, "%s{\"id\":%u,\"x\":%u,\"y\":%u,\"seq\":%u}",
+                       first ? "" : ",", p->id, p->x, p->y, p->seq);
+    wr_put_bytes(w, item, (size_t)len);
+}
+
+static const char UPDATE_HEAD[] = "{\"t\":\"update\",\"players\":[";
+
+/* Every player, for the clients welcomed in this iteration. */
+static void deliver_full(struct anode *n)
+{
+    const struct wr_arena *a = arena_state(n);
+    const struct wr_arena_player *all = wr_arena_players(a);
+    size_t count = wr_arena_count(a);
+    struct wr_writer w;
+    wr_writer_init(&w, 64 + count * 96);
+    wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
+    for (size_t i = 0; i < count; i++)
+        put_player(&w, &all[i], i == 0, true);
+    wr_put_bytes(&w, "]}", 2);
+    struct wr_msg *frame = wr_msg_new((const char *)w.base, w.len);
+    wr_writer_free(&w);
+    for (uint32_t i = 0; i < n->n_slots && n->n_needs_full > 0; i++) {
+        struct client *c = n->clients[i];
+        if (c != NULL && c->needs_full) {
+            c->needs_full = false;
+            n->n_needs_full--;
+            wr_conn_send_msg(c->conn, frame);
+        }
+    }
+    n->n_needs_full = 0;
+    wr_msg_unref(frame);
+}
+
+/* Once per loop iteration, after the applies of this iteration: one frame
+ * with every player that changed, one per player that left, shared by all
+ * clients (net/http.h flushes them in the next uv_prepare). */
+static void arena_flush(void *g)
+{
+    struct anode *n = g;
+    if (n->n_needs_full > 0)
+        deliver_full(n);
+    if (n->n_dirty > 0) {
+        const struct wr_arena *a = arena_state(n);
+        struct wr_writer w;
+        wr_writer_init(&w, 64 + n->n_dirty * 96);
+        wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
+        bool first = true;
+        for (size_t i = 0; i < n->n_dirty; i++) {
+            const struct wr_arena_player *p = wr_arena_by_id(a, n->dirty[i]);
+            uint32_t kind = 1;
+            if (p == NULL)
+                continue;
+            wr_u64map_get(&n->dirty_set, p->id, &kind);
+            put_player(&w, p, first, kind == 2);
+            first = false;
+        }
+        wr_put_bytes(&w, "]}", 2);
+        if (!first && n->n_joined > 0)
+            broadcast(n, wr_msg_new((const char *)w.base, w.len));
+        wr_writer_free(&w);
+        n->n_dirty = 0;
+        wr_u64map_clear(&n->dirty_set);
+    }
+    for (size_t i = 0; i < n->n_left; i++) {
+        char msg[64];
+        int len = snprintf(msg, sizeof msg, "{\"t\":\"left\",\"id\":%u}", n->left[i]);
+        if (n->n_joined > 0)
+            broadcast(n, wr_msg_new(msg, (size_t)len));
+    }
+    n->n_left = 0;
+}
+
+static void submit_arena_once(struct anode *n, uint8_t type, const struct wr_writer *p)
+{
+    struct wr_cmd cmd = {.module = WR_MODULE_ARENA,
+                         .type = type,
+                         .len = (uint16_t)p->len,
+                         .payload = p->base};
+    wr_node_submit_once(n->wn, &cmd);
+}
+
+/* The arena singleton's duties, run on the leader once its state machine
+ * is current. Both commands are idempotent, so a repeat after a lost
+ * leadership or a slow commit does no harm. */
+static void arena_leader_tick(void *g)
+{
+    struct anode *n = g;
+    const struct wr_arena *a = arena_state(n);
+    const struct wr_arena_player *all = wr_arena_players(a);
+    size_t count = wr_arena_count(a);
+    uint64_t now = uv_now(wr_node_loop(n->wn));
+    struct wr_writer p;
+    wr_writer_init(&p, 16);
+
+    /* Nodes not heard from: their clients are gone with them. */
+    uint64_t ids[WR_MAX_PEERS];
+    size_t n_ids = wr_node_members(n->wn, ids, WR_MAX_PEERS);
+    for (size_t i = 0; i < n_ids; i++) {
+        uint64_t id = ids[i], silent = wr_node_peer_silent_ms(n->wn, id);
+        if (silent < wr_node_down_after_ms(n->wn))
+            continue;
+        bool has_players = false;
+        for (size_t k = 0; k < count && !has_players; k++)
+            has_players = all[k].node == id && all[k].connected;
+        if (has_players) {
+            wr_info("arena: node %llu unreachable for %llu ms; disconnecting its players",
+                    (unsigned long long)id, (unsigned long long)silent);
+            p.len = 0;
+            wr_arena_encode_node_down(&p, (uint32_t)id);
+            submit_arena_once(n, WR_ARENA_NODE_DOWN, &p);
+        }
+    }
+
+    /* Grace periods over, once a second. Log time stamps are the leaders'
+     * wall clocks, so compare with ours. */
+    if (now - n->last_expiry_round >= 1000) {
+        n->last_expiry_round = now;
+        uint64_t wall = wr_node_wall_ms();
+        for (size_t k = 0; k < count; k++) {
+            if (all[k].connected || all[k].disconnected_at + (uint64_t)wr_node_grace_ms(n->wn) > wall)
+                continue;
+            p.len = 0;
+            wr_arena_encode_expire(&p, all[k].id, all[k].disconnected_at);
+            submit_arena_once(n, WR_ARENA_EXPIRE, &p);
+        }
+    }
+    wr_writer_free(&p);
+}
+
+static void arena_expired(void *g, uint64_t session)
+{
+    struct anode *n = g;
+    struct client *c = client_by_session(n, session);
+    if (c == NULL)
+        return;
+    send_error(c, "unavailable",
+               "your command was not applied within the queue timeout (no reachable leader); "
+               "reconnect and resume");
+    forget_session(n, c);
+    c->state = C_LEAVING;
+    wr_conn_close(c->conn, 1013, "no leader");
+}
+
+
+
+/* A partition between this node and the leader makes the leader mark our
+ * players disconnected (NODE_DOWN) although their clients never left us.
+ * Once a leader is reachable again, say they are here, or they would be
+ * expired after the grace period while playing. Once a second. */
+static void arena_tick(void *g)
+{
+    struct anode *n = g;
+    struct wr_node_status st;
+    wr_node_status(n->wn, &st);
+    uint64_t now = uv_now(wr_node_loop(n->wn));
+    if (st.leader_id == 0 || now - n->last_presence_round < 1000)
+        return;
+    n->last_presence_round = now;
+    const struct wr_arena *a = arena_state(n);
+    for (uint32_t i = 0; i < n->n_slots; i++) {
+        struct client *c = n->clients[i];
+        if (c == NULL || c->state != C_JOINED)
+            continue;
+        const struct wr_arena_player *p = wr_arena_by_session(a, c->session);
+        if (p != NULL && !p->connected)
+            submit(c, WR_ARENA_PRESENT, NULL);
+    }
+}
+
+static void arena_on_status(void *g)
+{
+    struct anode *n = g;
+    for (uint32_t i = 0; i < n->n_slots; i++)
+        if (n->clients[i] != NULL && n->clients[i]->state != C_LEAVING)
+            send_status(n, n->clients[i]);
+}
+
+/* The arena singleton (ticks, timers) runs on the leader: record that in
+ * the registry, fenced by the term; configure the grid once. */
+static void arena_leader_ready(void *g, uint64_t term)
+{
+    struct anode *n = g;
+    struct wr_writer p;
+    wr_writer_init(&p, 64);
+    wr_put_str(&p, "arena");
+    wr_put_u64(&p, term);
+    struct wr_cmd place = {.module = WR_MODULE_CORE,
+                           .type = WR_CORE_PLACE,
+                           .len = (uint16_t)p.len,
+                           .payload = p.base};
+    wr_node_submit_setup(n->wn, &place);
+    if (wr_arena_width(arena_state(n)) == 0) {
+        p.len = 0;
+        wr_arena_encode_config(&p, (uint16_t)arena_width, (uint16_t)arena_height);
+        struct wr_cmd conf = {.module = WR_MODULE_ARENA,
+                              .type = WR_ARENA_CONFIG,
+                              .len = (uint16_t)p.len,
+                              .payload = p.base};
+        wr_node_submit_setup(n->wn, &conf);
+    }
+    wr_writer_free(&p);
+}
+
+/* ---- HTTP view: /api/state ------------------------------------------ */
+
+static json_t *player_json(const struct wr_arena_player *p)
+{
+    return json_pack("{s:I, s:s, s:i, s:i, s:I, s:I, s:b}", "id", (json_int_t)p->id, "name",
+                     p->name, "x", p->x, "y", p->y, "seq", (json_int_t)p->seq, "node",
+                     (json_int_t)p->node, "connected", p->connected);
+}
+
+static int cmp_player_id(const void *a, const void *b)
+{
+    uint32_t x = (*(const struct wr_arena_player *const *)a)->id;
+    uint32_t y = (*(const struct wr_arena_player *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static bool arena_request(void *g, struct wr_http_conn *conn, const struct wr_http_request *req)
+{
+    struct anode *n = g;
+    if (strcmp(req->path, "/api/state") != 0)
+        return false;
+    const struct wr_arena *a = arena_state(n);
+    size_t count = wr_arena_count(a);
+    const struct wr_arena_player *all = wr_arena_players(a);
+    const struct wr_arena_player **sorted = wr_malloc((count ? count : 1) * sizeof *sorted);
+    for (size_t i = 0; i < count; i++)
+        sorted[i] = &all[i];
+    qsort(sorted, count, sizeof *sorted, cmp_player_id);
+    json_t *players = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(players, player_json(sorted[i]));
+    free(sorted);
+    char hash[17];
+    wr_world_hash(n->world, hash);
+    json_t *body = json_pack("{s:I, s:s, s:i, s:i, s:o}", "applied_index",
+                             (json_int_t)wr_node_applied_index(n->wn), "state_hash", hash,
+                             "width", wr_arena_width(a), "height", wr_arena_height(a),
+                             "players", players);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    wr_http_respond(conn, 200, "application/json", text, strlen(text));
+    free(text);
+    return true;
+}
+
+static void arena_metrics(void *g, FILE *f)
+{
+    struct anode *n = g;
+    fprintf(f, "arena_players %zu\n", wr_arena_count(arena_state(n)));
+    fprintf(f, "frames_broadcast %llu\n", (unsigned long long)n->frames_broadcast);
+}
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+static void *arena_create(struct wr_node *wn)
+{
+    struct anode *n = wr_calloc(1, sizeof *n);
+    n->wn = wn;
+    n->world = wr_node_world(wn);
+    wr_u64map_init(&n->by_session);
+    wr_u64map_init(&n->dirty_set);
+    return n;
+}
+
+static void arena_destroy(void *g)
+{
+    struct anode *n = g;
+    for (uint32_t i = 0; i < n->n_slots; i++)
+        free(n->clients[i]);
+    wr_u64map_free(&n->by_session);
+    wr_u64map_free(&n->dirty_set);
+    free(n->clients);
+    free(n->free_slots);
+    free(n->dirty);
+    free(n->left);
+    free(n);
+}
+
+static const struct wr_game_setting arena_settings[] = {
+    {"arena-width", "WARREN_ARENA_WIDTH", false, &arena_width, 0, 2, 1024, "64",
+     "arena width in cells (used when the cluster's arena is first configured)"},
+    {"arena-height", "WARREN_ARENA_HEIGHT", false, &arena_height, 0, 2, 1024, "48",
+     "arena height in cells"},
+    {NULL, NULL, false, NULL, 0, 0, 0, NULL, NULL},
+};
+
+const struct wr_game wr_arena_game = {
+    .name = "arena",
+    .module = WR_MODULE_ARENA,
+    .ws_path = "/ws",
+    .settings = arena_settings,
+    .create = arena_create,
+    .destroy = arena_destroy,
+    .on_open = arena_open,
+    .on_message = arena_message,
+    .on_close = arena_close,
+    .on_event = arena_event,
+    .flush = arena_flush,
+    .on_leader_ready = arena_leader_ready,
+    .leader_tick = arena_leader_tick,
+    .tick = arena_tick,
+    .on_status = arena_on_status,
+    .on_expired = arena_expired,
+    .on_request = arena_request,
+    .metrics = arena_metrics,
+};

@@ -1,0 +1,17 @@
+/* The composition root: every game linked into warren, both halves. To add
+ * a game, add its folder and its two lines here; nothing else in the core
+ * names a game. */
+#include "games.h"
+
+#include "arena/arena.h"
+#include "arena/arena_node.h"
+
+const struct wr_module *const wr_game_modules[] = {
+    &wr_arena_module,
+};
+const size_t wr_game_module_count = sizeof wr_game_modules / sizeof wr_game_modules[0];
+
+const struct wr_game *const wr_games[] = {
+    &wr_arena_game,
+};
+const size_t wr_game_count = sizeof wr_games / sizeof wr_games[0];
