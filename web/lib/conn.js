@@ -15,7 +15,8 @@
 // server, degraded, attempt, nextTryAt, rtt, stateLog, log. status.js
 // renders it.
 //
-// state.state is one of connecting | connected | reconnecting | degraded;
+// state.state is one of connecting | connected | reconnecting | degraded
+// (or disconnected, only if the page's onClose asked not to reconnect);
 // "connected" only once a resume has been answered (welcome), so the node a
 // page shows is never stale when it says "connected".
 
@@ -41,7 +42,11 @@ export class Conn {
      *   onOpen(resuming)   the socket is open; resuming: a resume was sent
      *   onMessage(m)       every parsed frame, including status and pong
      *   onStatus()         something the status bar shows changed
-     *   onClose(reason)    the socket was lost (a reconnect is scheduled)
+     *   onClose(reason, code)  the socket was lost (code: the close code, or
+     *                      undefined when the client gave up on it); return
+     *                      false to stay disconnected (state "disconnected")
+     *                      until connect() is called, else a reconnect is
+     *                      scheduled
      *   and any of DEFAULTS to override.
      */
     constructor(opts) {
@@ -62,6 +67,7 @@ export class Conn {
         this.ws = null;          // the current socket (null while waiting to reconnect)
         this.serverIdx = 0;      // index into servers of the current/next server
         this.resuming = false;   // resume sent, welcome not yet received
+        this.stopped = false;    // onClose said not to reconnect
         this.pingId = 0;
         this.pingSent = new Map();
         this.timers = {};        // reconnect, countdown, open, welcome, degraded, ping, poll
@@ -98,7 +104,8 @@ export class Conn {
     refresh() {
         const s = this.s;
         let st;
-        if (!this.isOpen() || this.resuming) st = s.attempt > 0 ? 'reconnecting' : 'connecting';
+        if (this.stopped) st = 'disconnected';
+        else if (!this.isOpen() || this.resuming) st = s.attempt > 0 ? 'reconnecting' : 'connecting';
         else st = s.degraded ? 'degraded' : 'connected';
         if (st !== s.state) {
             s.state = st;
@@ -110,6 +117,7 @@ export class Conn {
     }
 
     connect() {
+        this.stopped = false;
         this.clearTimer('reconnect');
         this.clearTimer('countdown');
         const s = this.s;
@@ -124,7 +132,7 @@ export class Conn {
         sock.onclose = (ev) => {
             if (sock !== this.ws) return;
             this.ws = null;
-            this.closed(`closed ${ev.code} ${ev.reason}`);
+            this.closed(`closed ${ev.code} ${ev.reason}`, ev.code);
         };
         this.refresh();
     }
@@ -161,14 +169,18 @@ export class Conn {
         this.closed(reason);
     }
 
-    closed(reason) {
+    closed(reason, code) {
         this.log('lost connection:', reason);
         for (const t of ['open', 'welcome', 'degraded', 'ping', 'poll']) this.clearTimer(t);
         this.resuming = false;
         this.s.degraded = false;
         this.s.node = null;
         this.pingSent.clear();
-        this.onClose(reason);
+        if (this.onClose(reason, code) === false) {
+            this.stopped = true;
+            this.refresh();
+            return;
+        }
         this.scheduleReconnect();
     }
 
