@@ -4,6 +4,7 @@
 #   make SANITIZE=1      build with ASan+UBSan into build-san/
 #   make test            install what is missing, build, run every test
 #   make run             install, build, start a local cluster behind nginx
+#   make web-vendor      copy xterm.js from node_modules/ into web/vendor/
 #   make bench           benchmarks (see bench/README.md)
 #   make fuzz            libFuzzer drivers (fuzz/), FUZZ_SECONDS each (clang)
 #   WERROR=1             turn warnings into errors (CI sets it)
@@ -49,8 +50,12 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test unit cluster-test run bench clean format
-all: deps $(BUILD)/warren
+.PHONY: all deps test unit cluster-test run bench clean format web-vendor vendor-copy
+# web/vendor/ (the MUD terminal's xterm.js) is copied from node_modules/, so
+# `all` refreshes it only when node_modules/ is there: a plain `make` on a
+# machine without npm still builds the server. run and test install
+# node_modules/ first and always vendor.
+all: deps $(BUILD)/warren $(if $(wildcard node_modules/.package-lock.json),vendor-copy)
 
 # Install missing Debian packages only when something is actually missing,
 # so an up-to-date machine never calls apt.
@@ -83,14 +88,37 @@ unit: deps $(UNIT_BINS)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
+# The browser terminal's files, served by every node from web/vendor/ (not
+# in git). A file is copied only when it differs, so its mtime (and the
+# browser's cache validation) changes only with a new xterm version. The
+# .mjs files are the ES modules play.js imports; xterm.js (UMD) is its
+# fallback for a server that does not send .mjs as JavaScript.
+VENDOR_FILES := node_modules/@xterm/xterm/lib/xterm.js node_modules/@xterm/xterm/lib/xterm.mjs \
+                node_modules/@xterm/xterm/css/xterm.css \
+                node_modules/@xterm/addon-fit/lib/addon-fit.js node_modules/@xterm/addon-fit/lib/addon-fit.mjs
+define vendor_copy
+	@mkdir -p web/vendor
+	@for f in $(VENDOR_FILES); do \
+	    d=web/vendor/$$(basename $$f); \
+	    cmp -s $$f $$d || { cp $$f $$d.tmp && mv $$d.tmp $$d && echo "vendored $$d"; } || exit 1; \
+	done
+endef
+
+web-vendor: node_modules/.package-lock.json
+	$(vendor_copy)
+
+# `all` without installing anything (see above).
+vendor-copy:
+	$(vendor_copy)
+
 # Unit tests run twice, plain and under ASan+UBSan; then the cluster and
 # browser tests drive real processes. tests/run.sh prints the summary line.
-test: deps node_modules/.package-lock.json
+test: deps node_modules/.package-lock.json web-vendor
 	$(MAKE) all unit
 	$(MAKE) SANITIZE=1 all unit
 	sh tests/run.sh
 
-run: deps all node_modules/.package-lock.json
+run: deps all node_modules/.package-lock.json web-vendor
 	./$(BUILD)/warren cluster up --foreground
 
 bench: deps all $(BENCH_BINS)
@@ -100,7 +128,7 @@ format:
 	clang-format -i $(SRCS) $(shell find src tests bench -name '*.h') $(UNIT_SRCS) $(BENCH_SRCS)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san web/vendor
 
 # ---- fuzzing (see fuzz/README.md) -------------------------------------
 # Separate from build/ and build-san/: clang, libFuzzer, ASan+UBSan, asserts

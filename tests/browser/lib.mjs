@@ -237,12 +237,81 @@ export async function shot(page, file) {
     await page.screenshot({ path: path.join(ARTIFACTS, `${file}.png`), timeout: 10000 });
 }
 
+/* ---- the MUD terminal (web/play.html, window.__mud) ------------------ */
+
+/**
+ * openPage() at `${base}play` (base ends with "/": nginx or a node), then
+ * wait until the terminal is up (window.__mud). `setup` as for openPage.
+ */
+export async function openPlay(browser, base, name, registry, setup) {
+    const page = await openPage(browser, `${base}play`, name, registry, setup);
+    await page.waitForFunction(() => window.__mud, null, { timeout: 15000 });
+    return page;
+}
+
+/** The terminal's text so far (ANSI stripped). */
+export function mudText(page) {
+    return page.evaluate(() => window.__mud.lines());
+}
+
+/** A mark in the terminal's text: waitText(page, re, {from: mark}) looks only after it. */
+export async function mudMark(page) {
+    return (await mudText(page)).length;
+}
+
+/**
+ * Wait until the terminal's text after `from` (a mudMark) matches `what` (a
+ * RegExp or a string); returns that text.
+ */
+export async function waitText(page, what, { from = 0, timeout = 15000 } = {}) {
+    const re = what instanceof RegExp ? what : new RegExp(what.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    try {
+        const h = await page.waitForFunction(([src, flags, from]) => {
+            const t = window.__mud.lines().slice(from);
+            return new RegExp(src, flags).test(t) && t;
+        }, [re.source, re.flags, from], { timeout, polling: 100 });
+        return h.jsonValue();
+    } catch (e) {
+        const tail = (await mudText(page).catch(() => '')).slice(-1500);
+        throw new Error(`terminal never showed ${re} after offset ${from} within ${timeout} ms; its last text:\n${tail}`);
+    }
+}
+
+/**
+ * Type `text` into the input line and press Enter, like a user. Returns the
+ * mark before it, for waitText(page, re, {from}).
+ */
+export async function command(page, text) {
+    const from = await mudMark(page);
+    await page.fill('#line', text);
+    await page.press('#line', 'Enter');
+    return from;
+}
+
+/** command() then waitText() for its answer; returns the answer's text. */
+export async function ask(page, text, what, timeout = 15000) {
+    const from = await command(page, text);
+    return waitText(page, what, { from, timeout });
+}
+
+/** window.__mud.status(): state, node, leader, rtt, attempt, inGame, name, hidden, ... */
+export function mudStatus(page) {
+    return page.evaluate(() => window.__mud.status());
+}
+
 /** Print the pages' consoles, status bars, client logs and the cluster's logs. */
 export async function diagnostics(registry, dir) {
     for (const { name, page, console: lines } of registry) {
         console.log(`\n==== page ${name}: console (last 80)\n${lines.slice(-80).join('\n')}`);
         try {
             console.log(`==== page ${name}: #status: ${(await page.innerText('#status', { timeout: 2000 })).replace(/\s+/g, ' ')}`);
+            if (await page.evaluate(() => !!window.__mud)) {
+                console.log(`==== page ${name}: MUD status ${JSON.stringify(await mudStatus(page))}`);
+                console.log(`==== page ${name}: seen states ${JSON.stringify(await page.evaluate(() => window.seenStates))}`);
+                console.log(`==== page ${name}: client log\n${(await page.evaluate(() => window.__mud.log().slice(-60))).join('\n')}`);
+                console.log(`==== page ${name}: terminal (last 2000 chars)\n${(await mudText(page)).slice(-2000)}`);
+                continue;
+            }
             console.log(`==== page ${name}: state ${JSON.stringify(await snapshot(page))}`);
             console.log(`==== page ${name}: seen states ${JSON.stringify(await page.evaluate(() => window.seenStates))}`);
             console.log(`==== page ${name}: client log\n${(await page.evaluate(() => window.warren.log.slice(-60))).join('\n')}`);
@@ -264,8 +333,14 @@ export async function diagnostics(registry, dir) {
  * the cluster and Chromium before, stops both after (even on failure), and
  * on failure prints every page's diagnostics and the cluster's log tails.
  * `body({cluster, browser, pages})` opens its pages with openPage(..., pages).
+ * `opts.skip` (a reason): the test is reported as skipped and neither the
+ * cluster nor the browser is started.
  */
-export function browserTest(tag, title, timeout, body) {
+export function browserTest(tag, title, timeout, body, opts = {}) {
+    if (opts.skip) {
+        test(title, { skip: opts.skip }, () => {});
+        return;
+    }
     const ctx = { cluster: null, browser: null, pages: [] };
     before(async () => {
         ctx.cluster = await clusterUp(tag);
