@@ -613,6 +613,7 @@ static const char *content_type_for(const char *path)
     } types[] = {
         {".html", "text/html; charset=utf-8"},
         {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
         {".css", "text/css; charset=utf-8"},
         {".png", "image/png"},
         {".svg", "image/svg+xml"},
