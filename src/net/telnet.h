@@ -105,9 +105,25 @@ bool wr_telnet_gmcp_supports(const struct wr_telnet *t, const char *package);
 void wr_telnet_close(struct wr_telnet *t, const char *msg);
 
 unsigned wr_telnet_width(const struct wr_telnet *t);  /* NAWS width or 80 */
+unsigned wr_telnet_height(const struct wr_telnet *t); /* NAWS height or 24 */
 bool wr_telnet_color(const struct wr_telnet *t);      /* ANSI colour */
 bool wr_telnet_compressing(const struct wr_telnet *t); /* MCCP2 active */
-const char *wr_telnet_client_name(const struct wr_telnet *t); /* TTYPE or "" */
+/* The first TTYPE reply (the client's name under MTTS), else the GMCP
+ * Core.Hello "client", else "". At most 63 bytes, printable ASCII. */
+const char *wr_telnet_client_name(const struct wr_telnet *t);
+/* Core.Hello "version", or "". */
+const char *wr_telnet_client_version(const struct wr_telnet *t);
+/* The second TTYPE reply (the terminal type under MTTS), or "". */
+const char *wr_telnet_terminal_type(const struct wr_telnet *t);
+/* The MTTS bitfield from a "MTTS <n>" TTYPE reply (1 ANSI, 4 UTF-8,
+ * 8 256 colours...), or 0. */
+unsigned wr_telnet_mtts(const struct wr_telnet *t);
 const char *wr_telnet_peer(const struct wr_telnet *t);
+
+/* The connection as a struct wr_conn (its kind is WR_CONN_TELNET), and
+ * back; @c must be a telnet connection. Pointers stay valid until
+ * on_close returns. */
+struct wr_conn *wr_telnet_conn(struct wr_telnet *t);
+struct wr_telnet *wr_telnet_from_conn(struct wr_conn *c);
 
 #endif
