@@ -202,10 +202,12 @@ static void conn_limit(struct wr_telnet *t, const char *fmt, ...)
 }
 
 /* libtelnet's SEND event: bytes for the socket (already escaped, and
- * compressed once MCCP2 runs). */
+ * compressed once MCCP2 runs). Once CLOSING nothing more is queued: our last
+ * words are queued before the state changes, and libtelnet may still answer
+ * negotiation it parses in the rest of the read. */
 static void out_append(struct wr_telnet *t, const char *p, size_t n)
 {
-    if (n == 0 || t->handle_closed || t->abort || t->shut_started)
+    if (n == 0 || t->state != WR_TELNET_OPEN || t->handle_closed)
         return;
     wr_put_bytes(&t->out, p, n);
     t->last_out = uv_now(t->srv->loop);
@@ -998,8 +1000,7 @@ static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud)
         /* libtelnet 0.21 leaves error.errcode unset: see the top. */
         if (strcmp(ev->error.func, "_buffer_byte") == 0 ||
             strstr(ev->error.msg, "buffer size limit") != NULL) {
-            conn_limit(t, "subnegotiation over libtelnet's buffer (max %zu)",
-                       t->srv->limits.max_subneg);
+            conn_limit(t, "subnegotiation over libtelnet's 16384-byte buffer");
         } else {
             wr_debug("telnet %s: protocol warning: %s", t->peer, ev->error.msg);
         }
@@ -1296,6 +1297,9 @@ void wr_telnet_server_stop(struct wr_telnet_server *srv, const char *msg, void (
     struct wr_telnet *t, *next;
     for (t = srv->conns; t != NULL; t = next) {
         next = t->next;
+        /* Called from a handler, the rest of the current read is not
+         * parsed: nothing more reaches on_line. */
+        t->state = WR_TELNET_CLOSING;
         conn_close_handle(t);
     }
     uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);

@@ -39,7 +39,8 @@ struct wr_telnet_limits {
     size_t max_line;          /* bytes in one input line; 1024 */
     unsigned line_rate;       /* lines per second (token bucket refill); 20 */
     unsigned line_burst;      /* bucket size; 60 */
-    size_t max_subneg;        /* one subnegotiation's bytes; 8192 */
+    size_t max_subneg;        /* one subnegotiation's bytes; 8192 (libtelnet
+                                 itself stops at 16384, so no more than that) */
     size_t max_output_bytes;  /* unsent output before closing; 1 MiB */
     unsigned max_connections; /* open telnet sockets; 10000 */
     unsigned keepalive_ms;    /* NOP after this much idle output; 60000 */
