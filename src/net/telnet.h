@@ -60,12 +60,14 @@ struct wr_telnet_handlers {
     /* One input line, without its line ending, valid UTF-8 (invalid
      * sequences replaced by U+FFFD), NUL-terminated; valid during the call. */
     void (*on_line)(struct wr_telnet *t, const char *line, size_t len);
-    /* A GMCP message other than Core.Hello / Core.Supports.*; @json may be
-     * "" when the message has no data. May be NULL. */
+    /* A GMCP message other than Core.Hello / Core.Supports.*, from a client
+     * that DOes GMCP; @json is valid JSON (checked with jansson) or "" when
+     * the message has no data; both valid during the call. May be NULL. */
     void (*on_gmcp)(struct wr_telnet *t, const char *package, const char *json);
     /* The window size changed (NAWS). May be NULL. */
     void (*on_resize)(struct wr_telnet *t, unsigned width, unsigned height);
-    /* Called exactly once per opened connection; @t invalid afterwards. */
+    /* Called exactly once per opened connection, from the loop (never
+     * from inside one of the functions below); @t invalid afterwards. */
     void (*on_close)(struct wr_telnet *t);
     size_t (*mssp)(void *data, struct wr_telnet_mssp_var *vars, size_t max);
 };
@@ -91,7 +93,9 @@ void *wr_telnet_server_data(struct wr_telnet_server *srv);
 const struct wr_telnet_stats *wr_telnet_server_stats(struct wr_telnet_server *srv);
 
 /* Output. Text is UTF-8 with '\n' line ends (sent as CR LF); it may hold
- * ANSI escapes, which the caller includes only if wr_telnet_color(). */
+ * ANSI escapes, which the caller includes only if wr_telnet_color(). Once
+ * the connection is closing (wr_telnet_close, a breached limit, the peer
+ * gone), output calls are ignored until on_close. */
 void wr_telnet_send(struct wr_telnet *t, const char *text, size_t len);
 /* Send @text as a prompt (no newline) followed by IAC EOR or IAC GA. */
 void wr_telnet_prompt(struct wr_telnet *t, const char *text, size_t len);
