@@ -824,13 +824,13 @@ static void client_keepalive(struct fixture *f)
 {
     struct tcli *idle = tc_open(f, NULL, 1);
     struct tcli *busy = tc_open(f, NULL, 1);
-    /* busy gets output every 50 ms: no NOP; idle gets NOPs. */
-    for (int i = 0; i < 12; i++) {
+    /* busy gets output every 30 ms or so: no NOP; idle gets NOPs. */
+    for (int i = 0; i < 20; i++) {
         char line[16];
         snprintf(line, sizeof line, "b%d", i);
         tc_line(busy, line);
         CHECK(tc_expect(busy, line));
-        sleep_ms(50);
+        sleep_ms(30);
     }
     TC_WAIT(idle, strstr(idle->text, "{NOP}") != NULL);
     CHECK(strstr(idle->text, "{NOP}") != NULL);
@@ -842,7 +842,7 @@ static void client_keepalive(struct fixture *f)
 static void test_keepalive(void **state)
 {
     struct fixture *f = *state;
-    f->lim.keepalive_ms = 250;
+    f->lim.keepalive_ms = 400;
     run(f, client_keepalive);
 }
 
