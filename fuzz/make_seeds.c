@@ -294,6 +294,51 @@ static void http_seeds(void)
               "01234567890123456789");
 }
 
+/* ---- telnet: client byte streams -------------------------------------- */
+
+static void telnet_seed(const char *file, uint8_t opts, const char *chunks, const char *stream,
+                        size_t n)
+{
+    uint8_t buf[4096];
+    size_t nc = strlen(chunks), o = 0;
+    buf[o++] = opts;
+    buf[o++] = (uint8_t)nc;
+    memcpy(buf + o, chunks, nc);
+    o += nc;
+    memcpy(buf + o, stream, n);
+    save("telnet", file, buf, o + n);
+}
+
+#define TELNET_SEED(file, opts, chunks, lit) telnet_seed(file, opts, chunks, lit, sizeof lit - 1)
+
+static void telnet_seeds(void)
+{
+    /* A MUD client answering the offers: EOR, GMCP, MSSP, NAWS 100x40,
+     * TTYPE cycling to MTTS, then a line. */
+    TELNET_SEED("negotiation", 0, "",
+                "\xff\xfd\x19\xff\xfd\xc9\xff\xfd\x46\xff\xfb\x1f"
+                "\xff\xfa\x1f\x00\x64\x00\x28\xff\xf0\xff\xfb\x18"
+                "\xff\xfa\x18\x00MUDLET\xff\xf0\xff\xfa\x18\x00XTERM\xff\xf0"
+                "\xff\xfa\x18\x00MTTS 137\xff\xf0look\r\n");
+    TELNET_SEED("gmcp", 0, "\x05\x11",
+                "\xff\xfd\xc9\xff\xfa\xc9" "Core.Hello {\"client\":\"Mudlet\",\"version\":\"4.17\"}"
+                "\xff\xf0\xff\xfa\xc9" "Core.Supports.Set [\"Char 1\", \"Room 1\"]\xff\xf0"
+                "g\r\n\xff\xfa\xc9" "Char.Login {\"name\":\"bob\"}\xff\xf0"
+                "\xff\xfa\xc9" "Core.Supports.Remove [\"Char\"]\xff\xf0g\r\n");
+    TELNET_SEED("lines", 0, "\x02",
+                "one\r\ntwo\nthree\r\x00" "four\rfive\r\nab\x08" "c\x7f\r\n"
+                "\xc3\xa9\xff\xff\xe2\x82\r\n\xc0\xaf\xed\xa0\x80\tx\x01y\r\n");
+    TELNET_SEED("long-rate", 0x1d, "", /* max_line 16, burst 2 */
+                "0123456789abcdef\r\n0123456789abcdefg\r\nok\r\na\r\nb\r\nc\r\nd\r\ne\r\n");
+    TELNET_SEED("compress", 0, "\x03",
+                "\xff\xfd\x56\xff\xfd\x19p\r\nhello\r\nq\r\nafter\r\n");
+    TELNET_SEED("client-compress", 0, "",
+                "\xff\xfa\x56\xff\xf0\x78\x9c\xcb\x48\xcd\xc9\xc9\x07\x00\x06\x2c\x02\x15");
+    TELNET_SEED("subneg-limit", 0x40, "", /* max_subneg 4 */
+                "\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0\xff\xfd\xc9\xff\xfa\xc9"
+                "Core.Hello {}\xff\xf0hi\r\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -309,5 +354,6 @@ int main(int argc, char **argv)
     hello_seeds();
     ws_seeds();
     http_seeds();
+    telnet_seeds();
     return 0;
 }
