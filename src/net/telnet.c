@@ -1436,3 +1436,8 @@ struct wr_telnet *wr_telnet_from_conn(struct wr_conn *c)
     assert(c->kind == WR_CONN_TELNET);
     return (struct wr_telnet *)c;
 }
+
+struct wr_telnet_server *wr_telnet_server_of(const struct wr_telnet *t)
+{
+    return t->srv;
+}

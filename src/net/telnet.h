@@ -124,6 +124,7 @@ const char *wr_telnet_terminal_type(const struct wr_telnet *t);
  * 8 256 colours...), or 0. */
 unsigned wr_telnet_mtts(const struct wr_telnet *t);
 const char *wr_telnet_peer(const struct wr_telnet *t);
+struct wr_telnet_server *wr_telnet_server_of(const struct wr_telnet *t);
 
 /* The connection as a struct wr_conn (its kind is WR_CONN_TELNET), and
  * back; @c must be a telnet connection. Pointers stay valid until
