@@ -341,7 +341,7 @@ static int yaml_failed(struct ctx *c, const yaml_parser_t *p)
     line = (uint32_t)p->problem_mark.line + 1;
     col = (uint32_t)p->problem_mark.column + 1;
     if (p->context != NULL)
-        return fail_at(c, c->f->name, line, col, "%s %s (from line %u)", p->context, problem,
+        return fail_at(c, c->f->name, line, col, "%s (%s at line %u)", problem, p->context,
                        (uint32_t)p->context_mark.line + 1);
     return fail_at(c, c->f->name, line, col, "%s", problem);
 }
