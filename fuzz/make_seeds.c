@@ -10,6 +10,7 @@
 
 #include "arena/arena.h"
 #include "cluster/transport.h"
+#include "mud/worldfile.h"
 #include "world/world.h"
 
 static const char *root;
@@ -337,6 +338,69 @@ static void telnet_seeds(void)
     TELNET_SEED("subneg-limit", 0x40, "", /* max_subneg 4 */
                 "\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0\xff\xfd\xc9\xff\xfa\xc9"
                 "Core.Hello {}\xff\xf0hi\r\n");
+/* ---- worldfile: the sample world's files, and bundles -------------------- */
+
+static void copy_seed(const char *file, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 16];
+    size_t n;
+    if (f == NULL || (n = fread(buf, 1, sizeof buf, f)) == 0 || n == sizeof buf) {
+        fprintf(stderr, "make_seeds: cannot read %s (run from the repository root)\n", path);
+        exit(1);
+    }
+    fclose(f);
+    save("worldfile", file, buf, n);
+}
+
+static void worldfile_seeds(void)
+{
+    static const char tiny_world[] = "name: Tiny\nstart: town.square\n"
+                                     "channels: [{id: global, desc: All, default: on, history: 20}]\n";
+    static const char tiny_town[] =
+        "zone: {id: town, name: Town, desc: A town., graveyard: square}\n"
+        "rooms:\n"
+        "  - {id: square, name: Square, desc: Cobbles., x: 0, y: 0, exits: {n: gate}}\n"
+        "  - id: gate\n    name: Gate\n    desc: |\n      A gate.\n    x: 0\n    y: -1\n"
+        "    exits: {s: square, n: {to: square, door: gate, closed: true}}\n"
+        "items: [{id: lamp, name: a lamp, keywords: [lamp], desc: Brass., ground: A lamp.}]\n"
+        "item_spawners: [{item: lamp, room: gate, interval: 1m30s}]\n"
+        "npcs:\n  - id: cat\n    name: a cat\n    keywords: cat\n    desc: Grey.\n"
+        "    ground: A cat.\n    max_distance: 1\n"
+        "    behaviour:\n      timer: [{min_delay: 10s, actions: [{say: Mew}, {move: true}]}]\n"
+        "      greet: {delay: 1s, emote: purrs at {name}.}\n"
+        "      hear: [{pattern: fish, say: Fish!}]\n"
+        "npc_spawners: [{npc: cat, room: square, interval: 60000}]\n";
+    const char *names[2] = {"world.yaml", "zones/town.yaml"};
+    const char *texts[2] = {tiny_world, tiny_town};
+    struct wr_writer w;
+    char err[512];
+
+    copy_seed("world-yaml", "world/world.yaml");
+    copy_seed("town-yaml", "world/zones/town.yaml");
+    copy_seed("forest-yaml", "world/zones/forest.yaml");
+    copy_seed("mine-yaml", "world/zones/mine.yaml");
+    save("worldfile", "tiny-town-yaml", tiny_town, strlen(tiny_town));
+
+    wr_writer_init(&w, 1024);
+    wr_put_bytes(&w, "WRWORLD1", 8);
+    wr_put_u32(&w, 2);
+    for (int i = 0; i < 2; i++) {
+        wr_put_u32(&w, (uint32_t)strlen(names[i]));
+        wr_put_bytes(&w, names[i], strlen(names[i]));
+        wr_put_u32(&w, (uint32_t)strlen(texts[i]));
+        wr_put_bytes(&w, texts[i], strlen(texts[i]));
+    }
+    save("worldfile", "bundle-tiny", w.base, w.len);
+    wr_writer_free(&w);
+
+    wr_writer_init(&w, 65536);
+    if (wr_mud_bundle_read_dir("world", &w, err, sizeof err) != 0) {
+        fprintf(stderr, "make_seeds: %s\n", err);
+        exit(1);
+    }
+    save("worldfile", "bundle-sample", w.base, w.len);
+    wr_writer_free(&w);
 }
 
 int main(int argc, char **argv)
@@ -355,5 +419,6 @@ int main(int argc, char **argv)
     ws_seeds();
     http_seeds();
     telnet_seeds();
+    worldfile_seeds();
     return 0;
 }
