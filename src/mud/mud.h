@@ -128,6 +128,7 @@ struct wr_mud_npc_inst {
     uint32_t spawner; /* index into model->npc_spawners */
     uint32_t room;
     uint64_t next_act_at; /* log time of its next timer action */
+    uint32_t timer;       /* which of its timer rules acts then */
 };
 
 enum wr_mud_loc { WR_MUD_IN_ROOM = 0, WR_MUD_CARRIED = 1 };
