@@ -9,7 +9,7 @@
 #   WERROR=1             turn warnings into errors (CI sets it)
 
 CC      ?= cc
-PKGS    := libuv raft libsodium jansson libcrypto
+PKGS    := libuv raft libsodium jansson libcrypto yaml-0.1
 # http-parser ships no pkg-config file (shared/notes/debian-deps.md).
 EXTRA_LIBS := -lhttp_parser
 
