@@ -171,7 +171,9 @@ enum {
                                "lost", "back", "gone", "enter", "quit") */
     WR_MUD_EV_SPAWN,        /* room: NPC or item appeared (actor or item) */
     WR_MUD_EV_ZONE_OWNER,   /* all: zone (item = zone key) has a new owner */
-    WR_MUD_EV_WORLD,        /* all: a new world was loaded (text = version hex) */
+    WR_MUD_EV_WORLD,        /* all: a new world was loaded (code "loaded", text =
+                               version hex), or a bundle was refused (code
+                               "bad", text = the error; nothing changed) */
     WR_MUD_EV_QUIT,         /* session: the character left the game */
 };
 

@@ -1,11 +1,11 @@
 /* Unit tests for the MUD module (mud/mud.c), driven through the world's
  * apply path with encoded entries, as a node would. The world is a small
- * hand-built model (two zones, a gate, a shop door, spawners, a greeting
+ * YAML world (two zones, a gate, a shop door, spawners, a greeting
  * gatekeeper and a wandering dog) that enters through WORLD_CHUNK like a
- * real bundle: the test's bundle names a model variant that test_parse
- * below builds. What matters most: same entries, same bytes everywhere;
- * a restored snapshot behaves exactly like the original; zone timers run
- * only on ticks of the current owner and epoch; no input crashes. */
+ * real one, and a second version of it for reloads. What matters most:
+ * same entries, same bytes everywhere; a restored snapshot behaves exactly
+ * like the original; zone timers run only on ticks of the current owner
+ * and epoch; no input crashes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,169 +24,103 @@
 
 /* ---- the test world ------------------------------------------------------ */
 
-enum { SQUARE, GATE, SHOP, TEMPLE, ALLEY, YARD, EDGE, DEEP, WELL, N_ROOMS_MAX };
-enum { Z_TOWN, Z_FOREST };
-enum { IT_LANTERN, IT_FOUNTAIN, IT_SWORD };
+enum { Z_TOWN, Z_FOREST }; /* zones in file order */
 
-static void link_rooms(struct wr_mud_model *mo, uint32_t a, enum wr_mud_dir d, uint32_t b,
-                       const char *door, bool closed)
+static const char world_yaml[] =
+    "name: Testland\n"
+    "start: town.square\n"
+    "channels:\n"
+    "  - {id: gossip, desc: Talk., default: on, history: 3}\n"
+    "  - {id: newbie, desc: Help., default: off, history: 2}\n";
+
+/* Variant 1 of the town; variant 2 (a reload) drops the yard and the
+ * sword and adds a well below the square. */
+static const char town_head[] =
+    "zone: {id: town, name: Town, desc: A town., graveyard: temple}\n"
+    "rooms:\n"
+    "  - {id: gate, name: Gate, desc: A gate., x: 0, y: -1,\n"
+    "     exits: {s: {to: square, door: gate}, n: forest.edge}}\n"
+    "  - {id: shop, name: Shop, desc: A shop., x: 1, y: 0,\n"
+    "     exits: {w: square, e: {to: alley, door: door, closed: true}}}\n"
+    "  - {id: temple, name: Temple, desc: A temple., x: 0, y: 1, exits: {n: square}}\n";
+static const char town_v1[] =
+    "  - {id: square, name: Square, desc: A square., x: 0, y: 0,\n"
+    "     exits: {n: {to: gate, door: gate}, e: shop, s: temple}}\n"
+    "  - {id: alley, name: Alley, desc: An alley., x: 2, y: 0,\n"
+    "     exits: {w: {to: shop, door: door, closed: true}, e: yard}}\n"
+    "  - {id: yard, name: Yard, desc: A yard., x: 3, y: 0, exits: {w: alley}}\n";
+static const char town_v2[] =
+    "  - {id: square, name: Square, desc: A square., x: 0, y: 0,\n"
+    "     exits: {n: {to: gate, door: gate}, e: shop, s: temple, d: well}}\n"
+    "  - {id: alley, name: Alley, desc: An alley., x: 2, y: 0,\n"
+    "     exits: {w: {to: shop, door: door, closed: true}}}\n"
+    "  - {id: well, name: Well, desc: A well., x: 0, y: 0, z: -1, exits: {u: square}}\n";
+static const char town_items[] =
+    "items:\n"
+    "  - {id: lantern, name: a rusty lantern, keywords: lantern rusty, desc: A lantern.,\n"
+    "     ground: A lantern lies here.}\n"
+    "  - {id: fountain, name: a stone fountain, keywords: fountain, desc: A fountain.,\n"
+    "     ground: A fountain splashes., fixed: true}\n";
+static const char town_sword[] =
+    "  - {id: sword, name: a short sword, keywords: sword, desc: A sword., ground: A sword.}\n";
+static const char town_spawners[] =
+    "item_spawners:\n"
+    "  - {item: lantern, room: shop, interval: 60s}\n"
+    "  - {item: fountain, room: square, interval: 1s}\n";
+static const char town_sword_spawner[] = "  - {item: sword, room: yard, interval: 1s}\n";
+static const char town_npcs[] =
+    "npcs:\n"
+    "  - id: gatekeeper\n"
+    "    name: the old gatekeeper\n"
+    "    keywords: gatekeeper old\n"
+    "    desc: An old man.\n"
+    "    ground: An old gatekeeper leans on his staff.\n"
+    "    behaviour:\n"
+    "      timer: {min_delay: 5s, random_delay: 5s, actions: [{say: Move along.}, {emote: yawns.}]}\n"
+    "      greet: {delay: 1s, say: \"Welcome, {name}!\"}\n"
+    "      hear: [{pattern: hello, delay: 500ms, say: \"Hello to you, {name}.\"}]\n"
+    "  - id: dog\n"
+    "    name: a stray dog\n"
+    "    keywords: dog stray\n"
+    "    desc: A dog.\n"
+    "    ground: A stray dog sniffs around.\n"
+    "    max_distance: 1\n"
+    "    behaviour:\n"
+    "      timer: {min_delay: 1s, actions: [{move: true}]}\n"
+    "npc_spawners:\n"
+    "  - {npc: gatekeeper, room: square, interval: 30s}\n"
+    "  - {npc: dog, room: shop, interval: 30s}\n";
+static const char forest_v1[] =
+    "zone: {id: forest, name: Forest, desc: Trees., graveyard: edge}\n"
+    "rooms:\n"
+    "  - {id: edge, name: Edge, desc: Trees., x: 0, y: -2, exits: {s: town.gate, n: deep}}\n"
+    "  - {id: deep, name: Deep, desc: Trees., x: 0, y: -3, exits: {s: edge}}\n";
+static const char forest_v2[] =
+    "zone: {id: forest, name: Forest, desc: Trees., graveyard: edge}\n"
+    "rooms:\n"
+    "  - {id: edge, name: Edge, desc: Trees., x: 0, y: -2, exits: {s: town.gate}}\n";
+
+static void put_file(struct wr_writer *w, const char *name, const char *text)
 {
-    struct wr_mud_exit *x = &mo->rooms[a].exits[d];
-    struct wr_mud_exit *y = &mo->rooms[b].exits[wr_mud_dir_reverse(d)];
-    x->to = b;
-    y->to = a;
-    if (door != NULL) {
-        x->door = y->door = true;
-        x->closed = y->closed = closed;
-        x->door_name = wr_mud_model_strdup(mo, door);
-        y->door_name = wr_mud_model_strdup(mo, door);
-    }
+    wr_put_u32(w, (uint32_t)strlen(name));
+    wr_put_bytes(w, name, strlen(name));
+    wr_put_u32(w, (uint32_t)strlen(text));
+    wr_put_bytes(w, text, strlen(text));
 }
 
-static struct wr_mud_action act(struct wr_mud_model *mo, enum wr_mud_action_kind k,
-                                const char *text, uint32_t weight)
+/* The bundle of test world @variant (see worldfile.h for the framing). */
+static void test_bundle(struct wr_writer *w, int variant)
 {
-    return (struct wr_mud_action){
-        .kind = k, .text = text ? wr_mud_model_strdup(mo, text) : NULL, .weight = weight};
-}
-
-/* Variant 1: the full world. Variant 2 (a reload): the yard, the deep
- * forest and the sword are gone, a well is new, the gossip channel keeps
- * its history, the dog's spawner is unchanged. */
-static struct wr_mud_model *build_model(int variant)
-{
-    struct wr_mud_model *mo = wr_mud_model_new();
-    mo->name = wr_mud_model_strdup(mo, "Testland");
-    static const char *const keys[N_ROOMS_MAX] = {
-        "town.square", "town.gate", "town.shop", "town.temple", "town.alley",
-        "town.yard",   "forest.edge", "forest.deep", "town.well"};
-    static const uint32_t zone_of[N_ROOMS_MAX] = {Z_TOWN, Z_TOWN, Z_TOWN, Z_TOWN, Z_TOWN,
-                                                  Z_TOWN, Z_FOREST, Z_FOREST, Z_TOWN};
-    uint32_t idx[N_ROOMS_MAX];
-    size_t n = 0;
-    for (int r = 0; r < N_ROOMS_MAX; r++) {
-        bool present = variant == 1 ? r != WELL : (r != YARD && r != DEEP);
-        idx[r] = present ? (uint32_t)n++ : WR_MUD_NO_ROOM;
-    }
-    mo->n_rooms = n;
-    mo->rooms = wr_mud_model_alloc(mo, n * sizeof *mo->rooms);
-    for (int r = 0; r < N_ROOMS_MAX; r++) {
-        if (idx[r] == WR_MUD_NO_ROOM)
-            continue;
-        struct wr_mud_room *room = &mo->rooms[idx[r]];
-        room->key = wr_mud_model_strdup(mo, keys[r]);
-        room->name = wr_mud_model_strdup(mo, keys[r]);
-        room->desc = wr_mud_model_strdup(mo, "A room.");
-        room->zone = zone_of[r];
-        for (int d = 0; d < WR_MUD_NDIRS; d++)
-            room->exits[d].to = WR_MUD_NO_ROOM;
-    }
-    link_rooms(mo, idx[SQUARE], WR_DIR_N, idx[GATE], "gate", false);
-    link_rooms(mo, idx[SQUARE], WR_DIR_E, idx[SHOP], NULL, false);
-    link_rooms(mo, idx[SQUARE], WR_DIR_S, idx[TEMPLE], NULL, false);
-    link_rooms(mo, idx[SHOP], WR_DIR_E, idx[ALLEY], "door", true);
-    link_rooms(mo, idx[GATE], WR_DIR_N, idx[EDGE], NULL, false);
-    if (variant == 1) {
-        link_rooms(mo, idx[ALLEY], WR_DIR_E, idx[YARD], NULL, false);
-        link_rooms(mo, idx[EDGE], WR_DIR_N, idx[DEEP], NULL, false);
-    } else {
-        link_rooms(mo, idx[SQUARE], WR_DIR_D, idx[WELL], NULL, false);
-    }
-    mo->start_room = idx[SQUARE];
-
-    mo->n_zones = 2;
-    mo->zones = wr_mud_model_alloc(mo, 2 * sizeof *mo->zones);
-    mo->zones[Z_TOWN] = (struct wr_mud_zone){.key = wr_mud_model_strdup(mo, "town"),
-                                             .name = wr_mud_model_strdup(mo, "Town"),
-                                             .graveyard = idx[TEMPLE]};
-    mo->zones[Z_FOREST] = (struct wr_mud_zone){.key = wr_mud_model_strdup(mo, "forest"),
-                                               .name = wr_mud_model_strdup(mo, "Forest"),
-                                               .graveyard = idx[EDGE]};
-
-    mo->n_items = variant == 1 ? 3 : 2;
-    mo->items = wr_mud_model_alloc(mo, 3 * sizeof *mo->items);
-    mo->items[IT_LANTERN] = (struct wr_mud_item){
-        .key = wr_mud_model_strdup(mo, "lantern"),
-        .name = wr_mud_model_strdup(mo, "a rusty lantern"),
-        .keywords = wr_mud_model_strdup(mo, "lantern rusty")};
-    mo->items[IT_FOUNTAIN] = (struct wr_mud_item){
-        .key = wr_mud_model_strdup(mo, "fountain"),
-        .name = wr_mud_model_strdup(mo, "a stone fountain"),
-        .keywords = wr_mud_model_strdup(mo, "fountain"),
-        .fixed = true};
-    mo->items[IT_SWORD] = (struct wr_mud_item){.key = wr_mud_model_strdup(mo, "sword"),
-                                               .name = wr_mud_model_strdup(mo, "a short sword"),
-                                               .keywords = wr_mud_model_strdup(mo, "sword")};
-    mo->n_item_spawners = variant == 1 ? 3 : 2;
-    mo->item_spawners = wr_mud_model_alloc(mo, 3 * sizeof *mo->item_spawners);
-    mo->item_spawners[0] = (struct wr_mud_item_spawner){IT_LANTERN, idx[SHOP], 60000};
-    mo->item_spawners[1] = (struct wr_mud_item_spawner){IT_FOUNTAIN, idx[SQUARE], 1000};
-    if (variant == 1)
-        mo->item_spawners[2] = (struct wr_mud_item_spawner){IT_SWORD, idx[YARD], 1000};
-
-    mo->n_npcs = 2;
-    mo->npcs = wr_mud_model_alloc(mo, 2 * sizeof *mo->npcs);
-    struct wr_mud_npc *gk = &mo->npcs[0];
-    gk->key = wr_mud_model_strdup(mo, "gatekeeper");
-    gk->name = wr_mud_model_strdup(mo, "the old gatekeeper");
-    gk->keywords = wr_mud_model_strdup(mo, "gatekeeper old");
-    gk->n_timers = 1;
-    gk->timers = wr_mud_model_alloc(mo, sizeof *gk->timers);
-    gk->timers[0].min_delay_ms = 5000;
-    gk->timers[0].random_delay_ms = 5000;
-    gk->timers[0].n_actions = 2;
-    gk->timers[0].actions = wr_mud_model_alloc(mo, 2 * sizeof(struct wr_mud_action));
-    gk->timers[0].actions[0] = act(mo, WR_ACT_SAY, "Move along.", 1);
-    gk->timers[0].actions[1] = act(mo, WR_ACT_EMOTE, "yawns.", 1);
-    gk->n_greets = 1;
-    gk->greets = wr_mud_model_alloc(mo, sizeof *gk->greets);
-    gk->greets[0].delay_ms = 1000;
-    gk->greets[0].action = act(mo, WR_ACT_SAY, "Welcome, {name}!", 1);
-    gk->n_hears = 1;
-    gk->hears = wr_mud_model_alloc(mo, sizeof *gk->hears);
-    gk->hears[0].pattern = wr_mud_model_strdup(mo, "hello");
-    gk->hears[0].delay_ms = 500;
-    gk->hears[0].action = act(mo, WR_ACT_SAY, "Hello to you, {name}.", 1);
-    struct wr_mud_npc *dog = &mo->npcs[1];
-    dog->key = wr_mud_model_strdup(mo, "dog");
-    dog->name = wr_mud_model_strdup(mo, "a stray dog");
-    dog->keywords = wr_mud_model_strdup(mo, "dog stray");
-    dog->max_distance = 1;
-    dog->n_timers = 1;
-    dog->timers = wr_mud_model_alloc(mo, sizeof *dog->timers);
-    dog->timers[0].min_delay_ms = 1000;
-    dog->timers[0].n_actions = 1;
-    dog->timers[0].actions = wr_mud_model_alloc(mo, sizeof(struct wr_mud_action));
-    dog->timers[0].actions[0] = act(mo, WR_ACT_MOVE, NULL, 1);
-    mo->n_npc_spawners = 2;
-    mo->npc_spawners = wr_mud_model_alloc(mo, 2 * sizeof *mo->npc_spawners);
-    mo->npc_spawners[0] = (struct wr_mud_npc_spawner){0, idx[SQUARE], 30000};
-    mo->npc_spawners[1] = (struct wr_mud_npc_spawner){1, idx[SHOP], 30000};
-
-    mo->n_channels = 2;
-    mo->channels = wr_mud_model_alloc(mo, 2 * sizeof *mo->channels);
-    mo->channels[0] = (struct wr_mud_channel){.key = wr_mud_model_strdup(mo, "gossip"),
-                                              .on_by_default = true, .history = 3};
-    mo->channels[1] = (struct wr_mud_channel){.key = wr_mud_model_strdup(mo, "newbie"),
-                                              .on_by_default = false, .history = 2};
-    return mo;
-}
-
-/* Bundles of this test are "TESTWLD" + a variant digit; any other bundle
- * is left to the real parser (worldfile.c) when it is linked in. */
-int wr_mud_model_parse(const void *bundle, size_t len, struct wr_mud_model **out, char *err,
-                       size_t errlen) __attribute__((weak));
-int wr_mud_model_parse(const void *bundle, size_t len, struct wr_mud_model **out, char *err,
-                       size_t errlen)
-{
-    const char *b = bundle;
-    if (len != 8 || memcmp(b, "TESTWLD", 7) != 0 || (b[7] != '1' && b[7] != '2')) {
-        snprintf(err, errlen, "bundle:1:1: not a test world");
-        return -1;
-    }
-    *out = build_model(b[7] - '0');
-    crypto_generichash((*out)->hash, 16, bundle, len, NULL, 0);
-    return 0;
+    char town[4096];
+    snprintf(town, sizeof town, "%s%s%s%s%s%s%s", town_head, variant == 1 ? town_v1 : town_v2,
+             town_items, variant == 1 ? town_sword : "", town_spawners,
+             variant == 1 ? town_sword_spawner : "", town_npcs);
+    wr_writer_init(w, 4096);
+    wr_put_bytes(w, "WRWORLD1", 8);
+    wr_put_u32(w, 3);
+    put_file(w, "world.yaml", world_yaml);
+    put_file(w, "zones/a_town.yaml", town);
+    put_file(w, "zones/b_forest.yaml", variant == 1 ? forest_v1 : forest_v2);
 }
 
 static uint32_t room_of(const struct wr_mud_model *mo, const char *key)
@@ -357,8 +291,9 @@ static size_t count_ev(struct t *t, uint8_t type)
 static void load_bundle(struct t *t, const void *bundle, size_t len, const uint8_t hash[16])
 {
     const uint8_t *b = bundle;
-    for (size_t off = 0; off < len; off += 3) {
-        size_t n = len - off < 3 ? len - off : 3;
+    /* Chunks well under a command's payload limit. */
+    for (size_t off = 0; off < len; off += 900) {
+        size_t n = len - off < 900 ? len - off : 900;
         P(p);
         wr_mud_encode_chunk(&p, hash, (uint32_t)len, (uint32_t)off, b + off, (uint16_t)n);
         assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
@@ -368,13 +303,16 @@ static void load_bundle(struct t *t, const void *bundle, size_t len, const uint8
 
 static void load_world(struct t *t, int variant)
 {
-    char bundle[9];
-    snprintf(bundle, sizeof bundle, "TESTWLD%d", variant);
+    struct wr_writer b;
+    test_bundle(&b, variant);
     uint8_t hash[16];
-    crypto_generichash(hash, 16, (const uint8_t *)bundle, 8, NULL, 0);
-    load_bundle(t, bundle, 8, hash);
-    assert_non_null(find_ev(t, WR_MUD_EV_WORLD, 0));
-    assert_string_equal(find_ev(t, WR_MUD_EV_WORLD, 0)->code, "loaded");
+    crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
+    load_bundle(t, b.base, b.len, hash);
+    wr_writer_free(&b);
+    const struct ev *e = find_ev(t, WR_MUD_EV_WORLD, 0);
+    assert_non_null(e);
+    if (strcmp(e->code, "loaded") != 0)
+        fail_msg("world %d refused: %s", variant, e->text);
 }
 
 static const uint8_t *tok(uint8_t n)
@@ -1428,7 +1366,10 @@ static void test_world_reload(void **state)
     struct wr_writer before, after;
     snap(&t, &before);
     uint8_t wrong[16] = {1};
-    load_bundle(&t, "TESTWLD2", 8, wrong);
+    struct wr_writer v2;
+    test_bundle(&v2, 2);
+    load_bundle(&t, v2.base, v2.len, wrong);
+    wr_writer_free(&v2);
     const struct ev *e = find_ev(&t, WR_MUD_EV_WORLD, 0);
     assert_non_null(e);
     assert_string_equal(e->code, "bad");
@@ -1728,6 +1669,64 @@ static void test_fuzz_commands(void **state)
     t_free(&t);
 }
 
+/* The sample world under world/ (run from the repository's root): it
+ * loads through chunks, and an hour of ticks in every zone with a player
+ * walking about keeps the invariants and round-trips through a snapshot. */
+static void test_sample_world(void **state)
+{
+    (void)state;
+    struct wr_writer b;
+    char err[512];
+    wr_writer_init(&b, 65536);
+    if (wr_mud_bundle_read_dir("world", &b, err, sizeof err) != 0) {
+        wr_writer_free(&b);
+        skip();
+    }
+    struct t t;
+    t_init(&t);
+    uint8_t hash[16];
+    crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
+    load_bundle(&t, b.base, b.len, hash);
+    wr_writer_free(&b);
+    const struct ev *e = find_ev(&t, WR_MUD_EV_WORLD, 0);
+    assert_non_null(e);
+    if (strcmp(e->code, "loaded") != 0)
+        fail_msg("sample world refused: %s", e->text);
+    const struct wr_mud_model *mo = model(&t);
+    assert_true(wr_mud_npc_count(mud(&t)) == mo->n_npc_spawners);
+    assert_true(wr_mud_item_count(mud(&t)) == mo->n_item_spawners);
+    for (size_t z = 0; z < mo->n_zones; z++)
+        assert_int_equal(place(&t, mo->zones[z].key, 1 + (uint32_t)z, 0), WR_APPLIED);
+    assert_int_equal(create(&t, 1, 1, "alice"), WR_APPLIED);
+    uint64_t rng = 5;
+    for (int i = 0; i < 3600; i++) {
+        t.now += 1000;
+        dircmd(&t, WR_MUD_MOVE, 1, 1, (enum wr_mud_dir)(wr_mix64(&rng) % WR_MUD_NDIRS));
+        if (i % 7 == 0)
+            dircmd(&t, WR_MUD_OPEN, 1, 1, (enum wr_mud_dir)(wr_mix64(&rng) % WR_MUD_NDIRS));
+        for (size_t z = 0; z < mo->n_zones; z++)
+            tick(&t, mo->zones[z].key, 1 + (uint32_t)z, 1);
+    }
+    /* Every NPC is still in its spawner's zone and within its radius. */
+    for (size_t i = 0; i < wr_mud_npc_count(mud(&t)); i++) {
+        const struct wr_mud_npc_inst *n = wr_mud_npc_at(mud(&t), i);
+        uint32_t home = mo->npc_spawners[n->spawner].room;
+        assert_int_equal(mo->rooms[n->room].zone, mo->rooms[home].zone);
+    }
+    struct wr_writer s1, s2;
+    snap(&t, &s1);
+    struct t c;
+    t_init(&c);
+    assert_int_equal(wr_world_restore(c.w, s1.base, s1.len), 0);
+    snap(&c, &s2);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.base, s2.base, s1.len);
+    wr_writer_free(&s1);
+    wr_writer_free(&s2);
+    t_free(&c);
+    t_free(&t);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1751,6 +1750,7 @@ int main(void)
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_malformed_payloads),
         cmocka_unit_test(test_fuzz_commands),
+        cmocka_unit_test(test_sample_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
