@@ -5,9 +5,11 @@
 
 #include "arena/arena.h"
 #include "arena/arena_node.h"
+#include "mud/mud.h"
 
 const struct wr_module *const wr_game_modules[] = {
     &wr_arena_module,
+    &wr_mud_module,
 };
 const size_t wr_game_module_count = sizeof wr_game_modules / sizeof wr_game_modules[0];
 
