@@ -353,8 +353,8 @@ int wr_ctl_http_get(const char *hostport, const char *path, int *status, char **
 }
 
 int wr_ctl_http_request(const char *hostport, const char *method, const char *path,
-                        const char *content_type, const void *req_body, size_t req_len,
-                        int *status, char **body, char *err, size_t errlen)
+                        const char *content_type, const void *req_body, size_t req_len, int *status,
+                        char **body, char *err, size_t errlen)
 {
     char text[128];
     int rc = -1;
@@ -944,8 +944,8 @@ int wr_ctl_format_mud(FILE *out, json_t *mud)
     if (json_array_size(list) > 0) {
         static const char *const header[] = {"ZONE",  "NAME", "OWNER",  "EPOCH",
                                              "ROOMS", "NPCS", "PLAYERS"};
-        static const char *const keys[] = {"key", "name", "owner", "epoch", "rooms", "npcs",
-                                           "players"};
+        static const char *const keys[] = {"key",   "name", "owner",  "epoch",
+                                           "rooms", "npcs", "players"};
         fputc('\n', out);
         table_init(&t, 7);
         for (size_t k = 0; k < 7; k++)
@@ -1279,8 +1279,8 @@ static int cmd_world_load(const char *node, const char *dir, bool as_json)
         fprintf(stderr, "warren ctl: %s\n", err);
         goto out;
     }
-    if (wr_ctl_http_request(node, "POST", "/api/mud/world", "application/octet-stream",
-                            bundle.base, bundle.len, &status, &body, err, sizeof err) != 0) {
+    if (wr_ctl_http_request(node, "POST", "/api/mud/world", "application/octet-stream", bundle.base,
+                            bundle.len, &status, &body, err, sizeof err) != 0) {
         fprintf(stderr, "warren ctl: %s\n", err);
         goto out;
     }

@@ -1,8 +1,9 @@
 /* `warren ctl`: the admin CLI. It asks one node's HTTP admin API
  * (docs/api.md) about the cluster and the MUD, and loads MUD worlds, with a
- * tiny blocking HTTP/1.1 client, and prints tables or JSON. The formatters take parsed JSON and a FILE * and do
- * no I/O of their own, so they are unit-tested on sample documents
- * (tests/unit/test_ctl.c). Single-threaded; nothing here keeps global state. */
+ * tiny blocking HTTP/1.1 client, and prints tables or JSON. The formatters
+ * take parsed JSON and a FILE * and do no I/O of their own, so they are
+ * unit-tested on sample documents (tests/unit/test_ctl.c). Single-threaded;
+ * nothing here keeps global state. */
 #ifndef WR_CTL_H
 #define WR_CTL_H
 
@@ -68,8 +69,8 @@ int wr_ctl_http_get(const char *hostport, const char *path, int *status, char **
  * body is sent is reported as "cannot reach node at ...: sending the
  * request: ...". */
 int wr_ctl_http_request(const char *hostport, const char *method, const char *path,
-                        const char *content_type, const void *req_body, size_t req_len,
-                        int *status, char **body, char *err, size_t errlen);
+                        const char *content_type, const void *req_body, size_t req_len, int *status,
+                        char **body, char *err, size_t errlen);
 
 /* The status verdict over @nodes, an array of per-node objects as printed by
  * `status --json` (a node's /api/cluster answer plus "reachable"; an object

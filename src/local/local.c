@@ -254,8 +254,8 @@ static int parse_signal(const char *s)
 /* Node flags that `up` sets itself and must not be given after "--". */
 static const char *owned_flag(const char *a)
 {
-    static const char *const flags[] = {"--id",   "--cluster", "--http",        "--telnet",
-                                        "--peers", "--data",   "--cookie-file"};
+    static const char *const flags[] = {"--id",    "--cluster", "--http",       "--telnet",
+                                        "--peers", "--data",    "--cookie-file"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         size_t len = strlen(flags[i]);
         if (strncmp(a, flags[i], len) == 0 && (a[len] == '\0' || a[len] == '='))
@@ -293,8 +293,8 @@ static int check_port_ranges(const char *c, const struct opts *o)
                 char a[16], b[16];
                 snprintf(a, sizeof a, r[i].lo == r[i].hi ? "%d" : "%d-%d", r[i].lo, r[i].hi);
                 snprintf(b, sizeof b, r[j].lo == r[j].hi ? "%d" : "%d-%d", r[j].lo, r[j].hi);
-                return usage_error(c, "the ports overlap: %s %s and %s %s", r[i].name, a,
-                                   r[j].name, b);
+                return usage_error(c, "the ports overlap: %s %s and %s %s", r[i].name, a, r[j].name,
+                                   b);
             }
     return -1;
 }
@@ -935,8 +935,8 @@ static int check_ports(const struct wr_local *c)
         return 0;
     for (int i = 1; i <= c->n; i++) {
         if (port_free(c->telnet_port + i - 1, err, sizeof err) != 0) {
-            fail("cannot use 127.0.0.1:%d (node %d's --telnet-port): %s", c->telnet_port + i - 1,
-                 i, err);
+            fail("cannot use 127.0.0.1:%d (node %d's --telnet-port): %s", c->telnet_port + i - 1, i,
+                 err);
             return -1;
         }
     }

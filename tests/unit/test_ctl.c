@@ -187,7 +187,7 @@ static void serve_one(struct fake *f, int fd)
         const struct route *r = NULL;
         const char *target = strncmp(f->request, "GET ", 4) == 0    ? f->request + 4
                              : strncmp(f->request, "POST ", 5) == 0 ? f->request + 5
-                                                                     : NULL;
+                                                                    : NULL;
         for (int i = 0; target != NULL && i < f->nroutes; i++) {
             size_t plen = strlen(f->routes[i].path);
             if (strncmp(target, f->routes[i].path, plen) == 0 && target[plen] == ' ')
@@ -1011,10 +1011,9 @@ static void test_main_usage(void **state)
     char *out, *err;
     assert_int_equal(ctl(&out, &err, "--help", NULL, NULL, NULL, NULL), 0);
     assert_non_null(strstr(out, "usage: warren ctl"));
-    static const char *const words[] = {"--node",         "--json",       "WARREN_NODE",
-                                        "127.0.0.1:4001", "status",       "whereis NAME",
-                                        "registered",     "state",        "mud",
-                                        "world load DIR", "/api/mud/world", "loopback"};
+    static const char *const words[] = {
+        "--node",     "--json", "WARREN_NODE", "127.0.0.1:4001", "status",         "whereis NAME",
+        "registered", "state",  "mud",         "world load DIR", "/api/mud/world", "loopback"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         assert_non_null(strstr(out, words[i]));
     assert_string_equal(err, "");
@@ -1359,10 +1358,9 @@ static void test_http_post(void **state)
     fake_init(&f);
     fake_route(&f, "/in", 204, "");
     fake_start(&f);
-    assert_int_equal(
-        wr_ctl_http_request(f.hostport, "POST", "/in", NULL, NULL, 0, &status, &body, err,
-                            sizeof err),
-        0);
+    assert_int_equal(wr_ctl_http_request(f.hostport, "POST", "/in", NULL, NULL, 0, &status, &body,
+                                         err, sizeof err),
+                     0);
     fake_stop(&f);
     assert_int_equal(status, 204);
     assert_non_null(strstr(f.request, "\r\nContent-Length: 0\r\n"));
