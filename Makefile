@@ -10,7 +10,7 @@
 #   WERROR=1             turn warnings into errors (CI sets it)
 
 CC      ?= cc
-PKGS    := libuv raft libsodium jansson libcrypto
+PKGS    := libuv raft libsodium jansson libcrypto libtelnet zlib yaml-0.1
 # http-parser ships no pkg-config file (shared/notes/debian-deps.md).
 EXTRA_LIBS := -lhttp_parser
 
@@ -142,7 +142,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_WARN    := $(filter-out -Wimplicit-fallthrough=5,$(WARN)) -Wimplicit-fallthrough
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_WARN) $(FUZZ_SAN) -Isrc -MMD -MP
 FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRCS))
-FUZZ_NAMES   := world transport_hello ws http
+FUZZ_NAMES   := world transport_hello ws http telnet worldfile
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-seeds

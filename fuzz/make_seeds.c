@@ -10,6 +10,7 @@
 
 #include "arena/arena.h"
 #include "cluster/transport.h"
+#include "mud/worldfile.h"
 #include "world/world.h"
 
 static const char *root;
@@ -294,6 +295,114 @@ static void http_seeds(void)
               "01234567890123456789");
 }
 
+/* ---- telnet: client byte streams -------------------------------------- */
+
+static void telnet_seed(const char *file, uint8_t opts, const char *chunks, const char *stream,
+                        size_t n)
+{
+    uint8_t buf[4096];
+    size_t nc = strlen(chunks), o = 0;
+    buf[o++] = opts;
+    buf[o++] = (uint8_t)nc;
+    memcpy(buf + o, chunks, nc);
+    o += nc;
+    memcpy(buf + o, stream, n);
+    save("telnet", file, buf, o + n);
+}
+
+#define TELNET_SEED(file, opts, chunks, lit) telnet_seed(file, opts, chunks, lit, sizeof lit - 1)
+
+static void telnet_seeds(void)
+{
+    /* A MUD client answering the offers: EOR, GMCP, MSSP, NAWS 100x40,
+     * TTYPE cycling to MTTS, then a line. */
+    TELNET_SEED("negotiation", 0, "",
+                "\xff\xfd\x19\xff\xfd\xc9\xff\xfd\x46\xff\xfb\x1f"
+                "\xff\xfa\x1f\x00\x64\x00\x28\xff\xf0\xff\xfb\x18"
+                "\xff\xfa\x18\x00MUDLET\xff\xf0\xff\xfa\x18\x00XTERM\xff\xf0"
+                "\xff\xfa\x18\x00MTTS 137\xff\xf0look\r\n");
+    TELNET_SEED("gmcp", 0, "\x05\x11",
+                "\xff\xfd\xc9\xff\xfa\xc9" "Core.Hello {\"client\":\"Mudlet\",\"version\":\"4.17\"}"
+                "\xff\xf0\xff\xfa\xc9" "Core.Supports.Set [\"Char 1\", \"Room 1\"]\xff\xf0"
+                "g\r\n\xff\xfa\xc9" "Char.Login {\"name\":\"bob\"}\xff\xf0"
+                "\xff\xfa\xc9" "Core.Supports.Remove [\"Char\"]\xff\xf0g\r\n");
+    TELNET_SEED("lines", 0, "\x02",
+                "one\r\ntwo\nthree\r\x00" "four\rfive\r\nab\x08" "c\x7f\r\n"
+                "\xc3\xa9\xff\xff\xe2\x82\r\n\xc0\xaf\xed\xa0\x80\tx\x01y\r\n");
+    TELNET_SEED("long-rate", 0x1d, "", /* max_line 16, burst 2 */
+                "0123456789abcdef\r\n0123456789abcdefg\r\nok\r\na\r\nb\r\nc\r\nd\r\ne\r\n");
+    TELNET_SEED("compress", 0, "\x03",
+                "\xff\xfd\x56\xff\xfd\x19p\r\nhello\r\nq\r\nafter\r\n");
+    TELNET_SEED("client-compress", 0, "",
+                "\xff\xfa\x56\xff\xf0\x78\x9c\xcb\x48\xcd\xc9\xc9\x07\x00\x06\x2c\x02\x15");
+    TELNET_SEED("subneg-limit", 0x40, "", /* max_subneg 4 */
+                "\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0\xff\xfd\xc9\xff\xfa\xc9"
+                "Core.Hello {}\xff\xf0hi\r\n");
+/* ---- worldfile: the sample world's files, and bundles -------------------- */
+
+static void copy_seed(const char *file, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 16];
+    size_t n;
+    if (f == NULL || (n = fread(buf, 1, sizeof buf, f)) == 0 || n == sizeof buf) {
+        fprintf(stderr, "make_seeds: cannot read %s (run from the repository root)\n", path);
+        exit(1);
+    }
+    fclose(f);
+    save("worldfile", file, buf, n);
+}
+
+static void worldfile_seeds(void)
+{
+    static const char tiny_world[] = "name: Tiny\nstart: town.square\n"
+                                     "channels: [{id: global, desc: All, default: on, history: 20}]\n";
+    static const char tiny_town[] =
+        "zone: {id: town, name: Town, desc: A town., graveyard: square}\n"
+        "rooms:\n"
+        "  - {id: square, name: Square, desc: Cobbles., x: 0, y: 0, exits: {n: gate}}\n"
+        "  - id: gate\n    name: Gate\n    desc: |\n      A gate.\n    x: 0\n    y: -1\n"
+        "    exits: {s: square, n: {to: square, door: gate, closed: true}}\n"
+        "items: [{id: lamp, name: a lamp, keywords: [lamp], desc: Brass., ground: A lamp.}]\n"
+        "item_spawners: [{item: lamp, room: gate, interval: 1m30s}]\n"
+        "npcs:\n  - id: cat\n    name: a cat\n    keywords: cat\n    desc: Grey.\n"
+        "    ground: A cat.\n    max_distance: 1\n"
+        "    behaviour:\n      timer: [{min_delay: 10s, actions: [{say: Mew}, {move: true}]}]\n"
+        "      greet: {delay: 1s, emote: purrs at {name}.}\n"
+        "      hear: [{pattern: fish, say: Fish!}]\n"
+        "npc_spawners: [{npc: cat, room: square, interval: 60000}]\n";
+    const char *names[2] = {"world.yaml", "zones/town.yaml"};
+    const char *texts[2] = {tiny_world, tiny_town};
+    struct wr_writer w;
+    char err[512];
+
+    copy_seed("world-yaml", "world/world.yaml");
+    copy_seed("town-yaml", "world/zones/town.yaml");
+    copy_seed("forest-yaml", "world/zones/forest.yaml");
+    copy_seed("mine-yaml", "world/zones/mine.yaml");
+    save("worldfile", "tiny-town-yaml", tiny_town, strlen(tiny_town));
+
+    wr_writer_init(&w, 1024);
+    wr_put_bytes(&w, "WRWORLD1", 8);
+    wr_put_u32(&w, 2);
+    for (int i = 0; i < 2; i++) {
+        wr_put_u32(&w, (uint32_t)strlen(names[i]));
+        wr_put_bytes(&w, names[i], strlen(names[i]));
+        wr_put_u32(&w, (uint32_t)strlen(texts[i]));
+        wr_put_bytes(&w, texts[i], strlen(texts[i]));
+    }
+    save("worldfile", "bundle-tiny", w.base, w.len);
+    wr_writer_free(&w);
+
+    wr_writer_init(&w, 65536);
+    if (wr_mud_bundle_read_dir("world", &w, err, sizeof err) != 0) {
+        fprintf(stderr, "make_seeds: %s\n", err);
+        exit(1);
+    }
+    save("worldfile", "bundle-sample", w.base, w.len);
+    wr_writer_free(&w);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -309,5 +418,7 @@ int main(int argc, char **argv)
     hello_seeds();
     ws_seeds();
     http_seeds();
+    telnet_seeds();
+    worldfile_seeds();
     return 0;
 }

@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
-libhttp-parser-dev libssl-dev libcmocka-dev
+libhttp-parser-dev libssl-dev libcmocka-dev libtelnet-dev zlib1g-dev libyaml-dev
 nginx chromium nodejs npm iproute2 nftables procps curl"
 # Optional: only with --fuzz (make fuzz).
 FUZZ_PKGS="clang libclang-rt-14-dev"

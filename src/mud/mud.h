@@ -128,6 +128,7 @@ struct wr_mud_npc_inst {
     uint32_t spawner; /* index into model->npc_spawners */
     uint32_t room;
     uint64_t next_act_at; /* log time of its next timer action */
+    uint32_t timer;       /* which of its timer rules acts then */
 };
 
 enum wr_mud_loc { WR_MUD_IN_ROOM = 0, WR_MUD_CARRIED = 1 };
@@ -170,7 +171,9 @@ enum {
                                "lost", "back", "gone", "enter", "quit") */
     WR_MUD_EV_SPAWN,        /* room: NPC or item appeared (actor or item) */
     WR_MUD_EV_ZONE_OWNER,   /* all: zone (item = zone key) has a new owner */
-    WR_MUD_EV_WORLD,        /* all: a new world was loaded (text = version hex) */
+    WR_MUD_EV_WORLD,        /* all: a new world was loaded (code "loaded", text =
+                               version hex), or a bundle was refused (code
+                               "bad", text = the error; nothing changed) */
     WR_MUD_EV_QUIT,         /* session: the character left the game */
 };
 

@@ -6,6 +6,7 @@
 
 #include "common/alloc.h"
 #include "net/http.h"
+#include "net/telnet.h"
 
 struct wr_msg {
     unsigned refs;
@@ -41,6 +42,9 @@ void wr_conn_send(struct wr_conn *c, const char *text, size_t len)
     case WR_CONN_WEBSOCKET:
         wr_ws_send_text((struct wr_ws *)c, text, len);
         break;
+    case WR_CONN_TELNET:
+        wr_telnet_send(wr_telnet_from_conn(c), text, len);
+        break;
     default:
         break;
     }
@@ -66,6 +70,9 @@ void wr_conn_close(struct wr_conn *c, uint16_t code, const char *reason)
     case WR_CONN_WEBSOCKET:
         wr_ws_close((struct wr_ws *)c, code, reason);
         break;
+    case WR_CONN_TELNET:
+        wr_telnet_close(wr_telnet_from_conn(c), reason);
+        break;
     default:
         break;
     }
@@ -76,6 +83,8 @@ const char *wr_conn_peer(const struct wr_conn *c)
     switch (c->kind) {
     case WR_CONN_WEBSOCKET:
         return wr_ws_peer((struct wr_ws *)c);
+    case WR_CONN_TELNET:
+        return wr_telnet_peer(wr_telnet_from_conn((struct wr_conn *)c));
     default:
         return "?";
     }

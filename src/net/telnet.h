@@ -39,7 +39,8 @@ struct wr_telnet_limits {
     size_t max_line;          /* bytes in one input line; 1024 */
     unsigned line_rate;       /* lines per second (token bucket refill); 20 */
     unsigned line_burst;      /* bucket size; 60 */
-    size_t max_subneg;        /* one subnegotiation's bytes; 8192 */
+    size_t max_subneg;        /* one subnegotiation's bytes; 8192 (libtelnet
+                                 itself stops at 16384, so no more than that) */
     size_t max_output_bytes;  /* unsent output before closing; 1 MiB */
     unsigned max_connections; /* open telnet sockets; 10000 */
     unsigned keepalive_ms;    /* NOP after this much idle output; 60000 */
@@ -59,12 +60,14 @@ struct wr_telnet_handlers {
     /* One input line, without its line ending, valid UTF-8 (invalid
      * sequences replaced by U+FFFD), NUL-terminated; valid during the call. */
     void (*on_line)(struct wr_telnet *t, const char *line, size_t len);
-    /* A GMCP message other than Core.Hello / Core.Supports.*; @json may be
-     * "" when the message has no data. May be NULL. */
+    /* A GMCP message other than Core.Hello / Core.Supports.*, from a client
+     * that DOes GMCP; @json is valid JSON (checked with jansson) or "" when
+     * the message has no data; both valid during the call. May be NULL. */
     void (*on_gmcp)(struct wr_telnet *t, const char *package, const char *json);
     /* The window size changed (NAWS). May be NULL. */
     void (*on_resize)(struct wr_telnet *t, unsigned width, unsigned height);
-    /* Called exactly once per opened connection; @t invalid afterwards. */
+    /* Called exactly once per opened connection, from the loop (never
+     * from inside one of the functions below); @t invalid afterwards. */
     void (*on_close)(struct wr_telnet *t);
     size_t (*mssp)(void *data, struct wr_telnet_mssp_var *vars, size_t max);
 };
@@ -90,7 +93,9 @@ void *wr_telnet_server_data(struct wr_telnet_server *srv);
 const struct wr_telnet_stats *wr_telnet_server_stats(struct wr_telnet_server *srv);
 
 /* Output. Text is UTF-8 with '\n' line ends (sent as CR LF); it may hold
- * ANSI escapes, which the caller includes only if wr_telnet_color(). */
+ * ANSI escapes, which the caller includes only if wr_telnet_color(). Once
+ * the connection is closing (wr_telnet_close, a breached limit, the peer
+ * gone), output calls are ignored until on_close. */
 void wr_telnet_send(struct wr_telnet *t, const char *text, size_t len);
 /* Send @text as a prompt (no newline) followed by IAC EOR or IAC GA. */
 void wr_telnet_prompt(struct wr_telnet *t, const char *text, size_t len);
@@ -105,9 +110,26 @@ bool wr_telnet_gmcp_supports(const struct wr_telnet *t, const char *package);
 void wr_telnet_close(struct wr_telnet *t, const char *msg);
 
 unsigned wr_telnet_width(const struct wr_telnet *t);  /* NAWS width or 80 */
+unsigned wr_telnet_height(const struct wr_telnet *t); /* NAWS height or 24 */
 bool wr_telnet_color(const struct wr_telnet *t);      /* ANSI colour */
 bool wr_telnet_compressing(const struct wr_telnet *t); /* MCCP2 active */
-const char *wr_telnet_client_name(const struct wr_telnet *t); /* TTYPE or "" */
+/* The first TTYPE reply (the client's name under MTTS), else the GMCP
+ * Core.Hello "client", else "". At most 63 bytes, printable ASCII. */
+const char *wr_telnet_client_name(const struct wr_telnet *t);
+/* Core.Hello "version", or "". */
+const char *wr_telnet_client_version(const struct wr_telnet *t);
+/* The second TTYPE reply (the terminal type under MTTS), or "". */
+const char *wr_telnet_terminal_type(const struct wr_telnet *t);
+/* The MTTS bitfield from a "MTTS <n>" TTYPE reply (1 ANSI, 4 UTF-8,
+ * 8 256 colours...), or 0. */
+unsigned wr_telnet_mtts(const struct wr_telnet *t);
 const char *wr_telnet_peer(const struct wr_telnet *t);
+struct wr_telnet_server *wr_telnet_server_of(const struct wr_telnet *t);
+
+/* The connection as a struct wr_conn (its kind is WR_CONN_TELNET), and
+ * back; @c must be a telnet connection. Pointers stay valid until
+ * on_close returns. */
+struct wr_conn *wr_telnet_conn(struct wr_telnet *t);
+struct wr_telnet *wr_telnet_from_conn(struct wr_conn *c);
 
 #endif

@@ -27,6 +27,7 @@
  *   on_request     an HTTP GET the node did not answer: return true if the
  *                  game answered it (wr_http_respond)
  *   metrics        append "name value" lines to /metrics
+ *   mssp, version  see below
  * Every callback may be NULL except create and destroy. All run on the
  * loop thread. */
 #ifndef WR_NODE_GAME_H
@@ -39,6 +40,7 @@
 
 #include "net/conn.h"
 #include "net/http.h"
+#include "net/telnet.h"
 #include "world/world.h"
 
 struct wr_node;
@@ -78,6 +80,11 @@ struct wr_game {
     void (*on_expired)(void *g, uint64_t session);
     bool (*on_request)(void *g, struct wr_http_conn *conn, const struct wr_http_request *req);
     void (*metrics)(void *g, FILE *f);
+    /* telnet games: MSSP variables (see net/telnet.h). */
+    size_t (*mssp)(void *g, struct wr_telnet_mssp_var *vars, size_t max);
+    /* A short version string of the game's content (the MUD's world
+     * hash), shown on /api/cluster as "<name>_version"; or NULL. */
+    void (*version)(void *g, char *out, size_t len);
 };
 
 /* ---- what a game may ask of the node -------------------------------- */

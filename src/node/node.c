@@ -76,6 +76,43 @@ static void on_ws_close(struct wr_ws *ws)
         g->on_close(n->games[c->route], c);
 }
 
+/* Telnet connections go to the one game that takes them. */
+static void on_telnet_open(struct wr_telnet_server *srv, struct wr_telnet *t)
+{
+    struct wr_node *n = wr_telnet_server_data(srv);
+    const struct wr_game *g = wr_games[n->telnet_game];
+    wr_telnet_conn(t)->route = (uint8_t)n->telnet_game;
+    n->conns_open++;
+    if (g->on_open != NULL)
+        g->on_open(n->games[n->telnet_game], wr_telnet_conn(t));
+}
+
+static void on_telnet_line(struct wr_telnet *t, const char *line, size_t len)
+{
+    struct wr_conn *c = wr_telnet_conn(t);
+    struct wr_node *n = wr_telnet_server_data(wr_telnet_server_of(t));
+    const struct wr_game *g = wr_games[c->route];
+    if (g->on_message != NULL)
+        g->on_message(n->games[c->route], c, line, len);
+}
+
+static void on_telnet_close(struct wr_telnet *t)
+{
+    struct wr_conn *c = wr_telnet_conn(t);
+    struct wr_node *n = wr_telnet_server_data(wr_telnet_server_of(t));
+    const struct wr_game *g = wr_games[c->route];
+    n->conns_open--;
+    if (g->on_close != NULL)
+        g->on_close(n->games[c->route], c);
+}
+
+static size_t on_telnet_mssp(void *data, struct wr_telnet_mssp_var *vars, size_t max)
+{
+    struct wr_node *n = data;
+    const struct wr_game *g = wr_games[n->telnet_game];
+    return g->mssp != NULL ? g->mssp(n->games[n->telnet_game], vars, max) : 0;
+}
+
 static void on_event(void *data, const struct wr_event *ev)
 {
     struct wr_node *n = data;
@@ -392,10 +429,23 @@ static void raft_stopped_cb(void *arg)
 
 /* Order matters: clients first, then libraft (whose close completes the
  * entries in flight through the proposer), then the proposer. */
+static void telnet_stopped_cb(void *arg)
+{
+    struct wr_node *n = arg;
+    n->telnet = NULL;
+    wr_proposer_quiesce(n->proposer);
+    wr_raft_stop(n->raft, raft_stopped_cb, n);
+}
+
 static void http_stopped_cb(void *arg)
 {
     struct wr_node *n = arg;
     n->http = NULL;
+    if (n->telnet != NULL) {
+        wr_telnet_server_stop(n->telnet, "The server is shutting down; reconnect in a moment.",
+                              telnet_stopped_cb, n);
+        return;
+    }
     wr_proposer_quiesce(n->proposer);
     wr_raft_stop(n->raft, raft_stopped_cb, n);
 }
@@ -474,6 +524,22 @@ static void default_static_dir(struct wr_node *n)
     }
     if (stat("web", &st) == 0 && S_ISDIR(st.st_mode))
         snprintf(n->cfg.static_dir, sizeof n->cfg.static_dir, "web");
+}
+
+/* A listener failed at start: stop libraft (and the HTTP server, if it
+ * started) and run the loop until everything is closed. */
+static void node_stop_early(struct wr_node *n)
+{
+    n->stopping = true;
+    uv_signal_init(n->loop, &n->sigterm);
+    uv_signal_init(n->loop, &n->sigint);
+    if (n->http != NULL) {
+        wr_http_server_stop(n->http, http_stopped_cb, n);
+    } else {
+        wr_proposer_quiesce(n->proposer);
+        wr_raft_stop(n->raft, raft_stopped_cb, n);
+    }
+    uv_run(n->loop, UV_RUN_DEFAULT);
 }
 
 static void destroy_games(struct wr_node *n)
@@ -566,13 +632,35 @@ int wr_node_main(int argc, char **argv)
     if (rv != 0) {
         wr_error("node: cannot serve HTTP on %s: %s", n->cfg.http, uv_strerror(rv));
         n->exit_code = 1;
-        n->stopping = true;
-        wr_proposer_quiesce(n->proposer);
-        wr_raft_stop(n->raft, raft_stopped_cb, n);
-        uv_signal_init(n->loop, &n->sigterm);
-        uv_signal_init(n->loop, &n->sigint);
-        uv_run(n->loop, UV_RUN_DEFAULT);
+        n->http = NULL;
+        node_stop_early(n);
         goto out;
+    }
+
+    n->telnet_game = -1;
+    for (size_t i = 0; i < wr_game_count; i++)
+        if (wr_games[i]->telnet && n->telnet_game < 0)
+            n->telnet_game = (int)i;
+    if (n->cfg.telnet[0] != '\0' && n->telnet_game < 0) {
+        wr_warn("node: --telnet given but no game takes telnet connections; not listening");
+    } else if (n->cfg.telnet[0] != '\0') {
+        struct wr_telnet_limits tl;
+        wr_telnet_limits_default(&tl);
+        tl.max_connections = (unsigned)n->cfg.max_connections;
+        tl.max_output_bytes = (size_t)n->cfg.max_output_kb * 1024;
+        struct wr_telnet_handlers th = {.data = n,
+                                        .on_open = on_telnet_open,
+                                        .on_line = on_telnet_line,
+                                        .on_close = on_telnet_close,
+                                        .mssp = on_telnet_mssp};
+        rv = wr_telnet_server_start(&n->telnet, n->loop, n->cfg.telnet, &tl, &th);
+        if (rv != 0) {
+            wr_error("node: cannot serve telnet on %s: %s", n->cfg.telnet, uv_strerror(rv));
+            n->exit_code = 1;
+            n->telnet = NULL;
+            node_stop_early(n);
+            goto out;
+        }
     }
 
     uv_check_init(n->loop, &n->deliver);
@@ -591,9 +679,10 @@ int wr_node_main(int argc, char **argv)
     n->sigint.data = n;
     uv_signal_start(&n->sigint, signal_cb, SIGINT);
 
-    wr_info("node %ld: cluster %s, http %s, data %s, %zu voter(s), election timeout %ld ms, "
-            "heartbeat %ld ms",
-            n->cfg.id, n->cfg.cluster, n->cfg.http, n->cfg.data, n->cfg.n_peers,
+    wr_info("node %ld: cluster %s, http %s, telnet %s, data %s, %zu voter(s), election timeout "
+            "%ld ms, heartbeat %ld ms",
+            n->cfg.id, n->cfg.cluster, n->cfg.http, n->telnet ? n->cfg.telnet : "off", n->cfg.data,
+            n->cfg.n_peers,
             n->cfg.election_timeout, n->cfg.heartbeat);
     uv_run(n->loop, UV_RUN_DEFAULT);
 

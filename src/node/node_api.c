@@ -62,7 +62,17 @@ static json_t *cluster_json(struct wr_node *n)
                                                "http", e ? e->http : NULL));
     }
     json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
-    return json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "id",
+    /* Each game's content version (the MUD's world hash). */
+    json_t *versions = json_object();
+    for (size_t i = 0; i < wr_game_count; i++) {
+        if (wr_games[i]->version == NULL)
+            continue;
+        char v[80];
+        wr_games[i]->version(n->games[i], v, sizeof v);
+        json_object_set_new(versions, wr_games[i]->name, json_string(v));
+    }
+    return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "versions", versions,
+                     "id",
                      (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
                      "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
                      "applied_index", (json_int_t)st.applied_index, "last_index",

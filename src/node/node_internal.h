@@ -10,6 +10,7 @@
 #include "cluster/proposer.h"
 #include "cluster/raft_glue.h"
 #include "net/http.h"
+#include "net/telnet.h"
 #include "node/config.h"
 #include "world/world.h"
 
@@ -23,6 +24,8 @@ struct wr_node {
     struct wr_raft *raft;
     struct wr_proposer *proposer;
     struct wr_http_server *http;
+    struct wr_telnet_server *telnet; /* NULL without --telnet */
+    int telnet_game;                 /* index in wr_games, or -1 */
     uv_signal_t sigterm, sigint;
     uv_check_t deliver;
     uv_timer_t tick;

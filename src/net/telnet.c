@@ -1,0 +1,1443 @@
+/* The telnet listener for MUD clients; see telnet.h for what it offers and
+ * telnet_internal.h for the structs.
+ *
+ * libtelnet (Debian libtelnet-dev 0.21) does the telnet protocol: IAC
+ * escaping both ways, RFC 1143 option negotiation (driven by the table
+ * `telopts` below), subnegotiation buffering, TTYPE and MSSP decoding, and
+ * MCCP2 (telnet_begin_compress2 deflates everything sent afterwards). One
+ * telnet_t per connection; its event handler (tn_event) is where this file
+ * starts: SEND events append to the connection's output buffer, DATA events
+ * feed line assembly, negotiation and subnegotiation events update state.
+ *
+ * Connection states (struct wr_telnet.state), checked by
+ * assert_conn_state():
+ *
+ *   OPEN     on_open was called; the socket is reading; every byte read
+ *            goes through telnet_recv. Output may be queued.
+ *   CLOSING  No more input is processed and no more output is accepted
+ *            (sends are dropped). Unless `abort`, queued output is flushed,
+ *            then uv_shutdown, then bytes are read and dropped until the
+ *            peer's FIN or WR_TELNET_LINGER_MS, then uv_close; a flush that
+ *            takes longer than WR_TELNET_FLUSH_MS is cut short. With `abort`
+ *            (limits, errors) the handle is closed at the next safe point.
+ *            on_close runs at the first safe point after entering CLOSING,
+ *            or from the close callback, whichever comes first.
+ *
+ *   OPEN -> CLOSING -> (uv_close) -> freed in the close callback
+ *
+ * Safe points: a connection is uv_close'd only from the flusher (prepare)
+ * callback, the sweep timer, the accept callback (refused sockets) and
+ * wr_telnet_server_stop, never from inside libtelnet's or a handler's call
+ * chain on that connection; everything else marks it CLOSING and dirty. So
+ * on_close never runs inside wr_telnet_send or any other call of ours, and
+ * telnet_free never runs inside telnet_recv. The struct is freed only in
+ * the uv_close callback.
+ *
+ * Output: libtelnet's SEND events append to `out` and mark the connection
+ * dirty; the flusher runs once per loop iteration before the loop polls,
+ * moves `out` to `wbuf`, tries uv_try_write and hands the rest to one
+ * uv_write. Unsent bytes over max_output_bytes close the connection (slow
+ * consumer). An idle connection holds no output or line buffer.
+ *
+ * Input limits and what libtelnet does about them:
+ *   - a subnegotiation is buffered by libtelnet up to 16384 bytes (its
+ *     fixed _buffer_sizes); beyond that it reports a TELNET_EV_WARNING (not
+ *     ERROR) "subnegotiation buffer size limit reached" and, worse, goes
+ *     back to the data state, so the rest of the subnegotiation would be
+ *     read as typed text. 0.21 does not fill in error.errcode, so the
+ *     warning is recognised by its function and message; the connection is
+ *     closed and nothing after it is used. Smaller subnegotiations over
+ *     max_subneg are closed on when they complete. So the effective limit
+ *     is min(max_subneg, 16384).
+ *   - libtelnet starts inflating the *client's* input when the client sends
+ *     IAC SB COMPRESS2 IAC SE (it does not check roles). Nothing in MCCP2
+ *     lets a client compress, so that subnegotiation closes the connection;
+ *     what libtelnet still inflates from the rest of that one read (at most
+ *     WR_TELNET_READ_BUF bytes in) is ignored.
+ *   - libtelnet's deflate stream for MCCP2 uses zlib's defaults (about
+ *     256 KiB per compressing connection); it offers no knob for that.
+ *   - TTYPE replies are taken only in answer to our SEND (three at most);
+ *     Core.Supports keeps at most WR_TELNET_MAX_SUPPORTS entries.
+ *
+ * Lines: CR LF, LF, CR NUL and a lone CR each end one line (the byte after a
+ * CR is looked at across reads). BS and DEL delete the last UTF-8 character;
+ * TAB becomes a space; other C0 controls are dropped; invalid UTF-8 (bad
+ * leads, bad or missing continuation bytes, overlongs, surrogates, above
+ * U+10FFFF) becomes U+FFFD. A line longer than max_line is dropped to its
+ * end with a message. Each line takes a token (line_rate per second, at
+ * most line_burst); without one it is dropped with a message, and over
+ * 5 * line_burst such drops before the bucket is full again close the
+ * connection. */
+#include "net/telnet.h"
+#include "net/telnet_internal.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "common/addr.h"
+#include "common/alloc.h"
+#include "common/log.h"
+
+#define WR_TELNET_FULL_MSG "Sorry, the server is full; please try again later.\r\n"
+
+/* What we agree to when the client asks first; our own offers are sent at
+ * connect. ECHO is absent: only wr_telnet_hide_input turns it on. */
+static const telnet_telopt_t telopts[] = {
+    {TELNET_TELOPT_SGA, TELNET_WILL, TELNET_DONT},
+    {TELNET_TELOPT_EOR, TELNET_WILL, TELNET_DONT},
+    {WR_TELNET_TELOPT_GMCP, TELNET_WILL, TELNET_DONT},
+    {TELNET_TELOPT_MSSP, TELNET_WILL, TELNET_DONT},
+    {TELNET_TELOPT_COMPRESS2, TELNET_WILL, TELNET_DONT},
+    {TELNET_TELOPT_NAWS, TELNET_WONT, TELNET_DO},
+    {TELNET_TELOPT_TTYPE, TELNET_WONT, TELNET_DO},
+    {-1, 0, 0},
+};
+
+static const uint8_t replacement[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
+
+static void conn_close_handle(struct wr_telnet *t);
+static void server_handle_closed(struct wr_telnet_server *srv);
+static void conn_begin_close(struct wr_telnet *t, bool abort);
+
+void wr_telnet_limits_default(struct wr_telnet_limits *l)
+{
+    l->max_line = 1024;
+    l->line_rate = 20;
+    l->line_burst = 60;
+    l->max_subneg = 8192;
+    l->max_output_bytes = 1u << 20;
+    l->max_connections = 10000;
+    l->keepalive_ms = 60000;
+}
+
+/* ---- invariants ------------------------------------------------------- */
+
+static void assert_conn_state(const struct wr_telnet *t)
+{
+    (void)t;
+    switch (t->state) {
+    case WR_TELNET_OPEN:
+        assert(t->opened && !t->notified && t->tn != NULL && !t->abort && !t->shut_started);
+        assert(!t->discarding || t->line.len == 0);
+        assert(t->u8_len + t->u8_need <= 4);
+        break;
+    case WR_TELNET_CLOSING:
+        assert(!t->shut_done || t->shut_started);
+        assert(!t->shut_started || t->abort || (!t->writing && t->out.len == 0));
+        break;
+    }
+    assert(t->woff <= t->wbuf.len);
+    assert(!t->writing || t->woff < t->wbuf.len);
+    assert(t->n_supports <= WR_TELNET_MAX_SUPPORTS);
+}
+
+/* ---- dirty list and flusher ------------------------------------------- */
+
+static void flusher_cb(uv_prepare_t *h);
+
+static void conn_mark_dirty(struct wr_telnet *t)
+{
+    struct wr_telnet_server *srv = t->srv;
+    if (t->dirty || t->handle_closed || srv->stopping)
+        return;
+    t->dirty = true;
+    t->dirty_next = NULL;
+    t->dirty_prev = srv->dirty_tail;
+    if (srv->dirty_tail != NULL)
+        srv->dirty_tail->dirty_next = t;
+    else
+        srv->dirty_head = t;
+    srv->dirty_tail = t;
+    if (!srv->flusher_active) {
+        uv_prepare_start(&srv->flusher, flusher_cb);
+        srv->flusher_active = true;
+    }
+}
+
+static void conn_unmark_dirty(struct wr_telnet *t)
+{
+    struct wr_telnet_server *srv = t->srv;
+    if (!t->dirty)
+        return;
+    if (t->dirty_prev != NULL)
+        t->dirty_prev->dirty_next = t->dirty_next;
+    else
+        srv->dirty_head = t->dirty_next;
+    if (t->dirty_next != NULL)
+        t->dirty_next->dirty_prev = t->dirty_prev;
+    else
+        srv->dirty_tail = t->dirty_prev;
+    t->dirty = false;
+    t->dirty_prev = t->dirty_next = NULL;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static size_t conn_unsent(const struct wr_telnet *t)
+{
+    return t->out.len + (t->wbuf.len - t->woff);
+}
+
+static void conn_limit(struct wr_telnet *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A breached limit: log, count, close without flushing. */
+static void conn_limit(struct wr_telnet *t, const char *fmt, ...)
+{
+    char why[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    wr_warn("telnet %s: closed: %s", t->peer, why);
+    t->srv->stats.limit_closes++;
+    conn_begin_close(t, true);
+}
+
+/* libtelnet's SEND event: bytes for the socket (already escaped, and
+ * compressed once MCCP2 runs). Once CLOSING nothing more is queued: our last
+ * words are queued before the state changes, and libtelnet may still answer
+ * negotiation it parses in the rest of the read. */
+static void out_append(struct wr_telnet *t, const char *p, size_t n)
+{
+    if (n == 0 || t->state != WR_TELNET_OPEN || t->handle_closed)
+        return;
+    wr_put_bytes(&t->out, p, n);
+    t->last_out = uv_now(t->srv->loop);
+    if (conn_unsent(t) > t->srv->limits.max_output_bytes) {
+        conn_limit(t, "slow consumer: %zu bytes of output unsent (max %zu)", conn_unsent(t),
+                   t->srv->limits.max_output_bytes);
+        return;
+    }
+    conn_mark_dirty(t);
+}
+
+static void conn_drop_output(struct wr_telnet *t)
+{
+    wr_writer_free(&t->out);
+    if (!t->writing) {
+        wr_writer_free(&t->wbuf);
+        t->woff = 0;
+    }
+}
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct wr_telnet *t = WR_CONTAINER_OF(req, struct wr_telnet, wreq);
+    t->writing = false;
+    if (t->handle_closed)
+        return; /* the close callback frees the buffers */
+    wr_writer_free(&t->wbuf);
+    t->woff = 0;
+    if (status < 0) {
+        wr_debug("telnet %s: write failed: %s", t->peer, uv_strerror(status));
+        conn_begin_close(t, true);
+        return;
+    }
+    if (t->out.len > 0 || t->state == WR_TELNET_CLOSING)
+        conn_mark_dirty(t);
+}
+
+/* Write what the socket takes now; with !try_only, hand the rest to one
+ * uv_write. */
+static void conn_flush(struct wr_telnet *t, bool try_only)
+{
+    if (t->writing || t->handle_closed)
+        return;
+    if (t->woff == t->wbuf.len) {
+        if (t->out.len == 0)
+            return;
+        wr_writer_free(&t->wbuf);
+        t->wbuf = t->out;
+        t->out = (struct wr_writer){0};
+        t->woff = 0;
+    } else if (t->out.len > 0) {
+        /* Left over from a try-only flush: keep the order. */
+        wr_put_bytes(&t->wbuf, t->out.base, t->out.len);
+        wr_writer_free(&t->out);
+    }
+    uv_buf_t b = uv_buf_init((char *)t->wbuf.base + t->woff, (unsigned)(t->wbuf.len - t->woff));
+    int rv = uv_try_write((uv_stream_t *)&t->tcp, &b, 1);
+    if (rv == UV_EAGAIN || rv == UV_ENOSYS)
+        rv = 0;
+    if (rv < 0) {
+        wr_debug("telnet %s: write failed: %s", t->peer, uv_strerror(rv));
+        conn_begin_close(t, true);
+        return;
+    }
+    t->srv->stats.bytes_out += (uint64_t)rv;
+    t->woff += (size_t)rv;
+    if (t->woff == t->wbuf.len) {
+        wr_writer_free(&t->wbuf);
+        t->woff = 0;
+        return;
+    }
+    if (try_only)
+        return;
+    b = uv_buf_init((char *)t->wbuf.base + t->woff, (unsigned)(t->wbuf.len - t->woff));
+    rv = uv_write(&t->wreq, (uv_stream_t *)&t->tcp, &b, 1, write_cb);
+    if (rv != 0) {
+        wr_debug("telnet %s: uv_write failed: %s", t->peer, uv_strerror(rv));
+        conn_begin_close(t, true);
+        return;
+    }
+    t->writing = true;
+    t->srv->stats.bytes_out += b.len;
+}
+
+/* Text for the client: '\n' becomes CR LF, a lone '\r' CR NUL (NVT rules);
+ * libtelnet escapes IAC and compresses. One telnet_send per call, so one
+ * deflate flush. */
+static void send_text(struct wr_telnet *t, const char *text, size_t len)
+{
+    struct wr_writer *w = &t->srv->scratch;
+    w->len = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (ch == '\n') {
+            wr_put_bytes(w, "\r\n", 2);
+        } else if (ch == '\r') {
+            if (i + 1 < len && text[i + 1] == '\n') {
+                wr_put_bytes(w, "\r\n", 2);
+                i++;
+            } else {
+                wr_put_bytes(w, "\r\0", 2);
+            }
+        } else {
+            wr_put_u8(w, (uint8_t)ch);
+        }
+    }
+    if (w->len > 0)
+        telnet_send(t->tn, (const char *)w->base, w->len);
+    if (w->cap > 65536)
+        wr_writer_free(w);
+}
+
+/* ---- closing ---------------------------------------------------------- */
+
+static void conn_begin_close(struct wr_telnet *t, bool abort)
+{
+    if (t->handle_closed)
+        return;
+    if (t->state != WR_TELNET_CLOSING) {
+        t->state = WR_TELNET_CLOSING;
+        t->since = uv_now(t->srv->loop);
+    }
+    if (abort) {
+        t->abort = true;
+        conn_drop_output(t);
+    }
+    conn_mark_dirty(t);
+}
+
+void wr__telnet_notify_close(struct wr_telnet *t)
+{
+    if (!t->opened || t->notified)
+        return;
+    t->notified = true;
+    if (t->srv->h.on_close != NULL)
+        t->srv->h.on_close(t);
+}
+
+void wr__telnet_conn_release(struct wr_telnet *t)
+{
+    if (t->tn != NULL)
+        telnet_free(t->tn);
+    t->tn = NULL;
+    wr_writer_free(&t->out);
+    wr_writer_free(&t->wbuf);
+    wr_writer_free(&t->line);
+    free(t->supports);
+    t->supports = NULL;
+    t->n_supports = 0;
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    struct wr_telnet *t = WR_CONTAINER_OF(req, struct wr_telnet, sreq);
+    if (t->handle_closed)
+        return;
+    t->shut_done = true;
+    if (status < 0)
+        t->abort = true;
+    conn_mark_dirty(t);
+}
+
+static void conn_close_cb(uv_handle_t *h)
+{
+    struct wr_telnet *t = WR_CONTAINER_OF(h, struct wr_telnet, tcp);
+    struct wr_telnet_server *srv = t->srv;
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        srv->conns = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+    if (t->counted) {
+        srv->n_open--;
+        srv->stats.connections_open--;
+    }
+    wr__telnet_notify_close(t);
+    t->writing = false; /* any write callback has run (UV_ECANCELED) */
+    wr__telnet_conn_release(t);
+    free(t);
+    server_handle_closed(srv);
+}
+
+static void conn_close_handle(struct wr_telnet *t)
+{
+    if (t->handle_closed)
+        return;
+    conn_unmark_dirty(t);
+    t->handle_closed = true;
+    t->reading = false;
+    uv_close((uv_handle_t *)&t->tcp, conn_close_cb);
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct wr_telnet *t = WR_CONTAINER_OF(h, struct wr_telnet, tcp);
+    (void)suggested;
+    buf->base = t->srv->rbuf;
+    buf->len = sizeof t->srv->rbuf;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_set_reading(struct wr_telnet *t, bool on)
+{
+    if (t->handle_closed || t->reading == on)
+        return;
+    if (on) {
+        int rv = uv_read_start((uv_stream_t *)&t->tcp, alloc_cb, read_cb);
+        if (rv != 0) {
+            wr_debug("telnet %s: uv_read_start failed: %s", t->peer, uv_strerror(rv));
+            conn_begin_close(t, true);
+            return;
+        }
+    } else {
+        uv_read_stop((uv_stream_t *)&t->tcp);
+    }
+    t->reading = on;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct wr_telnet *t = WR_CONTAINER_OF(s, struct wr_telnet, tcp);
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        conn_set_reading(t, false);
+        if (nread == UV_EOF) {
+            t->peer_eof = true;
+            if (t->state != WR_TELNET_CLOSING)
+                wr_debug("telnet %s: peer closed", t->peer);
+            conn_begin_close(t, false);
+        } else {
+            wr_debug("telnet %s: read failed: %s", t->peer, uv_strerror((int)nread));
+            conn_begin_close(t, true);
+        }
+        return;
+    }
+    t->srv->stats.bytes_in += (uint64_t)nread;
+    wr__telnet_feed(t, buf->base, (size_t)nread); /* ignored while CLOSING: linger */
+}
+
+void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len)
+{
+    if (t->state != WR_TELNET_OPEN || len == 0)
+        return;
+    telnet_recv(t->tn, data, len);
+    assert_conn_state(t);
+}
+
+/* ---- line assembly ---------------------------------------------------- */
+
+/* Token bucket: one token per line, line_rate per second, at most
+ * line_burst. line_rate == 0 disables the limit. */
+static bool take_token(struct wr_telnet *t)
+{
+    const struct wr_telnet_limits *lim = &t->srv->limits;
+    if (lim->line_rate == 0)
+        return true;
+    uint64_t now = uv_now(t->srv->loop);
+    uint64_t cap = (uint64_t)lim->line_burst * 1000;
+    t->tokens_milli += (now - t->refill_at) * lim->line_rate;
+    if (t->tokens_milli >= cap) {
+        t->tokens_milli = cap;
+        t->flood_drops = 0; /* calm again */
+    }
+    t->refill_at = now;
+    if (t->tokens_milli < 1000)
+        return false;
+    t->tokens_milli -= 1000;
+    return true;
+}
+
+static void u8_reset(struct wr_telnet *t)
+{
+    t->u8_len = t->u8_need = 0;
+}
+
+/* Append @n bytes of valid UTF-8 to the line, or start discarding it. */
+static void line_put(struct wr_telnet *t, const uint8_t *p, size_t n)
+{
+    if (t->discarding)
+        return;
+    size_t max = t->srv->limits.max_line;
+    if (t->line.len + n > max) {
+        t->discarding = true;
+        t->line.len = 0;
+        u8_reset(t);
+        t->srv->stats.lines_dropped++;
+        char msg[96];
+        int m = snprintf(msg, sizeof msg, "Line too long (at most %zu bytes); ignored.\n", max);
+        wr_debug("telnet %s: line over %zu bytes dropped", t->peer, max);
+        wr_telnet_send(t, msg, (size_t)m);
+        return;
+    }
+    wr_put_bytes(&t->line, p, n);
+}
+
+/* An incomplete UTF-8 sequence is cut short: it becomes U+FFFD. */
+static void u8_cut(struct wr_telnet *t)
+{
+    if (t->u8_need == 0)
+        return;
+    u8_reset(t);
+    line_put(t, replacement, sizeof replacement);
+}
+
+static void line_end(struct wr_telnet *t)
+{
+    struct wr_telnet_server *srv = t->srv;
+    u8_cut(t);
+    if (t->discarding) {
+        t->discarding = false;
+        t->line.len = 0;
+        return;
+    }
+    if (!take_token(t)) {
+        unsigned burst = srv->limits.line_burst ? srv->limits.line_burst : 1;
+        t->line.len = 0;
+        srv->stats.lines_dropped++;
+        if (++t->flood_drops > 5u * burst) {
+            wr_telnet_send(t, "You are typing too fast; disconnecting.\n", 40);
+            wr_warn("telnet %s: closed: flooding (%u lines over the rate limit of %u/s)", t->peer,
+                    t->flood_drops, srv->limits.line_rate);
+            srv->stats.limit_closes++;
+            conn_begin_close(t, false);
+            return;
+        }
+        static const char msg[] = "You are typing too fast; that line was ignored.\n";
+        wr_telnet_send(t, msg, sizeof msg - 1);
+        return;
+    }
+    srv->stats.lines_in++;
+    wr_put_u8(&t->line, 0);
+    t->line.len--;
+    if (srv->h.on_line != NULL)
+        srv->h.on_line(t, (const char *)t->line.base, t->line.len);
+    t->line.len = 0;
+    if (t->line.cap > 1024)
+        wr_writer_free(&t->line);
+}
+
+static void backspace(struct wr_telnet *t)
+{
+    if (t->u8_need > 0) {
+        u8_reset(t); /* the character being typed */
+        return;
+    }
+    size_t n = t->line.len;
+    while (n > 0 && (t->line.base[n - 1] & 0xc0) == 0x80)
+        n--;
+    if (n > 0)
+        n--;
+    t->line.len = n;
+}
+
+/* One byte of UTF-8 text (not a control). */
+static void u8_byte(struct wr_telnet *t, uint8_t b)
+{
+    if (t->u8_need > 0) {
+        if (b >= t->u8_lo && b <= t->u8_hi) {
+            t->u8[t->u8_len++] = b;
+            t->u8_lo = 0x80;
+            t->u8_hi = 0xbf;
+            if (--t->u8_need == 0) {
+                uint8_t seq[4];
+                size_t n = t->u8_len;
+                memcpy(seq, t->u8, n);
+                u8_reset(t);
+                line_put(t, seq, n);
+            }
+            return;
+        }
+        u8_cut(t); /* then @b starts afresh */
+        if (t->discarding)
+            return;
+    }
+    uint8_t need = 0, lo = 0x80, hi = 0xbf;
+    if (b < 0x80) {
+        line_put(t, &b, 1);
+        return;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+        need = 1;
+    } else if (b == 0xe0) {
+        need = 2;
+        lo = 0xa0;
+    } else if (b == 0xed) {
+        need = 2;
+        hi = 0x9f;
+    } else if (b >= 0xe1 && b <= 0xef) {
+        need = 2;
+    } else if (b == 0xf0) {
+        need = 3;
+        lo = 0x90;
+    } else if (b >= 0xf1 && b <= 0xf3) {
+        need = 3;
+    } else if (b == 0xf4) {
+        need = 3;
+        hi = 0x8f;
+    } else {
+        line_put(t, replacement, sizeof replacement);
+        return;
+    }
+    t->u8[0] = b;
+    t->u8_len = 1;
+    t->u8_need = need;
+    t->u8_lo = lo;
+    t->u8_hi = hi;
+}
+
+static void input_bytes(struct wr_telnet *t, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n && t->state == WR_TELNET_OPEN; i++) {
+        uint8_t b = p[i];
+        if (t->after_cr) {
+            t->after_cr = false;
+            if (b == '\n' || b == '\0')
+                continue; /* CR LF, CR NUL: the CR ended the line */
+        }
+        if (b == '\r' || b == '\n') {
+            t->after_cr = b == '\r';
+            line_end(t);
+            continue;
+        }
+        if (t->discarding)
+            continue;
+        if (b == 0x08 || b == 0x7f) {
+            backspace(t);
+        } else if (b < 0x20) {
+            u8_cut(t);
+            if (b == '\t' && !t->discarding)
+                line_put(t, (const uint8_t *)" ", 1);
+        } else {
+            u8_byte(t, b);
+        }
+    }
+}
+
+/* ---- TTYPE / MTTS ----------------------------------------------------- */
+
+static void copy_name(char *dst, const char *src)
+{
+    size_t n = 0;
+    for (; src[n] != '\0' && n < WR_TELNET_NAME_MAX - 1; n++) {
+        unsigned char ch = (unsigned char)src[n];
+        dst[n] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+    }
+    dst[n] = '\0';
+}
+
+static bool starts_with_ci(const char *s, const char *prefix)
+{
+    return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Terminal types and client names known to draw ANSI colour. */
+static bool looks_ansi(const char *name)
+{
+    static const char *const prefixes[] = {"xterm", "ansi", "vt100", "screen", "tmux"};
+    static const char *const clients[] = {"mudlet", "tintin++", "mushclient"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (starts_with_ci(name, prefixes[i]))
+            return true;
+    for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++)
+        if (starts_with_ci(name, clients[i]))
+            return true;
+    return false;
+}
+
+static void ttype_ask(struct wr_telnet *t)
+{
+    if (t->ttype_done || t->ttype_waiting || t->ttype_asked >= WR_TELNET_TTYPE_ASKS) {
+        t->ttype_done = true;
+        return;
+    }
+    t->ttype_asked++;
+    t->ttype_waiting = true;
+    telnet_ttype_send(t->tn);
+}
+
+static void ttype_reply(struct wr_telnet *t, const char *raw)
+{
+    if (!t->ttype_waiting)
+        return; /* unasked: ignored */
+    t->ttype_waiting = false;
+    char name[WR_TELNET_NAME_MAX];
+    copy_name(name, raw);
+    if (t->ttype_got > 0 && strcasecmp(name, t->ttype_last) == 0) {
+        t->ttype_done = true; /* the list starts over: we have seen it all */
+        return;
+    }
+    t->ttype_got++;
+    memcpy(t->ttype_last, name, sizeof name);
+    if (t->ttype_got == 1)
+        memcpy(t->client_name, name, sizeof name);
+    else if (t->ttype_got == 2)
+        memcpy(t->term_type, name, sizeof name);
+    if (starts_with_ci(name, "MTTS ")) {
+        char *end;
+        unsigned long v = strtoul(name + 5, &end, 10);
+        if (end != name + 5 && *end == '\0' && v <= 0xffffffffu) {
+            t->mtts = (unsigned)v;
+            if (t->mtts & 1)
+                t->color = true;
+        }
+    } else if (looks_ansi(name)) {
+        t->color = true;
+    }
+    wr_debug("telnet %s: TTYPE %u: %s", t->peer, t->ttype_got, name);
+    ttype_ask(t);
+}
+
+/* ---- GMCP ------------------------------------------------------------- */
+
+static bool pkg_char_ok(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '.' || ch == '_' || ch == '-';
+}
+
+/* Lower-case module name of a Core.Supports entry ("Char 1" -> "char"),
+ * or false if it is not one. */
+static bool supports_name(const char *entry, char *out)
+{
+    size_t n = 0;
+    while (entry[n] != '\0' && entry[n] != ' ') {
+        if (n >= WR_TELNET_PKG_MAX - 1 || !pkg_char_ok(entry[n]))
+            return false;
+        out[n] = (char)tolower((unsigned char)entry[n]);
+        n++;
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+static void supports_remove(struct wr_telnet *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_supports; i++) {
+        if (strcmp(t->supports[i].name, name) == 0) {
+            t->supports[i] = t->supports[--t->n_supports];
+            return;
+        }
+    }
+}
+
+static void supports_add(struct wr_telnet *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_supports; i++)
+        if (strcmp(t->supports[i].name, name) == 0)
+            return;
+    if (t->n_supports >= WR_TELNET_MAX_SUPPORTS) {
+        wr_debug("telnet %s: GMCP Core.Supports: over %d packages, %s ignored", t->peer,
+                 WR_TELNET_MAX_SUPPORTS, name);
+        return;
+    }
+    if (t->supports == NULL)
+        t->supports = wr_calloc(WR_TELNET_MAX_SUPPORTS, sizeof *t->supports);
+    snprintf(t->supports[t->n_supports++].name, WR_TELNET_PKG_MAX, "%s", name);
+}
+
+/* Core.Supports.Set / Add / Remove (@op 's', 'a', 'r'): an array of
+ * "Package version" strings. */
+static void gmcp_supports(struct wr_telnet *t, char op, const json_t *arr)
+{
+    if (!json_is_array(arr)) {
+        wr_debug("telnet %s: GMCP Core.Supports: not an array", t->peer);
+        return;
+    }
+    if (op == 's')
+        t->n_supports = 0;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        char name[WR_TELNET_PKG_MAX];
+        if (!json_is_string(v) || !supports_name(json_string_value(v), name))
+            continue;
+        if (op == 'r')
+            supports_remove(t, name);
+        else
+            supports_add(t, name);
+    }
+}
+
+static void gmcp_hello(struct wr_telnet *t, const json_t *obj)
+{
+    const json_t *client = json_object_get(obj, "client");
+    const json_t *version = json_object_get(obj, "version");
+    if (json_is_string(client))
+        copy_name(t->gmcp_client, json_string_value(client));
+    if (json_is_string(version))
+        copy_name(t->gmcp_version, json_string_value(version));
+    wr_debug("telnet %s: GMCP client %s %s", t->peer, t->gmcp_client, t->gmcp_version);
+}
+
+/* IAC SB GMCP "Package.Name[ json]" IAC SE. Only valid JSON reaches the
+ * handler. */
+static void gmcp_recv(struct wr_telnet *t, const char *buf, size_t len)
+{
+    char pkg[WR_TELNET_PKG_MAX * 2];
+    size_t n = 0;
+    if (!t->gmcp) {
+        wr_debug("telnet %s: GMCP message before DO GMCP ignored", t->peer);
+        return;
+    }
+    while (n < len && buf[n] != ' ') {
+        if (n >= sizeof pkg - 1 || !pkg_char_ok(buf[n])) {
+            wr_debug("telnet %s: GMCP: bad package name", t->peer);
+            return;
+        }
+        pkg[n] = buf[n];
+        n++;
+    }
+    pkg[n] = '\0';
+    if (n == 0) {
+        wr_debug("telnet %s: GMCP: empty package name", t->peer);
+        return;
+    }
+    while (n < len && buf[n] == ' ')
+        n++;
+    const char *data = buf + n;
+    size_t dlen = len - n;
+    if (memchr(data, '\0', dlen) != NULL) {
+        wr_debug("telnet %s: GMCP %s: NUL in data", t->peer, pkg);
+        return;
+    }
+    json_t *doc = NULL;
+    if (dlen > 0) {
+        json_error_t err;
+        doc = json_loadb(data, dlen, JSON_DECODE_ANY, &err);
+        if (doc == NULL) {
+            wr_debug("telnet %s: GMCP %s: bad JSON: %s", t->peer, pkg, err.text);
+            return;
+        }
+    }
+    if (strcasecmp(pkg, "Core.Hello") == 0) {
+        gmcp_hello(t, doc);
+    } else if (strcasecmp(pkg, "Core.Supports.Set") == 0) {
+        gmcp_supports(t, 's', doc);
+    } else if (strcasecmp(pkg, "Core.Supports.Add") == 0) {
+        gmcp_supports(t, 'a', doc);
+    } else if (strcasecmp(pkg, "Core.Supports.Remove") == 0) {
+        gmcp_supports(t, 'r', doc);
+    } else if (t->srv->h.on_gmcp != NULL) {
+        char *json = wr_malloc(dlen + 1);
+        memcpy(json, data, dlen);
+        json[dlen] = '\0';
+        t->srv->h.on_gmcp(t, pkg, json);
+        free(json);
+    }
+    json_decref(doc);
+}
+
+/* ---- MSSP and NAWS ---------------------------------------------------- */
+
+static void mssp_put(struct wr_writer *w, uint8_t kind, const char *s)
+{
+    wr_put_u8(w, kind);
+    for (; *s != '\0'; s++)
+        if (*s != TELNET_MSSP_VAR && *s != TELNET_MSSP_VAL)
+            wr_put_u8(w, (uint8_t)*s);
+}
+
+static void mssp_send(struct wr_telnet *t)
+{
+    struct wr_telnet_server *srv = t->srv;
+    struct wr_telnet_mssp_var vars[WR_TELNET_MAX_MSSP];
+    if (srv->h.mssp == NULL)
+        return;
+    size_t n = srv->h.mssp(srv->h.data, vars, WR_TELNET_MAX_MSSP);
+    if (n > WR_TELNET_MAX_MSSP)
+        n = WR_TELNET_MAX_MSSP;
+    struct wr_writer *w = &srv->scratch;
+    w->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (vars[i].name == NULL || vars[i].value == NULL)
+            continue;
+        mssp_put(w, TELNET_MSSP_VAR, vars[i].name);
+        mssp_put(w, TELNET_MSSP_VAL, vars[i].value);
+    }
+    telnet_subnegotiation(t->tn, TELNET_TELOPT_MSSP, (const char *)w->base, w->len);
+}
+
+static void naws_recv(struct wr_telnet *t, const char *buf, size_t len)
+{
+    if (len != 4) {
+        wr_debug("telnet %s: NAWS of %zu bytes ignored", t->peer, len);
+        return;
+    }
+    const uint8_t *b = (const uint8_t *)buf;
+    unsigned w = (unsigned)b[0] << 8 | b[1];
+    unsigned h = (unsigned)b[2] << 8 | b[3];
+    if (w != 0)
+        t->width = (uint16_t)w;
+    if (h != 0)
+        t->height = (uint16_t)h;
+    if (t->srv->h.on_resize != NULL)
+        t->srv->h.on_resize(t, t->width, t->height);
+}
+
+/* ---- libtelnet events ------------------------------------------------- */
+
+static void tn_subneg(struct wr_telnet *t, const telnet_event_t *ev)
+{
+    if (ev->sub.size > t->srv->limits.max_subneg) {
+        conn_limit(t, "subnegotiation of option %u: %zu bytes (max %zu)", ev->sub.telopt,
+                   ev->sub.size, t->srv->limits.max_subneg);
+        return;
+    }
+    switch (ev->sub.telopt) {
+    case TELNET_TELOPT_NAWS:
+        naws_recv(t, ev->sub.buffer, ev->sub.size);
+        break;
+    case WR_TELNET_TELOPT_GMCP:
+        gmcp_recv(t, ev->sub.buffer, ev->sub.size);
+        break;
+    case TELNET_TELOPT_COMPRESS2:
+        /* libtelnet would start inflating our input; see the top. */
+        conn_limit(t, "client sent COMPRESS2 (MCCP2 compresses server output only)");
+        break;
+    default:
+        break; /* TTYPE comes as its own event; others are not ours */
+    }
+}
+
+static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud)
+{
+    struct wr_telnet *t = ud;
+    (void)tn;
+    if (ev->type == TELNET_EV_SEND) {
+        out_append(t, ev->data.buffer, ev->data.size);
+        return;
+    }
+    if (t->state != WR_TELNET_OPEN)
+        return; /* closing: whatever libtelnet still parses is ignored */
+    switch (ev->type) {
+    case TELNET_EV_DATA:
+        input_bytes(t, (const uint8_t *)ev->data.buffer, ev->data.size);
+        break;
+    case TELNET_EV_WILL:
+        if (ev->neg.telopt == TELNET_TELOPT_TTYPE)
+            ttype_ask(t);
+        break;
+    case TELNET_EV_WONT:
+        if (ev->neg.telopt == TELNET_TELOPT_TTYPE) {
+            t->ttype_done = true;
+            t->ttype_waiting = false;
+        }
+        break;
+    case TELNET_EV_DO:
+        switch (ev->neg.telopt) {
+        case TELNET_TELOPT_EOR:
+            t->eor = true;
+            break;
+        case WR_TELNET_TELOPT_GMCP:
+            t->gmcp = true;
+            break;
+        case TELNET_TELOPT_MSSP:
+            mssp_send(t);
+            break;
+        case TELNET_TELOPT_COMPRESS2:
+            if (!t->compressing)
+                telnet_begin_compress2(t->tn);
+            break;
+        default:
+            break;
+        }
+        break;
+    case TELNET_EV_DONT:
+        if (ev->neg.telopt == TELNET_TELOPT_EOR)
+            t->eor = false;
+        else if (ev->neg.telopt == WR_TELNET_TELOPT_GMCP)
+            t->gmcp = false;
+        break;
+    case TELNET_EV_SUBNEGOTIATION:
+        tn_subneg(t, ev);
+        break;
+    case TELNET_EV_TTYPE:
+        if (ev->ttype.cmd == TELNET_TTYPE_IS)
+            ttype_reply(t, ev->ttype.name);
+        break;
+    case TELNET_EV_COMPRESS:
+        if (ev->compress.state == 1 && !t->compressing) {
+            t->compressing = true;
+            wr_debug("telnet %s: MCCP2 on", t->peer);
+        }
+        break;
+    case TELNET_EV_WARNING:
+        /* libtelnet 0.21 leaves error.errcode unset: see the top. */
+        if (strcmp(ev->error.func, "_buffer_byte") == 0 ||
+            strstr(ev->error.msg, "buffer size limit") != NULL) {
+            conn_limit(t, "subnegotiation over libtelnet's 16384-byte buffer");
+        } else {
+            wr_debug("telnet %s: protocol warning: %s", t->peer, ev->error.msg);
+        }
+        break;
+    case TELNET_EV_ERROR:
+        wr_warn("telnet %s: closed: protocol error: %s", t->peer, ev->error.msg);
+        conn_begin_close(t, true);
+        break;
+    default:
+        break; /* IAC commands (NOP, AYT...), ZMP, ENVIRON, MSSP from clients */
+    }
+}
+
+/* ---- accepting -------------------------------------------------------- */
+
+void wr__telnet_conn_setup(struct wr_telnet *t)
+{
+    struct wr_telnet_server *srv = t->srv;
+    t->conn.kind = WR_CONN_TELNET;
+    t->tn = telnet_init(telopts, tn_event, 0, t);
+    if (t->tn == NULL) {
+        wr_error("telnet: telnet_init failed: out of memory");
+        abort(); /* the OOM policy (common/alloc.h) */
+    }
+    t->state = WR_TELNET_OPEN;
+    t->width = 80;
+    t->height = 24;
+    t->tokens_milli = (uint64_t)srv->limits.line_burst * 1000;
+    t->refill_at = t->last_out = uv_now(srv->loop);
+    telnet_negotiate(t->tn, TELNET_WILL, TELNET_TELOPT_SGA);
+    telnet_negotiate(t->tn, TELNET_WILL, TELNET_TELOPT_EOR);
+    telnet_negotiate(t->tn, TELNET_WILL, WR_TELNET_TELOPT_GMCP);
+    telnet_negotiate(t->tn, TELNET_WILL, TELNET_TELOPT_MSSP);
+    telnet_negotiate(t->tn, TELNET_WILL, TELNET_TELOPT_COMPRESS2);
+    telnet_negotiate(t->tn, TELNET_DO, TELNET_TELOPT_NAWS);
+    telnet_negotiate(t->tn, TELNET_DO, TELNET_TELOPT_TTYPE);
+    t->opened = true;
+    if (srv->h.on_open != NULL)
+        srv->h.on_open(srv, t);
+}
+
+static void conn_peer_name(struct wr_telnet *t)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    snprintf(t->peer, sizeof t->peer, "?");
+    if (uv_tcp_getpeername(&t->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        char ip[INET_ADDRSTRLEN];
+        uv_ip4_name(sin, ip, sizeof ip);
+        snprintf(t->peer, sizeof t->peer, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+        char ip[INET6_ADDRSTRLEN];
+        uv_ip6_name(sin6, ip, sizeof ip);
+        snprintf(t->peer, sizeof t->peer, "[%s]:%u", ip, (unsigned)ntohs(sin6->sin6_port));
+    }
+}
+
+/* Over max_connections: one line, best effort, then close. */
+static void conn_refuse(struct wr_telnet *t)
+{
+    struct wr_telnet_server *srv = t->srv;
+    uint64_t now = uv_now(srv->loop);
+    uv_buf_t b = uv_buf_init((char *)WR_TELNET_FULL_MSG, sizeof WR_TELNET_FULL_MSG - 1);
+    (void)uv_try_write((uv_stream_t *)&t->tcp, &b, 1);
+    srv->stats.limit_closes++;
+    if (srv->refuse_logged_at == 0 || now - srv->refuse_logged_at >= 1000) {
+        wr_warn("telnet %s: refused: too many connections (max %u; %llu more refused since "
+                "last line)",
+                t->peer, srv->limits.max_connections, (unsigned long long)srv->refuse_suppressed);
+        srv->refuse_logged_at = now ? now : 1;
+        srv->refuse_suppressed = 0;
+    } else {
+        srv->refuse_suppressed++;
+    }
+    conn_close_handle(t);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct wr_telnet_server *srv = l->data;
+    if (status < 0) {
+        wr_warn("telnet: accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (srv->stopping)
+        return;
+    struct wr_telnet *t = wr_calloc(1, sizeof *t);
+    t->srv = srv;
+    t->conn.kind = WR_CONN_TELNET;
+    uv_tcp_init(srv->loop, &t->tcp);
+    srv->handles++;
+    t->next = srv->conns;
+    if (srv->conns != NULL)
+        srv->conns->prev = t;
+    srv->conns = t;
+    if (uv_accept(l, (uv_stream_t *)&t->tcp) != 0) {
+        snprintf(t->peer, sizeof t->peer, "?");
+        conn_close_handle(t);
+        return;
+    }
+    conn_peer_name(t);
+    if (srv->n_open >= srv->limits.max_connections) {
+        conn_refuse(t);
+        return;
+    }
+    t->counted = true;
+    srv->n_open++;
+    srv->stats.connections_open++;
+    int rv = uv_tcp_nodelay(&t->tcp, 1);
+    if (rv != 0)
+        wr_debug("telnet %s: setsockopt(TCP_NODELAY) failed: %s", t->peer, uv_strerror(rv));
+    wr_debug("telnet %s: connected", t->peer);
+    wr__telnet_conn_setup(t);
+    if (t->state == WR_TELNET_OPEN)
+        conn_set_reading(t, true);
+}
+
+/* ---- flusher and sweeper ---------------------------------------------- */
+
+/* The flusher's work for one dirty connection. */
+static void conn_service(struct wr_telnet *t)
+{
+    if (t->handle_closed)
+        return;
+    if (t->state != WR_TELNET_CLOSING || !t->abort)
+        conn_flush(t, false);
+    if (t->state != WR_TELNET_CLOSING)
+        return;
+    wr__telnet_notify_close(t);
+    if (t->handle_closed)
+        return;
+    if (t->abort || (t->shut_done && t->peer_eof)) {
+        conn_close_handle(t);
+        return;
+    }
+    if (!t->writing && t->out.len == 0 && t->woff == t->wbuf.len && !t->shut_started) {
+        int rv = uv_shutdown(&t->sreq, (uv_stream_t *)&t->tcp, shutdown_cb);
+        if (rv != 0) {
+            conn_close_handle(t);
+            return;
+        }
+        t->shut_started = true;
+        t->since = uv_now(t->srv->loop);
+        if (!t->peer_eof)
+            conn_set_reading(t, true);
+    }
+}
+
+static void flusher_cb(uv_prepare_t *h)
+{
+    struct wr_telnet_server *srv = WR_CONTAINER_OF(h, struct wr_telnet_server, flusher);
+    struct wr_telnet *t;
+    while (!srv->stopping && (t = srv->dirty_head) != NULL) {
+        conn_unmark_dirty(t);
+        conn_service(t);
+        if (!t->handle_closed)
+            assert_conn_state(t);
+    }
+    if (!srv->stopping && srv->dirty_head == NULL && srv->flusher_active) {
+        uv_prepare_stop(&srv->flusher);
+        srv->flusher_active = false;
+    }
+}
+
+static void sweep_cb(uv_timer_t *timer)
+{
+    struct wr_telnet_server *srv = WR_CONTAINER_OF(timer, struct wr_telnet_server, sweeper);
+    uint64_t now = uv_now(srv->loop);
+    unsigned keepalive = srv->limits.keepalive_ms;
+    struct wr_telnet *t, *next;
+    for (t = srv->conns; t != NULL; t = next) {
+        next = t->next;
+        if (t->handle_closed || t->tn == NULL)
+            continue;
+        if (t->state == WR_TELNET_OPEN) {
+            if (keepalive > 0 && now - t->last_out >= keepalive)
+                telnet_iac(t->tn, TELNET_NOP);
+            continue;
+        }
+        uint64_t age = now - t->since;
+        if (age >= (t->shut_started ? WR_TELNET_LINGER_MS : WR_TELNET_FLUSH_MS)) {
+            wr_debug("telnet %s: closing timed out", t->peer);
+            conn_close_handle(t);
+        }
+    }
+}
+
+/* ---- server ----------------------------------------------------------- */
+
+static void server_handle_closed(struct wr_telnet_server *srv)
+{
+    assert(srv->handles > 0);
+    if (--srv->handles == 0 && srv->stopping) {
+        void (*cb)(void *) = srv->stop_cb;
+        void *arg = srv->stop_arg;
+        wr_writer_free(&srv->scratch);
+        free(srv);
+        if (cb != NULL)
+            cb(arg);
+    }
+}
+
+static void server_handle_close_cb(uv_handle_t *h)
+{
+    server_handle_closed(h->data);
+}
+
+int wr_telnet_server_start(struct wr_telnet_server **out, uv_loop_t *loop, const char *bind,
+                           const struct wr_telnet_limits *limits,
+                           const struct wr_telnet_handlers *h)
+{
+    struct sockaddr_in sa;
+    char err[128];
+    int rv;
+    if (wr_addr_parse(bind, &sa, err, sizeof err) != 0) {
+        wr_error("telnet: %s", err);
+        return UV_EINVAL;
+    }
+    struct wr_telnet_server *srv = wr_calloc(1, sizeof *srv);
+    srv->loop = loop;
+    if (limits != NULL)
+        srv->limits = *limits;
+    else
+        wr_telnet_limits_default(&srv->limits);
+    if (h != NULL)
+        srv->h = *h;
+    rv = uv_tcp_init(loop, &srv->listener);
+    if (rv != 0) {
+        wr_error("telnet: uv_tcp_init failed: %s", uv_strerror(rv));
+        goto err_after_alloc;
+    }
+    srv->listener.data = srv;
+    srv->handles++;
+    rv = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&sa, 0);
+    if (rv == 0)
+        rv = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
+    if (rv != 0) {
+        wr_error("telnet: listen(%s) failed: %s", bind, uv_strerror(rv));
+        goto err_after_listener;
+    }
+    uv_prepare_init(loop, &srv->flusher);
+    srv->flusher.data = srv;
+    srv->handles++;
+    uv_timer_init(loop, &srv->sweeper);
+    srv->sweeper.data = srv;
+    srv->handles++;
+    /* Every few seconds; often enough for a short keepalive in tests. */
+    uint64_t every = srv->limits.keepalive_ms / 2;
+    if (every > 5000 || every == 0)
+        every = 5000;
+    if (every < 10)
+        every = 10;
+    if (every > WR_TELNET_LINGER_MS / 2)
+        every = WR_TELNET_LINGER_MS / 2;
+    uv_timer_start(&srv->sweeper, sweep_cb, every, every);
+    wr_info("telnet: listening on %s", bind);
+    *out = srv;
+    return 0;
+
+err_after_listener:
+    /* The listener's close callback frees the server. */
+    srv->stopping = true;
+    uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);
+    return rv;
+err_after_alloc:
+    free(srv);
+    return rv;
+}
+
+void wr_telnet_server_stop(struct wr_telnet_server *srv, const char *msg, void (*cb)(void *arg),
+                           void *arg)
+{
+    if (srv->stopping)
+        return;
+    srv->stop_cb = cb;
+    srv->stop_arg = arg;
+    /* @msg is written if the socket takes it right now; nobody waits for
+     * slow peers at shutdown. */
+    for (struct wr_telnet *t = srv->conns; t != NULL; t = t->next) {
+        if (t->handle_closed)
+            continue;
+        if (t->state == WR_TELNET_OPEN && msg != NULL)
+            wr_telnet_send(t, msg, strlen(msg));
+        if (!t->abort)
+            conn_flush(t, true);
+    }
+    srv->stopping = true;
+    while (srv->dirty_head != NULL)
+        conn_unmark_dirty(srv->dirty_head);
+    struct wr_telnet *t, *next;
+    for (t = srv->conns; t != NULL; t = next) {
+        next = t->next;
+        /* Called from a handler, the rest of the current read is not
+         * parsed: nothing more reaches on_line. */
+        t->state = WR_TELNET_CLOSING;
+        conn_close_handle(t);
+    }
+    uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);
+    uv_close((uv_handle_t *)&srv->flusher, server_handle_close_cb);
+    uv_close((uv_handle_t *)&srv->sweeper, server_handle_close_cb);
+}
+
+void *wr_telnet_server_data(struct wr_telnet_server *srv)
+{
+    return srv->h.data;
+}
+
+const struct wr_telnet_stats *wr_telnet_server_stats(struct wr_telnet_server *srv)
+{
+    return &srv->stats;
+}
+
+/* ---- connection API --------------------------------------------------- */
+
+void wr_telnet_send(struct wr_telnet *t, const char *text, size_t len)
+{
+    if (t->state != WR_TELNET_OPEN)
+        return;
+    send_text(t, text, len);
+}
+
+void wr_telnet_prompt(struct wr_telnet *t, const char *text, size_t len)
+{
+    if (t->state != WR_TELNET_OPEN)
+        return;
+    send_text(t, text, len);
+    if (t->state == WR_TELNET_OPEN)
+        telnet_iac(t->tn, t->eor ? TELNET_EOR : TELNET_GA);
+}
+
+void wr_telnet_hide_input(struct wr_telnet *t, bool hide)
+{
+    if (t->state != WR_TELNET_OPEN || t->hidden == hide)
+        return;
+    t->hidden = hide;
+    telnet_negotiate(t->tn, hide ? TELNET_WILL : TELNET_WONT, TELNET_TELOPT_ECHO);
+}
+
+bool wr_telnet_gmcp_supports(const struct wr_telnet *t, const char *package)
+{
+    if (!t->gmcp)
+        return false;
+    if (starts_with_ci(package, "Core.") || strcasecmp(package, "Core") == 0)
+        return true; /* every GMCP client speaks Core */
+    for (size_t i = 0; i < t->n_supports; i++) {
+        const char *name = t->supports[i].name;
+        size_t n = strlen(name);
+        if (strncasecmp(package, name, n) == 0 && (package[n] == '\0' || package[n] == '.'))
+            return true;
+    }
+    return false;
+}
+
+void wr_telnet_gmcp(struct wr_telnet *t, const char *package, const char *json)
+{
+    if (t->state != WR_TELNET_OPEN || !wr_telnet_gmcp_supports(t, package))
+        return;
+    struct wr_writer *w = &t->srv->scratch;
+    w->len = 0;
+    wr_put_bytes(w, package, strlen(package));
+    if (json != NULL && json[0] != '\0') {
+        wr_put_u8(w, ' ');
+        wr_put_bytes(w, json, strlen(json));
+    }
+    telnet_subnegotiation(t->tn, WR_TELNET_TELOPT_GMCP, (const char *)w->base, w->len);
+}
+
+void wr_telnet_close(struct wr_telnet *t, const char *msg)
+{
+    if (t->state != WR_TELNET_OPEN)
+        return;
+    if (msg != NULL)
+        send_text(t, msg, strlen(msg));
+    conn_begin_close(t, false);
+}
+
+unsigned wr_telnet_width(const struct wr_telnet *t)
+{
+    return t->width;
+}
+
+unsigned wr_telnet_height(const struct wr_telnet *t)
+{
+    return t->height;
+}
+
+bool wr_telnet_color(const struct wr_telnet *t)
+{
+    return t->color;
+}
+
+bool wr_telnet_compressing(const struct wr_telnet *t)
+{
+    return t->compressing;
+}
+
+const char *wr_telnet_client_name(const struct wr_telnet *t)
+{
+    return t->client_name[0] != '\0' ? t->client_name : t->gmcp_client;
+}
+
+const char *wr_telnet_client_version(const struct wr_telnet *t)
+{
+    return t->gmcp_version;
+}
+
+const char *wr_telnet_terminal_type(const struct wr_telnet *t)
+{
+    return t->term_type;
+}
+
+unsigned wr_telnet_mtts(const struct wr_telnet *t)
+{
+    return t->mtts;
+}
+
+const char *wr_telnet_peer(const struct wr_telnet *t)
+{
+    return t->peer;
+}
+
+struct wr_conn *wr_telnet_conn(struct wr_telnet *t)
+{
+    return &t->conn;
+}
+
+struct wr_telnet *wr_telnet_from_conn(struct wr_conn *c)
+{
+    assert(c->kind == WR_CONN_TELNET);
+    return (struct wr_telnet *)c;
+}
+
+struct wr_telnet_server *wr_telnet_server_of(const struct wr_telnet *t)
+{
+    return t->srv;
+}

@@ -1,0 +1,153 @@
+/* Private to src/net/telnet.c and its fuzz driver (fuzz/fuzz_telnet.c): the
+ * server and connection structs, and the seams that let the input path run
+ * without a socket. Nothing else includes this. The connection states and
+ * their invariants are written down at the top of telnet.c. */
+#ifndef WR_NET_TELNET_INTERNAL_H
+#define WR_NET_TELNET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libtelnet.h>
+#include <uv.h>
+
+#include "common/bytes.h"
+#include "net/conn.h"
+#include "net/telnet.h"
+
+/* How long a closing socket may flush its output, and then wait for the
+ * peer's FIN after our shutdown, before it is closed hard. */
+#define WR_TELNET_FLUSH_MS 5000
+#define WR_TELNET_LINGER_MS 2000
+/* Size of the server's shared read buffer (one read at a time). Kept small:
+ * it also bounds what libtelnet parses after a client misbehaves within one
+ * read (see the COMPRESS2 note in telnet.c). */
+#define WR_TELNET_READ_BUF 16384
+/* Strings remembered from the client (TTYPE replies, Core.Hello), bytes
+ * including the NUL; longer ones are cut. */
+#define WR_TELNET_NAME_MAX 64
+/* GMCP: one package name in Core.Supports, bytes including the NUL, and
+ * the number of entries kept; more are ignored (with a debug line). */
+#define WR_TELNET_PKG_MAX 48
+#define WR_TELNET_MAX_SUPPORTS 64
+/* MSSP variables asked from the handler. */
+#define WR_TELNET_MAX_MSSP 64
+/* TTYPE SEND requests per connection (client, terminal, MTTS). */
+#define WR_TELNET_TTYPE_ASKS 3
+/* GMCP option code (not in libtelnet.h). */
+#define WR_TELNET_TELOPT_GMCP 201
+
+enum wr_telnet_state {
+    WR_TELNET_OPEN,   /* negotiating / reading lines */
+    WR_TELNET_CLOSING /* flushing, then shutdown + linger, then uv_close */
+};
+
+struct wr_telnet_pkg {
+    char name[WR_TELNET_PKG_MAX]; /* lower case, e.g. "char" or "room.info" */
+};
+
+struct wr_telnet {
+    struct wr_conn conn; /* must stay first: kind WR_CONN_TELNET */
+    uv_tcp_t tcp;
+    struct wr_telnet_server *srv;
+    struct wr_telnet *prev, *next;             /* srv->conns */
+    struct wr_telnet *dirty_prev, *dirty_next; /* srv->dirty, if dirty */
+    bool dirty;
+    enum wr_telnet_state state;
+    telnet_t *tn; /* NULL for a refused socket */
+    char peer[64];
+    uint64_t since;    /* CLOSING: uv_now when closing (or lingering) began */
+    uint64_t last_out; /* uv_now when output was last queued (keepalive) */
+
+    /* Flags. */
+    bool opened;        /* on_open was called */
+    bool notified;      /* on_close was called */
+    bool reading;       /* uv_read_start is in effect */
+    bool abort;         /* CLOSING without flushing */
+    bool peer_eof;      /* the peer sent FIN */
+    bool shut_started;  /* uv_shutdown issued */
+    bool shut_done;     /* uv_shutdown completed */
+    bool handle_closed; /* uv_close called */
+    bool counted;       /* counted in srv->n_open and stats.connections_open */
+
+    /* Output: libtelnet's SEND events append to `out`; the flusher moves
+     * `out` to `wbuf` and writes it; one uv_write at a time. Both are empty
+     * (no heap) while nothing is queued. */
+    struct wr_writer out;
+    struct wr_writer wbuf; /* bytes [woff, len) not yet written */
+    size_t woff;
+    bool writing; /* a uv_write of wbuf is in flight */
+    uv_write_t wreq;
+    uv_shutdown_t sreq;
+
+    /* Input line being assembled (valid UTF-8, no controls). */
+    struct wr_writer line;
+    uint8_t u8[4];       /* bytes of an incomplete UTF-8 sequence */
+    uint8_t u8_len;      /* bytes in u8 */
+    uint8_t u8_need;     /* continuation bytes still expected */
+    uint8_t u8_lo, u8_hi; /* range of the next continuation byte */
+    bool after_cr;       /* last byte was CR: a following LF or NUL belongs to it */
+    bool discarding;     /* the line grew past max_line: drop to its end */
+    uint64_t tokens_milli; /* rate-limit bucket, in 1/1000 lines */
+    uint64_t refill_at;    /* uv_now of the last refill */
+    unsigned flood_drops;  /* lines dropped by the rate limit since the bucket was full */
+
+    /* Negotiated state. */
+    bool eor;         /* client DOes EOR: prompts end with IAC EOR */
+    bool gmcp;        /* client DOes GMCP */
+    bool compressing; /* MCCP2 started (all later output is deflated) */
+    bool hidden;      /* WILL ECHO requested by wr_telnet_hide_input */
+    bool color;
+    bool ttype_waiting; /* a TTYPE SEND is unanswered */
+    bool ttype_done;    /* no more SENDs: repeated reply, WONT or 3 asked */
+    uint8_t ttype_asked;
+    uint8_t ttype_got;
+    uint16_t width, height;
+    unsigned mtts;
+    char ttype_last[WR_TELNET_NAME_MAX];
+    char client_name[WR_TELNET_NAME_MAX]; /* first TTYPE reply */
+    char term_type[WR_TELNET_NAME_MAX];   /* second TTYPE reply */
+    char gmcp_client[WR_TELNET_NAME_MAX]; /* Core.Hello */
+    char gmcp_version[WR_TELNET_NAME_MAX];
+    struct wr_telnet_pkg *supports; /* Core.Supports, NULL until set */
+    size_t n_supports;
+};
+
+struct wr_telnet_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_prepare_t flusher; /* flushes dirty connections once per iteration */
+    uv_timer_t sweeper;   /* keepalive NOPs, closing deadlines */
+    struct wr_telnet_limits limits;
+    struct wr_telnet_handlers h;
+    struct wr_telnet_stats stats;
+    struct wr_telnet *conns; /* every connection whose handle is open */
+    struct wr_telnet *dirty_head, *dirty_tail;
+    unsigned n_open;  /* counted connections (limit: max_connections) */
+    unsigned handles; /* open uv handles, including listener/flusher/sweeper */
+    bool flusher_active;
+    bool stopping;
+    void (*stop_cb)(void *arg);
+    void *stop_arg;
+    uint64_t refuse_logged_at; /* rate limit for "too many connections" */
+    uint64_t refuse_suppressed;
+    struct wr_writer scratch; /* outgoing text being translated (CR LF) */
+    char rbuf[WR_TELNET_READ_BUF];
+};
+
+/* Seams (also used by the socket path itself). */
+
+/* Make @t, zeroed except srv (and tcp/peer when it has a socket), an open
+ * telnet connection: create its libtelnet tracker, queue the option offers
+ * and call on_open. */
+void wr__telnet_conn_setup(struct wr_telnet *t);
+/* Bytes read from the client: telnet protocol, then line assembly, GMCP,
+ * NAWS, TTYPE. Ignored unless @t is OPEN. */
+void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len);
+/* Call on_close if on_open was called and it was not yet. */
+void wr__telnet_notify_close(struct wr_telnet *t);
+/* Free what @t owns (tracker, buffers), not @t itself. */
+void wr__telnet_conn_release(struct wr_telnet *t);
+
+#endif
