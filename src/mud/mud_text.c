@@ -498,17 +498,18 @@ static const char *name_or(const char *s, const char *dflt)
 static void put_from(struct wr_tbuf *out, int dir)
 {
     switch (dir) {
+    /* @dir is the exit of the new room that leads back where it came from */
     case WR_DIR_U:
-        wr_tbuf_puts(out, " from below");
-        break;
-    case WR_DIR_D:
         wr_tbuf_puts(out, " from above");
         break;
+    case WR_DIR_D:
+        wr_tbuf_puts(out, " from below");
+        break;
     case WR_DIR_IN:
-        wr_tbuf_puts(out, " from outside");
+        wr_tbuf_puts(out, " from inside");
         break;
     case WR_DIR_OUT:
-        wr_tbuf_puts(out, " from inside");
+        wr_tbuf_puts(out, " from outside");
         break;
     default:
         if (dir >= 0 && dir < WR_MUD_NDIRS)
