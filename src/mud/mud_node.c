@@ -386,7 +386,10 @@ static void close_client(struct client *c, uint16_t code, const char *reason)
     term_flush_text(c);
     c->state = S_CLOSING;
     c->want_prompt = false;
-    wr_conn_close(c->conn, code, reason);
+    if (c->ws)
+        wr_conn_close(c->conn, code, reason);
+    else
+        wr_telnet_close((struct wr_telnet *)c->conn, NULL); /* the text said why */
 }
 
 /* ---- clients ----------------------------------------------------------- */
@@ -1259,8 +1262,16 @@ static int door_dir(struct client *c, const struct wr_mud_char *me, const char *
     return -1;
 }
 
-static void run_command(struct client *c, const char *line, size_t len)
+static void run_command(struct client *c, const char *raw, size_t raw_len)
 {
+    /* Control bytes (ESC above all) never reach other players' terminals:
+     * a WebSocket line may hold any (telnet.c drops them already). */
+    char line[WR_MUD_TEXT_MAX + 64];
+    size_t len = 0;
+    for (size_t i = 0; i < raw_len && len < sizeof line - 1; i++)
+        if ((unsigned char)raw[i] >= 0x20 && raw[i] != 0x7f)
+            line[len++] = raw[i];
+    line[len] = '\0';
     struct mnode *n = c->node;
     const struct wr_mud *ms = mud_state(n);
     const struct wr_mud_model *m = wr_mud_model(ms);

@@ -124,7 +124,8 @@ size_t wr_mud_text_width(const char *s, size_t len);
  * in @text are kept as hard breaks (a blank line stays blank); runs of
  * spaces between words become one; a word longer than the width is cut.
  * @indent spaces start every line. A trailing newline in @text adds no
- * empty line. */
+ * empty line. ANSI sequences in @text must be whole and hold no blank
+ * (the node's own are; player text has its control bytes removed). */
 void wr_mud_wrap(struct wr_tbuf *out, const char *text, size_t len, unsigned width,
                  unsigned indent);
 
