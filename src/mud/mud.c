@@ -1882,7 +1882,7 @@ static enum wr_session_op mud_apply(void *state, const struct wr_apply_ctx *ctx,
                                     const struct wr_cmd *cmd)
 {
     enum result res = apply_any(state, ctx, cmd);
-    return res == R_CLOSE ? WR_SESSION_CLOSE : WR_SESSION_KEEP;
+    return res == R_CLOSE ? WR_SESSION_CLOSE : res == R_MALFORMED ? WR_SESSION_MALFORMED : WR_SESSION_KEEP;
 }
 
 /* ---- snapshot --------------------------------------------------------- */

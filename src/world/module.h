@@ -94,6 +94,9 @@ struct wr_apply_ctx {
 enum wr_session_op {
     WR_SESSION_KEEP = 0,
     WR_SESSION_CLOSE = 1, /* the command ended the session (leave, refused join) */
+    WR_SESSION_MALFORMED = 2, /* the payload could not be decoded: nothing
+                                 changed; the verdict is WR_MALFORMED (the
+                                 seq still counts, so later ones apply) */
 };
 
 /* Registry kinds: the core's and those games list. */

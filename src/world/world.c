@@ -368,8 +368,8 @@ static enum wr_verdict apply_cmd(struct wr_world *w, const struct wr_cmd *cmd, u
         if (m->opens_session(cmd->type))
             return WR_MALFORMED;
         struct wr_apply_ctx ctx = {.world = w, .now_ms = w->now_ms, .seed = seed};
-        m->apply(w->mstate[cmd->module], &ctx, cmd);
-        return WR_APPLIED;
+        return m->apply(w->mstate[cmd->module], &ctx, cmd) == WR_SESSION_MALFORMED ? WR_MALFORMED
+                                                                                    : WR_APPLIED;
     }
     struct session *s = session_find(w, cmd->session);
     if (s == NULL) {
@@ -387,12 +387,13 @@ static enum wr_verdict apply_cmd(struct wr_world *w, const struct wr_cmd *cmd, u
     uint64_t key = s->key; /* s may move: apply can add sessions */
 
     struct wr_apply_ctx ctx = {.world = w, .now_ms = w->now_ms, .seed = seed};
-    if (m->apply(w->mstate[cmd->module], &ctx, cmd) == WR_SESSION_CLOSE) {
+    enum wr_session_op op = m->apply(w->mstate[cmd->module], &ctx, cmd);
+    if (op == WR_SESSION_CLOSE) {
         s = session_find(w, key);
         if (s != NULL)
             s->closed_at = w->now_ms ? w->now_ms : 1;
     }
-    return WR_APPLIED;
+    return op == WR_SESSION_MALFORMED ? WR_MALFORMED : WR_APPLIED;
 }
 
 int wr_world_apply(struct wr_world *w, const void *entry, size_t len)

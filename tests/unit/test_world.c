@@ -1653,7 +1653,7 @@ static void test_restore_crafted(void **state)
     do_config(w, &r, 10, 4, 4);
     struct wr_writer s;
     snap(w, &s);
-    assert_int_equal(s.len, SNAP_ARENA_AT + 12);
+    assert_true(s.len >= SNAP_ARENA_AT + 12); /* the MUD's section follows */
     assert_int_equal(s.base[SNAP_ARENA_AT + 4], 1); /* next_id 1 */
 
     /* next_id 0 would hand out player id 0 (the "empty" key and cell). */
