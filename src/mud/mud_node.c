@@ -174,8 +174,7 @@ struct mnode {
     uint8_t *bundle;
     size_t bundle_len;
     uint8_t bundle_hash[16];
-    bool bundle_bad;
-    uint64_t last_world_push;
+    uint64_t last_world_push, last_world_read;
     uint64_t last_rebalance;
     uint64_t last_expiry_round;
     uint64_t last_presence_round;
@@ -1571,6 +1570,41 @@ static void mud_message(void *g, struct wr_conn *conn, const char *data, size_t 
 
 /* ---- events ------------------------------------------------------------ */
 
+struct history_ctx {
+    struct client *c;
+    const char *channel;
+    size_t lines;
+};
+
+static void history_line(void *arg, const char *who, const char *text)
+{
+    struct history_ctx *h = arg;
+    if (h->lines++ == 0)
+        outf(h->c, "Recently on %s:\n", h->channel);
+    outf(h->c, "  [%s] %s: %s\n", h->channel, who, text);
+}
+
+/* The last lines of channel @ch, as a player joining it sees them. */
+static void show_history(struct client *c, uint32_t ch)
+{
+    const struct wr_mud_model *m = wr_mud_model(mud_state(c->node));
+    if (m == NULL || ch >= m->n_channels)
+        return;
+    struct history_ctx h = {.c = c, .channel = m->channels[ch].key};
+    wr_mud_channel_history(mud_state(c->node), ch, history_line, &h);
+    if (h.lines > 0)
+        out(c, "\n");
+}
+
+/* On entering the game: the history of every channel the player hears. */
+static void show_all_history(struct client *c, const struct wr_mud_char *me)
+{
+    const struct wr_mud_model *m = wr_mud_model(mud_state(c->node));
+    for (size_t i = 0; m != NULL && i < m->n_channels && i < WR_MUD_MAX_CHANNELS; i++)
+        if (!(me->channels_off & (1u << i)))
+            show_history(c, (uint32_t)i);
+}
+
 static void entered_game(struct client *c, const struct wr_mud_event *e)
 {
     struct mnode *n = c->node;
@@ -1593,6 +1627,9 @@ static void entered_game(struct client *c, const struct wr_mud_event *e)
     else
         outf(c, "Welcome back to %s, %s.\n\n", m && m->name ? m->name : "the world", c->name);
     gmcp_status(c);
+    /* A resume continues a session the player saw; a login starts one. */
+    if (me != NULL && strcmp(code, "resume") != 0 && strcmp(code, "resumed") != 0)
+        show_all_history(c, me);
     if (me != NULL && me->room != WR_MUD_NO_ROOM)
         after_entering_room(c, me->room);
 }
@@ -1638,6 +1675,13 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
         forget_session(n, c);
         close_client(c, 1000, "quit");
         return;
+    case WR_MUD_EV_WORLD:
+        if (c->state == S_PLAYING && my_char(c) != NULL) {
+            out(c, "\nThe world shimmers around you: a new version of it was loaded.\n");
+            after_entering_room(c, my_char(c)->room);
+            gmcp_status(c);
+        }
+        return;
     case WR_MUD_EV_MOVED:
         if (c->state == S_PLAYING) {
             after_entering_room(c, e->room);
@@ -1653,6 +1697,12 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
     if (wr_mud_event_render(&c->out, ev->type, e, c->char_id) && c->out.len > before) {
         c->want_prompt = true;
         mark_dirty(c);
+    }
+    if (ev->type == WR_MUD_EV_CHANSET && e->code != NULL && strcmp(e->code, "on") == 0 &&
+        e->item != NULL) {
+        long ch = wr_mud_model_channel(wr_mud_model(mud_state(n)), e->item);
+        if (ch >= 0)
+            show_history(c, (uint32_t)ch);
     }
     if (ev->type == WR_MUD_EV_CHANNEL)
         gmcp_obj(c, "Comm.Channel.Text",
@@ -1701,11 +1751,20 @@ static void mud_event(void *g, const struct wr_event *ev)
             deliver(n, c, ev);
         return;
     }
-    if (ev->type == WR_MUD_EV_ZONE_OWNER || ev->type == WR_MUD_EV_WORLD) {
-        if (ev->type == WR_MUD_EV_WORLD)
-            wr_info("mud: world %s loaded", ((const struct wr_mud_event *)ev->data)->text
-                                                 ? ((const struct wr_mud_event *)ev->data)->text
-                                                 : "?");
+    if (ev->type == WR_MUD_EV_WORLD) {
+        const struct wr_mud_event *e = ev->data;
+        bool bad = e->code != NULL && strcmp(e->code, "bad") == 0;
+        if (bad) {
+            wr_error("mud: a world upload was refused: %s", e->text ? e->text : "?");
+            free(n->bundle); /* the module refuses the same bytes every time */
+            n->bundle = NULL;
+        } else {
+            wr_info("mud: world %s loaded", e->text ? e->text : "?");
+        }
+        if (bad)
+            return;
+        /* fall through to the players: they are told the world changed */
+    } else if (ev->type == WR_MUD_EV_ZONE_OWNER) {
         return;
     }
     for (uint32_t i = 0; i < n->n_slots; i++) {
@@ -1779,9 +1838,23 @@ static void submit_once(struct mnode *n, uint8_t type, const struct wr_writer *p
 }
 
 /* The leader proposes the world files when the replica has none. */
-static void push_world(struct mnode *n)
+/* World uploads. A bundle becomes the world by WORLD_CHUNK commands; the
+ * node that has one to upload (the leader reading the files when the
+ * replica has no world yet, or any node given one by `warren ctl world
+ * load`) keeps it in n->bundle and proposes its chunks again every 5 s
+ * (they are idempotent: the module assembles by hash and offset) until its
+ * replica runs that version, or the module refuses it. */
+static bool world_is(struct mnode *n, const uint8_t hash[16])
 {
-    if (wr_mud_model(mud_state(n)) != NULL) {
+    const struct wr_mud_model *m = wr_mud_model(mud_state(n));
+    return m != NULL && memcmp(m->hash, hash, 16) == 0;
+}
+
+static void propose_upload(struct mnode *n)
+{
+    if (n->bundle == NULL)
+        return;
+    if (world_is(n, n->bundle_hash)) {
         free(n->bundle);
         n->bundle = NULL;
         return;
@@ -1790,27 +1863,6 @@ static void push_world(struct mnode *n)
     if (n->last_world_push != 0 && now - n->last_world_push < 5000)
         return;
     n->last_world_push = now;
-    if (n->bundle == NULL) {
-        char dir[1024], err[512];
-        find_world_dir(dir, sizeof dir);
-        struct wr_writer w;
-        wr_writer_init(&w, 65536);
-        if (wr_mud_bundle_read_dir(dir, &w, err, sizeof err) != 0) {
-            wr_error("mud: cannot read the world from %s: %s", dir, err);
-            wr_writer_free(&w);
-            return;
-        }
-        struct wr_mud_model *model = NULL;
-        if (wr_mud_model_parse(w.base, w.len, &model, err, sizeof err) != 0) {
-            wr_error("mud: the world in %s is not valid: %s", dir, err);
-            wr_writer_free(&w);
-            return;
-        }
-        memcpy(n->bundle_hash, model->hash, 16);
-        wr_mud_model_free(model);
-        n->bundle = wr_writer_take(&w, &n->bundle_len);
-        wr_info("mud: proposing the world from %s (%zu bytes)", dir, n->bundle_len);
-    }
     struct wr_writer p;
     wr_writer_init(&p, WR_MUD_CHUNK_MAX + 64);
     for (size_t off = 0; off < n->bundle_len; off += WR_MUD_CHUNK_MAX) {
@@ -1823,10 +1875,54 @@ static void push_world(struct mnode *n)
     wr_writer_free(&p);
 }
 
+/* Make @bundle the upload in progress if it is a valid world. Returns 0, or
+ * -1 with "FILE:LINE:COLUMN: ..." in @err; the running world is untouched
+ * either way until the chunks apply. */
+static int start_upload(struct mnode *n, const uint8_t *bundle, size_t len, uint8_t hash[16],
+                        char *err, size_t errlen)
+{
+    struct wr_mud_model *model = NULL;
+    if (wr_mud_model_parse(bundle, len, &model, err, errlen) != 0)
+        return -1;
+    memcpy(hash, model->hash, 16);
+    wr_mud_model_free(model);
+    free(n->bundle);
+    n->bundle = wr_malloc(len ? len : 1);
+    memcpy(n->bundle, bundle, len);
+    n->bundle_len = len;
+    memcpy(n->bundle_hash, hash, 16);
+    n->last_world_push = 0;
+    propose_upload(n);
+    return 0;
+}
+
+/* The leader of a cluster without a world reads it from the files. */
+static void push_world(struct mnode *n)
+{
+    if (wr_mud_model(mud_state(n)) != NULL || n->bundle != NULL)
+        return;
+    uint64_t now = uv_now(wr_node_loop(n->wn));
+    if (n->last_world_read != 0 && now - n->last_world_read < 5000)
+        return;
+    n->last_world_read = now;
+    char dir[1024], err[512];
+    find_world_dir(dir, sizeof dir);
+    struct wr_writer w;
+    wr_writer_init(&w, 65536);
+    uint8_t hash[16];
+    if (wr_mud_bundle_read_dir(dir, &w, err, sizeof err) != 0)
+        wr_error("mud: cannot read the world from %s: %s", dir, err);
+    else if (start_upload(n, w.base, w.len, hash, err, sizeof err) != 0)
+        wr_error("mud: the world in %s is not valid: %s", dir, err);
+    else
+        wr_info("mud: proposing the world from %s (%zu bytes)", dir, w.len);
+    wr_writer_free(&w);
+}
+
 static void mud_leader_ready(void *g, uint64_t term)
 {
     struct mnode *n = g;
-    n->last_world_push = 0;
+    n->last_world_read = 0;
     push_world(n);
 }
 
@@ -2034,6 +2130,7 @@ static void zone_ticks(struct mnode *n)
 static void mud_tick(void *g)
 {
     struct mnode *n = g;
+    propose_upload(n);
     /* The pointer to the model a zt array was built for may be reused by a
      * new model; comparing counts too keeps the array in range. */
     zone_ticks(n);
@@ -2159,10 +2256,57 @@ size_t wr_mud_mssp(void *g, struct wr_telnet_mssp_var *vars, size_t max)
     return k;
 }
 
+static void respond_json(struct wr_http_conn *conn, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    wr_http_respond(conn, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+/* Is "ip:port" a loopback address? */
+static bool peer_is_loopback(const char *peer)
+{
+    return strncmp(peer, "127.", 4) == 0;
+}
+
+/* POST /api/mud/world: a bundle from `warren ctl world load` (docs/api.md).
+ * Validated here; proposed if valid. Loopback only until the admin API has
+ * authentication. */
+static void world_upload(struct mnode *n, struct wr_http_conn *conn,
+                         const struct wr_http_request *req)
+{
+    if (!peer_is_loopback(req->peer)) {
+        wr_warn("mud: refused a world upload from %s (only loopback may load worlds)", req->peer);
+        respond_json(conn, 403, json_pack("{s:s}", "error",
+                                          "worlds may be loaded from this machine only"));
+        return;
+    }
+    char err[512], hex[33];
+    uint8_t hash[16];
+    if (start_upload(n, (const uint8_t *)req->body, req->body_len, hash, err, sizeof err) != 0) {
+        wr_warn("mud: refused a world upload from %s: %s", req->peer, err);
+        respond_json(conn, 400, json_pack("{s:s}", "error", err));
+        return;
+    }
+    sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+    bool same = world_is(n, hash);
+    wr_info("mud: world %s uploaded by %s (%zu bytes)%s", hex, req->peer, req->body_len,
+            same ? ", already running" : "; proposing it");
+    respond_json(conn, 200, json_pack("{s:s, s:b}", "version", hex, "unchanged", same));
+}
+
 static bool mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_request *req)
 {
     struct mnode *n = g;
-    if (strcmp(req->path, "/api/mud") != 0)
+    if (strcmp(req->path, "/api/mud/world") == 0) {
+        if (strcmp(req->method, "POST") != 0)
+            respond_json(conn, 405, json_pack("{s:s}", "error", "POST a world bundle"));
+        else
+            world_upload(n, conn, req);
+        return true;
+    }
+    if (strcmp(req->path, "/api/mud") != 0 || strcmp(req->method, "POST") == 0)
         return false;
     const struct wr_mud *ms = mud_state(n);
     const struct wr_mud_model *m = wr_mud_model(ms);
