@@ -198,7 +198,7 @@ static long mud_pwhash_mem = 67108864;   /* crypto_pwhash_MEMLIMIT_INTERACTIVE *
 static long mud_login_timeout = 120000;
 static char mud_contact[128] = "";
 static char mud_hostname[128] = "";
-static long mud_port = 4000;
+static long mud_port = 5555;
 
 static const struct wr_mud *mud_state(struct mnode *n)
 {
@@ -2461,7 +2461,7 @@ static const struct wr_game_setting mud_settings[] = {
      "MSSP CONTACT"},
     {"mud-hostname", "WARREN_MUD_HOSTNAME", true, mud_hostname, sizeof mud_hostname, 0, 0, "",
      "MSSP HOSTNAME"},
-    {"mud-port", "WARREN_MUD_PORT", false, &mud_port, 0, 0, 65535, "4000",
+    {"mud-port", "WARREN_MUD_PORT", false, &mud_port, 0, 0, 65535, "5555",
      "MSSP PORT (the public telnet port)"},
     {NULL, NULL, false, NULL, 0, 0, 0, NULL, NULL},
 };
