@@ -34,6 +34,7 @@ let hidden = false;      // the server asked not to echo (password)
 let inGame = false;      // a welcome arrived on this connection
 let charName = sessionStorage.getItem(NAME_KEY);
 let held = [];           // text/prompt frames received while resuming
+let afterPrompt = false; // the last output was a prompt the user has not answered
 const queue = [];        // in-game lines typed while not connected
 const history = [];
 let histPos = 0;         // history.length: editing a new line
@@ -59,6 +60,7 @@ const log = (...a) => conn.log(...a);
 const ANSI_RE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])|\r/g;
 
 function write(data) {
+    afterPrompt = false;
     transcript += data.replace(ANSI_RE, '');
     if (transcript.length > TRANSCRIPT_MAX) transcript = transcript.slice(-TRANSCRIPT_MAX / 2);
     // Server text comes with bare \n; a terminal needs \r\n.
@@ -122,6 +124,17 @@ function sendSize() {
     if (conn.isOpen() && !conn.resuming) conn.send({ t: 'size', width: term.cols });
 }
 
+// A text or prompt frame. Text that arrives while a prompt waits for an
+// answer (someone speaks, an NPC acts) starts on a line of its own instead
+// of after the prompt.
+function output(m) {
+    const data = String(m.data ?? '');
+    if (data === '') return;
+    if (afterPrompt && m.t === 'text' && !data.startsWith('\n')) write('\n');
+    write(data);
+    afterPrompt = m.t === 'prompt' && !data.endsWith('\n');
+}
+
 /* ---- connection -------------------------------------------------------- */
 
 function onOpen(resuming) {
@@ -140,6 +153,11 @@ function onClose(reason, code) {
     setHidden(false);
     if (code === 1000) {
         conn.token.set(null);
+        // The character left (quit, taken over): the side panel no longer
+        // names it, and the next connection starts at the login.
+        sessionStorage.removeItem(NAME_KEY);
+        charName = null;
+        renderChar();
         notice('-- disconnected; press Enter to connect again --');
         return false;
     }
@@ -153,8 +171,8 @@ function onMessage(m) {
         case 'prompt':
             // While a resume is pending the node may already have sent the
             // login banner: show it only if the resume fails.
-            if (conn.resuming) held.push(String(m.data ?? ''));
-            else write(String(m.data ?? ''));
+            if (conn.resuming) held.push(m);
+            else output(m);
             return;
         case 'echo':
             return setHidden(!m.on);
@@ -200,7 +218,7 @@ function onError(m) {
         queue.length = 0;
         renderChar();
         notice(m.msg || m.code, RED);
-        for (const t of held) write(t);
+        for (const t of held) output(t);
         held = [];
         sendSize();
         return;
@@ -324,6 +342,7 @@ function submit(text) {
     }
     histPos = history.length;
     draft = '';
+    afterPrompt = false;  // answered, even when hidden (nothing is echoed)
     if (conn.s.state === 'disconnected') {
         notice('-- connecting --');
         conn.connect();

@@ -1665,7 +1665,8 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
         return;
     }
     case WR_MUD_EV_TAKEN_OVER:
-        out(c, "\nYour character was taken over by a new login.\n");
+        if (!c->ws) /* a WebSocket client shows the error's message */
+            out(c, "\nYour character was taken over by a new login.\n");
         forget_session(n, c);
         send_error(c, "taken_over", "your character was taken over by a new login");
         close_client(c, 1000, "taken over");
@@ -1708,8 +1709,11 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
         gmcp_obj(c, "Comm.Channel.Text",
                  json_pack("{s:s, s:s, s:s}", "channel", e->item ? e->item : "", "talker",
                            e->actor_name ? e->actor_name : "", "text", e->text ? e->text : ""));
-    if (ev->type == WR_MUD_EV_ARRIVE || ev->type == WR_MUD_EV_DEPART ||
-        ev->type == WR_MUD_EV_LINK || ev->type == WR_MUD_EV_SPAWN) {
+    /* Who is here changed, unless it is this character's own arrival (its
+     * list leaves itself out; entering a room sends the list already). */
+    bool self = e->actor_kind == WR_MUD_ACTOR_CHAR && e->actor_id == c->char_id;
+    if (!self && (ev->type == WR_MUD_EV_ARRIVE || ev->type == WR_MUD_EV_DEPART ||
+                  ev->type == WR_MUD_EV_LINK || ev->type == WR_MUD_EV_SPAWN)) {
         c->players_dirty = true;
         mark_dirty(c);
     }

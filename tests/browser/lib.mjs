@@ -100,8 +100,11 @@ export async function getJson(url) {
  * `warren cluster up -n 3` on free ports in a fresh directory; resolves once
  * nginx answers /api/cluster with a leader. {dir, lb, down(), kill(id),
  * restart(id)}; restart waits until the node is ready again.
+ * opts.telnet: give the nodes telnet listeners (and nginx a telnet port) on
+ * free ports, read back with telnetPort(id) (node id's) and lbTelnet;
+ * opts.nodeArgs: flags for every node (`cluster up -- FLAGS`).
  */
-export async function clusterUp(tag) {
+export async function clusterUp(tag, opts = {}) {
     const help = await warren(['cluster', '--help'], 10000);
     if (!/kill-node/.test(help.stdout + help.stderr)) {
         throw new Error(`${BIN} has no usable "cluster" command yet:\n${help.stdout}${help.stderr}`);
@@ -116,6 +119,12 @@ export async function clusterUp(tag) {
             if (process.env.WARREN_KEEP === '1') console.log(`kept ${dir}`);
             else fs.rmSync(dir, { recursive: true, force: true });
         },
+        telnetBase: 0,
+        lbTelnet: 0,
+        telnetPort(id) {
+            if (!c.telnetBase) throw new Error('this cluster has no telnet listeners (clusterUp with telnet: true)');
+            return c.telnetBase + id - 1;
+        },
         kill: (id) => mustWarren(['cluster', 'kill-node', String(id), '--dir', dir], 15000),
         async restart(id) {
             await mustWarren(['cluster', 'restart-node', String(id), '--dir', dir], 30000);
@@ -128,8 +137,15 @@ export async function clusterUp(tag) {
     const http = await freeRange(8);
     const clusterPort = await freeRange(8, [http]);
     const lbPort = await freeRange(2, [http, clusterPort]);
-    const up = await warren(['cluster', 'up', '-n', '3', '--dir', dir, '--http-port', String(http),
-        '--cluster-port', String(clusterPort), '--lb-port', String(lbPort)], 60000);
+    const args = ['cluster', 'up', '-n', '3', '--dir', dir, '--http-port', String(http),
+        '--cluster-port', String(clusterPort), '--lb-port', String(lbPort)];
+    if (opts.telnet) {
+        c.telnetBase = await freeRange(8, [http, clusterPort, lbPort]);
+        c.lbTelnet = await freeRange(2, [http, clusterPort, lbPort, c.telnetBase]);
+        args.push('--telnet-port', String(c.telnetBase), '--lb-telnet-port', String(c.lbTelnet));
+    }
+    if (opts.nodeArgs?.length) args.push('--', ...opts.nodeArgs);
+    const up = await warren(args, 60000);
     if (up.code !== 0) {
         await c.down();
         throw new Error(`warren cluster up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
@@ -341,7 +357,7 @@ export async function diagnostics(registry, dir) {
  * on failure prints every page's diagnostics and the cluster's log tails.
  * `body({cluster, browser, pages})` opens its pages with openPage(..., pages).
  * `opts.skip` (a reason): the test is reported as skipped and neither the
- * cluster nor the browser is started.
+ * cluster nor the browser is started. `opts.cluster`: clusterUp's options.
  */
 export function browserTest(tag, title, timeout, body, opts = {}) {
     if (opts.skip) {
@@ -350,7 +366,7 @@ export function browserTest(tag, title, timeout, body, opts = {}) {
     }
     const ctx = { cluster: null, browser: null, pages: [] };
     before(async () => {
-        ctx.cluster = await clusterUp(tag);
+        ctx.cluster = await clusterUp(tag, opts.cluster);
         ctx.browser = await launch();
     });
     after(async () => {
