@@ -742,10 +742,7 @@ static bool arena_request(void *g, struct wr_http_conn *conn, const struct wr_ht
                              (json_int_t)wr_node_applied_index(n->wn), "state_hash", hash,
                              "width", wr_arena_width(a), "height", wr_arena_height(a),
                              "players", players);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    wr_http_respond(conn, 200, "application/json", text, strlen(text));
-    free(text);
+    wr_node_respond_json(conn, 200, body);
     return true;
 }
 

@@ -1809,27 +1809,10 @@ static void mud_flush(void *g)
 
 static void find_world_dir(char *out_, size_t len)
 {
-    if (mud_world_dir[0] != '\0') {
+    if (mud_world_dir[0] != '\0')
         snprintf(out_, len, "%s", mud_world_dir);
-        return;
-    }
-    char exe[900];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    struct stat st;
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash != NULL) {
-            *slash = '\0';
-            char cand[1000];
-            snprintf(cand, sizeof cand, "%s/../world", exe);
-            if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
-                snprintf(out_, len, "%s", cand);
-                return;
-            }
-        }
-    }
-    snprintf(out_, len, "world");
+    else
+        wr_node_find_dir("world", out_, len);
 }
 
 static void submit_once(struct mnode *n, uint8_t type, const struct wr_writer *p)
@@ -2260,13 +2243,6 @@ size_t wr_mud_mssp(void *g, struct wr_telnet_mssp_var *vars, size_t max)
     return k;
 }
 
-static void respond_json(struct wr_http_conn *conn, int status, json_t *body)
-{
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    wr_http_respond(conn, status, "application/json", text, strlen(text));
-    free(text);
-}
 
 /* Is "ip:port" a loopback address? */
 static bool peer_is_loopback(const char *peer)
@@ -2282,7 +2258,7 @@ static void world_upload(struct mnode *n, struct wr_http_conn *conn,
 {
     if (!peer_is_loopback(req->peer)) {
         wr_warn("mud: refused a world upload from %s (only loopback may load worlds)", req->peer);
-        respond_json(conn, 403, json_pack("{s:s}", "error",
+        wr_node_respond_json(conn, 403, json_pack("{s:s}", "error",
                                           "worlds may be loaded from this machine only"));
         return;
     }
@@ -2290,14 +2266,14 @@ static void world_upload(struct mnode *n, struct wr_http_conn *conn,
     uint8_t hash[16];
     if (start_upload(n, (const uint8_t *)req->body, req->body_len, hash, err, sizeof err) != 0) {
         wr_warn("mud: refused a world upload from %s: %s", req->peer, err);
-        respond_json(conn, 400, json_pack("{s:s}", "error", err));
+        wr_node_respond_json(conn, 400, json_pack("{s:s}", "error", err));
         return;
     }
     sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
     bool same = world_is(n, hash);
     wr_info("mud: world %s uploaded by %s (%zu bytes)%s", hex, req->peer, req->body_len,
             same ? ", already running" : "; proposing it");
-    respond_json(conn, 200, json_pack("{s:s, s:b}", "version", hex, "unchanged", same));
+    wr_node_respond_json(conn, 200, json_pack("{s:s, s:b}", "version", hex, "unchanged", same));
 }
 
 static bool mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_request *req)
@@ -2305,7 +2281,7 @@ static bool mud_request(void *g, struct wr_http_conn *conn, const struct wr_http
     struct mnode *n = g;
     if (strcmp(req->path, "/api/mud/world") == 0) {
         if (strcmp(req->method, "POST") != 0)
-            respond_json(conn, 405, json_pack("{s:s}", "error", "POST a world bundle"));
+            wr_node_respond_json(conn, 405, json_pack("{s:s}", "error", "POST a world bundle"));
         else
             world_upload(n, conn, req);
         return true;
@@ -2385,10 +2361,7 @@ static bool mud_request(void *g, struct wr_http_conn *conn, const struct wr_http
     json_object_set_new(body, "nodes", nodes);
     json_object_set_new(body, "players", players);
     json_object_set_new(body, "npcs", npcs);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    wr_http_respond(conn, 200, "application/json", text, strlen(text));
-    free(text);
+    wr_node_respond_json(conn, 200, body);
     return true;
 }
 

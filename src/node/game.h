@@ -44,6 +44,7 @@
 #include "world/world.h"
 
 struct wr_node;
+struct json_t; /* jansson */
 
 /* A game setting: a flag, its environment variable, its default, range
  * and help, parsed by node/config.c with the node's own; stored at
@@ -130,5 +131,12 @@ uint64_t wr_node_peer_silent_ms(const struct wr_node *n, uint64_t id);
 /* The silence after which a node counts as gone: 3 election timeouts, at
  * least 1 s. */
 uint64_t wr_node_down_after_ms(const struct wr_node *n);
+
+/* Answer an HTTP request with @body as JSON (the reference is taken). */
+void wr_node_respond_json(struct wr_http_conn *conn, int status, struct json_t *body);
+/* A directory shipped with the binary: @name next to its build directory
+ * (build/warren -> ../NAME) if that exists, else NAME in the working
+ * directory. Writes the path to @out. */
+void wr_node_find_dir(const char *name, char *out, size_t len);
 
 #endif

@@ -501,29 +501,35 @@ static int load_secret(struct wr_node *n, char *err, size_t errlen)
     return 0;
 }
 
-static void default_static_dir(struct wr_node *n)
+void wr_node_find_dir(const char *name, char *out, size_t len)
 {
-    if (n->cfg.static_dir[0] != '\0')
-        return;
-    /* build/warren -> ../web; fall back to ./web. */
     char exe[900];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     struct stat st;
-    if (len > 0) {
-        exe[len] = '\0';
+    if (n > 0) {
+        exe[n] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash != NULL) {
             *slash = '\0';
-            char candidate[1000];
-            snprintf(candidate, sizeof candidate, "%s/../web", exe);
+            char candidate[1200];
+            snprintf(candidate, sizeof candidate, "%s/../%s", exe, name);
             if (stat(candidate, &st) == 0 && S_ISDIR(st.st_mode)) {
-                snprintf(n->cfg.static_dir, sizeof n->cfg.static_dir, "%s", candidate);
+                snprintf(out, len, "%s", candidate);
                 return;
             }
         }
     }
-    if (stat("web", &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(n->cfg.static_dir, sizeof n->cfg.static_dir, "web");
+    snprintf(out, len, "%s", name);
+}
+
+static void default_static_dir(struct wr_node *n)
+{
+    if (n->cfg.static_dir[0] != '\0')
+        return;
+    struct stat st;
+    wr_node_find_dir("web", n->cfg.static_dir, sizeof n->cfg.static_dir);
+    if (stat(n->cfg.static_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        n->cfg.static_dir[0] = '\0';
 }
 
 /* A listener failed at start: stop libraft (and the HTTP server, if it

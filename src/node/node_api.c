@@ -34,7 +34,7 @@ static bool is_ready(struct wr_node *n, const char **why, char *buf, size_t len)
     return true;
 }
 
-static void respond_json(struct wr_http_conn *conn, int status, json_t *obj)
+void wr_node_respond_json(struct wr_http_conn *conn, int status, json_t *obj)
 {
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
@@ -182,9 +182,9 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
         int len = snprintf(body, sizeof body, "%s\n", ok ? "ready" : why);
         wr_http_respond(conn, ok ? 200 : 503, "text/plain", body, (size_t)len);
     } else if (strcmp(p, "/api/cluster") == 0) {
-        respond_json(conn, 200, cluster_json(n));
+        wr_node_respond_json(conn, 200, cluster_json(n));
     } else if (strcmp(p, "/api/registry") == 0) {
-        respond_json(conn, 200, registry_json(n));
+        wr_node_respond_json(conn, 200, registry_json(n));
     } else if (strcmp(p, "/metrics") == 0) {
         metrics(n, conn);
     } else {
