@@ -82,27 +82,50 @@ static json_t *cluster_json(struct wr_node *n)
 
 static const char *const kind_names[] = {"?", "node", "singleton", "player", "zone", "npc"};
 
-static void registry_add(void *arg, const struct wr_reg_entry *e)
+struct reg_list {
+    struct wr_reg_entry *e;
+    size_t n, cap;
+};
+
+static void registry_collect(void *arg, const struct wr_reg_entry *e)
 {
-    json_t *names = arg;
-    const char *kind = e->kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[e->kind]
-                                                                          : "?";
-    json_t *o = json_pack("{s:s, s:s, s:I}", "name", e->name, "kind", kind, "node",
-                          (json_int_t)e->node);
-    if (e->kind == WR_REG_NODE)
-        json_object_set_new(o, "http", json_string(e->http));
-    else if (e->kind != WR_REG_PLAYER && e->kind != WR_REG_NPC)
-        json_object_set_new(o, "epoch", json_integer((json_int_t)e->epoch));
-    if (e->info[0] != '\0')
-        json_object_set_new(o, "info", json_string(e->info));
-    json_array_append_new(names, o);
+    struct reg_list *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->e = wr_realloc(l->e, l->cap * sizeof *l->e);
+    }
+    l->e[l->n++] = *e;
 }
 
-/* Every name: the core's (nodes, singletons), then each game's. */
+static int cmp_reg_name(const void *a, const void *b)
+{
+    return strcmp(((const struct wr_reg_entry *)a)->name, ((const struct wr_reg_entry *)b)->name);
+}
+
+/* Every name, the core's (nodes, singletons) and each game's, by name. */
 static json_t *registry_json(struct wr_node *n)
 {
+    struct reg_list l = {0};
+    wr_world_registry_each(n->world, registry_collect, &l);
+    if (l.n > 0)
+        qsort(l.e, l.n, sizeof *l.e, cmp_reg_name);
     json_t *names = json_array();
-    wr_world_registry_each(n->world, registry_add, names);
+    for (size_t i = 0; i < l.n; i++) {
+        const struct wr_reg_entry *e = &l.e[i];
+        const char *kind = e->kind < sizeof kind_names / sizeof kind_names[0]
+                               ? kind_names[e->kind]
+                               : "?";
+        json_t *o = json_pack("{s:s, s:s, s:I}", "name", e->name, "kind", kind, "node",
+                              (json_int_t)e->node);
+        if (e->kind == WR_REG_NODE)
+            json_object_set_new(o, "http", json_string(e->http));
+        else if (e->kind == WR_REG_SINGLETON || e->kind == WR_REG_ZONE)
+            json_object_set_new(o, "epoch", json_integer((json_int_t)e->epoch));
+        if (e->info[0] != '\0')
+            json_object_set_new(o, "info", json_string(e->info));
+        json_array_append_new(names, o);
+    }
+    free(l.e);
     return json_pack("{s:o}", "names", names);
 }
 
