@@ -21,6 +21,7 @@ export const FAST_PWHASH = ['--mud-pwhash-ops', '1', '--mud-pwhash-mem', '8192']
  */
 export function fastWorld() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-mudworld-'));
+    if (process.env.WARREN_KEEP !== '1') process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     fs.cpSync(path.join(REPO, 'world'), dir, { recursive: true });
     const patch = (file, from, to) => {
         const p = path.join(dir, file);
