@@ -759,6 +759,7 @@ static void job_done(struct mnode *n, struct pwjob *j)
         return;
     if (j->result == 0) {
         throttle_ok(n, c, now);
+        hide_input(c, false); /* the password is in: the player's typing shows again */
         out(c, "\n");
         enter_world(c, WR_MUD_LOGIN, NULL, NULL);
         return;
@@ -1654,6 +1655,8 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
             c->state = S_ASK_NAME;
             return; /* the client shows the banner and question it held */
         }
+        if (c->hidden)
+            hide_input(c, false); /* a refused LOGIN: the name is asked next */
         if (strcmp(code, "name_taken") == 0)
             outf(c, "Someone just took the name %s; choose another.\n", c->name);
         else if (strcmp(code, "no_such_character") == 0)

@@ -132,9 +132,22 @@ export class TelnetClient extends EventEmitter {
             });
             sock.on('data', (chunk) => this._onRaw(chunk));
             sock.on('close', () => {
-                this.closed = true;
-                this._wake();
-                this.emit('close');
+                const finish = () => {
+                    this.closed = true;
+                    this._wake();
+                    this.emit('close');
+                };
+                // node:zlib inflates asynchronously: let the compressed bytes
+                // already received come out before the close is reported, or
+                // a server's last words (e.g. "Goodbye") race the close.
+                const inf = this._inflate;
+                if (inf && !inf.destroyed) {
+                    const t = setTimeout(finish, 1000);
+                    inf.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+                        clearTimeout(t);
+                        finish();
+                    });
+                } else finish();
             });
         });
     }
