@@ -44,8 +44,7 @@ static uint8_t *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        fprintf(stderr, "fuzz_worldfile: cannot read %s (run from the repository root)\n",
-                path);
+        fprintf(stderr, "fuzz_worldfile: cannot read %s (run from the repository root)\n", path);
         abort();
     }
     uint8_t *buf = malloc(1 << 20);
@@ -103,8 +102,8 @@ static uint64_t check_model(const struct wr_mud_model *m, const void *b, size_t 
     check_str(m->name, 80);
     d = digest_str(d, m->name);
     FUZZ_CHECK(m->start_room < m->n_rooms);
-    FUZZ_CHECK(m->n_zones <= 64 && m->n_rooms <= 10000 && m->n_items <= 1000 &&
-               m->n_npcs <= 1000 && m->n_channels <= 32);
+    FUZZ_CHECK(m->n_zones <= 64 && m->n_rooms <= 10000 && m->n_items <= 1000 && m->n_npcs <= 1000 &&
+               m->n_channels <= 32);
     d = fuzz_digest_u64(d, m->start_room);
     for (size_t i = 0; i < m->n_zones; i++) {
         const struct wr_mud_zone *z = &m->zones[i];
@@ -181,8 +180,7 @@ static uint64_t check_model(const struct wr_mud_model *m, const void *b, size_t 
                 check_action(&r->actions[a], true);
                 if (r->actions[a].kind == WR_ACT_MOVE)
                     FUZZ_CHECK(n->max_distance >= 1);
-                d = fuzz_digest_u64(d, ((uint64_t)r->actions[a].kind << 32) |
-                                           r->actions[a].weight);
+                d = fuzz_digest_u64(d, ((uint64_t)r->actions[a].kind << 32) | r->actions[a].weight);
             }
         }
         for (size_t g = 0; g < n->n_greets; g++) {

@@ -27,6 +27,7 @@
  * and node count before anything is built. */
 #include "mud/worldfile.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,8 +83,8 @@ struct ynode {
     struct ynode *next;  /* next sibling */
     struct ynode *first; /* children: items, or key, value, key, value... */
     struct ynode *last;
-    size_t n;            /* number of children (a map: keys + values) */
-    char *s;             /* scalar bytes, NUL-terminated (may hold NULs) */
+    size_t n; /* number of children (a map: keys + values) */
+    char *s;  /* scalar bytes, NUL-terminated (may hold NULs) */
     size_t len;
     uint32_t line, col; /* 1-based */
     uint8_t kind;
@@ -143,9 +144,8 @@ struct ctx {
 
 /* ---- errors --------------------------------------------------------------- */
 
-__attribute__((format(printf, 5, 6))) static int fail_at(struct ctx *c, const char *file,
-                                                         uint32_t line, uint32_t col,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int
+fail_at(struct ctx *c, const char *file, uint32_t line, uint32_t col, const char *fmt, ...)
 {
     if (c->errlen == 0)
         return -1;
@@ -285,8 +285,8 @@ static void tab_put(struct tab *t, const char *key, uint32_t val)
 }
 
 /* Register @key as the @idx-th of its kind, or fail naming the first one. */
-static int define(struct ctx *c, struct tab *t, struct where *w, const char *kind,
-                  const char *key, uint32_t idx, const struct ynode *at)
+static int define(struct ctx *c, struct tab *t, struct where *w, const char *kind, const char *key,
+                  uint32_t idx, const struct ynode *at)
 {
     long prev = tab_get(t, key);
     if (prev >= 0)
@@ -492,8 +492,8 @@ static int read_bundle(struct ctx *c, const void *bundle, size_t len)
 
 /* Match @map's keys against @keys: vals[i] is the value of keys[i], or
  * NULL. Fails on a non-mapping, an unknown key or a key given twice. */
-static int fields(struct ctx *c, const struct ynode *map, const char *what,
-                  const char *const *keys, size_t nk, const struct ynode **vals)
+static int fields(struct ctx *c, const struct ynode *map, const char *what, const char *const *keys,
+                  size_t nk, const struct ynode **vals)
 {
     if (map->kind != YN_MAP)
         return FAIL(c, map, "%s must be a mapping", what);
@@ -751,7 +751,9 @@ static void add_ref(struct ctx *c, const struct ynode *n, uint32_t *dst, uint32_
                     enum ref_kind kind, int dir)
 {
     struct ref *r;
-    /* Capacity was computed in pass 2 from the counts. */
+    /* Capacity was computed in pass 2 from the counts: at most one exit per
+     * direction and room, one graveyard per zone, two per spawner, start. */
+    assert(c->n_refs < c->cap_refs);
     r = &c->refs[c->n_refs++];
     r->f = c->f;
     r->n = n;
@@ -767,7 +769,9 @@ static int get_ref(struct ctx *c, const struct ynode *v, const char *key, uint32
 {
     if (v->kind != YN_SCALAR || is_null(v))
         return FAIL(c, v, "%s must name a %s", key,
-                    kind == REF_ITEM ? "item" : kind == REF_NPC ? "npc" : "room");
+                    kind == REF_ITEM  ? "item"
+                    : kind == REF_NPC ? "npc"
+                                      : "room");
     *dst = WR_MUD_NO_ROOM;
     add_ref(c, v, dst, zone, kind, dir);
     return 0;
@@ -778,8 +782,8 @@ static int get_ref(struct ctx *c, const struct ynode *v, const char *key, uint32
 static const char *const world_keys[] = {"name", "start", "channels"};
 enum { W_NAME, W_START, W_CHANNELS, W_NKEYS };
 
-static const char *const zfile_keys[] = {"zone",  "rooms",        "items",
-                                         "npcs",  "item_spawners", "npc_spawners"};
+static const char *const zfile_keys[] = {"zone", "rooms",         "items",
+                                         "npcs", "item_spawners", "npc_spawners"};
 enum { ZF_ZONE, ZF_ROOMS, ZF_ITEMS, ZF_NPCS, ZF_ISP, ZF_NSP, ZF_NKEYS };
 
 static int count(struct ctx *c, const struct ynode *list, const char *what, size_t *total,
@@ -939,8 +943,7 @@ static int read_exits(struct ctx *c, const struct ynode *map, uint32_t room, uin
         }
         if (ev[E_CLOSED] != NULL) {
             if (!x->door)
-                return FAIL(c, ev[E_CLOSED], "closed needs a door on exit %s (add door: NAME)",
-                            dn);
+                return FAIL(c, ev[E_CLOSED], "closed needs a door on exit %s (add door: NAME)", dn);
             if (get_bool(c, ev[E_CLOSED], "closed", &x->closed) != 0)
                 return -1;
         }
@@ -1158,8 +1161,8 @@ static int read_behaviour(struct ctx *c, const struct ynode *e, struct wr_mud_np
         npc->greets = wr_mud_model_alloc(m, n * sizeof *npc->greets);
         for (size_t i = 0; i < n; i++, npc->n_greets++) {
             struct wr_mud_greet_rule *g = &npc->greets[i];
-            if (read_reaction(c, rule_at(v[B_GREET], i), false, NULL, &g->delay_ms,
-                              &g->action) != 0)
+            if (read_reaction(c, rule_at(v[B_GREET], i), false, NULL, &g->delay_ms, &g->action) !=
+                0)
                 return -1;
         }
     }
@@ -1202,8 +1205,7 @@ static int read_npc(struct ctx *c, const struct ynode *e)
         get_str(c, v[N_DESC], "desc", MAX_DESC, STR_MULTILINE, &npc->desc) != 0 ||
         need(c, e, v[N_GROUND], what, "ground") != 0 ||
         get_str(c, v[N_GROUND], "ground", MAX_TEXT, STR_LINE, &npc->ground) != 0 ||
-        (v[N_MAXDIST] &&
-         get_int(c, v[N_MAXDIST], "max_distance", 0, MAX_DISTANCE, &dist) != 0))
+        (v[N_MAXDIST] && get_int(c, v[N_MAXDIST], "max_distance", 0, MAX_DISTANCE, &dist) != 0))
         return -1;
     npc->max_distance = (uint32_t)dist;
     m->n_npcs++;
@@ -1295,7 +1297,9 @@ static int resolve(struct ctx *c, const struct ref *r)
 
     c->f = r->f;
     if (r->kind == REF_ITEM || r->kind == REF_NPC) {
-        idx = memchr(n->s, '\0', n->len) ? -1 : tab_get(r->kind == REF_ITEM ? &c->t_item : &c->t_npc, n->s);
+        idx = memchr(n->s, '\0', n->len)
+                  ? -1
+                  : tab_get(r->kind == REF_ITEM ? &c->t_item : &c->t_npc, n->s);
         if (idx < 0)
             return FAIL(c, n, "unknown %s %s", r->kind == REF_ITEM ? "item" : "npc", show(n).s);
         *r->dst = (uint32_t)idx;
@@ -1533,8 +1537,7 @@ int wr_mud_bundle_read_dir(const char *dir, struct wr_writer *out, char *err, si
         wr_put_u32(out, (uint32_t)nl);
         wr_put_bytes(out, l.v[i], nl);
         if (out->len - start > WR_MUD_BUNDLE_MAX) {
-            snprintf(err, errlen, "%s: the world is larger than %u bytes", dir,
-                     WR_MUD_BUNDLE_MAX);
+            snprintf(err, errlen, "%s: the world is larger than %u bytes", dir, WR_MUD_BUNDLE_MAX);
             goto err_after_names;
         }
         if (read_file(full, l.v[i], out, start, err, errlen) != 0)

@@ -83,63 +83,64 @@ static const char base_world[] = "name: Tiny\n"
 
 /* Line numbers in the comments: the error cases below point into them. */
 static const char base_town[] =
-    "zone:\n"                                       /* 1 */
-    "  id: town\n"                                  /* 2 */
-    "  name: Town\n"                                /* 3 */
-    "  desc: A small town.\n"                       /* 4 */
-    "  graveyard: square\n"                         /* 5 */
-    "rooms:\n"                                      /* 6 */
-    "  - id: square\n"                              /* 7 */
-    "    name: The Square\n"                        /* 8 */
-    "    desc: A cobbled square.\n"                 /* 9 */
-    "    x: 0\n"                                    /* 10 */
-    "    y: 0\n"                                    /* 11 */
-    "    exits:\n"                                  /* 12 */
-    "      north: gate\n"                           /* 13 */
-    "      e: {to: shop, door: door}\n"             /* 14 */
-    "  - id: gate\n"                                /* 15 */
-    "    name: The Gate\n"                          /* 16 */
-    "    desc: A wooden gate.\n"                    /* 17 */
-    "    x: 0\n"                                    /* 18 */
-    "    y: -1\n"                                   /* 19 */
-    "    exits:\n"                                  /* 20 */
-    "      s: square\n"                             /* 21 */
-    "      n: wild.field\n"                         /* 22 */
-    "  - id: shop\n"                                /* 23 */
-    "    name: The Shop\n"                          /* 24 */
-    "    desc: A dusty shop.\n"                     /* 25 */
-    "    x: 1\n"                                    /* 26 */
-    "    y: 0\n"                                    /* 27 */
-    "    exits:\n"                                  /* 28 */
-    "      w: {to: square, door: door, closed: true}\n" /* 29 */
-    "items:\n"                                      /* 30 */
-    "  - id: lamp\n"                                /* 31 */
-    "    name: a lamp\n"                            /* 32 */
-    "    keywords: Lamp  brass\n"                   /* 33 */
-    "    desc: |\n"                                 /* 34 */
-    "      A brass lamp.\n"                         /* 35 */
-    "      It is cold.\n"                           /* 36 */
-    "    ground: A lamp is here.\n"                 /* 37 */
-    "item_spawners:\n"                              /* 38 */
-    "  - {item: lamp, room: shop, interval: 30s}\n" /* 39 */
-    "npcs:\n"                                       /* 40 */
-    "  - id: cat\n"                                 /* 41 */
-    "    name: a cat\n"                             /* 42 */
-    "    keywords: [cat, grey]\n"                   /* 43 */
-    "    desc: A grey cat.\n"                       /* 44 */
-    "    ground: A cat sleeps here.\n"              /* 45 */
-    "    max_distance: 1\n"                         /* 46 */
-    "    behaviour:\n"                              /* 47 */
+    "zone:\n"                                                                              /* 1 */
+    "  id: town\n"                                                                         /* 2 */
+    "  name: Town\n"                                                                       /* 3 */
+    "  desc: A small town.\n"                                                              /* 4 */
+    "  graveyard: square\n"                                                                /* 5 */
+    "rooms:\n"                                                                             /* 6 */
+    "  - id: square\n"                                                                     /* 7 */
+    "    name: The Square\n"                                                               /* 8 */
+    "    desc: A cobbled square.\n"                                                        /* 9 */
+    "    x: 0\n"                                                                           /* 10 */
+    "    y: 0\n"                                                                           /* 11 */
+    "    exits:\n"                                                                         /* 12 */
+    "      north: gate\n"                                                                  /* 13 */
+    "      e: {to: shop, door: door}\n"                                                    /* 14 */
+    "  - id: gate\n"                                                                       /* 15 */
+    "    name: The Gate\n"                                                                 /* 16 */
+    "    desc: A wooden gate.\n"                                                           /* 17 */
+    "    x: 0\n"                                                                           /* 18 */
+    "    y: -1\n"                                                                          /* 19 */
+    "    exits:\n"                                                                         /* 20 */
+    "      s: square\n"                                                                    /* 21 */
+    "      n: wild.field\n"                                                                /* 22 */
+    "  - id: shop\n"                                                                       /* 23 */
+    "    name: The Shop\n"                                                                 /* 24 */
+    "    desc: A dusty shop.\n"                                                            /* 25 */
+    "    x: 1\n"                                                                           /* 26 */
+    "    y: 0\n"                                                                           /* 27 */
+    "    exits:\n"                                                                         /* 28 */
+    "      w: {to: square, door: door, closed: true}\n"                                    /* 29 */
+    "items:\n"                                                                             /* 30 */
+    "  - id: lamp\n"                                                                       /* 31 */
+    "    name: a lamp\n"                                                                   /* 32 */
+    "    keywords: Lamp  brass\n"                                                          /* 33 */
+    "    desc: |\n"                                                                        /* 34 */
+    "      A brass lamp.\n"                                                                /* 35 */
+    "      It is cold.\n"                                                                  /* 36 */
+    "    ground: A lamp is here.\n"                                                        /* 37 */
+    "item_spawners:\n"                                                                     /* 38 */
+    "  - {item: lamp, room: shop, interval: 30s}\n"                                        /* 39 */
+    "npcs:\n"                                                                              /* 40 */
+    "  - id: cat\n"                                                                        /* 41 */
+    "    name: a cat\n"                                                                    /* 42 */
+    "    keywords: [cat, grey]\n"                                                          /* 43 */
+    "    desc: A grey cat.\n"                                                              /* 44 */
+    "    ground: A cat sleeps here.\n"                                                     /* 45 */
+    "    max_distance: 1\n"                                                                /* 46 */
+    "    behaviour:\n"                                                                     /* 47 */
     "      timer: {min_delay: 10s, actions: [{emote: purrs.}, {move: true, weight: 2}]}\n" /* 48 */
-    "      greet: {say: \"Mew, {name}.\"}\n"        /* 49 */
-    "      hear: [{pattern: fish, delay: 1s, emote: perks up.}]\n" /* 50 */
-    "npc_spawners:\n"                               /* 51 */
-    "  - {npc: cat, room: square}\n";               /* 52 */
+    "      greet: {say: \"Mew, {name}.\"}\n"                                               /* 49 */
+    "      hear: [{pattern: fish, delay: 1s, emote: perks up.}]\n"                         /* 50 */
+    "npc_spawners:\n"                                                                      /* 51 */
+    "  - {npc: cat, room: square}\n";                                                      /* 52 */
 
-static const char base_wild[] = "zone: {id: wild, name: Wilds, desc: Open country., graveyard: field}\n"
-                                "rooms:\n"
-                                "  - {id: field, name: A Field, desc: Grass., x: 0, y: -2, "
-                                "exits: {s: town.gate}}\n";
+static const char base_wild[] =
+    "zone: {id: wild, name: Wilds, desc: Open country., graveyard: field}\n"
+    "rooms:\n"
+    "  - {id: field, name: A Field, desc: Grass., x: 0, y: -2, "
+    "exits: {s: town.gate}}\n";
 
 enum { F_WORLD, F_TOWN, F_WILD };
 
@@ -147,9 +148,8 @@ enum { F_WORLD, F_TOWN, F_WILD };
 static int parse_variant(int which, const char *text, struct wr_mud_model **m, char *err,
                          size_t errlen)
 {
-    struct file f[3] = {{"world.yaml", base_world},
-                        {"zones/town.yaml", base_town},
-                        {"zones/wild.yaml", base_wild}};
+    struct file f[3] = {
+        {"world.yaml", base_world}, {"zones/town.yaml", base_town}, {"zones/wild.yaml", base_wild}};
     f[which].text = text;
     struct wr_writer w;
     bundle_of(&w, f, 3);
@@ -200,10 +200,12 @@ static bool check_case(const struct error_case *k)
     return ok;
 }
 
-static const char long81[] = "    name: "
-                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
-static const char long80[] = "    name: "
-                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+static const char long81[] =
+    "    name: "
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+static const char long80[] =
+    "    name: "
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
 
 static const struct error_case cases[] = {
     /* YAML syntax, from libyaml, with its position */
@@ -798,8 +800,8 @@ static void test_read_dir(void **state)
     struct wr_reader r;
     wr_reader_init(&r, w.base + 4, w.len - 4);
     assert_memory_equal(wr_get_bytes(&r, 8), "WRWORLD1", 8);
-    static const char *const names[] = {"a.yaml", "world.yaml", "zones/a.yaml",
-                                        "zones/deep/x.yaml", "zones/town.yaml"};
+    static const char *const names[] = {"a.yaml", "world.yaml", "zones/a.yaml", "zones/deep/x.yaml",
+                                        "zones/town.yaml"};
     static const char contents[] = "aWAXT";
     assert_int_equal(wr_get_u32(&r), 5);
     for (size_t i = 0; i < 5; i++) {
@@ -850,10 +852,10 @@ int main(void)
     if (getenv("WARREN_TEST_LOG") == NULL)
         wr_log_set_level((enum wr_log_level)(WR_LOG_ERROR + 1)); /* quiet */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base_world),     cmocka_unit_test(test_sample_world),
-        cmocka_unit_test(test_errors),         cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_bundle_errors),  cmocka_unit_test(test_too_many),
-        cmocka_unit_test(test_mutations),      cmocka_unit_test(test_read_dir),
+        cmocka_unit_test(test_base_world),    cmocka_unit_test(test_sample_world),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_bundle_errors), cmocka_unit_test(test_too_many),
+        cmocka_unit_test(test_mutations),     cmocka_unit_test(test_read_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
