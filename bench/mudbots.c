@@ -185,9 +185,9 @@ static const char *const KIND_NAME[K_N] = {"look", "move", "say"};
 /* Directions as the node spells them in the exits line, and their
  * opposites (index ^ 1). */
 enum { D_N = 10 };
-static const char *const DIR_NAME[D_N] = {"north", "south", "east",      "west",      "up",
-                                          "down",  "northeast", "southwest", "northwest",
-                                          "southeast"};
+static const char *const DIR_NAME[D_N] = {"north",     "south",    "east",      "west",
+                                          "up",        "down",     "northeast", "southwest",
+                                          "northwest", "southeast"};
 static const char *const DIR_ABBR[D_N] = {"n", "s", "e", "w", "u", "d", "ne", "sw", "nw", "se"};
 
 enum telnet_state { TS_DATA, TS_IAC, TS_OPT, TS_SB, TS_SB_IAC };
@@ -207,23 +207,23 @@ struct bot {
     struct mb *mb;
     uint32_t idx;
     uint16_t node;
-    uint8_t state;     /* enum bot_state */
-    uint8_t step;      /* enum login_step (B_LOGIN) */
-    uint8_t kind;      /* enum cmd_kind of the command in flight */
-    uint8_t ts;        /* enum telnet_state */
-    uint8_t verb;      /* WILL/WONT/DO/DONT being read (TS_OPT) */
-    uint8_t ansi;      /* enum ansi_state */
+    uint8_t state; /* enum bot_state */
+    uint8_t step;  /* enum login_step (B_LOGIN) */
+    uint8_t kind;  /* enum cmd_kind of the command in flight */
+    uint8_t ts;    /* enum telnet_state */
+    uint8_t verb;  /* WILL/WONT/DO/DONT being read (TS_OPT) */
+    uint8_t ansi;  /* enum ansi_state */
     uint8_t sb_len;
-    bool writing;      /* wreq in flight with wbuf */
-    bool in_flight;    /* B_GAME: a command awaits its reply */
-    bool early;        /* this command already saw a prompt without its marker */
-    bool echo_seen;    /* say: "You say" seen */
+    bool writing;   /* wreq in flight with wbuf */
+    bool in_flight; /* B_GAME: a command awaits its reply */
+    bool early;     /* this command already saw a prompt without its marker */
+    bool echo_seen; /* say: "You say" seen */
     bool naws_on, ttype_on;
     bool was_in_game, existing, lost;
-    int8_t last_dir;   /* the direction of the last successful move, or -1 */
-    int8_t tried_dir;  /* the move in flight */
-    uint16_t exits;    /* bit d: exit d seen in the last exits line */
-    uint16_t bad;      /* bit d: a move that way failed in this room */
+    int8_t last_dir;  /* the direction of the last successful move, or -1 */
+    int8_t tried_dir; /* the move in flight */
+    uint16_t exits;   /* bit d: exit d seen in the last exits line */
+    uint16_t bad;     /* bit d: a move that way failed in this room */
     char name[17];
     uint8_t sb[MB_SB_MAX];
     uint32_t says, sent;
@@ -236,9 +236,9 @@ struct bot {
 struct node_info {
     char text[64];
     struct sockaddr_in addr;
-    int pid;              /* 0: none given */
+    int pid; /* 0: none given */
     uint32_t bots, in_game;
-    long rss0_kb, rss1_kb, rss2_kb; /* before connects, after login, end */
+    long rss0_kb, rss1_kb, rss2_kb;                        /* before connects, after login, end */
     unsigned long long t_login0, t_login1, t_run0, t_run1; /* utime+stime ticks */
 };
 
@@ -563,8 +563,8 @@ static bool parse_exits(struct bot *b)
  * closed."): its reply has no exits line. */
 static bool move_refused(const struct bot *b)
 {
-    static const char *const pats[] = {"can't", "cannot", "closed", "no exit", "no way",
-                                       "not go", "blocked", "locked"};
+    static const char *const pats[] = {"can't",  "cannot", "closed",  "no exit",
+                                       "no way", "not go", "blocked", "locked"};
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
         if (text_has(b, pats[i]))
             return true;
@@ -808,8 +808,21 @@ static void text_put(struct bot *b, const char *p, size_t n)
     buf_append(&b->text, p, n);
 }
 
+/* say: the first "You say" after the command was sent is our echo. */
+static void check_echo(struct bot *b, uint64_t now)
+{
+    struct mb *mb = b->mb;
+    if (b->state == B_GAME && b->in_flight && b->kind == K_SAY && !b->echo_seen &&
+        text_has(b, "you say")) {
+        b->echo_seen = true;
+        if (in_window(mb, b->t_sent))
+            hist_add(&mb->echo, (now - b->t_sent) / 1000);
+    }
+}
+
 static void on_prompt_mark(struct bot *b, uint64_t now)
 {
+    check_echo(b, now);
     if (b->state == B_LOGIN) {
         if (!login_step(b, true, now) && b->state == B_LOGIN) {
             /* A mark with nothing we understand (e.g. the tail of a prompt
@@ -985,7 +998,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
         if (b->state == B_QUITTING)
             bot_close(b, false, NULL);
         else
-            bot_close(b, true, nread == UV_EOF ? "closed_by_node" : uv_err_name((int)nread));
+            bot_close(b, true,
+                      nread != UV_EOF       ? uv_err_name((int)nread)
+                      : b->state == B_LOGIN ? "login_closed_by_node"
+                                            : "closed_by_node");
         return;
     }
     if (nread == 0)
@@ -998,12 +1014,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
         /* A question without a prompt mark: answer it if it reads like one. */
         login_step(b, false, now);
     }
-    if (b->state == B_GAME && b->in_flight && b->kind == K_SAY && !b->echo_seen &&
-        text_has(b, "you say")) {
-        b->echo_seen = true;
-        if (in_window(mb, b->t_sent))
-            hist_add(&mb->echo, (now - b->t_sent) / 1000);
-    }
+    check_echo(b, now);
     assert_bot_state(b);
 }
 
@@ -1013,7 +1024,9 @@ static void on_connect(uv_connect_t *req, int status)
     if (b->state != B_CONNECTING)
         return;
     if (status < 0) {
-        bot_close(b, true, "connect_failed");
+        char code[32];
+        snprintf(code, sizeof code, "connect_%s", uv_err_name(status));
+        bot_close(b, true, code);
         return;
     }
     uv_tcp_nodelay(&b->tcp, 1);
@@ -1151,8 +1164,8 @@ static void on_tick(uv_timer_t *t)
         /* Connect on the ramp; at most 256 per tick keeps a tick short. */
         uint32_t started = 0;
         while (mb->next_connect < mb->o.bots && started < 256) {
-            uint64_t at = mb->start_ns + (uint64_t)(mb->o.ramp * 1e9 * mb->next_connect /
-                                                    mb->o.bots);
+            uint64_t at =
+                mb->start_ns + (uint64_t)(mb->o.ramp * 1e9 * mb->next_connect / mb->o.bots);
             if (at > now)
                 break;
             bot_start(&mb->bots[mb->next_connect++], now);
@@ -1349,8 +1362,8 @@ static int report(struct mb *mb)
                logged_in, o->bots, login_s, mb->created, mb->existing, mb->login_failed,
                hist_quantile_ms(&mb->login, 0.5), hist_quantile_ms(&mb->login, 0.99),
                (double)mb->login.max_us / 1000.0, login_s > 0 ? logged_in / login_s : 0);
-        printf("  %-8s %8s %8s %8s %8s %9s %8s\n", "command", "count", "p50 ms", "p90 ms",
-               "p99 ms", "max ms", "timeouts");
+        printf("  %-8s %8s %8s %8s %8s %9s %8s\n", "command", "count", "p50 ms", "p90 ms", "p99 ms",
+               "max ms", "timeouts");
         for (int k = 0; k < K_N; k++)
             printf("  %-8s %8" PRIu64 " %8.2f %8.2f %8.2f %9.2f %8" PRIu64 "\n", KIND_NAME[k],
                    mb->done[k], hist_quantile_ms(&mb->lat[k], 0.5),
@@ -1360,12 +1373,13 @@ static int report(struct mb *mb)
                "echo", mb->echo.count, hist_quantile_ms(&mb->echo, 0.5),
                hist_quantile_ms(&mb->echo, 0.9), hist_quantile_ms(&mb->echo, 0.99),
                (double)mb->echo.max_us / 1000.0);
-        printf("  commands       %" PRIu64 " done of %" PRIu64 " sent, %.1f/s; moves refused %" PRIu64
-               "; late sends %" PRIu64 "\n",
+        printf("  commands       %" PRIu64 " done of %" PRIu64
+               " sent, %.1f/s; moves refused %" PRIu64 "; late sends %" PRIu64 "\n",
                done, sent, cps, mb->move_failed, mb->late_sends);
         printf("  prompts        %" PRIu64 " commands saw another's prompt first, %" PRIu64
                " prompts outside commands; %.2f MB/s in\n",
-               mb->early_prompts, mb->async_prompts, dur > 0 ? (double)mb->bytes_in / dur / 1e6 : 0);
+               mb->early_prompts, mb->async_prompts,
+               dur > 0 ? (double)mb->bytes_in / dur / 1e6 : 0);
         if (have_cpu)
             printf("  node cpu       %.0f us per command (%.0f%% of a core, all nodes); login "
                    "%.1f ms per login\n",
@@ -1446,10 +1460,10 @@ static int report(struct mb *mb)
                 json_object_set_new(n, "rss_before_kb", json_integer(nd->rss0_kb));
                 json_object_set_new(n, "rss_after_login_kb", json_integer(nd->rss1_kb));
                 json_object_set_new(n, "rss_end_kb", json_integer(nd->rss2_kb));
-                json_object_set_new(n, "bytes_per_char",
-                                    json_real(logged_in ? (double)(nd->rss1_kb - nd->rss0_kb) *
-                                                              1024 / logged_in
-                                                        : 0));
+                json_object_set_new(
+                    n, "bytes_per_char",
+                    json_real(logged_in ? (double)(nd->rss1_kb - nd->rss0_kb) * 1024 / logged_in
+                                        : 0));
                 json_object_set_new(
                     n, "cpu_pct",
                     json_real(dur > 0 ? (double)(nd->t_run1 - nd->t_run0) * tick_s / dur * 100
@@ -1458,9 +1472,9 @@ static int report(struct mb *mb)
             json_object_set_new(per, key, n);
         }
         json_object_set_new(j, "node", per);
-        json_object_set_new(j, "mudbots",
-                            json_pack("{s:f, s:I}", "cpu_pct", self_cpu, "maxrss_kb",
-                                      (json_int_t)ru.ru_maxrss));
+        json_object_set_new(
+            j, "mudbots",
+            json_pack("{s:f, s:I}", "cpu_pct", self_cpu, "maxrss_kb", (json_int_t)ru.ru_maxrss));
         if (json_dump_file(j, o->json_path, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0)
             fprintf(stderr, "mudbots: cannot write %s\n", o->json_path);
         json_decref(j);
@@ -1508,8 +1522,7 @@ static double parse_num(const char *flag, const char *v, double lo, double hi)
     errno = 0;
     double d = strtod(v, &end);
     if (errno != 0 || *end != '\0' || end == v || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "mudbots: %s: expected a number in [%g, %g], got '%s'\n", flag, lo, hi,
-                v);
+        fprintf(stderr, "mudbots: %s: expected a number in [%g, %g], got '%s'\n", flag, lo, hi, v);
         exit(1);
     }
     return d;
