@@ -58,11 +58,13 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 all: deps $(BUILD)/warren $(if $(wildcard node_modules/.package-lock.json),vendor-copy)
 
 # Install missing Debian packages only when something is actually missing,
-# so an up-to-date machine never calls apt.
+# so an up-to-date machine never calls apt. nginx's stream module (the
+# telnet proxy of `warren cluster up`) is a separate Debian package.
 deps:
 	@if ! pkg-config --exists $(PKGS) cmocka 2>/dev/null \
 	    || [ ! -f /usr/include/http_parser.h ] \
-	    || ! command -v nginx >/dev/null || ! command -v chromium >/dev/null \
+	    || ! command -v nginx >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ] \
+	    || ! command -v chromium >/dev/null \
 	    || ! command -v node >/dev/null || [ ! -x /usr/sbin/nft ]; then \
 	    sh scripts/install-deps.sh; \
 	fi

@@ -6,10 +6,13 @@
 # libFuzzer's runtime); `make test` and CI never ask for it.
 set -eu
 
+# libnginx-mod-stream: nginx's stream (TCP proxy) module, which
+# `warren cluster up` loads to put nginx in front of the telnet ports.
+
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
 libhttp-parser-dev libssl-dev libcmocka-dev libtelnet-dev zlib1g-dev libyaml-dev
-nginx chromium nodejs npm iproute2 nftables procps curl"
+nginx libnginx-mod-stream chromium nodejs npm iproute2 nftables procps curl"
 # Optional: only with --fuzz (make fuzz).
 FUZZ_PKGS="clang libclang-rt-14-dev"
 if [ "${1:-}" = "--fuzz" ]; then

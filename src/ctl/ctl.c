@@ -1,8 +1,9 @@
 /* `warren ctl`, the admin CLI; see ctl.h.
  *
  * Why a hand-written HTTP client rather than libcurl: every request this CLI
- * makes is one GET, with Connection: close, to a Warren node's own HTTP
- * server on a dotted-quad address. That needs a socket, poll() for the
+ * makes is one GET (or, for `world load`, one POST of a bundle of at most a
+ * few MiB), with Connection: close, to a Warren node's own HTTP server on a
+ * dotted-quad address. That needs a socket, poll() for the
  * timeouts, and a parser for a status line, two headers and a body. The core
  * is about 60 lines; with hard limits, chunked decoding and precise error
  * messages it is the first ~380 lines below, all driven by the unit tests
@@ -39,6 +40,7 @@
 #include "common/addr.h"
 #include "common/alloc.h"
 #include "common/bytes.h"
+#include "mud/worldfile.h"
 
 /* ---- HTTP client ------------------------------------------------------- */
 
@@ -347,10 +349,31 @@ static int read_response(int fd, const char *hostport, struct wr_writer *buf, st
 int wr_ctl_http_get(const char *hostport, const char *path, int *status, char **body, char *err,
                     size_t errlen)
 {
+    return wr_ctl_http_request(hostport, "GET", path, NULL, NULL, 0, status, body, err, errlen);
+}
+
+int wr_ctl_http_request(const char *hostport, const char *method, const char *path,
+                        const char *content_type, const void *req_body, size_t req_len, int *status,
+                        char **body, char *err, size_t errlen)
+{
     char text[128];
     int rc = -1;
     *status = 0;
     *body = NULL;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
+        snprintf(err, errlen, "unsupported method '%s'", method);
+        return -1;
+    }
+    if (req_len > WR_CTL_MAX_REQUEST) {
+        snprintf(err, errlen, "request body of %zu bytes exceeds %u MiB", req_len,
+                 WR_CTL_MAX_REQUEST >> 20);
+        return -1;
+    }
+    if (content_type != NULL && strpbrk(content_type, "\r\n") != NULL) {
+        snprintf(err, errlen, "bad content type");
+        return -1;
+    }
 
     struct sockaddr_in sa;
     if (wr_addr_parse(hostport, &sa, text, sizeof text) != 0) {
@@ -365,16 +388,22 @@ int wr_ctl_http_get(const char *hostport, const char *path, int *status, char **
     if (fd < 0)
         return -1;
 
-    char req[1024];
+    char req[1024], length[96] = "";
+    /* A POST always says how long its body is, even when it is empty. */
+    if (strcmp(method, "POST") == 0)
+        snprintf(length, sizeof length, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                 content_type != NULL ? content_type : "application/octet-stream", req_len);
     int reqlen = snprintf(req, sizeof req,
-                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: warren-ctl\r\n"
-                          "Accept: application/json\r\nConnection: close\r\n\r\n",
-                          path, hostport);
+                          "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: warren-ctl\r\n"
+                          "Accept: application/json\r\n%sConnection: close\r\n\r\n",
+                          method, path, hostport, length);
     if (reqlen < 0 || (size_t)reqlen >= sizeof req) {
         snprintf(err, errlen, "request path too long");
         goto err_after_socket;
     }
     int e = send_all(fd, req, (size_t)reqlen);
+    if (e == 0 && req_len > 0)
+        e = send_all(fd, req_body, req_len);
     if (e != 0) {
         snprintf(err, errlen, "cannot reach node at %s: sending the request: %s", hostport,
                  errno_text(e, text, sizeof text));
@@ -735,6 +764,24 @@ static json_t *registry_http(json_t *registry, json_t *node)
     return json_is_string(http) ? http : NULL;
 }
 
+/* The printable "info" of a registry entry: a string as is, anything else
+ * (but null) as compact JSON, both cleaned; NULL when there is none. Caller
+ * frees. */
+static char *info_text(json_t *entry)
+{
+    json_t *info = json_object_get(entry, "info");
+    if (info == NULL || json_is_null(info))
+        return NULL;
+    if (json_is_string(info))
+        return clean(json_string_value(info), json_string_length(info), false);
+    char *dump = json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (dump == NULL)
+        return wr_strdup("?");
+    char *text = clean(dump, strlen(dump), false);
+    free(dump);
+    return text;
+}
+
 static bool kind_is(json_t *entry, const char *kind)
 {
     json_t *k = json_object_get(entry, "kind");
@@ -766,8 +813,17 @@ void wr_ctl_format_entry(FILE *out, json_t *entry, json_t *registry)
     } else {
         detail = field_text(entry, "kind", FIELD_STR);
         fprintf(out, ", %s", detail);
+        if (json_object_get(entry, "epoch") != NULL) {
+            char *epoch = field_text(entry, "epoch", FIELD_INT);
+            fprintf(out, ", epoch %s", epoch);
+            free(epoch);
+        }
     }
+    char *info = info_text(entry);
+    if (info != NULL)
+        fprintf(out, ", %s", info);
     fputc('\n', out);
+    free(info);
     free(detail);
     free(node);
     free(name);
@@ -801,21 +857,139 @@ int wr_ctl_format_registry(FILE *out, json_t *registry)
             label = "http";
             key = "http";
             type = FIELD_STR;
+        } else if (json_object_get(e, "epoch") != NULL) {
+            label = "epoch"; /* zones */
+            key = "epoch";
         }
-        if (key == NULL) {
-            table_add(&t, "-");
-        } else {
+        char *cell = NULL, *info = info_text(e);
+        if (key != NULL) {
             char *v = field_text(e, key, type);
             size_t n = strlen(label) + strlen(v) + 2;
-            char *cell = wr_malloc(n);
+            cell = wr_malloc(n);
             snprintf(cell, n, "%s %s", label, v);
-            table_take(&t, cell);
             free(v);
         }
+        if (info != NULL && cell != NULL) {
+            size_t n = strlen(cell) + strlen(info) + 3;
+            char *both = wr_malloc(n);
+            snprintf(both, n, "%s, %s", cell, info);
+            free(cell);
+            cell = both;
+        } else if (info != NULL) {
+            cell = info;
+            info = NULL;
+        }
+        table_take(&t, cell != NULL ? cell : wr_strdup("-"));
+        free(info);
     }
     table_print(&t, out);
     table_free(&t);
     return (int)json_array_size(names);
+}
+
+/* The printable text of @obj[@key] whatever its type: an integer or a
+ * string (cleaned) as is, "-" when missing or null, "?" otherwise. */
+static char *field_any(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return field_text(obj, key, json_is_string(v) ? FIELD_STR : FIELD_INT);
+}
+
+/* The strings of array @a joined with ", " (cleaned; "?" for other
+ * elements), "-" when empty or missing. Caller frees. */
+static char *join_strings(json_t *a)
+{
+    if (!json_is_array(a) || json_array_size(a) == 0)
+        return wr_strdup(json_is_array(a) || a == NULL || json_is_null(a) ? "-" : "?");
+    struct wr_writer w;
+    wr_writer_init(&w, 64);
+    size_t i;
+    json_t *v;
+    json_array_foreach (a, i, v) {
+        if (i > 0)
+            wr_put_bytes(&w, ", ", 2);
+        char *t = json_is_string(v) ? clean(json_string_value(v), json_string_length(v), false)
+                                    : wr_strdup("?");
+        wr_put_bytes(&w, t, strlen(t));
+        free(t);
+    }
+    wr_put_u8(&w, 0);
+    size_t len;
+    return (char *)wr_writer_take(&w, &len);
+}
+
+int wr_ctl_format_mud(FILE *out, json_t *mud)
+{
+    if (!json_is_object(mud))
+        return -1;
+    json_t *world = json_object_get(mud, "world");
+    char *name = field_text(world, "name", FIELD_STR);
+    char *version = field_any(world, "version");
+    char *zones = field_text(world, "zones", FIELD_INT);
+    char *rooms = field_text(world, "rooms", FIELD_INT);
+    size_t nplayers = json_array_size(json_object_get(mud, "players"));
+    size_t nnpcs = json_array_size(json_object_get(mud, "npcs"));
+    fprintf(out, "world %s, version %s, %s zones, %s rooms, %zu player%s, %zu NPC%s\n", name,
+            version, zones, rooms, nplayers, nplayers == 1 ? "" : "s", nnpcs,
+            nnpcs == 1 ? "" : "s");
+    free(rooms);
+    free(zones);
+    free(version);
+    free(name);
+
+    size_t i;
+    json_t *e;
+    struct table t;
+    json_t *list = json_object_get(mud, "zones");
+    if (json_array_size(list) > 0) {
+        static const char *const header[] = {"ZONE",  "NAME", "OWNER",  "EPOCH",
+                                             "ROOMS", "NPCS", "PLAYERS"};
+        static const char *const keys[] = {"key",   "name", "owner",  "epoch",
+                                           "rooms", "npcs", "players"};
+        fputc('\n', out);
+        table_init(&t, 7);
+        for (size_t k = 0; k < 7; k++)
+            table_add(&t, header[k]);
+        json_array_foreach (list, i, e) {
+            for (size_t k = 0; k < 7; k++)
+                table_field(&t, e, keys[k], k < 2 ? FIELD_STR : FIELD_INT);
+        }
+        table_print(&t, out);
+        table_free(&t);
+    }
+
+    list = json_object_get(mud, "nodes");
+    if (json_array_size(list) > 0) {
+        fputc('\n', out);
+        table_init(&t, 3);
+        table_add(&t, "NODE");
+        table_add(&t, "ZONES");
+        table_add(&t, "PLAYERS");
+        json_array_foreach (list, i, e) {
+            table_field(&t, e, "id", FIELD_INT);
+            table_take(&t, join_strings(json_object_get(e, "zones")));
+            table_field(&t, e, "players", FIELD_INT);
+        }
+        table_print(&t, out);
+        table_free(&t);
+    }
+
+    list = json_object_get(mud, "players");
+    if (nplayers > 0) {
+        static const char *const header[] = {"PLAYER", "ROOM", "ZONE", "NODE", "STATE"};
+        static const char *const keys[] = {"name", "room", "zone", "node", "state"};
+        fputc('\n', out);
+        table_init(&t, 5);
+        for (size_t k = 0; k < 5; k++)
+            table_add(&t, header[k]);
+        json_array_foreach (list, i, e) {
+            for (size_t k = 0; k < 5; k++)
+                table_field(&t, e, keys[k], k == 3 ? FIELD_INT : FIELD_STR);
+        }
+        table_print(&t, out);
+        table_free(&t);
+    }
+    return 0;
 }
 
 int wr_ctl_format_state(FILE *out, json_t *state)
@@ -857,7 +1031,7 @@ int wr_ctl_format_state(FILE *out, json_t *state)
 
 void wr_ctl_usage(FILE *out)
 {
-    fputs("usage: warren ctl [--node IP:PORT] [--json] COMMAND [NAME]\n"
+    fputs("usage: warren ctl [--node IP:PORT] [--json] COMMAND [ARGS]\n"
           "\n"
           "Ask a Warren node's HTTP admin API about the cluster.\n"
           "\n"
@@ -878,16 +1052,26 @@ void wr_ctl_usage(FILE *out)
           "                  --json: an array of each node's /api/cluster answer plus\n"
           "                  \"reachable\" (and \"error\" when it is false)\n"
           "  whereis NAME    which node NAME lives on (if NAME has no '/' and is not\n"
-          "                  registered, player/NAME); --json: the registry entry\n"
-          "  registered      every registered name: NAME KIND NODE DETAIL;\n"
-          "                  --json: the array of entries\n"
+          "                  registered, player/NAME), with its epoch and info when it\n"
+          "                  has them, e.g. whereis zone/town; --json: the registry entry\n"
+          "  registered      every registered name (kinds node, singleton, player, zone,\n"
+          "                  npc): NAME KIND NODE DETAIL; --json: the array of entries\n"
           "  state           the arena and its players: ID NAME X Y SEQ NODE;\n"
           "                  --json: the node's /api/state answer as is\n"
+          "  mud             the MUD: its world (name, version, zones, rooms), each zone\n"
+          "                  with its owner node, epoch and counts, each node's zones and\n"
+          "                  players, every player; --json: the /api/mud answer as is\n"
+          "  world load DIR  read DIR/**/*.yaml into a world bundle and POST it to the\n"
+          "                  node (/api/mud/world), which validates it and proposes it to\n"
+          "                  the cluster; prints the new world's version, or the node's\n"
+          "                  \"FILE:LINE:COLUMN: ...\" error (exit 1); --json: the answer.\n"
+          "                  The node accepts it only from a loopback address.\n"
           "\n"
           "Connecting and each wait for an answer time out after 2 s.\n"
           "\n"
           "Exit status: 0 ok; 1 error (node unreachable or answering an error or bad\n"
-          "JSON, NAME not registered); 2 usage error; 3 status found nodes DIVERGED.\n",
+          "JSON, NAME not registered, world rejected or unreadable); 2 usage error;\n"
+          "3 status found nodes DIVERGED.\n",
           out);
 }
 
@@ -1056,6 +1240,85 @@ static int cmd_registered(const char *node, bool as_json)
     return rc;
 }
 
+/* Print @raw (a JSON body) on stdout, ending with a newline. */
+static void print_raw(const char *raw)
+{
+    size_t len = strlen(raw);
+    fputs(raw, stdout);
+    if (len == 0 || raw[len - 1] != '\n')
+        fputc('\n', stdout);
+}
+
+static int cmd_mud(const char *node, bool as_json)
+{
+    char err[512];
+    char *raw;
+    json_t *mud = fetch_json(node, "/api/mud", &raw, err, sizeof err);
+    if (mud == NULL) {
+        fprintf(stderr, "warren ctl: %s\n", err);
+        return WR_CTL_EXIT_ERROR;
+    }
+    if (as_json)
+        print_raw(raw);
+    else
+        wr_ctl_format_mud(stdout, mud);
+    free(raw);
+    json_decref(mud);
+    return WR_CTL_EXIT_OK;
+}
+
+static int cmd_world_load(const char *node, const char *dir, bool as_json)
+{
+    char err[512];
+    struct wr_writer bundle;
+    wr_writer_init(&bundle, 0);
+    int rc = WR_CTL_EXIT_ERROR, status;
+    char *body = NULL;
+    json_t *doc = NULL;
+    if (wr_mud_bundle_read_dir(dir, &bundle, err, sizeof err) != 0) {
+        fprintf(stderr, "warren ctl: %s\n", err);
+        goto out;
+    }
+    if (wr_ctl_http_request(node, "POST", "/api/mud/world", "application/octet-stream", bundle.base,
+                            bundle.len, &status, &body, err, sizeof err) != 0) {
+        fprintf(stderr, "warren ctl: %s\n", err);
+        goto out;
+    }
+    doc = json_loads(body, 0, NULL);
+    json_t *version = json_object_get(doc, "version");
+    json_t *error = json_object_get(doc, "error");
+    if (status == 200 && json_is_string(version)) {
+        if (as_json) {
+            print_raw(body);
+        } else {
+            char *v = clean(json_string_value(version), json_string_length(version), false);
+            printf("world loaded from %s (%zu bytes): version %s\n", dir, bundle.len, v);
+            free(v);
+        }
+        rc = WR_CTL_EXIT_OK;
+    } else if (status == 400 && json_is_string(error)) {
+        if (as_json)
+            print_raw(body);
+        char *e = clean(json_string_value(error), json_string_length(error), false);
+        fprintf(stderr, "warren ctl: node %s rejected the world in %s: %s\n", node, dir, e);
+        free(e);
+    } else {
+        size_t len = strlen(body);
+        while (len > 0 && isspace((unsigned char)body[len - 1]))
+            len--;
+        bool cut = len > 300;
+        char *text = clean(body, cut ? 300 : len, true);
+        fprintf(stderr, "warren ctl: node %s answered %d to POST /api/mud/world%s%s%s\n", node,
+                status, len ? ": " : "", text, cut ? "..." : "");
+        free(text);
+    }
+out:
+    json_decref(doc);
+    free(body);
+    wr_writer_free(&bundle);
+    return rc;
+}
+
 static int cmd_state(const char *node, bool as_json)
 {
     char err[512];
@@ -1065,14 +1328,10 @@ static int cmd_state(const char *node, bool as_json)
         fprintf(stderr, "warren ctl: %s\n", err);
         return WR_CTL_EXIT_ERROR;
     }
-    if (as_json) {
-        size_t len = strlen(raw);
-        fputs(raw, stdout);
-        if (len == 0 || raw[len - 1] != '\n')
-            fputc('\n', stdout);
-    } else {
+    if (as_json)
+        print_raw(raw);
+    else
         wr_ctl_format_state(stdout, state);
-    }
     free(raw);
     json_decref(state);
     return WR_CTL_EXIT_OK;
@@ -1080,7 +1339,7 @@ static int cmd_state(const char *node, bool as_json)
 
 int wr_ctl_main(int argc, char **argv)
 {
-    const char *node = NULL, *cmd = NULL, *arg = NULL;
+    const char *node = NULL, *cmd = NULL, *arg = NULL, *arg2 = NULL;
     bool as_json = false, help = false, opts_done = false;
     int nargs = 0; /* positional arguments after the command */
 
@@ -1091,6 +1350,8 @@ int wr_ctl_main(int argc, char **argv)
                 cmd = a;
             else if (nargs++ == 0)
                 arg = a;
+            else if (nargs == 2)
+                arg2 = a;
         } else if (strcmp(a, "--") == 0) {
             opts_done = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1128,18 +1389,24 @@ int wr_ctl_main(int argc, char **argv)
     if (wr_addr_parse(node, &sa, why, sizeof why) != 0)
         return usage_error("bad %s: %s", from, why);
 
-    bool takes_name = strcmp(cmd, "whereis") == 0;
-    if (!takes_name && strcmp(cmd, "status") != 0 && strcmp(cmd, "registered") != 0 &&
-        strcmp(cmd, "state") != 0)
+    bool takes_name = strcmp(cmd, "whereis") == 0, world = strcmp(cmd, "world") == 0;
+    if (!takes_name && !world && strcmp(cmd, "status") != 0 && strcmp(cmd, "registered") != 0 &&
+        strcmp(cmd, "state") != 0 && strcmp(cmd, "mud") != 0)
         return usage_error("unknown command '%s'", cmd);
     if (takes_name && nargs != 1)
         return usage_error("whereis takes one NAME");
-    if (!takes_name && nargs != 0)
+    if (world && (nargs != 2 || strcmp(arg, "load") != 0 || arg2[0] == '\0'))
+        return usage_error("usage: world load DIR");
+    if (!takes_name && !world && nargs != 0)
         return usage_error("%s takes no arguments", cmd);
 
     int rc;
     if (takes_name)
         rc = cmd_whereis(node, arg, as_json);
+    else if (world)
+        rc = cmd_world_load(node, arg2, as_json);
+    else if (strcmp(cmd, "mud") == 0)
+        rc = cmd_mud(node, as_json);
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(node, as_json);
     else if (strcmp(cmd, "registered") == 0)

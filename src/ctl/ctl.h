@@ -1,8 +1,9 @@
 /* `warren ctl`: the admin CLI. It asks one node's HTTP admin API
- * (docs/api.md) about the cluster with a tiny blocking HTTP/1.1 client and
- * prints tables or JSON. The formatters take parsed JSON and a FILE * and do
- * no I/O of their own, so they are unit-tested on sample documents
- * (tests/unit/test_ctl.c). Single-threaded; nothing here keeps global state. */
+ * (docs/api.md) about the cluster and the MUD, and loads MUD worlds, with a
+ * tiny blocking HTTP/1.1 client, and prints tables or JSON. The formatters
+ * take parsed JSON and a FILE * and do no I/O of their own, so they are
+ * unit-tested on sample documents (tests/unit/test_ctl.c). Single-threaded;
+ * nothing here keeps global state. */
 #ifndef WR_CTL_H
 #define WR_CTL_H
 
@@ -20,6 +21,8 @@
 /* Hard limits on what a node may send (habit 13). */
 #define WR_CTL_MAX_HEAD (64u * 1024)
 #define WR_CTL_MAX_RESPONSE (16u * 1024 * 1024)
+/* Largest request body we send (a world bundle is at most 4 MiB). */
+#define WR_CTL_MAX_REQUEST (8u * 1024 * 1024)
 
 /* Exit codes of wr_ctl_main. */
 enum {
@@ -57,6 +60,18 @@ int wr_ctl_main(int argc, char **argv);
 int wr_ctl_http_get(const char *hostport, const char *path, int *status, char **body, char *err,
                     size_t errlen);
 
+/* Like wr_ctl_http_get, with @method "GET" or "POST". A POST sends @req_len
+ * bytes of @req_body (borrowed; at most WR_CTL_MAX_REQUEST) with
+ * Content-Length and Content-Type @content_type (NULL:
+ * application/octet-stream); a GET sends no body (@req_body NULL, @req_len
+ * 0). Each wait to send more times out after WR_CTL_TIMEOUT_MS. Same return
+ * values and ownership as wr_ctl_http_get; a node that closes while the
+ * body is sent is reported as "cannot reach node at ...: sending the
+ * request: ...". */
+int wr_ctl_http_request(const char *hostport, const char *method, const char *path,
+                        const char *content_type, const void *req_body, size_t req_len, int *status,
+                        char **body, char *err, size_t errlen);
+
 /* The status verdict over @nodes, an array of per-node objects as printed by
  * `status --json` (a node's /api/cluster answer plus "reachable"; an object
  * whose "reachable" is false is left out, any other counts as reachable).
@@ -81,11 +96,18 @@ enum wr_ctl_verdict wr_ctl_format_status(FILE *out, json_t *nodes);
 json_t *wr_ctl_registry_find(json_t *registry, const char *name);
 
 /* Print one registry @entry as a line, e.g. "arena: node 2 (http
- * 127.0.0.1:4002), singleton, epoch 5"; the node's http address is looked up
- * in @registry ("node/N") and left out when unknown. */
+ * 127.0.0.1:4002), singleton, epoch 5" or "zone/town: node 1 (http ...),
+ * zone, epoch 4, The Town"; the node's http address is looked up in
+ * @registry ("node/N") and left out when unknown. Other kinds (node, zone,
+ * npc, ...) print their kind, then ", epoch E" when the entry has an
+ * "epoch"; every kind ends with ", INFO" when it has an "info" (a string as
+ * is, other JSON compact). */
 void wr_ctl_format_entry(FILE *out, json_t *entry, json_t *registry);
 
-/* Print every name of @registry as a table NAME KIND NODE DETAIL. Returns
+/* Print every name of @registry as a table NAME KIND NODE DETAIL; DETAIL is
+ * "epoch E" (singletons, and other kinds with an epoch such as zones), "id
+ * I" (players) or "http A" (nodes), then ", INFO" when there is an info
+ * (alone when there is nothing else), else "-". Returns
  * the number of rows, or -1 (printing nothing) when @registry has no "names"
  * array. */
 int wr_ctl_format_registry(FILE *out, json_t *registry);
@@ -94,6 +116,15 @@ int wr_ctl_format_registry(FILE *out, json_t *registry);
  * I, state hash H", then the players as a table ID NAME X Y SEQ NODE (no
  * table when there are none). Returns the number of player rows. */
 int wr_ctl_format_state(FILE *out, json_t *state);
+
+/* Print an /api/mud answer: the line "world NAME, version V, Z zones, R
+ * rooms, P players, N NPCs", then (each only when not empty) the zones as
+ * ZONE NAME OWNER EPOCH ROOMS NPCS PLAYERS, the nodes as NODE ZONES PLAYERS
+ * (their zones joined with ", "), and the players as PLAYER ROOM ZONE NODE
+ * STATE, tables separated by blank lines. Every field is optional (missing:
+ * "-", wrong type: "?"); strings are stripped of control characters.
+ * Returns 0, or -1 (printing nothing) when @mud is not an object. */
+int wr_ctl_format_mud(FILE *out, json_t *mud);
 
 /* The usage text printed by --help. */
 void wr_ctl_usage(FILE *out);

@@ -53,14 +53,25 @@ struct opts {
     enum cmd cmd;
     const char *dir;
     bool dir_given;
-    int n, http_port, cluster_port, lb_port, wait_s, node, sig;
+    int n, http_port, cluster_port, lb_port, telnet_port, lb_telnet_port, wait_s, node, sig;
     bool foreground, help;
     char **extra; /* after "--", borrowed from argv */
     int n_extra;
 };
 
 /* One row per option: which commands take it and whether it has a value. */
-enum opt_id { OPT_N, OPT_DIR, OPT_HTTP, OPT_CLUSTER, OPT_LB, OPT_WAIT, OPT_FG, OPT_SIGNAL };
+enum opt_id {
+    OPT_N,
+    OPT_DIR,
+    OPT_HTTP,
+    OPT_CLUSTER,
+    OPT_LB,
+    OPT_TELNET,
+    OPT_LB_TELNET,
+    OPT_WAIT,
+    OPT_FG,
+    OPT_SIGNAL
+};
 #define ONLY(c) (1u << (c))
 #define ALL_CMDS (ONLY(CMD_COUNT) - 1)
 static const struct {
@@ -75,6 +86,8 @@ static const struct {
     {OPT_HTTP, "--http-port", NULL, true, ONLY(CMD_UP)},
     {OPT_CLUSTER, "--cluster-port", NULL, true, ONLY(CMD_UP)},
     {OPT_LB, "--lb-port", NULL, true, ONLY(CMD_UP)},
+    {OPT_TELNET, "--telnet-port", NULL, true, ONLY(CMD_UP)},
+    {OPT_LB_TELNET, "--lb-telnet-port", NULL, true, ONLY(CMD_UP)},
     {OPT_WAIT, "--wait", NULL, true, ONLY(CMD_UP) | ONLY(CMD_RESTART)},
     {OPT_FG, "--foreground", NULL, false, ONLY(CMD_UP)},
     {OPT_SIGNAL, "--signal", "-s", true, ONLY(CMD_KILL)},
@@ -105,9 +118,12 @@ static void usage_up(FILE *out)
           "\n"
           "Start N `warren node` processes on 127.0.0.1 and nginx in front of them, wait\n"
           "until every node answers GET /readyz with 200 and nginx answers GET /, then\n"
-          "print the URLs. Node i (1..N) listens on HTTP_PORT+i-1 (HTTP, WebSocket) and\n"
-          "CLUSTER_PORT+i-1 (Raft); nginx on LB_PORT spreads /ws and everything else\n"
-          "over the nodes and routes around dead ones. A fresh secret is written to\n"
+          "print how to connect. Node i (1..N) listens on HTTP_PORT+i-1 (HTTP, the\n"
+          "WebSockets /ws and /mud/ws), CLUSTER_PORT+i-1 (Raft) and TELNET_PORT+i-1\n"
+          "(the MUD over telnet); nginx on LB_PORT spreads HTTP and WebSockets, and on\n"
+          "LB_TELNET_PORT telnet connections, over the nodes and routes around dead\n"
+          "ones (telnet needs nginx's stream module: apt-get install\n"
+          "libnginx-mod-stream). A fresh secret is written to\n"
           "DIR/cookie each time; the data in DIR/node<i>/ is kept. NODE FLAGS go to\n"
           "every node (warren node --help), e.g. -- --election-timeout 500.\n"
           "\n"
@@ -118,7 +134,11 @@ static void usage_up(FILE *out)
           "                      logs node<i>.log and nginx-{error,access}.log, pid files\n"
           "  --http-port P       node 1's HTTP port (default 4001)\n"
           "  --cluster-port P    node 1's cluster port (default 7001)\n"
-          "  --lb-port P         nginx's port; the game is at http://127.0.0.1:P/ (default 4000)\n"
+          "  --lb-port P         nginx's HTTP port: the arena is at http://127.0.0.1:P/,\n"
+          "                      the MUD at http://127.0.0.1:P/play (default 4000)\n"
+          "  --telnet-port P     node 1's telnet port (default 5001); 0: no telnet\n"
+          "                      listeners and no telnet proxy (no stream module needed)\n"
+          "  --lb-telnet-port P  nginx's telnet port: telnet 127.0.0.1 P (default 5555)\n"
           "  --wait S            seconds to wait for everything to serve (default 15)\n"
           "  --foreground        stay and watch: report a node that dies (with its log\n"
           "                      tail) and keep going; SIGINT (Ctrl-C), SIGTERM or SIGHUP\n"
@@ -130,7 +150,8 @@ static void usage_up(FILE *out)
           "\n"
           "exit status: 0 the cluster is up (with --foreground: it ran and was stopped);\n"
           "1 it did not start (a cluster already runs in DIR, no nginx, a port in use,\n"
-          "a process died or nothing was ready in time; whatever started is stopped\n"
+          "a process died, nothing was ready in time, or telnet is on and nginx's\n"
+          "stream module is missing; whatever started is stopped\n"
           "again); 2 usage error; 130 interrupted while starting.\n",
           out);
 }
@@ -152,8 +173,9 @@ static void usage_status(FILE *out)
 {
     fputs("usage: warren cluster status [--dir DIR]\n"
           "\n"
-          "Print whether each process of the cluster in DIR (default " WR_LOCAL_DEFAULT_DIR ") is\n"
-          "running (from its pid file), then each node's own view from GET /api/cluster\n"
+          "Print the URLs and telnet ports, whether each process of the cluster in DIR\n"
+          "(default " WR_LOCAL_DEFAULT_DIR ") is running (from its pid file), then each\n"
+          "node's own view from GET /api/cluster\n"
           "as `warren ctl status` prints it: role, leader, term, commit and applied\n"
           "index, state hash, addresses, and whether the nodes agree.\n"
           "\n"
@@ -232,7 +254,7 @@ static int parse_signal(const char *s)
 /* Node flags that `up` sets itself and must not be given after "--". */
 static const char *owned_flag(const char *a)
 {
-    static const char *const flags[] = {"--id",    "--cluster", "--http",
+    static const char *const flags[] = {"--id",    "--cluster", "--http",       "--telnet",
                                         "--peers", "--data",    "--cookie-file"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         size_t len = strlen(flags[i]);
@@ -240,6 +262,41 @@ static const char *owned_flag(const char *a)
             return flags[i];
     }
     return NULL;
+}
+
+/* Check that every port range of `up` fits below 65536 and that no two
+ * overlap: the nodes' http, cluster and telnet ranges (n ports each) and
+ * nginx's lb and lb-telnet ports. Telnet port 0 means no telnet: neither
+ * telnet range is checked. Returns -1 when they are fine, else the usage
+ * error's exit code (printed). */
+static int check_port_ranges(const char *c, const struct opts *o)
+{
+    bool telnet = o->telnet_port != 0;
+    const struct {
+        const char *name;
+        int lo, hi;
+    } r[] = {
+        {"http", o->http_port, o->http_port + o->n - 1},
+        {"cluster", o->cluster_port, o->cluster_port + o->n - 1},
+        {"lb", o->lb_port, o->lb_port},
+        {"telnet", o->telnet_port, o->telnet_port + o->n - 1},
+        {"lb-telnet", o->lb_telnet_port, o->lb_telnet_port},
+    };
+    size_t nr = telnet ? 5 : 3;
+    for (size_t i = 0; i < nr; i++)
+        if (r[i].hi > 65535)
+            return usage_error(c, "%d nodes from %s port %d do not fit below 65536", o->n,
+                               r[i].name, r[i].lo);
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = i + 1; j < nr; j++)
+            if (r[i].lo <= r[j].hi && r[j].lo <= r[i].hi) {
+                char a[16], b[16];
+                snprintf(a, sizeof a, r[i].lo == r[i].hi ? "%d" : "%d-%d", r[i].lo, r[i].hi);
+                snprintf(b, sizeof b, r[j].lo == r[j].hi ? "%d" : "%d-%d", r[j].lo, r[j].hi);
+                return usage_error(c, "the ports overlap: %s %s and %s %s", r[i].name, a, r[j].name,
+                                   b);
+            }
+    return -1;
 }
 
 /* Parse argv (argv[0] "cluster", argv[1] the command) into @o. Returns -1
@@ -252,6 +309,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->http_port = 4001;
     o->cluster_port = 7001;
     o->lb_port = 4000;
+    o->telnet_port = 5001;
+    o->lb_telnet_port = 5555;
     o->wait_s = 15;
     o->sig = SIGKILL;
 
@@ -340,6 +399,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case OPT_LB:
             bad = wr_parse_int(v, 1, 65535, &o->lb_port);
             break;
+        case OPT_TELNET:
+            bad = wr_parse_int(v, 0, 65535, &o->telnet_port);
+            break;
+        case OPT_LB_TELNET:
+            bad = wr_parse_int(v, 1, 65535, &o->lb_telnet_port);
+            break;
         case OPT_WAIT:
             bad = wr_parse_int(v, 1, 3600, &o->wait_s);
             break;
@@ -366,14 +431,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             return usage_error(c, "bad node id '%s' (1-%d)", positional, WR_LOCAL_MAX_NODES);
     }
     if (o->cmd == CMD_UP) {
-        if (o->http_port + o->n - 1 > 65535 || o->cluster_port + o->n - 1 > 65535)
-            return usage_error(c, "%d nodes from port %d do not fit below 65536", o->n,
-                               o->http_port + o->n - 1 > 65535 ? o->http_port : o->cluster_port);
-        int hl = o->http_port, hh = hl + o->n - 1, cl = o->cluster_port, ch = cl + o->n - 1;
-        if ((hl <= ch && cl <= hh) || (o->lb_port >= hl && o->lb_port <= hh) ||
-            (o->lb_port >= cl && o->lb_port <= ch))
-            return usage_error(c, "the ports overlap: http %d-%d, cluster %d-%d, lb %d", hl, hh, cl,
-                               ch, o->lb_port);
+        int r = check_port_ranges(c, o);
+        if (r >= 0)
+            return r;
         if (o->n_extra > WR_LOCAL_MAX_EXTRA)
             return usage_error(c, "more than %d node flags after '--'", WR_LOCAL_MAX_EXTRA);
         for (int i = 0; i < o->n_extra; i++) {
@@ -871,11 +931,46 @@ static int check_ports(const struct wr_local *c)
         fail("cannot use 127.0.0.1:%d (nginx's --lb-port): %s", c->lb_port, err);
         return -1;
     }
+    if (c->telnet_port == 0)
+        return 0;
+    for (int i = 1; i <= c->n; i++) {
+        if (port_free(c->telnet_port + i - 1, err, sizeof err) != 0) {
+            fail("cannot use 127.0.0.1:%d (node %d's --telnet-port): %s", c->telnet_port + i - 1, i,
+                 err);
+            return -1;
+        }
+    }
+    if (port_free(c->lb_telnet_port, err, sizeof err) != 0) {
+        fail("cannot use 127.0.0.1:%d (nginx's --lb-telnet-port): %s", c->lb_telnet_port, err);
+        return -1;
+    }
     return 0;
 }
 
-/* Write the cookie, cluster.conf, the data dirs and nginx.conf. */
-static int write_files(const struct wr_local *c)
+/* The stream module nginx must load for the telnet proxy, into @out; NULL
+ * when there is no telnet. Returns -1 (printed) when telnet is on and the
+ * module is not installed. */
+static int find_stream_module(const struct wr_local *c, const char **out)
+{
+    *out = NULL;
+    if (c->telnet_port == 0)
+        return 0;
+    if (access(WR_LOCAL_STREAM_MODULE, R_OK) != 0) {
+        fail("nginx's stream module, which proxies telnet (--lb-telnet-port %d), is not "
+             "installed: %s: %s.\n"
+             "Install it with:  sh scripts/install-deps.sh   (or: apt-get install "
+             "libnginx-mod-stream)\n"
+             "or start without telnet:  cluster up --telnet-port 0",
+             c->lb_telnet_port, WR_LOCAL_STREAM_MODULE, strerror(errno));
+        return -1;
+    }
+    *out = WR_LOCAL_STREAM_MODULE;
+    return 0;
+}
+
+/* Write the cookie, cluster.conf, the data dirs and nginx.conf (loading
+ * @stream_module, may be NULL). */
+static int write_files(const struct wr_local *c, const char *stream_module)
 {
     char err[512], path[WR_LOCAL_PATH];
     /* A `down` that died midway may have left its marker. */
@@ -883,7 +978,7 @@ static int write_files(const struct wr_local *c)
     unlink(path);
     if (wr__local_cookie_write(c, err, sizeof err) != 0 ||
         wr__local_conf_write(c, err, sizeof err) != 0 ||
-        wr__local_nginx_conf_write(c, err, sizeof err) != 0) {
+        wr__local_nginx_conf_write(c, stream_module, err, sizeof err) != 0) {
         fail("%s", err);
         return -1;
     }
@@ -906,11 +1001,25 @@ static void print_up(const struct opts *o, const struct wr_local *c,
     prog_name(c->bin, prog, sizeof prog);
     const char *da = dir_arg(o, c, dbuf, sizeof dbuf);
     printf("\nWarren is up: %d node%s behind nginx, in %s\n\n", c->n, c->n == 1 ? "" : "s", c->dir);
-    printf("  game:    http://127.0.0.1:%d/\n", c->lb_port);
-    for (int i = 1; i <= c->n; i++)
-        printf("  node %-2d  http://127.0.0.1:%d/  (cluster 127.0.0.1:%d, pid %d)\n", i,
-               c->http_port + i - 1, c->cluster_port + i - 1, (int)procs[i - 1].pid);
-    printf("  nginx    127.0.0.1:%d  (pid %d)\n", c->lb_port, (int)procs[c->n].pid);
+    printf("  arena:   http://127.0.0.1:%d/\n", c->lb_port);
+    printf("  MUD:     http://127.0.0.1:%d/play  (in the browser)\n", c->lb_port);
+    if (c->telnet_port != 0)
+        printf("           telnet 127.0.0.1 %d  (or TinTin++: tt++, then #session warren "
+               "127.0.0.1 %d)\n",
+               c->lb_telnet_port, c->lb_telnet_port);
+    printf("\n");
+    for (int i = 1; i <= c->n; i++) {
+        printf("  node %-2d  http://127.0.0.1:%d/", i, c->http_port + i - 1);
+        if (c->telnet_port != 0)
+            printf("  telnet 127.0.0.1:%d", c->telnet_port + i - 1);
+        printf("  (cluster 127.0.0.1:%d, pid %d)\n", c->cluster_port + i - 1,
+               (int)procs[i - 1].pid);
+    }
+    if (c->telnet_port != 0)
+        printf("  nginx    127.0.0.1:%d (http), 127.0.0.1:%d (telnet)  (pid %d)\n", c->lb_port,
+               c->lb_telnet_port, (int)procs[c->n].pid);
+    else
+        printf("  nginx    127.0.0.1:%d  (pid %d)\n", c->lb_port, (int)procs[c->n].pid);
     printf("\n  status:  %s ctl --node 127.0.0.1:%d status\n", prog, c->http_port);
     printf("           %s cluster status%s\n", prog, da);
     printf("  logs:    %s/node<N>.log, nginx-error.log, nginx-access.log\n", c->dir);
@@ -996,6 +1105,8 @@ static int cmd_up(const struct opts *o)
     c.http_port = o->http_port;
     c.cluster_port = o->cluster_port;
     c.lb_port = o->lb_port;
+    c.telnet_port = o->telnet_port;
+    c.lb_telnet_port = o->telnet_port != 0 ? o->lb_telnet_port : 0;
     ssize_t len = readlink("/proc/self/exe", c.bin, sizeof c.bin - 1);
     if (len <= 0 || (size_t)len >= sizeof c.bin - 1) {
         fail("cannot find this program's path (readlink /proc/self/exe): %s", strerror(errno));
@@ -1011,12 +1122,13 @@ static int cmd_up(const struct opts *o)
              "(or: apt-get install nginx)");
         return WR_LOCAL_EXIT_ERROR;
     }
-    if (check_ports(&c) != 0)
+    const char *stream_module;
+    if (find_stream_module(&c, &stream_module) != 0 || check_ports(&c) != 0)
         return WR_LOCAL_EXIT_ERROR;
     for (int i = 0; i < o->n_extra; i++)
         c.extra[c.n_extra++] = wr_strdup(o->extra[i]);
     int rc = WR_LOCAL_EXIT_ERROR;
-    if (write_files(&c) != 0)
+    if (write_files(&c, stream_module) != 0)
         goto out_after_extra;
 
     sigset_t set, old;
@@ -1166,8 +1278,16 @@ static int cmd_status(const struct opts *o)
              o->dir_given ? " --dir " : "", o->dir_given ? o->dir : "");
         return WR_LOCAL_EXIT_ERROR;
     }
-    printf("Cluster in %s: %d node%s, game at http://127.0.0.1:%d/\n\n", c.dir, c.n,
-           c.n == 1 ? "" : "s", c.lb_port);
+    printf("Cluster in %s: %d node%s, arena at http://127.0.0.1:%d/, MUD at "
+           "http://127.0.0.1:%d/play",
+           c.dir, c.n, c.n == 1 ? "" : "s", c.lb_port, c.lb_port);
+    if (c.telnet_port != 0)
+        printf(" and telnet 127.0.0.1 %d", c.lb_telnet_port);
+    printf("\n");
+    if (c.telnet_port != 0)
+        printf("Telnet ports: nodes 1-%d on 127.0.0.1:%d-%d, nginx on 127.0.0.1:%d\n", c.n,
+               c.telnet_port, c.telnet_port + c.n - 1, c.lb_telnet_port);
+    printf("\n");
     printf("PROCESS   PID      STATE\n");
     bool all_ok = true;
     json_t *rows = json_array();

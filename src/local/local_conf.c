@@ -113,8 +113,11 @@ int wr__local_conf_write(const struct wr_local *c, char *err, size_t errlen)
             "http-port %d\n"
             "cluster-port %d\n"
             "lb-port %d\n"
+            "telnet-port %d\n"
+            "lb-telnet-port %d\n"
             "binary %s\n",
-            c->n, c->http_port, c->cluster_port, c->lb_port, c->bin);
+            c->n, c->http_port, c->cluster_port, c->lb_port, c->telnet_port, c->lb_telnet_port,
+            c->bin);
     for (int i = 0; i < c->n_extra; i++)
         fprintf(f, "node-flag %s\n", c->extra[i]);
     fclose(f);
@@ -138,6 +141,7 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
         return -1;
     }
     c->n = c->http_port = c->cluster_port = c->lb_port = 0;
+    c->telnet_port = c->lb_telnet_port = 0; /* absent in files from before telnet: none */
     c->bin[0] = '\0';
     c->n_extra = 0;
     int version = 0;
@@ -171,6 +175,10 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
             bad = wr_parse_int(val, 1, 65535, &c->cluster_port);
         else if (strcmp(line, "lb-port") == 0)
             bad = wr_parse_int(val, 1, 65535, &c->lb_port);
+        else if (strcmp(line, "telnet-port") == 0)
+            bad = wr_parse_int(val, 0, 65535, &c->telnet_port);
+        else if (strcmp(line, "lb-telnet-port") == 0)
+            bad = wr_parse_int(val, 0, 65535, &c->lb_telnet_port);
         else if (strcmp(line, "binary") == 0 && val[0] == '/' && strlen(val) < sizeof c->bin)
             snprintf(c->bin, sizeof c->bin, "%s", val);
         else if (strcmp(line, "node-flag") == 0 && c->n_extra < WR_LOCAL_MAX_EXTRA)
@@ -192,7 +200,13 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
         wr__local_clear(c);
         return -1;
     }
-    if (c->http_port + c->n - 1 > 65535 || c->cluster_port + c->n - 1 > 65535) {
+    if ((c->telnet_port == 0) != (c->lb_telnet_port == 0)) {
+        snprintf(err, errlen, "%s: telnet-port and lb-telnet-port must both be 0 or neither", path);
+        wr__local_clear(c);
+        return -1;
+    }
+    if (c->http_port + c->n - 1 > 65535 || c->cluster_port + c->n - 1 > 65535 ||
+        c->telnet_port + c->n - 1 > 65535) {
         snprintf(err, errlen, "%s: ports beyond 65535", path);
         wr__local_clear(c);
         return -1;
@@ -243,7 +257,7 @@ char *wr__local_peers(const struct wr_local *c)
 void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, char *buf,
                          char **argv)
 {
-    char *idtext = buf, *cluster = buf + 32, *http = buf + 64;
+    char *idtext = buf, *cluster = buf + 32, *http = buf + 64, *telnet = buf + 96;
     char *data = buf + WR_LOCAL_PATH, *cookie = buf + 2 * WR_LOCAL_PATH;
     snprintf(idtext, 32, "%d", id);
     snprintf(cluster, 32, "127.0.0.1:%d", c->cluster_port + id - 1);
@@ -262,6 +276,11 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
     argv[k++] = cluster;
     argv[k++] = "--http";
     argv[k++] = http;
+    if (c->telnet_port != 0) {
+        snprintf(telnet, 32, "127.0.0.1:%d", c->telnet_port + id - 1);
+        argv[k++] = "--telnet";
+        argv[k++] = telnet;
+    }
     argv[k++] = "--peers";
     argv[k++] = (char *)peers;
     argv[k++] = "--data";
@@ -288,7 +307,37 @@ static void proxy_headers(FILE *out, const char *indent)
             indent, indent, indent, indent);
 }
 
-void wr__local_nginx_conf(const struct wr_local *c, FILE *out)
+/* The stream block: telnet (plain TCP) from lb_telnet_port to the nodes. */
+static void stream_block(const struct wr_local *c, FILE *out)
+{
+    fprintf(out, "\n"
+                 "# The MUD over telnet: plain TCP, so the stream module, not http. Same\n"
+                 "# policy as the HTTP upstream: least_conn (telnet sessions last for\n"
+                 "# hours), a dead node refuses at once and a hung one gets 1 s, then the\n"
+                 "# connection goes to the next node (proxy_next_upstream is on by default\n"
+                 "# in stream). The nodes see 127.0.0.1 as every player's address.\n"
+                 "stream {\n"
+                 "    upstream warren_telnet {\n"
+                 "        least_conn;\n"
+                 "        zone warren_telnet 64k;\n");
+    for (int i = 1; i <= c->n; i++)
+        fprintf(out, "        server 127.0.0.1:%d max_fails=1 fail_timeout=2s;  # node %d\n",
+                c->telnet_port + i - 1, i);
+    fprintf(out,
+            "    }\n"
+            "\n"
+            "    server {\n"
+            "        listen 127.0.0.1:%d;\n"
+            "        proxy_pass warren_telnet;\n"
+            "        proxy_connect_timeout 1s;\n"
+            "        # An hour of silence in both directions closes the session.\n"
+            "        proxy_timeout 1h;\n"
+            "    }\n"
+            "}\n",
+            c->lb_telnet_port);
+}
+
+void wr__local_nginx_conf(const struct wr_local *c, const char *stream_module, FILE *out)
 {
     const char *d = c->dir;
     fprintf(out,
@@ -298,7 +347,17 @@ void wr__local_nginx_conf(const struct wr_local *c, FILE *out)
             "#\n"
             "# Started as: nginx -e %s/nginx-error.log -c %s/nginx.conf -p %s/ -g 'daemon off;'\n"
             "# by `warren cluster up`, which owns the master's pid (%s/nginx.pid).\n"
-            "\n"
+            "\n",
+            d, d, d, d, d);
+    if (c->telnet_port != 0 && stream_module != NULL)
+        fprintf(out,
+                "# The stream module (telnet proxying) is a dynamic module on Debian\n"
+                "# (libnginx-mod-stream); this file does not include\n"
+                "# /etc/nginx/modules-enabled, so it loads it itself.\n"
+                "load_module %s;\n"
+                "\n",
+                stream_module);
+    fprintf(out,
             "worker_processes 1;\n"
             "pid %s/nginx.pid;\n"
             "error_log %s/nginx-error.log notice;\n"
@@ -323,7 +382,7 @@ void wr__local_nginx_conf(const struct wr_local *c, FILE *out)
             "    client_body_buffer_size 64k;\n"
             "    proxy_max_temp_file_size 0;\n"
             "\n",
-            d, d, d, d, d, d, d, d, d, d, d, d, d);
+            d, d, d, d, d, d, d, d);
 
     fprintf(out, "    # least_conn rather than round-robin: WebSocket sessions last for hours, so\n"
                  "    # what matters is how many each node holds, not how many it was handed.\n"
@@ -366,6 +425,19 @@ void wr__local_nginx_conf(const struct wr_local *c, FILE *out)
                  "            proxy_buffering off;\n"
                  "        }\n"
                  "\n"
+                 "        # The MUD in the browser (/play): its WebSocket, same treatment. An\n"
+                 "        # exact match: the prefix location /ws above does not cover it.\n"
+                 "        location = /mud/ws {\n"
+                 "            proxy_pass http://warren;\n"
+                 "            proxy_http_version 1.1;\n"
+                 "            proxy_set_header Upgrade $http_upgrade;\n"
+                 "            proxy_set_header Connection \"upgrade\";\n");
+    proxy_headers(out, "            ");
+    fprintf(out, "            proxy_read_timeout 1h;\n"
+                 "            proxy_send_timeout 1h;\n"
+                 "            proxy_buffering off;\n"
+                 "        }\n"
+                 "\n"
                  "        # Everything else: the browser client's files, /api/*, /healthz,\n"
                  "        # /readyz and /metrics of whichever node answers.\n"
                  "        location / {\n"
@@ -376,9 +448,12 @@ void wr__local_nginx_conf(const struct wr_local *c, FILE *out)
                  "        }\n"
                  "    }\n"
                  "}\n");
+    if (c->telnet_port != 0)
+        stream_block(c, out);
 }
 
-int wr__local_nginx_conf_write(const struct wr_local *c, char *err, size_t errlen)
+int wr__local_nginx_conf_write(const struct wr_local *c, const char *stream_module, char *err,
+                               size_t errlen)
 {
     char path[WR_LOCAL_PATH];
     wr__local_path(c, "nginx-tmp", path);
@@ -393,7 +468,7 @@ int wr__local_nginx_conf_write(const struct wr_local *c, char *err, size_t errle
         snprintf(err, errlen, "open_memstream failed: %s", strerror(errno));
         return -1;
     }
-    wr__local_nginx_conf(c, f);
+    wr__local_nginx_conf(c, stream_module, f);
     fclose(f);
     wr__local_path(c, "nginx.conf", path);
     int rc = wr__local_write_file(path, text, len, 0644, err, errlen);

@@ -22,14 +22,23 @@
 #define WR_LOCAL_MAX_EXTRA 64
 #define WR_LOCAL_MAX_EXTRA_LEN 1024
 
+/* Where Debian's libnginx-mod-stream puts nginx's stream (TCP proxy)
+ * module. Our nginx.conf does not include /etc/nginx/modules-enabled, so it
+ * loads the module itself. */
+#define WR_LOCAL_STREAM_MODULE "/usr/lib/nginx/modules/ngx_stream_module.so"
+
 /* What `up` started, as recorded in DIR/cluster.conf (key value lines):
  * node i (1..n) runs `bin node --id i --cluster 127.0.0.1:<cluster_port+i-1>
- * --http 127.0.0.1:<http_port+i-1> --peers <all> --data DIR/node<i>
- * --cookie-file DIR/cookie <extra...>`; nginx listens on lb_port. */
+ * --http 127.0.0.1:<http_port+i-1> [--telnet 127.0.0.1:<telnet_port+i-1>]
+ * --peers <all> --data DIR/node<i> --cookie-file DIR/cookie <extra...>`;
+ * nginx listens on lb_port (HTTP) and lb_telnet_port (TCP, to the telnet
+ * ports). telnet_port and lb_telnet_port are 0 for a cluster without telnet
+ * (`up --telnet-port 0`, or a cluster.conf written before telnet existed). */
 struct wr_local {
     char dir[WR_LOCAL_PATH]; /* absolute and canonical (realpath) */
     int n;
     int http_port, cluster_port, lb_port;
+    int telnet_port, lb_telnet_port;
     char bin[WR_LOCAL_PATH]; /* the warren binary that runs the nodes */
     char *extra[WR_LOCAL_MAX_EXTRA];
     int n_extra; /* extra[] entries are owned, freed by wr__local_clear */
@@ -79,11 +88,16 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen);
  * digits, to DIR/cookie with mode 0600 (the old file is replaced). */
 int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen);
 
-/* Print the nginx configuration for @c to @out (pure: no I/O but @out). */
-void wr__local_nginx_conf(const struct wr_local *c, FILE *out);
+/* Print the nginx configuration for @c to @out (pure: no I/O but @out).
+ * With telnet (@c->telnet_port != 0) it has a stream block proxying
+ * @c->lb_telnet_port to the nodes' telnet ports, and starts with
+ * `load_module @stream_module;` unless @stream_module is NULL (an nginx with
+ * the stream module built in). */
+void wr__local_nginx_conf(const struct wr_local *c, const char *stream_module, FILE *out);
 
 /* Write DIR/nginx.conf (via wr__local_nginx_conf) and create DIR/nginx-tmp. */
-int wr__local_nginx_conf_write(const struct wr_local *c, char *err, size_t errlen);
+int wr__local_nginx_conf_write(const struct wr_local *c, const char *stream_module, char *err,
+                               size_t errlen);
 
 /* The "--peers" value for @c: "1=127.0.0.1:P1,2=...". Caller frees. */
 char *wr__local_peers(const struct wr_local *c);

@@ -193,20 +193,30 @@ test('cluster CLI: help, usage errors, no cluster', { timeout: 30000 }, async ()
 test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader, down', { timeout: 120000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-local-'));
     dirs.push(dir);
-    const [P, Q, R] = await freeRuns([N, N, 1]);
+    const [P, Q, R, T, U] = await freeRuns([N, N, 1, N, 1]);
+    const ports = ['--http-port', String(P), '--cluster-port', String(Q), '--lb-port', String(R), '--telnet-port', String(T), '--lb-telnet-port', String(U)];
     let downDone = false;
     try {
         // up: returns 0 with everything running in the background. execFile
         // also waits for our stdout to close, so this fails (times out) if a
         // child kept the pipe.
         const up = await runWarren(
-            ['cluster', 'up', '-n', String(N), '--dir', dir, '--http-port', String(P), '--cluster-port', String(Q), '--lb-port', String(R)],
+            ['cluster', 'up', '-n', String(N), '--dir', dir, ...ports],
             { timeout: 40000 },
         );
         readPids(dir);
         assert.equal(up.code, 0, show(up));
         assert.ok(up.stdout.includes(`http://127.0.0.1:${R}/`), `up prints the game URL:\n${up.stdout}`);
         assert.ok(up.stdout.includes(`ctl --node 127.0.0.1:${P} status`), `up prints the ctl command:\n${up.stdout}`);
+        assert.ok(up.stdout.includes(`http://127.0.0.1:${R}/play`), `up prints the MUD URL:\n${up.stdout}`);
+        assert.ok(up.stdout.includes(`telnet 127.0.0.1 ${U}`), `up prints the telnet command:\n${up.stdout}`);
+        assert.ok(up.stdout.includes(`telnet 127.0.0.1:${T + N - 1}`), `up prints each node's telnet port:\n${up.stdout}`);
+        // nginx's stream block listens on the telnet port (whether the
+        // nodes serve telnet yet or not).
+        await new Promise((resolve, reject) => {
+            const sock = net.connect({ host: '127.0.0.1', port: U }, () => { sock.destroy(); resolve(); });
+            sock.on('error', reject);
+        });
         const pids = readPids(dir);
         assert.deepEqual(Object.keys(pids).sort(), ['nginx', 'node1', 'node2', 'node3']);
         for (const [name, pid] of Object.entries(pids)) assert.ok(alive(pid), `${name} (pid ${pid}) runs after up returned`);
@@ -215,7 +225,7 @@ test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader
         assert.ok(cookie.size >= 32, 'cookie holds the secret');
 
         // A second up on the same dir is refused.
-        const again = await runWarren(['cluster', 'up', '--dir', dir, '--http-port', String(P), '--cluster-port', String(Q), '--lb-port', String(R)]);
+        const again = await runWarren(['cluster', 'up', '--dir', dir, ...ports]);
         assert.equal(again.code, 1, show(again));
         assert.match(again.stderr, /already running/);
 

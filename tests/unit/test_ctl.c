@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,7 +99,9 @@ struct fake {
                        closes (a server ignoring Connection: close) */
     struct route routes[MAX_ROUTES];
     int nroutes;
-    char request[4096]; /* the last request received */
+    char request[4096]; /* the last request's head */
+    char body[65536];   /* the first bytes of its body (by Content-Length) */
+    size_t body_len;    /* the whole body's length as received */
     pthread_t thread;
 };
 
@@ -149,6 +152,31 @@ static void serve_one(struct fake *f, int fd)
         len += (size_t)n;
         f->request[len] = '\0';
     }
+    /* The body, when Content-Length announces one: keep the first bytes,
+     * count all of them. */
+    f->body_len = 0;
+    char *eoh = strstr(f->request, "\r\n\r\n");
+    const char *cl = strcasestr(f->request, "\r\nContent-Length: ");
+    if (eoh != NULL && cl != NULL && cl < eoh) {
+        size_t want = strtoul(cl + 18, NULL, 10), have = len - (size_t)(eoh + 4 - f->request);
+        memcpy(f->body, eoh + 4, have < sizeof f->body ? have : sizeof f->body);
+        f->body_len = have;
+        *(eoh + 4) = '\0';
+        while (f->body_len < want && now_ms() < end + 2000) {
+            char b[4096];
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            if (poll(&p, 1, 100) <= 0)
+                continue;
+            ssize_t n = recv(fd, b, sizeof b, 0);
+            if (n <= 0)
+                break;
+            if (f->body_len < sizeof f->body)
+                memcpy(f->body + f->body_len, b,
+                       sizeof f->body - f->body_len < (size_t)n ? sizeof f->body - f->body_len
+                                                                : (size_t)n);
+            f->body_len += (size_t)n;
+        }
+    }
     if (f->silent) {
         wait_close(fd);
         return;
@@ -157,11 +185,12 @@ static void serve_one(struct fake *f, int fd)
         write_all(fd, f->raw, f->raw_len);
     } else {
         const struct route *r = NULL;
-        for (int i = 0; i < f->nroutes; i++) {
+        const char *target = strncmp(f->request, "GET ", 4) == 0    ? f->request + 4
+                             : strncmp(f->request, "POST ", 5) == 0 ? f->request + 5
+                                                                    : NULL;
+        for (int i = 0; target != NULL && i < f->nroutes; i++) {
             size_t plen = strlen(f->routes[i].path);
-            if (strncmp(f->request, "GET ", 4) == 0 &&
-                strncmp(f->request + 4, f->routes[i].path, plen) == 0 &&
-                f->request[4 + plen] == ' ')
+            if (strncmp(target, f->routes[i].path, plen) == 0 && target[plen] == ' ')
                 r = &f->routes[i];
         }
         char head[256];
@@ -546,6 +575,142 @@ static void test_registry_table(void **state)
     json_decref(reg);
 }
 
+/* Registry entries of the MUD's kinds: zones (epoch, info), NPCs (info). */
+static const char *const MUD_REGISTRY =
+    "{\"names\":[{\"name\":\"node/1\",\"kind\":\"node\",\"node\":1,\"http\":\"127.0.0.1:4001\"},"
+    "{\"name\":\"zone/town\",\"kind\":\"zone\",\"node\":1,\"epoch\":4,\"info\":\"The Town\"},"
+    "{\"name\":\"zone/forest\",\"kind\":\"zone\",\"node\":2,\"epoch\":1},"
+    "{\"name\":\"npc/17\",\"kind\":\"npc\",\"node\":2,\"info\":\"guard in town.gate\"},"
+    "{\"name\":\"npc/18\",\"kind\":\"npc\",\"node\":2,\"info\":{\"room\":\"a\\u001b\"}},"
+    "{\"name\":\"zone/void\",\"kind\":\"zone\",\"node\":3,\"epoch\":\"x\",\"info\":null},"
+    "{\"name\":\"arena\",\"kind\":\"singleton\",\"node\":1,\"epoch\":2,"
+    "\"info\":\"bell\\u0007\"}]}";
+
+static void test_whereis_mud_kinds(void **state)
+{
+    (void)state;
+    json_t *reg = parse(MUD_REGISTRY);
+    char *s = format_entry(reg, "zone/town");
+    assert_string_equal(s, "zone/town: node 1 (http 127.0.0.1:4001), zone, epoch 4, The Town\n");
+    free(s);
+    s = format_entry(reg, "zone/forest"); /* node 2 has no http entry; no info */
+    assert_string_equal(s, "zone/forest: node 2, zone, epoch 1\n");
+    free(s);
+    s = format_entry(reg, "npc/17"); /* no epoch */
+    assert_string_equal(s, "npc/17: node 2, npc, guard in town.gate\n");
+    free(s);
+    s = format_entry(reg, "npc/18"); /* info that is not a string: compact JSON, cleaned */
+    assert_string_equal(s, "npc/18: node 2, npc, {\"room\":\"a\\u001B\"}\n");
+    free(s);
+    s = format_entry(reg, "zone/void"); /* wrong epoch type, null info */
+    assert_string_equal(s, "zone/void: node 3, zone, epoch ?\n");
+    free(s);
+    s = format_entry(reg, "arena"); /* singletons get info too, control chars cleaned */
+    assert_string_equal(s, "arena: node 1 (http 127.0.0.1:4001), singleton, epoch 2, bell?\n");
+    free(s);
+    assert_null(wr_ctl_registry_find(reg, "town")); /* no zone/ fallback: player/town */
+
+    struct capture c;
+    assert_int_equal(wr_ctl_format_registry(capture_start(&c), reg), 7);
+    s = capture_end(&c);
+    assert_string_equal(s, "NAME         KIND       NODE  DETAIL\n"
+                           "node/1       node       1     http 127.0.0.1:4001\n"
+                           "zone/town    zone       1     epoch 4, The Town\n"
+                           "zone/forest  zone       2     epoch 1\n"
+                           "npc/17       npc        2     guard in town.gate\n"
+                           "npc/18       npc        2     {\"room\":\"a\\u001B\"}\n"
+                           "zone/void    zone       3     epoch ?\n"
+                           "arena        singleton  1     epoch 2, bell?\n");
+    free(s);
+    json_decref(reg);
+}
+
+static const char *const MUD =
+    "{\"world\":{\"name\":\"demo\",\"version\":\"3f2a9c\",\"zones\":2,\"rooms\":31},"
+    "\"zones\":[{\"key\":\"town\",\"name\":\"The Town\",\"owner\":1,\"epoch\":4,\"rooms\":20,"
+    "\"npcs\":3,\"players\":2},"
+    "{\"key\":\"forest\",\"name\":\"Dark Forest\",\"owner\":2,\"epoch\":1,\"rooms\":11,"
+    "\"npcs\":0,\"players\":1}],"
+    "\"nodes\":[{\"id\":1,\"zones\":[\"town\"],\"players\":2},"
+    "{\"id\":2,\"zones\":[\"forest\"],\"players\":1},{\"id\":3,\"zones\":[],\"players\":0}],"
+    "\"players\":[{\"name\":\"alice\",\"room\":\"town.square\",\"zone\":\"town\",\"node\":1,"
+    "\"state\":\"playing\"},"
+    "{\"name\":\"bob\",\"room\":\"town.gate\",\"zone\":\"town\",\"node\":1,\"state\":\"linkdead\"},"
+    "{\"name\":\"carol\",\"room\":\"forest.edge\",\"zone\":\"forest\",\"node\":2,"
+    "\"state\":\"playing\"}],"
+    "\"npcs\":[{\"id\":17,\"key\":\"guard\",\"name\":\"a guard\",\"room\":\"town.gate\","
+    "\"zone\":\"town\"}]}";
+
+static const char *const MUD_TABLE =
+    "world demo, version 3f2a9c, 2 zones, 31 rooms, 3 players, 1 NPC\n"
+    "\n"
+    "ZONE    NAME         OWNER  EPOCH  ROOMS  NPCS  PLAYERS\n"
+    "town    The Town     1      4      20     3     2\n"
+    "forest  Dark Forest  2      1      11     0     1\n"
+    "\n"
+    "NODE  ZONES   PLAYERS\n"
+    "1     town    2\n"
+    "2     forest  1\n"
+    "3     -       0\n"
+    "\n"
+    "PLAYER  ROOM         ZONE    NODE  STATE\n"
+    "alice   town.square  town    1     playing\n"
+    "bob     town.gate    town    1     linkdead\n"
+    "carol   forest.edge  forest  2     playing\n";
+
+static char *format_mud(const char *text, int *rc)
+{
+    struct capture c;
+    json_t *j = parse(text);
+    *rc = wr_ctl_format_mud(capture_start(&c), j);
+    json_decref(j);
+    return capture_end(&c);
+}
+
+static void test_mud_table(void **state)
+{
+    (void)state;
+    int rc;
+    char *s = format_mud(MUD, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(s, MUD_TABLE);
+    free(s);
+
+    /* An empty world: only the world line. */
+    s = format_mud("{\"world\":{\"name\":\"empty\",\"version\":7,\"zones\":0,\"rooms\":0},"
+                   "\"zones\":[],\"nodes\":[],\"players\":[],\"npcs\":[]}",
+                   &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(s, "world empty, version 7, 0 zones, 0 rooms, 0 players, 0 NPCs\n");
+    free(s);
+
+    /* Missing and mistyped fields, several zones per node, control
+     * characters in names chosen by builders and players. */
+    s = format_mud("{\"zones\":[{\"key\":\"a\\u001b[2J\",\"owner\":\"one\"}],"
+                   "\"nodes\":[{\"id\":1,\"zones\":[\"a\",\"b\",5]},{\"zones\":\"x\"}],"
+                   "\"players\":[{\"name\":\"eve\\u009b\",\"node\":\"1\"}]}",
+                   &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(s, "world -, version -, - zones, - rooms, 1 player, 0 NPCs\n"
+                           "\n"
+                           "ZONE   NAME  OWNER  EPOCH  ROOMS  NPCS  PLAYERS\n"
+                           "a?[2J  -     ?      -      -      -     -\n"
+                           "\n"
+                           "NODE  ZONES    PLAYERS\n"
+                           "1     a, b, ?  -\n"
+                           "-     ?        -\n"
+                           "\n"
+                           "PLAYER  ROOM  ZONE  NODE  STATE\n"
+                           "eve?    -     -     ?     -\n");
+    free(s);
+
+    /* Not an object: nothing printed. */
+    s = format_mud("[1]", &rc);
+    assert_int_equal(rc, -1);
+    assert_string_equal(s, "");
+    free(s);
+}
+
 static void test_state_table(void **state)
 {
     (void)state;
@@ -846,8 +1011,9 @@ static void test_main_usage(void **state)
     char *out, *err;
     assert_int_equal(ctl(&out, &err, "--help", NULL, NULL, NULL, NULL), 0);
     assert_non_null(strstr(out, "usage: warren ctl"));
-    static const char *const words[] = {"--node", "--json",       "WARREN_NODE", "127.0.0.1:4001",
-                                        "status", "whereis NAME", "registered",  "state"};
+    static const char *const words[] = {
+        "--node",     "--json", "WARREN_NODE", "127.0.0.1:4001", "status",         "whereis NAME",
+        "registered", "state",  "mud",         "world load DIR", "/api/mud/world", "loopback"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         assert_non_null(strstr(out, words[i]));
     assert_string_equal(err, "");
@@ -869,6 +1035,11 @@ static void test_main_usage(void **state)
         {"whereis", NULL, NULL, "whereis takes one NAME"},
         {"whereis", "a", "b", "whereis takes one NAME"},
         {"status", "now", NULL, "status takes no arguments"},
+        {"mud", "town", NULL, "mud takes no arguments"},
+        {"world", NULL, NULL, "usage: world load DIR"},
+        {"world", "load", NULL, "usage: world load DIR"},
+        {"world", "save", "dir", "usage: world load DIR"},
+        {"world", "load", "", "usage: world load DIR"},
         {"status", "--node", NULL, "option --node needs an IP:PORT"},
         {"--node", "localhost:4001", "status", "bad --node"},
         {"--node=1.2.3.4:0", "state", NULL, "bad --node: '1.2.3.4:0': port must be 1..65535"},
@@ -993,6 +1164,226 @@ static void test_main_registry(void **state)
     fake_stop(&f);
 }
 
+static void test_main_mud(void **state)
+{
+    (void)state;
+    char *out, *err;
+    struct fake f;
+    fake_init(&f);
+    f.conns = 2;
+    fake_route(&f, "/api/mud", 200, MUD);
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "mud", NULL, NULL), 0);
+    assert_string_equal(out, MUD_TABLE);
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "--json", "mud", NULL), 0);
+    json_t *j = parse(out);
+    assert_int_equal(json_array_size(json_object_get(j, "zones")), 2);
+    json_decref(j);
+    free(out);
+    free(err);
+    fake_stop(&f);
+
+    /* A node without the MUD. */
+    fake_init(&f);
+    fake_route(&f, "/api/mud", 404, "no MUD on this node\n");
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "mud", NULL, NULL), 1);
+    fake_stop(&f);
+    assert_non_null(strstr(err, "answered 404: no MUD on this node"));
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+}
+
+/* A world directory: two YAML files (one in a subdirectory) and one that is
+ * not YAML. Returns the directory (static buffer). */
+static const char *world_dir(void)
+{
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/warren-test-ctl-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/zones", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    static const char *const files[][2] = {
+        {"world.yaml", "name: demo\n"},
+        {"zones/town.yaml", "zone: town\nrooms: []\n"},
+        {"README.txt", "not part of the world\n"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(files[i][1], fp);
+        fclose(fp);
+    }
+    return dir;
+}
+
+static void world_dir_remove(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_main_world_load(void **state)
+{
+    (void)state;
+    char *out, *err, want[256];
+    struct fake f;
+    const char *dir = world_dir();
+
+    /* Accepted: the bundle goes as the body of a POST. */
+    fake_init(&f);
+    fake_route(&f, "/api/mud/world", 200, "{\"version\":\"9a0b1c2d\"}");
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "load", dir), 0);
+    fake_stop(&f);
+    assert_non_null(strstr(f.request, "POST /api/mud/world HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.request, "\r\nContent-Type: application/octet-stream\r\n"));
+    assert_true(f.body_len > 8);
+    assert_memory_equal(f.body, "WRWORLD1", 8);
+    assert_non_null(memmem(f.body, f.body_len, "zones/town.yaml", 15));
+    assert_null(memmem(f.body, f.body_len, "README", 6));
+    snprintf(want, sizeof want, "\r\nContent-Length: %zu\r\n", f.body_len);
+    assert_non_null(strstr(f.request, want));
+    snprintf(want, sizeof want, "world loaded from %s (%zu bytes): version 9a0b1c2d\n", dir,
+             f.body_len);
+    assert_string_equal(out, want);
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+
+    /* --json: the answer as is. */
+    fake_init(&f);
+    fake_route(&f, "/api/mud/world", 200, "{\"version\":\"9a0b1c2d\"}");
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--json", "--node", f.hostport, "world", "load"), 2);
+    free(out);
+    free(err);
+    char *argv[] = {"ctl", "--json", "--node", f.hostport, "world", "load", (char *)dir, NULL};
+    assert_int_equal(run_main(7, argv, &out, &err), 0);
+    fake_stop(&f);
+    assert_string_equal(out, "{\"version\":\"9a0b1c2d\"}\n");
+    free(out);
+    free(err);
+
+    /* Rejected: the node's FILE:LINE:COLUMN error, cleaned, exit 1. */
+    fake_init(&f);
+    fake_route(&f, "/api/mud/world", 400,
+               "{\"error\":\"zones/town.yaml:2:8: exit north leads to unknown room "
+               "town.gat\\u001b\"}");
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "load", dir), 1);
+    fake_stop(&f);
+    assert_string_equal(out, "");
+    snprintf(want, sizeof want,
+             "warren ctl: node %s rejected the world in %s: zones/town.yaml:2:8: exit north "
+             "leads to unknown room town.gat?\n",
+             f.hostport, dir);
+    assert_string_equal(err, want);
+    free(out);
+    free(err);
+
+    /* Refused (not from loopback) or anything unexpected: status and body. */
+    fake_init(&f);
+    fake_route(&f, "/api/mud/world", 403, "admin API only from loopback\n");
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "load", dir), 1);
+    fake_stop(&f);
+    assert_non_null(strstr(err, "answered 403 to POST /api/mud/world: admin API only from "
+                                "loopback\n"));
+    free(out);
+    free(err);
+    fake_init(&f);
+    fake_route(&f, "/api/mud/world", 200, "{\"ok\":true}"); /* 200 without a version */
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "load", dir), 1);
+    fake_stop(&f);
+    assert_non_null(strstr(err, "answered 200 to POST /api/mud/world: {\"ok\":true}"));
+    free(out);
+    free(err);
+
+    /* Unreachable node, and a directory that cannot be read: exit 1, and
+     * for the directory nothing is sent. */
+    snprintf(want, sizeof want, "127.0.0.1:%d", closed_port());
+    assert_int_equal(ctl(&out, &err, "--node", want, "world", "load", dir), 1);
+    assert_non_null(strstr(err, "cannot reach node at"));
+    free(out);
+    free(err);
+    fake_init(&f);
+    f.conns = 0;
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "load", "/nonexistent/w"), 1);
+    fake_stop(&f);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err, "warren ctl: "));
+    assert_non_null(strstr(err, "/nonexistent/w"));
+    free(out);
+    free(err);
+    world_dir_remove(dir);
+}
+
+static void test_http_post(void **state)
+{
+    (void)state;
+    struct fake f;
+    int status;
+    char *body, err[256];
+
+    /* A body larger than one send. */
+    size_t n = 3u << 20;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    fake_init(&f);
+    fake_route(&f, "/in", 200, "{}");
+    fake_start(&f);
+    assert_int_equal(wr_ctl_http_request(f.hostport, "POST", "/in", "text/plain", big, n, &status,
+                                         &body, err, sizeof err),
+                     0);
+    fake_stop(&f);
+    assert_int_equal(status, 200);
+    assert_string_equal(body, "{}");
+    assert_int_equal(f.body_len, n);
+    assert_memory_equal(f.body, big, sizeof f.body);
+    assert_non_null(strstr(f.request, "\r\nContent-Type: text/plain\r\n"));
+    free(body);
+
+    /* An empty POST still says Content-Length: 0. */
+    fake_init(&f);
+    fake_route(&f, "/in", 204, "");
+    fake_start(&f);
+    assert_int_equal(wr_ctl_http_request(f.hostport, "POST", "/in", NULL, NULL, 0, &status, &body,
+                                         err, sizeof err),
+                     0);
+    fake_stop(&f);
+    assert_int_equal(status, 204);
+    assert_non_null(strstr(f.request, "\r\nContent-Length: 0\r\n"));
+    assert_non_null(strstr(f.request, "\r\nContent-Type: application/octet-stream\r\n"));
+    free(body);
+
+    /* Refused before connecting: too big, odd method, header injection. */
+    assert_int_equal(wr_ctl_http_request("127.0.0.1:1", "POST", "/in", NULL, big,
+                                         WR_CTL_MAX_REQUEST + 1, &status, &body, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "exceeds 8 MiB"));
+    assert_null(body);
+    assert_int_equal(wr_ctl_http_request("127.0.0.1:1", "DELETE", "/in", NULL, NULL, 0, &status,
+                                         &body, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "unsupported method"));
+    assert_int_equal(wr_ctl_http_request("127.0.0.1:1", "POST", "/in", "a\r\nX: y", NULL, 0,
+                                         &status, &body, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "bad content type"));
+    free(big);
+}
+
 static void test_main_state(void **state)
 {
     (void)state;
@@ -1101,6 +1492,8 @@ int main(void)
         cmocka_unit_test(test_status_control_chars),
         cmocka_unit_test(test_whereis),
         cmocka_unit_test(test_registry_table),
+        cmocka_unit_test(test_whereis_mud_kinds),
+        cmocka_unit_test(test_mud_table),
         cmocka_unit_test(test_state_table),
         cmocka_unit_test(test_http_200),
         cmocka_unit_test(test_http_503),
@@ -1110,10 +1503,13 @@ int main(void)
         cmocka_unit_test(test_http_keepalive_server),
         cmocka_unit_test(test_http_silent_server),
         cmocka_unit_test(test_http_connect_timeout),
+        cmocka_unit_test(test_http_post),
         cmocka_unit_test(test_main_usage),
         cmocka_unit_test(test_main_unreachable),
         cmocka_unit_test(test_main_errors),
         cmocka_unit_test(test_main_registry),
+        cmocka_unit_test(test_main_mud),
+        cmocka_unit_test(test_main_world_load),
         cmocka_unit_test(test_main_state),
         cmocka_unit_test(test_main_status),
     };

@@ -2096,6 +2096,7 @@ static void test_entry_v1_and_incompatible(void **state)
     batch_init(&b);
     batch_add(&b, WR_MODULE_ARENA, WR_ARENA_CONFIG, 1, 0, 0, &p);
     batch_apply(w, &r, &b, 200, 1);
+    batch_free(&b);
     assert_null(wr_world_halted(w));
 
     /* A newer arena version than this binary's. */
@@ -2154,6 +2155,7 @@ static void test_snapshot_sections(void **state)
     batch_init(&b);
     batch_add(&b, WR_MODULE_ARENA, WR_ARENA_CONFIG, 1, 0, 0, &p);
     batch_apply(w, &r, &b, 100, 1);
+    batch_free(&b);
     wr_writer_free(&p);
 
     struct wr_writer snap;

@@ -222,6 +222,7 @@ class Node {
         this.commandPrefix = []; // e.g. ['ip', 'netns', 'exec', NS] (opts.commandPrefix)
         this.httpPort = 0;
         this.clusterPort = 0;
+        this.telnetPort = 0; // 0: no --telnet (opts.telnet)
         this.dir = '';
         this.dataDir = '';
         this.cookieFile = '';
@@ -240,6 +241,9 @@ class Node {
     }
     get clusterAddr() {
         return `${this.host}:${this.clusterPort}`;
+    }
+    get telnet() {
+        return `${this.host}:${this.telnetPort}`;
     }
 }
 
@@ -268,12 +272,20 @@ export class Cluster {
         return Math.floor(this.nodes.length / 2) + 1;
     }
 
+    /** Node `id`'s telnet port; only for clusters started with `telnet: true`. */
+    telnetPort(id) {
+        const n = this.node(id);
+        if (!n.telnetPort) throw new Error(`cluster ${this.name} has no telnet listeners (start it with telnet: true)`);
+        return n.telnetPort;
+    }
+
     peersArg() {
         return this.nodes.map((n) => `${n.id}=${n.clusterAddr}`).join(',');
     }
 
     argsFor(n) {
         const a = ['node', '--id', String(n.id), '--cluster', n.clusterAddr, '--http', n.http];
+        if (n.telnetPort) a.push('--telnet', n.telnet);
         if (!this.opts.single) a.push('--peers', this.peersArg());
         a.push('--data', n.dataDir, '--cookie-file', n.cookieFile);
         if (this.opts.electionTimeout) a.push('--election-timeout', String(this.opts.electionTimeout));
@@ -300,6 +312,7 @@ export class Cluster {
             if (prefix) n.commandPrefix = [...prefix];
             n.httpPort = await freePort();
             n.clusterPort = await freePort();
+            if (this.opts.telnet) n.telnetPort = await freePort();
             n.dir = path.join(this.tmp, `node${id}`);
             fs.mkdirSync(n.dir, { recursive: true });
             n.dataDir = path.join(n.dir, 'data');
@@ -316,6 +329,7 @@ export class Cluster {
                     id: n.id,
                     http: n.http,
                     cluster: n.clusterAddr,
+                    ...(n.telnetPort ? { telnet: n.telnet } : {}),
                     data: n.dataDir,
                     ...(n.commandPrefix.length ? { prefix: n.commandPrefix } : {}),
                     args: this.argsFor(n),
@@ -586,6 +600,8 @@ export class Cluster {
  * Start a cluster and wait until every node answers /healthz.
  * opts: n (default 3), name (artifacts dir), electionTimeout, heartbeat,
  * single (omit --peers: a one-node cluster), ids, secrets {id: secret},
+ * telnet (true: give each node `--telnet HOST:PORT` on a free port below the
+ * ephemeral range, read back with cluster.telnetPort(id); see telnet.mjs),
  * extraArgs, env; hosts ({id: ip} or id => ip: the IP a node binds --cluster
  * and --http to, default 127.0.0.1), commandPrefix ({id: argv} or id => argv:
  * run the node as `argv... warren node ...`, e.g. ['ip','netns','exec',NS]).
