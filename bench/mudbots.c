@@ -524,8 +524,9 @@ static int dir_parse(const char *w, size_t n)
 }
 
 /* Read the last "[Exits: ...]" line of the segment into b->exits. A word
- * wrapped in () or marked with * or + is taken to be a door and skipped (a
- * closed door refuses the move; the bot then tries another exit). Returns
+ * followed by "(closed)" (the node's way, src/mud/mud_node.c), wrapped in
+ * () or marked with * or + is taken to be a closed door and skipped (it
+ * would refuse the move). Returns
  * whether an exits line was there. */
 static bool parse_exits(struct bot *b)
 {
@@ -550,7 +551,7 @@ static bool parse_exits(struct bot *b)
         while (p < end && isalpha((unsigned char)*p))
             p++;
         bool door = (w > t && (w[-1] == '(' || w[-1] == '<' || w[-1] == '*' || w[-1] == '+')) ||
-                    (p < end && (*p == ')' || *p == '>' || *p == '*' || *p == '+'));
+                    (p < end && (*p == '(' || *p == ')' || *p == '>' || *p == '*' || *p == '+'));
         int d = dir_parse(w, (size_t)(p - w));
         if (d >= 0 && !door)
             mask |= (uint16_t)(1u << d);

@@ -439,8 +439,31 @@ mud_node_flags() {
     mf_help=$("$WARREN" node --help 2>&1 || true)
     mf_out=""
     case $mf_help in *--mud-pwhash-ops*) mf_out="--mud-pwhash-ops ${MUD_PWHASH_OPS:-1}" ;; esac
-    case $mf_help in *--mud-pwhash-mem*) mf_out="$mf_out --mud-pwhash-mem ${MUD_PWHASH_MEM:-8}" ;; esac
+    case $mf_help in *--mud-pwhash-mem*) mf_out="$mf_out --mud-pwhash-mem ${MUD_PWHASH_MEM:-8192}" ;; esac
     echo "$mf_out"
+}
+
+# Wait (bounded) until every node of the cluster has the world: the leader
+# loads world/ through the log after its election, and a bot that logs in
+# before would be told to wait. A node without /api/mud (no MUD) is not
+# waited for.
+mud_wait_world() {
+    mw_deadline=$(( $(date +%s) + 30 ))
+    mw_i=1
+    while [ $mw_i -le "$CL_N" ]; do
+        eval "mw_http=\$CL_HTTP_$mw_i"
+        until http_get "http://$mw_http/api/mud" 2>/dev/null | grep -q '"world": *{'; do
+            if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$mw_http/api/mud")" = 404 ]; then
+                break
+            fi
+            if [ "$(date +%s)" -ge "$mw_deadline" ]; then
+                log "  node $mw_i has no world after 30 s; running anyway"
+                return 0
+            fi
+            sleep 0.1
+        done
+        mw_i=$((mw_i + 1))
+    done
 }
 
 # mud_case NAME LETTER BOTS MODE [RAMP]: RUNS runs, each on a fresh 3-node
@@ -460,6 +483,7 @@ mud_case() {
         start_cluster "$mc_name" 3
         CL_TELNET=0
         CL_EXTRA=""
+        mud_wait_world
         run_mudbots "$mc_name" $mc_r "$mc_desc" -- --bots "$mc_bots" --mode "$mc_mode" \
             --rate "$MUD_RATE" --duration "$MUD_DURATION" --ramp "$mc_ramp" \
             --prefix "M$mc_letter$mc_rl"
