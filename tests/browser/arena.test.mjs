@@ -52,8 +52,9 @@ async function run({ cluster, browser, pages }) {
 
     // Move A n cells, then check both views (state and pixels).
     async function moveAndCheck(step, n) {
-        const from = (await h.snapshot(A)).me;
-        await h.press(A, h.keyFor(from, width), n);
+        const snap = await h.snapshot(A);
+        const from = snap.me;
+        await h.press(A, h.keyFor(from, width, snap.players, n), n);
         const me = await h.settled(A);
         assert.equal(Math.abs(me.x - from.x), n, `A moved ${n} cells: ${JSON.stringify(from)} -> ${JSON.stringify(me)}`);
         assert.equal(me.y, from.y);

@@ -228,8 +228,15 @@ export async function settled(page, timeout = 15000) {
 }
 
 /** The key that moves away from the nearer side wall (spawns are random). */
-export function keyFor(me, width) {
-    return me.x < width / 2 ? 'ArrowRight' : 'a';
+// The key that moves `me` along its row away from the nearer edge, unless
+// another player stands within `n` cells that way (a move into a player is
+// acknowledged but leaves the position): then the other way.
+export function keyFor(me, width, players = {}, n = 2) {
+    const blocked = (dx) => Object.values(players).some((p) => p.id !== me.id && p.y === me.y
+        && Math.sign(p.x - me.x) === dx && Math.abs(p.x - me.x) <= n);
+    let dx = me.x < width / 2 ? 1 : -1;
+    if (blocked(dx) && !blocked(-dx) && me.x + -dx * n >= 0 && me.x + -dx * n < width) dx = -dx;
+    return dx > 0 ? 'ArrowRight' : 'a';
 }
 
 export async function shot(page, file) {
