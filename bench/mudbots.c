@@ -1150,8 +1150,13 @@ static void start_run(struct mb *mb, uint64_t now)
     }
     mb->phase = PH_RUN;
     if (!mb->o.quiet)
-        fprintf(stderr, "mudbots: %u/%u bots in the game after %.2f s (%u failed); running\n",
-                mb->in_game, mb->o.bots, (double)(now - mb->start_ns) / 1e9, mb->login_failed);
+        fprintf(stderr, "mudbots: %u/%u bots in the game after %.2f s (%u failed); %s\n",
+                mb->in_game, mb->o.bots, (double)(now - mb->start_ns) / 1e9, mb->login_failed,
+                mb->in_game ? "running" : "nothing to run");
+    if (mb->in_game == 0) {
+        mb->m_start = mb->m_end = now; /* an empty window: nothing to measure */
+        quit_all(mb);
+    }
 }
 
 static void on_tick(uv_timer_t *t)
@@ -1261,6 +1266,8 @@ static void quit_all(struct mb *mb)
             mb->m_end = uv_hrtime(); /* interrupted: the window was shorter */
         write_mark(mb, "end");
     }
+    if (!mb->marked_start)
+        mb->m_start = mb->m_end = uv_hrtime(); /* stopped before the window */
     for (uint32_t k = 0; k < mb->n_nodes; k++)
         if (mb->nodes[k].pid > 0)
             mb->nodes[k].rss2_kb = proc_rss_kb(mb->nodes[k].pid);
