@@ -6,6 +6,7 @@
 #include "arena/arena.h"
 #include "arena/arena_node.h"
 #include "mud/mud.h"
+#include "mud/mud_node.h"
 
 const struct wr_module *const wr_game_modules[] = {
     &wr_arena_module,
@@ -15,5 +16,6 @@ const size_t wr_game_module_count = sizeof wr_game_modules / sizeof wr_game_modu
 
 const struct wr_game *const wr_games[] = {
     &wr_arena_game,
+    &wr_mud_game,
 };
 const size_t wr_game_count = sizeof wr_games / sizeof wr_games[0];

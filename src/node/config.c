@@ -71,6 +71,8 @@ static const struct setting settings[] = {
         "WebSocket messages a client may send in a burst"),
     INT("max-connections", "WARREN_MAX_CONNECTIONS", max_connections, 1, 1000000, "10000",
         "open client connections"),
+    INT("max-body-kb", "WARREN_MAX_BODY_KB", max_body_kb, 1, 65536, "4096",
+        "largest HTTP request body, KiB (a world upload by `warren ctl world load`)"),
     INT("max-output-kb", "WARREN_MAX_OUTPUT_KB", max_output_kb, 16, 1048576, "1024",
         "unsent output per client before it is closed as too slow, KiB"),
 };

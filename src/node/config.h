@@ -31,6 +31,7 @@ struct wr_node_config {
     long ws_burst;
     long max_connections;
     long max_output_kb;
+    long max_body_kb;
 
     /* derived by wr_node_config_parse */
     struct wr_raft_peer peers[WR_MAX_PEERS];

@@ -621,6 +621,7 @@ int wr_node_main(int argc, char **argv)
     lim.ws_burst = (unsigned)n->cfg.ws_burst;
     lim.max_connections = (unsigned)n->cfg.max_connections;
     lim.max_output_bytes = (size_t)n->cfg.max_output_kb * 1024;
+    lim.max_body_bytes = (size_t)n->cfg.max_body_kb * 1024;
     struct wr_http_handlers hh = {.data = n,
                                   .on_request = wr__node_on_request,
                                   .ws_route = ws_route,

@@ -168,6 +168,10 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
     const char *p = req->path;
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (!get) {
+        /* Games may take POSTs (the MUD's world upload). */
+        for (size_t i = 0; i < wr_game_count; i++)
+            if (wr_games[i]->on_request != NULL && wr_games[i]->on_request(n->games[i], conn, req))
+                return;
         wr_http_respond(conn, 405, "text/plain", "method not allowed\n", 19);
     } else if (strcmp(p, "/healthz") == 0) {
         wr_http_respond(conn, 200, "text/plain", "ok\n", 3);
