@@ -8,10 +8,13 @@
  * Every numeric leaf of "result" (arrays skipped) and every process's
  * cpu_pct / rss_end_kb gets the median over a bench's runs. OUT.json is
  * {"generated","runs":[records],"medians":{bench:{"desc","runs",path:median}}};
- * a table of the main medians goes to stdout. Written in C with jansson
+ * a table of the main medians goes to stdout: one for the arena (loadgen
+ * records), one for the MUD (mudbots records, told apart by their
+ * commands_per_sec). Written in C with jansson
  * (already a build dependency) so run.sh needs neither jq nor python. */
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,15 +126,81 @@ static void cell(char *out, size_t len, int prec, double v)
         snprintf(out, len, "%.*f", prec, v);
 }
 
+static void print_arena_table(json_t *medians, struct bench *b, size_t nb);
+
+/* A MUD run (bench/mudbots.c) rather than an arena run (loadgen). */
+static bool is_mud(json_t *m)
+{
+    return json_object_get(m, "commands_per_sec") != NULL;
+}
+
+/* The MUD runs: latency per command kind, node CPU per command, memory
+ * per character, login. */
+static void print_mud_table(json_t *medians, struct bench *b, size_t nb)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nb; i++)
+        n += is_mud(json_object_get(medians, b[i].name));
+    if (n == 0)
+        return;
+    printf("\nMUD medians over runs (latency ms: write of the command to its prompt; "
+           "cpu us = node CPU, all nodes, per command)\n");
+    printf("%-12s %4s %5s %7s %15s %15s %15s %8s %7s %5s %6s %8s %8s %7s\n", "bench", "runs",
+           "bots", "cmds/s", "look p50/p99", "move p50/p99", "say p50/p99", "echo p99", "cpu us",
+           "errs", "tmout", "B/char", "login/s", "lgn p99");
+    for (size_t i = 0; i < nb; i++) {
+        json_t *m = json_object_get(medians, b[i].name);
+        if (!is_mud(m))
+            continue;
+        char c[16][32];
+        cell(c[0], sizeof c[0], 0, num(m, "runs"));
+        cell(c[1], sizeof c[1], 0, num(m, "bots"));
+        cell(c[2], sizeof c[2], 0, num(m, "commands_per_sec"));
+        const char *kinds[3] = {"look", "move", "say"};
+        for (int k = 0; k < 3; k++) {
+            char key[32], a[16], z[16];
+            snprintf(key, sizeof key, "%s.p50", kinds[k]);
+            cell(a, sizeof a, 1, num(m, key));
+            snprintf(key, sizeof key, "%s.p99", kinds[k]);
+            cell(z, sizeof z, 1, num(m, key));
+            snprintf(c[3 + k], sizeof c[3 + k], "%s/%s", a, z);
+        }
+        cell(c[6], sizeof c[6], 1, num(m, "say_echo.p99"));
+        cell(c[7], sizeof c[7], 0, num(m, "node_cpu_us_per_cmd"));
+        cell(c[8], sizeof c[8], 0, num(m, "errors_total"));
+        cell(c[9], sizeof c[9], 0, num(m, "timeouts"));
+        cell(c[10], sizeof c[10], 0, num(m, "bytes_per_char"));
+        cell(c[11], sizeof c[11], 1, num(m, "logins_per_sec"));
+        cell(c[12], sizeof c[12], 0, num(m, "login_ms.p99"));
+        printf("%-12s %4s %5s %7s %15s %15s %15s %8s %7s %5s %6s %8s %8s %7s\n", b[i].name, c[0],
+               c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]);
+    }
+}
+
 static void print_table(json_t *medians, struct bench *b, size_t nb)
+{
+    size_t arena = 0;
+    for (size_t i = 0; i < nb; i++)
+        arena += !is_mud(json_object_get(medians, b[i].name));
+    if (arena > 0)
+        print_arena_table(medians, b, nb);
+    print_mud_table(medians, b, nb);
+    printf("\n");
+    for (size_t i = 0; i < nb; i++)
+        printf("  %-11s %s\n", b[i].name, b[i].desc ? b[i].desc : "");
+}
+
+static void print_arena_table(json_t *medians, struct bench *b, size_t nb)
 {
     printf("\nMedians over runs (latency in ms; cpu%% = share of one core during the "
            "measured window)\n");
     printf("%-11s %5s %6s %9s %7s %7s %7s %8s %8s %6s %5s %5s %7s %5s  %s\n", "bench", "runs",
-           "clients", "moves/s", "p50", "p90", "p99", "max", "frames/s", "thrott", "errs",
-           "disc", "gap_ms", "lost", "cpu% nodes / loadgen, rss MB nodes");
+           "clients", "moves/s", "p50", "p90", "p99", "max", "frames/s", "thrott", "errs", "disc",
+           "gap_ms", "lost", "cpu% nodes / loadgen, rss MB nodes");
     for (size_t i = 0; i < nb; i++) {
         json_t *m = json_object_get(medians, b[i].name);
+        if (is_mud(m))
+            continue;
         char c[14][32];
         cell(c[0], sizeof c[0], 0, num(m, "runs"));
         cell(c[1], sizeof c[1], 0, num(m, "clients"));
@@ -159,8 +228,8 @@ static void print_table(json_t *medians, struct bench *b, size_t nb)
             char cc[16], rr[16];
             cell(cc, sizeof cc, 0, cpu);
             cell(rr, sizeof rr, 0, rss);
-            pl += (size_t)snprintf(procs + pl, sizeof procs - pl, "%sn%d %s%%/%sMB",
-                                   pl ? " " : "", n, cc, rr);
+            pl += (size_t)snprintf(procs + pl, sizeof procs - pl, "%sn%d %s%%/%sMB", pl ? " " : "",
+                                   n, cc, rr);
             if (pl >= sizeof procs)
                 break;
         }
@@ -169,13 +238,9 @@ static void print_table(json_t *medians, struct bench *b, size_t nb)
             cell(lc, sizeof lc, 0, num(m, "loadgen.cpu_pct"));
             snprintf(procs + pl, sizeof procs - pl, " | lg %s%%", lc);
         }
-        printf("%-11s %5s %6s %9s %7s %7s %7s %8s %8s %6s %5s %5s %7s %5s  %s\n", b[i].name,
-               c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12],
-               procs);
+        printf("%-11s %5s %6s %9s %7s %7s %7s %8s %8s %6s %5s %5s %7s %5s  %s\n", b[i].name, c[0],
+               c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], procs);
     }
-    printf("\n");
-    for (size_t i = 0; i < nb; i++)
-        printf("  %-11s %s\n", b[i].name, b[i].desc ? b[i].desc : "");
 }
 
 int main(int argc, char **argv)

@@ -6,8 +6,12 @@
 #   BENCH_RUNS=3          runs per benchmark; the table shows medians
 #   BENCH_CLIENTS=1000    clients for (a); (b) uses twice as many
 #   BENCH_DURATION=10     measured seconds per run
-#   BENCH_ONLY=a,b,c,d,e  which benchmarks
+#   BENCH_ONLY=a,b,c,d,e,mud  which benchmarks (mud: the MUD's default cases;
+#                         or pick mud300, mud1000, mud1000room, mudbig)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
+#   MUD_DURATION=10       measured seconds per MUD run
+#   MUD_RATE=1            commands/s per bot
+#   MUD_BOTS=N            also run the big MUD case with N bots (off by default)
 #
 # Every process this script starts is recorded and killed on exit.
 # shellcheck disable=SC2154,SC2086,SC3045 # eval-assigned names; flag lists; dash has ulimit -n/-H
@@ -18,14 +22,18 @@ ROOT=$(pwd)
 WARREN=$ROOT/build/warren
 LOADGEN=$ROOT/build/bench/loadgen
 BENCHSTAT=$ROOT/build/bench/benchstat
+MUDBOTS=$ROOT/build/bench/mudbots
 RESULTS=$ROOT/bench/results
 
 RUNS=${BENCH_RUNS:-3}
 CLIENTS=${BENCH_CLIENTS:-1000}
 DURATION=${BENCH_DURATION:-10}
-ONLY=${BENCH_ONLY:-a,b,c,d,e}
+ONLY=${BENCH_ONLY:-a,b,c,d,e,mud}
+MUD_DURATION=${MUD_DURATION:-10}
+MUD_RATE=${MUD_RATE:-1}
+MUD_BOTS=${MUD_BOTS:-}
 
-for b in "$WARREN" "$LOADGEN" "$BENCHSTAT"; do
+for b in "$WARREN" "$LOADGEN" "$BENCHSTAT" "$MUDBOTS"; do
     [ -x "$b" ] || { echo "run.sh: $b is missing; run 'make bench'" >&2; exit 1; }
 done
 
@@ -102,17 +110,23 @@ start_cluster() {
     while [ $sc_i -le "$sc_n" ]; do
         eval "CL_RAFT_$sc_i=127.0.0.1:$(free_port)"
         eval "CL_HTTP_$sc_i=127.0.0.1:$(free_port)"
+        if [ "${CL_TELNET:-0}" = 1 ]; then
+            eval "CL_TELNET_$sc_i=127.0.0.1:$(free_port)"
+        else
+            eval "CL_TELNET_$sc_i="
+        fi
         eval "sc_peers=\"\${sc_peers:+\$sc_peers,}$sc_i=\$CL_RAFT_$sc_i\""
         sc_i=$((sc_i + 1))
     done
     sc_i=1
     while [ $sc_i -le "$sc_n" ]; do
-        eval "sc_raft=\$CL_RAFT_$sc_i sc_http=\$CL_HTTP_$sc_i"
+        eval "sc_raft=\$CL_RAFT_$sc_i sc_http=\$CL_HTTP_$sc_i sc_telnet=\$CL_TELNET_$sc_i"
         if [ "$sc_n" -gt 1 ]; then
             set -- --peers "$sc_peers" --cookie-file "$CL_DIR/cookie"
         else
             set --
         fi
+        [ -n "$sc_telnet" ] && set -- "$@" --telnet "$sc_telnet"
         # shellcheck disable=SC2086 # CL_EXTRA is a list of flags
         "$WARREN" node --id "$sc_i" --cluster "$sc_raft" --http "$sc_http" \
             --data "$CL_DIR/d$sc_i" "$@" $CL_EXTRA > "$CL_DIR/node$sc_i.log" 2>&1 &
@@ -177,6 +191,25 @@ nodes_list() {
         nl_i=$((nl_i + 1))
     done
     echo "$nl_out"
+}
+
+# The current cluster's telnet addresses and node pids, in node order.
+telnet_list() {
+    tl_out="" tl_i=1
+    while [ $tl_i -le "$CL_N" ]; do
+        eval "tl_out=\"\${tl_out:+\$tl_out,}\$CL_TELNET_$tl_i\""
+        tl_i=$((tl_i + 1))
+    done
+    echo "$tl_out"
+}
+
+pids_list() {
+    pl_out="" pl_i=1
+    while [ $pl_i -le "$CL_N" ]; do
+        eval "pl_out=\"\${pl_out:+\$pl_out,}\$CL_PID_$pl_i\""
+        pl_i=$((pl_i + 1))
+    done
+    echo "$pl_out"
 }
 
 # ---- process sampling ----------------------------------------------------
@@ -370,6 +403,100 @@ if want e; then
         stop_cluster
         r=$((r + 1))
     done
+fi
+
+# ---- the MUD: telnet bots (build/bench/mudbots) ----------------------------
+
+# run_mudbots BENCH RUN DESC -- MUDBOTS_ARGS...: one mudbots run against the
+# current cluster. mudbots samples the nodes' CPU and RSS itself (--pids),
+# so the record's procs stay empty.
+run_mudbots() {
+    rm_bench=$1 rm_run=$2 rm_desc=$3
+    shift 3
+    [ "$1" = "--" ] && shift
+    rm_dir=$TMP/$rm_bench-$rm_run
+    mkdir -p "$rm_dir"
+    "$MUDBOTS" --json "$rm_dir/result.json" --mark-dir "$rm_dir" --nodes "$(telnet_list)" \
+        --pids "$(pids_list)" "$@" > "$rm_dir/mudbots.out" 2>&1 &
+    rm_pid=$!
+    ALLPIDS="$ALLPIDS $rm_pid"
+    rm_rc=0
+    wait "$rm_pid" || rm_rc=$?
+    sed 's/^/    /' "$rm_dir/mudbots.out"
+    [ $rm_rc -eq 0 ] || log "  mudbots exited with status $rm_rc"
+    rm_result=null
+    [ -s "$rm_dir/result.json" ] && rm_result=$(cat "$rm_dir/result.json")
+    printf '{"bench":"%s","desc":"%s","run":%s,"rc":%s,"killed_node":null,"procs":[],"result":%s}\n' \
+        "$rm_bench" "$rm_desc" "$rm_run" "$rm_rc" "$rm_result" >> "$RECORDS"
+}
+
+# Password hashing (argon2id) runs on a worker thread of the node and is
+# meant to be slow; at the production cost, logging in 1000 bots would
+# measure argon2 and little else. The node is started with the cheapest
+# parameters when it has the flags (say so in the results: login times are
+# NOT those of production). MUD_PWHASH_OPS / MUD_PWHASH_MEM override.
+mud_node_flags() {
+    mf_help=$("$WARREN" node --help 2>&1 || true)
+    mf_out=""
+    case $mf_help in *--mud-pwhash-ops*) mf_out="--mud-pwhash-ops ${MUD_PWHASH_OPS:-1}" ;; esac
+    case $mf_help in *--mud-pwhash-mem*) mf_out="$mf_out --mud-pwhash-mem ${MUD_PWHASH_MEM:-8192}" ;; esac
+    echo "$mf_out"
+}
+
+# Wait (bounded) until every node of the cluster has the world: the leader
+# loads world/ through the log after its election, and a bot that logs in
+# before would be told to wait. A node without /api/mud (no MUD) is not
+# waited for.
+mud_wait_world() {
+    mw_deadline=$(( $(date +%s) + 30 ))
+    mw_i=1
+    while [ $mw_i -le "$CL_N" ]; do
+        eval "mw_http=\$CL_HTTP_$mw_i"
+        until http_get "http://$mw_http/api/mud" 2>/dev/null | grep -q '"world": *{'; do
+            if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$mw_http/api/mud")" = 404 ]; then
+                break
+            fi
+            if [ "$(date +%s)" -ge "$mw_deadline" ]; then
+                log "  node $mw_i has no world after 30 s; running anyway"
+                return 0
+            fi
+            sleep 0.1
+        done
+        mw_i=$((mw_i + 1))
+    done
+}
+
+# mud_case NAME LETTER BOTS MODE [RAMP]: RUNS runs, each on a fresh 3-node
+# cluster with telnet (so memory per character is measured on a fresh
+# process and no character of an earlier run is left in the world). Names
+# are M<LETTER><run letter><index letters>: unique per run.
+mud_case() {
+    mc_name=$1 mc_letter=$2 mc_bots=$3 mc_mode=$4 mc_ramp=${5:-5}
+    mc_desc="$mc_bots bots over 3 nodes, $mc_mode, $MUD_RATE cmds/s each (look:move:say 1:1:1), ramp ${mc_ramp} s"
+    mc_flags=$(mud_node_flags)
+    log "($mc_name) $mc_desc; node flags: ${mc_flags:-none}"
+    mc_r=1
+    for mc_rl in a b c d e f g h i j k l m n o p q r s t u v w x y z; do
+        [ $mc_r -le "$RUNS" ] || break
+        CL_TELNET=1
+        CL_EXTRA=$mc_flags
+        start_cluster "$mc_name" 3
+        CL_TELNET=0
+        CL_EXTRA=""
+        mud_wait_world
+        run_mudbots "$mc_name" $mc_r "$mc_desc" -- --bots "$mc_bots" --mode "$mc_mode" \
+            --rate "$MUD_RATE" --duration "$MUD_DURATION" --ramp "$mc_ramp" \
+            --prefix "M$mc_letter$mc_rl"
+        stop_cluster
+        mc_r=$((mc_r + 1))
+    done
+}
+
+if want mud || want mud300; then mud_case mud300 a 300 spread 3; fi
+if want mud || want mud1000; then mud_case mud1000 b 1000 spread 5; fi
+if want mud || want mud1000room; then mud_case mud1000room c 1000 one-room 5; fi
+if [ -n "$MUD_BOTS" ] && { want mud || want mudbig; }; then
+    mud_case mudbig d "$MUD_BOTS" spread 20
 fi
 
 mkdir -p "$RESULTS"

@@ -1,0 +1,1804 @@
+/* mudbots: telnet bots for Warren's MUD (bench/README.md, "MUD").
+ *
+ * One libuv thread drives N bots, each a telnet connection to one of the
+ * --nodes (round-robin). Each bot logs in through the node's dialogue
+ * (creating its character, or logging in when the name already exists),
+ * then runs a closed loop: one command in flight, think time, next
+ * command. Phases, driven by one 1 ms timer:
+ *
+ *   LOGIN   connect bot i at ramp * i / N, answer the login dialogue; ends
+ *           when every bot is in the game or failed, or at ramp +
+ *           --login-timeout. The node's RSS is sampled before the first
+ *           connect and when this phase ends (memory per character).
+ *   RUN     --warmup seconds (commands not measured), then --duration
+ *           seconds measured; each bot sends at --rate commands/s (think
+ *           time uniform in [0.5, 1.5] / rate after the previous send), a
+ *           weighted mix of look / move / say. Node CPU is sampled at the
+ *           window's start and end (/proc/PID/stat).
+ *   DRAIN   no more sends; wait for the commands in flight (bounded).
+ *   QUIT    send `quit` and wait (up to 3 s) for the node to close, so a
+ *           re-run starts without characters left in the world.
+ *
+ * Per bot, a state machine (assert_bot_state checks it):
+ *   B_IDLE        not connected yet (or never: ramp not reached).
+ *   B_CONNECTING  TCP connect in flight; deadline = connect + login timeout.
+ *   B_LOGIN       connected; `step` says which question we wait for.
+ *   B_GAME        in the game; `in_flight` iff a command awaits its reply.
+ *   B_QUITTING    `quit` sent; waiting for the node's close.
+ *   B_CLOSED      uv_close requested; nothing more happens.
+ *
+ * Telnet. Minimal but correct per RFC 854/1143 for a client that wants
+ * only NAWS and TTYPE: every WILL is refused with DONT (so the node ends
+ * prompts with IAC GA rather than EOR, and never compresses: we do not
+ * accept MCCP2), every DO with WONT, except DO NAWS (WILL NAWS + 120x40) and
+ * DO TTYPE (WILL TTYPE; SEND is answered "warren-bot"). WONT/DONT for an
+ * option that is off is ignored, so no negotiation loops. IAC GA and IAC
+ * EOR are prompt marks; IAC IAC is a 255 data byte; subnegotiations other
+ * than TTYPE SEND are skipped (bounded). Text is kept without CR and
+ * without ANSI escape sequences, for matching.
+ *
+ * Command latency. The node writes a command's whole output (ending with
+ * a prompt) in one write, so the reply is the first prompt mark whose
+ * segment (the text since the previous mark) holds the command's marker:
+ * "exits" for look and a move that succeeded, a refusal for a move that
+ * did not, "You say" for say. A prompt mark whose segment does not hold it
+ * belongs to asynchronous output (another's say, an NPC) when the node
+ * prompts after that too; such marks are counted (`early_prompts`) and
+ * skipped. So with early_prompts == 0 the latency is exactly "write to the
+ * first prompt mark after it". For say, the time to our own echo ("You
+ * say") is measured as well.
+ *
+ * Why the histogram and write helpers are copied from loadgen.c rather
+ * than shared: the Makefile builds every C file in bench/ into its own binary, so
+ * a shared bench/benchlib.c would need a filter in BENCH_SRCS and an extra
+ * object rule; 60 lines of copy are the smaller change. Keep the two in
+ * step.
+ *
+ * Every loop is bounded by a buffer length, the bot count or a deadline;
+ * the run ends by login + warmup + duration + drain + 3 s at the latest. */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/addr.h"
+
+#define MB_MAX_BOTS 20000
+#define MB_MAX_DURATION 600.0
+#define MB_MAX_NODES 16
+#define MB_RBUF_SIZE (256u << 10) /* shared read buffer */
+#define MB_TEXT_CAP (64u << 10)   /* one segment's text; beyond, keep the tail */
+#define MB_SB_MAX 64              /* subnegotiation bytes kept (TTYPE SEND) */
+#define MB_OUT_MAX (64u << 10)    /* queued output before the bot gives up */
+#define MB_MAX_CODES 32
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+
+/* telnet */
+#define T_IAC 255
+#define T_DONT 254
+#define T_DO 253
+#define T_WONT 252
+#define T_WILL 251
+#define T_SB 250
+#define T_GA 249
+#define T_SE 240
+#define T_EOR 239
+#define O_TTYPE 24
+#define O_NAWS 31
+#define TTYPE_IS 0
+#define TTYPE_SEND 1
+#define NAWS_W 120
+#define NAWS_H 40
+static const char TTYPE_NAME[] = "warren-bot";
+
+/* ---- histogram (copied from loadgen.c, see the top comment) ------------- */
+
+#define H_SUB_BITS 7
+#define H_SUB (1u << H_SUB_BITS)    /* 128 */
+#define H_MAX_US ((1ull << 26) - 1) /* ~67 s */
+#define H_BUCKETS ((26 - H_SUB_BITS) * H_SUB + 2 * H_SUB)
+
+struct hist {
+    uint64_t count;
+    uint64_t max_us;
+    uint64_t sum_us;
+    uint64_t b[H_BUCKETS];
+};
+
+static unsigned hist_bucket(uint64_t v)
+{
+    if (v < 2 * H_SUB)
+        return (unsigned)v;
+    unsigned k = 63u - (unsigned)__builtin_clzll(v);
+    unsigned shift = k - H_SUB_BITS;
+    return (shift + 1) * H_SUB + (unsigned)(v >> shift) - H_SUB;
+}
+
+static double hist_value(unsigned b)
+{
+    if (b < 2 * H_SUB)
+        return b;
+    unsigned shift = b / H_SUB - 1;
+    uint64_t low = (uint64_t)(b % H_SUB + H_SUB) << shift;
+    return (double)low + (double)(1ull << shift) / 2.0;
+}
+
+static void hist_add(struct hist *h, uint64_t us)
+{
+    if (us > h->max_us)
+        h->max_us = us;
+    h->sum_us += us;
+    h->count++;
+    h->b[hist_bucket(us > H_MAX_US ? H_MAX_US : us)]++;
+}
+
+static double hist_quantile_ms(const struct hist *h, double p)
+{
+    if (h->count == 0)
+        return 0;
+    uint64_t rank = (uint64_t)ceil(p * (double)h->count);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < H_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen >= rank) {
+            double v = hist_value(i);
+            if (v > (double)h->max_us)
+                v = (double)h->max_us;
+            return v / 1000.0;
+        }
+    }
+    return (double)h->max_us / 1000.0;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+enum bot_state { B_IDLE, B_CONNECTING, B_LOGIN, B_GAME, B_QUITTING, B_CLOSED };
+
+/* B_LOGIN: the question the bot waits for. */
+enum login_step {
+    L_NAME,       /* "name": send the name */
+    L_AFTER_NAME, /* "(y/n)"/"create": new name, send y; "password": existing */
+    L_PW1,        /* "password": send it */
+    L_PW2,        /* "again|confirm|retype": send it again */
+    L_ENTER,      /* last answer sent: the next prompt mark means in game */
+};
+
+enum cmd_kind { K_LOOK, K_MOVE, K_SAY, K_N };
+static const char *const KIND_NAME[K_N] = {"look", "move", "say"};
+
+/* Directions as the node spells them in the exits line, and their
+ * opposites (index ^ 1). */
+enum { D_N = 10 };
+static const char *const DIR_NAME[D_N] = {"north",     "south",    "east",      "west",
+                                          "up",        "down",     "northeast", "southwest",
+                                          "northwest", "southeast"};
+static const char *const DIR_ABBR[D_N] = {"n", "s", "e", "w", "u", "d", "ne", "sw", "nw", "se"};
+
+enum telnet_state { TS_DATA, TS_IAC, TS_OPT, TS_SB, TS_SB_IAC };
+enum ansi_state { A_NONE, A_ESC, A_CSI };
+
+struct buf {
+    char *base;
+    size_t len, cap;
+};
+
+struct mb;
+
+struct bot {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    struct mb *mb;
+    uint32_t idx;
+    uint16_t node;
+    uint8_t state; /* enum bot_state */
+    uint8_t step;  /* enum login_step (B_LOGIN) */
+    uint8_t kind;  /* enum cmd_kind of the command in flight */
+    uint8_t ts;    /* enum telnet_state */
+    uint8_t verb;  /* WILL/WONT/DO/DONT being read (TS_OPT) */
+    uint8_t ansi;  /* enum ansi_state */
+    uint8_t sb_len;
+    bool writing;   /* wreq in flight with wbuf */
+    bool in_flight; /* B_GAME: a command awaits its reply */
+    bool early;     /* this command already saw a prompt without its marker */
+    bool echo_seen; /* say: "You say" seen */
+    bool naws_on, ttype_on;
+    bool was_in_game, existing, lost;
+    int8_t last_dir;  /* the direction of the last successful move, or -1 */
+    int8_t tried_dir; /* the move in flight */
+    uint16_t exits;   /* bit d: exit d seen in the last exits line */
+    uint16_t bad;     /* bit d: a move that way failed in this room */
+    char name[17];
+    uint8_t sb[MB_SB_MAX];
+    uint32_t says, sent;
+    uint64_t t_connect, t_sent, t_next, deadline;
+    struct buf text; /* the segment since the last prompt mark or step */
+    struct buf out;  /* output waiting for the write in flight */
+    struct buf wbuf; /* output of the write in flight */
+};
+
+struct node_info {
+    char text[64];
+    struct sockaddr_in addr;
+    int pid; /* 0: none given */
+    uint32_t bots, in_game;
+    long rss0_kb, rss1_kb, rss2_kb;                        /* before connects, after login, end */
+    unsigned long long t_login0, t_login1, t_run0, t_run1; /* utime+stime ticks */
+};
+
+struct code_count {
+    char code[32];
+    uint64_t n;
+};
+
+enum phase { PH_LOGIN, PH_RUN, PH_DRAIN, PH_QUIT, PH_DONE };
+
+struct opts {
+    uint32_t bots;
+    double rate, duration, warmup, ramp, login_timeout, cmd_timeout, drain;
+    bool one_room;
+    unsigned mix[K_N]; /* weights */
+    uint32_t max_cmds; /* per bot, 0: no limit */
+    const char *prefix, *password, *json_path, *mark_dir;
+    uint64_t seed;
+    bool quiet;
+};
+
+struct mb {
+    struct opts o;
+    uv_loop_t *loop;
+    uv_timer_t tick;
+    uv_signal_t sigint, sigterm;
+    struct node_info nodes[MB_MAX_NODES];
+    uint32_t n_nodes, n_pids;
+    struct bot *bots;
+    char *rbuf;
+    uint64_t rng;
+    enum phase phase;
+    bool interrupted, marked_start;
+    long clk_tck;
+
+    uint64_t start_ns, login_end_ns, m_start, m_end, drain_deadline, quit_deadline;
+    uint32_t next_connect, connecting, in_game, login_failed, created, existing;
+    double cpu_start_s, cpu_end_s;
+
+    /* measured window unless said otherwise */
+    uint64_t sent[K_N], done[K_N], timeouts[K_N];
+    uint64_t early_prompts, async_prompts, move_failed, late_sends, bytes_in;
+    uint64_t disconnects;
+    struct hist lat[K_N], echo, login;
+    struct code_count errors[MB_MAX_CODES];
+    uint32_t n_errors;
+};
+
+static void die(const char *what)
+{
+    fprintf(stderr, "mudbots: %s\n", what);
+    exit(1);
+}
+
+static uint64_t rng_next(struct mb *mb)
+{
+    uint64_t x = mb->rng; /* xorshift64*: jitter and choices only */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    mb->rng = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+static double rng_unit(struct mb *mb)
+{
+    return (double)(rng_next(mb) >> 11) / 9007199254740992.0;
+}
+
+static void buf_reserve(struct buf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra)
+        cap *= 2;
+    char *p = realloc(b->base, cap);
+    if (p == NULL)
+        die("out of memory");
+    b->base = p;
+    b->cap = cap;
+}
+
+static void buf_append(struct buf *b, const void *data, size_t len)
+{
+    buf_reserve(b, len);
+    memcpy(b->base + b->len, data, len);
+    b->len += len;
+}
+
+static void buf_free(struct buf *b)
+{
+    free(b->base);
+    b->base = NULL;
+    b->len = b->cap = 0;
+}
+
+static void count_code(struct mb *mb, const char *code)
+{
+    for (uint32_t i = 0; i < mb->n_errors; i++) {
+        if (strcmp(mb->errors[i].code, code) == 0) {
+            mb->errors[i].n++;
+            return;
+        }
+    }
+    if (mb->n_errors == MB_MAX_CODES)
+        code = "(other)";
+    else
+        mb->n_errors++;
+    struct code_count *e = &mb->errors[mb->n_errors - 1];
+    if (strcmp(e->code, code) != 0)
+        snprintf(e->code, sizeof e->code, "%s", code);
+    e->n++;
+}
+
+static bool in_window(const struct mb *mb, uint64_t t)
+{
+    return t >= mb->m_start && t < mb->m_end;
+}
+
+/* Case-insensitive search of @needle (lower case, ASCII) in @len bytes. */
+static const char *ci_find(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n == 0 || len < n)
+        return NULL;
+    for (size_t i = 0; i + n <= len; i++) {
+        if (tolower((unsigned char)hay[i]) != needle[0])
+            continue;
+        size_t k = 1;
+        while (k < n && tolower((unsigned char)hay[i + k]) == needle[k])
+            k++;
+        if (k == n)
+            return hay + i;
+    }
+    return NULL;
+}
+
+static bool text_has(const struct bot *b, const char *needle)
+{
+    return ci_find(b->text.base, b->text.len, needle) != NULL;
+}
+
+/* Check the invariants of @b's state (see the top comment). */
+static void assert_bot_state(const struct bot *b)
+{
+    switch (b->state) {
+    case B_IDLE:
+    case B_CONNECTING:
+        assert(!b->in_flight && !b->was_in_game);
+        break;
+    case B_LOGIN:
+        assert(!b->in_flight && b->step <= L_ENTER);
+        break;
+    case B_GAME:
+        assert(b->was_in_game);
+        assert(!b->in_flight || b->kind < K_N);
+        break;
+    case B_QUITTING:
+    case B_CLOSED:
+        break;
+    default:
+        assert(false);
+    }
+}
+
+/* ---- output path (as loadgen.c) ----------------------------------------- */
+
+static void bot_close(struct bot *b, bool lost, const char *why);
+
+static void on_write(uv_write_t *req, int status);
+
+static void start_write(struct bot *b)
+{
+    struct buf tmp = b->wbuf;
+    b->wbuf = b->out;
+    b->out = tmp;
+    b->out.len = 0;
+    uv_buf_t ub = uv_buf_init(b->wbuf.base, (unsigned)b->wbuf.len);
+    if (uv_write(&b->wreq, (uv_stream_t *)&b->tcp, &ub, 1, on_write) < 0) {
+        bot_close(b, true, "write_error");
+        return;
+    }
+    b->writing = true;
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct bot *b = req->data;
+    b->writing = false;
+    b->wbuf.len = 0;
+    if (b->state == B_CLOSED)
+        return;
+    if (status < 0) {
+        bot_close(b, true, "write_error");
+        return;
+    }
+    if (b->out.len > 0)
+        start_write(b);
+}
+
+static void bot_write(struct bot *b, const void *data, size_t len)
+{
+    if (b->state == B_CLOSED || b->state == B_IDLE || b->state == B_CONNECTING)
+        return;
+    const char *p = data;
+    if (!b->writing && b->out.len == 0) {
+        uv_buf_t ub = uv_buf_init((char *)p, (unsigned)len);
+        int r = uv_try_write((uv_stream_t *)&b->tcp, &ub, 1);
+        if (r == (int)len)
+            return;
+        if (r < 0 && r != UV_EAGAIN) {
+            bot_close(b, true, "write_error");
+            return;
+        }
+        if (r > 0) {
+            p += r;
+            len -= (size_t)r;
+        }
+    }
+    if (b->out.len + len > MB_OUT_MAX) {
+        bot_close(b, true, "output_stuck");
+        return;
+    }
+    buf_append(&b->out, p, len);
+    if (!b->writing)
+        start_write(b);
+}
+
+/* A line of input; telnet needs IAC doubled, but our lines are ASCII. */
+static void bot_send_line(struct bot *b, const char *line)
+{
+    char tmp[160];
+    int n = snprintf(tmp, sizeof tmp, "%s\r\n", line);
+    if (n > 0 && (size_t)n < sizeof tmp)
+        bot_write(b, tmp, (size_t)n);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void on_close(uv_handle_t *h)
+{
+    struct bot *b = h->data;
+    buf_free(&b->text);
+    buf_free(&b->out);
+    buf_free(&b->wbuf);
+}
+
+/* Close @b once. @lost: the peer or an error ended it; @why: counted as an
+ * error code unless NULL. */
+static void bot_close(struct bot *b, bool lost, const char *why)
+{
+    struct mb *mb = b->mb;
+    if (b->state == B_CLOSED || b->state == B_IDLE)
+        return;
+    if (b->state == B_CONNECTING || b->state == B_LOGIN) {
+        mb->connecting--;
+        mb->login_failed++;
+    }
+    if (b->state == B_GAME) {
+        mb->in_game--;
+        mb->nodes[b->node].in_game--;
+        if (lost && mb->phase < PH_QUIT)
+            mb->disconnects++;
+    }
+    if (why != NULL && !(b->state == B_QUITTING && !lost))
+        count_code(mb, why);
+    b->lost = lost;
+    b->state = B_CLOSED;
+    b->in_flight = false;
+    uv_close((uv_handle_t *)&b->tcp, on_close);
+}
+
+/* ---- game ---------------------------------------------------------------- */
+
+static int dir_parse(const char *w, size_t n)
+{
+    for (int d = 0; d < D_N; d++)
+        if ((strlen(DIR_NAME[d]) == n && strncasecmp(w, DIR_NAME[d], n) == 0) ||
+            (strlen(DIR_ABBR[d]) == n && strncasecmp(w, DIR_ABBR[d], n) == 0))
+            return d;
+    return -1;
+}
+
+/* Read the last "[Exits: ...]" line of the segment into b->exits. A word
+ * followed by "(closed)" (the node's way, src/mud/mud_node.c), wrapped in
+ * () or marked with * or + is taken to be a closed door and skipped (it
+ * would refuse the move). Returns
+ * whether an exits line was there. */
+static bool parse_exits(struct bot *b)
+{
+    const char *t = b->text.base, *end = t + b->text.len, *hit = NULL;
+    for (const char *p = t; p < end;) {
+        const char *f = ci_find(p, (size_t)(end - p), "exits:");
+        if (f == NULL)
+            break;
+        hit = f;
+        p = f + 6;
+    }
+    if (hit == NULL)
+        return false;
+    uint16_t mask = 0;
+    const char *p = hit + 6;
+    while (p < end && *p != '\n' && *p != ']') {
+        if (!isalpha((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        const char *w = p;
+        while (p < end && isalpha((unsigned char)*p))
+            p++;
+        bool door = (w > t && (w[-1] == '(' || w[-1] == '<' || w[-1] == '*' || w[-1] == '+')) ||
+                    (p < end && (*p == '(' || *p == ')' || *p == '>' || *p == '*' || *p == '+'));
+        int d = dir_parse(w, (size_t)(p - w));
+        if (d >= 0 && !door)
+            mask |= (uint16_t)(1u << d);
+    }
+    b->exits = mask;
+    return true;
+}
+
+/* A move the node refused ("You can't go that way.", "The gate is
+ * closed."): its reply has no exits line. */
+static bool move_refused(const struct bot *b)
+{
+    static const char *const pats[] = {"can't",  "cannot", "closed",  "no exit",
+                                       "no way", "not go", "blocked", "locked"};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
+        if (text_has(b, pats[i]))
+            return true;
+    return false;
+}
+
+/* Where to walk: back the way we came with probability 1/3 (so bots stay
+ * spread around their start instead of drifting to dead ends), else any
+ * open exit that has not failed here. -1: nowhere known. */
+static int pick_dir(struct bot *b)
+{
+    uint16_t ok = (uint16_t)(b->exits & ~b->bad);
+    if (ok == 0)
+        return -1;
+    if (b->last_dir >= 0) {
+        int back = b->last_dir ^ 1;
+        if ((ok & (1u << back)) && rng_next(b->mb) % 3 == 0)
+            return back;
+    }
+    unsigned n = (unsigned)__builtin_popcount(ok);
+    unsigned k = (unsigned)(rng_next(b->mb) % n);
+    for (int d = 0; d < D_N; d++)
+        if ((ok & (1u << d)) && k-- == 0)
+            return d;
+    return -1;
+}
+
+static enum cmd_kind pick_kind(struct bot *b)
+{
+    const struct opts *o = &b->mb->o;
+    unsigned w[K_N], total = 0;
+    for (int k = 0; k < K_N; k++) {
+        w[k] = o->mix[k];
+        if (k == K_MOVE && o->one_room)
+            w[k] = 0;
+        total += w[k];
+    }
+    if (total == 0)
+        return K_LOOK;
+    unsigned r = (unsigned)(rng_next(b->mb) % total);
+    for (int k = 0; k < K_N; k++) {
+        if (r < w[k])
+            return (enum cmd_kind)k;
+        r -= w[k];
+    }
+    return K_LOOK;
+}
+
+static void schedule_next(struct bot *b, uint64_t from)
+{
+    double period = 1.0 / b->mb->o.rate;
+    b->t_next = from + (uint64_t)(period * (0.5 + rng_unit(b->mb)) * 1e9);
+}
+
+static void send_command(struct bot *b, uint64_t now)
+{
+    struct mb *mb = b->mb;
+    enum cmd_kind k = pick_kind(b);
+    int d = -1;
+    if (k == K_MOVE) {
+        d = pick_dir(b);
+        if (d < 0)
+            k = K_LOOK; /* no exit known: look to learn them */
+    }
+    char line[96];
+    switch (k) {
+    case K_LOOK:
+        snprintf(line, sizeof line, "look");
+        break;
+    case K_MOVE:
+        snprintf(line, sizeof line, "%s", DIR_NAME[d]);
+        break;
+    case K_SAY:
+    default:
+        snprintf(line, sizeof line, "say hello %" PRIu32, ++b->says);
+        break;
+    }
+    b->kind = (uint8_t)k;
+    b->tried_dir = (int8_t)d;
+    b->in_flight = true;
+    b->early = false;
+    b->echo_seen = false;
+    b->text.len = 0;
+    b->t_sent = now;
+    b->sent++;
+    b->deadline = now + (uint64_t)(mb->o.cmd_timeout * 1e9);
+    if (in_window(mb, now))
+        mb->sent[k]++;
+    bot_send_line(b, line);
+}
+
+/* A prompt mark while in the game. */
+static void game_prompt(struct bot *b, uint64_t now)
+{
+    struct mb *mb = b->mb;
+    if (!b->in_flight) {
+        mb->async_prompts++;
+        parse_exits(b);
+        return;
+    }
+    bool matched;
+    switch (b->kind) {
+    case K_LOOK:
+        matched = parse_exits(b);
+        break;
+    case K_MOVE:
+        if (parse_exits(b)) {
+            matched = true;
+            b->last_dir = b->tried_dir;
+            b->bad = 0;
+        } else {
+            matched = move_refused(b);
+            if (matched) {
+                if (b->tried_dir >= 0)
+                    b->bad |= (uint16_t)(1u << b->tried_dir);
+                if (in_window(mb, b->t_sent))
+                    mb->move_failed++;
+            }
+        }
+        break;
+    case K_SAY:
+    default:
+        matched = b->echo_seen || text_has(b, "you say");
+        break;
+    }
+    if (!matched) {
+        /* Another's output with its own prompt: not our reply. */
+        if (!b->early && in_window(mb, b->t_sent))
+            mb->early_prompts++;
+        b->early = true;
+        return;
+    }
+    b->in_flight = false;
+    if (in_window(mb, b->t_sent)) {
+        mb->done[b->kind]++;
+        hist_add(&mb->lat[b->kind], (now - b->t_sent) / 1000);
+    }
+    schedule_next(b, b->t_sent);
+    if (b->t_next < now) {
+        if (in_window(mb, now))
+            mb->late_sends++;
+        b->t_next = now;
+    }
+}
+
+/* ---- login dialogue ------------------------------------------------------ */
+
+static void enter_game(struct bot *b, uint64_t now)
+{
+    struct mb *mb = b->mb;
+    b->state = B_GAME;
+    b->was_in_game = true;
+    mb->connecting--;
+    mb->in_game++;
+    mb->nodes[b->node].in_game++;
+    if (b->existing)
+        mb->existing++;
+    else
+        mb->created++;
+    hist_add(&mb->login, (now - b->t_connect) / 1000);
+    parse_exits(b);
+    b->text.len = 0;
+    b->t_next = UINT64_MAX; /* the run phase schedules the first command */
+}
+
+/* Act on the login text seen so far. @mark: it ended with a prompt mark.
+ * Returns whether it answered (then the text is consumed). */
+static bool login_step(struct bot *b, bool mark, uint64_t now)
+{
+    const char *pw = b->mb->o.password;
+    switch (b->step) {
+    case L_NAME:
+        if (!text_has(b, "name"))
+            return false;
+        bot_send_line(b, b->name);
+        b->step = L_AFTER_NAME;
+        break;
+    case L_AFTER_NAME:
+        if (text_has(b, "(y/n)") || text_has(b, "create")) {
+            bot_send_line(b, "y");
+            b->step = L_PW1;
+        } else if (text_has(b, "password")) {
+            /* The name exists (a re-run on a kept data dir): log in. */
+            b->existing = true;
+            bot_send_line(b, pw);
+            b->step = L_ENTER;
+        } else if (mark && text_has(b, "name")) {
+            bot_close(b, false, "login_name_refused");
+        } else {
+            return false;
+        }
+        break;
+    case L_PW1:
+        if (!text_has(b, "password"))
+            return false;
+        bot_send_line(b, pw);
+        b->step = L_PW2;
+        break;
+    case L_PW2:
+        if (text_has(b, "again") || text_has(b, "confirm") || text_has(b, "retype")) {
+            bot_send_line(b, pw);
+            b->step = L_ENTER;
+        } else if (mark && text_has(b, "password")) {
+            bot_close(b, false, "login_password_refused");
+        } else {
+            return false;
+        }
+        break;
+    case L_ENTER:
+        if (!mark)
+            return false;
+        if (text_has(b, "password") || text_has(b, "wrong") || text_has(b, "incorrect")) {
+            bot_close(b, false, "login_password_refused");
+            break;
+        }
+        enter_game(b, now);
+        return true;
+    }
+    b->text.len = 0;
+    return true;
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+static void text_put(struct bot *b, const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (b->text.len + n > MB_TEXT_CAP) {
+        /* Keep the tail: the markers we look for end a segment. */
+        size_t keep = MB_TEXT_CAP / 2;
+        if (keep > b->text.len)
+            keep = b->text.len;
+        memmove(b->text.base, b->text.base + b->text.len - keep, keep);
+        b->text.len = keep;
+        if (n > MB_TEXT_CAP / 2) {
+            p += n - MB_TEXT_CAP / 2;
+            n = MB_TEXT_CAP / 2;
+        }
+    }
+    buf_append(&b->text, p, n);
+}
+
+/* say: the first "You say" after the command was sent is our echo. */
+static void check_echo(struct bot *b, uint64_t now)
+{
+    struct mb *mb = b->mb;
+    if (b->state == B_GAME && b->in_flight && b->kind == K_SAY && !b->echo_seen &&
+        text_has(b, "you say")) {
+        b->echo_seen = true;
+        if (in_window(mb, b->t_sent))
+            hist_add(&mb->echo, (now - b->t_sent) / 1000);
+    }
+}
+
+static void on_prompt_mark(struct bot *b, uint64_t now)
+{
+    check_echo(b, now);
+    if (b->state == B_LOGIN) {
+        if (!login_step(b, true, now) && b->state == B_LOGIN) {
+            /* A mark with nothing we understand (e.g. the tail of a prompt
+             * we already answered): drop the segment. */
+            b->text.len = 0;
+        }
+        return;
+    }
+    if (b->state == B_GAME)
+        game_prompt(b, now);
+    if (b->state == B_GAME && !b->in_flight)
+        b->text.len = 0;
+    else if (b->state == B_GAME && b->early)
+        b->text.len = 0; /* the segment was someone else's */
+    else if (b->state == B_QUITTING)
+        b->text.len = 0;
+}
+
+static void send_opt(struct bot *b, uint8_t verb, uint8_t opt)
+{
+    uint8_t m[3] = {T_IAC, verb, opt};
+    bot_write(b, m, 3);
+}
+
+static void on_negotiation(struct bot *b, uint8_t verb, uint8_t opt)
+{
+    switch (verb) {
+    case T_WILL:
+        send_opt(b, T_DONT, opt); /* we want none of the node's options */
+        break;
+    case T_WONT:
+        break; /* already off on our side */
+    case T_DO:
+        if (opt == O_NAWS) {
+            if (!b->naws_on) {
+                b->naws_on = true;
+                send_opt(b, T_WILL, O_NAWS);
+                uint8_t sb[] = {T_IAC, T_SB, O_NAWS, 0, NAWS_W, 0, NAWS_H, T_IAC, T_SE};
+                bot_write(b, sb, sizeof sb);
+            }
+        } else if (opt == O_TTYPE) {
+            if (!b->ttype_on) {
+                b->ttype_on = true;
+                send_opt(b, T_WILL, O_TTYPE);
+            }
+        } else {
+            send_opt(b, T_WONT, opt);
+        }
+        break;
+    case T_DONT:
+        if (opt == O_NAWS && b->naws_on) {
+            b->naws_on = false;
+            send_opt(b, T_WONT, opt);
+        } else if (opt == O_TTYPE && b->ttype_on) {
+            b->ttype_on = false;
+            send_opt(b, T_WONT, opt);
+        }
+        break;
+    }
+}
+
+static void on_subneg(struct bot *b)
+{
+    if (b->sb_len >= 2 && b->sb[0] == O_TTYPE && b->sb[1] == TTYPE_SEND && b->ttype_on) {
+        uint8_t m[4 + sizeof TTYPE_NAME + 2] = {T_IAC, T_SB, O_TTYPE, TTYPE_IS};
+        memcpy(m + 4, TTYPE_NAME, sizeof TTYPE_NAME - 1);
+        m[4 + sizeof TTYPE_NAME - 1] = T_IAC;
+        m[4 + sizeof TTYPE_NAME] = T_SE;
+        bot_write(b, m, sizeof m - 1);
+    }
+}
+
+/* Feed @n bytes of telnet input: text goes (CR and ANSI stripped) into the
+ * segment; prompt marks act. */
+static void bot_feed(struct bot *b, const uint8_t *p, size_t n, uint64_t now)
+{
+    char txt[4096];
+    size_t tl = 0;
+#define FLUSH_TEXT()                                                                               \
+    do {                                                                                           \
+        text_put(b, txt, tl);                                                                      \
+        tl = 0;                                                                                    \
+    } while (0)
+    for (size_t i = 0; i < n && b->state != B_CLOSED; i++) {
+        uint8_t c = p[i];
+        switch (b->ts) {
+        case TS_DATA:
+            if (c == T_IAC) {
+                b->ts = TS_IAC;
+                continue;
+            }
+            break; /* text, below */
+        case TS_IAC:
+            b->ts = TS_DATA;
+            if (c == T_IAC)
+                break; /* a 255 data byte */
+            if (c == T_WILL || c == T_WONT || c == T_DO || c == T_DONT) {
+                b->verb = c;
+                b->ts = TS_OPT;
+            } else if (c == T_SB) {
+                b->sb_len = 0;
+                b->ts = TS_SB;
+            } else if (c == T_GA || c == T_EOR) {
+                FLUSH_TEXT();
+                on_prompt_mark(b, now);
+            }
+            continue; /* NOP and the rest: nothing to do */
+        case TS_OPT:
+            b->ts = TS_DATA;
+            on_negotiation(b, b->verb, c);
+            continue;
+        case TS_SB:
+            if (c == T_IAC)
+                b->ts = TS_SB_IAC;
+            else if (b->sb_len < MB_SB_MAX)
+                b->sb[b->sb_len++] = c;
+            continue;
+        case TS_SB_IAC:
+            if (c == T_IAC) {
+                if (b->sb_len < MB_SB_MAX)
+                    b->sb[b->sb_len++] = c;
+                b->ts = TS_SB;
+            } else {
+                b->ts = TS_DATA; /* SE, or a broken SB: end it either way */
+                if (c == T_SE)
+                    on_subneg(b);
+            }
+            continue;
+        }
+        /* Text byte: drop CR/NUL and ANSI escapes. */
+        switch (b->ansi) {
+        case A_ESC:
+            b->ansi = c == '[' ? A_CSI : A_NONE;
+            continue;
+        case A_CSI:
+            if (c >= 0x40 && c <= 0x7e)
+                b->ansi = A_NONE;
+            continue;
+        default:
+            break;
+        }
+        if (c == 0x1b) {
+            b->ansi = A_ESC;
+            continue;
+        }
+        if (c == '\r' || c == '\0')
+            continue;
+        txt[tl++] = (char)c;
+        if (tl == sizeof txt)
+            FLUSH_TEXT();
+    }
+    if (b->state != B_CLOSED)
+        FLUSH_TEXT();
+#undef FLUSH_TEXT
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
+{
+    struct bot *b = h->data;
+    (void)suggested;
+    /* One shared buffer: read callbacks run one at a time and consume (or
+     * copy) what they were given before returning. */
+    *ub = uv_buf_init(b->mb->rbuf, MB_RBUF_SIZE);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
+{
+    struct bot *b = s->data;
+    struct mb *mb = b->mb;
+    if (b->state == B_CLOSED)
+        return;
+    if (nread < 0) {
+        if (b->state == B_QUITTING)
+            bot_close(b, false, NULL);
+        else
+            bot_close(b, true,
+                      nread != UV_EOF       ? uv_err_name((int)nread)
+                      : b->state == B_LOGIN ? "login_closed_by_node"
+                                            : "closed_by_node");
+        return;
+    }
+    if (nread == 0)
+        return;
+    uint64_t now = uv_hrtime();
+    if (in_window(mb, now))
+        mb->bytes_in += (uint64_t)nread;
+    bot_feed(b, (const uint8_t *)ub->base, (size_t)nread, now);
+    if (b->state == B_LOGIN && b->text.len > 0 && b->text.base[b->text.len - 1] != '\n') {
+        /* A question without a prompt mark: answer it if it reads like one. */
+        login_step(b, false, now);
+    }
+    check_echo(b, now);
+    assert_bot_state(b);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct bot *b = req->data;
+    if (b->state != B_CONNECTING)
+        return;
+    if (status < 0) {
+        char code[32];
+        snprintf(code, sizeof code, "connect_%s", uv_err_name(status));
+        bot_close(b, true, code);
+        return;
+    }
+    uv_tcp_nodelay(&b->tcp, 1);
+    b->state = B_LOGIN;
+    b->step = L_NAME;
+    if (uv_read_start((uv_stream_t *)&b->tcp, on_alloc, on_read) < 0)
+        bot_close(b, true, "read_start_failed");
+}
+
+static void bot_start(struct bot *b, uint64_t now)
+{
+    struct mb *mb = b->mb;
+    mb->connecting++;
+    b->state = B_CONNECTING;
+    b->t_connect = now;
+    b->deadline = now + (uint64_t)(mb->o.login_timeout * 1e9);
+    if (uv_tcp_init(mb->loop, &b->tcp) < 0) {
+        b->state = B_IDLE;
+        mb->connecting--;
+        mb->login_failed++;
+        count_code(mb, "tcp_init_failed");
+        return;
+    }
+    b->tcp.data = b;
+    b->creq.data = b;
+    b->wreq.data = b;
+    if (uv_tcp_connect(&b->creq, &b->tcp, (const struct sockaddr *)&mb->nodes[b->node].addr,
+                       on_connect) < 0)
+        bot_close(b, true, "connect_failed");
+}
+
+/* ---- /proc sampling ------------------------------------------------------ */
+
+/* utime + stime of @pid in clock ticks, or 0 when it cannot be read. */
+static unsigned long long proc_ticks(int pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    /* comm may hold spaces and parens: fields count from the last ')'. */
+    const char *p = strrchr(line, ')');
+    if (p == NULL)
+        return 0;
+    unsigned long long ut = 0, st = 0;
+    /* after ") ": state(3) ... utime is field 14, stime 15 */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+/* VmRSS of @pid in kB, or -1. */
+static long proc_rss_kb(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = strtol(line + 6, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void write_mark(const struct mb *mb, const char *name)
+{
+    if (mb->o.mark_dir == NULL)
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", mb->o.mark_dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(f, "%lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+    fclose(f);
+}
+
+/* ---- the clock ----------------------------------------------------------- */
+
+static void quit_all(struct mb *mb);
+static void close_all(struct mb *mb);
+
+static void start_run(struct mb *mb, uint64_t now)
+{
+    mb->login_end_ns = now;
+    for (uint32_t k = 0; k < mb->n_nodes; k++) {
+        struct node_info *nd = &mb->nodes[k];
+        if (nd->pid > 0) {
+            nd->rss1_kb = proc_rss_kb(nd->pid);
+            nd->t_login1 = proc_ticks(nd->pid);
+        }
+    }
+    mb->m_start = now + (uint64_t)(mb->o.warmup * 1e9);
+    mb->m_end = mb->m_start + (uint64_t)(mb->o.duration * 1e9);
+    /* First commands spread over one period, so the bots do not beat. */
+    double period = 1.0 / mb->o.rate;
+    for (uint32_t i = 0; i < mb->o.bots; i++) {
+        struct bot *b = &mb->bots[i];
+        if (b->state == B_GAME)
+            b->t_next = now + (uint64_t)(period * rng_unit(mb) * 1e9);
+    }
+    mb->phase = PH_RUN;
+    if (!mb->o.quiet)
+        fprintf(stderr, "mudbots: %u/%u bots in the game after %.2f s (%u failed); %s\n",
+                mb->in_game, mb->o.bots, (double)(now - mb->start_ns) / 1e9, mb->login_failed,
+                mb->in_game ? "running" : "nothing to run");
+    if (mb->in_game == 0) {
+        mb->m_start = mb->m_end = now; /* an empty window: nothing to measure */
+        quit_all(mb);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct mb *mb = t->data;
+    uint64_t now = uv_hrtime();
+    if (mb->interrupted && mb->phase < PH_QUIT)
+        quit_all(mb);
+    switch (mb->phase) {
+    case PH_LOGIN: {
+        /* Connect on the ramp; at most 256 per tick keeps a tick short. */
+        uint32_t started = 0;
+        while (mb->next_connect < mb->o.bots && started < 256) {
+            uint64_t at =
+                mb->start_ns + (uint64_t)(mb->o.ramp * 1e9 * mb->next_connect / mb->o.bots);
+            if (at > now)
+                break;
+            bot_start(&mb->bots[mb->next_connect++], now);
+            started++;
+        }
+        for (uint32_t i = 0; i < mb->next_connect; i++) {
+            struct bot *b = &mb->bots[i];
+            if ((b->state == B_CONNECTING || b->state == B_LOGIN) && now >= b->deadline)
+                bot_close(b, false, b->state == B_CONNECTING ? "connect_timeout" : "login_timeout");
+        }
+        if (mb->next_connect == mb->o.bots && mb->connecting == 0)
+            start_run(mb, now);
+        return;
+    }
+    case PH_RUN:
+        if (!mb->marked_start && now >= mb->m_start) {
+            mb->marked_start = true;
+            mb->cpu_start_s = cpu_seconds();
+            for (uint32_t k = 0; k < mb->n_nodes; k++)
+                if (mb->nodes[k].pid > 0)
+                    mb->nodes[k].t_run0 = proc_ticks(mb->nodes[k].pid);
+            write_mark(mb, "start");
+        }
+        if (now >= mb->m_end) {
+            mb->cpu_end_s = cpu_seconds();
+            for (uint32_t k = 0; k < mb->n_nodes; k++)
+                if (mb->nodes[k].pid > 0)
+                    mb->nodes[k].t_run1 = proc_ticks(mb->nodes[k].pid);
+            write_mark(mb, "end");
+            mb->phase = PH_DRAIN;
+            mb->drain_deadline = now + (uint64_t)(mb->o.drain * 1e9);
+            return;
+        }
+        for (uint32_t i = 0; i < mb->o.bots; i++) {
+            struct bot *b = &mb->bots[i];
+            if (b->state != B_GAME)
+                continue;
+            if (b->in_flight) {
+                if (now >= b->deadline) {
+                    if (in_window(mb, b->t_sent))
+                        mb->timeouts[b->kind]++;
+                    b->in_flight = false;
+                    b->text.len = 0;
+                    b->t_next = now;
+                }
+                continue;
+            }
+            if (now >= b->t_next && (mb->o.max_cmds == 0 || b->sent < mb->o.max_cmds))
+                send_command(b, now);
+        }
+        return;
+    case PH_DRAIN: {
+        bool pending = false;
+        for (uint32_t i = 0; i < mb->o.bots && !pending; i++)
+            pending = mb->bots[i].state == B_GAME && mb->bots[i].in_flight;
+        if (!pending || now >= mb->drain_deadline) {
+            for (uint32_t i = 0; i < mb->o.bots; i++) {
+                struct bot *b = &mb->bots[i];
+                if (b->state == B_GAME && b->in_flight && in_window(mb, b->t_sent))
+                    mb->timeouts[b->kind]++;
+            }
+            quit_all(mb);
+        }
+        return;
+    }
+    case PH_QUIT: {
+        bool open = false;
+        for (uint32_t i = 0; i < mb->o.bots && !open; i++)
+            open = mb->bots[i].state == B_QUITTING || mb->bots[i].state == B_GAME;
+        if (!open || now >= mb->quit_deadline || mb->interrupted)
+            close_all(mb);
+        return;
+    }
+    case PH_DONE:
+        return;
+    }
+}
+
+/* Send `quit` on every bot in the game; close the rest. */
+static void quit_all(struct mb *mb)
+{
+    if (mb->phase >= PH_QUIT)
+        return;
+    if (mb->phase == PH_LOGIN)
+        mb->login_end_ns = uv_hrtime();
+    if (mb->phase <= PH_RUN && mb->marked_start && mb->cpu_end_s == 0) {
+        mb->cpu_end_s = cpu_seconds();
+        for (uint32_t k = 0; k < mb->n_nodes; k++)
+            if (mb->nodes[k].pid > 0)
+                mb->nodes[k].t_run1 = proc_ticks(mb->nodes[k].pid);
+        if (mb->m_end > uv_hrtime())
+            mb->m_end = uv_hrtime(); /* interrupted: the window was shorter */
+        write_mark(mb, "end");
+    }
+    if (!mb->marked_start)
+        mb->m_start = mb->m_end = uv_hrtime(); /* stopped before the window */
+    for (uint32_t k = 0; k < mb->n_nodes; k++)
+        if (mb->nodes[k].pid > 0)
+            mb->nodes[k].rss2_kb = proc_rss_kb(mb->nodes[k].pid);
+    mb->phase = PH_QUIT;
+    for (uint32_t i = 0; i < mb->o.bots; i++) {
+        struct bot *b = &mb->bots[i];
+        if (b->state == B_GAME) {
+            mb->in_game--;
+            mb->nodes[b->node].in_game--;
+            b->state = B_QUITTING;
+            b->in_flight = false;
+            bot_send_line(b, "quit");
+        } else {
+            bot_close(b, false, NULL);
+        }
+    }
+    mb->quit_deadline = uv_hrtime() + 3 * NS_PER_S;
+}
+
+static void close_all(struct mb *mb)
+{
+    if (mb->phase == PH_DONE)
+        return;
+    mb->phase = PH_DONE;
+    for (uint32_t i = 0; i < mb->o.bots; i++)
+        bot_close(&mb->bots[i], false, NULL);
+    uv_timer_stop(&mb->tick);
+    uv_close((uv_handle_t *)&mb->tick, NULL);
+    uv_close((uv_handle_t *)&mb->sigint, NULL);
+    uv_close((uv_handle_t *)&mb->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct mb *mb = s->data;
+    (void)signum;
+    mb->interrupted = true;
+}
+
+/* ---- report -------------------------------------------------------------- */
+
+static json_t *lat_json(const struct hist *h, uint64_t count)
+{
+    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "count", (json_int_t)count, "p50",
+                     hist_quantile_ms(h, 0.50), "p90", hist_quantile_ms(h, 0.90), "p99",
+                     hist_quantile_ms(h, 0.99), "max", (double)h->max_us / 1000.0, "mean",
+                     h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0.0);
+}
+
+static int report(struct mb *mb)
+{
+    const struct opts *o = &mb->o;
+    double dur = mb->m_end > mb->m_start && mb->m_end != UINT64_MAX
+                     ? (double)(mb->m_end - mb->m_start) / 1e9
+                     : 0;
+    uint64_t done = 0, sent = 0, timeouts = 0, errs = 0;
+    for (int k = 0; k < K_N; k++) {
+        done += mb->done[k];
+        sent += mb->sent[k];
+        timeouts += mb->timeouts[k];
+    }
+    for (uint32_t i = 0; i < mb->n_errors; i++)
+        errs += mb->errors[i].n;
+    double cps = dur > 0 ? (double)done / dur : 0;
+    double login_s = (double)(mb->login_end_ns - mb->start_ns) / 1e9;
+    uint32_t logged_in = mb->created + mb->existing;
+    /* Node CPU per command and per login, RSS per character. */
+    double tick_s = 1.0 / (double)mb->clk_tck;
+    double run_cpu_s = 0, login_cpu_s = 0;
+    long rss_delta_kb = 0;
+    bool have_cpu = false, have_rss = false;
+    for (uint32_t k = 0; k < mb->n_nodes; k++) {
+        const struct node_info *nd = &mb->nodes[k];
+        if (nd->pid <= 0)
+            continue;
+        if (nd->t_run1 >= nd->t_run0 && nd->t_run1 > 0) {
+            run_cpu_s += (double)(nd->t_run1 - nd->t_run0) * tick_s;
+            have_cpu = true;
+        }
+        if (nd->t_login1 >= nd->t_login0 && nd->t_login1 > 0)
+            login_cpu_s += (double)(nd->t_login1 - nd->t_login0) * tick_s;
+        if (nd->rss0_kb >= 0 && nd->rss1_kb >= 0) {
+            rss_delta_kb += nd->rss1_kb - nd->rss0_kb;
+            have_rss = true;
+        }
+    }
+    double cpu_us_per_cmd = have_cpu && done ? run_cpu_s * 1e6 / (double)done : 0;
+    double cpu_ms_per_login = logged_in ? login_cpu_s * 1e3 / logged_in : 0;
+    double bytes_per_char = have_rss && logged_in ? (double)rss_delta_kb * 1024.0 / logged_in : 0;
+    double self_cpu = dur > 0 ? (mb->cpu_end_s - mb->cpu_start_s) / dur * 100.0 : 0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+
+    if (!o->quiet) {
+        printf("mudbots: %u bots over %u node(s), mode %s, %.2f cmds/s each, %.1f s measured "
+               "after %.1f s warm-up\n",
+               o->bots, mb->n_nodes, o->one_room ? "one-room" : "spread", o->rate, dur, o->warmup);
+        printf("  login          %u/%u in the game in %.2f s (created %u, existing %u, failed "
+               "%u); per bot p50 %.0f ms p99 %.0f ms max %.0f ms; %.1f logins/s\n",
+               logged_in, o->bots, login_s, mb->created, mb->existing, mb->login_failed,
+               hist_quantile_ms(&mb->login, 0.5), hist_quantile_ms(&mb->login, 0.99),
+               (double)mb->login.max_us / 1000.0, login_s > 0 ? logged_in / login_s : 0);
+        printf("  %-8s %8s %8s %8s %8s %9s %8s\n", "command", "count", "p50 ms", "p90 ms", "p99 ms",
+               "max ms", "timeouts");
+        for (int k = 0; k < K_N; k++)
+            printf("  %-8s %8" PRIu64 " %8.2f %8.2f %8.2f %9.2f %8" PRIu64 "\n", KIND_NAME[k],
+                   mb->done[k], hist_quantile_ms(&mb->lat[k], 0.5),
+                   hist_quantile_ms(&mb->lat[k], 0.9), hist_quantile_ms(&mb->lat[k], 0.99),
+                   (double)mb->lat[k].max_us / 1000.0, mb->timeouts[k]);
+        printf("  %-8s %8" PRIu64 " %8.2f %8.2f %8.2f %9.2f   (say: to our own 'You say')\n",
+               "echo", mb->echo.count, hist_quantile_ms(&mb->echo, 0.5),
+               hist_quantile_ms(&mb->echo, 0.9), hist_quantile_ms(&mb->echo, 0.99),
+               (double)mb->echo.max_us / 1000.0);
+        printf("  commands       %" PRIu64 " done of %" PRIu64
+               " sent, %.1f/s; moves refused %" PRIu64 "; late sends %" PRIu64 "\n",
+               done, sent, cps, mb->move_failed, mb->late_sends);
+        printf("  prompts        %" PRIu64 " commands saw another's prompt first, %" PRIu64
+               " prompts outside commands; %.2f MB/s in\n",
+               mb->early_prompts, mb->async_prompts,
+               dur > 0 ? (double)mb->bytes_in / dur / 1e6 : 0);
+        if (have_cpu)
+            printf("  node cpu       %.0f us per command (%.0f%% of a core, all nodes); login "
+                   "%.1f ms per login\n",
+                   cpu_us_per_cmd, dur > 0 ? run_cpu_s / dur * 100 : 0, cpu_ms_per_login);
+        for (uint32_t k = 0; k < mb->n_nodes; k++) {
+            const struct node_info *nd = &mb->nodes[k];
+            if (nd->pid <= 0)
+                continue;
+            printf("  node %-15s pid %d: %u bots, rss %ld -> %ld -> %ld kB, %.0f B per "
+                   "character, cpu %.0f%%\n",
+                   nd->text, nd->pid, nd->bots, nd->rss0_kb, nd->rss1_kb, nd->rss2_kb,
+                   logged_in ? (double)(nd->rss1_kb - nd->rss0_kb) * 1024 / logged_in : 0,
+                   dur > 0 ? (double)(nd->t_run1 - nd->t_run0) * tick_s / dur * 100 : 0);
+        }
+        if (have_rss)
+            printf("  memory         %.0f bytes per character (RSS growth of all nodes after "
+                   "login / characters)\n",
+                   bytes_per_char);
+        printf("  mudbots        cpu %.0f%% of a core in the window, max rss %ld MB\n", self_cpu,
+               ru.ru_maxrss / 1024);
+        printf("  errors         %" PRIu64 " (disconnects %" PRIu64 ")", errs, mb->disconnects);
+        for (uint32_t i = 0; i < mb->n_errors; i++)
+            printf(" %s=%" PRIu64, mb->errors[i].code, mb->errors[i].n);
+        printf("\n");
+    }
+
+    if (o->json_path != NULL) {
+        json_t *j = json_object();
+        json_object_set_new(j, "bots", json_integer(o->bots));
+        json_object_set_new(j, "nodes", json_integer(mb->n_nodes));
+        json_object_set_new(j, "mode", json_string(o->one_room ? "one-room" : "spread"));
+        json_object_set_new(j, "rate", json_real(o->rate));
+        json_object_set_new(j, "duration", json_real(dur));
+        json_object_set_new(j, "warmup", json_real(o->warmup));
+        json_object_set_new(j, "ramp", json_real(o->ramp));
+        json_object_set_new(j, "logged_in", json_integer(logged_in));
+        json_object_set_new(j, "created", json_integer(mb->created));
+        json_object_set_new(j, "existing", json_integer(mb->existing));
+        json_object_set_new(j, "login_failed", json_integer(mb->login_failed));
+        json_object_set_new(j, "login_s", json_real(login_s));
+        json_object_set_new(j, "logins_per_sec", json_real(login_s > 0 ? logged_in / login_s : 0));
+        json_object_set_new(j, "login_ms", lat_json(&mb->login, mb->login.count));
+        json_object_set_new(j, "commands", json_integer((json_int_t)done));
+        json_object_set_new(j, "commands_sent", json_integer((json_int_t)sent));
+        json_object_set_new(j, "commands_per_sec", json_real(cps));
+        for (int k = 0; k < K_N; k++)
+            json_object_set_new(j, KIND_NAME[k], lat_json(&mb->lat[k], mb->done[k]));
+        json_object_set_new(j, "say_echo", lat_json(&mb->echo, mb->echo.count));
+        json_object_set_new(j, "timeouts", json_integer((json_int_t)timeouts));
+        json_object_set_new(j, "move_refused", json_integer((json_int_t)mb->move_failed));
+        json_object_set_new(j, "late_sends", json_integer((json_int_t)mb->late_sends));
+        json_object_set_new(j, "early_prompts", json_integer((json_int_t)mb->early_prompts));
+        json_object_set_new(j, "async_prompts", json_integer((json_int_t)mb->async_prompts));
+        json_object_set_new(j, "mbytes_in_per_sec",
+                            json_real(dur > 0 ? (double)mb->bytes_in / dur / 1e6 : 0));
+        json_t *ec = json_object();
+        for (uint32_t i = 0; i < mb->n_errors; i++)
+            json_object_set_new(ec, mb->errors[i].code, json_integer((json_int_t)mb->errors[i].n));
+        json_object_set_new(j, "errors", ec);
+        json_object_set_new(j, "errors_total", json_integer((json_int_t)errs));
+        json_object_set_new(j, "disconnects", json_integer((json_int_t)mb->disconnects));
+        if (have_cpu) {
+            json_object_set_new(j, "node_cpu_us_per_cmd", json_real(cpu_us_per_cmd));
+            json_object_set_new(j, "node_cpu_pct", json_real(dur > 0 ? run_cpu_s / dur * 100 : 0));
+            json_object_set_new(j, "node_cpu_ms_per_login", json_real(cpu_ms_per_login));
+        }
+        if (have_rss)
+            json_object_set_new(j, "bytes_per_char", json_real(bytes_per_char));
+        /* An object, not an array: benchstat takes medians of objects only. */
+        json_t *per = json_object();
+        for (uint32_t k = 0; k < mb->n_nodes; k++) {
+            const struct node_info *nd = &mb->nodes[k];
+            char key[16];
+            snprintf(key, sizeof key, "n%u", k + 1);
+            json_t *n = json_pack("{s:s, s:I}", "addr", nd->text, "bots", (json_int_t)nd->bots);
+            if (nd->pid > 0) {
+                json_object_set_new(n, "pid", json_integer(nd->pid));
+                json_object_set_new(n, "rss_before_kb", json_integer(nd->rss0_kb));
+                json_object_set_new(n, "rss_after_login_kb", json_integer(nd->rss1_kb));
+                json_object_set_new(n, "rss_end_kb", json_integer(nd->rss2_kb));
+                json_object_set_new(
+                    n, "bytes_per_char",
+                    json_real(logged_in ? (double)(nd->rss1_kb - nd->rss0_kb) * 1024 / logged_in
+                                        : 0));
+                json_object_set_new(
+                    n, "cpu_pct",
+                    json_real(dur > 0 ? (double)(nd->t_run1 - nd->t_run0) * tick_s / dur * 100
+                                      : 0));
+            }
+            json_object_set_new(per, key, n);
+        }
+        json_object_set_new(j, "node", per);
+        json_object_set_new(
+            j, "mudbots",
+            json_pack("{s:f, s:I}", "cpu_pct", self_cpu, "maxrss_kb", (json_int_t)ru.ru_maxrss));
+        if (json_dump_file(j, o->json_path, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0)
+            fprintf(stderr, "mudbots: cannot write %s\n", o->json_path);
+        json_decref(j);
+    }
+    if ((uint64_t)logged_in * 10 < (uint64_t)o->bots * 9) {
+        fprintf(stderr, "mudbots: only %u of %u bots got into the game\n", logged_in, o->bots);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mudbots --nodes IP:PORT[,IP:PORT...] [options]\n"
+            "  --nodes A,B,...        telnet addresses; bots go round-robin\n"
+            "  --pids P,P,...         node pids, same order as --nodes: CPU and RSS from /proc\n"
+            "  --bots N               bots, 1..%d (default 100)\n"
+            "  --rate R               commands/s per bot, think time jittered +-50%% (default 1)\n"
+            "  --duration S           measured seconds, at most %.0f (default 20)\n"
+            "  --warmup S             unmeasured seconds of commands first (default 2)\n"
+            "  --mode spread|one-room spread: bots walk around; one-room: nobody moves, all\n"
+            "                         stay in the start room (say fans out to all)\n"
+            "  --mix L:M:S            weights of look, move, say (default 1:1:1)\n"
+            "  --count N              at most N commands per bot (default: no limit)\n"
+            "  --ramp S               spread the connects over S seconds (default 5)\n"
+            "  --login-timeout S      per bot, connect to in-game (default 60)\n"
+            "  --cmd-timeout S        per command (default 10)\n"
+            "  --drain S              wait for replies after the window (default 5)\n"
+            "  --password P           every bot's password (default warren-bench-pw)\n"
+            "  --prefix NAME          name prefix, letters only; names are NAME + letters\n"
+            "                         from the index, e.g. Botaab (default Bot)\n"
+            "  --json FILE            write the results as one JSON object\n"
+            "  --mark-dir DIR         create DIR/start and DIR/end at the window's edges\n"
+            "  --seed N               seed for think times and choices\n"
+            "  --quiet                no human summary\n",
+            MB_MAX_BOTS, MB_MAX_DURATION);
+}
+
+static double parse_num(const char *flag, const char *v, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || end == v || !(d >= lo && d <= hi)) {
+        fprintf(stderr, "mudbots: %s: expected a number in [%g, %g], got '%s'\n", flag, lo, hi, v);
+        exit(1);
+    }
+    return d;
+}
+
+static void parse_nodes(struct mb *mb, const char *list)
+{
+    char *copy = strdup(list);
+    char *save = NULL;
+    if (copy == NULL)
+        die("out of memory");
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        if (mb->n_nodes == MB_MAX_NODES)
+            die("too many --nodes");
+        struct node_info *nd = &mb->nodes[mb->n_nodes];
+        char err[128];
+        if (wr_addr_parse(tok, &nd->addr, err, sizeof err) != 0) {
+            fprintf(stderr, "mudbots: --nodes: %s\n", err);
+            exit(1);
+        }
+        if (nd->addr.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+            fprintf(stderr, "mudbots: --nodes: %s: only 127.0.0.1 is allowed\n", tok);
+            exit(1);
+        }
+        snprintf(nd->text, sizeof nd->text, "%s", tok);
+        mb->n_nodes++;
+    }
+    free(copy);
+}
+
+static void parse_pids(struct mb *mb, const char *list)
+{
+    char *copy = strdup(list);
+    char *save = NULL;
+    if (copy == NULL)
+        die("out of memory");
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        if (mb->n_pids == MB_MAX_NODES)
+            die("too many --pids");
+        mb->nodes[mb->n_pids++].pid = (int)parse_num("--pids", tok, 1, 4194304);
+    }
+    free(copy);
+}
+
+static void parse_mix(struct mb *mb, const char *v)
+{
+    unsigned a, b, c;
+    char tail;
+    if (sscanf(v, "%u:%u:%u%c", &a, &b, &c, &tail) != 3 || a > 1000 || b > 1000 || c > 1000 ||
+        a + b + c == 0)
+        die("--mix: expected L:M:S, three weights 0..1000, not all 0");
+    mb->o.mix[K_LOOK] = a;
+    mb->o.mix[K_MOVE] = b;
+    mb->o.mix[K_SAY] = c;
+}
+
+/* Every bot needs one descriptor, plus a few for the loop and files. */
+static void raise_nofile(uint32_t bots)
+{
+    rlim_t want = (rlim_t)bots + 64;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+        return;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+        rl.rlim_max = want; /* only root may; tried below */
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+            fprintf(stderr,
+                    "mudbots: RLIMIT_NOFILE is %llu and cannot be raised to %llu for %u bots "
+                    "(raise the hard limit: ulimit -Hn, or run fewer bots)\n",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)want, bots);
+            exit(1);
+        }
+    }
+}
+
+/* Name of bot @i: prefix + @width letters of @i in base 26 (a = 0). */
+static void bot_name(char *out, size_t len, const char *prefix, uint32_t i, unsigned width)
+{
+    char suffix[8];
+    for (unsigned k = 0; k < width; k++) {
+        suffix[width - 1 - k] = (char)('a' + i % 26);
+        i /= 26;
+    }
+    suffix[width] = '\0';
+    snprintf(out, len, "%s%s", prefix, suffix);
+}
+
+int main(int argc, char **argv)
+{
+    static struct mb mb; /* large (histograms); one per process */
+    struct opts *o = &mb.o;
+    *o = (struct opts){.bots = 100,
+                       .rate = 1,
+                       .duration = 20,
+                       .warmup = 2,
+                       .ramp = 5,
+                       .login_timeout = 60,
+                       .cmd_timeout = 10,
+                       .drain = 5,
+                       .mix = {1, 1, 1},
+                       .prefix = "Bot",
+                       .password = "warren-bench-pw"};
+    const char *nodes = NULL, *pids = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDV()                                                                                    \
+    do {                                                                                           \
+        if (v == NULL) {                                                                           \
+            fprintf(stderr, "mudbots: %s needs a value\n", a);                                     \
+            return 1;                                                                              \
+        }                                                                                          \
+        i++;                                                                                       \
+    } while (0)
+        if (strcmp(a, "--nodes") == 0) {
+            NEEDV();
+            nodes = v;
+        } else if (strcmp(a, "--pids") == 0) {
+            NEEDV();
+            pids = v;
+        } else if (strcmp(a, "--bots") == 0) {
+            NEEDV();
+            o->bots = (uint32_t)parse_num(a, v, 1, MB_MAX_BOTS);
+        } else if (strcmp(a, "--rate") == 0) {
+            NEEDV();
+            o->rate = parse_num(a, v, 0.01, 100);
+        } else if (strcmp(a, "--duration") == 0) {
+            NEEDV();
+            o->duration = parse_num(a, v, 0.1, MB_MAX_DURATION);
+        } else if (strcmp(a, "--warmup") == 0) {
+            NEEDV();
+            o->warmup = parse_num(a, v, 0, 60);
+        } else if (strcmp(a, "--mode") == 0) {
+            NEEDV();
+            if (strcmp(v, "one-room") == 0)
+                o->one_room = true;
+            else if (strcmp(v, "spread") != 0)
+                die("--mode: spread or one-room");
+        } else if (strcmp(a, "--mix") == 0) {
+            NEEDV();
+            parse_mix(&mb, v);
+        } else if (strcmp(a, "--count") == 0) {
+            NEEDV();
+            o->max_cmds = (uint32_t)parse_num(a, v, 0, 1e9);
+        } else if (strcmp(a, "--ramp") == 0) {
+            NEEDV();
+            o->ramp = parse_num(a, v, 0, 600);
+        } else if (strcmp(a, "--login-timeout") == 0) {
+            NEEDV();
+            o->login_timeout = parse_num(a, v, 1, 600);
+        } else if (strcmp(a, "--cmd-timeout") == 0) {
+            NEEDV();
+            o->cmd_timeout = parse_num(a, v, 0.1, 120);
+        } else if (strcmp(a, "--drain") == 0) {
+            NEEDV();
+            o->drain = parse_num(a, v, 0, 120);
+        } else if (strcmp(a, "--password") == 0) {
+            NEEDV();
+            o->password = v;
+        } else if (strcmp(a, "--prefix") == 0) {
+            NEEDV();
+            o->prefix = v;
+        } else if (strcmp(a, "--json") == 0) {
+            NEEDV();
+            o->json_path = v;
+        } else if (strcmp(a, "--mark-dir") == 0) {
+            NEEDV();
+            o->mark_dir = v;
+        } else if (strcmp(a, "--seed") == 0) {
+            NEEDV();
+            o->seed = strtoull(v, NULL, 0);
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "mudbots: unknown option %s\n", a);
+            usage(stderr);
+            return 1;
+        }
+#undef NEEDV
+    }
+    if (nodes == NULL) {
+        usage(stderr);
+        return 1;
+    }
+    parse_nodes(&mb, nodes);
+    if (mb.n_nodes == 0)
+        die("--nodes: no node");
+    if (pids != NULL)
+        parse_pids(&mb, pids);
+    if (mb.n_pids != 0 && mb.n_pids != mb.n_nodes)
+        die("--pids: give one pid per --nodes address, in the same order");
+    size_t pwl = strlen(o->password);
+    if (pwl == 0 || pwl > 64 || strpbrk(o->password, "\r\n\377") != NULL)
+        die("--password: 1..64 bytes, no line breaks");
+    /* Names: letters only, 3..16 (wr_mud_name_ok). */
+    unsigned width = 3;
+    while (width < 7 && pow(26, width) < o->bots)
+        width++;
+    size_t pl = strlen(o->prefix);
+    for (size_t k = 0; k < pl; k++)
+        if (!isalpha((unsigned char)o->prefix[k]))
+            die("--prefix: letters only");
+    if (pl + width > 16) {
+        fprintf(stderr, "mudbots: --prefix: at most %u letters with %u bots\n", 16 - width,
+                o->bots);
+        return 1;
+    }
+    raise_nofile(o->bots);
+    mb.clk_tck = sysconf(_SC_CLK_TCK);
+    if (mb.clk_tck <= 0)
+        mb.clk_tck = 100;
+
+    mb.rng = o->seed ? o->seed : uv_hrtime() ^ ((uint64_t)getpid() << 32);
+    mb.rng |= 1;
+    mb.bots = calloc(o->bots, sizeof *mb.bots);
+    mb.rbuf = malloc(MB_RBUF_SIZE);
+    if (mb.bots == NULL || mb.rbuf == NULL)
+        die("out of memory");
+    for (uint32_t i = 0; i < o->bots; i++) {
+        struct bot *b = &mb.bots[i];
+        b->mb = &mb;
+        b->idx = i;
+        b->node = (uint16_t)(i % mb.n_nodes);
+        b->last_dir = -1;
+        b->tried_dir = -1;
+        mb.nodes[b->node].bots++;
+        bot_name(b->name, sizeof b->name, o->prefix, i, width);
+    }
+    for (uint32_t k = 0; k < mb.n_nodes; k++) {
+        struct node_info *nd = &mb.nodes[k];
+        nd->rss0_kb = nd->rss1_kb = nd->rss2_kb = -1;
+        if (nd->pid > 0) {
+            nd->rss0_kb = proc_rss_kb(nd->pid);
+            nd->t_login0 = proc_ticks(nd->pid);
+            if (nd->rss0_kb < 0)
+                fprintf(stderr, "mudbots: warning: cannot read /proc/%d (pid of %s)\n", nd->pid,
+                        nd->text);
+        }
+    }
+
+    mb.loop = uv_default_loop();
+    uv_timer_init(mb.loop, &mb.tick);
+    mb.tick.data = &mb;
+    uv_signal_init(mb.loop, &mb.sigint);
+    uv_signal_init(mb.loop, &mb.sigterm);
+    mb.sigint.data = mb.sigterm.data = &mb;
+    uv_signal_start(&mb.sigint, on_signal, SIGINT);
+    uv_signal_start(&mb.sigterm, on_signal, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    mb.start_ns = uv_hrtime();
+    mb.m_start = mb.m_end = UINT64_MAX; /* nothing is measured before the run */
+    uv_timer_start(&mb.tick, on_tick, 0, 1);
+    uv_run(mb.loop, UV_RUN_DEFAULT);
+
+    int rc = report(&mb);
+    uv_loop_close(mb.loop);
+    free(mb.bots);
+    free(mb.rbuf);
+    return rc;
+}
