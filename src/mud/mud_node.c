@@ -351,6 +351,14 @@ static void gmcp(struct client *c, const char *pkg, const char *json)
     }
 }
 
+/* Does this client take GMCP package @pkg? (The browser always does.)
+ * Checked before a payload is built: most telnet clients take none, and
+ * building Room.Players in a crowded room costs a JSON object a player. */
+static bool wants_gmcp(const struct client *c, const char *pkg)
+{
+    return c->ws || wr_telnet_gmcp_supports((const struct wr_telnet *)c->conn, pkg);
+}
+
 static void gmcp_obj(struct client *c, const char *pkg, json_t *data)
 {
     char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -959,7 +967,7 @@ static void show_room(struct client *c, uint32_t room)
 static void gmcp_room(struct client *c, uint32_t room)
 {
     const struct wr_mud_model *m = wr_mud_model(mud_state(c->node));
-    if (m == NULL || room >= m->n_rooms)
+    if (m == NULL || room >= m->n_rooms || !wants_gmcp(c, "Room.Info"))
         return;
     const struct wr_mud_room *r = &m->rooms[room];
     json_t *exits = json_object();
@@ -979,7 +987,7 @@ static void gmcp_players(struct client *c)
     const struct wr_mud_model *m = wr_mud_model(ms);
     const struct wr_mud_char *me = my_char(c);
     c->players_dirty = false;
-    if (m == NULL || me == NULL)
+    if (m == NULL || me == NULL || !wants_gmcp(c, "Room.Players"))
         return;
     json_t *list = json_array();
     for (size_t i = 0; i < wr_mud_char_count(ms); i++) {
@@ -1005,7 +1013,7 @@ static void gmcp_status(struct client *c)
 {
     const struct wr_mud_char *me = my_char(c);
     const struct wr_mud_model *m = wr_mud_model(mud_state(c->node));
-    if (me == NULL || m == NULL || me->room >= m->n_rooms)
+    if (me == NULL || m == NULL || me->room >= m->n_rooms || !wants_gmcp(c, "Char"))
         return;
     const char *zone = m->zones[m->rooms[me->room].zone].key;
     gmcp_obj(c, "Char.Status", json_pack("{s:s, s:I, s:s, s:s}", "name", me->name, "room",
