@@ -247,6 +247,28 @@ static void free_glue(struct wr_raft *r)
     free(r);
 }
 
+/* libraft 0.15 trap: a follower whose disk write of entries completes after
+ * it lost track of its leader (a new election started meanwhile) still
+ * sends the AppendEntries result, to current_leader.address, now NULL; the
+ * uv back end then calls strlen(NULL) when it has no open client for that
+ * id, and the node dies (seen under the MUD benchmark: a core dump with
+ * __strlen_evex under libraft's uvSend). Upstream fixed it after 0.15
+ * ("replication: Drop append entries result if a state transition
+ * occurred", canonical/raft #340, #351). Until Debian ships that, refuse
+ * such sends here: every caller of io->send in 0.15 frees its request and
+ * carries on when send fails, and a lost result is what Raft expects of a
+ * network anyway (the leader retries). */
+static int (*uv_send)(struct raft_io *io, struct raft_io_send *req,
+                      const struct raft_message *message, raft_io_send_cb cb);
+
+static int guarded_send(struct raft_io *io, struct raft_io_send *req,
+                        const struct raft_message *message, raft_io_send_cb cb)
+{
+    if (message->server_address == NULL || message->server_id == 0)
+        return RAFT_NOCONNECTION;
+    return uv_send(io, req, message, cb);
+}
+
 int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
                   const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
                   size_t errlen)
@@ -277,6 +299,8 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
         goto err_after_lock;
     }
     r->io_inited = true;
+    uv_send = r->io.send;
+    r->io.send = guarded_send;
     raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
     raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
 
