@@ -220,6 +220,7 @@ struct bot {
     bool echo_seen; /* say: "You say" seen */
     bool naws_on, ttype_on;
     bool was_in_game, existing, lost;
+    uint16_t walk_left; /* dispersal moves still to make after login */
     int8_t last_dir;  /* the direction of the last successful move, or -1 */
     int8_t tried_dir; /* the move in flight */
     uint16_t exits;   /* bit d: exit d seen in the last exits line */
@@ -253,6 +254,7 @@ struct opts {
     uint32_t bots;
     double rate, duration, warmup, ramp, login_timeout, cmd_timeout, drain;
     bool one_room;
+    unsigned disperse; /* moves each bot makes right after login (spread) */
     unsigned mix[K_N]; /* weights */
     uint32_t max_cmds; /* per bot, 0: no limit */
     const char *prefix, *password, *json_path, *mark_dir;
@@ -623,7 +625,7 @@ static void schedule_next(struct bot *b, uint64_t from)
 static void send_command(struct bot *b, uint64_t now)
 {
     struct mb *mb = b->mb;
-    enum cmd_kind k = pick_kind(b);
+    enum cmd_kind k = b->walk_left > 0 ? K_MOVE : pick_kind(b);
     int d = -1;
     if (k == K_MOVE) {
         d = pick_dir(b);
@@ -703,6 +705,14 @@ static void game_prompt(struct bot *b, uint64_t now)
         mb->done[b->kind]++;
         hist_add(&mb->lat[b->kind], (now - b->t_sent) / 1000);
     }
+    if (b->walk_left > 0) {
+        /* Dispersing: the next step soon, within the node's line rate. */
+        b->walk_left--;
+        b->t_next = now + 150 * 1000000ull;
+        if (b->walk_left == 0 && mb->phase == PH_LOGIN)
+            b->t_next = UINT64_MAX; /* the run phase schedules it */
+        return;
+    }
     schedule_next(b, b->t_sent);
     if (b->t_next < now) {
         if (in_window(mb, now))
@@ -729,6 +739,12 @@ static void enter_game(struct bot *b, uint64_t now)
     parse_exits(b);
     b->text.len = 0;
     b->t_next = UINT64_MAX; /* the run phase schedules the first command */
+    if (!mb->o.one_room && mb->o.disperse > 0) {
+        /* Walk away from the start room at once, so that the run finds the
+         * bots spread over the world rather than all where they entered. */
+        b->walk_left = (uint16_t)mb->o.disperse;
+        b->t_next = now + (uint64_t)(rng_unit(mb) * 500e6);
+    }
 }
 
 /* Act on the login text seen so far. @mark: it ended with a prompt mark.
@@ -1181,6 +1197,13 @@ static void on_tick(uv_timer_t *t)
             struct bot *b = &mb->bots[i];
             if ((b->state == B_CONNECTING || b->state == B_LOGIN) && now >= b->deadline)
                 bot_close(b, false, b->state == B_CONNECTING ? "connect_timeout" : "login_timeout");
+            else if (b->state == B_GAME && b->walk_left > 0 && !b->in_flight && now >= b->t_next)
+                send_command(b, now); /* dispersing; outside the measured window */
+            else if (b->state == B_GAME && b->in_flight && now >= b->deadline) {
+                b->in_flight = false;
+                b->text.len = 0;
+                b->t_next = now;
+            }
         }
         if (mb->next_connect == mb->o.bots && mb->connecting == 0)
             start_run(mb, now);
@@ -1511,6 +1534,9 @@ static void usage(FILE *f)
             "  --mix L:M:S            weights of look, move, say (default 1:1:1)\n"
             "  --count N              at most N commands per bot (default: no limit)\n"
             "  --ramp S               spread the connects over S seconds (default 5)\n"
+            "  --disperse N           spread mode: moves each bot makes right after login,\n"
+            "                         before the run (default 8), so bots are not all in\n"
+            "                         the start room\n"
             "  --login-timeout S      per bot, connect to in-game (default 60)\n"
             "  --cmd-timeout S        per command (default 10)\n"
             "  --drain S              wait for replies after the window (default 5)\n"
@@ -1634,6 +1660,7 @@ int main(int argc, char **argv)
                        .rate = 1,
                        .duration = 20,
                        .warmup = 2,
+                       .disperse = 8,
                        .ramp = 5,
                        .login_timeout = 60,
                        .cmd_timeout = 10,
@@ -1668,6 +1695,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--duration") == 0) {
             NEEDV();
             o->duration = parse_num(a, v, 0.1, MB_MAX_DURATION);
+        } else if (strcmp(a, "--disperse") == 0) {
+            NEEDV();
+            o->disperse = (unsigned)parse_num(a, v, 0, 100);
         } else if (strcmp(a, "--warmup") == 0) {
             NEEDV();
             o->warmup = parse_num(a, v, 0, 60);

@@ -496,7 +496,8 @@ if want mud || want mud300; then mud_case mud300 a 300 spread 3; fi
 if want mud || want mud1000; then mud_case mud1000 b 1000 spread 5; fi
 if want mud || want mud1000room; then mud_case mud1000room c 1000 one-room 5; fi
 if [ -n "$MUD_BOTS" ] && { want mud || want mudbig; }; then
-    mud_case mudbig d "$MUD_BOTS" spread 20
+    # Logins cost the nodes a few ms each: ramp at about 150 a second.
+    mud_case mudbig d "$MUD_BOTS" spread $((MUD_BOTS / 150 > 20 ? MUD_BOTS / 150 : 20))
 fi
 
 mkdir -p "$RESULTS"
