@@ -4,12 +4,13 @@
  * follow it in the same bytes).
  *
  * No socket is read: this file includes net/http.c, so the driver reaches
- * its static read_cb and conn_process and the build links every project
- * object except http.o. The connection is one persistent struct whose
- * uv_tcp_t is opened on one end of a socketpair (only so uv_read_start and
- * uv_read_stop behave as on a real socket); bytes are handed to read_cb
- * from the server's shared read buffer exactly as libuv would, and the
- * flusher's "resume" step is emulated between reads. Output is inspected in
+ * its static conn_process and the build links every project object except
+ * http.o. The connection is one persistent struct whose uv_tcp_t is opened
+ * on one end of a socketpair (only so uv_read_start and uv_read_stop behave
+ * as on a real socket); bytes are handed to the stream's read callback
+ * (wr__stream_read_cb, net/stream.c) from the server's shared read buffer
+ * exactly as libuv would, and the flusher's "resume" step is emulated
+ * between reads. Output is inspected in
  * the connection's queue and never written; the loop never runs.
  *
  * Input: byte 0 picks the options (bit 0: the handler answers later, from
@@ -62,7 +63,7 @@ static void on_request(struct wr_http_server *s, struct wr_http_conn *c,
                        const struct wr_http_request *req)
 {
     FUZZ_CHECK(s == srv && c == conn);
-    FUZZ_CHECK(c->state == WR_CONN_RESPONDING && c->awaiting && !c->reading);
+    FUZZ_CHECK(c->state == WR_CONN_RESPONDING && c->awaiting && !c->s.reading);
     FUZZ_CHECK(pending == NULL);
     FUZZ_CHECK(strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
                strcmp(req->method, "POST") == 0);
@@ -160,21 +161,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(uv_loop_init(&loop) == 0);
     srv = calloc(1, sizeof *srv);
     FUZZ_CHECK(srv != NULL);
-    srv->loop = &loop;
+    srv->ss.loop = &loop;
+    srv->ss.ops = &wr__http_stream_ops;
+    srv->ss.bytes_in = &srv->stats.bytes_in;
+    srv->ss.bytes_out = &srv->stats.bytes_out;
+    srv->ss.limit_closes = &srv->stats.limit_closes;
+    srv->ss.rbuf = srv->rbuf;
+    srv->ss.rbuf_len = sizeof srv->rbuf;
     wr_http_limits_default(&srv->limits);
     srv->h.on_request = on_request;
     srv->h.on_ws_open = on_ws_open;
     srv->h.on_ws_text = on_ws_text;
     srv->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
     FUZZ_CHECK(srv->sha1 != NULL);
-    FUZZ_CHECK(uv_prepare_init(&loop, &srv->flusher) == 0);
+    FUZZ_CHECK(uv_prepare_init(&loop, &srv->ss.flusher) == 0);
 
     int fds[2];
     FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
     conn = calloc(1, sizeof *conn);
     FUZZ_CHECK(conn != NULL);
-    FUZZ_CHECK(uv_tcp_init(&loop, &conn->tcp) == 0);
-    FUZZ_CHECK(uv_tcp_open(&conn->tcp, fds[0]) == 0);
+    FUZZ_CHECK(uv_tcp_init(&loop, &conn->s.tcp) == 0);
+    FUZZ_CHECK(uv_tcp_open(&conn->s.tcp, fds[0]) == 0);
     return 0;
 }
 
@@ -182,44 +189,43 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void conn_reset(void)
 {
     struct wr_http_conn *c = conn;
-    size_t keep = offsetof(struct wr_http_conn, srv);
+    size_t keep = offsetof(struct wr_http_conn, s.srv);
     memset((char *)c + keep, 0, sizeof *c - keep);
-    c->srv = srv;
-    snprintf(c->peer, sizeof c->peer, "fuzz:1");
-    c->counted = true;
+    c->s.srv = &srv->ss;
+    snprintf(c->s.peer, sizeof c->s.peer, "fuzz:1");
+    c->s.counted = true;
     c->rq = wr_calloc(1, sizeof *c->rq);
     http_parser_init(&c->rq->parser, HTTP_REQUEST);
     c->rq->parser.data = c;
     c->state = WR_CONN_REQUEST;
-    conn_set_reading(c, true);
-    FUZZ_CHECK(c->reading);
+    wr__stream_set_reading(&c->s, true);
+    FUZZ_CHECK(c->s.reading);
     memset(&srv->stats, 0, sizeof srv->stats);
     pending = NULL;
 }
 
-/* What conn_close_cb does, minus uv_close (the handle is reused). */
+/* What the close callback (http_closed) does, minus uv_close (the handle
+ * is reused). */
 static void conn_release(void)
 {
     struct wr_http_conn *c = conn;
     FUZZ_CHECK(pending == NULL);
     wr__ws_notify_close(c);
     wr__ws_free(c);
-    c->writing = false;
-    conn_drop_queue(c);
-    free(c->q);
-    c->q = NULL;
+    wr__stream_release(&c->s);
     conn_free_rq(c);
-    conn_unmark_dirty(c);
-    if (srv->flusher_active) {
-        uv_prepare_stop(&srv->flusher);
-        srv->flusher_active = false;
+    c->s.dirty = false; /* the only stream on the dirty list */
+    srv->ss.dirty_head = srv->ss.dirty_tail = NULL;
+    if (srv->ss.flusher_active) {
+        uv_prepare_stop(&srv->ss.flusher);
+        srv->ss.flusher_active = false;
     }
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
+    uv_read_stop((uv_stream_t *)&c->s.tcp);
+    c->s.reading = false;
 }
 
 /* The loop between reads: the handler answers, the flusher resumes
- * parsing pipelined bytes (conn_service's first step). */
+ * parsing pipelined bytes (http_service). */
 static void settle(void)
 {
     struct wr_http_conn *c = conn;
@@ -230,7 +236,7 @@ static void settle(void)
             pending = NULL;
             wr_http_respond(p, 201, "application/json", "{}", 2);
         }
-        if (c->resume && !c->handle_closed) {
+        if (c->resume && !c->s.handle_closed) {
             c->resume = false;
             conn_process(c);
         }
@@ -263,8 +269,8 @@ static uint64_t check_queue(void)
     struct wr_http_conn *c = conn;
     uint64_t d = 0;
     bool ws = false;
-    for (size_t i = 0; i < c->q_len; i++) {
-        const struct wr_sbuf *b = c->q[c->q_head + i].buf;
+    for (size_t i = 0; i < c->s.q_len; i++) {
+        const struct wr_sbuf *b = c->s.q[c->s.q_head + i].buf;
         FUZZ_CHECK(b->len > 0);
         if (!ws) {
             check_response(b->data, b->len);
@@ -290,7 +296,7 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
     while (off < len) {
         settle();
         /* libuv delivers bytes only while reading; CLOSING drops them. */
-        if (!c->reading || c->state == WR_CONN_CLOSING)
+        if (!c->s.reading || c->state == WR_CONN_CLOSING)
             break;
         size_t n = n_chunks ? (size_t)chunks[ci++ % n_chunks] + 1 : len;
         if (n > len - off)
@@ -299,7 +305,7 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
         size_t before = o->requests;
         memcpy(srv->rbuf, stream + off, n);
         uv_buf_t buf = uv_buf_init(srv->rbuf, (unsigned)n);
-        read_cb((uv_stream_t *)&c->tcp, (ssize_t)n, &buf);
+        wr__stream_read_cb((uv_stream_t *)&c->s.tcp, (ssize_t)n, &buf);
         off += n;
         assert_conn_state(c);
         if (was_ws)
@@ -308,8 +314,8 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
             FUZZ_CHECK(c->rq != NULL && c->rq->in_pos <= c->rq->in.len);
     }
     settle();
-    if (!c->handle_closed && c->reading) {
-        read_cb((uv_stream_t *)&c->tcp, UV_EOF, NULL);
+    if (!c->s.handle_closed && c->s.reading) {
+        wr__stream_read_cb((uv_stream_t *)&c->s.tcp, UV_EOF, NULL);
         assert_conn_state(c);
         settle();
         FUZZ_CHECK(c->state == WR_CONN_CLOSING);
@@ -322,7 +328,7 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
     if (getenv("WARREN_FUZZ_LOG") != NULL)
         fprintf(stderr, "fuzz_http: %zu chunk lengths: %zu to the handler of %llu requests, "
                 "%zu ws messages, %zu queued, state %d, %llu limit closes\n", n_chunks,
-                o->requests, (unsigned long long)o->stat_requests, o->ws_msgs, c->q_len,
+                o->requests, (unsigned long long)o->stat_requests, o->ws_msgs, c->s.q_len,
                 (int)o->state, (unsigned long long)o->limit_closes);
     conn_release();
 }

@@ -188,7 +188,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(uv_loop_init(&loop) == 0);
     srv = calloc(1, sizeof *srv);
     FUZZ_CHECK(srv != NULL);
-    srv->loop = &loop;
+    srv->ss.loop = &loop;
+    srv->ss.ops = &wr__telnet_stream_ops;
+    srv->ss.bytes_in = &srv->stats.bytes_in;
+    srv->ss.bytes_out = &srv->stats.bytes_out;
+    srv->ss.limit_closes = &srv->stats.limit_closes;
     wr_telnet_limits_default(&srv->limits);
     srv->h.on_open = on_open;
     srv->h.on_line = on_line;
@@ -197,7 +201,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->h.on_close = on_close;
     srv->h.mssp = mssp;
     /* Queuing output starts the flusher: it must be a real handle. */
-    FUZZ_CHECK(uv_prepare_init(&loop, &srv->flusher) == 0);
+    FUZZ_CHECK(uv_prepare_init(&loop, &srv->ss.flusher) == 0);
     return 0;
 }
 
@@ -218,8 +222,8 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
     run = &out->run;
     struct wr_telnet *t = calloc(1, sizeof *t);
     FUZZ_CHECK(t != NULL);
-    t->srv = srv;
-    snprintf(t->peer, sizeof t->peer, "fuzz:1");
+    t->s.srv = &srv->ss;
+    snprintf(t->s.peer, sizeof t->s.peer, "fuzz:1");
     cur = t;
     wr__telnet_conn_setup(t);
     FUZZ_CHECK(t->state == WR_TELNET_OPEN && t->conn.kind == WR_CONN_TELNET);
@@ -239,7 +243,7 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
         off += n;
         if (before == WR_TELNET_CLOSING) {
             FUZZ_CHECK(t->state == WR_TELNET_CLOSING);
-            FUZZ_CHECK(t->out.len == out_before || t->abort);
+            FUZZ_CHECK(t->out.len == out_before || t->s.abort);
         }
         FUZZ_CHECK(t->out.len <= srv->limits.max_output_bytes);
         FUZZ_CHECK(t->width > 0 && t->height > 0);
@@ -259,7 +263,7 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
     FUZZ_CHECK(srv->stats.lines_in == out->run.lines);
     out->out_digest = fuzz_digest(0, t->out.base, t->out.len);
     out->state = t->state;
-    out->abort = t->abort;
+    out->abort = t->s.abort;
     out->color = t->color;
     out->gmcp = t->gmcp;
     out->eor = t->eor;
@@ -276,10 +280,10 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
     wr__telnet_notify_close(t);
     wr__telnet_conn_release(t);
     free(t);
-    srv->dirty_head = srv->dirty_tail = NULL;
-    if (srv->flusher_active) {
-        uv_prepare_stop(&srv->flusher);
-        srv->flusher_active = false;
+    srv->ss.dirty_head = srv->ss.dirty_tail = NULL;
+    if (srv->ss.flusher_active) {
+        uv_prepare_stop(&srv->ss.flusher);
+        srv->ss.flusher_active = false;
     }
     cur = NULL;
     FUZZ_CHECK(out->run.opens == 1 && out->run.closes == 1);

@@ -121,7 +121,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(uv_loop_init(&loop) == 0);
     srv = calloc(1, sizeof *srv);
     FUZZ_CHECK(srv != NULL);
-    srv->loop = &loop;
+    srv->ss.loop = &loop;
+    srv->ss.ops = &wr__http_stream_ops;
+    srv->ss.bytes_in = &srv->stats.bytes_in;
+    srv->ss.bytes_out = &srv->stats.bytes_out;
+    srv->ss.limit_closes = &srv->stats.limit_closes;
     wr_http_limits_default(&srv->limits);
     srv->h.on_ws_open = on_ws_open;
     srv->h.on_ws_text = on_ws_text;
@@ -129,7 +133,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
     FUZZ_CHECK(srv->sha1 != NULL);
     /* Queuing output starts the flusher: it must be a real handle. */
-    FUZZ_CHECK(uv_prepare_init(&loop, &srv->flusher) == 0);
+    FUZZ_CHECK(uv_prepare_init(&loop, &srv->ss.flusher) == 0);
     return 0;
 }
 
@@ -139,10 +143,10 @@ static struct wr_http_conn *conn_open(void)
 {
     struct wr_http_conn *c = calloc(1, sizeof *c);
     FUZZ_CHECK(c != NULL);
-    c->srv = srv;
+    c->s.srv = &srv->ss;
     c->state = WR_CONN_REQUEST;
-    c->reading = true;
-    snprintf(c->peer, sizeof c->peer, "fuzz:1");
+    c->s.reading = true;
+    snprintf(c->s.peer, sizeof c->s.peer, "fuzz:1");
     struct wr_http_req rq;
     memset(&rq, 0, sizeof rq);
     snprintf(rq.h_ws_key, sizeof rq.h_ws_key, " dGhlIHNhbXBsZSBub25jZQ== ");
@@ -151,8 +155,8 @@ static struct wr_http_conn *conn_open(void)
     FUZZ_CHECK(wr__ws_accept(c, 0));
     c->rq = NULL;
     FUZZ_CHECK(c->state == WR_CONN_WS && c->is_ws && c->ws.open);
-    FUZZ_CHECK(c->q_len == 1);
-    const struct wr_sbuf *b = c->q[c->q_head].buf;
+    FUZZ_CHECK(c->s.q_len == 1);
+    const struct wr_sbuf *b = c->s.q[c->s.q_head].buf;
     static const char accept[] = "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
     FUZZ_CHECK(memmem(b->data, b->len, accept, sizeof accept - 1) != NULL);
     return c;
@@ -163,9 +167,9 @@ static uint64_t check_queue(struct wr_http_conn *c)
 {
     uint64_t d = 0;
     bool closed = false;
-    FUZZ_CHECK(c->q_len >= 1);
-    for (size_t i = 1; i < c->q_len; i++) {
-        const struct wr_sbuf *b = c->q[c->q_head + i].buf;
+    FUZZ_CHECK(c->s.q_len >= 1);
+    for (size_t i = 1; i < c->s.q_len; i++) {
+        const struct wr_sbuf *b = c->s.q[c->s.q_head + i].buf;
         FUZZ_CHECK(!closed); /* nothing after a close frame */
         FUZZ_CHECK(b->len >= 2 && b->len <= 127);
         FUZZ_CHECK(b->data[0] == 0x8a || b->data[0] == 0x88); /* FIN pong / close */
@@ -188,18 +192,16 @@ static uint64_t check_queue(struct wr_http_conn *c)
 
 static void conn_free(struct wr_http_conn *c)
 {
-    /* What conn_close_cb does, minus the handle. */
+    /* What the close callback (http_closed) does, minus the handle. */
     wr__ws_notify_close(c);
     wr__ws_notify_close(c);
     wr__ws_free(c);
-    for (size_t i = 0; i < c->q_len; i++)
-        wr_sbuf_unref(c->q[c->q_head + i].buf);
-    free(c->q);
+    wr__stream_release(&c->s);
     free(c);
-    srv->dirty_head = srv->dirty_tail = NULL;
-    if (srv->flusher_active) {
-        uv_prepare_stop(&srv->flusher);
-        srv->flusher_active = false;
+    srv->ss.dirty_head = srv->ss.dirty_tail = NULL;
+    if (srv->ss.flusher_active) {
+        uv_prepare_stop(&srv->ss.flusher);
+        srv->ss.flusher_active = false;
     }
     cur = NULL;
 }
@@ -251,7 +253,7 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
     FUZZ_CHECK(out->ws_messages_in == out->run.msgs);
     if (getenv("WARREN_FUZZ_LOG") != NULL)
         fprintf(stderr, "fuzz_ws: %zu chunk lengths: %zu messages, %zu queued, state %d, "
-                "%llu limit closes\n", n_chunks, out->run.msgs, c->q_len, (int)c->state,
+                "%llu limit closes\n", n_chunks, out->run.msgs, c->s.q_len, (int)c->state,
                 (unsigned long long)out->limit_closes);
     conn_free(c);
     FUZZ_CHECK(out->run.opens == 1 && out->run.closes == 1);

@@ -1,12 +1,15 @@
 /* The HTTP/1.1 half of the node's web server; see http.h. ws.c holds the
- * WebSocket half, net_internal.h the shared structs.
+ * WebSocket half, net_internal.h the structs. The socket, the output queue
+ * and its flusher, closing (shutdown, linger, uv_close), the sweep timer and
+ * accepting are the struct wr_stream machinery shared with telnet.c
+ * (stream.c); this file plugs into it through wr__http_stream_ops below.
  *
  * Connection states (struct wr_http_conn.state), checked by
  * assert_conn_state():
  *
  *   REQUEST     Reading a request. The socket is reading; http-parser owns
  *               the bytes in rq->in from in_pos; no request is with the
- *               handler (awaiting == false). The idle clock (`since`)
+ *               handler (awaiting == false). The idle clock (`s.since`)
  *               started when the connection became idle, so a request must
  *               arrive whole within idle_timeout_ms.
  *   RESPONDING  on_request was called and wr_http_respond was not yet
@@ -18,30 +21,32 @@
  *               buffer. Not idle-timed. rq (the HTTP-phase state: parser,
  *               header slots, buffers) is freed: an idle WebSocket holds
  *               only this struct.
- *   CLOSING     No more input is processed. Unless `abort`, the output
- *               queue is flushed, then uv_shutdown, then bytes are read and
- *               dropped until the peer's FIN or WR_HTTP_LINGER_MS (so the
- *               peer reads our last bytes instead of an RST), then
- *               uv_close. With `abort` the handle is closed at the next
- *               safe point. A WebSocket's on_ws_close runs at the first
- *               safe point after entering CLOSING.
+ *   CLOSING     s.closing (the two always agree). No more input is
+ *               processed. Unless `s.abort`, the output queue is flushed,
+ *               then uv_shutdown, then bytes are read and dropped until the
+ *               peer's FIN or WR_STREAM_LINGER_MS (so the peer reads our
+ *               last bytes instead of an RST), then uv_close; a flush that
+ *               takes longer than idle_timeout_ms is cut short. With
+ *               `s.abort` the handle is closed at the next safe point. A
+ *               WebSocket's on_ws_close runs at the first safe point after
+ *               entering CLOSING.
  *
  *   REQUEST -> RESPONDING -> REQUEST (keep-alive) | WS (101) | CLOSING
  *   any -> CLOSING -> (uv_close) -> freed in the close callback
  *
- * Safe points: a connection is only uv_close'd from the flusher (prepare)
- * callback, the sweep timer, the accept callback (refused sockets) and
+ * Safe points (stream_internal.h): a connection is only uv_close'd from the
+ * flusher, the sweep timer, the accept callback (refused sockets) and
  * wr_http_server_stop, never from inside a user callback's call chain on
  * that connection; everything else marks it CLOSING and dirty. The struct
- * is freed only in the uv_close callback, except a "zombie": a connection
- * whose socket closed while its request was with the handler, which stays
- * allocated until the handler's wr_http_respond (the answer is dropped).
+ * is freed only in the uv_close callback (http_closed), except a "zombie":
+ * a connection whose socket closed while its request was with the handler,
+ * which stays allocated until the handler's wr_http_respond (the answer is
+ * dropped).
  *
- * Output: each connection queues wr_sbuf references. Queuing marks the
- * connection dirty; the flusher runs once per loop iteration before the
- * loop polls, tries uv_try_write and hands the rest to one uv_write, whose
- * callback releases the references. Only one uv_write is in flight per
- * connection.
+ * Output: each connection queues wr_sbuf references on its stream; the
+ * flusher writes them once per loop iteration (stream.c). Before that it
+ * calls http_service, which parses input postponed while a request was
+ * with the handler (`resume`).
  *
  * Static files are read with blocking calls on the loop thread; they are
  * the node's own small web assets. */
@@ -64,14 +69,12 @@
 #include "common/log.h"
 
 #define WR_HTTP_MAX_STATIC_FILE (16u << 20)
-#define WR_HTTP_WRITE_BUFS 64
 
-/* Handle callbacks cast uv_handle_t * to the connection. */
-_Static_assert(offsetof(struct wr_http_conn, tcp) == 0, "tcp must be first");
+/* Handle callbacks cast uv_handle_t * to the stream, and the stream to the
+ * connection. */
+_Static_assert(offsetof(struct wr_http_conn, s) == 0, "s must be first");
 
-static void conn_close_handle(struct wr_http_conn *c);
 static void conn_process(struct wr_http_conn *c);
-static void server_handle_closed(struct wr_http_server *srv);
 
 void wr_http_limits_default(struct wr_http_limits *l)
 {
@@ -85,290 +88,57 @@ void wr_http_limits_default(struct wr_http_limits *l)
     l->idle_timeout_ms = 30000;
 }
 
-/* ---- invariants ------------------------------------------------------- */
-
 static void assert_conn_state(const struct wr_http_conn *c)
 {
     (void)c;
+    assert((c->state == WR_CONN_CLOSING) == c->s.closing);
     switch (c->state) {
     case WR_CONN_REQUEST:
-        assert(!c->awaiting && !c->is_ws && !c->handle_closed && c->rq != NULL);
+        assert(!c->awaiting && !c->is_ws && !c->s.handle_closed && c->rq != NULL);
         break;
     case WR_CONN_RESPONDING:
-        assert(c->awaiting && !c->is_ws && !c->reading);
+        assert(c->awaiting && !c->is_ws && !c->s.reading);
         break;
     case WR_CONN_WS:
         assert(c->is_ws && c->ws.open && !c->awaiting && c->rq == NULL);
         break;
     case WR_CONN_CLOSING:
-        assert(!c->shut_done || c->shut_started);
-        assert(!c->shut_started || (!c->writing && c->q_len == 0) || c->abort);
-        break;
+        break; /* the stream's own invariants: wr__stream_assert */
     }
-    assert(c->q_head + c->q_len <= c->q_cap || c->q_len == 0);
-    assert(!c->writing || c->w_items <= c->q_len);
-}
-
-/* ---- dirty list and flusher ------------------------------------------- */
-
-static void flusher_cb(uv_prepare_t *h);
-
-static void conn_mark_dirty(struct wr_http_conn *c)
-{
-    struct wr_http_server *srv = c->srv;
-    if (c->dirty || c->handle_closed || srv->stopping)
-        return;
-    c->dirty = true;
-    c->dirty_next = NULL;
-    c->dirty_prev = srv->dirty_tail;
-    if (srv->dirty_tail != NULL)
-        srv->dirty_tail->dirty_next = c;
-    else
-        srv->dirty_head = c;
-    srv->dirty_tail = c;
-    if (!srv->flusher_active) {
-        uv_prepare_start(&srv->flusher, flusher_cb);
-        srv->flusher_active = true;
-    }
-}
-
-static void conn_unmark_dirty(struct wr_http_conn *c)
-{
-    struct wr_http_server *srv = c->srv;
-    if (!c->dirty)
-        return;
-    if (c->dirty_prev != NULL)
-        c->dirty_prev->dirty_next = c->dirty_next;
-    else
-        srv->dirty_head = c->dirty_next;
-    if (c->dirty_next != NULL)
-        c->dirty_next->dirty_prev = c->dirty_prev;
-    else
-        srv->dirty_tail = c->dirty_prev;
-    c->dirty = false;
-    c->dirty_prev = c->dirty_next = NULL;
+    wr__stream_assert(&c->s);
 }
 
 /* ---- reading ---------------------------------------------------------- */
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* ops->on_read: bytes read while not CLOSING. */
+static void http_on_read(struct wr_stream *s, char *data, size_t len)
 {
-    struct wr_http_conn *c = (struct wr_http_conn *)h;
-    (void)suggested;
-    buf->base = c->srv->rbuf;
-    buf->len = sizeof c->srv->rbuf;
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-static void conn_set_reading(struct wr_http_conn *c, bool on)
-{
-    if (c->handle_closed || c->reading == on)
-        return;
-    if (on) {
-        int rv = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-        if (rv != 0) {
-            wr_debug("http %s: uv_read_start failed: %s", c->peer, uv_strerror(rv));
-            wr__conn_begin_close(c, true);
-            return;
-        }
-    } else {
-        uv_read_stop((uv_stream_t *)&c->tcp);
-    }
-    c->reading = on;
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    struct wr_http_conn *c = (struct wr_http_conn *)s;
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        conn_set_reading(c, false);
-        if (nread == UV_EOF) {
-            /* Half-close: answers already queued still go out. */
-            c->peer_eof = true;
-            if (c->state != WR_CONN_CLOSING)
-                wr_debug("http %s: peer closed", c->peer);
-            wr__conn_begin_close(c, false);
-        } else {
-            wr_debug("http %s: read failed: %s", c->peer, uv_strerror((int)nread));
-            wr__conn_begin_close(c, true);
-        }
-        return;
-    }
-    c->srv->stats.bytes_in += (uint64_t)nread;
+    struct wr_http_conn *c = wr__conn_of(s);
     switch (c->state) {
     case WR_CONN_REQUEST:
     case WR_CONN_RESPONDING:
-        wr_put_bytes(&c->rq->in, buf->base, (size_t)nread);
+        wr_put_bytes(&c->rq->in, data, len);
         conn_process(c);
         break;
     case WR_CONN_WS:
-        wr__ws_feed(c, (uint8_t *)buf->base, (size_t)nread);
+        wr__ws_feed(c, (uint8_t *)data, len);
         break;
     case WR_CONN_CLOSING:
-        break; /* lingering: drop */
+        break; /* not called */
     }
-}
-
-/* ---- output queue ----------------------------------------------------- */
-
-void wr__conn_queue(struct wr_http_conn *c, struct wr_sbuf *buf)
-{
-    if (c->handle_closed || c->abort || c->shut_started || buf->len == 0) {
-        wr_sbuf_unref(buf);
-        return;
-    }
-    if (c->q_head + c->q_len == c->q_cap) {
-        if (c->q_head > 0 && c->q_head >= c->q_cap / 2) {
-            memmove(c->q, c->q + c->q_head, c->q_len * sizeof *c->q);
-            c->q_head = 0;
-        } else {
-            c->q_cap = c->q_cap ? c->q_cap * 2 : 8;
-            c->q = wr_realloc(c->q, c->q_cap * sizeof *c->q);
-        }
-    }
-    c->q[c->q_head + c->q_len++] = (struct wr_outq_item){buf, 0};
-    c->q_bytes += buf->len;
-    conn_mark_dirty(c);
-}
-
-/* Drop @n written bytes from the head of the queue. */
-static void conn_consume(struct wr_http_conn *c, size_t n)
-{
-    c->q_bytes -= n;
-    while (n > 0) {
-        struct wr_outq_item *it = &c->q[c->q_head];
-        size_t left = it->buf->len - it->off;
-        if (n < left) {
-            it->off += n;
-            return;
-        }
-        n -= left;
-        wr_sbuf_unref(it->buf);
-        c->q_head++;
-        c->q_len--;
-    }
-    if (c->q_len == 0)
-        c->q_head = 0;
-}
-
-/* Release queued output, except what a uv_write in flight still points
- * at (libuv may write from it until the write callback, which releases it;
- * after uv_close, the close callback calls this with everything done). */
-static void conn_drop_queue(struct wr_http_conn *c)
-{
-    size_t keep = c->writing ? c->w_items : 0;
-    for (size_t i = keep; i < c->q_len; i++)
-        wr_sbuf_unref(c->q[c->q_head + i].buf);
-    c->q_len = keep;
-    c->q_bytes = c->writing ? c->w_bytes : 0;
-    if (c->q_len == 0)
-        c->q_head = 0;
-}
-
-static size_t conn_fill_bufs(struct wr_http_conn *c, uv_buf_t *bufs, size_t max, size_t *bytes)
-{
-    size_t n = c->q_len < max ? c->q_len : max;
-    *bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct wr_outq_item *it = &c->q[c->q_head + i];
-        bufs[i] = uv_buf_init((char *)it->buf->data + it->off, (unsigned)(it->buf->len - it->off));
-        *bytes += it->buf->len - it->off;
-    }
-    return n;
-}
-
-static void write_cb(uv_write_t *req, int status)
-{
-    struct wr_http_conn *c = WR_CONTAINER_OF(req, struct wr_http_conn, wreq);
-    c->writing = false;
-    if (c->handle_closed) {
-        /* The close callback releases the whole queue. */
-        return;
-    }
-    conn_consume(c, c->w_bytes);
-    c->w_items = c->w_bytes = 0;
-    if (status < 0) {
-        wr_debug("http %s: write failed: %s", c->peer, uv_strerror(status));
-        wr__conn_begin_close(c, true);
-        return;
-    }
-    if (c->q_len > 0 || c->state == WR_CONN_CLOSING)
-        conn_mark_dirty(c);
-}
-
-/* Write what the socket takes now; with !try_only, hand the rest to one
- * uv_write. */
-static void conn_flush(struct wr_http_conn *c, bool try_only)
-{
-    uv_buf_t bufs[WR_HTTP_WRITE_BUFS];
-    size_t bytes;
-    if (c->writing || c->handle_closed)
-        return;
-    while (c->q_len > 0) {
-        size_t n = conn_fill_bufs(c, bufs, WR_HTTP_WRITE_BUFS, &bytes);
-        int rv = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
-        if (rv == UV_EAGAIN || rv == UV_ENOSYS)
-            break;
-        if (rv < 0) {
-            wr_debug("http %s: write failed: %s", c->peer, uv_strerror(rv));
-            wr__conn_begin_close(c, true);
-            return;
-        }
-        c->srv->stats.bytes_out += (uint64_t)rv;
-        conn_consume(c, (size_t)rv);
-        if ((size_t)rv < bytes)
-            break;
-    }
-    if (c->q_len == 0 || try_only)
-        return;
-    size_t n = conn_fill_bufs(c, bufs, WR_HTTP_WRITE_BUFS, &bytes);
-    int rv = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, write_cb);
-    if (rv != 0) {
-        wr_debug("http %s: uv_write failed: %s", c->peer, uv_strerror(rv));
-        wr__conn_begin_close(c, true);
-        return;
-    }
-    c->writing = true;
-    c->w_items = n;
-    c->w_bytes = bytes;
-    c->srv->stats.bytes_out += bytes;
 }
 
 /* ---- closing ---------------------------------------------------------- */
 
-void wr__conn_begin_close(struct wr_http_conn *c, bool abort)
+static void http_set_closing(struct wr_stream *s)
 {
-    if (c->handle_closed)
-        return;
-    if (c->state != WR_CONN_CLOSING) {
-        c->state = WR_CONN_CLOSING;
-        c->since = uv_now(c->srv->loop);
-    }
-    if (abort) {
-        c->abort = true;
-        conn_drop_queue(c);
-    }
-    conn_mark_dirty(c);
+    wr__conn_of(s)->state = WR_CONN_CLOSING;
 }
 
 void wr__conn_limit(struct wr_http_conn *c, const char *reason)
 {
-    wr_warn("http %s: closed: %s", c->peer, reason);
-    c->srv->stats.limit_closes++;
-}
-
-static void shutdown_cb(uv_shutdown_t *req, int status)
-{
-    struct wr_http_conn *c = WR_CONTAINER_OF(req, struct wr_http_conn, sreq);
-    if (c->handle_closed)
-        return;
-    c->shut_done = true;
-    if (status < 0)
-        c->abort = true;
-    conn_mark_dirty(c);
+    wr_warn("http %s: closed: %s", c->s.peer, reason);
+    wr__conn_srv(c)->stats.limit_closes++;
 }
 
 /* Free the HTTP-phase state (the connection is a WebSocket or closing). */
@@ -386,100 +156,46 @@ static void conn_free_rq(struct wr_http_conn *c)
     c->rq = NULL;
 }
 
-static void conn_close_cb(uv_handle_t *h)
+/* ops->closed: the uv_close callback's part for HTTP. */
+static void http_closed(struct wr_stream *s)
 {
-    struct wr_http_conn *c = (struct wr_http_conn *)h;
-    struct wr_http_server *srv = c->srv;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    srv->nconns--;
-    if (c->counted)
+    struct wr_http_conn *c = wr__conn_of(s);
+    struct wr_http_server *srv = wr__conn_srv(c);
+    if (s->counted)
         srv->stats.connections_open--;
     wr__ws_notify_close(c);
     wr__ws_free(c);
-    c->writing = false; /* any write callback has run (UV_ECANCELED) */
-    conn_drop_queue(c);
-    free(c->q);
-    c->q = NULL;
+    wr__stream_release(s);
     conn_free_rq(c);
     if (c->awaiting) {
         c->zombie = true;
-        c->next = srv->zombies;
+        s->next = srv->zombies;
         if (srv->zombies != NULL)
-            srv->zombies->prev = c;
-        srv->zombies = c;
+            srv->zombies->prev = s;
+        srv->zombies = s;
     } else {
         free(c);
     }
-    server_handle_closed(srv);
 }
 
-static void conn_close_handle(struct wr_http_conn *c)
+/* ops->service: input postponed while a request was with the handler. */
+static void http_service(struct wr_stream *s)
 {
-    if (c->handle_closed)
-        return;
-    conn_unmark_dirty(c);
-    c->handle_closed = true;
-    c->reading = false;
-    uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
-}
-
-/* The flusher's work for one dirty connection. */
-static void conn_service(struct wr_http_conn *c)
-{
-    if (c->handle_closed)
-        return;
+    struct wr_http_conn *c = wr__conn_of(s);
     if (c->resume) {
         c->resume = false;
         conn_process(c);
-        if (c->handle_closed)
-            return;
-    }
-    if (c->state != WR_CONN_CLOSING || !c->abort)
-        conn_flush(c, false);
-    if (c->state != WR_CONN_CLOSING)
-        return;
-    if (c->is_ws && c->ws.open && !c->ws.notified) {
-        wr__ws_notify_close(c);
-        if (c->handle_closed)
-            return;
-    }
-    if (c->abort || (c->shut_done && c->peer_eof)) {
-        conn_close_handle(c);
-        return;
-    }
-    if (!c->writing && c->q_len == 0 && !c->shut_started) {
-        int rv = uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, shutdown_cb);
-        if (rv != 0) {
-            conn_close_handle(c);
-            return;
-        }
-        c->shut_started = true;
-        c->since = uv_now(c->srv->loop);
-        if (!c->peer_eof)
-            conn_set_reading(c, true);
     }
 }
 
-static void flusher_cb(uv_prepare_t *h)
+static void http_notify_close(struct wr_stream *s)
 {
-    struct wr_http_server *srv = WR_CONTAINER_OF(h, struct wr_http_server, flusher);
-    struct wr_http_conn *c;
-    while (!srv->stopping && (c = srv->dirty_head) != NULL) {
-        conn_unmark_dirty(c);
-        conn_service(c);
-        if (!c->handle_closed)
-            assert_conn_state(c);
-    }
-    if (!srv->stopping && srv->dirty_head == NULL && srv->flusher_active) {
-        uv_prepare_stop(&srv->flusher);
-        srv->flusher_active = false;
-    }
+    wr__ws_notify_close(wr__conn_of(s));
+}
+
+static void http_check(const struct wr_stream *s)
+{
+    assert_conn_state((const struct wr_http_conn *)s);
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -547,12 +263,12 @@ static struct wr_sbuf *make_response(int status, const char *ctype, const char *
 /* The current request is answered: go on reading, or close. */
 static void conn_answered(struct wr_http_conn *c)
 {
-    if (c->keep_alive && !c->peer_eof) {
+    if (c->keep_alive && !c->s.peer_eof) {
         c->state = WR_CONN_REQUEST;
-        c->since = uv_now(c->srv->loop);
+        c->s.since = uv_now(wr__conn_srv(c)->ss.loop);
         if (!c->in_dispatch) {
             c->resume = true;
-            conn_mark_dirty(c);
+            wr__stream_mark_dirty(&c->s);
         }
     } else {
         wr__conn_begin_close(c, false);
@@ -581,19 +297,20 @@ void wr_http_respond(struct wr_http_conn *conn, int status, const char *content_
                      const void *body, size_t len)
 {
     if (!conn->awaiting) {
-        wr_warn("http %s: wr_http_respond called twice or without a request", conn->peer);
+        wr_warn("http %s: wr_http_respond called twice or without a request", conn->s.peer);
         return;
     }
     conn->awaiting = false;
     if (conn->zombie) {
         /* The socket is gone; drop the answer and the struct. */
-        if (conn->srv != NULL) {
-            if (conn->prev != NULL)
-                conn->prev->next = conn->next;
+        struct wr_stream *z = &conn->s;
+        if (z->srv != NULL) { /* else the server is freed */
+            if (z->prev != NULL)
+                z->prev->next = z->next;
             else
-                conn->srv->zombies = conn->next;
-            if (conn->next != NULL)
-                conn->next->prev = conn->prev;
+                wr__conn_srv(conn)->zombies = z->next;
+            if (z->next != NULL)
+                z->next->prev = z->prev;
         }
         free(conn);
         return;
@@ -649,7 +366,7 @@ static bool static_path_ok(const char *path)
  * false (having sent nothing) otherwise. */
 static bool try_static(struct wr_http_conn *c, const char *path)
 {
-    struct wr_http_server *srv = c->srv;
+    struct wr_http_server *srv = wr__conn_srv(c);
     char want[PATH_MAX], real[PATH_MAX];
     size_t plen = strlen(path);
     if (!static_path_ok(path))
@@ -790,7 +507,8 @@ static int on_headers_complete(http_parser *p)
     if (rq->in_value)
         commit_header(rq);
     rq->headers_done = true;
-    if (p->content_length != ULLONG_MAX && p->content_length > c->srv->limits.max_body_bytes) {
+    if (p->content_length != ULLONG_MAX &&
+        p->content_length > wr__conn_srv(c)->limits.max_body_bytes) {
         rq->error_status = 413;
         return -1;
     }
@@ -801,7 +519,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
     struct wr_http_conn *c = conn_of(p);
     struct wr_http_req *rq = c->rq;
-    if (rq->body.len + len > c->srv->limits.max_body_bytes) {
+    if (rq->body.len + len > wr__conn_srv(c)->limits.max_body_bytes) {
         rq->error_status = 413;
         return -1;
     }
@@ -904,7 +622,7 @@ static bool ws_upgrade_ok(const struct wr_http_req *rq)
 /* One complete request is parsed: answer it or hand it to the node. */
 static void conn_dispatch(struct wr_http_conn *c)
 {
-    struct wr_http_server *srv = c->srv;
+    struct wr_http_server *srv = wr__conn_srv(c);
     struct wr_http_req *rq = c->rq;
     http_parser *p = &rq->parser;
     rq->msg_done = false;
@@ -971,13 +689,13 @@ static void conn_dispatch(struct wr_http_conn *c)
         .method = http_method_str((enum http_method)m),
         .path = path,
         .query = query,
-        .peer = c->peer,
+        .peer = c->s.peer,
         .body = (const char *)rq->body.base,
         .body_len = rq->body.len,
     };
     c->state = WR_CONN_RESPONDING;
     c->awaiting = true;
-    conn_set_reading(c, false);
+    wr__stream_set_reading(&c->s, false);
     c->in_dispatch = true;
     srv->h.on_request(srv, c, &req);
     c->in_dispatch = false;
@@ -991,11 +709,11 @@ out:
  * closing, the HTTP-phase state is freed. */
 static void conn_process(struct wr_http_conn *c)
 {
-    const struct wr_http_limits *lim = &c->srv->limits;
+    const struct wr_http_limits *lim = &wr__conn_srv(c)->limits;
     struct wr_http_req *rq = c->rq;
     if (rq == NULL)
         return;
-    while (!c->handle_closed && c->state == WR_CONN_REQUEST && rq->in_pos < rq->in.len) {
+    while (!c->s.handle_closed && c->state == WR_CONN_REQUEST && rq->in_pos < rq->in.len) {
         const char *at = (const char *)rq->in.base + rq->in_pos;
         size_t avail = rq->in.len - rq->in_pos;
         size_t feed = avail;
@@ -1019,7 +737,7 @@ static void conn_process(struct wr_http_conn *c)
                 wr__conn_limit(c, "request header too large");
                 conn_fail(c, 431, "request header too large\n");
             } else {
-                wr_debug("http %s: bad request: %s", c->peer, http_errno_description(err));
+                wr_debug("http %s: bad request: %s", c->s.peer, http_errno_description(err));
                 conn_fail(c, 400, "bad request\n");
             }
             break;
@@ -1036,7 +754,7 @@ static void conn_process(struct wr_http_conn *c)
             break;
         }
     }
-    if (c->handle_closed)
+    if (c->s.handle_closed)
         return;
     if (c->state == WR_CONN_WS || c->state == WR_CONN_CLOSING) {
         /* Bytes that came with the upgrade request are frames: parse them
@@ -1046,7 +764,7 @@ static void conn_process(struct wr_http_conn *c)
             wr__ws_feed(c, rq->in.base + rq->in_pos, rq->in.len - rq->in_pos);
         conn_free_rq(c);
         if (c->state == WR_CONN_WS)
-            conn_set_reading(c, true);
+            wr__stream_set_reading(&c->s, true);
         return;
     }
     if (rq->in_pos == rq->in.len) {
@@ -1057,135 +775,79 @@ static void conn_process(struct wr_http_conn *c)
         rq->in_pos = 0;
     }
     if (c->state == WR_CONN_REQUEST)
-        conn_set_reading(c, true);
+        wr__stream_set_reading(&c->s, true);
 }
 
-/* ---- accepting -------------------------------------------------------- */
+/* ---- accepting and sweeping ------------------------------------------ */
 
-static void conn_peer_name(struct wr_http_conn *c)
+static struct wr_stream *http_conn_new(struct wr_stream_server *ss)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    snprintf(c->peer, sizeof c->peer, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-        char ip[INET_ADDRSTRLEN];
-        uv_ip4_name(sin, ip, sizeof ip);
-        snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-        char ip[INET6_ADDRSTRLEN];
-        uv_ip6_name(sin6, ip, sizeof ip);
-        snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, (unsigned)ntohs(sin6->sin6_port));
-    }
-}
-
-static void on_connection(uv_stream_t *l, int status)
-{
-    struct wr_http_server *srv = WR_CONTAINER_OF(l, struct wr_http_server, listener);
-    if (status < 0) {
-        wr_debug("http: accept failed: %s", uv_strerror(status));
-        return;
-    }
+    (void)ss;
     struct wr_http_conn *c = wr_calloc(1, sizeof *c);
-    c->srv = srv;
-    uv_tcp_init(srv->loop, &c->tcp);
-    srv->handles++;
-    srv->nconns++;
-    c->next = srv->conns;
-    if (srv->conns != NULL)
-        srv->conns->prev = c;
-    srv->conns = c;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
-        snprintf(c->peer, sizeof c->peer, "?");
-        conn_close_handle(c);
+    return &c->s;
+}
+
+static void http_accepted(struct wr_stream *s)
+{
+    struct wr_http_conn *c = wr__conn_of(s);
+    struct wr_http_server *srv = wr__conn_srv(c);
+    if (srv->ss.nconns > srv->limits.max_connections) {
+        wr__stream_refuse(s, NULL, srv->limits.max_connections);
         return;
     }
-    conn_peer_name(c);
-    if (srv->nconns > srv->limits.max_connections) {
-        uint64_t now = uv_now(srv->loop);
-        srv->stats.limit_closes++;
-        if (srv->refuse_logged_at == 0 || now - srv->refuse_logged_at >= 1000) {
-            wr_warn("http %s: closed: too many connections (max %u; %llu more refused since "
-                    "last line)",
-                    c->peer, srv->limits.max_connections,
-                    (unsigned long long)srv->refuse_suppressed);
-            srv->refuse_logged_at = now ? now : 1;
-            srv->refuse_suppressed = 0;
-        } else {
-            srv->refuse_suppressed++;
-        }
-        conn_close_handle(c);
-        return;
-    }
-    c->counted = true;
+    s->counted = true;
     srv->stats.connections_open++;
-    uv_tcp_nodelay(&c->tcp, 1);
+    uv_tcp_nodelay(&s->tcp, 1);
     c->rq = wr_calloc(1, sizeof *c->rq);
     http_parser_init(&c->rq->parser, HTTP_REQUEST);
     c->rq->parser.data = c;
     c->state = WR_CONN_REQUEST;
-    c->since = uv_now(srv->loop);
-    conn_set_reading(c, true);
+    s->since = uv_now(srv->ss.loop);
+    wr__stream_set_reading(s, true);
 }
 
-/* ---- sweeping --------------------------------------------------------- */
-
-static void sweep_cb(uv_timer_t *t)
+/* ops->sweep: a request must arrive whole within idle_timeout_ms. */
+static void http_sweep(struct wr_stream *s, uint64_t now)
 {
-    struct wr_http_server *srv = WR_CONTAINER_OF(t, struct wr_http_server, sweeper);
-    uint64_t now = uv_now(srv->loop);
-    struct wr_http_conn *c, *next;
-    for (c = srv->conns; c != NULL; c = next) {
-        next = c->next;
-        if (c->handle_closed)
-            continue;
-        uint64_t age = now - c->since;
-        if (c->state == WR_CONN_REQUEST && age >= srv->limits.idle_timeout_ms) {
-            const struct wr_http_req *rq = c->rq;
-            if (rq->hdr_bytes > 0 || rq->headers_done || rq->in.len > rq->in_pos) {
-                wr__conn_limit(c, "request timeout");
-            } else {
-                wr_debug("http %s: idle, closing", c->peer);
-            }
-            conn_close_handle(c);
-        } else if (c->state == WR_CONN_CLOSING &&
-                   age >= (c->shut_started ? WR_HTTP_LINGER_MS : srv->limits.idle_timeout_ms)) {
-            wr_debug("http %s: closing timed out", c->peer);
-            conn_close_handle(c);
+    struct wr_http_conn *c = wr__conn_of(s);
+    struct wr_http_server *srv = wr__conn_srv(c);
+    if (c->state == WR_CONN_REQUEST && now - s->since >= srv->limits.idle_timeout_ms) {
+        const struct wr_http_req *rq = c->rq;
+        if (rq->hdr_bytes > 0 || rq->headers_done || rq->in.len > rq->in_pos) {
+            wr__conn_limit(c, "request timeout");
+        } else {
+            wr_debug("http %s: idle, closing", s->peer);
         }
+        wr__stream_close_handle(s);
     }
 }
 
 /* ---- server ----------------------------------------------------------- */
 
-static void server_free(struct wr_http_server *srv)
+static void http_server_free(struct wr_stream_server *ss)
 {
-    for (struct wr_http_conn *z = srv->zombies; z != NULL; z = z->next)
+    struct wr_http_server *srv = WR_CONTAINER_OF(ss, struct wr_http_server, ss);
+    for (struct wr_stream *z = srv->zombies; z != NULL; z = z->next)
         z->srv = NULL;
     EVP_MD_free(srv->sha1);
     free(srv->static_dir);
     free(srv);
 }
 
-static void server_handle_closed(struct wr_http_server *srv)
-{
-    assert(srv->handles > 0);
-    if (--srv->handles == 0 && srv->stopping) {
-        void (*cb)(void *) = srv->stop_cb;
-        void *arg = srv->stop_arg;
-        server_free(srv);
-        if (cb != NULL)
-            cb(arg);
-    }
-}
-
-static void server_handle_close_cb(uv_handle_t *h)
-{
-    server_handle_closed(h->data);
-}
+const struct wr_stream_ops wr__http_stream_ops = {
+    .name = "http",
+    .accept_err_level = WR_LOG_DEBUG,
+    .set_closing = http_set_closing,
+    .on_read = http_on_read,
+    .service = http_service,
+    .notify_close = http_notify_close,
+    .check = http_check,
+    .sweep = http_sweep,
+    .accepted = http_accepted,
+    .conn_new = http_conn_new,
+    .closed = http_closed,
+    .server_free = http_server_free,
+};
 
 int wr_http_server_start(struct wr_http_server **out, uv_loop_t *loop, const char *bind,
                          const struct wr_http_limits *limits, const struct wr_http_handlers *h,
@@ -1199,7 +861,7 @@ int wr_http_server_start(struct wr_http_server **out, uv_loop_t *loop, const cha
         return UV_EINVAL;
     }
     struct wr_http_server *srv = wr_calloc(1, sizeof *srv);
-    srv->loop = loop;
+    srv->ss.ops = &wr__http_stream_ops;
     if (limits != NULL)
         srv->limits = *limits;
     else
@@ -1229,42 +891,25 @@ int wr_http_server_start(struct wr_http_server **out, uv_loop_t *loop, const cha
         if (srv->static_dir_len > 0 && real[srv->static_dir_len - 1] == '/')
             srv->static_dir[--srv->static_dir_len] = '\0'; /* "/" itself */
     }
-    rv = uv_tcp_init(loop, &srv->listener);
-    if (rv != 0) {
-        wr_error("http: uv_tcp_init failed: %s", uv_strerror(rv));
-        goto err_after_alloc;
-    }
-    srv->listener.data = srv;
-    srv->handles++;
-    rv = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&sa, 0);
-    if (rv == 0)
-        rv = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
-    if (rv != 0) {
-        wr_error("http: listen(%s) failed: %s", bind, uv_strerror(rv));
-        goto err_after_listener;
-    }
-    uv_prepare_init(loop, &srv->flusher);
-    srv->flusher.data = srv;
-    srv->handles++;
-    uv_timer_init(loop, &srv->sweeper);
-    srv->sweeper.data = srv;
-    srv->handles++;
+    srv->ss.flush_timeout_ms = srv->limits.idle_timeout_ms;
+    srv->ss.bytes_in = &srv->stats.bytes_in;
+    srv->ss.bytes_out = &srv->stats.bytes_out;
+    srv->ss.limit_closes = &srv->stats.limit_closes;
+    srv->ss.rbuf = srv->rbuf;
+    srv->ss.rbuf_len = sizeof srv->rbuf;
     uint64_t every = srv->limits.idle_timeout_ms / 4;
     if (every > 1000)
         every = 1000;
     if (every < 5)
         every = 5;
-    uv_timer_start(&srv->sweeper, sweep_cb, every, every);
+    rv = wr__stream_server_start(&srv->ss, loop, &sa, bind, every);
+    if (rv != 0)
+        return rv; /* srv is freed (http_server_free) */
     wr_info("http: listening on %s%s%s", bind, srv->static_dir ? ", static files from " : "",
             srv->static_dir ? srv->static_dir : "");
     *out = srv;
     return 0;
 
-err_after_listener:
-    /* The listener's close callback frees the server. */
-    srv->stopping = true;
-    uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);
-    return rv;
 err_after_alloc:
     EVP_MD_free(srv->sha1);
     free(srv->static_dir);
@@ -1274,31 +919,14 @@ err_after_alloc:
 
 void wr_http_server_stop(struct wr_http_server *srv, void (*cb)(void *arg), void *arg)
 {
-    if (srv->stopping)
+    if (srv->ss.stopping)
         return;
-    srv->stop_cb = cb;
-    srv->stop_arg = arg;
-    /* WebSockets get a going-away close frame, written if the socket takes
-     * it right now; nobody waits for slow peers at shutdown. */
-    for (struct wr_http_conn *c = srv->conns; c != NULL; c = c->next) {
-        if (c->handle_closed)
-            continue;
-        if (c->state == WR_CONN_WS)
-            wr__ws_going_away(c);
-        if (!c->abort)
-            conn_flush(c, true);
-    }
-    srv->stopping = true;
-    while (srv->dirty_head != NULL)
-        conn_unmark_dirty(srv->dirty_head);
-    struct wr_http_conn *c, *next;
-    for (c = srv->conns; c != NULL; c = next) {
-        next = c->next;
-        conn_close_handle(c);
-    }
-    uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);
-    uv_close((uv_handle_t *)&srv->flusher, server_handle_close_cb);
-    uv_close((uv_handle_t *)&srv->sweeper, server_handle_close_cb);
+    /* WebSockets get a going-away close frame (written if the socket takes
+     * it right now). */
+    for (struct wr_stream *s = srv->ss.conns; s != NULL; s = s->next)
+        if (!s->handle_closed && wr__conn_of(s)->state == WR_CONN_WS)
+            wr__ws_going_away(wr__conn_of(s));
+    wr__stream_server_stop(&srv->ss, cb, arg);
 }
 
 void *wr_http_server_data(struct wr_http_server *srv)

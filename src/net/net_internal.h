@@ -1,7 +1,9 @@
 /* Private to src/net/http.c and src/net/ws.c: the server and connection
  * structs and the few functions the HTTP and WebSocket halves call in each
- * other. Nothing outside src/net/ includes this. The state machine and its
- * invariants are written down at the top of http.c. */
+ * other. Nothing outside src/net/ (and the fuzz drivers) includes this. The
+ * state machine and its invariants are written down at the top of http.c;
+ * the socket, output queue, flusher, closing and sweeping machinery is the
+ * struct wr_stream shared with telnet.c (stream_internal.h). */
 #ifndef WR_NET_INTERNAL_H
 #define WR_NET_INTERNAL_H
 
@@ -13,14 +15,13 @@
 #include <openssl/evp.h>
 #include <uv.h>
 
+#include "common/alloc.h"
 #include "common/bytes.h"
 #include "common/sbuf.h"
 #include "net/conn.h"
 #include "net/http.h"
+#include "net/stream_internal.h"
 
-/* How long a closing socket may wait for the peer's FIN after our own
- * shutdown before it is closed hard. */
-#define WR_HTTP_LINGER_MS 2000
 /* Size of the server's shared read buffer (one read at a time). */
 #define WR_HTTP_READ_BUF 65536
 
@@ -28,12 +29,7 @@ enum wr_conn_state {
     WR_CONN_REQUEST,    /* reading a request */
     WR_CONN_RESPONDING, /* a request is with the handler */
     WR_CONN_WS,         /* an open WebSocket */
-    WR_CONN_CLOSING     /* flushing, then shutdown + linger, then uv_close */
-};
-
-struct wr_outq_item {
-    struct wr_sbuf *buf; /* one reference owned by the queue */
-    size_t off;          /* bytes of buf already written */
+    WR_CONN_CLOSING     /* s.closing: flushing, then shutdown + linger, then uv_close */
 };
 
 /* One WebSocket's receive state (ws.c). Between messages it holds no
@@ -74,14 +70,9 @@ struct wr_http_req {
 };
 
 struct wr_http_conn {
-    uv_tcp_t tcp; /* must stay first: handle <-> conn */
-    struct wr_http_server *srv;
-    struct wr_http_conn *prev, *next;             /* srv->conns or srv->zombies */
-    struct wr_http_conn *dirty_prev, *dirty_next; /* srv->dirty, if dirty */
-    bool dirty;
+    struct wr_stream s; /* must stay first: handle <-> stream <-> conn;
+                           s.prev/next: srv->ss.conns or srv->zombies */
     enum wr_conn_state state;
-    char peer[64];
-    uint64_t since; /* uv_now when the current idle/closing clock started */
 
     /* Request parsing: NULL once the connection is a WebSocket or closing. */
     struct wr_http_req *rq;
@@ -89,60 +80,53 @@ struct wr_http_conn {
     bool is_head;
 
     /* Flags. */
-    bool reading;       /* uv_read_start is in effect */
-    bool resume;        /* parse buffered input at the next safe point */
-    bool in_dispatch;   /* inside on_request for this conn */
-    bool awaiting;      /* on_request called, wr_http_respond not yet */
-    bool zombie;        /* handle closed while awaiting; freed by respond */
-    bool abort;         /* CLOSING without flushing */
-    bool peer_eof;      /* the peer sent FIN */
-    bool shut_started;  /* uv_shutdown issued */
-    bool shut_done;     /* uv_shutdown completed */
-    bool handle_closed; /* uv_close called */
-    bool counted;       /* counted in stats.connections_open */
-    bool is_ws;         /* switched to WebSocket (ws is valid) */
-
-    /* Output queue: items [q_head, q_head + q_len) of q. */
-    struct wr_outq_item *q;
-    size_t q_head, q_len, q_cap;
-    size_t q_bytes; /* unsent bytes queued */
-    bool writing;   /* a uv_write is in flight */
-    size_t w_items; /* queue items covered by the write in flight */
-    size_t w_bytes; /* bytes of the write in flight */
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
+    bool resume;      /* parse buffered input at the next safe point */
+    bool in_dispatch; /* inside on_request for this conn */
+    bool awaiting;    /* on_request called, wr_http_respond not yet */
+    bool zombie;      /* handle closed while awaiting; freed by respond */
+    bool is_ws;       /* switched to WebSocket (ws is valid) */
 
     struct wr_ws ws;
 };
 
 struct wr_http_server {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    uv_prepare_t flusher; /* flushes dirty connections once per iteration */
-    uv_timer_t sweeper;   /* idle and linger deadlines */
+    struct wr_stream_server ss; /* listener, flusher, sweeper, conns, dirty */
     struct wr_http_limits limits;
     struct wr_http_handlers h;
     EVP_MD *sha1;     /* fetched once at start, for Sec-WebSocket-Accept */
     char *static_dir; /* realpath of the static root, or NULL */
     size_t static_dir_len;
     struct wr_http_stats stats;
-    struct wr_http_conn *conns;   /* every conn whose handle is open */
-    struct wr_http_conn *zombies; /* closed, awaiting wr_http_respond */
-    struct wr_http_conn *dirty_head, *dirty_tail;
-    unsigned nconns;
-    unsigned handles; /* open uv handles, including listener/flusher/sweeper */
-    bool flusher_active;
-    bool stopping;
-    void (*stop_cb)(void *arg);
-    void *stop_arg;
-    uint64_t refuse_logged_at; /* rate limit for "too many connections" */
-    uint64_t refuse_suppressed;
+    struct wr_stream *zombies; /* closed, awaiting wr_http_respond */
     char rbuf[WR_HTTP_READ_BUF];
 };
 
+static inline struct wr_http_conn *wr__conn_of(struct wr_stream *s)
+{
+    return (struct wr_http_conn *)s;
+}
+
+/* The server of @c (only while it is not a zombie of a freed server). */
+static inline struct wr_http_server *wr__conn_srv(const struct wr_http_conn *c)
+{
+    return WR_CONTAINER_OF(c->s.srv, struct wr_http_server, ss);
+}
+
+static inline void wr__conn_queue(struct wr_http_conn *c, struct wr_sbuf *buf)
+{
+    wr__stream_queue(&c->s, buf);
+}
+
+static inline void wr__conn_begin_close(struct wr_http_conn *c, bool abort)
+{
+    wr__stream_begin_close(&c->s, abort);
+}
+
 /* http.c */
-void wr__conn_queue(struct wr_http_conn *c, struct wr_sbuf *buf);
-void wr__conn_begin_close(struct wr_http_conn *c, bool abort);
+/* How HTTP connections plug into the stream machinery (also for the fuzz
+ * drivers, which build a server without listening). */
+extern const struct wr_stream_ops wr__http_stream_ops;
+/* Log a breached limit and count it; the caller closes. */
 void wr__conn_limit(struct wr_http_conn *c, const char *reason);
 
 /* ws.c */

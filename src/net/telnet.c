@@ -9,35 +9,44 @@
  * starts: SEND events append to the connection's output buffer, DATA events
  * feed line assembly, negotiation and subnegotiation events update state.
  *
+ * The socket, the output queue and its flusher, closing (shutdown, linger,
+ * uv_close), the sweep timer and accepting are the struct wr_stream
+ * machinery shared with http.c (stream.c); this file plugs into it through
+ * wr__telnet_stream_ops below.
+ *
  * Connection states (struct wr_telnet.state), checked by
  * assert_conn_state():
  *
  *   OPEN     on_open was called; the socket is reading; every byte read
  *            goes through telnet_recv. Output may be queued.
- *   CLOSING  No more input is processed and no more output is accepted
- *            (sends are dropped). Unless `abort`, queued output is flushed,
- *            then uv_shutdown, then bytes are read and dropped until the
- *            peer's FIN or WR_TELNET_LINGER_MS, then uv_close; a flush that
- *            takes longer than WR_TELNET_FLUSH_MS is cut short. With `abort`
- *            (limits, errors) the handle is closed at the next safe point.
- *            on_close runs at the first safe point after entering CLOSING,
- *            or from the close callback, whichever comes first.
+ *   CLOSING  s.closing (the two agree, except that wr_telnet_server_stop
+ *            sets CLOSING just before closing the handle). No more input is
+ *            processed and no more output is accepted (sends are dropped).
+ *            Unless `s.abort`, queued output is flushed, then uv_shutdown,
+ *            then bytes are read and dropped until the peer's FIN or
+ *            WR_STREAM_LINGER_MS, then uv_close; a flush that takes longer
+ *            than WR_TELNET_FLUSH_MS is cut short. With `s.abort` (limits,
+ *            errors) the handle is closed at the next safe point. on_close
+ *            runs at the first safe point after entering CLOSING, or from
+ *            the close callback, whichever comes first.
  *
  *   OPEN -> CLOSING -> (uv_close) -> freed in the close callback
  *
- * Safe points: a connection is uv_close'd only from the flusher (prepare)
- * callback, the sweep timer, the accept callback (refused sockets) and
+ * Safe points (stream_internal.h): a connection is uv_close'd only from the
+ * flusher, the sweep timer, the accept callback (refused sockets) and
  * wr_telnet_server_stop, never from inside libtelnet's or a handler's call
  * chain on that connection; everything else marks it CLOSING and dirty. So
  * on_close never runs inside wr_telnet_send or any other call of ours, and
  * telnet_free never runs inside telnet_recv. The struct is freed only in
- * the uv_close callback.
+ * the uv_close callback (telnet_closed).
  *
  * Output: libtelnet's SEND events append to `out` and mark the connection
  * dirty; the flusher runs once per loop iteration before the loop polls,
- * moves `out` to `wbuf`, tries uv_try_write and hands the rest to one
- * uv_write. Unsent bytes over max_output_bytes close the connection (slow
- * consumer). An idle connection holds no output or line buffer.
+ * moves `out` into the stream's queue as one sbuf (telnet_collect), tries
+ * uv_try_write and hands the rest to one uv_write. Unsent bytes (staged and
+ * queued) over max_output_bytes close the connection (slow consumer). An
+ * idle connection holds no line buffer and no staged output; its stream
+ * keeps the small array of queue slots once it has written.
  *
  * Input limits and what libtelnet does about them:
  *   - a subnegotiation is buffered by libtelnet up to 16384 bytes (its
@@ -102,8 +111,6 @@ static const telnet_telopt_t telopts[] = {
 
 static const uint8_t replacement[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
 
-static void conn_close_handle(struct wr_telnet *t);
-static void server_handle_closed(struct wr_telnet_server *srv);
 static void conn_begin_close(struct wr_telnet *t, bool abort);
 
 void wr_telnet_limits_default(struct wr_telnet_limits *l)
@@ -124,65 +131,24 @@ static void assert_conn_state(const struct wr_telnet *t)
     (void)t;
     switch (t->state) {
     case WR_TELNET_OPEN:
-        assert(t->opened && !t->notified && t->tn != NULL && !t->abort && !t->shut_started);
+        assert(!t->s.closing);
+        assert(t->opened && !t->notified && t->tn != NULL && !t->s.abort && !t->s.shut_started);
         assert(!t->discarding || t->line.len == 0);
         assert(t->u8_len + t->u8_need <= 4);
         break;
     case WR_TELNET_CLOSING:
-        assert(!t->shut_done || t->shut_started);
-        assert(!t->shut_started || t->abort || (!t->writing && t->out.len == 0));
+        assert(!t->s.shut_started || t->s.abort || t->out.len == 0);
         break;
     }
-    assert(t->woff <= t->wbuf.len);
-    assert(!t->writing || t->woff < t->wbuf.len);
     assert(t->n_supports <= WR_TELNET_MAX_SUPPORTS);
-}
-
-/* ---- dirty list and flusher ------------------------------------------- */
-
-static void flusher_cb(uv_prepare_t *h);
-
-static void conn_mark_dirty(struct wr_telnet *t)
-{
-    struct wr_telnet_server *srv = t->srv;
-    if (t->dirty || t->handle_closed || srv->stopping)
-        return;
-    t->dirty = true;
-    t->dirty_next = NULL;
-    t->dirty_prev = srv->dirty_tail;
-    if (srv->dirty_tail != NULL)
-        srv->dirty_tail->dirty_next = t;
-    else
-        srv->dirty_head = t;
-    srv->dirty_tail = t;
-    if (!srv->flusher_active) {
-        uv_prepare_start(&srv->flusher, flusher_cb);
-        srv->flusher_active = true;
-    }
-}
-
-static void conn_unmark_dirty(struct wr_telnet *t)
-{
-    struct wr_telnet_server *srv = t->srv;
-    if (!t->dirty)
-        return;
-    if (t->dirty_prev != NULL)
-        t->dirty_prev->dirty_next = t->dirty_next;
-    else
-        srv->dirty_head = t->dirty_next;
-    if (t->dirty_next != NULL)
-        t->dirty_next->dirty_prev = t->dirty_prev;
-    else
-        srv->dirty_tail = t->dirty_prev;
-    t->dirty = false;
-    t->dirty_prev = t->dirty_next = NULL;
+    wr__stream_assert(&t->s);
 }
 
 /* ---- output ----------------------------------------------------------- */
 
 static size_t conn_unsent(const struct wr_telnet *t)
 {
-    return t->out.len + (t->wbuf.len - t->woff);
+    return wr__stream_unsent(&t->s);
 }
 
 static void conn_limit(struct wr_telnet *t, const char *fmt, ...)
@@ -196,8 +162,8 @@ static void conn_limit(struct wr_telnet *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    wr_warn("telnet %s: closed: %s", t->peer, why);
-    t->srv->stats.limit_closes++;
+    wr_warn("telnet %s: closed: %s", t->s.peer, why);
+    wr__telnet_srv(t)->stats.limit_closes++;
     conn_begin_close(t, true);
 }
 
@@ -207,89 +173,33 @@ static void conn_limit(struct wr_telnet *t, const char *fmt, ...)
  * negotiation it parses in the rest of the read. */
 static void out_append(struct wr_telnet *t, const char *p, size_t n)
 {
-    if (n == 0 || t->state != WR_TELNET_OPEN || t->handle_closed)
+    if (n == 0 || t->state != WR_TELNET_OPEN || t->s.handle_closed)
         return;
     wr_put_bytes(&t->out, p, n);
-    t->last_out = uv_now(t->srv->loop);
-    if (conn_unsent(t) > t->srv->limits.max_output_bytes) {
+    t->last_out = uv_now(wr__telnet_srv(t)->ss.loop);
+    if (conn_unsent(t) > wr__telnet_srv(t)->limits.max_output_bytes) {
         conn_limit(t, "slow consumer: %zu bytes of output unsent (max %zu)", conn_unsent(t),
-                   t->srv->limits.max_output_bytes);
+                   wr__telnet_srv(t)->limits.max_output_bytes);
         return;
     }
-    conn_mark_dirty(t);
+    wr__stream_mark_dirty(&t->s);
 }
 
-static void conn_drop_output(struct wr_telnet *t)
+/* ops->staged and ops->collect: `out` is the stream's staged output. */
+static size_t telnet_staged(const struct wr_stream *s)
 {
+    return WR_CONTAINER_OF(s, const struct wr_telnet, s)->out.len;
+}
+
+static struct wr_sbuf *telnet_collect(struct wr_stream *s)
+{
+    struct wr_telnet *t = wr__telnet_of(s);
+    if (t->out.len == 0)
+        return NULL;
+    struct wr_sbuf *b = wr_sbuf_new(t->out.len);
+    memcpy(b->data, t->out.base, t->out.len);
     wr_writer_free(&t->out);
-    if (!t->writing) {
-        wr_writer_free(&t->wbuf);
-        t->woff = 0;
-    }
-}
-
-static void write_cb(uv_write_t *req, int status)
-{
-    struct wr_telnet *t = WR_CONTAINER_OF(req, struct wr_telnet, wreq);
-    t->writing = false;
-    if (t->handle_closed)
-        return; /* the close callback frees the buffers */
-    wr_writer_free(&t->wbuf);
-    t->woff = 0;
-    if (status < 0) {
-        wr_debug("telnet %s: write failed: %s", t->peer, uv_strerror(status));
-        conn_begin_close(t, true);
-        return;
-    }
-    if (t->out.len > 0 || t->state == WR_TELNET_CLOSING)
-        conn_mark_dirty(t);
-}
-
-/* Write what the socket takes now; with !try_only, hand the rest to one
- * uv_write. */
-static void conn_flush(struct wr_telnet *t, bool try_only)
-{
-    if (t->writing || t->handle_closed)
-        return;
-    if (t->woff == t->wbuf.len) {
-        if (t->out.len == 0)
-            return;
-        wr_writer_free(&t->wbuf);
-        t->wbuf = t->out;
-        t->out = (struct wr_writer){0};
-        t->woff = 0;
-    } else if (t->out.len > 0) {
-        /* Left over from a try-only flush: keep the order. */
-        wr_put_bytes(&t->wbuf, t->out.base, t->out.len);
-        wr_writer_free(&t->out);
-    }
-    uv_buf_t b = uv_buf_init((char *)t->wbuf.base + t->woff, (unsigned)(t->wbuf.len - t->woff));
-    int rv = uv_try_write((uv_stream_t *)&t->tcp, &b, 1);
-    if (rv == UV_EAGAIN || rv == UV_ENOSYS)
-        rv = 0;
-    if (rv < 0) {
-        wr_debug("telnet %s: write failed: %s", t->peer, uv_strerror(rv));
-        conn_begin_close(t, true);
-        return;
-    }
-    t->srv->stats.bytes_out += (uint64_t)rv;
-    t->woff += (size_t)rv;
-    if (t->woff == t->wbuf.len) {
-        wr_writer_free(&t->wbuf);
-        t->woff = 0;
-        return;
-    }
-    if (try_only)
-        return;
-    b = uv_buf_init((char *)t->wbuf.base + t->woff, (unsigned)(t->wbuf.len - t->woff));
-    rv = uv_write(&t->wreq, (uv_stream_t *)&t->tcp, &b, 1, write_cb);
-    if (rv != 0) {
-        wr_debug("telnet %s: uv_write failed: %s", t->peer, uv_strerror(rv));
-        conn_begin_close(t, true);
-        return;
-    }
-    t->writing = true;
-    t->srv->stats.bytes_out += b.len;
+    return b;
 }
 
 /* Text for the client: '\n' becomes CR LF, a lone '\r' CR NUL (NVT rules);
@@ -297,7 +207,7 @@ static void conn_flush(struct wr_telnet *t, bool try_only)
  * deflate flush. */
 static void send_text(struct wr_telnet *t, const char *text, size_t len)
 {
-    struct wr_writer *w = &t->srv->scratch;
+    struct wr_writer *w = &wr__telnet_srv(t)->scratch;
     w->len = 0;
     for (size_t i = 0; i < len; i++) {
         char ch = text[i];
@@ -322,19 +232,15 @@ static void send_text(struct wr_telnet *t, const char *text, size_t len)
 
 /* ---- closing ---------------------------------------------------------- */
 
+/* With @abort, the stream drops its queue and the staged `out`. */
 static void conn_begin_close(struct wr_telnet *t, bool abort)
 {
-    if (t->handle_closed)
-        return;
-    if (t->state != WR_TELNET_CLOSING) {
-        t->state = WR_TELNET_CLOSING;
-        t->since = uv_now(t->srv->loop);
-    }
-    if (abort) {
-        t->abort = true;
-        conn_drop_output(t);
-    }
-    conn_mark_dirty(t);
+    wr__stream_begin_close(&t->s, abort);
+}
+
+static void telnet_set_closing(struct wr_stream *s)
+{
+    wr__telnet_of(s)->state = WR_TELNET_CLOSING;
 }
 
 void wr__telnet_notify_close(struct wr_telnet *t)
@@ -342,8 +248,8 @@ void wr__telnet_notify_close(struct wr_telnet *t)
     if (!t->opened || t->notified)
         return;
     t->notified = true;
-    if (t->srv->h.on_close != NULL)
-        t->srv->h.on_close(t);
+    if (wr__telnet_srv(t)->h.on_close != NULL)
+        wr__telnet_srv(t)->h.on_close(t);
 }
 
 void wr__telnet_conn_release(struct wr_telnet *t)
@@ -352,104 +258,43 @@ void wr__telnet_conn_release(struct wr_telnet *t)
         telnet_free(t->tn);
     t->tn = NULL;
     wr_writer_free(&t->out);
-    wr_writer_free(&t->wbuf);
     wr_writer_free(&t->line);
     free(t->supports);
     t->supports = NULL;
     t->n_supports = 0;
+    wr__stream_release(&t->s);
 }
 
-static void shutdown_cb(uv_shutdown_t *req, int status)
+/* ops->closed: the uv_close callback's part for telnet. */
+static void telnet_closed(struct wr_stream *s)
 {
-    struct wr_telnet *t = WR_CONTAINER_OF(req, struct wr_telnet, sreq);
-    if (t->handle_closed)
-        return;
-    t->shut_done = true;
-    if (status < 0)
-        t->abort = true;
-    conn_mark_dirty(t);
-}
-
-static void conn_close_cb(uv_handle_t *h)
-{
-    struct wr_telnet *t = WR_CONTAINER_OF(h, struct wr_telnet, tcp);
-    struct wr_telnet_server *srv = t->srv;
-    if (t->prev != NULL)
-        t->prev->next = t->next;
-    else
-        srv->conns = t->next;
-    if (t->next != NULL)
-        t->next->prev = t->prev;
-    if (t->counted) {
+    struct wr_telnet *t = wr__telnet_of(s);
+    struct wr_telnet_server *srv = wr__telnet_srv(t);
+    if (s->counted) {
         srv->n_open--;
         srv->stats.connections_open--;
     }
     wr__telnet_notify_close(t);
-    t->writing = false; /* any write callback has run (UV_ECANCELED) */
     wr__telnet_conn_release(t);
     free(t);
-    server_handle_closed(srv);
 }
 
-static void conn_close_handle(struct wr_telnet *t)
+static void telnet_notify_close(struct wr_stream *s)
 {
-    if (t->handle_closed)
-        return;
-    conn_unmark_dirty(t);
-    t->handle_closed = true;
-    t->reading = false;
-    uv_close((uv_handle_t *)&t->tcp, conn_close_cb);
+    wr__telnet_notify_close(wr__telnet_of(s));
+}
+
+static void telnet_check(const struct wr_stream *s)
+{
+    assert_conn_state(WR_CONTAINER_OF(s, const struct wr_telnet, s));
 }
 
 /* ---- reading ---------------------------------------------------------- */
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* ops->on_read: bytes read while not closing. */
+static void telnet_on_read(struct wr_stream *s, char *data, size_t len)
 {
-    struct wr_telnet *t = WR_CONTAINER_OF(h, struct wr_telnet, tcp);
-    (void)suggested;
-    buf->base = t->srv->rbuf;
-    buf->len = sizeof t->srv->rbuf;
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-static void conn_set_reading(struct wr_telnet *t, bool on)
-{
-    if (t->handle_closed || t->reading == on)
-        return;
-    if (on) {
-        int rv = uv_read_start((uv_stream_t *)&t->tcp, alloc_cb, read_cb);
-        if (rv != 0) {
-            wr_debug("telnet %s: uv_read_start failed: %s", t->peer, uv_strerror(rv));
-            conn_begin_close(t, true);
-            return;
-        }
-    } else {
-        uv_read_stop((uv_stream_t *)&t->tcp);
-    }
-    t->reading = on;
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    struct wr_telnet *t = WR_CONTAINER_OF(s, struct wr_telnet, tcp);
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        conn_set_reading(t, false);
-        if (nread == UV_EOF) {
-            t->peer_eof = true;
-            if (t->state != WR_TELNET_CLOSING)
-                wr_debug("telnet %s: peer closed", t->peer);
-            conn_begin_close(t, false);
-        } else {
-            wr_debug("telnet %s: read failed: %s", t->peer, uv_strerror((int)nread));
-            conn_begin_close(t, true);
-        }
-        return;
-    }
-    t->srv->stats.bytes_in += (uint64_t)nread;
-    wr__telnet_feed(t, buf->base, (size_t)nread); /* ignored while CLOSING: linger */
+    wr__telnet_feed(wr__telnet_of(s), data, len);
 }
 
 void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len)
@@ -466,10 +311,10 @@ void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len)
  * line_burst. line_rate == 0 disables the limit. */
 static bool take_token(struct wr_telnet *t)
 {
-    const struct wr_telnet_limits *lim = &t->srv->limits;
+    const struct wr_telnet_limits *lim = &wr__telnet_srv(t)->limits;
     if (lim->line_rate == 0)
         return true;
-    uint64_t now = uv_now(t->srv->loop);
+    uint64_t now = uv_now(wr__telnet_srv(t)->ss.loop);
     uint64_t cap = (uint64_t)lim->line_burst * 1000;
     t->tokens_milli += (now - t->refill_at) * lim->line_rate;
     if (t->tokens_milli >= cap) {
@@ -493,15 +338,15 @@ static void line_put(struct wr_telnet *t, const uint8_t *p, size_t n)
 {
     if (t->discarding)
         return;
-    size_t max = t->srv->limits.max_line;
+    size_t max = wr__telnet_srv(t)->limits.max_line;
     if (t->line.len + n > max) {
         t->discarding = true;
         t->line.len = 0;
         u8_reset(t);
-        t->srv->stats.lines_dropped++;
+        wr__telnet_srv(t)->stats.lines_dropped++;
         char msg[96];
         int m = snprintf(msg, sizeof msg, "Line too long (at most %zu bytes); ignored.\n", max);
-        wr_debug("telnet %s: line over %zu bytes dropped", t->peer, max);
+        wr_debug("telnet %s: line over %zu bytes dropped", t->s.peer, max);
         wr_telnet_send(t, msg, (size_t)m);
         return;
     }
@@ -519,7 +364,7 @@ static void u8_cut(struct wr_telnet *t)
 
 static void line_end(struct wr_telnet *t)
 {
-    struct wr_telnet_server *srv = t->srv;
+    struct wr_telnet_server *srv = wr__telnet_srv(t);
     u8_cut(t);
     if (t->discarding) {
         t->discarding = false;
@@ -532,7 +377,7 @@ static void line_end(struct wr_telnet *t)
         srv->stats.lines_dropped++;
         if (++t->flood_drops > 5u * burst) {
             wr_telnet_send(t, "You are typing too fast; disconnecting.\n", 40);
-            wr_warn("telnet %s: closed: flooding (%u lines over the rate limit of %u/s)", t->peer,
+            wr_warn("telnet %s: closed: flooding (%u lines over the rate limit of %u/s)", t->s.peer,
                     t->flood_drops, srv->limits.line_rate);
             srv->stats.limit_closes++;
             conn_begin_close(t, false);
@@ -718,7 +563,7 @@ static void ttype_reply(struct wr_telnet *t, const char *raw)
     } else if (looks_ansi(name)) {
         t->color = true;
     }
-    wr_debug("telnet %s: TTYPE %u: %s", t->peer, t->ttype_got, name);
+    wr_debug("telnet %s: TTYPE %u: %s", t->s.peer, t->ttype_got, name);
     ttype_ask(t);
 }
 
@@ -760,7 +605,7 @@ static void supports_add(struct wr_telnet *t, const char *name)
         if (strcmp(t->supports[i].name, name) == 0)
             return;
     if (t->n_supports >= WR_TELNET_MAX_SUPPORTS) {
-        wr_debug("telnet %s: GMCP Core.Supports: over %d packages, %s ignored", t->peer,
+        wr_debug("telnet %s: GMCP Core.Supports: over %d packages, %s ignored", t->s.peer,
                  WR_TELNET_MAX_SUPPORTS, name);
         return;
     }
@@ -774,7 +619,7 @@ static void supports_add(struct wr_telnet *t, const char *name)
 static void gmcp_supports(struct wr_telnet *t, char op, const json_t *arr)
 {
     if (!json_is_array(arr)) {
-        wr_debug("telnet %s: GMCP Core.Supports: not an array", t->peer);
+        wr_debug("telnet %s: GMCP Core.Supports: not an array", t->s.peer);
         return;
     }
     if (op == 's')
@@ -801,7 +646,7 @@ static void gmcp_hello(struct wr_telnet *t, const json_t *obj)
         copy_name(t->gmcp_client, json_string_value(client));
     if (json_is_string(version))
         copy_name(t->gmcp_version, json_string_value(version));
-    wr_debug("telnet %s: GMCP client %s %s", t->peer, t->gmcp_client, t->gmcp_version);
+    wr_debug("telnet %s: GMCP client %s %s", t->s.peer, t->gmcp_client, t->gmcp_version);
 }
 
 /* IAC SB GMCP "Package.Name[ json]" IAC SE. Only valid JSON reaches the
@@ -811,12 +656,12 @@ static void gmcp_recv(struct wr_telnet *t, const char *buf, size_t len)
     char pkg[WR_TELNET_PKG_MAX * 2];
     size_t n = 0;
     if (!t->gmcp) {
-        wr_debug("telnet %s: GMCP message before DO GMCP ignored", t->peer);
+        wr_debug("telnet %s: GMCP message before DO GMCP ignored", t->s.peer);
         return;
     }
     while (n < len && buf[n] != ' ') {
         if (n >= sizeof pkg - 1 || !pkg_char_ok(buf[n])) {
-            wr_debug("telnet %s: GMCP: bad package name", t->peer);
+            wr_debug("telnet %s: GMCP: bad package name", t->s.peer);
             return;
         }
         pkg[n] = buf[n];
@@ -824,7 +669,7 @@ static void gmcp_recv(struct wr_telnet *t, const char *buf, size_t len)
     }
     pkg[n] = '\0';
     if (n == 0) {
-        wr_debug("telnet %s: GMCP: empty package name", t->peer);
+        wr_debug("telnet %s: GMCP: empty package name", t->s.peer);
         return;
     }
     while (n < len && buf[n] == ' ')
@@ -832,7 +677,7 @@ static void gmcp_recv(struct wr_telnet *t, const char *buf, size_t len)
     const char *data = buf + n;
     size_t dlen = len - n;
     if (memchr(data, '\0', dlen) != NULL) {
-        wr_debug("telnet %s: GMCP %s: NUL in data", t->peer, pkg);
+        wr_debug("telnet %s: GMCP %s: NUL in data", t->s.peer, pkg);
         return;
     }
     json_t *doc = NULL;
@@ -840,7 +685,7 @@ static void gmcp_recv(struct wr_telnet *t, const char *buf, size_t len)
         json_error_t err;
         doc = json_loadb(data, dlen, JSON_DECODE_ANY, &err);
         if (doc == NULL) {
-            wr_debug("telnet %s: GMCP %s: bad JSON: %s", t->peer, pkg, err.text);
+            wr_debug("telnet %s: GMCP %s: bad JSON: %s", t->s.peer, pkg, err.text);
             return;
         }
     }
@@ -852,11 +697,11 @@ static void gmcp_recv(struct wr_telnet *t, const char *buf, size_t len)
         gmcp_supports(t, 'a', doc);
     } else if (strcasecmp(pkg, "Core.Supports.Remove") == 0) {
         gmcp_supports(t, 'r', doc);
-    } else if (t->srv->h.on_gmcp != NULL) {
+    } else if (wr__telnet_srv(t)->h.on_gmcp != NULL) {
         char *json = wr_malloc(dlen + 1);
         memcpy(json, data, dlen);
         json[dlen] = '\0';
-        t->srv->h.on_gmcp(t, pkg, json);
+        wr__telnet_srv(t)->h.on_gmcp(t, pkg, json);
         free(json);
     }
     json_decref(doc);
@@ -874,7 +719,7 @@ static void mssp_put(struct wr_writer *w, uint8_t kind, const char *s)
 
 static void mssp_send(struct wr_telnet *t)
 {
-    struct wr_telnet_server *srv = t->srv;
+    struct wr_telnet_server *srv = wr__telnet_srv(t);
     struct wr_telnet_mssp_var vars[WR_TELNET_MAX_MSSP];
     if (srv->h.mssp == NULL)
         return;
@@ -895,7 +740,7 @@ static void mssp_send(struct wr_telnet *t)
 static void naws_recv(struct wr_telnet *t, const char *buf, size_t len)
 {
     if (len != 4) {
-        wr_debug("telnet %s: NAWS of %zu bytes ignored", t->peer, len);
+        wr_debug("telnet %s: NAWS of %zu bytes ignored", t->s.peer, len);
         return;
     }
     const uint8_t *b = (const uint8_t *)buf;
@@ -905,17 +750,17 @@ static void naws_recv(struct wr_telnet *t, const char *buf, size_t len)
         t->width = (uint16_t)w;
     if (h != 0)
         t->height = (uint16_t)h;
-    if (t->srv->h.on_resize != NULL)
-        t->srv->h.on_resize(t, t->width, t->height);
+    if (wr__telnet_srv(t)->h.on_resize != NULL)
+        wr__telnet_srv(t)->h.on_resize(t, t->width, t->height);
 }
 
 /* ---- libtelnet events ------------------------------------------------- */
 
 static void tn_subneg(struct wr_telnet *t, const telnet_event_t *ev)
 {
-    if (ev->sub.size > t->srv->limits.max_subneg) {
+    if (ev->sub.size > wr__telnet_srv(t)->limits.max_subneg) {
         conn_limit(t, "subnegotiation of option %u: %zu bytes (max %zu)", ev->sub.telopt,
-                   ev->sub.size, t->srv->limits.max_subneg);
+                   ev->sub.size, wr__telnet_srv(t)->limits.max_subneg);
         return;
     }
     switch (ev->sub.telopt) {
@@ -993,7 +838,7 @@ static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud)
     case TELNET_EV_COMPRESS:
         if (ev->compress.state == 1 && !t->compressing) {
             t->compressing = true;
-            wr_debug("telnet %s: MCCP2 on", t->peer);
+            wr_debug("telnet %s: MCCP2 on", t->s.peer);
         }
         break;
     case TELNET_EV_WARNING:
@@ -1002,11 +847,11 @@ static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud)
             strstr(ev->error.msg, "buffer size limit") != NULL) {
             conn_limit(t, "subnegotiation over libtelnet's 16384-byte buffer");
         } else {
-            wr_debug("telnet %s: protocol warning: %s", t->peer, ev->error.msg);
+            wr_debug("telnet %s: protocol warning: %s", t->s.peer, ev->error.msg);
         }
         break;
     case TELNET_EV_ERROR:
-        wr_warn("telnet %s: closed: protocol error: %s", t->peer, ev->error.msg);
+        wr_warn("telnet %s: closed: protocol error: %s", t->s.peer, ev->error.msg);
         conn_begin_close(t, true);
         break;
     default:
@@ -1018,7 +863,7 @@ static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud)
 
 void wr__telnet_conn_setup(struct wr_telnet *t)
 {
-    struct wr_telnet_server *srv = t->srv;
+    struct wr_telnet_server *srv = wr__telnet_srv(t);
     t->conn.kind = WR_CONN_TELNET;
     t->tn = telnet_init(telopts, tn_event, 0, t);
     if (t->tn == NULL) {
@@ -1029,7 +874,7 @@ void wr__telnet_conn_setup(struct wr_telnet *t)
     t->width = 80;
     t->height = 24;
     t->tokens_milli = (uint64_t)srv->limits.line_burst * 1000;
-    t->refill_at = t->last_out = uv_now(srv->loop);
+    t->refill_at = t->last_out = uv_now(srv->ss.loop);
     telnet_negotiate(t->tn, TELNET_WILL, TELNET_TELOPT_SGA);
     telnet_negotiate(t->tn, TELNET_WILL, TELNET_TELOPT_EOR);
     telnet_negotiate(t->tn, TELNET_WILL, WR_TELNET_TELOPT_GMCP);
@@ -1042,175 +887,72 @@ void wr__telnet_conn_setup(struct wr_telnet *t)
         srv->h.on_open(srv, t);
 }
 
-static void conn_peer_name(struct wr_telnet *t)
+static struct wr_stream *telnet_conn_new(struct wr_stream_server *ss)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    snprintf(t->peer, sizeof t->peer, "?");
-    if (uv_tcp_getpeername(&t->tcp, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-        char ip[INET_ADDRSTRLEN];
-        uv_ip4_name(sin, ip, sizeof ip);
-        snprintf(t->peer, sizeof t->peer, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-        char ip[INET6_ADDRSTRLEN];
-        uv_ip6_name(sin6, ip, sizeof ip);
-        snprintf(t->peer, sizeof t->peer, "[%s]:%u", ip, (unsigned)ntohs(sin6->sin6_port));
-    }
-}
-
-/* Over max_connections: one line, best effort, then close. */
-static void conn_refuse(struct wr_telnet *t)
-{
-    struct wr_telnet_server *srv = t->srv;
-    uint64_t now = uv_now(srv->loop);
-    uv_buf_t b = uv_buf_init((char *)WR_TELNET_FULL_MSG, sizeof WR_TELNET_FULL_MSG - 1);
-    (void)uv_try_write((uv_stream_t *)&t->tcp, &b, 1);
-    srv->stats.limit_closes++;
-    if (srv->refuse_logged_at == 0 || now - srv->refuse_logged_at >= 1000) {
-        wr_warn("telnet %s: refused: too many connections (max %u; %llu more refused since "
-                "last line)",
-                t->peer, srv->limits.max_connections, (unsigned long long)srv->refuse_suppressed);
-        srv->refuse_logged_at = now ? now : 1;
-        srv->refuse_suppressed = 0;
-    } else {
-        srv->refuse_suppressed++;
-    }
-    conn_close_handle(t);
-}
-
-static void on_connection(uv_stream_t *l, int status)
-{
-    struct wr_telnet_server *srv = l->data;
-    if (status < 0) {
-        wr_warn("telnet: accept failed: %s", uv_strerror(status));
-        return;
-    }
-    if (srv->stopping)
-        return;
+    (void)ss;
     struct wr_telnet *t = wr_calloc(1, sizeof *t);
-    t->srv = srv;
     t->conn.kind = WR_CONN_TELNET;
-    uv_tcp_init(srv->loop, &t->tcp);
-    srv->handles++;
-    t->next = srv->conns;
-    if (srv->conns != NULL)
-        srv->conns->prev = t;
-    srv->conns = t;
-    if (uv_accept(l, (uv_stream_t *)&t->tcp) != 0) {
-        snprintf(t->peer, sizeof t->peer, "?");
-        conn_close_handle(t);
-        return;
-    }
-    conn_peer_name(t);
+    return &t->s;
+}
+
+/* ops->accepted: over max_connections, one line (best effort), then close. */
+static void telnet_accepted(struct wr_stream *s)
+{
+    struct wr_telnet *t = wr__telnet_of(s);
+    struct wr_telnet_server *srv = wr__telnet_srv(t);
     if (srv->n_open >= srv->limits.max_connections) {
-        conn_refuse(t);
+        wr__stream_refuse(s, WR_TELNET_FULL_MSG, srv->limits.max_connections);
         return;
     }
-    t->counted = true;
+    s->counted = true;
     srv->n_open++;
     srv->stats.connections_open++;
-    int rv = uv_tcp_nodelay(&t->tcp, 1);
+    int rv = uv_tcp_nodelay(&s->tcp, 1);
     if (rv != 0)
-        wr_debug("telnet %s: setsockopt(TCP_NODELAY) failed: %s", t->peer, uv_strerror(rv));
-    wr_debug("telnet %s: connected", t->peer);
+        wr_debug("telnet %s: setsockopt(TCP_NODELAY) failed: %s", s->peer, uv_strerror(rv));
+    wr_debug("telnet %s: connected", s->peer);
     wr__telnet_conn_setup(t);
     if (t->state == WR_TELNET_OPEN)
-        conn_set_reading(t, true);
+        wr__stream_set_reading(s, true);
 }
 
-/* ---- flusher and sweeper ---------------------------------------------- */
+/* ---- sweeper ---------------------------------------------------------- */
 
-/* The flusher's work for one dirty connection. */
-static void conn_service(struct wr_telnet *t)
+/* ops->sweep: a NOP every keepalive_ms of idle output keeps NAT paths open. */
+static void telnet_sweep(struct wr_stream *s, uint64_t now)
 {
-    if (t->handle_closed)
+    struct wr_telnet *t = wr__telnet_of(s);
+    unsigned keepalive = wr__telnet_srv(t)->limits.keepalive_ms;
+    if (t->tn == NULL || t->state != WR_TELNET_OPEN)
         return;
-    if (t->state != WR_TELNET_CLOSING || !t->abort)
-        conn_flush(t, false);
-    if (t->state != WR_TELNET_CLOSING)
-        return;
-    wr__telnet_notify_close(t);
-    if (t->handle_closed)
-        return;
-    if (t->abort || (t->shut_done && t->peer_eof)) {
-        conn_close_handle(t);
-        return;
-    }
-    if (!t->writing && t->out.len == 0 && t->woff == t->wbuf.len && !t->shut_started) {
-        int rv = uv_shutdown(&t->sreq, (uv_stream_t *)&t->tcp, shutdown_cb);
-        if (rv != 0) {
-            conn_close_handle(t);
-            return;
-        }
-        t->shut_started = true;
-        t->since = uv_now(t->srv->loop);
-        if (!t->peer_eof)
-            conn_set_reading(t, true);
-    }
-}
-
-static void flusher_cb(uv_prepare_t *h)
-{
-    struct wr_telnet_server *srv = WR_CONTAINER_OF(h, struct wr_telnet_server, flusher);
-    struct wr_telnet *t;
-    while (!srv->stopping && (t = srv->dirty_head) != NULL) {
-        conn_unmark_dirty(t);
-        conn_service(t);
-        if (!t->handle_closed)
-            assert_conn_state(t);
-    }
-    if (!srv->stopping && srv->dirty_head == NULL && srv->flusher_active) {
-        uv_prepare_stop(&srv->flusher);
-        srv->flusher_active = false;
-    }
-}
-
-static void sweep_cb(uv_timer_t *timer)
-{
-    struct wr_telnet_server *srv = WR_CONTAINER_OF(timer, struct wr_telnet_server, sweeper);
-    uint64_t now = uv_now(srv->loop);
-    unsigned keepalive = srv->limits.keepalive_ms;
-    struct wr_telnet *t, *next;
-    for (t = srv->conns; t != NULL; t = next) {
-        next = t->next;
-        if (t->handle_closed || t->tn == NULL)
-            continue;
-        if (t->state == WR_TELNET_OPEN) {
-            if (keepalive > 0 && now - t->last_out >= keepalive)
-                telnet_iac(t->tn, TELNET_NOP);
-            continue;
-        }
-        uint64_t age = now - t->since;
-        if (age >= (t->shut_started ? WR_TELNET_LINGER_MS : WR_TELNET_FLUSH_MS)) {
-            wr_debug("telnet %s: closing timed out", t->peer);
-            conn_close_handle(t);
-        }
-    }
+    if (keepalive > 0 && now - t->last_out >= keepalive)
+        telnet_iac(t->tn, TELNET_NOP);
 }
 
 /* ---- server ----------------------------------------------------------- */
 
-static void server_handle_closed(struct wr_telnet_server *srv)
+static void telnet_server_free(struct wr_stream_server *ss)
 {
-    assert(srv->handles > 0);
-    if (--srv->handles == 0 && srv->stopping) {
-        void (*cb)(void *) = srv->stop_cb;
-        void *arg = srv->stop_arg;
-        wr_writer_free(&srv->scratch);
-        free(srv);
-        if (cb != NULL)
-            cb(arg);
-    }
+    struct wr_telnet_server *srv = WR_CONTAINER_OF(ss, struct wr_telnet_server, ss);
+    wr_writer_free(&srv->scratch);
+    free(srv);
 }
 
-static void server_handle_close_cb(uv_handle_t *h)
-{
-    server_handle_closed(h->data);
-}
+const struct wr_stream_ops wr__telnet_stream_ops = {
+    .name = "telnet",
+    .accept_err_level = WR_LOG_WARN,
+    .set_closing = telnet_set_closing,
+    .on_read = telnet_on_read,
+    .collect = telnet_collect,
+    .staged = telnet_staged,
+    .notify_close = telnet_notify_close,
+    .check = telnet_check,
+    .sweep = telnet_sweep,
+    .accepted = telnet_accepted,
+    .conn_new = telnet_conn_new,
+    .closed = telnet_closed,
+    .server_free = telnet_server_free,
+};
 
 int wr_telnet_server_start(struct wr_telnet_server **out, uv_loop_t *loop, const char *bind,
                            const struct wr_telnet_limits *limits,
@@ -1224,87 +966,50 @@ int wr_telnet_server_start(struct wr_telnet_server **out, uv_loop_t *loop, const
         return UV_EINVAL;
     }
     struct wr_telnet_server *srv = wr_calloc(1, sizeof *srv);
-    srv->loop = loop;
+    srv->ss.ops = &wr__telnet_stream_ops;
     if (limits != NULL)
         srv->limits = *limits;
     else
         wr_telnet_limits_default(&srv->limits);
     if (h != NULL)
         srv->h = *h;
-    rv = uv_tcp_init(loop, &srv->listener);
-    if (rv != 0) {
-        wr_error("telnet: uv_tcp_init failed: %s", uv_strerror(rv));
-        goto err_after_alloc;
-    }
-    srv->listener.data = srv;
-    srv->handles++;
-    rv = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&sa, 0);
-    if (rv == 0)
-        rv = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
-    if (rv != 0) {
-        wr_error("telnet: listen(%s) failed: %s", bind, uv_strerror(rv));
-        goto err_after_listener;
-    }
-    uv_prepare_init(loop, &srv->flusher);
-    srv->flusher.data = srv;
-    srv->handles++;
-    uv_timer_init(loop, &srv->sweeper);
-    srv->sweeper.data = srv;
-    srv->handles++;
+    srv->ss.flush_timeout_ms = WR_TELNET_FLUSH_MS;
+    srv->ss.bytes_in = &srv->stats.bytes_in;
+    srv->ss.bytes_out = &srv->stats.bytes_out;
+    srv->ss.limit_closes = &srv->stats.limit_closes;
+    srv->ss.rbuf = srv->rbuf;
+    srv->ss.rbuf_len = sizeof srv->rbuf;
     /* Every few seconds; often enough for a short keepalive in tests. */
     uint64_t every = srv->limits.keepalive_ms / 2;
     if (every > 5000 || every == 0)
         every = 5000;
     if (every < 10)
         every = 10;
-    if (every > WR_TELNET_LINGER_MS / 2)
-        every = WR_TELNET_LINGER_MS / 2;
-    uv_timer_start(&srv->sweeper, sweep_cb, every, every);
+    if (every > WR_STREAM_LINGER_MS / 2)
+        every = WR_STREAM_LINGER_MS / 2;
+    rv = wr__stream_server_start(&srv->ss, loop, &sa, bind, every);
+    if (rv != 0)
+        return rv; /* srv is freed (telnet_server_free) */
     wr_info("telnet: listening on %s", bind);
     *out = srv;
     return 0;
-
-err_after_listener:
-    /* The listener's close callback frees the server. */
-    srv->stopping = true;
-    uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);
-    return rv;
-err_after_alloc:
-    free(srv);
-    return rv;
 }
 
 void wr_telnet_server_stop(struct wr_telnet_server *srv, const char *msg, void (*cb)(void *arg),
                            void *arg)
 {
-    if (srv->stopping)
+    if (srv->ss.stopping)
         return;
-    srv->stop_cb = cb;
-    srv->stop_arg = arg;
-    /* @msg is written if the socket takes it right now; nobody waits for
-     * slow peers at shutdown. */
-    for (struct wr_telnet *t = srv->conns; t != NULL; t = t->next) {
-        if (t->handle_closed)
-            continue;
-        if (t->state == WR_TELNET_OPEN && msg != NULL)
+    for (struct wr_stream *s = srv->ss.conns; s != NULL; s = s->next) {
+        struct wr_telnet *t = wr__telnet_of(s);
+        if (!s->handle_closed && t->state == WR_TELNET_OPEN && msg != NULL)
             wr_telnet_send(t, msg, strlen(msg));
-        if (!t->abort)
-            conn_flush(t, true);
-    }
-    srv->stopping = true;
-    while (srv->dirty_head != NULL)
-        conn_unmark_dirty(srv->dirty_head);
-    struct wr_telnet *t, *next;
-    for (t = srv->conns; t != NULL; t = next) {
-        next = t->next;
         /* Called from a handler, the rest of the current read is not
          * parsed: nothing more reaches on_line. */
         t->state = WR_TELNET_CLOSING;
-        conn_close_handle(t);
     }
-    uv_close((uv_handle_t *)&srv->listener, server_handle_close_cb);
-    uv_close((uv_handle_t *)&srv->flusher, server_handle_close_cb);
-    uv_close((uv_handle_t *)&srv->sweeper, server_handle_close_cb);
+    /* @msg is written if the socket takes it right now. */
+    wr__stream_server_stop(&srv->ss, cb, arg);
 }
 
 void *wr_telnet_server_data(struct wr_telnet_server *srv)
@@ -1362,7 +1067,7 @@ void wr_telnet_gmcp(struct wr_telnet *t, const char *package, const char *json)
 {
     if (t->state != WR_TELNET_OPEN || !wr_telnet_gmcp_supports(t, package))
         return;
-    struct wr_writer *w = &t->srv->scratch;
+    struct wr_writer *w = &wr__telnet_srv(t)->scratch;
     w->len = 0;
     wr_put_bytes(w, package, strlen(package));
     if (json != NULL && json[0] != '\0') {
@@ -1423,7 +1128,7 @@ unsigned wr_telnet_mtts(const struct wr_telnet *t)
 
 const char *wr_telnet_peer(const struct wr_telnet *t)
 {
-    return t->peer;
+    return t->s.peer;
 }
 
 struct wr_conn *wr_telnet_conn(struct wr_telnet *t)
@@ -1439,5 +1144,5 @@ struct wr_telnet *wr_telnet_from_conn(struct wr_conn *c)
 
 struct wr_telnet_server *wr_telnet_server_of(const struct wr_telnet *t)
 {
-    return t->srv;
+    return wr__telnet_srv(t);
 }

@@ -1,7 +1,9 @@
 /* Private to src/net/telnet.c and its fuzz driver (fuzz/fuzz_telnet.c): the
  * server and connection structs, and the seams that let the input path run
  * without a socket. Nothing else includes this. The connection states and
- * their invariants are written down at the top of telnet.c. */
+ * their invariants are written down at the top of telnet.c; the socket,
+ * output queue, flusher, closing and sweeping machinery is the struct
+ * wr_stream shared with http.c (stream_internal.h). */
 #ifndef WR_NET_TELNET_INTERNAL_H
 #define WR_NET_TELNET_INTERNAL_H
 
@@ -12,14 +14,15 @@
 #include <libtelnet.h>
 #include <uv.h>
 
+#include "common/alloc.h"
 #include "common/bytes.h"
 #include "net/conn.h"
+#include "net/stream_internal.h"
 #include "net/telnet.h"
 
-/* How long a closing socket may flush its output, and then wait for the
- * peer's FIN after our shutdown, before it is closed hard. */
+/* How long a closing socket may flush its output before it is closed hard
+ * (then WR_STREAM_LINGER_MS for the peer's FIN after our shutdown). */
 #define WR_TELNET_FLUSH_MS 5000
-#define WR_TELNET_LINGER_MS 2000
 /* Size of the server's shared read buffer (one read at a time). Kept small:
  * it also bounds what libtelnet parses after a client misbehaves within one
  * read (see the COMPRESS2 note in telnet.c). */
@@ -40,7 +43,7 @@
 
 enum wr_telnet_state {
     WR_TELNET_OPEN,   /* negotiating / reading lines */
-    WR_TELNET_CLOSING /* flushing, then shutdown + linger, then uv_close */
+    WR_TELNET_CLOSING /* s.closing: flushing, then shutdown + linger, then uv_close */
 };
 
 struct wr_telnet_pkg {
@@ -49,37 +52,17 @@ struct wr_telnet_pkg {
 
 struct wr_telnet {
     struct wr_conn conn; /* must stay first: kind WR_CONN_TELNET */
-    uv_tcp_t tcp;
-    struct wr_telnet_server *srv;
-    struct wr_telnet *prev, *next;             /* srv->conns */
-    struct wr_telnet *dirty_prev, *dirty_next; /* srv->dirty, if dirty */
-    bool dirty;
+    struct wr_stream s;  /* socket, output queue, closing; s.prev/next: srv's conns */
     enum wr_telnet_state state;
-    telnet_t *tn; /* NULL for a refused socket */
-    char peer[64];
-    uint64_t since;    /* CLOSING: uv_now when closing (or lingering) began */
+    telnet_t *tn;      /* NULL for a refused socket */
     uint64_t last_out; /* uv_now when output was last queued (keepalive) */
+    bool opened;       /* on_open was called */
+    bool notified;     /* on_close was called */
 
-    /* Flags. */
-    bool opened;        /* on_open was called */
-    bool notified;      /* on_close was called */
-    bool reading;       /* uv_read_start is in effect */
-    bool abort;         /* CLOSING without flushing */
-    bool peer_eof;      /* the peer sent FIN */
-    bool shut_started;  /* uv_shutdown issued */
-    bool shut_done;     /* uv_shutdown completed */
-    bool handle_closed; /* uv_close called */
-    bool counted;       /* counted in srv->n_open and stats.connections_open */
-
-    /* Output: libtelnet's SEND events append to `out`; the flusher moves
-     * `out` to `wbuf` and writes it; one uv_write at a time. Both are empty
-     * (no heap) while nothing is queued. */
+    /* Output: libtelnet's SEND events append to `out` (small pieces); the
+     * flusher moves `out` into the stream's queue as one sbuf (collect) and
+     * writes it. `out` is empty (no heap) while nothing is staged. */
     struct wr_writer out;
-    struct wr_writer wbuf; /* bytes [woff, len) not yet written */
-    size_t woff;
-    bool writing; /* a uv_write of wbuf is in flight */
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
 
     /* Input line being assembled (valid UTF-8, no controls). */
     struct wr_writer line;
@@ -115,30 +98,32 @@ struct wr_telnet {
 };
 
 struct wr_telnet_server {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    uv_prepare_t flusher; /* flushes dirty connections once per iteration */
-    uv_timer_t sweeper;   /* keepalive NOPs, closing deadlines */
+    struct wr_stream_server ss; /* listener, flusher, sweeper, conns, dirty */
     struct wr_telnet_limits limits;
     struct wr_telnet_handlers h;
     struct wr_telnet_stats stats;
-    struct wr_telnet *conns; /* every connection whose handle is open */
-    struct wr_telnet *dirty_head, *dirty_tail;
-    unsigned n_open;  /* counted connections (limit: max_connections) */
-    unsigned handles; /* open uv handles, including listener/flusher/sweeper */
-    bool flusher_active;
-    bool stopping;
-    void (*stop_cb)(void *arg);
-    void *stop_arg;
-    uint64_t refuse_logged_at; /* rate limit for "too many connections" */
-    uint64_t refuse_suppressed;
+    unsigned n_open;          /* counted connections (limit: max_connections) */
     struct wr_writer scratch; /* outgoing text being translated (CR LF) */
     char rbuf[WR_TELNET_READ_BUF];
 };
 
+static inline struct wr_telnet *wr__telnet_of(struct wr_stream *s)
+{
+    return WR_CONTAINER_OF(s, struct wr_telnet, s);
+}
+
+static inline struct wr_telnet_server *wr__telnet_srv(const struct wr_telnet *t)
+{
+    return WR_CONTAINER_OF(t->s.srv, struct wr_telnet_server, ss);
+}
+
 /* Seams (also used by the socket path itself). */
 
-/* Make @t, zeroed except srv (and tcp/peer when it has a socket), an open
+/* How telnet connections plug into the stream machinery; the fuzz driver
+ * builds a server with it without listening. */
+extern const struct wr_stream_ops wr__telnet_stream_ops;
+
+/* Make @t, zeroed except s.srv (and s.tcp/s.peer when it has a socket), an open
  * telnet connection: create its libtelnet tracker, queue the option offers
  * and call on_open. */
 void wr__telnet_conn_setup(struct wr_telnet *t);
@@ -147,7 +132,7 @@ void wr__telnet_conn_setup(struct wr_telnet *t);
 void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len);
 /* Call on_close if on_open was called and it was not yet. */
 void wr__telnet_notify_close(struct wr_telnet *t);
-/* Free what @t owns (tracker, buffers), not @t itself. */
+/* Free what @t owns (tracker, buffers, its stream's queue), not @t itself. */
 void wr__telnet_conn_release(struct wr_telnet *t);
 
 #endif

@@ -180,7 +180,7 @@ static bool ws_fail(struct wr_http_conn *c, uint16_t code, const char *why, bool
     if (limit)
         wr__conn_limit(c, why);
     else
-        wr_debug("http %s: websocket closed (%u): %s", c->peer, code, why);
+        wr_debug("http %s: websocket closed (%u): %s", c->s.peer, code, why);
     ws_send_close(c, code, why);
     return false;
 }
@@ -189,11 +189,11 @@ static bool ws_fail(struct wr_http_conn *c, uint16_t code, const char *why, bool
  * ws_burst. ws_rate == 0 disables the limit. */
 static bool ws_take_token(struct wr_http_conn *c)
 {
-    const struct wr_http_limits *lim = &c->srv->limits;
+    const struct wr_http_limits *lim = &wr__conn_srv(c)->limits;
     struct wr_ws *ws = &c->ws;
     if (lim->ws_rate == 0)
         return true;
-    uint64_t now = uv_now(c->srv->loop);
+    uint64_t now = uv_now(wr__conn_srv(c)->ss.loop);
     uint64_t cap = (uint64_t)lim->ws_burst * 1000;
     ws->tokens_milli += (now - ws->refill_at) * lim->ws_rate;
     if (ws->tokens_milli > cap)
@@ -270,7 +270,7 @@ static bool ws_begin_frame(struct wr_http_conn *c)
     }
     if (!ws_is_control(op)) {
         /* Earlier fragments are all in msg. */
-        if (len > c->srv->limits.max_ws_message - ws->msg.len)
+        if (len > wr__conn_srv(c)->limits.max_ws_message - ws->msg.len)
             return ws_fail(c, WS_CLOSE_TOO_BIG, "websocket message too large", true);
         if (op == WS_OP_TEXT) {
             ws->msg_op = op; /* open until the final fragment ends */
@@ -306,7 +306,7 @@ static void ws_on_close_frame(struct wr_http_conn *c, const uint8_t *p, size_t n
             return;
         }
     }
-    wr_debug("http %s: websocket closed by peer (%u)", c->peer, code);
+    wr_debug("http %s: websocket closed by peer (%u)", c->s.peer, code);
     ws_send_close(c, code, NULL);
 }
 
@@ -349,9 +349,9 @@ static void ws_end_frame(struct wr_http_conn *c, const uint8_t *p, size_t n)
         ws_fail(c, WS_CLOSE_POLICY, "rate limit", true);
         return;
     }
-    c->srv->stats.ws_messages_in++;
-    if (c->srv->h.on_ws_text != NULL)
-        c->srv->h.on_ws_text(&c->ws, n ? (const char *)p : "", n);
+    wr__conn_srv(c)->stats.ws_messages_in++;
+    if (wr__conn_srv(c)->h.on_ws_text != NULL)
+        wr__conn_srv(c)->h.on_ws_text(&c->ws, n ? (const char *)p : "", n);
     wr_writer_free(&ws->msg);
 }
 
@@ -420,7 +420,7 @@ void wr__ws_feed(struct wr_http_conn *c, uint8_t *data, size_t len)
 
 bool wr__ws_accept(struct wr_http_conn *c, uint8_t route)
 {
-    struct wr_http_server *srv = c->srv;
+    struct wr_http_server *srv = wr__conn_srv(c);
     struct wr_ws *ws = &c->ws;
     const char *key = c->rq->h_ws_key + strspn(c->rq->h_ws_key, " \t");
     size_t klen = strcspn(key, " \t");
@@ -432,7 +432,7 @@ bool wr__ws_accept(struct wr_http_conn *c, uint8_t route)
     memcpy(buf, key, klen);
     memcpy(buf + klen, WS_GUID, sizeof WS_GUID - 1);
     if (EVP_Digest(buf, klen + sizeof WS_GUID - 1, md, &mdlen, srv->sha1, NULL) != 1) {
-        wr_error("http %s: EVP_Digest(sha1) failed", c->peer);
+        wr_error("http %s: EVP_Digest(sha1) failed", c->s.peer);
         return false;
     }
     EVP_EncodeBlock((unsigned char *)accept, md, (int)mdlen);
@@ -456,7 +456,7 @@ bool wr__ws_accept(struct wr_http_conn *c, uint8_t route)
     c->state = WR_CONN_WS;
     ws->open = true;
     ws->tokens_milli = (uint64_t)srv->limits.ws_burst * 1000;
-    ws->refill_at = uv_now(srv->loop);
+    ws->refill_at = uv_now(srv->ss.loop);
     srv->stats.ws_open++;
     if (srv->h.on_ws_open != NULL)
         srv->h.on_ws_open(srv, ws);
@@ -474,9 +474,9 @@ void wr__ws_notify_close(struct wr_http_conn *c)
     if (!c->is_ws || !ws->open || ws->notified)
         return;
     ws->notified = true;
-    c->srv->stats.ws_open--;
-    if (c->srv->h.on_ws_close != NULL)
-        c->srv->h.on_ws_close(ws);
+    wr__conn_srv(c)->stats.ws_open--;
+    if (wr__conn_srv(c)->h.on_ws_close != NULL)
+        wr__conn_srv(c)->h.on_ws_close(ws);
 }
 
 void wr__ws_free(struct wr_http_conn *c)
@@ -498,12 +498,12 @@ void *wr_ws_data(struct wr_ws *ws)
 
 const char *wr_ws_peer(struct wr_ws *ws)
 {
-    return ws_conn(ws)->peer;
+    return ws_conn(ws)->s.peer;
 }
 
 struct wr_http_server *wr_ws_server(struct wr_ws *ws)
 {
-    return ws_conn(ws)->srv;
+    return wr__conn_srv(ws_conn(ws));
 }
 
 struct wr_sbuf *wr_ws_frame_text(const char *data, size_t len)
@@ -538,8 +538,8 @@ void wr_ws_send_frame(struct wr_ws *ws, struct wr_sbuf *frame)
     if (c->state != WR_CONN_WS)
         return;
     wr__conn_queue(c, wr_sbuf_ref(frame));
-    c->srv->stats.ws_frames_out++;
-    if (c->q_bytes > c->srv->limits.max_output_bytes) {
+    wr__conn_srv(c)->stats.ws_frames_out++;
+    if (c->s.q_bytes > wr__conn_srv(c)->limits.max_output_bytes) {
         wr__conn_limit(c, "slow consumer (output queue over max_output_bytes)");
         wr__conn_begin_close(c, true);
     }
@@ -557,6 +557,6 @@ void wr_ws_close(struct wr_ws *ws, uint16_t code, const char *reason)
     struct wr_http_conn *c = ws_conn(ws);
     if (c->state != WR_CONN_WS)
         return;
-    wr_debug("http %s: websocket closed by the node (%u)", c->peer, code);
+    wr_debug("http %s: websocket closed by the node (%u)", c->s.peer, code);
     ws_send_close(c, code, reason != NULL ? reason : "");
 }
