@@ -466,14 +466,14 @@ mud_wait_world() {
     done
 }
 
-# mud_case NAME LETTER BOTS MODE [RAMP]: RUNS runs, each on a fresh 3-node
+# mud_case NAME LETTER BOTS MODE [RAMP [NODE_FLAGS [BOT_FLAGS]]]: RUNS runs, each on a fresh 3-node
 # cluster with telnet (so memory per character is measured on a fresh
 # process and no character of an earlier run is left in the world). Names
 # are M<LETTER><run letter><index letters>: unique per run.
 mud_case() {
-    mc_name=$1 mc_letter=$2 mc_bots=$3 mc_mode=$4 mc_ramp=${5:-5}
+    mc_name=$1 mc_letter=$2 mc_bots=$3 mc_mode=$4 mc_ramp=${5:-5} mc_more=${6:-} mc_bot_more=${7:-}
     mc_desc="$mc_bots bots over 3 nodes, $mc_mode, $MUD_RATE cmds/s each (look:move:say 1:1:1), ramp ${mc_ramp} s"
-    mc_flags=$(mud_node_flags)
+    mc_flags="$(mud_node_flags) $mc_more"
     log "($mc_name) $mc_desc; node flags: ${mc_flags:-none}"
     mc_r=1
     for mc_rl in a b c d e f g h i j k l m n o p q r s t u v w x y z; do
@@ -486,7 +486,7 @@ mud_case() {
         mud_wait_world
         run_mudbots "$mc_name" $mc_r "$mc_desc" -- --bots "$mc_bots" --mode "$mc_mode" \
             --rate "$MUD_RATE" --duration "$MUD_DURATION" --ramp "$mc_ramp" \
-            --prefix "M$mc_letter$mc_rl"
+            --prefix "M$mc_letter$mc_rl" $mc_bot_more
         stop_cluster
         mc_r=$((mc_r + 1))
     done
@@ -496,8 +496,13 @@ if want mud || want mud300; then mud_case mud300 a 300 spread 3; fi
 if want mud || want mud1000; then mud_case mud1000 b 1000 spread 5; fi
 if want mud || want mud1000room; then mud_case mud1000room c 1000 one-room 5; fi
 if [ -n "$MUD_BOTS" ] && { want mud || want mudbig; }; then
-    # Logins cost the nodes a few ms each: ramp at about 150 a second.
-    mud_case mudbig d "$MUD_BOTS" spread $((MUD_BOTS / 150 > 20 ? MUD_BOTS / 150 : 20))
+    # Logins cost the nodes a few ms each: ramp at about 150 a second. The
+    # sample world's 48 rooms would hold ~200 players each at 10,000: the
+    # big case runs in a generated grid of 1200 rooms (bench/gen-world.sh),
+    # and bots walk 30 rooms from the start before the run.
+    sh "$ROOT/bench/gen-world.sh" "$TMP/gridworld" 3 20
+    mud_case mudbig d "$MUD_BOTS" spread $((MUD_BOTS / 150 > 20 ? MUD_BOTS / 150 : 20)) \
+        "--mud-world $TMP/gridworld" "--disperse 30"
 fi
 
 mkdir -p "$RESULTS"
