@@ -123,6 +123,7 @@ void wr_node_config_usage(FILE *out)
                  "  head -c 32 /dev/urandom | base64 > cookie\n"
                  "  for i in 1 2 3; do\n"
                  "    warren node --id $i --cluster 127.0.0.1:700$i --http 127.0.0.1:400$i \\\n"
+                 "      --telnet 127.0.0.1:500$i \\\n"
                  "      --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 \\\n"
                  "      --cookie-file cookie --data data/node$i &\n"
                  "  done\n");
