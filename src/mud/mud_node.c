@@ -1479,7 +1479,6 @@ static void run_command(struct client *c, const char *raw, size_t raw_len)
 /* One line from the user: a login answer or a command. */
 static void on_line(struct client *c, const char *line, size_t len)
 {
-    bool was_hidden = c->hidden;
     c->answered = true;
     switch (c->state) {
     case S_ASK_NAME:
@@ -1508,7 +1507,6 @@ static void on_line(struct client *c, const char *line, size_t len)
     case S_CLOSING:
         break;
     }
-    (void)was_hidden;
     assert_client_state(c);
 }
 
