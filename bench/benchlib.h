@@ -1,5 +1,6 @@
 /* benchlib: the helpers the bench programs share (loadgen, mudbots):
- * latency histograms, growable buffers, error-code counters, the mark
+ * latency histograms, growable buffers, error-code counters, the output
+ * path of a libuv stream (try_write, then one write in flight), the mark
  * files and CPU clock of the measured window, flag parsing and the
  * RLIMIT_NOFILE raise, and the JSON result file.
  *
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <uv.h>
 
 #include "common/addr.h"
 
@@ -212,6 +214,78 @@ BENCH_UNUSED static json_t *codes_json(const struct code_count *tab, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         json_object_set_new(o, tab[i].code, json_integer((json_int_t)tab[i].n));
     return o;
+}
+
+/* ---- output path -------------------------------------------------------- */
+
+/* The output side of one libuv stream, embedded in the connection: bytes
+ * go straight to the socket when nothing is queued, else (or what the
+ * kernel did not take) behind the one write in flight. Zero-initialised is
+ * idle; the owner sets wreq.data for its write callback and frees out and
+ * wbuf in its close callback. */
+struct bench_out {
+    uv_write_t wreq;
+    bool writing;    /* wreq in flight with wbuf */
+    struct buf out;  /* output waiting for the write in flight */
+    struct buf wbuf; /* output of the write in flight */
+};
+
+/* Write what is queued in @w to @s, @cb on completion. Returns 0, or a
+ * negative libuv error (then @cb never runs and the caller closes). */
+BENCH_UNUSED static int bench_out_start(struct bench_out *w, uv_stream_t *s, uv_write_cb cb)
+{
+    struct buf tmp = w->wbuf;
+    w->wbuf = w->out;
+    w->out = tmp;
+    w->out.len = 0;
+    uv_buf_t b = uv_buf_init(w->wbuf.base, (unsigned)w->wbuf.len);
+    int r = uv_write(&w->wreq, s, &b, 1, cb);
+    if (r < 0)
+        return r;
+    w->writing = true;
+    return 0;
+}
+
+/* In the write callback: the write in flight is over. Returns whether
+ * more is queued (for bench_out_start). */
+BENCH_UNUSED static bool bench_out_done(struct bench_out *w)
+{
+    w->writing = false;
+    w->wbuf.len = 0;
+    return w->out.len > 0;
+}
+
+/* Send @len bytes of @data on @s through @w (@cb: the owner's write
+ * callback). Returns 0; 1 if queueing would take @w's queue past @max
+ * bytes (0: no limit), with nothing queued; or a negative libuv error. On
+ * anything but 0 the caller closes the stream. */
+BENCH_UNUSED static int bench_out_write(struct bench_out *w, uv_stream_t *s, const void *data,
+                                        size_t len, size_t max, uv_write_cb cb)
+{
+    const char *p = data;
+    if (!w->writing && w->out.len == 0) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+        int r = uv_try_write(s, &b, 1);
+        if (r == (int)len)
+            return 0;
+        if (r < 0 && r != UV_EAGAIN)
+            return r;
+        if (r > 0) {
+            p += r;
+            len -= (size_t)r;
+        }
+    }
+    if (max != 0 && w->out.len + len > max)
+        return 1;
+    buf_append(&w->out, p, len);
+    return w->writing ? 0 : bench_out_start(w, s, cb);
+}
+
+/* Free @w's buffers (in the stream's close callback). */
+BENCH_UNUSED static void bench_out_free(struct bench_out *w)
+{
+    buf_free(&w->out);
+    buf_free(&w->wbuf);
 }
 
 /* ---- the measured window ------------------------------------------------ */

@@ -108,12 +108,11 @@ struct lg;
 struct client {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    uv_write_t wreq;
+    struct bench_out wr; /* wr.wreq.data: this client */
     struct lg *lg;
     uint32_t idx;
     uint16_t node;
     uint8_t state;
-    bool writing;    /* wreq in flight with wbuf */
     bool was_joined; /* reached C_JOINED at some point */
     bool lost;       /* closed by the peer or an error, not by us */
     char accept[32]; /* expected Sec-WebSocket-Accept */
@@ -126,8 +125,6 @@ struct client {
     uint8_t rhead, rcount;
     struct inflight ring[LG_MAX_WINDOW];
     struct buf in;   /* unparsed input (partial frame) */
-    struct buf out;  /* output waiting for the write in flight */
-    struct buf wbuf; /* output of the write in flight */
     struct buf frag; /* fragmented message being assembled */
     uint8_t frag_op;
 };
@@ -207,62 +204,23 @@ static bool in_window(const struct lg *lg, uint64_t t)
 
 static void client_close(struct client *c, bool lost);
 
-static void on_write(uv_write_t *req, int status);
-
-static void start_write(struct client *c)
-{
-    struct buf tmp = c->wbuf;
-    c->wbuf = c->out;
-    c->out = tmp;
-    c->out.len = 0;
-    uv_buf_t b = uv_buf_init(c->wbuf.base, (unsigned)c->wbuf.len);
-    int r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-    if (r < 0) {
-        client_close(c, true);
-        return;
-    }
-    c->writing = true;
-}
-
 static void on_write(uv_write_t *req, int status)
 {
     struct client *c = req->data;
-    c->writing = false;
-    c->wbuf.len = 0;
+    bool more = bench_out_done(&c->wr);
     if (c->state == C_CLOSED)
         return;
-    if (status < 0) {
+    if (status < 0 || (more && bench_out_start(&c->wr, (uv_stream_t *)&c->tcp, on_write) < 0))
         client_close(c, true);
-        return;
-    }
-    if (c->out.len > 0)
-        start_write(c);
 }
 
-/* Send @len bytes: straight to the socket when nothing is queued, else (or
- * for what the kernel did not take) behind the write in flight. */
+/* Send @len bytes (bench_out_write); an error closes @c. */
 static void client_write(struct client *c, const void *data, size_t len)
 {
     if (c->state == C_CLOSED || c->state == C_IDLE)
         return;
-    const char *p = data;
-    if (!c->writing && c->out.len == 0) {
-        uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
-        int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (r == (int)len)
-            return;
-        if (r < 0 && r != UV_EAGAIN) {
-            client_close(c, true);
-            return;
-        }
-        if (r > 0) {
-            p += r;
-            len -= (size_t)r;
-        }
-    }
-    buf_append(&c->out, p, len);
-    if (!c->writing)
-        start_write(c);
+    if (bench_out_write(&c->wr, (uv_stream_t *)&c->tcp, data, len, 0, on_write) != 0)
+        client_close(c, true);
 }
 
 /* One masked frame (client to server); payloads here are at most 125 bytes
@@ -302,8 +260,7 @@ static void on_close(uv_handle_t *h)
 {
     struct client *c = h->data;
     buf_free(&c->in);
-    buf_free(&c->out);
-    buf_free(&c->wbuf);
+    bench_out_free(&c->wr);
     buf_free(&c->frag);
 }
 
@@ -761,7 +718,7 @@ static void client_start(struct client *c)
     }
     c->tcp.data = c;
     c->creq.data = c;
-    c->wreq.data = c;
+    c->wr.wreq.data = c;
     int r = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&lg->nodes[c->node].addr,
                            on_connect);
     if (r < 0) {

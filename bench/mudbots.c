@@ -133,7 +133,7 @@ struct mb;
 struct bot {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    uv_write_t wreq;
+    struct bench_out wr; /* wr.wreq.data: this bot */
     struct mb *mb;
     uint32_t idx;
     uint16_t node;
@@ -144,7 +144,6 @@ struct bot {
     uint8_t verb;  /* WILL/WONT/DO/DONT being read (TS_OPT) */
     uint8_t ansi;  /* enum ansi_state */
     uint8_t sb_len;
-    bool writing;   /* wreq in flight with wbuf */
     bool in_flight; /* B_GAME: a command awaits its reply */
     bool early;     /* this command already saw a prompt without its marker */
     bool echo_seen; /* say: "You say" seen */
@@ -160,8 +159,6 @@ struct bot {
     uint32_t says, sent;
     uint64_t t_connect, t_sent, t_next, deadline;
     struct buf text; /* the segment since the last prompt mark or step */
-    struct buf out;  /* output waiting for the write in flight */
-    struct buf wbuf; /* output of the write in flight */
 };
 
 struct node_info {
@@ -270,67 +267,29 @@ static void assert_bot_state(const struct bot *b)
     }
 }
 
-/* ---- output path (as loadgen.c) ----------------------------------------- */
+/* ---- output path -------------------------------------------------------- */
 
 static void bot_close(struct bot *b, bool lost, const char *why);
-
-static void on_write(uv_write_t *req, int status);
-
-static void start_write(struct bot *b)
-{
-    struct buf tmp = b->wbuf;
-    b->wbuf = b->out;
-    b->out = tmp;
-    b->out.len = 0;
-    uv_buf_t ub = uv_buf_init(b->wbuf.base, (unsigned)b->wbuf.len);
-    if (uv_write(&b->wreq, (uv_stream_t *)&b->tcp, &ub, 1, on_write) < 0) {
-        bot_close(b, true, "write_error");
-        return;
-    }
-    b->writing = true;
-}
 
 static void on_write(uv_write_t *req, int status)
 {
     struct bot *b = req->data;
-    b->writing = false;
-    b->wbuf.len = 0;
+    bool more = bench_out_done(&b->wr);
     if (b->state == B_CLOSED)
         return;
-    if (status < 0) {
+    if (status < 0 || (more && bench_out_start(&b->wr, (uv_stream_t *)&b->tcp, on_write) < 0))
         bot_close(b, true, "write_error");
-        return;
-    }
-    if (b->out.len > 0)
-        start_write(b);
 }
 
+/* Send @len bytes (bench_out_write); a bot whose queue would pass
+ * MB_OUT_MAX gives up. */
 static void bot_write(struct bot *b, const void *data, size_t len)
 {
     if (b->state == B_CLOSED || b->state == B_IDLE || b->state == B_CONNECTING)
         return;
-    const char *p = data;
-    if (!b->writing && b->out.len == 0) {
-        uv_buf_t ub = uv_buf_init((char *)p, (unsigned)len);
-        int r = uv_try_write((uv_stream_t *)&b->tcp, &ub, 1);
-        if (r == (int)len)
-            return;
-        if (r < 0 && r != UV_EAGAIN) {
-            bot_close(b, true, "write_error");
-            return;
-        }
-        if (r > 0) {
-            p += r;
-            len -= (size_t)r;
-        }
-    }
-    if (b->out.len + len > MB_OUT_MAX) {
-        bot_close(b, true, "output_stuck");
-        return;
-    }
-    buf_append(&b->out, p, len);
-    if (!b->writing)
-        start_write(b);
+    int r = bench_out_write(&b->wr, (uv_stream_t *)&b->tcp, data, len, MB_OUT_MAX, on_write);
+    if (r != 0)
+        bot_close(b, true, r > 0 ? "output_stuck" : "write_error");
 }
 
 /* A line of input; telnet needs IAC doubled, but our lines are ASCII. */
@@ -348,8 +307,7 @@ static void on_close(uv_handle_t *h)
 {
     struct bot *b = h->data;
     buf_free(&b->text);
-    buf_free(&b->out);
-    buf_free(&b->wbuf);
+    bench_out_free(&b->wr);
 }
 
 /* Close @b once. @lost: the peer or an error ended it; @why: counted as an
@@ -932,7 +890,7 @@ static void bot_start(struct bot *b, uint64_t now)
     }
     b->tcp.data = b;
     b->creq.data = b;
-    b->wreq.data = b;
+    b->wr.wreq.data = b;
     if (uv_tcp_connect(&b->creq, &b->tcp, (const struct sockaddr *)&mb->nodes[b->node].addr,
                        on_connect) < 0)
         bot_close(b, true, "connect_failed");
