@@ -72,6 +72,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#define BENCH_NAME "loadgen"
+#include "benchlib.h"
 #include "common/addr.h"
 
 #define LG_MAX_NODES 16
@@ -79,77 +81,11 @@
 #define LG_MAX_MSG (64u << 20)    /* largest server message accepted */
 #define LG_MAX_HANDSHAKE 8192     /* largest HTTP upgrade response */
 #define LG_RBUF_SIZE (256u << 10) /* shared read buffer */
-#define LG_MAX_CODES 32           /* distinct error / close codes counted */
-#define NS_PER_MS 1000000ull
-#define NS_PER_S 1000000000ull
 
 static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 static const char UPDATE_PREFIX[] = "{\"t\":\"update\",\"players\":[";
 static const char WELCOME_PREFIX[] = "{\"t\":\"welcome\",\"id\":";
 static const char LEFT_PREFIX[] = "{\"t\":\"left\",";
-
-/* ---- histogram ---------------------------------------------------------- */
-
-#define H_SUB_BITS 7
-#define H_SUB (1u << H_SUB_BITS)     /* 128 */
-#define H_MAX_US ((1ull << 26) - 1)  /* ~67 s */
-#define H_BUCKETS ((26 - H_SUB_BITS) * H_SUB + 2 * H_SUB)
-
-struct hist {
-    uint64_t count;
-    uint64_t max_us;
-    uint64_t sum_us;
-    uint64_t b[H_BUCKETS];
-};
-
-static unsigned hist_bucket(uint64_t v)
-{
-    if (v < 2 * H_SUB)
-        return (unsigned)v;
-    unsigned k = 63u - (unsigned)__builtin_clzll(v); /* >= H_SUB_BITS + 1 */
-    unsigned shift = k - H_SUB_BITS;
-    return (shift + 1) * H_SUB + (unsigned)(v >> shift) - H_SUB;
-}
-
-/* The middle of bucket @b, in microseconds. */
-static double hist_value(unsigned b)
-{
-    if (b < 2 * H_SUB)
-        return b;
-    unsigned shift = b / H_SUB - 1;
-    uint64_t low = (uint64_t)(b % H_SUB + H_SUB) << shift;
-    return (double)low + (double)(1ull << shift) / 2.0;
-}
-
-static void hist_add(struct hist *h, uint64_t us)
-{
-    if (us > h->max_us)
-        h->max_us = us;
-    h->sum_us += us;
-    h->count++;
-    h->b[hist_bucket(us > H_MAX_US ? H_MAX_US : us)]++;
-}
-
-/* The @p quantile (0..1) in milliseconds; 0 for an empty histogram. */
-static double hist_quantile_ms(const struct hist *h, double p)
-{
-    if (h->count == 0)
-        return 0;
-    uint64_t rank = (uint64_t)ceil(p * (double)h->count);
-    if (rank < 1)
-        rank = 1;
-    uint64_t seen = 0;
-    for (unsigned i = 0; i < H_BUCKETS; i++) {
-        seen += h->b[i];
-        if (seen >= rank) {
-            double v = hist_value(i);
-            if (v > (double)h->max_us)
-                v = (double)h->max_us;
-            return v / 1000.0;
-        }
-    }
-    return (double)h->max_us / 1000.0;
-}
 
 /* ---- state -------------------------------------------------------------- */
 
@@ -162,11 +98,6 @@ enum client_state {
     C_CLOSED,     /* uv_close requested or done; nothing more happens */
 };
 
-struct buf {
-    char *base;
-    size_t len, cap;
-};
-
 struct inflight {
     uint32_t seq;
     uint64_t sent_ns;
@@ -177,12 +108,11 @@ struct lg;
 struct client {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    uv_write_t wreq;
+    struct bench_out wr; /* wr.wreq.data: this client */
     struct lg *lg;
     uint32_t idx;
     uint16_t node;
     uint8_t state;
-    bool writing;    /* wreq in flight with wbuf */
     bool was_joined; /* reached C_JOINED at some point */
     bool lost;       /* closed by the peer or an error, not by us */
     char accept[32]; /* expected Sec-WebSocket-Accept */
@@ -195,8 +125,6 @@ struct client {
     uint8_t rhead, rcount;
     struct inflight ring[LG_MAX_WINDOW];
     struct buf in;   /* unparsed input (partial frame) */
-    struct buf out;  /* output waiting for the write in flight */
-    struct buf wbuf; /* output of the write in flight */
     struct buf frag; /* fragmented message being assembled */
     uint8_t frag_op;
 };
@@ -207,11 +135,6 @@ struct node_info {
     uint32_t clients, joined, open;
     bool survived;      /* still had a client connected when the run ended */
     uint32_t *ack_bins; /* acks per ms of the measured window and the drain */
-};
-
-struct code_count {
-    char code[32];
-    uint64_t n;
 };
 
 enum phase { PH_JOIN, PH_RUN, PH_DRAIN, PH_LEAVE, PH_DONE };
@@ -262,79 +185,15 @@ struct lg {
     uint64_t disconnects, connect_errors, handshake_errors, protocol_errors;
     uint64_t jansson_fallbacks, unacked_at_end;
     struct hist lat, lag;
-    struct code_count errors[LG_MAX_CODES];
+    struct code_count errors[BENCH_MAX_CODES];
     uint32_t n_errors;
-    struct code_count closes[LG_MAX_CODES];
+    struct code_count closes[BENCH_MAX_CODES];
     uint32_t n_closes;
     /* verification */
     bool verify_done, verify_ok;
     uint32_t verify_checked, acked_lost, verify_attempts;
     char verify_error[160];
 };
-
-static uint64_t rng_next(struct lg *lg)
-{
-    /* xorshift64*: masks and directions only need to be unpredictable to
-     * the server's framing, not cryptographically. */
-    uint64_t x = lg->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    lg->rng = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "loadgen: %s\n", what);
-    exit(1);
-}
-
-static void buf_reserve(struct buf *b, size_t extra)
-{
-    if (b->len + extra <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra)
-        cap *= 2;
-    char *p = realloc(b->base, cap);
-    if (p == NULL)
-        die("out of memory");
-    b->base = p;
-    b->cap = cap;
-}
-
-static void buf_append(struct buf *b, const void *data, size_t len)
-{
-    buf_reserve(b, len);
-    memcpy(b->base + b->len, data, len);
-    b->len += len;
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->base);
-    b->base = NULL;
-    b->len = b->cap = 0;
-}
-
-static void count_code(struct code_count *tab, uint32_t *n, const char *code)
-{
-    for (uint32_t i = 0; i < *n; i++) {
-        if (strcmp(tab[i].code, code) == 0) {
-            tab[i].n++;
-            return;
-        }
-    }
-    if (*n == LG_MAX_CODES)
-        code = "(other)";
-    else
-        (*n)++;
-    struct code_count *e = &tab[*n - 1];
-    if (strcmp(e->code, code) != 0)
-        snprintf(e->code, sizeof e->code, "%s", code);
-    e->n++;
-}
 
 static bool in_window(const struct lg *lg, uint64_t t)
 {
@@ -345,62 +204,23 @@ static bool in_window(const struct lg *lg, uint64_t t)
 
 static void client_close(struct client *c, bool lost);
 
-static void on_write(uv_write_t *req, int status);
-
-static void start_write(struct client *c)
-{
-    struct buf tmp = c->wbuf;
-    c->wbuf = c->out;
-    c->out = tmp;
-    c->out.len = 0;
-    uv_buf_t b = uv_buf_init(c->wbuf.base, (unsigned)c->wbuf.len);
-    int r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-    if (r < 0) {
-        client_close(c, true);
-        return;
-    }
-    c->writing = true;
-}
-
 static void on_write(uv_write_t *req, int status)
 {
     struct client *c = req->data;
-    c->writing = false;
-    c->wbuf.len = 0;
+    bool more = bench_out_done(&c->wr);
     if (c->state == C_CLOSED)
         return;
-    if (status < 0) {
+    if (status < 0 || (more && bench_out_start(&c->wr, (uv_stream_t *)&c->tcp, on_write) < 0))
         client_close(c, true);
-        return;
-    }
-    if (c->out.len > 0)
-        start_write(c);
 }
 
-/* Send @len bytes: straight to the socket when nothing is queued, else (or
- * for what the kernel did not take) behind the write in flight. */
+/* Send @len bytes (bench_out_write); an error closes @c. */
 static void client_write(struct client *c, const void *data, size_t len)
 {
     if (c->state == C_CLOSED || c->state == C_IDLE)
         return;
-    const char *p = data;
-    if (!c->writing && c->out.len == 0) {
-        uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
-        int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (r == (int)len)
-            return;
-        if (r < 0 && r != UV_EAGAIN) {
-            client_close(c, true);
-            return;
-        }
-        if (r > 0) {
-            p += r;
-            len -= (size_t)r;
-        }
-    }
-    buf_append(&c->out, p, len);
-    if (!c->writing)
-        start_write(c);
+    if (bench_out_write(&c->wr, (uv_stream_t *)&c->tcp, data, len, 0, on_write) != 0)
+        client_close(c, true);
 }
 
 /* One masked frame (client to server); payloads here are at most 125 bytes
@@ -419,7 +239,7 @@ static void ws_send(struct client *c, uint8_t opcode, const void *payload, size_
         frame[h++] = (uint8_t)(len >> 8);
         frame[h++] = (uint8_t)len;
     }
-    uint32_t m = (uint32_t)rng_next(c->lg);
+    uint32_t m = (uint32_t)bench_rng_next(&c->lg->rng);
     uint8_t mask[4] = {(uint8_t)m, (uint8_t)(m >> 8), (uint8_t)(m >> 16), (uint8_t)(m >> 24)};
     memcpy(frame + h, mask, 4);
     h += 4;
@@ -440,8 +260,7 @@ static void on_close(uv_handle_t *h)
 {
     struct client *c = h->data;
     buf_free(&c->in);
-    buf_free(&c->out);
-    buf_free(&c->wbuf);
+    bench_out_free(&c->wr);
     buf_free(&c->frag);
 }
 
@@ -848,7 +667,7 @@ static void make_key(struct client *c, char key[32])
     unsigned char raw[16];
     if (RAND_bytes(raw, sizeof raw) != 1)
         for (size_t i = 0; i < sizeof raw; i++)
-            raw[i] = (unsigned char)rng_next(c->lg);
+            raw[i] = (unsigned char)bench_rng_next(&c->lg->rng);
     EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
     char cat[64];
     int n = snprintf(cat, sizeof cat, "%s%s", key, WS_GUID);
@@ -899,7 +718,7 @@ static void client_start(struct client *c)
     }
     c->tcp.data = c;
     c->creq.data = c;
-    c->wreq.data = c;
+    c->wr.wreq.data = c;
     int r = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&lg->nodes[c->node].addr,
                            on_connect);
     if (r < 0) {
@@ -927,34 +746,11 @@ static void send_move(struct client *c, uint64_t now, bool measured)
     c->rcount++;
     char msg[80];
     int n = snprintf(msg, sizeof msg, "{\"t\":\"move\",\"dir\":\"%s\",\"seq\":%" PRIu32 "}",
-                     DIRS[rng_next(lg) & 3], seq);
+                     DIRS[bench_rng_next(&lg->rng) & 3], seq);
     ws_send_text(c, msg, (size_t)n);
     lg->moves_sent_total++;
     if (measured)
         lg->moves_sent++;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void write_mark(const struct lg *lg, const char *name)
-{
-    if (lg->o.mark_dir == NULL)
-        return;
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", lg->o.mark_dir, name);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    fprintf(f, "%lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
-    fclose(f);
 }
 
 /* Event j of the run is client j % N at t0 + j / (rate * N): every client
@@ -1023,13 +819,13 @@ static void on_tick(uv_timer_t *t)
             lg->marked_start = true;
             lg->cpu_start_s = cpu_seconds();
             lg->cpu_start_ns = now;
-            write_mark(lg, "start");
+            write_mark(lg->o.mark_dir, "start");
         }
         run_events(lg, now);
         if (now >= lg->m_end) {
             lg->cpu_end_s = cpu_seconds();
             lg->cpu_end_ns = now;
-            write_mark(lg, "end");
+            write_mark(lg->o.mark_dir, "end");
             lg->phase = PH_DRAIN;
             lg->drain_deadline = now + (uint64_t)(lg->o.drain * 1e9);
         }
@@ -1215,7 +1011,7 @@ static void finish(struct lg *lg)
     if (lg->phase >= PH_LEAVE)
         return;
     if (lg->phase == PH_RUN && lg->marked_start)
-        write_mark(lg, "end");
+        write_mark(lg->o.mark_dir, "end");
     lg->phase = PH_LEAVE;
     for (uint32_t i = 0; i < lg->o.clients; i++)
         if (lg->clients[i].state == C_JOINED)
@@ -1298,22 +1094,6 @@ static struct gap ack_gap(const struct lg *lg)
     return g;
 }
 
-static json_t *codes_json(const struct code_count *tab, uint32_t n)
-{
-    json_t *o = json_object();
-    for (uint32_t i = 0; i < n; i++)
-        json_object_set_new(o, tab[i].code, json_integer((json_int_t)tab[i].n));
-    return o;
-}
-
-static uint64_t codes_total(const struct code_count *tab, uint32_t n)
-{
-    uint64_t t = 0;
-    for (uint32_t i = 0; i < n; i++)
-        t += tab[i].n;
-    return t;
-}
-
 static int report(struct lg *lg)
 {
     const struct opts *o = &lg->o;
@@ -1353,11 +1133,9 @@ static int report(struct lg *lg)
         printf("  loadgen        cpu %.0f%% of a core in the window, max rss %ld MB\n", lg_cpu,
                ru.ru_maxrss / 1024);
         printf("  errors         %" PRIu64, errs);
-        for (uint32_t i = 0; i < lg->n_errors; i++)
-            printf(" %s=%" PRIu64, lg->errors[i].code, lg->errors[i].n);
+        codes_print(lg->errors, lg->n_errors);
         printf("\n  disconnects    %" PRIu64, lg->disconnects);
-        for (uint32_t i = 0; i < lg->n_closes; i++)
-            printf(" %s=%" PRIu64, lg->closes[i].code, lg->closes[i].n);
+        codes_print(lg->closes, lg->n_closes);
         printf("\n  max ack gap    %.0f ms at +%.0f ms (clients of %u surviving node(s))\n", g.ms,
                g.at_ms, g.surviving);
         if (lg->events_skipped || lg->protocol_errors || lg->jansson_fallbacks)
@@ -1403,9 +1181,7 @@ static int report(struct lg *lg)
                             json_pack("{s:f, s:f}", "p99", hist_quantile_ms(&lg->lag, 0.99),
                                       "max", (double)lg->lag.max_us / 1000.0));
         json_object_set_new(j, "send_slots_skipped", json_integer((json_int_t)lg->events_skipped));
-        json_object_set_new(j, "loadgen",
-                            json_pack("{s:f, s:I}", "cpu_pct", lg_cpu, "maxrss_kb",
-                                      (json_int_t)ru.ru_maxrss));
+        json_object_set_new(j, "loadgen", bench_self_json(lg_cpu, ru.ru_maxrss));
         json_object_set_new(j, "max_ack_gap_ms", json_real(g.ms));
         json_object_set_new(j, "max_ack_gap_at_ms", json_real(g.at_ms));
         json_object_set_new(j, "surviving_nodes", json_integer(g.surviving));
@@ -1442,9 +1218,7 @@ static int report(struct lg *lg)
             }
             json_object_set_new(j, "acked", acked);
         }
-        if (json_dump_file(j, o->json_path, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0)
-            fprintf(stderr, "loadgen: cannot write %s\n", o->json_path);
-        json_decref(j);
+        bench_json_write(j, o->json_path);
     }
     if ((uint64_t)lg->joined * 10 < (uint64_t)o->clients * 9) {
         fprintf(stderr, "loadgen: only %u of %u clients joined\n", lg->joined, o->clients);
@@ -1544,49 +1318,13 @@ static void usage(FILE *f)
             LG_MAX_WINDOW);
 }
 
-static double parse_num(const char *flag, const char *v, double lo, double hi)
+static void parse_node(void *ctx, const char *tok)
 {
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno != 0 || *end != '\0' || end == v || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "loadgen: %s: expected a number in [%g, %g], got '%s'\n", flag, lo, hi,
-                v);
-        exit(1);
-    }
-    return d;
-}
-
-static void parse_nodes(struct lg *lg, const char *list)
-{
-    char *copy = strdup(list);
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        if (lg->n_nodes == LG_MAX_NODES)
-            die("too many --nodes");
-        struct node_info *nd = &lg->nodes[lg->n_nodes];
-        char err[128];
-        if (wr_addr_parse(tok, &nd->addr, err, sizeof err) != 0) {
-            fprintf(stderr, "loadgen: --nodes: %s\n", err);
-            exit(1);
-        }
-        snprintf(nd->text, sizeof nd->text, "%s", tok);
-        lg->n_nodes++;
-    }
-    free(copy);
-}
-
-static void raise_nofile(uint32_t want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + 64)
-        fprintf(stderr, "loadgen: warning: RLIMIT_NOFILE is %llu, %u clients need more\n",
-                (unsigned long long)rl.rlim_cur, want);
+    struct lg *lg = ctx;
+    if (lg->n_nodes == LG_MAX_NODES)
+        die("too many --nodes");
+    struct node_info *nd = &lg->nodes[lg->n_nodes++];
+    bench_parse_node(tok, &nd->addr, nd->text, sizeof nd->text);
 }
 
 static bool valid_name(const char *s)
@@ -1622,14 +1360,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDV()                                                                                    \
-    do {                                                                                           \
-        if (v == NULL) {                                                                           \
-            fprintf(stderr, "loadgen: %s needs a value\n", a);                                     \
-            return 1;                                                                              \
-        }                                                                                          \
-        i++;                                                                                       \
-    } while (0)
+#define NEEDV() BENCH_NEEDV()
         if (strcmp(a, "--nodes") == 0) {
             NEEDV();
             nodes = v;
@@ -1701,12 +1432,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    parse_nodes(&lg, nodes);
+    bench_split(nodes, parse_node, &lg);
     if (lg.n_nodes == 0)
         die("--nodes: no node");
     if (o->verify && o->verify_node == NULL)
         o->verify_node = lg.nodes[0].text;
-    raise_nofile(o->clients);
+    rlim_t nofile = bench_raise_nofile((rlim_t)o->clients + 64);
+    if (nofile != RLIM_INFINITY && nofile < (rlim_t)o->clients + 64)
+        fprintf(stderr, "loadgen: warning: RLIMIT_NOFILE is %llu, %u clients need more\n",
+                (unsigned long long)nofile, o->clients);
 
     lg.rng = o->seed;
     if (lg.rng == 0 && RAND_bytes((unsigned char *)&lg.rng, sizeof lg.rng) != 1)

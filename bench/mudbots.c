@@ -48,11 +48,8 @@
  * first prompt mark after it". For say, the time to our own echo ("You
  * say") is measured as well.
  *
- * Why the histogram and write helpers are copied from loadgen.c rather
- * than shared: the Makefile builds every C file in bench/ into its own binary, so
- * a shared bench/benchlib.c would need a filter in BENCH_SRCS and an extra
- * object rule; 60 lines of copy are the smaller change. Keep the two in
- * step.
+ * Histograms, buffers, error codes, flag parsing and the JSON file come
+ * from bench/benchlib.h, shared with loadgen.c.
  *
  * Every loop is bounded by a buffer length, the bot count or a deadline;
  * the run ends by login + warmup + duration + drain + 3 s at the latest. */
@@ -74,6 +71,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#define BENCH_NAME "mudbots"
+#include "benchlib.h"
 #include "common/addr.h"
 
 #define MB_MAX_BOTS 20000
@@ -83,9 +82,6 @@
 #define MB_TEXT_CAP (64u << 10)   /* one segment's text; beyond, keep the tail */
 #define MB_SB_MAX 64              /* subnegotiation bytes kept (TTYPE SEND) */
 #define MB_OUT_MAX (64u << 10)    /* queued output before the bot gives up */
-#define MB_MAX_CODES 32
-#define NS_PER_MS 1000000ull
-#define NS_PER_S 1000000000ull
 
 /* telnet */
 #define T_IAC 255
@@ -104,67 +100,6 @@
 #define NAWS_W 120
 #define NAWS_H 40
 static const char TTYPE_NAME[] = "warren-bot";
-
-/* ---- histogram (copied from loadgen.c, see the top comment) ------------- */
-
-#define H_SUB_BITS 7
-#define H_SUB (1u << H_SUB_BITS)    /* 128 */
-#define H_MAX_US ((1ull << 26) - 1) /* ~67 s */
-#define H_BUCKETS ((26 - H_SUB_BITS) * H_SUB + 2 * H_SUB)
-
-struct hist {
-    uint64_t count;
-    uint64_t max_us;
-    uint64_t sum_us;
-    uint64_t b[H_BUCKETS];
-};
-
-static unsigned hist_bucket(uint64_t v)
-{
-    if (v < 2 * H_SUB)
-        return (unsigned)v;
-    unsigned k = 63u - (unsigned)__builtin_clzll(v);
-    unsigned shift = k - H_SUB_BITS;
-    return (shift + 1) * H_SUB + (unsigned)(v >> shift) - H_SUB;
-}
-
-static double hist_value(unsigned b)
-{
-    if (b < 2 * H_SUB)
-        return b;
-    unsigned shift = b / H_SUB - 1;
-    uint64_t low = (uint64_t)(b % H_SUB + H_SUB) << shift;
-    return (double)low + (double)(1ull << shift) / 2.0;
-}
-
-static void hist_add(struct hist *h, uint64_t us)
-{
-    if (us > h->max_us)
-        h->max_us = us;
-    h->sum_us += us;
-    h->count++;
-    h->b[hist_bucket(us > H_MAX_US ? H_MAX_US : us)]++;
-}
-
-static double hist_quantile_ms(const struct hist *h, double p)
-{
-    if (h->count == 0)
-        return 0;
-    uint64_t rank = (uint64_t)ceil(p * (double)h->count);
-    if (rank < 1)
-        rank = 1;
-    uint64_t seen = 0;
-    for (unsigned i = 0; i < H_BUCKETS; i++) {
-        seen += h->b[i];
-        if (seen >= rank) {
-            double v = hist_value(i);
-            if (v > (double)h->max_us)
-                v = (double)h->max_us;
-            return v / 1000.0;
-        }
-    }
-    return (double)h->max_us / 1000.0;
-}
 
 /* ---- state -------------------------------------------------------------- */
 
@@ -193,17 +128,12 @@ static const char *const DIR_ABBR[D_N] = {"n", "s", "e", "w", "u", "d", "ne", "s
 enum telnet_state { TS_DATA, TS_IAC, TS_OPT, TS_SB, TS_SB_IAC };
 enum ansi_state { A_NONE, A_ESC, A_CSI };
 
-struct buf {
-    char *base;
-    size_t len, cap;
-};
-
 struct mb;
 
 struct bot {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    uv_write_t wreq;
+    struct bench_out wr; /* wr.wreq.data: this bot */
     struct mb *mb;
     uint32_t idx;
     uint16_t node;
@@ -214,7 +144,6 @@ struct bot {
     uint8_t verb;  /* WILL/WONT/DO/DONT being read (TS_OPT) */
     uint8_t ansi;  /* enum ansi_state */
     uint8_t sb_len;
-    bool writing;   /* wreq in flight with wbuf */
     bool in_flight; /* B_GAME: a command awaits its reply */
     bool early;     /* this command already saw a prompt without its marker */
     bool echo_seen; /* say: "You say" seen */
@@ -230,8 +159,6 @@ struct bot {
     uint32_t says, sent;
     uint64_t t_connect, t_sent, t_next, deadline;
     struct buf text; /* the segment since the last prompt mark or step */
-    struct buf out;  /* output waiting for the write in flight */
-    struct buf wbuf; /* output of the write in flight */
 };
 
 struct node_info {
@@ -241,11 +168,6 @@ struct node_info {
     uint32_t bots, in_game;
     long rss0_kb, rss1_kb, rss2_kb;                        /* before connects, after login, end */
     unsigned long long t_login0, t_login1, t_run0, t_run1; /* utime+stime ticks */
-};
-
-struct code_count {
-    char code[32];
-    uint64_t n;
 };
 
 enum phase { PH_LOGIN, PH_RUN, PH_DRAIN, PH_QUIT, PH_DONE };
@@ -285,75 +207,13 @@ struct mb {
     uint64_t early_prompts, async_prompts, move_failed, late_sends, bytes_in;
     uint64_t disconnects;
     struct hist lat[K_N], echo, login;
-    struct code_count errors[MB_MAX_CODES];
+    struct code_count errors[BENCH_MAX_CODES];
     uint32_t n_errors;
 };
 
-static void die(const char *what)
-{
-    fprintf(stderr, "mudbots: %s\n", what);
-    exit(1);
-}
-
-static uint64_t rng_next(struct mb *mb)
-{
-    uint64_t x = mb->rng; /* xorshift64*: jitter and choices only */
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    mb->rng = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
 static double rng_unit(struct mb *mb)
 {
-    return (double)(rng_next(mb) >> 11) / 9007199254740992.0;
-}
-
-static void buf_reserve(struct buf *b, size_t extra)
-{
-    if (b->len + extra <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra)
-        cap *= 2;
-    char *p = realloc(b->base, cap);
-    if (p == NULL)
-        die("out of memory");
-    b->base = p;
-    b->cap = cap;
-}
-
-static void buf_append(struct buf *b, const void *data, size_t len)
-{
-    buf_reserve(b, len);
-    memcpy(b->base + b->len, data, len);
-    b->len += len;
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->base);
-    b->base = NULL;
-    b->len = b->cap = 0;
-}
-
-static void count_code(struct mb *mb, const char *code)
-{
-    for (uint32_t i = 0; i < mb->n_errors; i++) {
-        if (strcmp(mb->errors[i].code, code) == 0) {
-            mb->errors[i].n++;
-            return;
-        }
-    }
-    if (mb->n_errors == MB_MAX_CODES)
-        code = "(other)";
-    else
-        mb->n_errors++;
-    struct code_count *e = &mb->errors[mb->n_errors - 1];
-    if (strcmp(e->code, code) != 0)
-        snprintf(e->code, sizeof e->code, "%s", code);
-    e->n++;
+    return (double)(bench_rng_next(&mb->rng) >> 11) / 9007199254740992.0;
 }
 
 static bool in_window(const struct mb *mb, uint64_t t)
@@ -407,67 +267,29 @@ static void assert_bot_state(const struct bot *b)
     }
 }
 
-/* ---- output path (as loadgen.c) ----------------------------------------- */
+/* ---- output path -------------------------------------------------------- */
 
 static void bot_close(struct bot *b, bool lost, const char *why);
-
-static void on_write(uv_write_t *req, int status);
-
-static void start_write(struct bot *b)
-{
-    struct buf tmp = b->wbuf;
-    b->wbuf = b->out;
-    b->out = tmp;
-    b->out.len = 0;
-    uv_buf_t ub = uv_buf_init(b->wbuf.base, (unsigned)b->wbuf.len);
-    if (uv_write(&b->wreq, (uv_stream_t *)&b->tcp, &ub, 1, on_write) < 0) {
-        bot_close(b, true, "write_error");
-        return;
-    }
-    b->writing = true;
-}
 
 static void on_write(uv_write_t *req, int status)
 {
     struct bot *b = req->data;
-    b->writing = false;
-    b->wbuf.len = 0;
+    bool more = bench_out_done(&b->wr);
     if (b->state == B_CLOSED)
         return;
-    if (status < 0) {
+    if (status < 0 || (more && bench_out_start(&b->wr, (uv_stream_t *)&b->tcp, on_write) < 0))
         bot_close(b, true, "write_error");
-        return;
-    }
-    if (b->out.len > 0)
-        start_write(b);
 }
 
+/* Send @len bytes (bench_out_write); a bot whose queue would pass
+ * MB_OUT_MAX gives up. */
 static void bot_write(struct bot *b, const void *data, size_t len)
 {
     if (b->state == B_CLOSED || b->state == B_IDLE || b->state == B_CONNECTING)
         return;
-    const char *p = data;
-    if (!b->writing && b->out.len == 0) {
-        uv_buf_t ub = uv_buf_init((char *)p, (unsigned)len);
-        int r = uv_try_write((uv_stream_t *)&b->tcp, &ub, 1);
-        if (r == (int)len)
-            return;
-        if (r < 0 && r != UV_EAGAIN) {
-            bot_close(b, true, "write_error");
-            return;
-        }
-        if (r > 0) {
-            p += r;
-            len -= (size_t)r;
-        }
-    }
-    if (b->out.len + len > MB_OUT_MAX) {
-        bot_close(b, true, "output_stuck");
-        return;
-    }
-    buf_append(&b->out, p, len);
-    if (!b->writing)
-        start_write(b);
+    int r = bench_out_write(&b->wr, (uv_stream_t *)&b->tcp, data, len, MB_OUT_MAX, on_write);
+    if (r != 0)
+        bot_close(b, true, r > 0 ? "output_stuck" : "write_error");
 }
 
 /* A line of input; telnet needs IAC doubled, but our lines are ASCII. */
@@ -485,8 +307,7 @@ static void on_close(uv_handle_t *h)
 {
     struct bot *b = h->data;
     buf_free(&b->text);
-    buf_free(&b->out);
-    buf_free(&b->wbuf);
+    bench_out_free(&b->wr);
 }
 
 /* Close @b once. @lost: the peer or an error ended it; @why: counted as an
@@ -507,7 +328,7 @@ static void bot_close(struct bot *b, bool lost, const char *why)
             mb->disconnects++;
     }
     if (why != NULL && !(b->state == B_QUITTING && !lost))
-        count_code(mb, why);
+        count_code(mb->errors, &mb->n_errors, why);
     b->lost = lost;
     b->state = B_CLOSED;
     b->in_flight = false;
@@ -584,11 +405,11 @@ static int pick_dir(struct bot *b)
         return -1;
     if (b->last_dir >= 0) {
         int back = b->last_dir ^ 1;
-        if ((ok & (1u << back)) && rng_next(b->mb) % 3 == 0)
+        if ((ok & (1u << back)) && bench_rng_next(&b->mb->rng) % 3 == 0)
             return back;
     }
     unsigned n = (unsigned)__builtin_popcount(ok);
-    unsigned k = (unsigned)(rng_next(b->mb) % n);
+    unsigned k = (unsigned)(bench_rng_next(&b->mb->rng) % n);
     for (int d = 0; d < D_N; d++)
         if ((ok & (1u << d)) && k-- == 0)
             return d;
@@ -607,7 +428,7 @@ static enum cmd_kind pick_kind(struct bot *b)
     }
     if (total == 0)
         return K_LOOK;
-    unsigned r = (unsigned)(rng_next(b->mb) % total);
+    unsigned r = (unsigned)(bench_rng_next(&b->mb->rng) % total);
     for (int k = 0; k < K_N; k++) {
         if (r < w[k])
             return (enum cmd_kind)k;
@@ -1064,12 +885,12 @@ static void bot_start(struct bot *b, uint64_t now)
         b->state = B_IDLE;
         mb->connecting--;
         mb->login_failed++;
-        count_code(mb, "tcp_init_failed");
+        count_code(mb->errors, &mb->n_errors, "tcp_init_failed");
         return;
     }
     b->tcp.data = b;
     b->creq.data = b;
-    b->wreq.data = b;
+    b->wr.wreq.data = b;
     if (uv_tcp_connect(&b->creq, &b->tcp, (const struct sockaddr *)&mb->nodes[b->node].addr,
                        on_connect) < 0)
         bot_close(b, true, "connect_failed");
@@ -1115,29 +936,6 @@ static long proc_rss_kb(int pid)
         }
     fclose(f);
     return kb;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void write_mark(const struct mb *mb, const char *name)
-{
-    if (mb->o.mark_dir == NULL)
-        return;
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", mb->o.mark_dir, name);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    fprintf(f, "%lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
-    fclose(f);
 }
 
 /* ---- the clock ----------------------------------------------------------- */
@@ -1216,14 +1014,14 @@ static void on_tick(uv_timer_t *t)
             for (uint32_t k = 0; k < mb->n_nodes; k++)
                 if (mb->nodes[k].pid > 0)
                     mb->nodes[k].t_run0 = proc_ticks(mb->nodes[k].pid);
-            write_mark(mb, "start");
+            write_mark(mb->o.mark_dir, "start");
         }
         if (now >= mb->m_end) {
             mb->cpu_end_s = cpu_seconds();
             for (uint32_t k = 0; k < mb->n_nodes; k++)
                 if (mb->nodes[k].pid > 0)
                     mb->nodes[k].t_run1 = proc_ticks(mb->nodes[k].pid);
-            write_mark(mb, "end");
+            write_mark(mb->o.mark_dir, "end");
             mb->phase = PH_DRAIN;
             mb->drain_deadline = now + (uint64_t)(mb->o.drain * 1e9);
             return;
@@ -1287,7 +1085,7 @@ static void quit_all(struct mb *mb)
                 mb->nodes[k].t_run1 = proc_ticks(mb->nodes[k].pid);
         if (mb->m_end > uv_hrtime())
             mb->m_end = uv_hrtime(); /* interrupted: the window was shorter */
-        write_mark(mb, "end");
+        write_mark(mb->o.mark_dir, "end");
     }
     if (!mb->marked_start)
         mb->m_start = mb->m_end = uv_hrtime(); /* stopped before the window */
@@ -1346,14 +1144,13 @@ static int report(struct mb *mb)
     double dur = mb->m_end > mb->m_start && mb->m_end != UINT64_MAX
                      ? (double)(mb->m_end - mb->m_start) / 1e9
                      : 0;
-    uint64_t done = 0, sent = 0, timeouts = 0, errs = 0;
+    uint64_t done = 0, sent = 0, timeouts = 0;
     for (int k = 0; k < K_N; k++) {
         done += mb->done[k];
         sent += mb->sent[k];
         timeouts += mb->timeouts[k];
     }
-    for (uint32_t i = 0; i < mb->n_errors; i++)
-        errs += mb->errors[i].n;
+    uint64_t errs = codes_total(mb->errors, mb->n_errors);
     double cps = dur > 0 ? (double)done / dur : 0;
     double login_s = (double)(mb->login_end_ns - mb->start_ns) / 1e9;
     uint32_t logged_in = mb->created + mb->existing;
@@ -1432,8 +1229,7 @@ static int report(struct mb *mb)
         printf("  mudbots        cpu %.0f%% of a core in the window, max rss %ld MB\n", self_cpu,
                ru.ru_maxrss / 1024);
         printf("  errors         %" PRIu64 " (disconnects %" PRIu64 ")", errs, mb->disconnects);
-        for (uint32_t i = 0; i < mb->n_errors; i++)
-            printf(" %s=%" PRIu64, mb->errors[i].code, mb->errors[i].n);
+        codes_print(mb->errors, mb->n_errors);
         printf("\n");
     }
 
@@ -1466,10 +1262,7 @@ static int report(struct mb *mb)
         json_object_set_new(j, "async_prompts", json_integer((json_int_t)mb->async_prompts));
         json_object_set_new(j, "mbytes_in_per_sec",
                             json_real(dur > 0 ? (double)mb->bytes_in / dur / 1e6 : 0));
-        json_t *ec = json_object();
-        for (uint32_t i = 0; i < mb->n_errors; i++)
-            json_object_set_new(ec, mb->errors[i].code, json_integer((json_int_t)mb->errors[i].n));
-        json_object_set_new(j, "errors", ec);
+        json_object_set_new(j, "errors", codes_json(mb->errors, mb->n_errors));
         json_object_set_new(j, "errors_total", json_integer((json_int_t)errs));
         json_object_set_new(j, "disconnects", json_integer((json_int_t)mb->disconnects));
         if (have_cpu) {
@@ -1503,12 +1296,8 @@ static int report(struct mb *mb)
             json_object_set_new(per, key, n);
         }
         json_object_set_new(j, "node", per);
-        json_object_set_new(
-            j, "mudbots",
-            json_pack("{s:f, s:I}", "cpu_pct", self_cpu, "maxrss_kb", (json_int_t)ru.ru_maxrss));
-        if (json_dump_file(j, o->json_path, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0)
-            fprintf(stderr, "mudbots: cannot write %s\n", o->json_path);
-        json_decref(j);
+        json_object_set_new(j, "mudbots", bench_self_json(self_cpu, ru.ru_maxrss));
+        bench_json_write(j, o->json_path);
     }
     if ((uint64_t)logged_in * 10 < (uint64_t)o->bots * 9) {
         fprintf(stderr, "mudbots: only %u of %u bots got into the game\n", logged_in, o->bots);
@@ -1550,55 +1339,26 @@ static void usage(FILE *f)
             MB_MAX_BOTS, MB_MAX_DURATION);
 }
 
-static double parse_num(const char *flag, const char *v, double lo, double hi)
+static void parse_node(void *ctx, const char *tok)
 {
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno != 0 || *end != '\0' || end == v || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "mudbots: %s: expected a number in [%g, %g], got '%s'\n", flag, lo, hi, v);
+    struct mb *mb = ctx;
+    if (mb->n_nodes == MB_MAX_NODES)
+        die("too many --nodes");
+    struct node_info *nd = &mb->nodes[mb->n_nodes];
+    bench_parse_node(tok, &nd->addr, nd->text, sizeof nd->text);
+    if (nd->addr.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+        fprintf(stderr, "mudbots: --nodes: %s: only 127.0.0.1 is allowed\n", tok);
         exit(1);
     }
-    return d;
+    mb->n_nodes++;
 }
 
-static void parse_nodes(struct mb *mb, const char *list)
+static void parse_pid(void *ctx, const char *tok)
 {
-    char *copy = strdup(list);
-    char *save = NULL;
-    if (copy == NULL)
-        die("out of memory");
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        if (mb->n_nodes == MB_MAX_NODES)
-            die("too many --nodes");
-        struct node_info *nd = &mb->nodes[mb->n_nodes];
-        char err[128];
-        if (wr_addr_parse(tok, &nd->addr, err, sizeof err) != 0) {
-            fprintf(stderr, "mudbots: --nodes: %s\n", err);
-            exit(1);
-        }
-        if (nd->addr.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
-            fprintf(stderr, "mudbots: --nodes: %s: only 127.0.0.1 is allowed\n", tok);
-            exit(1);
-        }
-        snprintf(nd->text, sizeof nd->text, "%s", tok);
-        mb->n_nodes++;
-    }
-    free(copy);
-}
-
-static void parse_pids(struct mb *mb, const char *list)
-{
-    char *copy = strdup(list);
-    char *save = NULL;
-    if (copy == NULL)
-        die("out of memory");
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        if (mb->n_pids == MB_MAX_NODES)
-            die("too many --pids");
-        mb->nodes[mb->n_pids++].pid = (int)parse_num("--pids", tok, 1, 4194304);
-    }
-    free(copy);
+    struct mb *mb = ctx;
+    if (mb->n_pids == MB_MAX_NODES)
+        die("too many --pids");
+    mb->nodes[mb->n_pids++].pid = (int)parse_num("--pids", tok, 1, 4194304);
 }
 
 static void parse_mix(struct mb *mb, const char *v)
@@ -1617,26 +1377,13 @@ static void parse_mix(struct mb *mb, const char *v)
 static void raise_nofile(uint32_t bots)
 {
     rlim_t want = (rlim_t)bots + 64;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
-        return;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
-        rl.rlim_max = want; /* only root may; tried below */
-    rl.rlim_cur = want;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        getrlimit(RLIMIT_NOFILE, &rl);
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-            fprintf(stderr,
-                    "mudbots: RLIMIT_NOFILE is %llu and cannot be raised to %llu for %u bots "
-                    "(raise the hard limit: ulimit -Hn, or run fewer bots)\n",
-                    (unsigned long long)rl.rlim_cur, (unsigned long long)want, bots);
-            exit(1);
-        }
+    rlim_t got = bench_raise_nofile(want);
+    if (got != RLIM_INFINITY && got < want) {
+        fprintf(stderr,
+                "mudbots: RLIMIT_NOFILE is %llu and cannot be raised to %llu for %u bots "
+                "(raise the hard limit: ulimit -Hn, or run fewer bots)\n",
+                (unsigned long long)got, (unsigned long long)want, bots);
+        exit(1);
     }
 }
 
@@ -1672,14 +1419,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDV()                                                                                    \
-    do {                                                                                           \
-        if (v == NULL) {                                                                           \
-            fprintf(stderr, "mudbots: %s needs a value\n", a);                                     \
-            return 1;                                                                              \
-        }                                                                                          \
-        i++;                                                                                       \
-    } while (0)
+#define NEEDV() BENCH_NEEDV()
         if (strcmp(a, "--nodes") == 0) {
             NEEDV();
             nodes = v;
@@ -1756,11 +1496,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    parse_nodes(&mb, nodes);
+    bench_split(nodes, parse_node, &mb);
     if (mb.n_nodes == 0)
         die("--nodes: no node");
     if (pids != NULL)
-        parse_pids(&mb, pids);
+        bench_split(pids, parse_pid, &mb);
     if (mb.n_pids != 0 && mb.n_pids != mb.n_nodes)
         die("--pids: give one pid per --nodes address, in the same order");
     size_t pwl = strlen(o->password);
