@@ -42,6 +42,7 @@
 #include "common/log.h"
 #include "common/u64map.h"
 #include "net/conn.h"
+#include "node/clients.h"
 #include "node/game.h"
 
 #define WR_TOKEN_BYTES 16
@@ -67,11 +68,7 @@ struct anode {
     struct wr_node *wn;
     struct wr_world *world;
 
-    struct client **clients; /* by slot */
-    uint32_t n_slots, cap_slots;
-    uint32_t *free_slots;
-    uint32_t n_free;
-    struct wr_u64map by_session; /* session -> slot */
+    struct wr_client_table clients; /* struct client *, by slot */
     size_t n_joined;
 
     /* coalesced broadcast */
@@ -95,14 +92,6 @@ static const struct wr_arena *arena_state(struct anode *n)
     return wr_world_module(n->world, WR_MODULE_ARENA);
 }
 
-static struct client *client_by_session(struct anode *n, uint64_t session)
-{
-    uint32_t slot;
-    if (!wr_u64map_get(&n->by_session, session, &slot))
-        return NULL;
-    return n->clients[slot];
-}
-
 static void send_json(struct client *c, json_t *obj)
 {
     char *text = json_dumps(obj, JSON_COMPACT);
@@ -118,32 +107,15 @@ static void send_error(struct client *c, const char *code, const char *msg)
     send_json(c, json_pack("{s:s, s:s, s:s}", "t", "error", "code", code, "msg", msg));
 }
 
-static uint64_t new_session_key(void)
-{
-    uint64_t k = 0;
-    while (k == 0)
-        randombytes_buf(&k, sizeof k);
-    return k;
-}
-
 /* Submit a session command for @c; returns 0 or -1 (queue full: the client
  * has been told, and the seq was not used). */
 static int submit(struct client *c, uint8_t type, const struct wr_writer *payload)
 {
-    struct wr_cmd cmd = {
-        .module = WR_MODULE_ARENA,
-        .type = type,
-        .node = wr_node_id(c->node->wn),
-        .session = c->session,
-        .seq = c->next_seq,
-        .len = payload ? (uint16_t)payload->len : 0,
-        .payload = payload ? payload->base : NULL,
-    };
-    if (wr_node_submit(c->node->wn, &cmd) != 0) {
+    if (wr_node_submit_session(c->node->wn, WR_MODULE_ARENA, type, c->session, &c->next_seq,
+                               payload) != 0) {
         send_error(c, "unavailable", "this node's command queue is full; retry shortly");
         return -1;
     }
-    c->next_seq++;
     return 0;
 }
 
@@ -154,11 +126,7 @@ static bool has_session(const struct client *c)
 
 static void send_status(struct anode *n, struct client *c)
 {
-    struct wr_node_status st;
-    wr_node_status(n->wn, &st);
-    json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
-    send_json(c, json_pack("{s:s, s:b, s:o, s:I}", "t", "status", "degraded", st.degraded,
-                           "leader", leader, "node", (json_int_t)wr_node_id(n->wn)));
+    send_json(c, wr_node_status_json(n->wn));
 }
 
 static void arena_open(void *g, struct wr_conn *conn)
@@ -168,17 +136,7 @@ static void arena_open(void *g, struct wr_conn *conn)
     c->node = n;
     c->conn = conn;
     c->state = C_CONNECTED;
-    if (n->n_free > 0) {
-        c->slot = n->free_slots[--n->n_free];
-    } else {
-        if (n->n_slots == n->cap_slots) {
-            n->cap_slots = n->cap_slots ? n->cap_slots * 2 : 256;
-            n->clients = wr_realloc(n->clients, n->cap_slots * sizeof *n->clients);
-            n->free_slots = wr_realloc(n->free_slots, n->cap_slots * sizeof *n->free_slots);
-        }
-        c->slot = n->n_slots++;
-    }
-    n->clients[c->slot] = c;
+    c->slot = wr_client_table_add(&n->clients, c);
     wr_conn_set_data(conn, c);
     send_status(n, c);
 }
@@ -186,7 +144,7 @@ static void arena_open(void *g, struct wr_conn *conn)
 static void forget_session(struct anode *n, struct client *c)
 {
     if (c->session != 0) {
-        wr_u64map_del(&n->by_session, c->session);
+        wr_client_table_unbind(&n->clients, c->session);
         c->session = 0;
     }
     if (c->state == C_JOINED)
@@ -208,8 +166,7 @@ static void arena_close(void *g, struct wr_conn *conn)
     if (has_session(c) && !wr_node_stopping(n->wn))
         submit(c, WR_ARENA_DISCONNECT, NULL);
     forget_session(n, c);
-    n->clients[c->slot] = NULL;
-    n->free_slots[n->n_free++] = c->slot;
+    wr_client_table_remove(&n->clients, c->slot);
     free(c);
 }
 
@@ -245,7 +202,7 @@ static void handle_join(struct client *c, json_t *msg)
     randombytes_buf(token, sizeof token);
     sodium_bin2hex(c->token, sizeof c->token, token, sizeof token);
     crypto_generichash(hash, sizeof hash, token, sizeof token, NULL, 0);
-    c->session = new_session_key();
+    c->session = wr_node_new_session_key();
     c->next_seq = 1;
     c->last_client_seq = 0;
     struct wr_writer p;
@@ -257,7 +214,7 @@ static void handle_join(struct client *c, json_t *msg)
         c->session = 0;
         return;
     }
-    wr_u64map_put(&n->by_session, c->session, c->slot);
+    wr_client_table_bind(&n->clients, c->session, c->slot);
     c->state = C_JOINING;
 }
 
@@ -312,7 +269,7 @@ static void handle_resume(struct client *c, json_t *msg)
     }
     crypto_generichash(hash, sizeof hash, token, sizeof token, NULL, 0);
     snprintf(c->token, sizeof c->token, "%s", hex);
-    c->session = new_session_key();
+    c->session = wr_node_new_session_key();
     c->next_seq = 1;
     struct wr_writer p;
     wr_writer_init(&p, 32);
@@ -323,7 +280,7 @@ static void handle_resume(struct client *c, json_t *msg)
         c->session = 0;
         return;
     }
-    wr_u64map_put(&n->by_session, c->session, c->slot);
+    wr_client_table_bind(&n->clients, c->session, c->slot);
     c->state = C_RESUMING;
 }
 
@@ -409,7 +366,7 @@ static void arena_event(void *g, const struct wr_event *ev)
 {
     struct anode *n = g;
     struct client *c = ev->audience == WR_AUD_SESSION && ev->node == wr_node_id(n->wn)
-                           ? client_by_session(n, ev->session)
+                           ? wr_client_table_by_session(&n->clients, ev->session)
                            : NULL;
     switch (ev->type) {
     case WR_ARENA_EV_JOINED: {
@@ -477,11 +434,10 @@ static void arena_event(void *g, const struct wr_event *ev)
 
 static void broadcast(struct anode *n, struct wr_msg *m)
 {
-    for (uint32_t i = 0; i < n->n_slots; i++) {
-        struct client *c = n->clients[i];
-        if (c != NULL && has_session(c))
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
+        if (has_session(c))
             wr_conn_send_msg(c->conn, m);
-    }
     n->frames_broadcast++;
     wr_msg_unref(m);
 }
@@ -522,9 +478,9 @@ static void deliver_full(struct anode *n)
     wr_put_bytes(&w, "]}", 2);
     struct wr_msg *frame = wr_msg_new((const char *)w.base, w.len);
     wr_writer_free(&w);
-    for (uint32_t i = 0; i < n->n_slots && n->n_needs_full > 0; i++) {
-        struct client *c = n->clients[i];
-        if (c != NULL && c->needs_full) {
+    uint32_t it = 0;
+    for (struct client *c; n->n_needs_full > 0 && (c = wr_client_table_next(&n->clients, &it));) {
+        if (c->needs_full) {
             c->needs_full = false;
             n->n_needs_full--;
             wr_conn_send_msg(c->conn, frame);
@@ -633,7 +589,7 @@ static void arena_leader_tick(void *g)
 static void arena_expired(void *g, uint64_t session)
 {
     struct anode *n = g;
-    struct client *c = client_by_session(n, session);
+    struct client *c = wr_client_table_by_session(&n->clients, session);
     if (c == NULL)
         return;
     send_error(c, "unavailable",
@@ -653,16 +609,12 @@ static void arena_expired(void *g, uint64_t session)
 static void arena_tick(void *g)
 {
     struct anode *n = g;
-    struct wr_node_status st;
-    wr_node_status(n->wn, &st);
-    uint64_t now = uv_now(wr_node_loop(n->wn));
-    if (st.leader_id == 0 || now - n->last_presence_round < 1000)
+    if (!wr_node_presence_due(n->wn, uv_now(wr_node_loop(n->wn)), &n->last_presence_round))
         return;
-    n->last_presence_round = now;
     const struct wr_arena *a = arena_state(n);
-    for (uint32_t i = 0; i < n->n_slots; i++) {
-        struct client *c = n->clients[i];
-        if (c == NULL || c->state != C_JOINED)
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+        if (c->state != C_JOINED)
             continue;
         const struct wr_arena_player *p = wr_arena_by_session(a, c->session);
         if (p != NULL && !p->connected)
@@ -673,9 +625,10 @@ static void arena_tick(void *g)
 static void arena_on_status(void *g)
 {
     struct anode *n = g;
-    for (uint32_t i = 0; i < n->n_slots; i++)
-        if (n->clients[i] != NULL && n->clients[i]->state != C_LEAVING)
-            send_status(n, n->clients[i]);
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
+        if (c->state != C_LEAVING)
+            send_status(n, c);
 }
 
 /* The arena singleton (ticks, timers) runs on the leader: record that in
@@ -760,7 +713,7 @@ static void *arena_create(struct wr_node *wn)
     struct anode *n = wr_calloc(1, sizeof *n);
     n->wn = wn;
     n->world = wr_node_world(wn);
-    wr_u64map_init(&n->by_session);
+    wr_client_table_init(&n->clients);
     wr_u64map_init(&n->dirty_set);
     return n;
 }
@@ -768,12 +721,11 @@ static void *arena_create(struct wr_node *wn)
 static void arena_destroy(void *g)
 {
     struct anode *n = g;
-    for (uint32_t i = 0; i < n->n_slots; i++)
-        free(n->clients[i]);
-    wr_u64map_free(&n->by_session);
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
+        free(c);
+    wr_client_table_free(&n->clients);
     wr_u64map_free(&n->dirty_set);
-    free(n->clients);
-    free(n->free_slots);
     free(n->dirty);
     free(n->left);
     free(n);

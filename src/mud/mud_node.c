@@ -19,7 +19,7 @@
  *                     c->pw is wiped.
  *   ENTERING          CREATE, LOGIN or RESUME submitted under c->session
  *                     (seq 1): waiting for ENTERED_GAME or REFUSED. The
- *                     session is in by_session.
+ *                     session is bound in the client table.
  *   PLAYING           ENTERED_GAME applied for c->session: c->char_id set;
  *                     commands go through the log as (session, seq).
  *   CLOSING           quit submitted, taken over, or closing: nothing more
@@ -67,6 +67,7 @@
 #include "mud/worldfile.h"
 #include "net/conn.h"
 #include "net/telnet.h"
+#include "node/clients.h"
 #include "node/game.h"
 
 #define TOKEN_BYTES 16
@@ -152,12 +153,8 @@ struct mnode {
     struct wr_world *world;
     uint64_t started_at; /* unix seconds (MSSP UPTIME) */
 
-    struct client **clients;
-    uint32_t n_slots, cap_slots;
-    uint32_t *free_slots;
-    uint32_t n_free;
-    struct wr_u64map by_session; /* session -> slot */
-    struct wr_u64map by_id;      /* client id -> slot */
+    struct wr_client_table clients; /* struct client *, by slot */
+    struct wr_u64map by_id;         /* client id -> slot */
     uint64_t next_client_id;
     uint32_t *dirty;
     size_t n_dirty, cap_dirty;
@@ -381,11 +378,7 @@ static void send_status(struct mnode *n, struct client *c)
 {
     if (!c->ws)
         return;
-    struct wr_node_status st;
-    wr_node_status(n->wn, &st);
-    json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
-    send_json(c, json_pack("{s:s, s:b, s:o, s:I}", "t", "status", "degraded", st.degraded,
-                           "leader", leader, "node", (json_int_t)wr_node_id(n->wn)));
+    send_json(c, wr_node_status_json(n->wn));
 }
 
 static void close_client(struct client *c, uint16_t code, const char *reason)
@@ -401,28 +394,12 @@ static void close_client(struct client *c, uint16_t code, const char *reason)
 
 /* ---- clients ----------------------------------------------------------- */
 
-static struct client *client_by_session(struct mnode *n, uint64_t session)
-{
-    uint32_t slot;
-    if (!wr_u64map_get(&n->by_session, session, &slot))
-        return NULL;
-    return n->clients[slot];
-}
-
 static struct client *client_by_id(struct mnode *n, uint64_t id)
 {
     uint32_t slot;
     if (!wr_u64map_get(&n->by_id, id, &slot))
         return NULL;
-    return n->clients[slot];
-}
-
-static uint64_t new_session_key(void)
-{
-    uint64_t k = 0;
-    while (k == 0)
-        randombytes_buf(&k, sizeof k);
-    return k;
+    return wr_client_table_at(&n->clients, slot);
 }
 
 static void wipe_pw(struct client *c)
@@ -434,20 +411,11 @@ static void wipe_pw(struct client *c)
 /* Submit a session command; 0, or -1 (queue full: the client was told). */
 static int submit(struct client *c, uint8_t type, const struct wr_writer *payload)
 {
-    struct wr_cmd cmd = {
-        .module = WR_MODULE_MUD,
-        .type = type,
-        .node = wr_node_id(c->node->wn),
-        .session = c->session,
-        .seq = c->next_seq,
-        .len = payload ? (uint16_t)payload->len : 0,
-        .payload = payload ? payload->base : NULL,
-    };
-    if (wr_node_submit(c->node->wn, &cmd) != 0) {
+    if (wr_node_submit_session(c->node->wn, WR_MODULE_MUD, type, c->session, &c->next_seq,
+                               payload) != 0) {
         out(c, "The world is busy; try again.\n");
         return -1;
     }
-    c->next_seq++;
     c->node->commands++;
     return 0;
 }
@@ -476,17 +444,7 @@ static void mud_open(void *g, struct wr_conn *conn)
     c->id = ++n->next_client_id;
     c->opened_at = uv_now(wr_node_loop(n->wn));
     wr_tbuf_init(&c->out);
-    if (n->n_free > 0) {
-        c->slot = n->free_slots[--n->n_free];
-    } else {
-        if (n->n_slots == n->cap_slots) {
-            n->cap_slots = n->cap_slots ? n->cap_slots * 2 : 256;
-            n->clients = wr_realloc(n->clients, n->cap_slots * sizeof *n->clients);
-            n->free_slots = wr_realloc(n->free_slots, n->cap_slots * sizeof *n->free_slots);
-        }
-        c->slot = n->n_slots++;
-    }
-    n->clients[c->slot] = c;
+    c->slot = wr_client_table_add(&n->clients, c);
     wr_u64map_put(&n->by_id, c->id, c->slot);
     wr_conn_set_data(conn, c);
     send_status(n, c);
@@ -503,7 +461,7 @@ static void mud_open(void *g, struct wr_conn *conn)
 static void forget_session(struct mnode *n, struct client *c)
 {
     if (c->session != 0) {
-        wr_u64map_del(&n->by_session, c->session);
+        wr_client_table_unbind(&n->clients, c->session);
         c->session = 0;
     }
 }
@@ -522,8 +480,7 @@ static void mud_close(void *g, struct wr_conn *conn)
     forget_session(n, c);
     wipe_pw(c);
     wr_u64map_del(&n->by_id, c->id);
-    n->clients[c->slot] = NULL;
-    n->free_slots[n->n_free++] = c->slot;
+    wr_client_table_remove(&n->clients, c->slot);
     wr_tbuf_free(&c->out);
     free(c);
 }
@@ -733,7 +690,7 @@ static void enter_world(struct client *c, uint8_t type, const char *pw_hash, con
         wr_mud_encode_login(&p, c->name, hash, wr_node_incarnation(n->wn));
     else
         wr_mud_encode_resume(&p, hash, wr_node_incarnation(n->wn));
-    c->session = new_session_key();
+    c->session = wr_node_new_session_key();
     c->next_seq = 1;
     int rv = submit(c, type, &p);
     wr_writer_free(&p);
@@ -742,7 +699,7 @@ static void enter_world(struct client *c, uint8_t type, const char *pw_hash, con
         start_dialogue(c);
         return;
     }
-    wr_u64map_put(&n->by_session, c->session, c->slot);
+    wr_client_table_bind(&n->clients, c->session, c->slot);
     c->state = S_ENTERING;
 }
 
@@ -1759,7 +1716,7 @@ static void mud_event(void *g, const struct wr_event *ev)
     if (ev->audience == WR_AUD_SESSION) {
         if (ev->node != wr_node_id(n->wn))
             return;
-        struct client *c = client_by_session(n, ev->session);
+        struct client *c = wr_client_table_by_session(&n->clients, ev->session);
         if (c != NULL)
             deliver(n, c, ev);
         return;
@@ -1780,11 +1737,10 @@ static void mud_event(void *g, const struct wr_event *ev)
     } else if (ev->type == WR_MUD_EV_ZONE_OWNER) {
         return;
     }
-    for (uint32_t i = 0; i < n->n_slots; i++) {
-        struct client *c = n->clients[i];
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
         if (in_audience(n, c, ev))
             deliver(n, c, ev);
-    }
 }
 
 static void flush_client(struct client *c)
@@ -1805,7 +1761,7 @@ static void mud_flush(void *g)
 {
     struct mnode *n = g;
     for (size_t i = 0; i < n->n_dirty; i++) {
-        struct client *c = n->clients[n->dirty[i]];
+        struct client *c = wr_client_table_at(&n->clients, n->dirty[i]);
         if (c == NULL || !c->dirty)
             continue;
         c->dirty = false;
@@ -2131,10 +2087,9 @@ static void mud_tick(void *g)
      * new model; comparing counts too keeps the array in range. */
     zone_ticks(n);
     uint64_t now = uv_now(wr_node_loop(n->wn));
-    for (uint32_t i = 0; i < n->n_slots; i++) {
-        struct client *c = n->clients[i];
-        if (c == NULL || c->state == S_PLAYING || c->state == S_CLOSING ||
-            c->state == S_ENTERING)
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+        if (c->state == S_PLAYING || c->state == S_CLOSING || c->state == S_ENTERING)
             continue;
         if (now - c->opened_at >= (uint64_t)mud_login_timeout) {
             if (c->hidden)
@@ -2146,14 +2101,11 @@ static void mud_tick(void *g)
             close_client(c, 1000, "login timed out");
         }
     }
-    struct wr_node_status st;
-    wr_node_status(n->wn, &st);
-    if (st.leader_id == 0 || now - n->last_presence_round < 1000)
+    if (!wr_node_presence_due(n->wn, now, &n->last_presence_round))
         return;
-    n->last_presence_round = now;
-    for (uint32_t i = 0; i < n->n_slots; i++) {
-        struct client *c = n->clients[i];
-        if (c == NULL || c->state != S_PLAYING)
+    it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+        if (c->state != S_PLAYING)
             continue;
         const struct wr_mud_char *ch = my_char(c);
         if (ch != NULL && ch->state == WR_MUD_LINKDEAD && ch->session == c->session)
@@ -2164,15 +2116,16 @@ static void mud_tick(void *g)
 static void mud_on_status(void *g)
 {
     struct mnode *n = g;
-    for (uint32_t i = 0; i < n->n_slots; i++)
-        if (n->clients[i] != NULL && n->clients[i]->state != S_CLOSING)
-            send_status(n, n->clients[i]);
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
+        if (c->state != S_CLOSING)
+            send_status(n, c);
 }
 
 static void mud_expired(void *g, uint64_t session)
 {
     struct mnode *n = g;
-    struct client *c = client_by_session(n, session);
+    struct client *c = wr_client_table_by_session(&n->clients, session);
     if (c == NULL)
         return;
     out(c, "\nThe world did not answer (no reachable leader). Reconnect in a moment.\n");
@@ -2377,9 +2330,7 @@ static bool mud_request(void *g, struct wr_http_conn *conn, const struct wr_http
 static void mud_metrics(void *g, FILE *f)
 {
     struct mnode *n = g;
-    size_t conns = 0;
-    for (uint32_t i = 0; i < n->n_slots; i++)
-        conns += n->clients[i] != NULL;
+    size_t conns = wr_client_table_count(&n->clients);
     fprintf(f, "mud_players_online %zu\n", count_online(mud_state(n)));
     fprintf(f, "mud_connections %zu\n", conns);
     fprintf(f, "mud_commands %llu\n", (unsigned long long)n->commands);
@@ -2396,7 +2347,7 @@ static void *mud_create(struct wr_node *wn)
     n->wn = wn;
     n->world = wr_node_world(wn);
     n->started_at = (uint64_t)time(NULL);
-    wr_u64map_init(&n->by_session);
+    wr_client_table_init(&n->clients);
     wr_u64map_init(&n->by_id);
     unsigned cores = uv_available_parallelism();
     n->max_jobs = 2 * (cores ? cores : 1);
@@ -2416,17 +2367,14 @@ static void mud_destroy(void *g)
         sodium_memzero(j, sizeof *j);
         free(j);
     }
-    for (uint32_t i = 0; i < n->n_slots; i++) {
-        if (n->clients[i]) {
-            wipe_pw(n->clients[i]);
-            wr_tbuf_free(&n->clients[i]->out);
-            free(n->clients[i]);
-        }
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+        wipe_pw(c);
+        wr_tbuf_free(&c->out);
+        free(c);
     }
-    wr_u64map_free(&n->by_session);
+    wr_client_table_free(&n->clients);
     wr_u64map_free(&n->by_id);
-    free(n->clients);
-    free(n->free_slots);
     free(n->dirty);
     free(n->throttles);
     free(n->bundle);

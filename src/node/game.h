@@ -29,7 +29,12 @@
  *   metrics        append "name value" lines to /metrics
  *   mssp, version  see below
  * Every callback may be NULL except create and destroy. All run on the
- * loop thread. */
+ * loop thread.
+ *
+ * The bookkeeping every game keeps for its clients (a table by slot, the
+ * session -> client map, session keys, a session command with the
+ * client's next seq, the status message, the presence round) is in
+ * node/clients.h; the game's client struct stays its own. */
 #ifndef WR_NODE_GAME_H
 #define WR_NODE_GAME_H
 
