@@ -143,6 +143,10 @@ export async function clusterUp(tag, opts = {}) {
         c.telnetBase = await freeRange(8, [http, clusterPort, lbPort]);
         c.lbTelnet = await freeRange(2, [http, clusterPort, lbPort, c.telnetBase]);
         args.push('--telnet-port', String(c.telnetBase), '--lb-telnet-port', String(c.lbTelnet));
+    } else {
+        // No telnet: `cluster up` would otherwise take the fixed default
+        // ports (5001.., 5555), which a running `make run` may hold.
+        args.push('--telnet-port', '0');
     }
     if (opts.nodeArgs?.length) args.push('--', ...opts.nodeArgs);
     const up = await warren(args, 60000);
