@@ -76,7 +76,30 @@
  * end with a message. Each line takes a token (line_rate per second, at
  * most line_burst); without one it is dropped with a message, and over
  * 5 * line_burst such drops before the bucket is full again close the
- * connection. */
+ * connection.
+ *
+ * PROXY protocol v1 (net/proxy.h parses the line). Behind nginx's stream
+ * proxy every socket's peer is nginx; with `proxy_protocol on;` nginx sends
+ * "PROXY TCP4 <client> <us> <cport> <uport>\r\n" first. Only connections
+ * whose socket peer is in limits.proxy_from are looked at (`proxy` starts at
+ * WAIT; everyone else is NONE from the start, so a PROXY line from them is
+ * typed text). The offers and on_open happen at accept as usual: nginx
+ * sends the header at once, before any client byte, and a direct client on
+ * a trusted address (loopback tests, an admin's telnet) that waits for the
+ * server to speak first must not hang. Nothing reads the peer before the
+ * first input line, which comes after the header in the byte stream.
+ *   WAIT  bytes matching "PROXY " so far are held back in proxy_buf; the
+ *         first byte that does not match ends it (NONE): the held bytes and
+ *         the rest go to libtelnet, so plain telnet from a trusted address
+ *         works. Six matching bytes move to LINE.
+ *   LINE  bytes are buffered up to and including the LF; then the whole
+ *         line is parsed strictly (wr_proxy_v1_parse). TCP4/TCP6 set
+ *         s.peer to the client's "ip:port"; UNKNOWN keeps the proxy's. A
+ *         bad line, or WR_PROXY_V1_MAX bytes without an LF, closes the
+ *         connection (conn_limit: a log line and limit_closes).
+ *   Deadline: proxy_timeout_ms after accept (the sweeper) a LINE closes the
+ *         connection, a WAIT ends (held bytes go to libtelnet): a header
+ *         is only ever the first bytes, read at once. */
 #include "net/telnet.h"
 #include "net/telnet_internal.h"
 
@@ -122,6 +145,8 @@ void wr_telnet_limits_default(struct wr_telnet_limits *l)
     l->max_output_bytes = 1u << 20;
     l->max_connections = 10000;
     l->keepalive_ms = 60000;
+    l->n_proxy_from = 0;
+    l->proxy_timeout_ms = 3000;
 }
 
 /* ---- invariants ------------------------------------------------------- */
@@ -135,6 +160,9 @@ static void assert_conn_state(const struct wr_telnet *t)
         assert(t->opened && !t->notified && t->tn != NULL && !t->s.abort && !t->s.shut_started);
         assert(!t->discarding || t->line.len == 0);
         assert(t->u8_len + t->u8_need <= 4);
+        assert(t->proxy_len <= WR_PROXY_V1_MAX);
+        assert(t->proxy != WR_TELNET_PROXY_NONE || t->proxy_len == 0);
+        assert(t->proxy != WR_TELNET_PROXY_WAIT || t->proxy_len < WR_PROXY_V1_PREFIX_LEN);
         break;
     case WR_TELNET_CLOSING:
         assert(!t->s.shut_started || t->s.abort || t->out.len == 0);
@@ -297,11 +325,93 @@ static void telnet_on_read(struct wr_stream *s, char *data, size_t len)
     wr__telnet_feed(wr__telnet_of(s), data, len);
 }
 
+/* ---- PROXY header ----------------------------------------------------- */
+
+void wr__telnet_expect_proxy(struct wr_telnet *t)
+{
+    struct wr_telnet_server *srv = wr__telnet_srv(t);
+    t->proxy = WR_TELNET_PROXY_WAIT;
+    t->proxy_len = 0;
+    t->proxy_until = uv_now(srv->ss.loop) + srv->limits.proxy_timeout_ms;
+}
+
+/* No header after all: what was held back is telnet input. */
+static void proxy_give_up(struct wr_telnet *t)
+{
+    uint8_t n = t->proxy_len;
+    t->proxy = WR_TELNET_PROXY_NONE;
+    t->proxy_len = 0;
+    if (n > 0 && t->state == WR_TELNET_OPEN)
+        telnet_recv(t->tn, t->proxy_buf, n);
+}
+
+/* proxy_buf holds one line ending in LF: parse it, take the address. */
+static void proxy_line(struct wr_telnet *t)
+{
+    struct wr_proxy_v1 h;
+    const char *why = NULL;
+    size_t n = t->proxy_len;
+    t->proxy = WR_TELNET_PROXY_NONE;
+    t->proxy_len = 0;
+    if (wr_proxy_v1_parse(t->proxy_buf, n, &h, &why) != 0) {
+        conn_limit(t, "bad PROXY header: %s", why);
+        return;
+    }
+    if (h.family == WR_PROXY_UNKNOWN) {
+        wr_debug("telnet %s: PROXY UNKNOWN: keeping the proxy's address", t->s.peer);
+        return;
+    }
+    char proxy[sizeof t->s.peer];
+    memcpy(proxy, t->s.peer, sizeof proxy);
+    snprintf(t->s.peer, sizeof t->s.peer, "%s", h.src);
+    wr_debug("telnet %s: connected through the proxy at %s", t->s.peer, proxy);
+}
+
+/* Bytes while a header may come; returns how many it took (the rest, if
+ * any, is telnet input; all of them once the connection is closing). */
+static size_t proxy_input(struct wr_telnet *t, const char *data, size_t len)
+{
+    size_t i = 0;
+    if (t->proxy == WR_TELNET_PROXY_WAIT) {
+        while (i < len && t->proxy_len < WR_PROXY_V1_PREFIX_LEN) {
+            if (data[i] != WR_PROXY_V1_PREFIX[t->proxy_len]) {
+                proxy_give_up(t);
+                return t->state == WR_TELNET_OPEN ? i : len;
+            }
+            t->proxy_buf[t->proxy_len++] = data[i++];
+        }
+        if (t->proxy_len < WR_PROXY_V1_PREFIX_LEN)
+            return i;
+        t->proxy = WR_TELNET_PROXY_LINE;
+    }
+    while (i < len) {
+        char ch = data[i++];
+        t->proxy_buf[t->proxy_len++] = ch;
+        if (ch == '\n') {
+            proxy_line(t);
+            return t->state == WR_TELNET_OPEN ? i : len;
+        }
+        if (t->proxy_len == WR_PROXY_V1_MAX) {
+            t->proxy = WR_TELNET_PROXY_NONE;
+            t->proxy_len = 0;
+            conn_limit(t, "bad PROXY header: no line end in %d bytes", WR_PROXY_V1_MAX);
+            return len;
+        }
+    }
+    return i;
+}
+
 void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len)
 {
     if (t->state != WR_TELNET_OPEN || len == 0)
         return;
-    telnet_recv(t->tn, data, len);
+    if (t->proxy != WR_TELNET_PROXY_NONE) {
+        size_t used = proxy_input(t, data, len);
+        data += used;
+        len -= used;
+    }
+    if (t->state == WR_TELNET_OPEN && len > 0)
+        telnet_recv(t->tn, data, len);
     assert_conn_state(t);
 }
 
@@ -895,6 +1005,22 @@ static struct wr_stream *telnet_conn_new(struct wr_stream_server *ss)
     return &t->s;
 }
 
+/* Is @s's socket peer one of the trusted PROXY senders? */
+static bool peer_trusted(const struct wr_telnet_server *srv, struct wr_stream *s)
+{
+    struct sockaddr_storage sa;
+    int len = sizeof sa;
+    if (srv->limits.n_proxy_from == 0)
+        return false;
+    if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&sa, &len) != 0 || sa.ss_family != AF_INET)
+        return false;
+    uint32_t a = ((const struct sockaddr_in *)&sa)->sin_addr.s_addr;
+    for (unsigned i = 0; i < srv->limits.n_proxy_from && i < WR_TELNET_MAX_PROXIES; i++)
+        if (srv->limits.proxy_from[i] == a)
+            return true;
+    return false;
+}
+
 /* ops->accepted: over max_connections, one line (best effort), then close. */
 static void telnet_accepted(struct wr_stream *s)
 {
@@ -910,8 +1036,11 @@ static void telnet_accepted(struct wr_stream *s)
     int rv = uv_tcp_nodelay(&s->tcp, 1);
     if (rv != 0)
         wr_debug("telnet %s: setsockopt(TCP_NODELAY) failed: %s", s->peer, uv_strerror(rv));
-    wr_debug("telnet %s: connected", s->peer);
+    bool trusted = peer_trusted(srv, s);
+    wr_debug("telnet %s: connected%s", s->peer, trusted ? " (a trusted proxy)" : "");
     wr__telnet_conn_setup(t);
+    if (trusted && t->state == WR_TELNET_OPEN)
+        wr__telnet_expect_proxy(t);
     if (t->state == WR_TELNET_OPEN)
         wr__stream_set_reading(s, true);
 }
@@ -925,6 +1054,18 @@ static void telnet_sweep(struct wr_stream *s, uint64_t now)
     unsigned keepalive = wr__telnet_srv(t)->limits.keepalive_ms;
     if (t->tn == NULL || t->state != WR_TELNET_OPEN)
         return;
+    if (t->proxy != WR_TELNET_PROXY_NONE && now >= t->proxy_until) {
+        if (t->proxy == WR_TELNET_PROXY_LINE) {
+            t->proxy = WR_TELNET_PROXY_NONE;
+            t->proxy_len = 0;
+            conn_limit(t, "bad PROXY header: incomplete after %u ms",
+                       wr__telnet_srv(t)->limits.proxy_timeout_ms);
+            return;
+        }
+        proxy_give_up(t); /* the held-back bytes were typed, after all */
+        if (t->state != WR_TELNET_OPEN)
+            return;
+    }
     if (keepalive > 0 && now - t->last_out >= keepalive)
         telnet_iac(t->tn, TELNET_NOP);
 }

@@ -19,7 +19,14 @@
  *     limit are discarded with a message; a client that keeps flooding is
  *     closed; a NOP every keepalive_ms keeps idle NAT paths open;
  *   - output is queued per connection and written once per loop iteration,
- *     TCP_NODELAY is on: a command's whole output goes in one write.
+ *     TCP_NODELAY is on: a command's whole output goes in one write;
+ *   - behind a TCP proxy (nginx's stream module with `proxy_protocol on;`):
+ *     a connection from one of the limits' proxy_from addresses may start
+ *     with a PROXY protocol v1 line (net/proxy.h), read before libtelnet
+ *     sees any input; it makes wr_telnet_peer (and every later log line)
+ *     the client's address instead of the proxy's. A bad header closes the
+ *     connection; a connection that does not start with "PROXY " is plain
+ *     telnet. From any other address such a line is ordinary input.
  * Every peer-controlled size has a hard limit and a breach closes that one
  * connection with a log line. Loop thread only. */
 #ifndef WR_NET_TELNET_H
@@ -35,6 +42,9 @@
 struct wr_telnet_server;
 struct wr_telnet; /* one connection; starts with a struct wr_conn */
 
+/* Trusted PROXY protocol senders a server keeps (WR_TELNET_MAX_PROXIES). */
+#define WR_TELNET_MAX_PROXIES 16
+
 struct wr_telnet_limits {
     size_t max_line;          /* bytes in one input line; 1024 */
     unsigned line_rate;       /* lines per second (token bucket refill); 20 */
@@ -44,6 +54,14 @@ struct wr_telnet_limits {
     size_t max_output_bytes;  /* unsent output before closing; 1 MiB */
     unsigned max_connections; /* open telnet sockets; 10000 */
     unsigned keepalive_ms;    /* NOP after this much idle output; 60000 */
+    /* IPv4 addresses (network byte order) whose connections may start with
+     * a PROXY v1 header; none by default (headers never accepted). */
+    uint32_t proxy_from[WR_TELNET_MAX_PROXIES];
+    unsigned n_proxy_from;
+    /* A header must be complete this long after accept; later, a started
+     * header closes the connection and an unstarted one is no longer
+     * accepted. 3000 (checked by the sweep timer, so up to a second late). */
+    unsigned proxy_timeout_ms;
 };
 void wr_telnet_limits_default(struct wr_telnet_limits *l);
 
@@ -123,6 +141,8 @@ const char *wr_telnet_terminal_type(const struct wr_telnet *t);
 /* The MTTS bitfield from a "MTTS <n>" TTYPE reply (1 ANSI, 4 UTF-8,
  * 8 256 colours...), or 0. */
 unsigned wr_telnet_mtts(const struct wr_telnet *t);
+/* "ip:port" ("[v6]:port") of the client: the socket's peer, or the source a
+ * trusted proxy's PROXY header named once it has been read. */
 const char *wr_telnet_peer(const struct wr_telnet *t);
 struct wr_telnet_server *wr_telnet_server_of(const struct wr_telnet *t);
 

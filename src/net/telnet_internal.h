@@ -17,6 +17,7 @@
 #include "common/alloc.h"
 #include "common/bytes.h"
 #include "net/conn.h"
+#include "net/proxy.h"
 #include "net/stream_internal.h"
 #include "net/telnet.h"
 
@@ -46,6 +47,14 @@ enum wr_telnet_state {
     WR_TELNET_CLOSING /* s.closing: flushing, then shutdown + linger, then uv_close */
 };
 
+/* Reading a PROXY v1 header (connections from a trusted proxy only); see
+ * the PROXY part of the top comment of telnet.c. */
+enum wr_telnet_proxy {
+    WR_TELNET_PROXY_NONE, /* no header expected (any more): input is telnet */
+    WR_TELNET_PROXY_WAIT, /* trusted, nothing or a prefix of "PROXY " read */
+    WR_TELNET_PROXY_LINE  /* "PROXY " read: buffering up to the LF */
+};
+
 struct wr_telnet_pkg {
     char name[WR_TELNET_PKG_MAX]; /* lower case, e.g. "char" or "room.info" */
 };
@@ -58,6 +67,13 @@ struct wr_telnet {
     uint64_t last_out; /* uv_now when output was last queued (keepalive) */
     bool opened;       /* on_open was called */
     bool notified;     /* on_close was called */
+
+    /* PROXY header being read: proxy_buf[0..proxy_len), at most
+     * WR_PROXY_V1_MAX bytes, no heap; proxy_until: uv_now deadline. */
+    enum wr_telnet_proxy proxy;
+    uint8_t proxy_len;
+    char proxy_buf[WR_PROXY_V1_MAX];
+    uint64_t proxy_until;
 
     /* Output: libtelnet's SEND events append to `out` (small pieces); the
      * flusher moves `out` into the stream's queue as one sbuf (collect) and
@@ -127,8 +143,12 @@ extern const struct wr_stream_ops wr__telnet_stream_ops;
  * telnet connection: create its libtelnet tracker, queue the option offers
  * and call on_open. */
 void wr__telnet_conn_setup(struct wr_telnet *t);
-/* Bytes read from the client: telnet protocol, then line assembly, GMCP,
- * NAWS, TTYPE. Ignored unless @t is OPEN. */
+/* @t (set up) came from a trusted proxy: its first bytes may be a PROXY v1
+ * header, until limits.proxy_timeout_ms from now. */
+void wr__telnet_expect_proxy(struct wr_telnet *t);
+/* Bytes read from the client: a PROXY header first if one is expected,
+ * then telnet protocol, then line assembly, GMCP, NAWS, TTYPE. Ignored
+ * unless @t is OPEN. */
 void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len);
 /* Call on_close if on_open was called and it was not yet. */
 void wr__telnet_notify_close(struct wr_telnet *t);

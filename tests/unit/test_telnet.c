@@ -32,6 +32,7 @@
 #include <zlib.h>
 
 #include "common/log.h"
+#include "net/proxy.h"
 #include "net/telnet.h"
 
 #define GMCP 201
@@ -118,6 +119,8 @@ static void on_line(struct wr_telnet *t, const char *line, size_t len)
               wr_telnet_client_name(t), wr_telnet_terminal_type(t), wr_telnet_mtts(t),
               wr_telnet_compressing(t), wr_telnet_client_version(t),
               wr_telnet_gmcp_supports(t, "Char.Vitals"));
+    } else if (strcmp(line, "peer") == 0) {
+        sendf(t, "peer=%s conn=%s\n", wr_telnet_peer(t), wr_conn_peer(wr_telnet_conn(t)));
     } else if (strcmp(line, "prompt") == 0) {
         wr_telnet_prompt(t, "> ", 2);
     } else if (strcmp(line, "hide") == 0) {
@@ -478,6 +481,18 @@ static void tc_line(struct tcli *c, const char *s)
 {
     telnet_send(c->tn, s, strlen(s));
     telnet_send(c->tn, "\r\n", 2);
+}
+
+/* Bytes straight to the socket, not through libtelnet (a PROXY header). */
+static void tc_send_raw(struct tcli *c, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
 }
 
 static void tc_raw(struct tcli *c, const char *s, size_t n)
@@ -1177,6 +1192,8 @@ static void test_limits_default(void **state)
     assert_int_equal(l.max_output_bytes, 1u << 20);
     assert_int_equal(l.max_connections, 10000);
     assert_int_equal(l.keepalive_ms, 60000);
+    assert_int_equal(l.n_proxy_from, 0); /* PROXY headers never trusted by default */
+    assert_int_equal(l.proxy_timeout_ms, 3000);
 }
 
 static void test_bad_bind(void **state)
@@ -1188,6 +1205,268 @@ static void test_bad_bind(void **state)
     assert_null(srv);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+
+/* ---- tests: PROXY protocol v1 ----------------------------------------- */
+
+#define PROXY4 "PROXY TCP4 203.0.113.7 127.0.0.1 40123 5555\r\n"
+
+/* The parser alone: the longest real header, the 107-byte bound, and the
+ * trusted-address list. */
+static void test_proxy_parse(void **state)
+{
+    (void)state;
+    struct wr_proxy_v1 h;
+    const char *why = NULL;
+    static const char longest[] = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+                                  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n";
+    assert_int_equal(wr_proxy_v1_parse(longest, sizeof longest - 1, &h, &why), 0);
+    assert_int_equal(h.family, WR_PROXY_TCP6);
+    assert_string_equal(h.src, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+    assert_int_equal(wr_proxy_v1_parse(PROXY4, strlen(PROXY4), &h, &why), 0);
+    assert_string_equal(h.src, "203.0.113.7:40123");
+    assert_int_equal(h.src_port, 40123);
+    assert_int_equal(h.dst_port, 5555);
+    char unk[WR_PROXY_V1_MAX + 1];
+    memset(unk, 'x', sizeof unk);
+    memcpy(unk, "PROXY UNKNOWN ", 14);
+    memcpy(unk + WR_PROXY_V1_MAX - 2, "\r\n", 2);
+    assert_int_equal(wr_proxy_v1_parse(unk, WR_PROXY_V1_MAX, &h, &why), 0); /* 107: fits */
+    assert_int_equal(h.family, WR_PROXY_UNKNOWN);
+    assert_string_equal(h.src, "");
+    memcpy(unk + WR_PROXY_V1_MAX - 2, "x\r\n", 3);
+    assert_int_equal(wr_proxy_v1_parse(unk, WR_PROXY_V1_MAX + 1, &h, &why), -1); /* 108 */
+    assert_string_equal(why, "longer than 107 bytes");
+    /* Trailing bytes after the CR LF are not part of a header. */
+    assert_int_equal(wr_proxy_v1_parse(PROXY4 "x", strlen(PROXY4) + 1, &h, &why), -1);
+
+    uint32_t a[WR_TELNET_MAX_PROXIES];
+    char err[128];
+    assert_int_equal(wr_proxy_parse_trusted("", a, 4, err, sizeof err), 0);
+    assert_int_equal(wr_proxy_parse_trusted(" 127.0.0.1 , 10.0.0.5", a, 4, err, sizeof err), 2);
+    assert_int_equal(a[0], htonl(INADDR_LOOPBACK));
+    assert_int_equal(a[1], htonl(0x0a000005));
+    assert_int_equal(wr_proxy_parse_trusted("127.0.0.1,", a, 4, err, sizeof err), -1);
+    assert_int_equal(wr_proxy_parse_trusted("::1", a, 4, err, sizeof err), -1);
+    assert_int_equal(wr_proxy_parse_trusted("localhost", a, 4, err, sizeof err), -1);
+    assert_int_equal(wr_proxy_parse_trusted("1.1.1.1,2.2.2.2,3.3.3.3", a, 2, err, sizeof err),
+                     -1);
+}
+
+/* Connect, send @header raw (before any telnet), then wait for the offers. */
+static struct tcli *tc_proxied(struct fixture *f, const char *header, size_t len)
+{
+    struct tcli *c = tc_connect(f, NULL);
+    tc_send_raw(c, header, len);
+    TC_WAIT(c, c->raw_len >= 21);
+    return c;
+}
+
+static void trust_loopback(struct fixture *f)
+{
+    f->lim.proxy_from[0] = htonl(INADDR_LOOPBACK);
+    f->lim.n_proxy_from = 1;
+}
+
+static void client_proxy_tcp4(struct fixture *f)
+{
+    struct tcli *c = tc_proxied(f, PROXY4, strlen(PROXY4));
+    CHECK(tc_sync(c));
+    tc_line(c, "peer");
+    CHECK(tc_expect(c, "peer=203.0.113.7:40123 conn=203.0.113.7:40123\r\n"));
+    CHECK(tc_sync(c));
+    /* Header and the first line in one write: the rest of the read is telnet. */
+    static const char both[] = "PROXY TCP4 198.51.100.9 10.0.0.1 65535 0\r\npeer\r\n";
+    struct tcli *d = tc_proxied(f, both, sizeof both - 1);
+    CHECK(tc_expect(d, "peer=198.51.100.9:65535 "));
+    /* A second header is just a line: only the first bytes can be one. */
+    tc_line(d, "PROXY TCP4 192.0.2.1 192.0.2.2 1 2");
+    CHECK(tc_expect(d, "got[34]:PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n"));
+    tc_line(d, "peer");
+    CHECK(tc_expect(d, "peer=198.51.100.9:65535 "));
+    tc_close(c);
+    tc_close(d);
+}
+
+static void test_proxy_tcp4(void **state)
+{
+    struct fixture *f = *state;
+    trust_loopback(f);
+    run(f, client_proxy_tcp4);
+    assert_int_equal(f->final.limit_closes, 0);
+}
+
+static void client_proxy_tcp6_unknown(struct fixture *f)
+{
+    static const char v6[] = "PROXY TCP6 2001:DB8:0:0::1 ::1 40124 5555\r\n";
+    struct tcli *c = tc_proxied(f, v6, sizeof v6 - 1);
+    tc_line(c, "peer");
+    CHECK(tc_expect(c, "peer=[2001:db8::1]:40124 conn=[2001:db8::1]:40124\r\n"));
+    static const char unk[] = "PROXY UNKNOWN\r\n";
+    struct tcli *d = tc_proxied(f, unk, sizeof unk - 1);
+    tc_line(d, "peer");
+    CHECK(tc_expect(d, "peer=127.0.0.1:"));
+    /* After UNKNOWN anything up to the CR LF is ignored (the spec). */
+    static const char unk2[] = "PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n";
+    struct tcli *e = tc_proxied(f, unk2, sizeof unk2 - 1);
+    tc_line(e, "peer");
+    CHECK(tc_expect(e, "peer=127.0.0.1:"));
+    tc_close(c);
+    tc_close(d);
+    tc_close(e);
+}
+
+static void test_proxy_tcp6_unknown(void **state)
+{
+    struct fixture *f = *state;
+    trust_loopback(f);
+    run(f, client_proxy_tcp6_unknown);
+    assert_int_equal(f->final.limit_closes, 0);
+}
+
+static void client_proxy_split(struct fixture *f)
+{
+    static const char *const parts[] = {"P", "ROX", "Y TC", "P4 198.51.100.2 1", "27.0.0.1 1 2\r",
+                                        "\n"};
+    struct tcli *c = tc_connect(f, NULL);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        tc_send_raw(c, parts[i], strlen(parts[i]));
+        sleep_ms(30); /* separate reads on the server */
+    }
+    TC_WAIT(c, c->raw_len >= 21);
+    tc_line(c, "peer");
+    CHECK(tc_expect(c, "peer=198.51.100.2:1 "));
+    tc_close(c);
+}
+
+static void test_proxy_split(void **state)
+{
+    struct fixture *f = *state;
+    trust_loopback(f);
+    run(f, client_proxy_split);
+    assert_int_equal(f->final.limit_closes, 0);
+}
+
+static const char *const bad_headers[] = {
+    "PROXY TCP5 203.0.113.7 127.0.0.1 40123 5555\r\n",   /* bad token */
+    "PROXY tcp4 203.0.113.7 127.0.0.1 40123 5555\r\n",   /* case */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 40123 5555\n",     /* LF without CR */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 40123 5555\rX\n",  /* CR inside */
+    "PROXY TCP4 203.0.113.256 127.0.0.1 40123 5555\r\n", /* bad address */
+    "PROXY TCP4 203.0.113 127.0.0.1 40123 5555\r\n",     /* short address */
+    "PROXY TCP4 203.0.113.07 127.0.0.1 40123 5555\r\n",  /* leading zero */
+    "PROXY TCP4 ::1 ::1 40123 5555\r\n",                 /* v6 under TCP4 */
+    "PROXY TCP6 203.0.113.7 127.0.0.1 40123 5555\r\n",   /* v4 under TCP6 */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 65536 5555\r\n",   /* port > 65535 */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 40123 99999\r\n",  /* port > 65535 */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 040123 5555\r\n",  /* port: leading zero */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 -1 5555\r\n",      /* port: sign */
+    "PROXY TCP4  203.0.113.7 127.0.0.1 40123 5555\r\n",  /* two spaces */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 40123 5555 \r\n",  /* trailing space */
+    "PROXY TCP4 203.0.113.7 127.0.0.1 40123\r\n",        /* missing port */
+    "PROXY \r\n",                                        /* nothing */
+    "PROXY UNKNOWNX\r\n",                                /* not UNKNOWN */
+};
+
+static void client_proxy_bad(struct fixture *f)
+{
+    struct tcli *ok = tc_open(f, NULL, 1); /* positive control, throughout */
+    for (size_t i = 0; i < sizeof bad_headers / sizeof bad_headers[0]; i++) {
+        struct tcli *c = tc_proxied(f, bad_headers[i], strlen(bad_headers[i]));
+        tc_line(c, "peer");
+        TC_WAIT(c, c->eof);
+        if (!c->eof || strstr(c->text, "peer=") != NULL || strstr(c->text, "got[") != NULL)
+            client_fail(f, __LINE__, "header %zu (%s) not refused", i, bad_headers[i]);
+        tc_close(c);
+        CHECK(tc_sync(ok));
+    }
+    /* Too long: 107 bytes and no LF yet. */
+    char big[160];
+    memset(big, '1', sizeof big);
+    memcpy(big, "PROXY UNKNOWN ", 14);
+    struct tcli *c = tc_proxied(f, big, sizeof big);
+    TC_WAIT(c, c->eof);
+    CHECK(c->eof);
+    tc_close(c);
+    /* No line end at all: closed at the deadline. */
+    static const char stalled[] = "PROXY TCP4 203.0.113.7 127.0.0.1 40123 5555";
+    double t0 = now_s();
+    c = tc_proxied(f, stalled, sizeof stalled - 1);
+    TC_WAIT(c, c->eof);
+    CHECK(c->eof);
+    CHECK(now_s() - t0 >= 0.25);
+    tc_close(c);
+    tc_line(ok, "peer");
+    CHECK(tc_expect(ok, "peer=127.0.0.1:"));
+    tc_close(ok);
+}
+
+static void test_proxy_bad(void **state)
+{
+    struct fixture *f = *state;
+    trust_loopback(f);
+    f->lim.proxy_timeout_ms = 300;
+    run(f, client_proxy_bad);
+    assert_int_equal(f->final.limit_closes, sizeof bad_headers / sizeof bad_headers[0] + 2);
+}
+
+/* From an address not in proxy_from the same bytes as in test_proxy_tcp4
+ * are a line of input and the peer stays the socket's. */
+static void client_proxy_untrusted(struct fixture *f)
+{
+    struct tcli *c = tc_proxied(f, PROXY4, strlen(PROXY4));
+    CHECK(tc_expect(c, "got[43]:PROXY TCP4 203.0.113.7 127.0.0.1 40123 5555\r\n"));
+    tc_line(c, "peer");
+    CHECK(tc_expect(c, "peer=127.0.0.1:"));
+    tc_close(c);
+}
+
+static void test_proxy_untrusted(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.proxy_from[0] = htonl(0x0a090909); /* 10.9.9.9, not us */
+    f->lim.n_proxy_from = 1;
+    run(f, client_proxy_untrusted);
+    assert_int_equal(f->final.limit_closes, 0);
+}
+
+/* Trusted, but plain telnet first: negotiation bytes, or text that starts
+ * like "PROXY" and then differs. */
+static void client_proxy_plain(struct fixture *f)
+{
+    struct tcli *c = tc_open(f, NULL, 1);
+    tc_line(c, "peer");
+    CHECK(tc_expect(c, "peer=127.0.0.1:"));
+    struct tcli *d = tc_connect(f, NULL);
+    tc_send_raw(d, "PROX", 4);
+    sleep_ms(30);
+    tc_send_raw(d, "IMA\r\n", 5);
+    CHECK(tc_expect(d, "got[7]:PROXIMA\r\n"));
+    tc_line(d, "peer");
+    CHECK(tc_expect(d, "peer=127.0.0.1:"));
+    struct tcli *e = tc_connect(f, NULL);
+    tc_send_raw(e, "PROXY\r\n", 7);
+    CHECK(tc_expect(e, "got[5]:PROXY\r\n"));
+    /* A prefix left hanging is typed text once the deadline passes. */
+    struct tcli *g = tc_connect(f, NULL);
+    tc_send_raw(g, "PRO", 3);
+    sleep_ms(1500);
+    tc_send_raw(g, "BE\r\n", 4);
+    CHECK(tc_expect(g, "got[5]:PROBE\r\n"));
+    tc_close(c);
+    tc_close(d);
+    tc_close(e);
+    tc_close(g);
+}
+
+static void test_proxy_plain(void **state)
+{
+    struct fixture *f = *state;
+    trust_loopback(f);
+    f->lim.proxy_timeout_ms = 300;
+    run(f, client_proxy_plain);
+    assert_int_equal(f->final.limit_closes, 0);
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -1232,6 +1511,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_consumer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit_and_stop, setup, teardown),
+        cmocka_unit_test(test_proxy_parse),
+        cmocka_unit_test_setup_teardown(test_proxy_tcp4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_tcp6_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_bad, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_untrusted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_plain, setup, teardown),
     };
     return cmocka_run_group_tests_name("telnet", tests, NULL, NULL);
 }
