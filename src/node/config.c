@@ -10,6 +10,8 @@
 
 #include "common/addr.h"
 #include "common/parse.h"
+#include "net/proxy.h"
+#include "net/telnet.h"
 #include "games.h"
 #include "node/game.h"
 
@@ -47,6 +49,9 @@ static const struct setting settings[] = {
         "file holding the cluster secret (>= 16 bytes); required with --peers"),
     STR("telnet", "WARREN_TELNET", telnet, "",
         "IPv4:PORT for MUD clients over telnet; empty: no telnet listener"),
+    STR("telnet-proxy-from", "WARREN_TELNET_PROXY_FROM", telnet_proxy_from, "",
+        "IPv4 addresses (comma-separated) of proxies whose telnet connections may start "
+        "with a PROXY v1 header; empty: none"),
     STR("static", "WARREN_STATIC", static_dir, "",
         "directory of the browser client (default: web/ next to the binary's build dir)"),
     INT("election-timeout", "WARREN_ELECTION_TIMEOUT", election_timeout, 20, 60000, "300",
@@ -269,6 +274,12 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
     }
     if (wr_addr_parse(c->http, &sa, err, sizeof err) != 0) {
         fprintf(stderr, "warren node: --http: %s\n", err);
+        return -1;
+    }
+    uint32_t proxies[WR_TELNET_MAX_PROXIES];
+    if (wr_proxy_parse_trusted(c->telnet_proxy_from, proxies, WR_TELNET_MAX_PROXIES, err,
+                               sizeof err) < 0) {
+        fprintf(stderr, "warren node: --telnet-proxy-from: %s\n", err);
         return -1;
     }
     if (c->heartbeat >= c->election_timeout) {

@@ -18,6 +18,7 @@ struct wr_node_config {
     char data[1024];
     char cookie_file[1024];
     char telnet[64];
+    char telnet_proxy_from[1024];
     char static_dir[1024];
     long election_timeout;
     long heartbeat;

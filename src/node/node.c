@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "games.h"
 #include "net/http.h"
+#include "net/proxy.h"
 #include "node/config.h"
 #include "node/game.h"
 #include "node/node_internal.h"
@@ -655,6 +656,13 @@ int wr_node_main(int argc, char **argv)
         wr_telnet_limits_default(&tl);
         tl.max_connections = (unsigned)n->cfg.max_connections;
         tl.max_output_bytes = (size_t)n->cfg.max_output_kb * 1024;
+        /* Checked by wr_node_config_parse: cannot fail here. */
+        char perr[160];
+        int np = wr_proxy_parse_trusted(n->cfg.telnet_proxy_from, tl.proxy_from,
+                                        WR_TELNET_MAX_PROXIES, perr, sizeof perr);
+        tl.n_proxy_from = np > 0 ? (unsigned)np : 0;
+        if (np > 0)
+            wr_info("node: telnet accepts PROXY headers from %s", n->cfg.telnet_proxy_from);
         struct wr_telnet_handlers th = {.data = n,
                                         .on_open = on_telnet_open,
                                         .on_line = on_telnet_line,
