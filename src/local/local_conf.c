@@ -280,6 +280,9 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
         snprintf(telnet, 32, "127.0.0.1:%d", c->telnet_port + id - 1);
         argv[k++] = "--telnet";
         argv[k++] = telnet;
+        /* nginx (stream_block) sends a PROXY header naming the player. */
+        argv[k++] = "--telnet-proxy-from";
+        argv[k++] = "127.0.0.1";
     }
     argv[k++] = "--peers";
     argv[k++] = (char *)peers;
@@ -315,7 +318,10 @@ static void stream_block(const struct wr_local *c, FILE *out)
                  "# policy as the HTTP upstream: least_conn (telnet sessions last for\n"
                  "# hours), a dead node refuses at once and a hung one gets 1 s, then the\n"
                  "# connection goes to the next node (proxy_next_upstream is on by default\n"
-                 "# in stream). The nodes see 127.0.0.1 as every player's address.\n"
+                 "# in stream). proxy_protocol on: nginx opens each node connection with\n"
+                 "# a PROXY v1 line naming the player's address and port, which the nodes\n"
+                 "# (started with --telnet-proxy-from 127.0.0.1) use instead of nginx's\n"
+                 "# 127.0.0.1, e.g. for the per-address failed-login throttle.\n"
                  "stream {\n"
                  "    upstream warren_telnet {\n"
                  "        least_conn;\n"
@@ -329,6 +335,7 @@ static void stream_block(const struct wr_local *c, FILE *out)
             "    server {\n"
             "        listen 127.0.0.1:%d;\n"
             "        proxy_pass warren_telnet;\n"
+            "        proxy_protocol on;\n"
             "        proxy_connect_timeout 1s;\n"
             "        # An hour of silence in both directions closes the session.\n"
             "        proxy_timeout 1h;\n"

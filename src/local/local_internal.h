@@ -102,7 +102,7 @@ int wr__local_nginx_conf_write(const struct wr_local *c, const char *stream_modu
 /* The "--peers" value for @c: "1=127.0.0.1:P1,2=...". Caller frees. */
 char *wr__local_peers(const struct wr_local *c);
 
-/* Build node @id's argv for @c into @argv (room for 16 + n_extra + 1
+/* Build node @id's argv for @c into @argv (room for 18 + n_extra + 1
  * pointers), pointing into @c and into @buf (4 * WR_LOCAL_PATH bytes), and
  * NULL-terminated. @peers comes from wr__local_peers. */
 void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, char *buf,

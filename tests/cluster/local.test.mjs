@@ -3,7 +3,10 @@
 // background; HTTP and WebSocket work through nginx; `cluster status` sees
 // them; after `cluster kill-node <leader>` nginx's passive failure detection
 // routes new sessions around the dead node; `cluster restart-node` brings it
-// back; `cluster down` leaves no process of the pid files behind. Whatever
+// back; `cluster down` leaves no process of the pid files behind. Telnet
+// through nginx carries the player's address to the node (PROXY protocol):
+// a failed login is logged, and throttled, under the client's own
+// 127.0.0.1:<source port>, not nginx's. Whatever
 // happens, the after hook runs `cluster down` and SIGKILLs any pid it saw.
 //
 // Environment: WARREN_BIN (default build/warren), WARREN_KEEP=1 keeps the
@@ -16,6 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { runWarren, waitFor, tail, delay } from './lib/cluster.mjs';
+import { TelnetClient } from './lib/telnet.mjs';
+import { Player, randomName } from './lib/mud.mjs';
 
 const N = 3;
 const dirs = [];
@@ -238,6 +243,35 @@ test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader
         // WebSocket through nginx.
         const first = await joinVia(R, 'lbtest');
         assert.equal(first.welcome.name, 'lbtest');
+
+        // Telnet through nginx: nginx sends a PROXY v1 line, so the node
+        // sees this client's own source port (not nginx's connection's).
+        // A failed login logs the address the throttle counts.
+        const name = randomName('Px');
+        const lbPlayer = async (label) => new Player(await TelnetClient.connect(U, '127.0.0.1', { stripAnsi: true, label }), label);
+        const p1 = await lbPlayer('lb-telnet-1');
+        await p1.create(name, 'proxy-pass-1', { timeout: 20000 });
+        await p1.cmd('quit', 'Goodbye.');
+        p1.t.close();
+        const p2 = await lbPlayer('lb-telnet-2');
+        const sport = p2.t.socket.localPort;
+        await p2.t.waitFor(/By what name are you known\? $/, 10000);
+        p2.t.send(name);
+        await p2.t.waitFor('Password: ', 10000);
+        p2.t.send('wrong-password');
+        await p2.t.waitFor('Wrong password.', 10000);
+        const want = `mud: failed login for ${name} from 127.0.0.1:${sport}`;
+        await waitFor(
+            () => [1, 2, 3].some((i) => tail(path.join(dir, `node${i}.log`), 400).includes(want)),
+            { timeout: 5000, interval: 100, what: `"${want}" in a node log` },
+        );
+        p2.t.close();
+        // Positive control for the trust list: a direct connection to a
+        // node's own port (from 127.0.0.1, a trusted address) without a
+        // PROXY line is plain telnet.
+        const direct = await TelnetClient.connect(T, '127.0.0.1', { stripAnsi: true, label: 'direct' });
+        await direct.waitFor(/By what name are you known\? $/, 10000);
+        direct.close();
 
         // status: every process runs, three nodes listed.
         const st = await runWarren(['cluster', 'status', '--dir', dir]);
