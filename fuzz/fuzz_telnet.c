@@ -13,7 +13,8 @@
  *
  * Input: byte 0 picks max_line (bits 0-2), the line burst (bits 3-5) and
  * max_subneg (bits 6-7); byte 1 the number n (0..7) of chunk-length bytes
- * that follow; the rest is the byte stream from the client, fed in chunks
+ * that follow (bits 0-2) and whether the connection comes from a trusted
+ * proxy (bit 3: its stream may start with a PROXY v1 header); the rest is the byte stream from the client, fed in chunks
  * of those lengths (cycled; each chunk in a heap block of its exact size),
  * and again in one piece.
  *
@@ -29,7 +30,14 @@
  *   - lines_in counts the on_line calls;
  *   - the chunking does not matter: the same lines, GMCP messages, queued
  *     output, final state and counters as the one-piece feed;
- *   - on_close is called exactly once. */
+ *   - on_close is called exactly once;
+ *   - trusted: a stream starting with "PROXY " is a header: if its first
+ *     line (through the LF, within 107 bytes) parses (wr_proxy_v1_parse),
+ *     the peer becomes its source (TCP4/TCP6) or stays (UNKNOWN), else the
+ *     connection is closing (abort); with no LF in 107 bytes it is closing;
+ *     a stream that does not start with "PROXY " leaves the peer alone. The
+ *     peer is the same whatever the chunking. Untrusted: the peer never
+ *     changes. */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -212,10 +220,47 @@ struct outcome {
     bool abort, color, gmcp, eor, compressing;
     unsigned width, height, mtts;
     struct wr_telnet_stats stats;
+    char peer[64];
 };
 
+/* What the PROXY part must have done with @stream (see the top). */
+static void check_proxy(const uint8_t *stream, size_t len, bool trusted, const struct wr_telnet *t)
+{
+    FUZZ_CHECK(t->proxy_len <= WR_PROXY_V1_MAX);
+    FUZZ_CHECK(t->proxy != WR_TELNET_PROXY_NONE || t->proxy_len == 0);
+    FUZZ_CHECK(trusted || t->proxy == WR_TELNET_PROXY_NONE);
+    if (!trusted || len < WR_PROXY_V1_PREFIX_LEN ||
+        memcmp(stream, WR_PROXY_V1_PREFIX, WR_PROXY_V1_PREFIX_LEN) != 0) {
+        if (!trusted || len >= WR_PROXY_V1_PREFIX_LEN)
+            FUZZ_CHECK(strcmp(t->s.peer, "fuzz:1") == 0);
+        return;
+    }
+    size_t scan = len < WR_PROXY_V1_MAX ? len : WR_PROXY_V1_MAX;
+    const uint8_t *lf = memchr(stream, '\n', scan);
+    if (lf == NULL) {
+        if (len >= WR_PROXY_V1_MAX)
+            FUZZ_CHECK(t->state == WR_TELNET_CLOSING && t->s.abort);
+        else
+            FUZZ_CHECK(t->proxy == WR_TELNET_PROXY_LINE && t->proxy_len == len);
+        FUZZ_CHECK(strcmp(t->s.peer, "fuzz:1") == 0);
+        return;
+    }
+    FUZZ_CHECK(t->proxy == WR_TELNET_PROXY_NONE);
+    struct wr_proxy_v1 h;
+    const char *why;
+    if (wr_proxy_v1_parse((const char *)stream, (size_t)(lf - stream) + 1, &h, &why) != 0) {
+        FUZZ_CHECK(t->state == WR_TELNET_CLOSING && t->s.abort);
+        FUZZ_CHECK(strcmp(t->s.peer, "fuzz:1") == 0);
+    } else if (h.family == WR_PROXY_UNKNOWN) {
+        FUZZ_CHECK(strcmp(t->s.peer, "fuzz:1") == 0);
+    } else {
+        FUZZ_CHECK(strcmp(t->s.peer, h.src) == 0);
+        FUZZ_CHECK(printable(t->s.peer, sizeof t->s.peer));
+    }
+}
+
 static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_t n_chunks,
-                 struct outcome *out)
+                 bool trusted, struct outcome *out)
 {
     memset(out, 0, sizeof *out);
     memset(&srv->stats, 0, sizeof srv->stats);
@@ -228,6 +273,8 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
     wr__telnet_conn_setup(t);
     FUZZ_CHECK(t->state == WR_TELNET_OPEN && t->conn.kind == WR_CONN_TELNET);
     FUZZ_CHECK(t->out.len == 21); /* the seven offers */
+    if (trusted)
+        wr__telnet_expect_proxy(t);
     size_t off = 0, ci = 0;
     while (off < len) {
         size_t n = n_chunks ? (size_t)chunks[ci++ % n_chunks] + 1 : len;
@@ -261,6 +308,8 @@ static void feed(const uint8_t *stream, size_t len, const uint8_t *chunks, size_
         FUZZ_CHECK(!wr_telnet_gmcp_supports(t, "Char.Vitals") || t->gmcp);
     }
     FUZZ_CHECK(srv->stats.lines_in == out->run.lines);
+    check_proxy(stream, len, trusted, t);
+    memcpy(out->peer, t->s.peer, sizeof out->peer);
     out->out_digest = fuzz_digest(0, t->out.base, t->out.len);
     out->state = t->state;
     out->abort = t->s.abort;
@@ -300,6 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     srv->limits.line_burst = burst;
     srv->limits.max_subneg = max_subneg_choices[data[0] >> 6];
     size_t n_chunks = data[1] & 7;
+    bool trusted = (data[1] >> 3) & 1;
     if (size < 2 + n_chunks)
         return 0;
     const uint8_t *chunks = data + 2;
@@ -307,8 +357,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 2 - n_chunks;
 
     struct outcome whole, split;
-    feed(stream, len, NULL, 0, &whole);
-    feed(stream, len, chunks, n_chunks, &split);
+    feed(stream, len, NULL, 0, trusted, &whole);
+    feed(stream, len, chunks, n_chunks, trusted, &split);
     FUZZ_CHECK(whole.run.lines == split.run.lines);
     FUZZ_CHECK(whole.run.line_digest == split.run.line_digest);
     FUZZ_CHECK(whole.run.gmcps == split.run.gmcps);
@@ -323,5 +373,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(whole.stats.lines_in == split.stats.lines_in);
     FUZZ_CHECK(whole.stats.lines_dropped == split.stats.lines_dropped);
     FUZZ_CHECK(whole.stats.limit_closes == split.stats.limit_closes);
+    FUZZ_CHECK(strcmp(whole.peer, split.peer) == 0);
     return 0;
 }

@@ -3,6 +3,7 @@
  * inputs per driver, built with the project's own encoders where it has
  * them, so the fuzzers start from deep inside each format. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,19 +299,23 @@ static void http_seeds(void)
 /* ---- telnet: client byte streams -------------------------------------- */
 
 static void telnet_seed(const char *file, uint8_t opts, const char *chunks, const char *stream,
-                        size_t n)
+                        size_t n, bool trusted)
 {
     uint8_t buf[4096];
     size_t nc = strlen(chunks), o = 0;
     buf[o++] = opts;
-    buf[o++] = (uint8_t)nc;
+    buf[o++] = (uint8_t)(nc | (trusted ? 8u : 0u));
     memcpy(buf + o, chunks, nc);
     o += nc;
     memcpy(buf + o, stream, n);
     save("telnet", file, buf, o + n);
 }
 
-#define TELNET_SEED(file, opts, chunks, lit) telnet_seed(file, opts, chunks, lit, sizeof lit - 1)
+#define TELNET_SEED(file, opts, chunks, lit)                                                        \
+    telnet_seed(file, opts, chunks, lit, sizeof lit - 1, false)
+/* From a trusted proxy: the stream may start with a PROXY v1 header. */
+#define TELNET_SEED_PROXY(file, opts, chunks, lit)                                                  \
+    telnet_seed(file, opts, chunks, lit, sizeof lit - 1, true)
 
 static void telnet_seeds(void)
 {
@@ -338,6 +343,17 @@ static void telnet_seeds(void)
     TELNET_SEED("subneg-limit", 0x40, "", /* max_subneg 4 */
                 "\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0\xff\xfd\xc9\xff\xfa\xc9"
                 "Core.Hello {}\xff\xf0hi\r\n");
+    TELNET_SEED_PROXY("proxy-tcp4", 0, "\x03\x0a",
+                      "PROXY TCP4 203.0.113.7 127.0.0.1 40123 5555\r\n"
+                      "\xff\xfd\x19look\r\nPROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n");
+    TELNET_SEED_PROXY("proxy-tcp6", 0, "",
+                      "PROXY TCP6 2001:db8::1 ::1 65535 0\r\nhello\r\n");
+    TELNET_SEED_PROXY("proxy-unknown", 0, "\x01",
+                      "PROXY UNKNOWN whatever\r\nq\r\n");
+    TELNET_SEED_PROXY("proxy-bad", 0, "", "PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\nx\r\n");
+    TELNET_SEED_PROXY("proxy-plain", 0, "\x02", "PROXIMA\r\n\xff\xfd\x19p\r\n");
+}
+
 /* ---- worldfile: the sample world's files, and bundles -------------------- */
 
 static void copy_seed(const char *file, const char *path)
