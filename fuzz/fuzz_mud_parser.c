@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "mud/mud_text.h"
+#include "mud_node/mud_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,9 +4,9 @@
 #include "games.h"
 
 #include "arena/arena.h"
-#include "arena/arena_node.h"
+#include "arena_node/arena_node.h"
 #include "mud/mud.h"
-#include "mud/mud_node.h"
+#include "mud_node/mud_node.h"
 
 const struct wr_module *const wr_game_modules[] = {
     &wr_arena_module,

@@ -1,7 +1,9 @@
 /* The composition root: the list of games linked into this binary. Each
- * game is two halves, its state machine module (world/module.h) and its
- * node-side half (node/game.h); adding a game means adding its folder and
- * one line in games.c, and touching no other core file. */
+ * game is two halves in two folders: its state machine module
+ * (world/module.h) in src/GAME/, pure, and its node-side half (node/game.h)
+ * in src/GAME_node/, where clocks, sockets and threads are allowed. Adding a
+ * game means adding its folders and two lines in games.c, and touching no
+ * other core file. */
 #ifndef WR_GAMES_H
 #define WR_GAMES_H
 

@@ -81,7 +81,7 @@ struct wr_mud_action {
 
 /* Behaviour as event -> action rules. */
 struct wr_mud_timer_rule {
-    uint32_t min_delay_ms;    /* the next action comes after min + random(0..random) */
+    uint32_t min_delay_ms;    /* the next action: min plus up to random_delay_ms */
     uint32_t random_delay_ms;
     struct wr_mud_action *actions;
     size_t n_actions;

@@ -6,7 +6,8 @@
  * docs/world-format.md.
  *
  * Two steps, so that the state machine never reads files:
- *   1. wr_mud_bundle_read_dir (node side, does I/O): reads every *.yaml
+ *   1. wr_mud_bundle_read_dir (node side, does I/O, so it lives in
+ *      src/mud_node/world_dir.c, outside the pure src/mud/): reads every *.yaml
  *      file under a directory into a *bundle*: the canonical concatenation
  *        "WRWORLD1" | u32 nfiles | (u32 name_len | name | u32 len | bytes)*
  *      with files sorted by their path relative to the directory (bytes()
@@ -29,6 +30,9 @@
 #include "mud/model.h"
 
 #define WR_MUD_BUNDLE_MAX (4u << 20) /* 4 MiB: the largest world accepted */
+#define WR_MUD_BUNDLE_MAGIC "WRWORLD1"
+#define WR_MUD_BUNDLE_MAX_FILES 256
+#define WR_MUD_BUNDLE_MAX_NAME 255 /* bytes of a file's relative path */
 
 /* Read DIR/ **.yaml (recursively, sorted) into @out (appended). Returns 0,
  * or -1 with a message in @err (missing dir, unreadable file, no files,

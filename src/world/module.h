@@ -10,8 +10,8 @@
  *
  * What a module must do, because every node applies every entry and must
  * end in the same state:
- *   - apply is a pure function of (state, ctx, cmd): no clock, no random()
- *     (use ctx->seed with wr_mix64), no I/O, no sockets, no libraft, no
+ *   - apply is a pure function of (state, ctx, cmd): no clock, no random number
+ *     source (use ctx->seed with wr_mix64), no I/O, no sockets, no libraft, no
  *     global mutable state, no iteration over hash tables or pointers whose
  *     order depends on allocation. Use ctx->now_ms for time.
  *   - snapshot writes canonical bytes: equal states give equal bytes.

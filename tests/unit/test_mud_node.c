@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "mud/model.h"
-#include "mud/mud_text.h"
+#include "mud_node/mud_text.h"
 
 static const struct wr_mud_cmd_def *parse(const char *line, struct wr_mud_parsed *p)
 {

@@ -44,7 +44,7 @@
  * Reads (look, who, score...) come from this node's replica; changes are
  * session commands, and their results are rendered when their events are
  * applied here. */
-#include "mud/mud_node.h"
+#include "mud_node/mud_node.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -63,7 +63,7 @@
 #include "common/log.h"
 #include "common/u64map.h"
 #include "mud/mud.h"
-#include "mud/mud_text.h"
+#include "mud_node/mud_text.h"
 #include "mud/worldfile.h"
 #include "net/conn.h"
 #include "net/telnet.h"

@@ -28,7 +28,7 @@
  * Player changes are coalesced: flush, after each loop iteration's applies,
  * sends one update frame with every player that changed, encoded once and
  * shared by every client (net/ flushes it in the next uv_prepare). */
-#include "arena/arena_node.h"
+#include "arena_node/arena_node.h"
 
 #include <jansson.h>
 #include <sodium.h>

@@ -1,7 +1,7 @@
 /* The MUD's pure text functions (mud_text.h): buffers, the command table
  * and parser, wrapping, the map and the wording of events. Pure: no I/O,
  * no clock, no global mutable state. */
-#include "mud/mud_text.h"
+#include "mud_node/mud_text.h"
 
 #include <ctype.h>
 #include <stdarg.h>
