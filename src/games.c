@@ -1,5 +1,5 @@
 /* The composition root: every game linked into warren, both halves. To add
- * a game, add its folder and its two lines here; nothing else in the core
+ * a game, add its two folders (see games.h) and its two lines here; nothing else in the core
  * names a game. */
 #include "games.h"
 
