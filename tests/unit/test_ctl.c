@@ -1,4 +1,4 @@
-/* Unit tests of `warren ctl` (src/ctl/ctl.c): the formatters on sample JSON
+/* Unit tests of `warren ctl` (src/ctl/): the formatters on sample JSON
  * (consistent, diverged, catching up, unreachable rows, missing fields,
  * wrong types, control characters), the HTTP client against a tiny blocking
  * server run in a pthread on a free 127.0.0.1 port (200, 503, refused,

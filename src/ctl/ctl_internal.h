@@ -1,0 +1,17 @@
+/* Private to src/ctl/: what the files of `warren ctl` share beyond ctl.h.
+ * ctl_http.c is the HTTP client, ctl_format.c the table printers, ctl.c the
+ * argument parsing and the commands. */
+#ifndef WR_CTL_INTERNAL_H
+#define WR_CTL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A printable copy of @len bytes at @s: C0 controls, DEL and UTF-8-encoded
+ * C1 controls become '?', and so does every non-ASCII byte when
+ * @ascii_only (for bytes that nobody validated as UTF-8). Returns a
+ * malloc'd NUL-terminated string the caller frees; aborts on OOM (wr_malloc).
+ * Pure; any thread may call it. */
+char *wr__ctl_clean(const char *s, size_t len, bool ascii_only);
+
+#endif
