@@ -1,8 +1,9 @@
-/* libFuzzer driver for the telnet input path (net/telnet.c): every byte a
- * MUD client sends goes through libtelnet (negotiation, subnegotiation,
- * IAC escaping) into our handlers: line assembly (line ends, BS/DEL,
- * controls, UTF-8 repair, max_line, rate limit), TTYPE/MTTS, NAWS, GMCP
- * (Core.Hello, Core.Supports.*, JSON check) and the limits that close.
+/* libFuzzer driver for the telnet input path (net/telnet.c and
+ * telnet_opts.c): every byte a MUD client sends goes through libtelnet
+ * (negotiation, subnegotiation, IAC escaping) into our handlers: line
+ * assembly (line ends, BS/DEL, controls, UTF-8 repair, max_line, rate
+ * limit), TTYPE/MTTS, NAWS, GMCP (Core.Hello, Core.Supports.*, JSON check)
+ * and the limits that close.
  *
  * No socket: the driver builds one server struct (with a real uv_prepare
  * for the flusher, which queuing output starts) and one connection struct,

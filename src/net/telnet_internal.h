@@ -1,6 +1,7 @@
-/* Private to src/net/telnet.c and its fuzz driver (fuzz/fuzz_telnet.c): the
- * server and connection structs, and the seams that let the input path run
- * without a socket. Nothing else includes this. The connection states and
+/* Private to src/net/telnet.c, src/net/telnet_opts.c and the fuzz driver
+ * (fuzz/fuzz_telnet.c): the server and connection structs, the calls
+ * between the two files, and the seams that let the input path run without
+ * a socket. Nothing else includes this. The connection states and
  * their invariants are written down at the top of telnet.c; the socket,
  * output queue, flusher, closing and sweeping machinery is the struct
  * wr_stream shared with http.c (stream_internal.h). */
@@ -154,5 +155,23 @@ void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len);
 void wr__telnet_notify_close(struct wr_telnet *t);
 /* Free what @t owns (tracker, buffers, its stream's queue), not @t itself. */
 void wr__telnet_conn_release(struct wr_telnet *t);
+
+/* Between telnet.c and telnet_opts.c. */
+
+/* A breached limit on @t (OPEN): log the reason (printf @fmt), count it in
+ * limit_closes and close without flushing. telnet.c. */
+void wr__telnet_limit(struct wr_telnet *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* What we agree to when the client asks first (the libtelnet option table
+ * for telnet_init), ended by {-1, 0, 0}. telnet_opts.c. */
+extern const telnet_telopt_t wr__telnet_telopts[];
+/* Queue our option offers (WILL SGA, EOR, GMCP, MSSP, COMPRESS2; DO NAWS,
+ * TTYPE) on @t's fresh tracker. telnet_opts.c. */
+void wr__telnet_offer(struct wr_telnet *t);
+/* A libtelnet event for @t (OPEN) other than SEND, DATA, WARNING and ERROR:
+ * option negotiation, subnegotiation (NAWS, GMCP, COMPRESS2 from the
+ * client), TTYPE replies, MCCP2 start; others are ignored. May close @t
+ * through wr__telnet_limit. telnet_opts.c. */
+void wr__telnet_opts_event(struct wr_telnet *t, const telnet_event_t *ev);
 
 #endif

@@ -1,14 +1,15 @@
-/* Unit tests for src/net/telnet.c against a real server on 127.0.0.1. Each
- * test runs the server in a uv loop on the main thread and scripted clients
- * in a pthread. The clients speak telnet through libtelnet itself (their
- * own telnet_t, option table and event handler) over blocking sockets, so
- * negotiation, subnegotiation and MCCP2 inflation are real. Clients never
- * call cmocka (not thread-safe): they record the first failed CHECK, and the
- * main thread asserts after joining. Server state is observed through the
- * wire: the test's on_line handler answers commands ("info", "prompt",
- * "gmcp ...") and echoes other lines as "got[<len>]:<line>". Every test ends
- * with wr_telnet_server_stop and checks that the loop closes with no handles
- * and that on_close ran once per connection, never inside our own call. */
+/* Unit tests for src/net/telnet.c and telnet_opts.c against a real server on
+ * 127.0.0.1. Each test runs the server in a uv loop on the main thread and
+ * scripted clients in a pthread. The clients speak telnet through libtelnet
+ * itself (their own telnet_t, option table and event handler) over blocking
+ * sockets, so negotiation, subnegotiation and MCCP2 inflation are real.
+ * Clients never call cmocka (not thread-safe): they record the first failed
+ * CHECK, and the main thread asserts after joining. Server state is observed
+ * through the wire: the test's on_line handler answers commands ("info",
+ * "prompt", "gmcp ...") and echoes other lines as "got[<len>]:<line>". Every
+ * test ends with wr_telnet_server_stop and checks that the loop closes with
+ * no handles and that on_close ran once per connection, never inside our own
+ * call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
