@@ -1,8 +1,9 @@
 /* The MUD's world definition: what the YAML files under world/ describe
  * (zones, rooms, exits, doors, items, NPCs and their behaviour, channels),
- * as plain arrays that the state machine (mud.c) reads. It is the static
- * part of the world; what changes while people play (door states, items on
- * floors, NPC positions, characters) lives in mud.c's state.
+ * as plain arrays that the state machine (mud.c and mud_*.c) reads. It is
+ * the static part of the world; what changes while people play (door
+ * states, items on floors, NPC positions, characters) lives in struct
+ * wr_mud (mud_internal.h).
  *
  * Every object is referred to by its index in its array; names ("key")
  * are ids from the files, unique per kind across the whole world

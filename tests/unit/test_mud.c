@@ -1,4 +1,4 @@
-/* Unit tests for the MUD module (mud/mud.c), driven through the world's
+/* Unit tests for the MUD module (mud/mud*.c), driven through the world's
  * apply path with encoded entries, as a node would. The world is a small
  * YAML world (two zones, a gate, a shop door, spawners, a greeting
  * gatekeeper and a wandering dog) that enters through WORLD_CHUNK like a
@@ -1638,7 +1638,7 @@ static void test_malformed_payloads(void **state)
 }
 
 /* Random commands of every type with random payloads: no crash, the
- * invariants hold (mud_check asserts them), and the state still
+ * invariants hold (wr__mud_check asserts them), and the state still
  * round-trips through a snapshot. */
 static void test_fuzz_commands(void **state)
 {

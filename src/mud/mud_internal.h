@@ -1,0 +1,260 @@
+/* Private to src/mud/: the MUD module's state (struct wr_mud) and its
+ * invariants, and the functions its files share: mud.c (module table,
+ * dispatch, lifecycle, events, queries), mud_chars.c (characters and their
+ * sessions), mud_act.c (what a character does), mud_zone.c (zone timers,
+ * NPCs, spawners, world upload and reload) and mud_snapshot.c.
+ *
+ * Everything here is pure like the rest of the module (see world/module.h):
+ * no clock but ctx->now_ms, no randomness but ctx->seed, no I/O. Every
+ * function runs on the loop thread, inside the apply of one command; none
+ * takes ownership of a pointer argument unless it says so. */
+#ifndef WR_MUD_INTERNAL_H
+#define WR_MUD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/alloc.h"
+#include "common/u64map.h"
+#include "mud/mud.h"
+
+#define NONE UINT32_MAX
+#define NEVER UINT64_MAX
+
+/* What a command handler reports: an effect on the session, or that the
+ * payload could not be decoded. */
+enum result { R_KEEP = 0, R_CLOSE = 1, R_MALFORMED = 2 };
+
+struct spawn_state {
+    uint32_t inst; /* instance id, or 0 while missing */
+    uint64_t due;  /* when it spawns again; NEVER while inst != 0 */
+};
+
+struct chan_line {
+    char who[WR_MUD_NAME_MAX + 1];
+    char *text;
+};
+
+/* The last @cap lines of a channel: lines[(head + i) % cap], i < count,
+ * oldest first. */
+struct chan_ring {
+    struct chan_line *lines;
+    uint32_t cap, head, count;
+};
+
+/* A delayed NPC reaction (greet, answer): say or emote @text. */
+struct reaction {
+    uint32_t id;
+    uint32_t npc_inst;
+    uint64_t due;
+    uint8_t kind; /* WR_ACT_SAY or WR_ACT_EMOTE */
+    char *text;   /* "{name}" already replaced */
+};
+
+/* State and its invariants (checked by wr__mud_check in debug builds):
+ * - model == NULL until the first WORLD_CHUNK bundle is installed; then
+ *   bundle holds the exact bytes it was parsed from (the snapshot carries
+ *   them, restore re-parses them), and doors, zones, item_sp, npc_sp and
+ *   chans have one element per exit*dir, zone, spawner and channel of it.
+ * - chars[i].id == i + 1: characters are never deleted, so the array is in
+ *   id order. by_session maps the session of every character that is not
+ *   OFFLINE to its index, and nothing else. An OFFLINE character has
+ *   session 0, node 0 and a zero token hash.
+ * - npcs, items and reacts are sorted by id (ids only grow, so appending
+ *   keeps the order; removal shifts). Every array iteration therefore has
+ *   one order on every node; the only hash map (by_session) is used for
+ *   look-ups, never iterated.
+ * - A spawner whose instance exists has inst == its id and due == NEVER; a
+ *   spawner without one has inst == 0 and due == when it spawns again. An
+ *   item instance is tied to its spawner (spawner != NONE) only while it
+ *   lies untouched where it spawned: picking it up unties it and starts the
+ *   spawner's timer.
+ * - Every NPC instance has a valid spawner (instances without one are
+ *   dropped on reload), next_act_at == NEVER iff its NPC has no timers. */
+struct wr_mud {
+    struct wr_mud_model *model;
+    uint8_t *bundle;
+    size_t bundle_len;
+
+    struct wr_mud_char *chars;
+    size_t n_chars, cap_chars;
+    struct wr_u64map by_session;
+
+    struct wr_mud_npc_inst *npcs;
+    size_t n_npcs, cap_npcs;
+    struct wr_mud_item_inst *items;
+    size_t n_items, cap_items;
+    struct reaction *reacts;
+    size_t n_reacts, cap_reacts;
+    uint32_t next_npc_id, next_item_id, next_react_id;
+
+    uint8_t *doors; /* [room * WR_MUD_NDIRS + dir]: 1 = closed */
+    struct wr_mud_zone_state *zones;
+    struct spawn_state *item_sp;
+    struct spawn_state *npc_sp;
+    struct chan_ring *chans;
+
+    /* WORLD_CHUNK assembly: up_total == 0 when none is under way. */
+    uint8_t up_hash[16];
+    uint32_t up_total, up_got;
+    uint8_t *up_buf;
+};
+
+#define GROW(arr, n, cap)                                                  \
+    do {                                                                   \
+        if ((n) == (cap)) {                                                \
+            (cap) = (cap) ? (cap)*2 : 16;                                  \
+            (arr) = wr_realloc((arr), (cap) * sizeof *(arr));              \
+        }                                                                  \
+    } while (0)
+
+/* ---- small inline helpers --------------------------------------------- */
+
+static inline bool wr__mud_in_world(const struct wr_mud_char *c)
+{
+    return c->state != WR_MUD_OFFLINE;
+}
+
+/* The zone of @room (< model->n_rooms); a world must be loaded. */
+static inline uint32_t wr__mud_room_zone(const struct wr_mud *m, uint32_t room)
+{
+    return m->model->rooms[room].zone;
+}
+
+/* Is the door of exit @d of @room closed? A world must be loaded. */
+static inline bool wr__mud_door_closed(const struct wr_mud *m, uint32_t room, int d)
+{
+    return m->doors[(size_t)room * WR_MUD_NDIRS + (size_t)d] != 0;
+}
+
+/* Line @i (< count) of a channel's history, oldest first. */
+static inline const struct chan_line *wr__mud_ring_at(const struct chan_ring *r, uint32_t i)
+{
+    return &r->lines[(r->head + i) % r->cap];
+}
+
+/* ---- mud.c: look-ups -------------------------------------------------- */
+
+/* Index of @id in an array of @n structs of @size bytes sorted by a leading
+ * u32 id, or -1. */
+long wr__mud_find_by_id(const void *arr, size_t n, size_t size, uint32_t id);
+
+/* The character with that id, session or name (ASCII case-insensitive),
+ * or the NPC instance with that id; NULL if none. Session 0 finds nothing. */
+struct wr_mud_char *wr__mud_char_by_id(struct wr_mud *m, uint32_t id);
+struct wr_mud_char *wr__mud_char_by_session(const struct wr_mud *m, uint64_t session);
+struct wr_mud_char *wr__mud_char_by_name(const struct wr_mud *m, const char *name);
+struct wr_mud_npc_inst *wr__mud_npc_by_id(struct wr_mud *m, uint32_t id);
+
+/* ---- mud.c: events ---------------------------------------------------- */
+
+/* Emit a MUD event through the world; @e is borrowed for the call. */
+void wr__mud_emit(const struct wr_apply_ctx *ctx, uint8_t type, uint8_t audience, uint32_t node,
+                  uint64_t session, uint64_t target, const struct wr_mud_event *e);
+/* ... to everyone in e->room, or to @c's session. */
+void wr__mud_to_room(const struct wr_apply_ctx *ctx, uint8_t type, const struct wr_mud_event *e);
+void wr__mud_to_char(const struct wr_apply_ctx *ctx, uint8_t type, const struct wr_mud_char *c,
+                     const struct wr_mud_event *e);
+/* An event whose actor is character @c (in its room if in the world) or
+ * NPC instance @n; its strings point into @c / the model. */
+struct wr_mud_event wr__mud_ev_char(const struct wr_mud_char *c);
+struct wr_mud_event wr__mud_ev_npc(const struct wr_mud *m, const struct wr_mud_npc_inst *n);
+/* A WR_MUD_EV_LINK event (@code: "enter", "lost", "back"...) to @c's room. */
+void wr__mud_link_event(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
+                        const char *code);
+/* Tell the command's session why its action failed (WR_MUD_EV_FAIL). */
+void wr__mud_fail(const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd, const char *code,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Tell the command's session it was refused; returns R_CLOSE. */
+enum result wr__mud_refuse(const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
+                           const char *code, const char *text);
+
+/* ---- mud.c: channel history and lifecycle ----------------------------- */
+
+/* An empty history of @cap lines (none when 0). */
+void wr__mud_ring_init(struct chan_ring *r, uint32_t cap);
+/* Append a copy of (@who, @text), dropping the oldest line when full. */
+void wr__mud_ring_push(struct chan_ring *r, const char *who, const char *text);
+/* Free @n channel histories and the array; NULL is fine. */
+void wr__mud_chans_free(struct chan_ring *chans, size_t n);
+/* Drop a WORLD_CHUNK assembly under way, if any. */
+void wr__mud_upload_clear(struct wr_mud *m);
+/* Back to the empty state (no world, no characters); keeps the arrays. */
+void wr__mud_clear(struct wr_mud *m);
+/* Assert the invariants above (a no-op with NDEBUG). */
+void wr__mud_check(const struct wr_mud *m);
+/* A text as the MUD encodes it: u16 length (capped) + bytes. */
+void wr__mud_put_text(struct wr_writer *w, const char *s);
+
+/* ---- mud_chars.c: characters (commands need a loaded world) ------------ */
+
+/* The channels_off bits of a new character: the channels off by default. */
+uint32_t wr__mud_default_channels_off(const struct wr_mud_model *mo);
+/* An ONLINE character loses its client (LINKDEAD since now); else nothing. */
+void wr__mud_go_linkdead(const struct wr_apply_ctx *ctx, struct wr_mud_char *c);
+/* @c (in the world) quits: told, then OFFLINE. */
+void wr__mud_quit(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c);
+/* CREATE, LOGIN, RESUME: open a session on a character (see mud.h). */
+enum result wr__mud_apply_create(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                 const struct wr_cmd *cmd, struct wr_reader *r);
+enum result wr__mud_apply_login(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                const struct wr_cmd *cmd, struct wr_reader *r);
+enum result wr__mud_apply_resume(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                 const struct wr_cmd *cmd, struct wr_reader *r);
+/* EXPIRE: a character linkdead since then leaves the world. */
+enum result wr__mud_apply_expire(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                 struct wr_reader *r);
+/* The module's node_restarted hook (struct wr_module). */
+void wr__mud_node_restarted(void *state, const struct wr_apply_ctx *ctx, uint32_t node,
+                            uint64_t incarnation);
+
+/* ---- mud_act.c: what character @c (in the world) does ------------------ */
+
+enum result wr__mud_apply_move(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                               const struct wr_cmd *cmd, struct wr_mud_char *c,
+                               struct wr_reader *r);
+/* OPEN (@open) or CLOSE. */
+enum result wr__mud_apply_door(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                               const struct wr_cmd *cmd, struct wr_mud_char *c,
+                               struct wr_reader *r, bool open);
+enum result wr__mud_apply_get(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                              const struct wr_cmd *cmd, struct wr_mud_char *c,
+                              struct wr_reader *r);
+enum result wr__mud_apply_drop(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                               const struct wr_cmd *cmd, struct wr_mud_char *c,
+                               struct wr_reader *r);
+enum result wr__mud_apply_give(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                               const struct wr_cmd *cmd, struct wr_mud_char *c,
+                               struct wr_reader *r);
+/* SAY, EMOTE, WHISPER, TELL, REPLY and CHAN. */
+enum result wr__mud_apply_talk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                               const struct wr_cmd *cmd, struct wr_mud_char *c,
+                               struct wr_reader *r);
+enum result wr__mud_apply_chanset(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                  const struct wr_cmd *cmd, struct wr_mud_char *c,
+                                  struct wr_reader *r);
+
+/* ---- mud_zone.c: zones, NPCs, spawners, world upload -------------------- */
+
+/* An item instance leaves the place it spawned: its spawner's timer starts. */
+void wr__mud_untie_item(struct wr_mud *m, struct wr_mud_item_inst *it, uint64_t now);
+/* Player @c entered its room: the NPCs there schedule their greetings. */
+void wr__mud_greet(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_mud_char *c);
+/* Player @c said @text: NPCs in the room with a matching rule answer. */
+void wr__mud_hear(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
+                  const char *text);
+/* WORLD_CHUNK: assemble a bundle; the last chunk installs it. */
+enum result wr__mud_apply_chunk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                struct wr_reader *r);
+/* ZONE_PLACE (compare-and-set of the owner) and ZONE_TICK. */
+enum result wr__mud_apply_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                               const struct wr_cmd *cmd, struct wr_reader *r);
+
+/* ---- mud_snapshot.c: the module's snapshot and restore hooks ----------- */
+
+void wr__mud_snapshot(void *state, struct wr_writer *w);
+/* 0, or -1 with the state left empty. */
+int wr__mud_restore(void *state, struct wr_reader *r, uint8_t version);
+
+#endif
