@@ -1,4 +1,4 @@
-/* The MUD's pure text functions, shared by the node half (mud_node.c), the
+/* The MUD's pure text functions, shared by the node half (src/mud_node/mud_*.c), the
  * unit tests and the parser's fuzz driver: a growable text buffer, the
  * table-driven command parser, word wrapping, the ASCII map and the
  * wording of events. Nothing here does I/O, reads a clock or keeps global

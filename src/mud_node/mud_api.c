@@ -1,0 +1,207 @@
+/* The MUD's views for others than players: the HTTP view GET /api/mud,
+ * world uploads (POST /api/mud/world), the telnet MSSP variables and the
+ * world's version. */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/raft_glue.h"
+#include "common/alloc.h"
+#include "common/log.h"
+#include "mud_node/mud_node_internal.h"
+
+/* ---- version, MSSP ------------------------------------------------------- */
+
+void wr_mud_world_version(void *g, char out_[33])
+{
+    struct mnode *n = g;
+    const struct wr_mud_model *m = wr_mud_model(wr__mud_state(n));
+    if (m == NULL) {
+        out_[0] = '\0';
+        return;
+    }
+    sodium_bin2hex(out_, 33, m->hash, 16);
+}
+
+void wr__mud_version(void *g, char *out_, size_t len)
+{
+    char v[33];
+    wr_mud_world_version(g, v);
+    snprintf(out_, len, "%s", v);
+}
+
+size_t wr__mud_count_online(const struct wr_mud *ms)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < wr_mud_char_count(ms); i++)
+        k += wr_mud_char_at(ms, i)->state != WR_MUD_OFFLINE;
+    return k;
+}
+
+size_t wr_mud_mssp(void *g, struct wr_telnet_mssp_var *vars, size_t max)
+{
+    struct mnode *n = g;
+    const struct wr_mud *ms = wr__mud_state(n);
+    const struct wr_mud_model *m = wr_mud_model(ms);
+    char (*b)[32] = n->mssp_buf;
+    snprintf(b[0], 32, "%zu", wr__mud_count_online(ms));
+    snprintf(b[1], 32, "%llu", (unsigned long long)n->started_at);
+    snprintf(b[2], 32, "%zu", m ? m->n_zones : 0);
+    snprintf(b[3], 32, "%zu", m ? m->n_rooms : 0);
+    snprintf(b[4], 32, "%zu", m ? m->n_npcs : 0);
+    snprintf(b[5], 32, "%zu", m ? m->n_items : 0);
+    snprintf(b[6], 32, "%ld", wr__mud_port);
+    const struct wr_telnet_mssp_var all[] = {
+        {"NAME", m && m->name ? m->name : "Warren"},
+        {"PLAYERS", b[0]},
+        {"UPTIME", b[1]},
+        {"CODEBASE", "Warren"},
+        {"CONTACT", wr__mud_contact},
+        {"CRAWL DELAY", "-1"},
+        {"HOSTNAME", wr__mud_hostname},
+        {"PORT", b[6]},
+        {"CHARSET", "UTF-8"},
+        {"ANSI", "1"},
+        {"GMCP", "1"},
+        {"MCCP", "1"},
+        {"UTF-8", "1"},
+        {"MSDP", "0"},
+        {"VT100", "0"},
+        {"XTERM 256 COLORS", "0"},
+        {"AREAS", b[2]},
+        {"ROOMS", b[3]},
+        {"MOBILES", b[4]},
+        {"OBJECTS", b[5]},
+    };
+    size_t k = sizeof all / sizeof all[0];
+    if (k > max)
+        k = max;
+    memcpy(vars, all, k * sizeof *vars);
+    return k;
+}
+
+/* ---- HTTP: /api/mud, /api/mud/world -------------------------------------- */
+
+/* Is "ip:port" a loopback address? */
+static bool peer_is_loopback(const char *peer)
+{
+    return strncmp(peer, "127.", 4) == 0;
+}
+
+/* POST /api/mud/world: a bundle from `warren ctl world load` (docs/api.md).
+ * Validated here; proposed if valid. Loopback only until the admin API has
+ * authentication. */
+static void world_upload(struct mnode *n, struct wr_http_conn *conn,
+                         const struct wr_http_request *req)
+{
+    if (!peer_is_loopback(req->peer)) {
+        wr_warn("mud: refused a world upload from %s (only loopback may load worlds)", req->peer);
+        wr_node_respond_json(conn, 403, json_pack("{s:s}", "error",
+                                          "worlds may be loaded from this machine only"));
+        return;
+    }
+    char err[512], hex[33];
+    uint8_t hash[16];
+    if (wr__mud_start_upload(n, (const uint8_t *)req->body, req->body_len, hash, err, sizeof err) !=
+        0) {
+        wr_warn("mud: refused a world upload from %s: %s", req->peer, err);
+        wr_node_respond_json(conn, 400, json_pack("{s:s}", "error", err));
+        return;
+    }
+    sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+    bool same = wr__mud_world_is(n, hash);
+    wr_info("mud: world %s uploaded by %s (%zu bytes)%s", hex, req->peer, req->body_len,
+            same ? ", already running" : "; proposing it");
+    wr_node_respond_json(conn, 200, json_pack("{s:s, s:b}", "version", hex, "unchanged", same));
+}
+
+bool wr__mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_request *req)
+{
+    struct mnode *n = g;
+    if (strcmp(req->path, "/api/mud/world") == 0) {
+        if (strcmp(req->method, "POST") != 0)
+            wr_node_respond_json(conn, 405, json_pack("{s:s}", "error", "POST a world bundle"));
+        else
+            world_upload(n, conn, req);
+        return true;
+    }
+    if (strcmp(req->path, "/api/mud") != 0 || strcmp(req->method, "POST") == 0)
+        return false;
+    const struct wr_mud *ms = wr__mud_state(n);
+    const struct wr_mud_model *m = wr_mud_model(ms);
+    char ver[33];
+    wr_mud_world_version(n, ver);
+    json_t *body = json_object();
+    json_object_set_new(body, "world",
+                        m ? json_pack("{s:s, s:s, s:I, s:I}", "name", m->name ? m->name : "",
+                                      "version", ver, "zones", (json_int_t)m->n_zones, "rooms",
+                                      (json_int_t)m->n_rooms)
+                          : json_null());
+    json_t *zones = json_array(), *nodes = json_array(), *players = json_array(),
+           *npcs = json_array();
+    if (m != NULL) {
+        struct zone_load *zl = wr_malloc((m->n_zones ? m->n_zones : 1) * sizeof *zl);
+        wr__mud_zone_loads(n, zl);
+        uint32_t *rooms = wr_calloc(m->n_zones ? m->n_zones : 1, sizeof *rooms);
+        for (size_t i = 0; i < m->n_rooms; i++)
+            rooms[m->rooms[i].zone]++;
+        uint64_t ids[WR_MAX_PEERS];
+        size_t n_ids = wr_node_members(n->wn, ids, WR_MAX_PEERS);
+        json_t *node_zones[WR_MAX_PEERS];
+        for (size_t k = 0; k < n_ids; k++)
+            node_zones[k] = json_array();
+        for (size_t z = 0; z < m->n_zones; z++) {
+            const struct wr_mud_zone_state *zs = wr_mud_zone_state(ms, (uint32_t)z);
+            json_array_append_new(zones, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "key",
+                                                   m->zones[z].key, "name", m->zones[z].name,
+                                                   "owner", (json_int_t)zs->owner, "epoch",
+                                                   (json_int_t)zs->epoch, "rooms",
+                                                   (json_int_t)rooms[z], "npcs",
+                                                   (json_int_t)zl[z].npcs, "players",
+                                                   (json_int_t)zl[z].players));
+            for (size_t k = 0; k < n_ids; k++)
+                if (ids[k] == zs->owner)
+                    json_array_append_new(node_zones[k], json_string(m->zones[z].key));
+        }
+        for (size_t k = 0; k < n_ids; k++) {
+            size_t np = 0;
+            for (size_t i = 0; i < wr_mud_char_count(ms); i++) {
+                const struct wr_mud_char *ch = wr_mud_char_at(ms, i);
+                np += ch->state != WR_MUD_OFFLINE && ch->node == ids[k];
+            }
+            json_array_append_new(nodes, json_pack("{s:I, s:o, s:I}", "id", (json_int_t)ids[k],
+                                                   "zones", node_zones[k], "players",
+                                                   (json_int_t)np));
+        }
+        for (size_t i = 0; i < wr_mud_char_count(ms); i++) {
+            const struct wr_mud_char *ch = wr_mud_char_at(ms, i);
+            if (ch->state == WR_MUD_OFFLINE || ch->room >= m->n_rooms)
+                continue;
+            json_array_append_new(players, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", ch->name,
+                                                     "room", m->rooms[ch->room].key, "zone",
+                                                     m->zones[m->rooms[ch->room].zone].key, "node",
+                                                     (json_int_t)ch->node, "state",
+                                                     wr__mud_state_name(ch->state)));
+        }
+        for (size_t i = 0; i < wr_mud_npc_count(ms); i++) {
+            const struct wr_mud_npc_inst *np = wr_mud_npc_at(ms, i);
+            if (np->room >= m->n_rooms || np->npc >= m->n_npcs)
+                continue;
+            json_array_append_new(npcs, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+                                                  (json_int_t)np->id, "key", m->npcs[np->npc].key,
+                                                  "name", m->npcs[np->npc].name, "room",
+                                                  m->rooms[np->room].key, "zone",
+                                                  m->zones[m->rooms[np->room].zone].key));
+        }
+        free(rooms);
+        free(zl);
+    }
+    json_object_set_new(body, "zones", zones);
+    json_object_set_new(body, "nodes", nodes);
+    json_object_set_new(body, "players", players);
+    json_object_set_new(body, "npcs", npcs);
+    wr_node_respond_json(conn, 200, body);
+    return true;
+}
