@@ -94,12 +94,7 @@ static const struct wr_arena *arena_state(struct anode *n)
 
 static void send_json(struct client *c, json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (text == NULL)
-        return;
-    wr_conn_send(c->conn, text, strlen(text));
-    free(text);
+    wr_node_send_json(c->conn, obj);
 }
 
 static void send_error(struct client *c, const char *code, const char *msg)

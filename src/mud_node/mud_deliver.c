@@ -38,12 +38,7 @@ void wr__mud_mark_dirty(struct client *c)
 
 void wr__mud_send_json(struct client *c, json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (text == NULL)
-        return;
-    wr_conn_send(c->conn, text, strlen(text));
-    free(text);
+    wr_node_send_json(c->conn, obj);
 }
 
 /* Send the buffered text now (before a message of another kind). */

@@ -137,8 +137,12 @@ uint64_t wr_node_peer_silent_ms(const struct wr_node *n, uint64_t id);
  * least 1 s. */
 uint64_t wr_node_down_after_ms(const struct wr_node *n);
 
-/* Answer an HTTP request with @body as JSON (the reference is taken). */
+/* Answer an HTTP request with @body as JSON (the reference is taken; NULL,
+ * from a json_pack that failed, answers 500). */
 void wr_node_respond_json(struct wr_http_conn *conn, int status, struct json_t *body);
+/* Send @body as one JSON message on @c (the reference is taken; NULL is
+ * logged and sends nothing). */
+void wr_node_send_json(struct wr_conn *c, struct json_t *body);
 /* A directory shipped with the binary: @name next to its build directory
  * (build/warren -> ../NAME) if that exists, else NAME in the working
  * directory. Writes the path to @out. */

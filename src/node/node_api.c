@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/log.h"
 #include "games.h"
 #include "node/game.h"
 #include "node/node_internal.h"
@@ -36,9 +37,26 @@ static bool is_ready(struct wr_node *n, const char **why, char *buf, size_t len)
 
 void wr_node_respond_json(struct wr_http_conn *conn, int status, json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
+    char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
+    if (text == NULL) { /* json_pack refused a value: a bug, not the client's */
+        wr_error("node: could not encode a JSON answer (status %d)", status);
+        wr_http_respond(conn, 500, "text/plain", "internal error\n", 15);
+        return;
+    }
     wr_http_respond(conn, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void wr_node_send_json(struct wr_conn *c, json_t *obj)
+{
+    char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (text == NULL) {
+        wr_error("node: could not encode a JSON message for %s", wr_conn_peer(c));
+        return;
+    }
+    wr_conn_send(c, text, strlen(text));
     free(text);
 }
 
