@@ -1,8 +1,8 @@
 /* The MUD's replicated state machine: characters, where they and the NPCs
  * are, doors, items on floors and in hands, channels and their history, the
  * owner of each zone. A game module of the world (world/module.h): pure, no
- * I/O, no clock, no random(): time is the entry's log time (ctx->now_ms) and
- * randomness comes from ctx->seed.
+ * I/O, no clock, no random number source: time is the entry's log time
+ * (ctx->now_ms) and randomness comes from ctx->seed.
  *
  * The world definition (model.h) enters through the log as a bundle of the
  * YAML files (WORLD_CHUNK), parsed here by worldfile.c; the snapshot holds

@@ -72,8 +72,8 @@ static uint64_t rand_below(uint64_t *rng, uint64_t n)
 /* ---- scheduling and spawning ------------------------------------------ */
 
 /* Pick the NPC's next timer action time after @now: the earliest of its
- * timer rules' min + random(0..random) draws (at least 1 ms ahead, so a
- * repeated tick finds nothing due); NEVER without timers. */
+ * timer rules' draws, each min plus a share of random_delay_ms, at least
+ * 1 ms ahead (so a repeated tick finds nothing due); NEVER without timers. */
 static void npc_schedule(struct wr_mud *m, struct wr_mud_npc_inst *n, uint64_t now,
                          uint64_t *rng)
 {
