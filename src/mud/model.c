@@ -116,3 +116,108 @@ enum wr_mud_dir wr_mud_dir_reverse(enum wr_mud_dir d)
 {
     return (unsigned)d < WR_MUD_NDIRS ? dir_rev[d] : d;
 }
+
+#define FIND_KEY(arr, n, key)                                              \
+    do {                                                                   \
+        for (size_t i_ = 0; i_ < (n); i_++)                                \
+            if (strcmp((arr)[i_].key, (key)) == 0)                         \
+                return (long)i_;                                           \
+        return -1;                                                         \
+    } while (0)
+
+long wr_mud_model_item(const struct wr_mud_model *m, const char *key)
+{
+    FIND_KEY(m->items, m->n_items, key);
+}
+
+long wr_mud_model_npc(const struct wr_mud_model *m, const char *key)
+{
+    FIND_KEY(m->npcs, m->n_npcs, key);
+}
+
+long wr_mud_model_skill(const struct wr_mud_model *m, const char *key)
+{
+    FIND_KEY(m->skills, m->n_skills, key);
+}
+
+long wr_mud_model_race(const struct wr_mud_model *m, const char *key)
+{
+    FIND_KEY(m->races, m->n_races, key);
+}
+
+long wr_mud_model_class(const struct wr_mud_model *m, const char *key)
+{
+    FIND_KEY(m->classes, m->n_classes, key);
+}
+
+long wr_mud_model_quest(const struct wr_mud_model *m, const char *key)
+{
+    FIND_KEY(m->quests, m->n_quests, key);
+}
+
+long wr_mud_model_shop_in(const struct wr_mud_model *m, uint32_t room)
+{
+    for (size_t i = 0; i < m->n_shops; i++)
+        if (m->shops[i].room == room)
+            return (long)i;
+    return -1;
+}
+
+/* ---- the gameplay vocabulary ------------------------------------------ */
+
+static const char *const stat_names[WR_MUD_NSTATS] = {
+    "strength", "agility", "intelligence", "awareness", "vitality", "willpower"};
+static const char *const pool_names[WR_MUD_NPOOLS] = {"health", "skill", "endurance"};
+static const char *const dtype_names[WR_MUD_NDTYPES] = {
+    "slashing", "piercing", "bludgeoning", "fire", "cold",
+    "lightning", "poison", "arcane", "holy"};
+static const char *const slot_names[WR_MUD_NSLOTS] = {
+    "head", "neck", "body", "arms", "hands", "finger", "legs", "feet", "wield", "offhand"};
+
+static int find_name(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+const char *wr_mud_stat_name(enum wr_mud_stat s)
+{
+    return (unsigned)s < WR_MUD_NSTATS ? stat_names[s] : "?";
+}
+
+const char *wr_mud_pool_name(enum wr_mud_pool p)
+{
+    return (unsigned)p < WR_MUD_NPOOLS ? pool_names[p] : "?";
+}
+
+const char *wr_mud_dtype_name(enum wr_mud_dtype t)
+{
+    return (unsigned)t < WR_MUD_NDTYPES ? dtype_names[t] : "?";
+}
+
+const char *wr_mud_slot_name(enum wr_mud_slot s)
+{
+    return (unsigned)s < WR_MUD_NSLOTS ? slot_names[s] : "none";
+}
+
+int wr_mud_stat_parse(const char *s)
+{
+    return find_name(stat_names, WR_MUD_NSTATS, s);
+}
+
+int wr_mud_pool_parse(const char *s)
+{
+    return find_name(pool_names, WR_MUD_NPOOLS, s);
+}
+
+int wr_mud_dtype_parse(const char *s)
+{
+    return find_name(dtype_names, WR_MUD_NDTYPES, s);
+}
+
+int wr_mud_slot_parse(const char *s)
+{
+    return find_name(slot_names, WR_MUD_NSLOTS, s);
+}

@@ -141,6 +141,144 @@ struct wr_mud_event wr__mud_ev_npc(const struct wr_mud *m, const struct wr_mud_n
     };
 }
 
+/* ---- act()-style messages --------------------------------------------- */
+
+/* @tpl with "{actor}"/"{target}" replaced, first letter upper-cased. */
+static char *fill(const char *tpl, const char *actor, const char *target)
+{
+    if (tpl == NULL)
+        return NULL;
+    size_t cap = strlen(tpl) + 1, n = 0;
+    for (const char *p = tpl; (p = strchr(p, '{')) != NULL; p++)
+        cap += 2 * WR_MUD_NAME_MAX + 64;
+    char *out = wr_malloc(cap + 128);
+    for (const char *p = tpl; *p;) {
+        const char *v = NULL;
+        size_t skip = 0;
+        if (strncmp(p, "{actor}", 7) == 0) {
+            v = actor;
+            skip = 7;
+        } else if (strncmp(p, "{target}", 8) == 0) {
+            v = target;
+            skip = 8;
+        }
+        if (skip) {
+            v = v ? v : "someone";
+            size_t l = strlen(v);
+            if (n + l >= cap + 127)
+                break;
+            memcpy(out + n, v, l);
+            n += l;
+            p += skip;
+        } else {
+            if (n + 1 >= cap + 127)
+                break;
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    if (out[0] >= 'a' && out[0] <= 'z')
+        out[0] = (char)(out[0] - 'a' + 'A');
+    return out;
+}
+
+void wr__mud_act(const struct wr_apply_ctx *ctx, const char *code, uint32_t room,
+                 uint8_t actor_kind, uint32_t actor_id, const char *actor_name,
+                 uint8_t target_kind, uint32_t target_id, const char *target_name,
+                 const char *to_actor, const char *to_target, const char *to_room,
+                 const struct wr_mud_char *ac)
+{
+    char *a = fill(to_actor, actor_name, target_name);
+    char *t = fill(to_target, actor_name, target_name);
+    char *o = fill(to_room, actor_name, target_name);
+    struct wr_mud_event e = {
+        .actor_kind = actor_kind,
+        .actor_id = actor_id,
+        .actor_name = actor_name,
+        .target_kind = target_kind,
+        .target_id = target_id,
+        .target_name = target_name,
+        .room = room,
+        .dir = -1,
+        .code = code,
+        .to_actor = a,
+        .to_target = t,
+        .to_room = o,
+    };
+    if (room != WR_MUD_NO_ROOM)
+        wr__mud_to_room(ctx, WR_MUD_EV_ACT, &e);
+    else if (ac != NULL && wr__mud_in_world(ac))
+        wr__mud_to_char(ctx, WR_MUD_EV_ACT, ac, &e);
+    free(a);
+    free(t);
+    free(o);
+}
+
+void wr__mud_tell_char(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
+                       const char *code, const char *fmt, ...)
+{
+    if (c == NULL || !wr__mud_in_world(c))
+        return;
+    char text[WR_MUD_TEXT_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct wr_mud_event e = {.actor_kind = WR_MUD_ACTOR_CHAR,
+                             .actor_id = c->id,
+                             .actor_name = c->name,
+                             .room = WR_MUD_NO_ROOM,
+                             .dir = -1,
+                             .code = code,
+                             .to_actor = text};
+    wr__mud_to_char(ctx, WR_MUD_EV_ACT, c, &e);
+}
+
+/* ---- fighters --------------------------------------------------------- */
+
+struct wr_mud_fighter *wr__mud_fighter(struct wr_mud *m, uint8_t kind, uint32_t id)
+{
+    if (kind == WR_MUD_ACTOR_CHAR) {
+        struct wr_mud_char *c = wr__mud_char_by_id(m, id);
+        return c != NULL && wr__mud_in_world(c) ? &c->f : NULL;
+    }
+    if (kind == WR_MUD_ACTOR_NPC) {
+        struct wr_mud_npc_inst *n = wr__mud_npc_by_id(m, id);
+        return n != NULL ? &n->f : NULL;
+    }
+    return NULL;
+}
+
+const char *wr__mud_fighter_name(const struct wr_mud *m, uint8_t kind, uint32_t id)
+{
+    if (kind == WR_MUD_ACTOR_CHAR)
+        return id >= 1 && id <= m->n_chars ? m->chars[id - 1].name : NULL;
+    if (kind == WR_MUD_ACTOR_NPC) {
+        long i = wr__mud_find_by_id(m->npcs, m->n_npcs, sizeof *m->npcs, id);
+        return i < 0 ? NULL : m->model->npcs[m->npcs[i].npc].name;
+    }
+    return NULL;
+}
+
+uint32_t wr__mud_fighter_room(const struct wr_mud *m, uint8_t kind, uint32_t id)
+{
+    if (kind == WR_MUD_ACTOR_CHAR) {
+        if (id < 1 || id > m->n_chars || !wr__mud_in_world(&m->chars[id - 1]))
+            return WR_MUD_NO_ROOM;
+        return m->chars[id - 1].room;
+    }
+    if (kind == WR_MUD_ACTOR_NPC) {
+        long i = wr__mud_find_by_id(m->npcs, m->n_npcs, sizeof *m->npcs, id);
+        return i < 0 ? WR_MUD_NO_ROOM : m->npcs[i].room;
+    }
+    return WR_MUD_NO_ROOM;
+}
+
+uint64_t wr__mud_roll(uint64_t *rng, uint64_t n)
+{
+    return n ? wr_mix64(rng) % n : 0;
+}
+
 void wr__mud_link_event(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
                         const char *code)
 {
@@ -219,6 +357,25 @@ void wr__mud_upload_clear(struct wr_mud *m)
 /* Back to the empty state (no world, no characters). */
 void wr__mud_clear(struct wr_mud *m)
 {
+    wr__mud_clear_fight(m);
+    wr__mud_clear_progress(m);
+    wr__mud_clear_items(m);
+    wr__mud_clear_quest(m);
+    wr__mud_clear_build(m);
+    for (size_t i = 0; i < m->n_chars; i++) {
+        free(m->chars[i].quests);
+        m->chars[i].quests = NULL;
+        m->chars[i].n_quests = m->chars[i].cap_quests = 0;
+    }
+    for (size_t i = 0; i < m->n_mail; i++)
+        free(m->mail[i].text);
+    m->n_mail = 0;
+    m->next_mail_id = 1;
+    free(m->stock);
+    free(m->stock_off);
+    m->stock = NULL;
+    m->stock_off = NULL;
+    memset(m->world_hash, 0, sizeof m->world_hash);
     if (m->model != NULL)
         wr__mud_chans_free(m->chans, m->model->n_channels);
     m->chans = NULL;
@@ -248,7 +405,7 @@ static void *mud_create(void)
 {
     struct wr_mud *m = wr_calloc(1, sizeof *m);
     wr_u64map_init(&m->by_session);
-    m->next_npc_id = m->next_item_id = m->next_react_id = 1;
+    m->next_npc_id = m->next_item_id = m->next_react_id = m->next_mail_id = 1;
     return m;
 }
 
@@ -265,6 +422,7 @@ static void mud_destroy(void *state)
     free(m->npcs);
     free(m->items);
     free(m->reacts);
+    free(m->mail);
     wr_u64map_free(&m->by_session);
     free(m);
 }
@@ -309,6 +467,25 @@ void wr__mud_check(const struct wr_mud *m)
 }
 
 /* ---- apply ------------------------------------------------------------ */
+
+/* A gameplay command: to the area that owns its type (mud_internal.h). */
+static enum result apply_area(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                              const struct wr_cmd *cmd, struct wr_mud_char *c,
+                              struct wr_reader *r)
+{
+    uint8_t t = cmd->type;
+    if (t >= WR_MUD_FIGHT_FIRST && t <= WR_MUD_FIGHT_LAST)
+        return wr__mud_apply_fight(m, ctx, cmd, c, r);
+    if (t >= WR_MUD_PROGRESS_FIRST && t <= WR_MUD_PROGRESS_LAST)
+        return wr__mud_apply_progress(m, ctx, cmd, c, r);
+    if (t >= WR_MUD_ITEMS_FIRST && t <= WR_MUD_ITEMS_LAST)
+        return wr__mud_apply_items(m, ctx, cmd, c, r);
+    if (t >= WR_MUD_QUEST_FIRST && t <= WR_MUD_QUEST_LAST)
+        return wr__mud_apply_quest(m, ctx, cmd, c, r);
+    if (t >= WR_MUD_BUILD_FIRST && t <= WR_MUD_BUILD_LAST)
+        return wr__mud_apply_build(m, ctx, cmd, c, r);
+    return R_MALFORMED;
+}
 
 static enum result apply_session_cmd(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                      const struct wr_cmd *cmd, struct wr_reader *r)
@@ -370,7 +547,7 @@ static enum result apply_session_cmd(struct wr_mud *m, const struct wr_apply_ctx
     case WR_MUD_CHANSET:
         return wr__mud_apply_chanset(m, ctx, cmd, c, r);
     default:
-        return R_MALFORMED;
+        return apply_area(m, ctx, cmd, c, r);
     }
 }
 
@@ -407,6 +584,10 @@ static enum result apply_any(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         if (cmd->type == WR_MUD_EXPIRE)
             return m->model ? wr__mud_apply_expire(m, ctx, &r) : R_KEEP;
         return wr__mud_apply_zone(m, ctx, cmd, &r);
+    case WR_MUD_SET_ROLE:
+        if (cmd->session != 0)
+            return R_MALFORMED;
+        return m->model ? wr__mud_apply_build(m, ctx, cmd, NULL, &r) : R_KEEP;
     default:
         if (cmd->session == 0)
             return R_MALFORMED;
@@ -468,7 +649,7 @@ static void mud_registry(void *state, void (*cb)(void *arg, const struct wr_reg_
 const struct wr_module wr_mud_module = {
     .id = WR_MODULE_MUD,
     .name = "mud",
-    .version = 1,
+    .version = 2,
     .create = mud_create,
     .destroy = mud_destroy,
     .reset = mud_reset,
@@ -650,4 +831,37 @@ void wr_mud_encode_chunk(struct wr_writer *out, const uint8_t hash[16], uint32_t
     wr_put_u32(out, offset);
     wr_put_u16(out, len);
     wr_put_bytes(out, bytes, len);
+}
+
+size_t wr_mud_mail_count(const struct wr_mud *m)
+{
+    return m->n_mail;
+}
+
+const struct wr_mud_mail *wr_mud_mail_at(const struct wr_mud *m, size_t i)
+{
+    return i < m->n_mail ? &m->mail[i] : NULL;
+}
+
+const uint8_t *wr_mud_world_hash(const struct wr_mud *m)
+{
+    return m->world_hash;
+}
+
+int32_t wr_mud_char_stat(const struct wr_mud *m, const struct wr_mud_char *c,
+                         enum wr_mud_stat s, uint64_t now)
+{
+    return wr__mud_stat(m, WR_MUD_ACTOR_CHAR, c->id, s, now);
+}
+
+int32_t wr_mud_char_max(const struct wr_mud *m, const struct wr_mud_char *c,
+                        enum wr_mud_pool p, uint64_t now)
+{
+    return wr__mud_max(m, WR_MUD_ACTOR_CHAR, c->id, p, now);
+}
+
+int32_t wr_mud_char_armour(const struct wr_mud *m, const struct wr_mud_char *c,
+                           enum wr_mud_dtype t, uint64_t now)
+{
+    return wr__mud_armour(m, WR_MUD_ACTOR_CHAR, c->id, t, now);
 }

@@ -104,7 +104,96 @@ enum {
     WR_MUD_WORLD_CHUNK,
 };
 
+/* Gameplay commands (module version 2). Each area of the game owns a range
+ * of command types and parses its own payloads (mud_internal.h lists the
+ * files); mud.c routes a type to its area. Session commands unless said. */
+enum {
+    /* mud_fight.c: combat */
+    WR_MUD_FIGHT_FIRST = 32,
+    WR_MUD_TARGET = WR_MUD_FIGHT_FIRST, /* str who ("" clears) */
+    WR_MUD_KILL,                       /* str who ("": the current target) */
+    WR_MUD_FLEE,
+    WR_MUD_SKILL,                      /* str skill key | str who ("": target/self) */
+    WR_MUD_RECALL,
+    WR_MUD_FIGHT_LAST = 47,
+    /* mud_progress.c: progression */
+    WR_MUD_PROGRESS_FIRST = 48,
+    WR_MUD_HONE = WR_MUD_PROGRESS_FIRST, /* u8 stat */
+    WR_MUD_TRAIN,                        /* str skill key ("": list at the trainer) */
+    WR_MUD_PROGRESS_LAST = 63,
+    /* mud_items.c: equipment, use, gold, shops, corpses */
+    WR_MUD_ITEMS_FIRST = 64,
+    WR_MUD_WEAR = WR_MUD_ITEMS_FIRST, /* str keyword (wear and wield) */
+    WR_MUD_REMOVE,                    /* str keyword (remove and unwield) */
+    WR_MUD_USE,                       /* str verb | str keyword */
+    WR_MUD_BUY,                       /* str keyword | u32 count */
+    WR_MUD_SELL,                      /* str keyword */
+    WR_MUD_GET_FROM,                  /* str keyword ("all", "gold") | str container */
+    WR_MUD_ITEMS_LAST = 95,
+    /* mud_quest.c: conversations, quests, socials, mail */
+    WR_MUD_QUEST_FIRST = 96,
+    WR_MUD_TALK = WR_MUD_QUEST_FIRST, /* str npc | str topic ("": greet) */
+    WR_MUD_SOCIAL,                    /* str social | str who ("": alone) */
+    WR_MUD_MAIL_SEND,                 /* str to | text */
+    WR_MUD_MAIL_READ,                 /* u32 mail id: marked read */
+    WR_MUD_MAIL_DELETE,               /* u32 mail id */
+    WR_MUD_QUEST_ABANDON,             /* str quest key */
+    WR_MUD_QUEST_LAST = 127,
+    /* mud_build.c: live building (builders) and administration (admins) */
+    WR_MUD_BUILD_FIRST = 128,
+    WR_MUD_BUILD = WR_MUD_BUILD_FIRST, /* u8 op | op's fields (mud_build.c) */
+    WR_MUD_ADMIN,                      /* u8 op | op's fields (mud_build.c) */
+    WR_MUD_SET_ROLE,                   /* session-less: str name | u8 role */
+    WR_MUD_BUILD_LAST = 159,
+};
+
+enum wr_mud_role { WR_ROLE_PLAYER = 0, WR_ROLE_BUILDER = 1, WR_ROLE_ADMIN = 2 };
+
 enum wr_mud_char_state { WR_MUD_OFFLINE = 0, WR_MUD_ONLINE = 1, WR_MUD_LINKDEAD = 2 };
+
+#define WR_MUD_MAX_FX 8 /* effects running on one fighter */
+#define WR_MUD_MAX_CD 8 /* cooldowns running on one fighter */
+#define WR_MUD_NOBODY 0 /* fighter target kind: none */
+
+/* An effect running on a fighter: a copy of the model's effect (so a world
+ * reload cannot change it under way) and when it ends. */
+struct wr_mud_fx {
+    uint8_t kind, dtype, stat;  /* enum wr_mud_effect_kind, dtype, stat */
+    int32_t amount;
+    uint64_t until;             /* log time it ends */
+    uint32_t skill;             /* the skill it came from, or UINT32_MAX */
+    uint32_t item;              /* the item it came from, or UINT32_MAX */
+    uint8_t from_kind;          /* who caused it: enum wr_mud_actor_kind */
+    uint32_t from_id;
+};
+
+struct wr_mud_cooldown {
+    uint32_t skill;
+    uint64_t ready_at; /* log time */
+};
+
+/* What a character and an NPC instance have in common in a fight. */
+struct wr_mud_fighter {
+    int32_t pool[WR_MUD_NPOOLS];  /* current health, skill, endurance */
+    uint8_t target_kind;          /* enum wr_mud_actor_kind; NONE: no target */
+    uint32_t target_id;
+    uint64_t next_round_at;       /* log time of its next combat round; NEVER
+                                     (UINT64_MAX) when not fighting */
+    uint32_t round;               /* rounds of the current fight so far */
+    uint64_t rng;                 /* the fight's dice: seeded when the fight
+                                     starts, advanced by each roll */
+    uint8_t n_fx, n_cd;
+    struct wr_mud_fx fx[WR_MUD_MAX_FX];
+    struct wr_mud_cooldown cd[WR_MUD_MAX_CD];
+};
+
+/* A character's progress in one quest. */
+struct wr_mud_quest_prog {
+    uint32_t quest;     /* model index */
+    uint32_t step;      /* current step; == n_steps: ready to hand in */
+    uint32_t count;     /* progress in the current step (kills) */
+    bool done;          /* handed in */
+};
 
 struct wr_mud_char {
     uint32_t id; /* 1, 2, 3... in creation order; never reused */
@@ -120,6 +209,20 @@ struct wr_mud_char {
     uint32_t channels_off;   /* bit i: channel i turned off */
     uint32_t reply_to;       /* char id of the last tell received, or 0 */
     uint64_t created_at, last_login_at;
+    /* gameplay (module version 2) */
+    uint8_t role;                    /* enum wr_mud_role */
+    uint32_t race, cls;              /* model indexes */
+    uint32_t level;                  /* >= 1 */
+    uint64_t xp;                     /* towards the next level */
+    int32_t base[WR_MUD_NSTATS];     /* race + class + honed */
+    uint64_t skills_known;           /* bit i: trained skill i */
+    uint64_t next_regen_at;          /* NEVER when nothing to regenerate */
+    uint32_t gold;
+    uint32_t kills, deaths;
+    struct wr_mud_fighter f;
+    uint32_t eq[WR_MUD_NSLOTS];      /* item instance worn per slot, or 0 */
+    struct wr_mud_quest_prog *quests; /* heap, in the order taken */
+    uint32_t n_quests, cap_quests;
 };
 
 struct wr_mud_npc_inst {
@@ -129,20 +232,41 @@ struct wr_mud_npc_inst {
     uint32_t room;
     uint64_t next_act_at; /* log time of its next timer action */
     uint32_t timer;       /* which of its timer rules acts then */
+    struct wr_mud_fighter f;
+    uint32_t gold;
+    uint64_t next_regen_at; /* NEVER when at full */
 };
 
-enum wr_mud_loc { WR_MUD_IN_ROOM = 0, WR_MUD_CARRIED = 1 };
+/* Where an item instance is: on a room's floor, carried by a character,
+ * worn by one (in its item's slot: the character's eq[] names it), or
+ * inside a corpse (where = the corpse's instance id). */
+enum wr_mud_loc { WR_MUD_IN_ROOM = 0, WR_MUD_CARRIED = 1, WR_MUD_WORN = 2, WR_MUD_IN_CORPSE = 3 };
+#define WR_MUD_CORPSE UINT32_MAX /* item instance kind of a corpse */
 struct wr_mud_item_inst {
     uint32_t id;   /* instance id, never reused */
-    uint32_t item; /* index into model->items */
+    uint32_t item; /* index into model->items, or WR_MUD_CORPSE */
     uint8_t loc;   /* enum wr_mud_loc */
-    uint32_t where; /* room index or char id */
+    uint32_t where; /* room index, char id or corpse instance id */
     uint32_t spawner; /* index into model->item_spawners, or UINT32_MAX */
+    /* corpses only */
+    char label[48];   /* "the corpse of a giant rat" */
+    uint32_t gold;
+    uint64_t decay_at;
 };
 
 struct wr_mud_zone_state {
     uint32_t owner; /* node id, 0 = none yet */
     uint64_t epoch;
+    bool paused;    /* an admin stopped its timers (ticks do nothing) */
+};
+
+/* In-game mail (mud_quest.c). */
+struct wr_mud_mail {
+    uint32_t id;
+    uint32_t from, to; /* char ids */
+    uint64_t at;       /* log time sent */
+    char *text;
+    bool read;
 };
 
 /* Event types (wr_event.type). Audience: wr_event.audience/target. */
@@ -175,6 +299,13 @@ enum {
                                version hex), or a bundle was refused (code
                                "bad", text = the error; nothing changed) */
     WR_MUD_EV_QUIT,         /* session: the character left the game */
+    WR_MUD_EV_ACT,          /* room or session: a deed told act()-style:
+                               the actor reads to_actor, the target (a
+                               character) to_target, everyone else
+                               to_room; NULL: nothing for that viewer. code
+                               names the kind ("hit", "miss", "round",
+                               "death", "xp", "level", "quest", "shop",
+                               "mail", "build", "info"...) */
 };
 
 enum wr_mud_actor_kind { WR_MUD_ACTOR_NONE = 0, WR_MUD_ACTOR_CHAR, WR_MUD_ACTOR_NPC };
@@ -190,6 +321,8 @@ struct wr_mud_event {
     const char *item;         /* item name, door name, channel or zone key */
     const char *code;         /* see the event types; or NULL */
     const char *text;         /* said/emoted text, failure message; or NULL */
+    uint8_t target_kind;      /* enum wr_mud_actor_kind of target_id */
+    const char *to_actor, *to_target, *to_room; /* WR_MUD_EV_ACT */
 };
 
 extern const struct wr_module wr_mud_module;
@@ -219,6 +352,23 @@ const struct wr_mud_zone_state *wr_mud_zone_state(const struct wr_mud *m, uint32
 void wr_mud_channel_history(const struct wr_mud *m, uint32_t ch,
                             void (*cb)(void *arg, const char *who, const char *text),
                             void *arg);
+size_t wr_mud_mail_count(const struct wr_mud *m);
+const struct wr_mud_mail *wr_mud_mail_at(const struct wr_mud *m, size_t i); /* id order */
+/* Current stock of line @line of shop @shop (-1: unlimited). */
+int32_t wr_mud_shop_stock(const struct wr_mud *m, uint32_t shop, uint32_t line);
+/* Effective stat / pool maximum / armour of a character at log time @now
+ * (base + equipment + running effects). */
+int32_t wr_mud_char_stat(const struct wr_mud *m, const struct wr_mud_char *c,
+                         enum wr_mud_stat s, uint64_t now);
+int32_t wr_mud_char_max(const struct wr_mud *m, const struct wr_mud_char *c,
+                        enum wr_mud_pool p, uint64_t now);
+int32_t wr_mud_char_armour(const struct wr_mud *m, const struct wr_mud_char *c,
+                           enum wr_mud_dtype t, uint64_t now);
+/* Experience needed to go from level @level to the next one. */
+uint64_t wr_mud_xp_to_next(const struct wr_mud_model *mo, uint32_t level);
+/* BLAKE2b-128 of the canonical export of the current world (equal for two
+ * worlds that export to the same files); zero when no world. */
+const uint8_t *wr_mud_world_hash(const struct wr_mud *m);
 /* Earliest log time at which something in @zone is due (for the owner's
  * timer), or UINT64_MAX. */
 uint64_t wr_mud_zone_next_due(const struct wr_mud *m, uint32_t zone);

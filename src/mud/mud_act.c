@@ -139,6 +139,8 @@ enum result wr__mud_apply_move(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     uint8_t d = wr_get_u8(r);
     if (r->err || d >= WR_MUD_NDIRS)
         return R_MALFORMED;
+    if (wr__mud_fight_busy(m, ctx, cmd, c, "walk away (flee!)"))
+        return R_KEEP;
     const struct wr_mud_exit *x = &m->model->rooms[c->room].exits[d];
     if (x->to == WR_MUD_NO_ROOM || x->to >= m->model->n_rooms) {
         wr__mud_fail(ctx, cmd, "no_exit", "You can't go that way.");
@@ -159,7 +161,7 @@ enum result wr__mud_apply_move(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     wr__mud_to_room(ctx, WR_MUD_EV_ARRIVE, &e);
     e.dir = d;
     wr__mud_to_char(ctx, WR_MUD_EV_MOVED, c, &e);
-    wr__mud_greet(m, ctx, c);
+    wr__mud_entered_room(m, ctx, c);
     return R_KEEP;
 }
 

@@ -109,10 +109,11 @@ enum result wr__mud_apply_create(struct wr_mud *m, const struct wr_apply_ctx *ct
     c->room = m->model->start_room;
     c->channels_off = wr__mud_default_channels_off(m->model);
     c->created_at = c->last_login_at = ctx->now_ms;
+    wr__mud_progress_init_char(m, ctx, c, 0, 0);
     bind_session(m, c, cmd, token, incarnation, ctx->now_ms);
     entered(ctx, c, "created");
     wr__mud_link_event(ctx, c, "enter");
-    wr__mud_greet(m, ctx, c);
+    wr__mud_entered_room(m, ctx, c);
     wr__mud_check(m);
     return R_KEEP;
 }
@@ -145,7 +146,7 @@ enum result wr__mud_apply_login(struct wr_mud *m, const struct wr_apply_ctx *ctx
     case WR_MUD_OFFLINE:
         entered(ctx, c, "login");
         wr__mud_link_event(ctx, c, "enter");
-        wr__mud_greet(m, ctx, c);
+        wr__mud_entered_room(m, ctx, c);
         break;
     case WR_MUD_LINKDEAD:
         entered(ctx, c, "reconnect");
@@ -186,6 +187,7 @@ enum result wr__mud_apply_resume(struct wr_mud *m, const struct wr_apply_ctx *ct
 
 void wr__mud_quit(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c)
 {
+    wr__mud_fight_leave(m, ctx, WR_MUD_ACTOR_CHAR, c->id);
     wr__mud_link_event(ctx, c, "quit");
     struct wr_mud_event e = wr__mud_ev_char(c);
     wr__mud_to_char(ctx, WR_MUD_EV_QUIT, c, &e);
@@ -214,6 +216,7 @@ enum result wr__mud_apply_expire(struct wr_mud *m, const struct wr_apply_ctx *ct
     struct wr_mud_char *c = wr__mud_char_by_id(m, id);
     if (c == NULL || c->state != WR_MUD_LINKDEAD || c->linkdead_since != since)
         return R_KEEP; /* back, or linkdead again since: not this expiry */
+    wr__mud_fight_leave(m, ctx, WR_MUD_ACTOR_CHAR, c->id);
     wr__mud_link_event(ctx, c, "gone");
     wr_world_close_session(ctx->world, c->session);
     go_offline(m, c);

@@ -95,6 +95,14 @@ struct wr_mud {
     struct spawn_state *npc_sp;
     struct chan_ring *chans;
 
+    /* gameplay (module version 2) */
+    int32_t *stock;        /* shop stock: stock_off[shop] + line; -1 unlimited */
+    uint32_t *stock_off;   /* per shop, into stock */
+    struct wr_mud_mail *mail;
+    size_t n_mail, cap_mail;
+    uint32_t next_mail_id;
+    uint8_t world_hash[16]; /* wr_mud_world_hash */
+
     /* WORLD_CHUNK assembly: up_total == 0 when none is under way. */
     uint8_t up_hash[16];
     uint32_t up_total, up_got;
@@ -241,15 +249,172 @@ enum result wr__mud_apply_chanset(struct wr_mud *m, const struct wr_apply_ctx *c
 void wr__mud_untie_item(struct wr_mud *m, struct wr_mud_item_inst *it, uint64_t now);
 /* Player @c entered its room: the NPCs there schedule their greetings. */
 void wr__mud_greet(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_mud_char *c);
+/* Player @c arrived in its room (moved, entered the game, recalled,
+ * teleported): greetings, aggressive NPCs, quest visits. */
+void wr__mud_entered_room(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c);
 /* Player @c said @text: NPCs in the room with a matching rule answer. */
 void wr__mud_hear(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
                   const char *text);
 /* WORLD_CHUNK: assemble a bundle; the last chunk installs it. */
 enum result wr__mud_apply_chunk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                 struct wr_reader *r);
+/* Remove NPC instance @id (it died): its reactions go, its spawner's
+ * timer starts. */
+void wr__mud_npc_remove(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t id);
+/* m->world_hash from the canonical export of m->model. */
+void wr__mud_world_hash(struct wr_mud *m);
+/* Replace the world by @nm parsed from @bundle (ownership of both moves
+ * here), remapping the state by key (WORLD_CHUNK and builder edits).
+ * @code is the WR_MUD_EV_WORLD code ("loaded", "edited"). */
+void wr__mud_install_world(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           struct wr_mud_model *nm, uint8_t *bundle, size_t len,
+                           const char *code);
 /* ZONE_PLACE (compare-and-set of the owner) and ZONE_TICK. */
 enum result wr__mud_apply_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                const struct wr_cmd *cmd, struct wr_reader *r);
+
+/* ---- gameplay areas (module version 2) --------------------------------- *
+ *
+ * Five files each own a range of command types (mud.h) and a part of the
+ * state: mud_fight.c (targets, rounds, skills, effects, NPC combat, death,
+ * recall), mud_progress.c (races, classes, stats, levels, experience,
+ * regeneration, hone, train), mud_items.c (equipment, use, gold, shops,
+ * corpses), mud_quest.c (conversations, quests, socials, mail) and
+ * mud_build.c (roles, live building, admin commands). Each has the same
+ * four hooks, called by the core in this order (fight, progress, items,
+ * quest, build): apply (its commands; @c is NULL for a session-less one),
+ * snapshot/restore (its section, appended to the core's in snapshot
+ * version 2; a version 1 snapshot restores with @r NULL: defaults),
+ * remap (a world was installed: old index -> new index by key, NONE if
+ * gone) and clear (free what it allocated; the core then forgets every
+ * character, NPC and item). */
+
+struct remap {
+    const struct wr_mud_model *om; /* the old model, or NULL (first world) */
+    const struct wr_mud_model *nm; /* the new one (already m->model) */
+    /* old index -> new index, NONE if gone; NULL when om is NULL */
+    const uint32_t *room, *item, *npc, *zone, *skill, *quest, *shop, *race, *cls;
+};
+
+#define AREA_HOOKS(area)                                                                           enum result wr__mud_apply_##area(struct wr_mud *m, const struct wr_apply_ctx *ctx,                                              const struct wr_cmd *cmd, struct wr_mud_char *c,                                               struct wr_reader *r);                                         void wr__mud_snap_##area(const struct wr_mud *m, struct wr_writer *w);                         int wr__mud_restore_##area(struct wr_mud *m, struct wr_reader *r);                             void wr__mud_remap_##area(struct wr_mud *m, const struct wr_apply_ctx *ctx,                                              const struct remap *rm);                                             void wr__mud_clear_##area(struct wr_mud *m)
+AREA_HOOKS(fight);
+AREA_HOOKS(progress);
+AREA_HOOKS(items);
+AREA_HOOKS(quest);
+AREA_HOOKS(build);
+#undef AREA_HOOKS
+
+/* Zone-timer work the areas add to a ZONE_TICK (mud_zone.c collects it). */
+enum due_kind {
+    DUE_NPC_TIMER = 0, DUE_REACTION, DUE_NPC_SPAWN, DUE_ITEM_SPAWN,
+    DUE_ROUND_CHAR,  /* fighter.next_round_at of a character (id = char id) */
+    DUE_ROUND_NPC,   /* ... of an NPC instance */
+    DUE_REGEN_CHAR,  /* next_regen_at of a character */
+    DUE_REGEN_NPC,   /* ... of an NPC instance */
+    DUE_DECAY,       /* decay_at of a corpse (id = item instance) */
+};
+
+/* mud_fight.c */
+/* Run one combat round of that fighter if it is due (no-op otherwise). */
+void wr__mud_fight_round(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
+                         uint32_t id);
+/* A fighter (character or NPC instance) leaves the world or dies: every
+ * fight it is in ends; those who targeted it stop. */
+void wr__mud_fight_leave(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
+                         uint32_t id);
+/* Is @c fighting? Then tells the session why it cannot do @what and
+ * returns true. */
+bool wr__mud_fight_busy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                        const struct wr_cmd *cmd, const struct wr_mud_char *c, const char *what);
+/* @c arrived in its room / NPC @n arrived in its room: aggressive NPCs
+ * there attack. */
+void wr__mud_fight_char_arrived(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                struct wr_mud_char *c);
+void wr__mud_fight_npc_arrived(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                               struct wr_mud_npc_inst *n);
+/* A new NPC instance's fighter: full pools, no fight. */
+void wr__mud_fight_init_npc(struct wr_mud *m, struct wr_mud_npc_inst *n);
+
+/* mud_progress.c */
+/* A new character of @race and @cls: stats, level 1, full pools. */
+void wr__mud_progress_init_char(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                                struct wr_mud_char *c, uint32_t race, uint32_t cls);
+/* @c killed a victim of @level: experience (scaled by the level
+ * difference), maybe a new level (told to @c). */
+void wr__mud_award_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
+                      uint32_t level);
+/* Grant @xp outright (quest rewards). */
+void wr__mud_grant_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
+                      uint64_t xp);
+/* A pool of @c dropped below its maximum: start regenerating if idle. */
+void wr__mud_regen_start(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
+                         uint32_t id);
+/* A regeneration tick of that character / NPC instance if due. */
+void wr__mud_regen(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind, uint32_t id);
+/* Effective stat / pool maximum / armour of a fighter at @now: base
+ * (character: race, class, honed; NPC: its model) + equipment + effects. */
+int32_t wr__mud_stat(const struct wr_mud *m, uint8_t kind, uint32_t id, enum wr_mud_stat s,
+                     uint64_t now);
+int32_t wr__mud_max(const struct wr_mud *m, uint8_t kind, uint32_t id, enum wr_mud_pool p,
+                    uint64_t now);
+int32_t wr__mud_armour(const struct wr_mud *m, uint8_t kind, uint32_t id, enum wr_mud_dtype t,
+                       uint64_t now);
+
+/* mud_items.c */
+/* Sum of @c's worn equipment's bonus to stat @s / armour against @t. */
+int32_t wr__mud_equip_stat(const struct wr_mud *m, const struct wr_mud_char *c,
+                           enum wr_mud_stat s);
+int32_t wr__mud_equip_armour(const struct wr_mud *m, const struct wr_mud_char *c,
+                             enum wr_mud_dtype t);
+/* @c's wielded weapon (model item index), or NONE. */
+uint32_t wr__mud_weapon(const struct wr_mud *m, const struct wr_mud_char *c);
+/* A fighter died in @room: a corpse there holds its gold and what it
+ * carried (a character: its inventory, not what it wears; an NPC: its gold
+ * and its drops, rolled with @rng). Returns the corpse's instance id. */
+uint32_t wr__mud_make_corpse(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
+                             uint32_t id, uint32_t room, uint64_t *rng);
+/* A corpse decays if due: its contents are lost. */
+void wr__mud_corpse_decay(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t item_id);
+/* How many instances of model item @item @c carries. */
+uint32_t wr__mud_count_carried(const struct wr_mud *m, const struct wr_mud_char *c,
+                               uint32_t item);
+/* Give @c a new instance of model item @item (quest rewards). */
+void wr__mud_give_new_item(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           struct wr_mud_char *c, uint32_t item);
+/* Take @n instances of model item @item from what @c carries. */
+void wr__mud_take_items(struct wr_mud *m, struct wr_mud_char *c, uint32_t item, uint32_t n);
+
+/* mud_quest.c */
+/* @c killed an instance of NPC @npc / entered its room / is carrying more
+ * of something: quest steps advance (told to @c). */
+void wr__mud_quest_on_kill(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           struct wr_mud_char *c, uint32_t npc);
+void wr__mud_quest_on_enter(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                            struct wr_mud_char *c);
+void wr__mud_quest_on_item(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           struct wr_mud_char *c);
+
+/* The act()-style message of @msg for actor/target names (either may be
+ * NULL), sent as WR_MUD_EV_ACT with @code to @room (WR_MUD_NO_ROOM: to
+ * the actor's session only, when the actor is a character @ac). Templates
+ * "{actor}"/"{target}" are replaced and the first letter capitalised. */
+void wr__mud_act(const struct wr_apply_ctx *ctx, const char *code, uint32_t room,
+                 uint8_t actor_kind, uint32_t actor_id, const char *actor_name,
+                 uint8_t target_kind, uint32_t target_id, const char *target_name,
+                 const char *to_actor, const char *to_target, const char *to_room,
+                 const struct wr_mud_char *ac);
+/* Tell @c alone (WR_MUD_EV_ACT to its session) a formatted line. */
+void wr__mud_tell_char(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
+                       const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The display name of a fighter ("Alice", "the giant rat"), or NULL. */
+const char *wr__mud_fighter_name(const struct wr_mud *m, uint8_t kind, uint32_t id);
+/* The fighter of a character / NPC instance, or NULL if gone. */
+struct wr_mud_fighter *wr__mud_fighter(struct wr_mud *m, uint8_t kind, uint32_t id);
+/* Room of a fighter, or WR_MUD_NO_ROOM. */
+uint32_t wr__mud_fighter_room(const struct wr_mud *m, uint8_t kind, uint32_t id);
+/* Next number from @rng in [0, n) (n > 0). */
+uint64_t wr__mud_roll(uint64_t *rng, uint64_t n);
 
 /* ---- mud_snapshot.c: the module's snapshot and restore hooks ----------- */
 

@@ -8,7 +8,7 @@
 #include "mud/mud_internal.h"
 #include "mud/worldfile.h"
 
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2
 
 /* A u16-length string, NUL-free, as a new allocation; NULL if malformed. */
 static char *get_text_dup(struct wr_reader *r)
@@ -23,7 +23,8 @@ static char *get_text_dup(struct wr_reader *r)
     return s;
 }
 
-/* Section format, version 1 (all little endian):
+/* Section format, version 2 (all little endian); version 1 is the same
+ * without the gameplay areas' sections at the end:
  *   u32 bundle_len | bundle | u32 n_chars | char* | u32 next_npc_id
  *   | u32 next_item_id | u32 next_react_id
  *   then, when a world is loaded (bundle_len > 0):
@@ -32,7 +33,8 @@ static char *get_text_dup(struct wr_reader *r)
  *   spawner, then per NPC spawner | per channel: u32 count | (str who |
  *   text)* oldest first | u32 n | npc* | u32 n | item* | u32 n | reaction*
  *   and last the upload: u32 total | (hash[16] | u32 got | bytes[got]) if
- *   total > 0. Every list is in id order. */
+ *   total > 0. Every list is in id order. Then the areas' sections:
+ *   fight, progress, items, quest, build (their files describe them). */
 void wr__mud_snapshot(void *state, struct wr_writer *w)
 {
     struct wr_mud *m = state;
@@ -120,6 +122,12 @@ void wr__mud_snapshot(void *state, struct wr_writer *w)
         wr_put_u32(w, m->up_got);
         wr_put_bytes(w, m->up_buf, m->up_got);
     }
+    /* Version 2: the gameplay areas' sections, in this order. */
+    wr__mud_snap_fight(m, w);
+    wr__mud_snap_progress(m, w);
+    wr__mud_snap_items(m, w);
+    wr__mud_snap_quest(m, w);
+    wr__mud_snap_build(m, w);
 }
 
 static int restore_world(struct wr_mud *m, struct wr_reader *r)
@@ -316,6 +324,13 @@ int wr__mud_restore(void *state, struct wr_reader *r, uint8_t version)
     }
     if (r->err)
         goto malformed;
+    /* A version 1 snapshot has no gameplay sections: defaults (NULL). */
+    struct wr_reader *ar = version >= 2 ? r : NULL;
+    if (wr__mud_restore_fight(m, ar) != 0 || wr__mud_restore_progress(m, ar) != 0 ||
+        wr__mud_restore_items(m, ar) != 0 || wr__mud_restore_quest(m, ar) != 0 ||
+        wr__mud_restore_build(m, ar) != 0 || r->err)
+        goto malformed;
+    wr__mud_world_hash(m);
     wr__mud_check(m);
     return 0;
 

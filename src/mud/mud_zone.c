@@ -16,8 +16,6 @@
 #include "mud/mud_internal.h"
 #include "mud/worldfile.h"
 
-/* Kinds of due work in a zone, in the order they run at equal times. */
-enum due_kind { DUE_NPC_TIMER = 0, DUE_REACTION = 1, DUE_NPC_SPAWN = 2, DUE_ITEM_SPAWN = 3 };
 
 /* ---- text helpers ----------------------------------------------------- */
 
@@ -104,10 +102,34 @@ static void spawn_npc(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t
     n->spawner = s;
     n->room = sp->room;
     npc_schedule(m, n, ctx->now_ms, rng);
+    wr__mud_fight_init_npc(m, n);
     m->npc_sp[s].inst = n->id;
     m->npc_sp[s].due = NEVER;
     struct wr_mud_event e = wr__mud_ev_npc(m, n);
     wr__mud_to_room(ctx, WR_MUD_EV_SPAWN, &e);
+    wr__mud_fight_npc_arrived(m, ctx, n);
+}
+
+void wr__mud_npc_remove(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t id)
+{
+    long i = wr__mud_find_by_id(m->npcs, m->n_npcs, sizeof *m->npcs, id);
+    if (i < 0)
+        return;
+    uint32_t s = m->npcs[i].spawner;
+    memmove(&m->npcs[i], &m->npcs[i + 1], (m->n_npcs - (size_t)i - 1) * sizeof *m->npcs);
+    m->n_npcs--;
+    size_t keep = 0;
+    for (size_t k = 0; k < m->n_reacts; k++) {
+        if (m->reacts[k].npc_inst == id)
+            free(m->reacts[k].text);
+        else
+            m->reacts[keep++] = m->reacts[k];
+    }
+    m->n_reacts = keep;
+    if (s < m->model->n_npc_spawners && m->npc_sp[s].inst == id) {
+        m->npc_sp[s].inst = 0;
+        m->npc_sp[s].due = ctx->now_ms + m->model->npc_spawners[s].interval_ms;
+    }
 }
 
 static void spawn_item(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t s)
@@ -167,6 +189,13 @@ void wr__mud_greet(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struc
         for (size_t g = 0; g < def->n_greets; g++)
             add_reaction(m, ctx, n, &def->greets[g].action, def->greets[g].delay_ms, c->name);
     }
+}
+
+void wr__mud_entered_room(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c)
+{
+    wr__mud_greet(m, ctx, c);
+    wr__mud_fight_char_arrived(m, ctx, c);
+    wr__mud_quest_on_enter(m, ctx, c);
 }
 
 /* Player @c said @text: the NPCs in the room with a matching hear rule
@@ -252,8 +281,9 @@ static uint32_t *map_spawners(size_t on, const uint32_t *othing, const uint32_t 
 /* Replace the world by @nm (parsed from @bundle, whose ownership moves
  * here): remap everything that exists in both by key, drop the rest, start
  * the new spawners. See mud.h, WORLD_CHUNK. */
-static void install_world(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                          struct wr_mud_model *nm, uint8_t *bundle, size_t len)
+void wr__mud_install_world(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           struct wr_mud_model *nm, uint8_t *bundle, size_t len,
+                           const char *code)
 {
     struct wr_mud_model *om = m->model;
     size_t o_rooms = om ? om->n_rooms : 0, o_items = om ? om->n_items : 0;
@@ -333,8 +363,8 @@ static void install_world(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     size_t keep = 0;
     for (size_t i = 0; i < m->n_items; i++) {
         struct wr_mud_item_inst it = m->items[i];
-        uint32_t ni = item_map[it.item];
-        uint32_t where = it.loc == WR_MUD_CARRIED ? it.where : room_map[it.where];
+        uint32_t ni = it.item == WR_MUD_CORPSE ? WR_MUD_CORPSE : item_map[it.item];
+        uint32_t where = it.loc == WR_MUD_IN_ROOM ? room_map[it.where] : it.where;
         if (ni == NONE || where == NONE)
             continue;
         it.item = ni;
@@ -415,16 +445,8 @@ static void install_world(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         npc_sp[m->npcs[i].spawner].due = NEVER;
     }
 
-    free(room_map);
-    free(item_map);
-    free(npc_map);
-    free(zone_map);
-    free(chan_map);
-    free(isp_map);
-    free(nsp_map);
     if (om != NULL)
         wr__mud_chans_free(m->chans, om->n_channels);
-    wr_mud_model_free(om);
     free(m->bundle);
     free(m->doors);
     free(m->zones);
@@ -439,13 +461,67 @@ static void install_world(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     m->item_sp = item_sp;
     m->npc_sp = npc_sp;
 
+    /* The gameplay areas remap what they hold by key. */
+    uint32_t *skill_map, *quest_map, *shop_map, *race_map, *cls_map;
+    KV_BUILD(t, nm->skills, nm->n_skills);
+    KV_MAP(skill_map, om ? om->skills : (struct wr_mud_skill *)NULL, om ? om->n_skills : 0, t,
+           nm->n_skills);
+    free(t);
+    KV_BUILD(t, nm->quests, nm->n_quests);
+    KV_MAP(quest_map, om ? om->quests : (struct wr_mud_quest *)NULL, om ? om->n_quests : 0, t,
+           nm->n_quests);
+    free(t);
+    KV_BUILD(t, nm->shops, nm->n_shops);
+    KV_MAP(shop_map, om ? om->shops : (struct wr_mud_shop *)NULL, om ? om->n_shops : 0, t,
+           nm->n_shops);
+    free(t);
+    KV_BUILD(t, nm->races, nm->n_races);
+    KV_MAP(race_map, om ? om->races : (struct wr_mud_race *)NULL, om ? om->n_races : 0, t,
+           nm->n_races);
+    free(t);
+    KV_BUILD(t, nm->classes, nm->n_classes);
+    KV_MAP(cls_map, om ? om->classes : (struct wr_mud_class *)NULL, om ? om->n_classes : 0, t,
+           nm->n_classes);
+    free(t);
+    struct remap rm = {.om = om, .nm = nm};
+    if (om != NULL) {
+        rm.room = room_map;
+        rm.item = item_map;
+        rm.npc = npc_map;
+        rm.zone = zone_map;
+        rm.skill = skill_map;
+        rm.quest = quest_map;
+        rm.shop = shop_map;
+        rm.race = race_map;
+        rm.cls = cls_map;
+    }
+    wr__mud_remap_fight(m, ctx, &rm);
+    wr__mud_remap_progress(m, ctx, &rm);
+    wr__mud_remap_items(m, ctx, &rm);
+    wr__mud_remap_quest(m, ctx, &rm);
+    wr__mud_remap_build(m, ctx, &rm);
+    free(room_map);
+    free(item_map);
+    free(npc_map);
+    free(zone_map);
+    free(chan_map);
+    free(isp_map);
+    free(nsp_map);
+    free(skill_map);
+    free(quest_map);
+    free(shop_map);
+    free(race_map);
+    free(cls_map);
+    wr_mud_model_free(om);
+    wr__mud_world_hash(m);
+
     /* Kept NPCs act on the new definition's timers. */
     for (size_t i = 0; i < m->n_npcs; i++)
         npc_schedule(m, &m->npcs[i], ctx->now_ms, &rng);
 
     char hex[33];
     hex16(nm->hash, hex);
-    struct wr_mud_event e = {.room = WR_MUD_NO_ROOM, .dir = -1, .code = "loaded", .text = hex};
+    struct wr_mud_event e = {.room = WR_MUD_NO_ROOM, .dir = -1, .code = code, .text = hex};
     wr__mud_emit(ctx, WR_MUD_EV_WORLD, WR_AUD_ALL, 0, 0, 0, &e);
     for (uint32_t s = 0; s < nm->n_npc_spawners; s++)
         if (npc_sp[s].inst == 0)
@@ -500,8 +576,21 @@ enum result wr__mud_apply_chunk(struct wr_mud *m, const struct wr_apply_ctx *ctx
     size_t blen = m->up_total;
     m->up_buf = NULL;
     wr__mud_upload_clear(m);
-    install_world(m, ctx, nm, bundle, blen);
+    wr__mud_install_world(m, ctx, nm, bundle, blen, "loaded");
     return R_KEEP;
+}
+
+void wr__mud_world_hash(struct wr_mud *m)
+{
+    memset(m->world_hash, 0, sizeof m->world_hash);
+    if (m->model == NULL)
+        return;
+    struct wr_writer w;
+    wr_writer_init(&w, 64 * 1024);
+    char err[160];
+    if (wr_mud_model_export(m->model, &w, err, sizeof err) == 0)
+        crypto_generichash(m->world_hash, sizeof m->world_hash, w.base, w.len, NULL, 0);
+    wr_writer_free(&w);
 }
 
 /* ---- zones and their timers ------------------------------------------- */
@@ -539,6 +628,8 @@ static uint32_t *distances(const struct wr_mud_model *mo, uint32_t home, uint32_
 static void npc_wander(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                        struct wr_mud_npc_inst *n, uint64_t *rng)
 {
+    if (n->f.next_round_at != NEVER)
+        return; /* it fights: it stays */
     const struct wr_mud_model *mo = m->model;
     uint32_t home = mo->npc_spawners[n->spawner].room;
     uint32_t zone = mo->rooms[home].zone;
@@ -565,6 +656,7 @@ static void npc_wander(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     enum wr_mud_dir rd = wr_mud_dir_reverse((enum wr_mud_dir)d);
     e.dir = mo->rooms[n->room].exits[rd].to == from ? (int)rd : -1;
     wr__mud_to_room(ctx, WR_MUD_EV_ARRIVE, &e);
+    wr__mud_fight_npc_arrived(m, ctx, n);
 }
 
 static void npc_act(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_npc_inst *n,
@@ -645,6 +737,30 @@ static size_t collect_due(const struct wr_mud *m, uint32_t zone, uint64_t now,
         if (m->item_sp[s].inst == 0 &&
             wr__mud_room_zone(m, m->model->item_spawners[s].room) == zone)
             ADD(m->item_sp[s].due, DUE_ITEM_SPAWN, (uint32_t)s);
+    for (size_t i = 0; i < m->n_chars; i++) {
+        const struct wr_mud_char *c = &m->chars[i];
+        if (!wr__mud_in_world(c) || wr__mud_room_zone(m, c->room) != zone)
+            continue;
+        if (c->f.next_round_at != NEVER)
+            ADD(c->f.next_round_at, DUE_ROUND_CHAR, c->id);
+        if (c->next_regen_at != NEVER)
+            ADD(c->next_regen_at, DUE_REGEN_CHAR, c->id);
+    }
+    for (size_t i = 0; i < m->n_npcs; i++) {
+        const struct wr_mud_npc_inst *ni = &m->npcs[i];
+        if (wr__mud_room_zone(m, ni->room) != zone)
+            continue;
+        if (ni->f.next_round_at != NEVER)
+            ADD(ni->f.next_round_at, DUE_ROUND_NPC, ni->id);
+        if (ni->next_regen_at != NEVER)
+            ADD(ni->next_regen_at, DUE_REGEN_NPC, ni->id);
+    }
+    for (size_t i = 0; i < m->n_items; i++) {
+        const struct wr_mud_item_inst *it = &m->items[i];
+        if (it->item == WR_MUD_CORPSE && it->loc == WR_MUD_IN_ROOM &&
+            wr__mud_room_zone(m, it->where) == zone)
+            ADD(it->decay_at, DUE_DECAY, it->id);
+    }
 #undef ADD
     if (out != NULL)
         *out = v;
@@ -694,9 +810,24 @@ static void run_tick(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t 
             if (m->npc_sp[v[i].id].inst == 0)
                 spawn_npc(m, ctx, v[i].id, &rng);
             break;
-        default:
+        case DUE_ITEM_SPAWN:
             if (m->item_sp[v[i].id].inst == 0)
                 spawn_item(m, ctx, v[i].id);
+            break;
+        case DUE_ROUND_CHAR:
+            wr__mud_fight_round(m, ctx, WR_MUD_ACTOR_CHAR, v[i].id);
+            break;
+        case DUE_ROUND_NPC:
+            wr__mud_fight_round(m, ctx, WR_MUD_ACTOR_NPC, v[i].id);
+            break;
+        case DUE_REGEN_CHAR:
+            wr__mud_regen(m, ctx, WR_MUD_ACTOR_CHAR, v[i].id);
+            break;
+        case DUE_REGEN_NPC:
+            wr__mud_regen(m, ctx, WR_MUD_ACTOR_NPC, v[i].id);
+            break;
+        default:
+            wr__mud_corpse_decay(m, ctx, v[i].id);
             break;
         }
     }
@@ -730,6 +861,8 @@ enum result wr__mud_apply_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     }
     if (zs->owner == 0 || cmd->node != zs->owner || epoch != zs->epoch)
         return R_KEEP; /* a tick of a former owner: fenced off */
+    if (zs->paused)
+        return R_KEEP; /* an admin stopped its timers */
     run_tick(m, ctx, (uint32_t)z);
     return R_KEEP;
 }
@@ -737,6 +870,8 @@ enum result wr__mud_apply_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
 uint64_t wr_mud_zone_next_due(const struct wr_mud *m, uint32_t zone)
 {
     if (m->model == NULL || zone >= m->model->n_zones)
+        return NEVER;
+    if (m->zones[zone].paused)
         return NEVER;
     uint64_t min = NEVER;
     collect_due(m, zone, NEVER - 1, NULL, &min);

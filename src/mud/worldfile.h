@@ -45,4 +45,14 @@ int wr_mud_bundle_read_dir(const char *dir, struct wr_writer *out, char *err, si
 int wr_mud_model_parse(const void *bundle, size_t len, struct wr_mud_model **out, char *err,
                        size_t errlen);
 
+/* The canonical export of @m: a bundle (the format above) of YAML files,
+ * world.yaml and zones/KEY.yaml per zone, that parses back to a model
+ * equal to @m (same keys, same content; indexes grouped as the parser
+ * groups them). Canonical: every field in a fixed order, defaults written
+ * out, so export(parse(export(m))) == export(m) byte for byte, and two
+ * models export equal iff they are the same world. Pure. Returns 0, or -1
+ * with a message in @err. */
+int wr_mud_model_export(const struct wr_mud_model *m, struct wr_writer *out, char *err,
+                        size_t errlen);
+
 #endif

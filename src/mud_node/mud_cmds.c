@@ -256,7 +256,8 @@ static void cmd_channels(struct client *c, const struct wr_mud_char *me)
 
 /* Split @args into its first word (@w, NUL-terminated, at most cap-1) and
  * the rest. */
-static const char *first_word(const char *args, size_t len, char *w, size_t cap, size_t *rest_len)
+const char *wr__mud_first_word(const char *args, size_t len, char *w, size_t cap,
+                               size_t *rest_len)
 {
     size_t i = 0;
     while (i < len && args[i] != ' ' && args[i] != '\t')
@@ -288,6 +289,17 @@ static void submit_str(struct client *c, uint8_t type, const char *s)
     wr_writer_free(&p);
 }
 
+void wr__mud_submit_strs(struct client *c, uint8_t type, const char *a, const char *b)
+{
+    struct wr_writer p;
+    wr_writer_init(&p, 64);
+    wr_mud_encode_str(&p, a ? a : "");
+    if (b != NULL)
+        wr_mud_encode_str(&p, b);
+    wr__mud_submit(c, type, &p);
+    wr_writer_free(&p);
+}
+
 static void submit_text(struct client *c, uint8_t type, const char *target, const char *text,
                         size_t len)
 {
@@ -310,7 +322,7 @@ static int door_dir(struct client *c, const struct wr_mud_char *me, const char *
 {
     char w[32];
     size_t rest;
-    first_word(arg, len, w, sizeof w, &rest);
+    wr__mud_first_word(arg, len, w, sizeof w, &rest);
     int d = wr_mud_dir_parse(w);
     if (d >= 0)
         return d;
@@ -348,13 +360,18 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         wr__mud_mark_dirty(c);
         return;
     }
-    if (p.def == NULL) {
+    /* A skill's or a social's name typed in full comes before a command
+     * it merely starts ("bash" is the skill, not "bashful"). */
+    if ((p.def == NULL || p.prefix) && me != NULL && m != NULL &&
+        (wr__mud_try_skill(c, line, len) || wr__mud_try_social(c, line, len)))
+        return;
+    if (p.def == NULL || (me != NULL && p.def->role > me->role)) {
         wr__mud_out(c, "Huh? Type 'help' for the list of commands.\n");
         return;
     }
     if (m == NULL || me == NULL || me->room >= m->n_rooms) {
         if (p.def->id == WR_MC_HELP)
-            wr_mud_help(&c->out, line + p.args_off, p.args_len);
+            wr_mud_help(&c->out, line + p.args_off, p.args_len, WR_ROLE_PLAYER);
         else if (p.def->id == WR_MC_QUIT)
             wr__mud_submit(c, WR_MUD_QUIT, NULL);
         else
@@ -373,7 +390,7 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         submit_dir(c, WR_MUD_MOVE, p.def->dir);
         break;
     case WR_MC_GO: {
-        first_word(args, alen, w, sizeof w, &rest_len);
+        wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
         int d = wr_mud_dir_parse(w);
         if (d < 0)
             wr__mud_out(
@@ -401,7 +418,7 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
                 wr__mud_show_room(c, me->room);
             break;
         }
-        rest = first_word(args, alen, w, sizeof w, &rest_len);
+        rest = wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
         int d = wr_mud_dir_parse(w);
         if (p.def->id == WR_MC_LOOK && d >= 0 && rest_len == 0) {
             look_dir(c, me, d);
@@ -411,7 +428,7 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
             args = rest;
             alen = rest_len;
         }
-        first_word(args, alen, w, sizeof w, &rest_len);
+        wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
         look_at(c, me, w, strlen(w));
         break;
     }
@@ -431,15 +448,15 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
             wr__mud_outf(c, "%s what?\n", p.def->id == WR_MC_GET ? "Get" : "Drop");
             break;
         }
-        first_word(args, alen, w, sizeof w, &rest_len);
+        wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
         submit_str(c, p.def->id == WR_MC_GET ? WR_MUD_GET : WR_MUD_DROP, w);
         break;
     case WR_MC_GIVE: {
         char item[48], target[48];
-        rest = first_word(args, alen, item, sizeof item, &rest_len);
-        rest = first_word(rest, rest_len, target, sizeof target, &rest_len);
+        rest = wr__mud_first_word(args, alen, item, sizeof item, &rest_len);
+        rest = wr__mud_first_word(rest, rest_len, target, sizeof target, &rest_len);
         if (strcasecmp(target, "to") == 0)
-            first_word(rest, rest_len, target, sizeof target, &rest_len);
+            wr__mud_first_word(rest, rest_len, target, sizeof target, &rest_len);
         if (item[0] == '\0' || target[0] == '\0') {
             wr__mud_out(c, "Give what to whom? (give ITEM [to] NAME)\n");
             break;
@@ -471,7 +488,7 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         break;
     case WR_MC_TELL:
     case WR_MC_WHISPER:
-        rest = first_word(args, alen, w, sizeof w, &rest_len);
+        rest = wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
         if (w[0] == '\0' || rest_len == 0) {
             wr__mud_outf(c, "%s whom what? (%s)\n", p.def->id == WR_MC_TELL ? "Tell" : "Whisper",
                          p.def->usage);
@@ -496,8 +513,8 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         break;
     case WR_MC_CHANNEL: {
         char onoff[8];
-        rest = first_word(args, alen, w, sizeof w, &rest_len);
-        first_word(rest, rest_len, onoff, sizeof onoff, &rest_len);
+        rest = wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
+        wr__mud_first_word(rest, rest_len, onoff, sizeof onoff, &rest_len);
         long ch = wr_mud_model_channel(m, w);
         bool on = strcasecmp(onoff, "on") == 0, off = strcasecmp(onoff, "off") == 0;
         if (ch < 0 || (!on && !off)) {
@@ -519,7 +536,7 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         cmd_score(c, me);
         break;
     case WR_MC_HELP:
-        wr_mud_help(&c->out, args, alen);
+        wr_mud_help(&c->out, args, alen, me->role);
         c->want_prompt = true;
         wr__mud_mark_dirty(c);
         break;
@@ -527,5 +544,12 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         if (wr__mud_submit(c, WR_MUD_QUIT, NULL) == 0)
             c->state = S_CLOSING; /* the session stays until QUIT applies */
         break;
+    case WR_MC_AREA: {
+        char abuf[WR_MUD_TEXT_MAX + 64];
+        memcpy(abuf, args, alen);
+        abuf[alen] = '\0';
+        p.def->run(c, p.def, abuf, alen);
+        break;
+    }
     }
 }

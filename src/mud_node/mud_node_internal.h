@@ -215,6 +215,19 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len);
 /* Describe @room to @c: name, description, exits, items, NPCs, players. */
 void wr__mud_show_room(struct client *c, uint32_t room);
 
+/* ---- cmd_*.c: the gameplay areas' commands (tables in mud_text.h) -------- */
+/* If @line (@len bytes, control bytes removed) starts with the full name
+ * of a skill @c knows / of a social, submit it and return true. */
+bool wr__mud_try_skill(struct client *c, const char *line, size_t len);
+bool wr__mud_try_social(struct client *c, const char *line, size_t len);
+/* Submit a session command whose payload is the given strings (u8 length
+ * each; NULL is ""). */
+void wr__mud_submit_strs(struct client *c, uint8_t type, const char *a, const char *b);
+/* Split @args into its first word (@w, at most @cap - 1 bytes) and the
+ * rest (returned, with its length in *@rest_len). */
+const char *wr__mud_first_word(const char *args, size_t len, char *w, size_t cap,
+                               size_t *rest_len);
+
 /* ---- mud_deliver.c: the terminal layer and events ----------------------- */
 
 /* Put @c on the list flushed in mud_flush (once). */

@@ -106,7 +106,7 @@ void wr_mud_strip_ansi(struct wr_tbuf *out, const char *s, size_t len)
 /* ---- command table and parser ------------------------------------------ */
 
 #define MOVE(n, a, d)                                                                              \
-    {n, a, WR_MC_MOVE, d, false, "Movement", n, "Walk " n " if there is an exit that way."}
+    {n, a, WR_MC_MOVE, d, false, "Movement", n, "Walk " n " if there is an exit that way.", NULL, 0}
 
 const struct wr_mud_cmd_def wr_mud_cmds[] = {
     MOVE("north", "n", WR_DIR_N),
@@ -119,48 +119,48 @@ const struct wr_mud_cmd_def wr_mud_cmds[] = {
     MOVE("northwest", "nw", WR_DIR_NW),
     MOVE("southeast", "se", WR_DIR_SE),
     MOVE("southwest", "sw", WR_DIR_SW),
-    {"in", "", WR_MC_MOVE, WR_DIR_IN, true, "Movement", "in", "Go inside, if there is a way in."},
-    {"out", "", WR_MC_MOVE, WR_DIR_OUT, true, "Movement", "out", "Go outside, if there is a way out."},
+    {"in", "", WR_MC_MOVE, WR_DIR_IN, true, "Movement", "in", "Go inside, if there is a way in.", NULL, 0},
+    {"out", "", WR_MC_MOVE, WR_DIR_OUT, true, "Movement", "out", "Go outside, if there is a way out.", NULL, 0},
     {"look", "l", WR_MC_LOOK, -1, false, "Looking", "look [DIR | [at] THING]",
-     "Look at the room, in a direction, or at an item, a creature or a player."},
-    {"go", "", WR_MC_GO, -1, false, "Movement", "go DIR", "Walk in direction DIR (north, ne, up, in...)."},
-    {"get", "take", WR_MC_GET, -1, false, "Items", "get ITEM", "Pick up an item from the floor."},
-    {"drop", "", WR_MC_DROP, -1, false, "Items", "drop ITEM", "Put down an item you carry."},
+     "Look at the room, in a direction, or at an item, a creature or a player.", NULL, 0},
+    {"go", "", WR_MC_GO, -1, false, "Movement", "go DIR", "Walk in direction DIR (north, ne, up, in...).", NULL, 0},
+    {"get", "take", WR_MC_GET, -1, false, "Items", "get ITEM", "Pick up an item from the floor.", NULL, 0},
+    {"drop", "", WR_MC_DROP, -1, false, "Items", "drop ITEM", "Put down an item you carry.", NULL, 0},
     {"give", "", WR_MC_GIVE, -1, false, "Items", "give ITEM [to] NAME",
-     "Hand an item you carry to someone in the room."},
-    {"inventory", "i inv", WR_MC_INVENTORY, -1, false, "Items", "inventory", "List what you carry."},
+     "Hand an item you carry to someone in the room.", NULL, 0},
+    {"inventory", "i inv", WR_MC_INVENTORY, -1, false, "Items", "inventory", "List what you carry.", NULL, 0},
     {"examine", "exa", WR_MC_EXAMINE, -1, false, "Looking", "examine THING",
-     "Look closely at an item, a creature or a player."},
-    {"exits", "", WR_MC_EXITS, -1, false, "Looking", "exits", "List the exits of the room."},
-    {"map", "", WR_MC_MAP, -1, false, "Looking", "map", "Show a map of the area around you."},
-    {"open", "", WR_MC_OPEN, -1, false, "Movement", "open DIR|DOOR", "Open a door."},
-    {"close", "", WR_MC_CLOSE, -1, false, "Movement", "close DIR|DOOR", "Close a door."},
+     "Look closely at an item, a creature or a player.", NULL, 0},
+    {"exits", "", WR_MC_EXITS, -1, false, "Looking", "exits", "List the exits of the room.", NULL, 0},
+    {"map", "", WR_MC_MAP, -1, false, "Looking", "map", "Show a map of the area around you.", NULL, 0},
+    {"open", "", WR_MC_OPEN, -1, false, "Movement", "open DIR|DOOR", "Open a door.", NULL, 0},
+    {"close", "", WR_MC_CLOSE, -1, false, "Movement", "close DIR|DOOR", "Close a door.", NULL, 0},
     {"say", "'", WR_MC_SAY, -1, false, "Talking", "say TEXT  (or 'TEXT)",
-     "Say something to everyone in the room."},
+     "Say something to everyone in the room.", NULL, 0},
     {"emote", ": em", WR_MC_EMOTE, -1, false, "Talking", "emote TEXT  (or :TEXT)",
-     "Act something out: 'emote smiles.' shows 'Alice smiles.'"},
+     "Act something out: 'emote smiles.' shows 'Alice smiles.'", NULL, 0},
     {"tell", "", WR_MC_TELL, -1, false, "Talking", "tell NAME TEXT",
-     "Say something to one player, wherever they are."},
+     "Say something to one player, wherever they are.", NULL, 0},
     {"whisper", "", WR_MC_WHISPER, -1, false, "Talking", "whisper NAME TEXT",
-     "Whisper to someone in the room; the others only see that you whisper."},
+     "Whisper to someone in the room; the others only see that you whisper.", NULL, 0},
     {"reply", "", WR_MC_REPLY, -1, false, "Talking", "reply TEXT",
-     "Answer the last player who told you something."},
+     "Answer the last player who told you something.", NULL, 0},
     {"channels", "", WR_MC_CHANNELS, -1, false, "Talking", "channels",
-     "List the channels and whether you listen to them."},
+     "List the channels and whether you listen to them.", NULL, 0},
     {"channel", "", WR_MC_CHANNEL, -1, false, "Talking", "channel NAME on|off",
-     "Listen to a channel or stop listening."},
-    {"who", "", WR_MC_WHO, -1, false, "Information", "who", "List everyone in the game."},
-    {"score", "", WR_MC_SCORE, -1, false, "Information", "score", "Show your character."},
+     "Listen to a channel or stop listening.", NULL, 0},
+    {"who", "", WR_MC_WHO, -1, false, "Information", "who", "List everyone in the game.", NULL, 0},
+    {"score", "", WR_MC_SCORE, -1, false, "Information", "score", "Show your character.", NULL, 0},
     {"help", "?", WR_MC_HELP, -1, false, "Information", "help [COMMAND]",
-     "List the commands, or explain one."},
+     "List the commands, or explain one.", NULL, 0},
     {"quit", "", WR_MC_QUIT, -1, true, "Information", "quit",
-     "Leave the game (type it in full)."},
-    {NULL, NULL, 0, -1, false, NULL, NULL, NULL},
+     "Leave the game (type it in full).", NULL, 0},
+    {NULL, NULL, 0, -1, false, NULL, NULL, NULL, NULL, 0},
 };
 
 const struct wr_mud_cmd_def wr_mud_cmd_channel_talk = {
     "CHANNEL", "", WR_MC_CHANNEL_TALK, -1, true, "Talking", "CHANNEL TEXT",
-    "Talk on a channel: its name is the command (global hello)."};
+    "Talk on a channel: its name is the command (global hello).", NULL, 0};
 
 static bool alias_match(const char *aliases, const char *verb)
 {
@@ -179,15 +179,22 @@ static bool alias_match(const char *aliases, const char *verb)
     return false;
 }
 
+const struct wr_mud_cmd_def *const wr_mud_cmd_tables[] = {
+    wr_mud_cmds, wr_mud_cmds_fight, wr_mud_cmds_progress, wr_mud_cmds_items,
+    wr_mud_cmds_quest, wr_mud_cmds_build, NULL,
+};
+
 static const struct wr_mud_cmd_def *lookup(const char *verb, const char *const *channels,
-                                           size_t n_channels, int *channel)
+                                           size_t n_channels, int *channel, bool *prefix)
 {
     *channel = -1;
+    *prefix = false;
     if (verb[0] == '\0')
         return NULL;
-    for (const struct wr_mud_cmd_def *d = wr_mud_cmds; d->name; d++)
-        if (strcmp(d->name, verb) == 0 || alias_match(d->aliases, verb))
-            return d;
+    for (size_t t = 0; wr_mud_cmd_tables[t]; t++)
+        for (const struct wr_mud_cmd_def *d = wr_mud_cmd_tables[t]; d->name; d++)
+            if (strcmp(d->name, verb) == 0 || alias_match(d->aliases, verb))
+                return d;
     for (size_t i = 0; i < n_channels; i++) {
         if (channels[i] != NULL && strcasecmp(channels[i], verb) == 0) {
             *channel = (int)i;
@@ -195,9 +202,12 @@ static const struct wr_mud_cmd_def *lookup(const char *verb, const char *const *
         }
     }
     size_t vl = strlen(verb);
-    for (const struct wr_mud_cmd_def *d = wr_mud_cmds; d->name; d++)
-        if (!d->exact && strncmp(d->name, verb, vl) == 0)
-            return d;
+    *prefix = true;
+    for (size_t t = 0; wr_mud_cmd_tables[t]; t++)
+        for (const struct wr_mud_cmd_def *d = wr_mud_cmd_tables[t]; d->name; d++)
+            if (!d->exact && strncmp(d->name, verb, vl) == 0)
+                return d;
+    *prefix = false;
     return NULL;
 }
 
@@ -245,15 +255,15 @@ void wr_mud_cmd_parse(const char *line, size_t len, const char *const *channels,
         a++;
     out->args_off = a;
     out->args_len = end - a;
-    out->def = lookup(out->verb, channels, n_channels, &out->channel);
+    out->def = lookup(out->verb, channels, n_channels, &out->channel, &out->prefix);
 }
 
-void wr_mud_help(struct wr_tbuf *out, const char *word, size_t len)
+void wr_mud_help(struct wr_tbuf *out, const char *word, size_t len, uint8_t role)
 {
     if (word != NULL && len > 0) {
         struct wr_mud_parsed p;
         wr_mud_cmd_parse(word, len, NULL, 0, &p);
-        if (p.def == NULL) {
+        if (p.def == NULL || p.def->role > role) {
             wr_tbuf_printf(out, "There is no help on '%s'.\n", p.verb);
             return;
         }
@@ -265,24 +275,31 @@ void wr_mud_help(struct wr_tbuf *out, const char *word, size_t len)
             wr_tbuf_printf(out, "  ('%s' is short for '%s'.)\n", p.verb, p.def->name);
         return;
     }
-    static const char *const groups[] = {"Movement", "Looking", "Items", "Talking", "Information"};
+    static const char *const groups[] = {
+        "Movement", "Looking", "Items", "Equipment", "Shops", "Talking", "Social", "Combat",
+        "Character", "Quests", "Information", "Building", "Admin"};
     wr_tbuf_puts(out, "Commands (a command may be shortened: the first one in this list\n"
                       "that starts with what you type is the one run):\n");
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
-        wr_tbuf_printf(out, WR_ANSI_BOLD "%s:" WR_ANSI_RESET "\n ", groups[g]);
         size_t col = 1;
-        for (const struct wr_mud_cmd_def *d = wr_mud_cmds; d->name; d++) {
-            if (strcmp(d->group, groups[g]) != 0)
-                continue;
-            size_t w = strlen(d->name) + 1;
-            if (col + w > 72) {
-                wr_tbuf_puts(out, "\n ");
-                col = 1;
+        size_t shown = 0;
+        for (size_t t = 0; wr_mud_cmd_tables[t]; t++) {
+            for (const struct wr_mud_cmd_def *d = wr_mud_cmd_tables[t]; d->name; d++) {
+                if (strcmp(d->group, groups[g]) != 0 || d->role > role)
+                    continue;
+                if (shown++ == 0)
+                    wr_tbuf_printf(out, WR_ANSI_BOLD "%s:" WR_ANSI_RESET "\n ", groups[g]);
+                size_t w = strlen(d->name) + 1;
+                if (col + w > 72) {
+                    wr_tbuf_puts(out, "\n ");
+                    col = 1;
+                }
+                wr_tbuf_printf(out, " %s", d->name);
+                col += w;
             }
-            wr_tbuf_printf(out, " %s", d->name);
-            col += w;
         }
-        wr_tbuf_puts(out, "\n");
+        if (shown > 0)
+            wr_tbuf_puts(out, "\n");
     }
     wr_tbuf_puts(out, "A channel's name is a command too (global hello). "
                       "Type 'help COMMAND' for more.\n");
@@ -540,6 +557,21 @@ static void put_to(struct wr_tbuf *out, int dir)
     }
 }
 
+/* The colour of a WR_MUD_EV_ACT line by its code: what hurts you red,
+ * what you deal yellow, rewards green, the rest plain. */
+static const char *act_colour(const char *code, bool me, bool target_me)
+{
+    if (strcmp(code, "hit") == 0 || strcmp(code, "skill") == 0 || strcmp(code, "dot") == 0)
+        return target_me ? WR_ANSI_RED : me ? WR_ANSI_YELLOW : "";
+    if (strcmp(code, "death") == 0)
+        return WR_ANSI_BOLD WR_ANSI_RED;
+    if (strcmp(code, "xp") == 0 || strcmp(code, "level") == 0 || strcmp(code, "quest") == 0)
+        return WR_ANSI_GREEN;
+    if (strcmp(code, "mail") == 0)
+        return WR_ANSI_MAGENTA;
+    return "";
+}
+
 bool wr_mud_event_render(struct wr_tbuf *out, uint8_t type, const struct wr_mud_event *e,
                          uint32_t viewer)
 {
@@ -666,6 +698,15 @@ bool wr_mud_event_render(struct wr_tbuf *out, uint8_t type, const struct wr_mud_
         else
             wr_tbuf_printf(out, " %s.\n", code[0] ? code : "stirs");
         return true;
+    case WR_MUD_EV_ACT: {
+        bool target_me = e->target_kind == WR_MUD_ACTOR_CHAR && to_me;
+        const char *t = me ? e->to_actor : target_me ? e->to_target : e->to_room;
+        if (t == NULL || t[0] == '\0')
+            return false;
+        const char *colour = act_colour(code, me, target_me);
+        wr_tbuf_printf(out, "%s%s%s\n", colour, t, colour[0] ? WR_ANSI_RESET : "");
+        return true;
+    }
     case WR_MUD_EV_SPAWN:
         if (e->actor_kind == WR_MUD_ACTOR_NPC)
             wr_mud_put_capitalised(out, actor);

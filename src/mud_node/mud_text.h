@@ -71,7 +71,10 @@ enum wr_mud_cmd_id {
     WR_MC_SCORE,
     WR_MC_HELP,
     WR_MC_QUIT,
+    WR_MC_AREA, /* a gameplay command: def->run runs it */
 };
+
+struct client; /* mud_node_internal.h */
 
 struct wr_mud_cmd_def {
     const char *name;    /* the full name; prefixes of it match */
@@ -82,11 +85,25 @@ struct wr_mud_cmd_def {
     const char *group;   /* heading in `help` */
     const char *usage;
     const char *help;
+    /* WR_MC_AREA: runs the command for a PLAYING client whose character is
+     * in the world; @args (@len bytes, NUL-terminated) is the rest of the
+     * line, trimmed. */
+    void (*run)(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
+                size_t len);
+    uint8_t role; /* enum wr_mud_role needed; others see neither it nor its help */
 };
 
-/* The table, in priority order: a prefix matches the first command it is
- * a prefix of ("s" is south, not say). Ends with a NULL name. */
+/* The tables, in priority order: the core's (wr_mud_cmds) then one per
+ * gameplay area (in src/mud_node/cmd_*.c). A prefix matches the first
+ * command it is a prefix of ("s" is south, not say). Each ends with a NULL
+ * name; wr_mud_cmd_tables ends with NULL. */
 extern const struct wr_mud_cmd_def wr_mud_cmds[];
+extern const struct wr_mud_cmd_def wr_mud_cmds_fight[];
+extern const struct wr_mud_cmd_def wr_mud_cmds_progress[];
+extern const struct wr_mud_cmd_def wr_mud_cmds_items[];
+extern const struct wr_mud_cmd_def wr_mud_cmds_quest[];
+extern const struct wr_mud_cmd_def wr_mud_cmds_build[];
+extern const struct wr_mud_cmd_def *const wr_mud_cmd_tables[];
 
 #define WR_MUD_VERB_MAX 32
 
@@ -96,6 +113,7 @@ struct wr_mud_parsed {
     bool empty;                       /* the line held only blanks */
     char verb[WR_MUD_VERB_MAX];       /* the first word, lower-cased, truncated */
     size_t args_off, args_len;        /* the rest of the line, trimmed */
+    bool prefix;                      /* def matched as a prefix only */
 };
 
 /* Parse one input line (@len bytes, need not be NUL-terminated). The verb
@@ -110,8 +128,9 @@ void wr_mud_cmd_parse(const char *line, size_t len, const char *const *channels,
 extern const struct wr_mud_cmd_def wr_mud_cmd_channel_talk;
 
 /* `help`: every command grouped; `help WORD`: that command's usage and
- * help (WORD parsed like a verb), or a "no help" line. */
-void wr_mud_help(struct wr_tbuf *out, const char *word, size_t len);
+ * help (WORD parsed like a verb), or a "no help" line. Commands that need
+ * a role above @role are left out. */
+void wr_mud_help(struct wr_tbuf *out, const char *word, size_t len, uint8_t role);
 
 /* ---- layout ----------------------------------------------------------- */
 

@@ -61,14 +61,14 @@ static void test_help(void **state)
     (void)state;
     struct wr_tbuf b;
     wr_tbuf_init(&b);
-    wr_mud_help(&b, NULL, 0);
+    wr_mud_help(&b, NULL, 0, 0);
     assert_non_null(strstr(wr_tbuf_str(&b), "Movement:"));
     assert_non_null(strstr(wr_tbuf_str(&b), "quit"));
     b.len = 0;
-    wr_mud_help(&b, "s", 1);
+    wr_mud_help(&b, "s", 1, 0);
     assert_non_null(strstr(wr_tbuf_str(&b), "south"));
     b.len = 0;
-    wr_mud_help(&b, "zzz", 3);
+    wr_mud_help(&b, "zzz", 3, 0);
     assert_non_null(strstr(wr_tbuf_str(&b), "no help"));
     wr_tbuf_free(&b);
 }
