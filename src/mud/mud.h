@@ -364,6 +364,8 @@ int32_t wr_mud_char_max(const struct wr_mud *m, const struct wr_mud_char *c,
                         enum wr_mud_pool p, uint64_t now);
 int32_t wr_mud_char_armour(const struct wr_mud *m, const struct wr_mud_char *c,
                            enum wr_mud_dtype t, uint64_t now);
+/* Does @c know skill @skill (level, class, trained)? */
+bool wr_mud_knows_skill(const struct wr_mud *m, const struct wr_mud_char *c, uint32_t skill);
 /* Experience needed to go from level @level to the next one. */
 uint64_t wr_mud_xp_to_next(const struct wr_mud_model *mo, uint32_t level);
 /* BLAKE2b-128 of the canonical export of the current world (equal for two

@@ -346,6 +346,11 @@ void wr__mud_award_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
 /* Grant @xp outright (quest rewards). */
 void wr__mud_grant_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                       uint64_t xp);
+/* @c died: the experience penalty (rules.death_xp), told to @c. */
+void wr__mud_death_penalty(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           struct wr_mud_char *c);
+/* Can @c use skill @skill now: level, class, and trained if it must be. */
+bool wr__mud_knows_skill(const struct wr_mud *m, const struct wr_mud_char *c, uint32_t skill);
 /* A pool of @c dropped below its maximum: start regenerating if idle. */
 void wr__mud_regen_start(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
                          uint32_t id);

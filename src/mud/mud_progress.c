@@ -111,3 +111,19 @@ uint64_t wr_mud_xp_to_next(const struct wr_mud_model *mo, uint32_t level)
 {
     return (uint64_t)mo->rules.xp_base * level;
 }
+
+void wr__mud_death_penalty(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           struct wr_mud_char *c)
+{
+    (void)m; (void)ctx; (void)c;
+}
+
+bool wr__mud_knows_skill(const struct wr_mud *m, const struct wr_mud_char *c, uint32_t skill)
+{
+    return skill < m->model->n_skills && c->level >= m->model->skills[skill].level;
+}
+
+bool wr_mud_knows_skill(const struct wr_mud *m, const struct wr_mud_char *c, uint32_t skill)
+{
+    return wr__mud_knows_skill(m, c, skill);
+}
