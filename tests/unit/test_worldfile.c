@@ -218,7 +218,8 @@ static const struct error_case cases[] = {
     {F_TOWN, "    desc: A dusty shop.\n", "    desc: A dusty shop.\n    colour: red\n", NULL,
      "zones/town.yaml:26:5: unknown key colour in room (expected id, name, desc, x, y, z, exits)"},
     {F_WORLD, "name: Tiny\n", "name: Tiny\nmotd: hi\n", NULL,
-     "world.yaml:2:1: unknown key motd in world.yaml (expected name, start, channels)"},
+     "world.yaml:2:1: unknown key motd in world.yaml (expected name, start, channels, rules, "
+     "races, classes, skills, socials)"},
     /* duplicate key */
     {F_TOWN, "    name: a cat\n", "    name: a cat\n    name: a dog\n", NULL,
      "zones/town.yaml:43:5: duplicate key name in npc"},
