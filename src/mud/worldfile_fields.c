@@ -313,8 +313,8 @@ static int get_ref(struct ctx *c, const struct ynode *v, const char *key, uint32
 
 /* ---- the accessors, for worldfile_game.c ------------------------------------ */
 
-int wr__wf_fields(struct ctx *c, const struct ynode *map, const char *what,
-                  const char *const *keys, size_t nk, const struct ynode **vals)
+int wr__wf_fields(struct ctx *c, const struct ynode *map, const char *what, const char *const *keys,
+                  size_t nk, const struct ynode **vals)
 {
     return fields(c, map, what, keys, nk, vals);
 }
@@ -369,10 +369,18 @@ void wr__wf_add_ref(struct ctx *c, const struct ynode *n, uint32_t *dst, uint32_
 static const char *const world_keys[] = {"name", "start", "channels", WF_WORLD_GAME_KEYS};
 enum { W_NAME, W_START, W_CHANNELS, W_GAME, W_NKEYS = W_GAME + WG_NKEYS };
 
-static const char *const zfile_keys[] = {"zone", "rooms",         "items",
-                                         "npcs", "item_spawners", "npc_spawners",
-                                         WF_ZONE_GAME_KEYS};
-enum { ZF_ZONE, ZF_ROOMS, ZF_ITEMS, ZF_NPCS, ZF_ISP, ZF_NSP, ZF_GAME, ZF_NKEYS = ZF_GAME + ZG_NKEYS };
+static const char *const zfile_keys[] = {"zone",          "rooms",        "items",          "npcs",
+                                         "item_spawners", "npc_spawners", WF_ZONE_GAME_KEYS};
+enum {
+    ZF_ZONE,
+    ZF_ROOMS,
+    ZF_ITEMS,
+    ZF_NPCS,
+    ZF_ISP,
+    ZF_NSP,
+    ZF_GAME,
+    ZF_NKEYS = ZF_GAME + ZG_NKEYS
+};
 _Static_assert(ZF_NKEYS <= sizeof((struct wfile *)0)->top / sizeof(void *),
                "struct wfile's top[] holds every top-level key of a zone file");
 
@@ -781,7 +789,14 @@ static int read_behaviour(struct ctx *c, const struct ynode *e, struct wr_mud_np
 static const char *const npc_keys[] = {"id",     "name",         "keywords",  "desc",
                                        "ground", "max_distance", "behaviour", WF_NPC_GAME_KEYS};
 enum {
-    N_ID, N_NAME, N_KEYWORDS, N_DESC, N_GROUND, N_MAXDIST, N_BEHAVIOUR, N_GAME,
+    N_ID,
+    N_NAME,
+    N_KEYWORDS,
+    N_DESC,
+    N_GROUND,
+    N_MAXDIST,
+    N_BEHAVIOUR,
+    N_GAME,
     N_NKEYS = N_GAME + NG_NKEYS
 };
 

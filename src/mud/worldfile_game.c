@@ -76,8 +76,8 @@ static struct names list_names(const char *const *s, size_t n)
 
 /* One of @names (exact, lower case) into *@out, or "KEY must be one of a, b
  * or c (got X)". */
-static int get_enum(struct ctx *c, const struct ynode *v, const char *key, const struct names *names,
-                    uint8_t *out)
+static int get_enum(struct ctx *c, const struct ynode *v, const char *key,
+                    const struct names *names, uint8_t *out)
 {
     for (size_t i = 0; v->kind == YN_SCALAR && i < names->n; i++) {
         if (wr__wf_scalar_is(v, names->s[i])) {
@@ -90,7 +90,10 @@ static int get_enum(struct ctx *c, const struct ynode *v, const char *key, const
     list[0] = '\0';
     for (size_t i = 0; i < names->n && used < sizeof list; i++)
         used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-                                 i == 0 ? "" : i + 1 == names->n ? " or " : ", ", names->s[i]);
+                                 i == 0              ? ""
+                                 : i + 1 == names->n ? " or "
+                                                     : ", ",
+                                 names->s[i]);
     return FAIL(c, v, "%s must be one of %s (got %s)", key, list, wr__wf_show(v).s);
 }
 
@@ -203,10 +206,20 @@ static int get_ref_list(struct ctx *c, const struct ynode *v, const char *key, s
 
 /* ---- effects -------------------------------------------------------------------- */
 
-static const char *const effect_keys[] = {"kind",   "type",  "stat",     "pool", "amount",
-                                          "roll",   "scale", "duration", "self"};
-enum { EF_KIND, EF_TYPE, EF_STAT, EF_POOL, EF_AMOUNT, EF_ROLL, EF_SCALE, EF_DURATION, EF_SELF,
-       EF_NKEYS };
+static const char *const effect_keys[] = {"kind", "type",  "stat",     "pool", "amount",
+                                          "roll", "scale", "duration", "self"};
+enum {
+    EF_KIND,
+    EF_TYPE,
+    EF_STAT,
+    EF_POOL,
+    EF_AMOUNT,
+    EF_ROLL,
+    EF_SCALE,
+    EF_DURATION,
+    EF_SELF,
+    EF_NKEYS
+};
 static const char *const effect_kinds[] = {"damage", "dot", "recover", "stat", "armour"};
 
 #define K(key) (1u << (key))
@@ -228,8 +241,8 @@ static const struct {
 static int read_effect(struct ctx *c, const struct ynode *e, struct wr_mud_effect *ef)
 {
     const struct ynode *v[EF_NKEYS];
-    struct names kinds = list_names(effect_kinds, 5), dtypes = dtype_names(),
-                 stats = stat_names(), pools = pool_names();
+    struct names kinds = list_names(effect_kinds, 5), dtypes = dtype_names(), stats = stat_names(),
+                 pools = pool_names();
     int64_t amount, roll = 0;
 
     if (wr__wf_fields(c, e, "effect", effect_keys, EF_NKEYS, v) != 0 ||
@@ -262,8 +275,7 @@ static int read_effect(struct ctx *c, const struct ynode *e, struct wr_mud_effec
     return 0;
 }
 
-static int read_effects(struct ctx *c, const struct ynode *v, struct wr_mud_effect **out,
-                        size_t *n)
+static int read_effects(struct ctx *c, const struct ynode *v, struct wr_mud_effect **out, size_t *n)
 {
     if (get_sized_list(c, v, "effects", MAX_EFFECTS, false) != 0)
         return -1;
@@ -279,8 +291,17 @@ static int read_effects(struct ctx *c, const struct ynode *v, struct wr_mud_effe
 
 static const char *const rules_keys[] = {"round",   "regen",    "corpse",     "max_level",
                                          "xp_base", "death_xp", "start_gold", "hone_cost"};
-enum { RU_ROUND, RU_REGEN, RU_CORPSE, RU_MAXLEVEL, RU_XPBASE, RU_DEATHXP, RU_GOLD, RU_HONE,
-       RU_NKEYS };
+enum {
+    RU_ROUND,
+    RU_REGEN,
+    RU_CORPSE,
+    RU_MAXLEVEL,
+    RU_XPBASE,
+    RU_DEATHXP,
+    RU_GOLD,
+    RU_HONE,
+    RU_NKEYS
+};
 
 static int read_rules(struct ctx *c, const struct ynode *e)
 {
@@ -302,8 +323,8 @@ static int read_rules(struct ctx *c, const struct ynode *e)
          wr__wf_get_duration(c, v[RU_ROUND], "round", 500, 60000, &ru->round_ms) != 0) ||
         (v[RU_REGEN] &&
          wr__wf_get_duration(c, v[RU_REGEN], "regen", 1000, 600000, &ru->regen_ms) != 0) ||
-        (v[RU_CORPSE] && wr__wf_get_duration(c, v[RU_CORPSE], "corpse", 10000, MAX_INTERVAL,
-                                             &ru->corpse_ms) != 0))
+        (v[RU_CORPSE] &&
+         wr__wf_get_duration(c, v[RU_CORPSE], "corpse", 10000, MAX_INTERVAL, &ru->corpse_ms) != 0))
         return -1;
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         const struct ynode *x = v[RU_MAXLEVEL + i];
@@ -404,12 +425,25 @@ static int check_skill_name(struct ctx *c, const struct ynode *v, const struct w
     return 0;
 }
 
-static const char *const skill_keys[] = {"id",       "name",    "desc",   "level",
-                                         "classes",  "cost",    "pool",   "cooldown",
-                                         "target",   "trained", "train_cost", "effects",
-                                         "msg"};
-enum { SK_ID, SK_NAME, SK_DESC, SK_LEVEL, SK_CLASSES, SK_COST, SK_POOL, SK_COOLDOWN, SK_TARGET,
-       SK_TRAINED, SK_TRAINCOST, SK_EFFECTS, SK_MSG, SK_NKEYS };
+static const char *const skill_keys[] = {"id",         "name",    "desc",     "level",  "classes",
+                                         "cost",       "pool",    "cooldown", "target", "trained",
+                                         "train_cost", "effects", "msg"};
+enum {
+    SK_ID,
+    SK_NAME,
+    SK_DESC,
+    SK_LEVEL,
+    SK_CLASSES,
+    SK_COST,
+    SK_POOL,
+    SK_COOLDOWN,
+    SK_TARGET,
+    SK_TRAINED,
+    SK_TRAINCOST,
+    SK_EFFECTS,
+    SK_MSG,
+    SK_NKEYS
+};
 static const char *const skill_pools[] = {"skill", "endurance"};
 static const char *const skill_targets[] = {"enemy", "self"};
 
@@ -441,8 +475,8 @@ static int read_skill(struct ctx *c, const struct ynode *e)
                                        &sk->classes, &sk->n_classes) != 0) ||
         (v[SK_COST] && wr__wf_get_int(c, v[SK_COST], "cost", 0, MAX_AMOUNT, &cost) != 0) ||
         (v[SK_POOL] && get_enum(c, v[SK_POOL], "pool", &pools, &pool) != 0) ||
-        (v[SK_COOLDOWN] && wr__wf_get_duration(c, v[SK_COOLDOWN], "cooldown", 0, MAX_DELAY,
-                                               &sk->cooldown_ms) != 0) ||
+        (v[SK_COOLDOWN] &&
+         wr__wf_get_duration(c, v[SK_COOLDOWN], "cooldown", 0, MAX_DELAY, &sk->cooldown_ms) != 0) ||
         (v[SK_TARGET] && get_enum(c, v[SK_TARGET], "target", &targets, &sk->target) != 0) ||
         (v[SK_TRAINED] && wr__wf_get_bool(c, v[SK_TRAINED], "trained", &sk->trained) != 0) ||
         (v[SK_TRAINCOST] &&
@@ -829,8 +863,7 @@ static int read_fight_rule(struct ctx *c, const struct ynode *list, const char *
     return 0;
 }
 
-int wr__wf_read_behaviour_game(struct ctx *c, const struct ynode *const *v,
-                               struct wr_mud_npc *npc)
+int wr__wf_read_behaviour_game(struct ctx *c, const struct ynode *const *v, struct wr_mud_npc *npc)
 {
     if ((v[BG_COMBAT] &&
          read_fight_rule(c, v[BG_COMBAT], "combat", npc, &npc->combat, &npc->n_combat) != 0) ||
@@ -979,8 +1012,8 @@ static int read_quest(struct ctx *c, const struct ynode *e, uint32_t zone)
         if (read_step(c, s, zone, &q->steps[q->n_steps]) != 0)
             return -1;
     if ((v[Q_REWARD] && read_reward(c, v[Q_REWARD], q) != 0) ||
-        (v[Q_DONE] && wr__wf_get_str(c, v[Q_DONE], "done", MAX_DESC, STR_MULTILINE,
-                                     &q->done_text) != 0) ||
+        (v[Q_DONE] &&
+         wr__wf_get_str(c, v[Q_DONE], "done", MAX_DESC, STR_MULTILINE, &q->done_text) != 0) ||
         (v[Q_CONSUME] && wr__wf_get_bool(c, v[Q_CONSUME], "consume", &q->consume) != 0))
         return -1;
     m->n_quests++;

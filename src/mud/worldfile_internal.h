@@ -44,12 +44,12 @@
 #define MAX_SOCIALS 200
 #define MAX_SHOPS 1000
 #define MAX_QUESTS 1000
-#define MAX_EFFECTS 8      /* per skill or item use */
-#define MAX_USES 8         /* per item */
-#define MAX_DROPS 16       /* per NPC */
-#define MAX_TOPICS 32      /* per NPC */
-#define MAX_STEPS 16       /* per quest */
-#define MAX_STOCK 100      /* lines per shop */
+#define MAX_EFFECTS 8 /* per skill or item use */
+#define MAX_USES 8    /* per item */
+#define MAX_DROPS 16  /* per NPC */
+#define MAX_TOPICS 32 /* per NPC */
+#define MAX_STEPS 16  /* per quest */
+#define MAX_STOCK 100 /* lines per shop */
 #define MAX_REWARD_ITEMS 16
 #define MAX_SKILL_NAME 40
 #define MAX_BASE_STAT 1000 /* races and NPCs: -100..1000 */
@@ -102,9 +102,16 @@ struct tab {
 };
 
 enum ref_kind {
-    REF_EXIT, REF_GRAVEYARD, REF_START, REF_ROOM, REF_ITEM, REF_NPC,
-    REF_SKILL, REF_CLASS, REF_QUEST, /* resolved by worldfile_game.c */
-    REF_SHOP_ROOM                    /* a room, then checked: one shop per room */
+    REF_EXIT,
+    REF_GRAVEYARD,
+    REF_START,
+    REF_ROOM,
+    REF_ITEM,
+    REF_NPC,
+    REF_SKILL,
+    REF_CLASS,
+    REF_QUEST,    /* resolved by worldfile_game.c */
+    REF_SHOP_ROOM /* a room, then checked: one shop per room */
 };
 
 struct ref {
@@ -183,8 +190,8 @@ int wr__wf_define(struct ctx *c, struct tab *t, struct where *w, const char *kin
 
 /* Match @map's keys against @keys: vals[i] is the value of keys[i], or
  * NULL. Fails on a non-mapping, an unknown key or a key given twice. */
-int wr__wf_fields(struct ctx *c, const struct ynode *map, const char *what,
-                  const char *const *keys, size_t nk, const struct ynode **vals);
+int wr__wf_fields(struct ctx *c, const struct ynode *map, const char *what, const char *const *keys,
+                  size_t nk, const struct ynode **vals);
 
 /* Fails "WHAT is missing KEY" (at @map) when @v is NULL. */
 int wr__wf_need(struct ctx *c, const struct ynode *map, const struct ynode *v, const char *what,
@@ -252,8 +259,19 @@ enum { IG_SLOT, IG_STATS, IG_ARMOUR, IG_DAMAGE, IG_PRICE, IG_LEVEL, IG_USES, IG_
     "level", "stats", "health", "skill", "endurance", "armour", "attack", "gold", "aggressive",    \
         "drops", "teaches", "talk"
 enum {
-    NG_LEVEL, NG_STATS, NG_HEALTH, NG_SKILL, NG_ENDURANCE, NG_ARMOUR, NG_ATTACK, NG_GOLD,
-    NG_AGGRESSIVE, NG_DROPS, NG_TEACHES, NG_TALK, NG_NKEYS
+    NG_LEVEL,
+    NG_STATS,
+    NG_HEALTH,
+    NG_SKILL,
+    NG_ENDURANCE,
+    NG_ARMOUR,
+    NG_ATTACK,
+    NG_GOLD,
+    NG_AGGRESSIVE,
+    NG_DROPS,
+    NG_TEACHES,
+    NG_TALK,
+    NG_NKEYS
 };
 
 #define WF_BEHAVIOUR_GAME_KEYS "combat", "targeted"
@@ -277,8 +295,7 @@ int wr__wf_read_npc_game(struct ctx *c, const struct ynode *const *v, struct wr_
                          const char *what);
 
 /* Pass 3, the behaviour rules combat and targeted (@v: BG_NKEYS values). */
-int wr__wf_read_behaviour_game(struct ctx *c, const struct ynode *const *v,
-                               struct wr_mud_npc *npc);
+int wr__wf_read_behaviour_game(struct ctx *c, const struct ynode *const *v, struct wr_mud_npc *npc);
 
 /* Pass 3, a zone file's shops and quests (@v: ZG_NKEYS values), after its
  * spawners. */
