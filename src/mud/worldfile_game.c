@@ -758,6 +758,9 @@ static int read_npc_fight(struct ctx *c, const struct ynode *const *v, struct wr
     npc->max[WR_POOL_EP] = 10 * npc->level;
     npc->dmg_min = 1;
     npc->dmg_max = 2 * npc->level;
+    if (v[NG_STATS] &&
+        get_stats(c, v[NG_STATS], "stats", MIN_BASE_STAT, MAX_BASE_STAT, npc->stats) != 0)
+        return -1;
     for (int p = 0; p < WR_MUD_NPOOLS; p++) {
         const struct ynode *pv = v[NG_HEALTH + p];
         if (pv == NULL)
@@ -766,9 +769,7 @@ static int read_npc_fight(struct ctx *c, const struct ynode *const *v, struct wr
             return -1;
         npc->max[p] = (uint32_t)pool;
     }
-    if ((v[NG_STATS] &&
-         get_stats(c, v[NG_STATS], "stats", MIN_BASE_STAT, MAX_BASE_STAT, npc->stats) != 0) ||
-        (v[NG_ARMOUR] && get_armour(c, v[NG_ARMOUR], npc->armour) != 0) ||
+    if ((v[NG_ARMOUR] && get_armour(c, v[NG_ARMOUR], npc->armour) != 0) ||
         (v[NG_ATTACK] && get_damage(c, v[NG_ATTACK], "attack", false, &npc->dtype, &npc->dmg_min,
                                     &npc->dmg_max) != 0) ||
         (v[NG_GOLD] && get_gold(c, v[NG_GOLD], &npc->gold_min, &npc->gold_max) != 0) ||
