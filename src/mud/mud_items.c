@@ -142,8 +142,14 @@ bool wr__mud_parse_gold(const char *kw, uint32_t *amount)
     return true;
 }
 
-/* Tell @c alone, act()-style, with code @code. */
-#define TELL(ctx, c, code, ...) wr__mud_tell_char((ctx), (c), (code), __VA_ARGS__)
+/* @name with its first letter upper-cased, for the start of a sentence. */
+static const char *capitalised(const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", name);
+    if (buf[0] >= 'a' && buf[0] <= 'z')
+        buf[0] = (char)(buf[0] - 'a' + 'A');
+    return buf;
+}
 
 /* A deed of @c seen by the room: @self for @c, @others for the rest
  * ("{actor}" is @c's name). */
@@ -627,14 +633,20 @@ static enum result apply_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     }
     int32_t *stock = &m->stock[m->stock_off[s] + line];
     if (*stock == 0) {
-        wr__mud_fail(ctx, cmd, "sold_out", "%s is sold out.", d->name);
+        char cap[128];
+        wr__mud_fail(ctx, cmd, "sold_out", "%s is sold out.", capitalised(d->name, cap, sizeof cap));
         return R_KEEP;
     }
     uint32_t n = *stock >= 0 && (uint32_t)*stock < count ? (uint32_t)*stock : count;
     uint64_t price = shop_price(m->model, s, line), total = price * n;
     if (total > c->gold) {
-        wr__mud_fail(ctx, cmd, "no_gold", "%u of %s cost %llu gold; you have %u.", n, d->name,
-                     (unsigned long long)total, c->gold);
+        char cap[128];
+        if (n == 1)
+            wr__mud_fail(ctx, cmd, "no_gold", "%s costs %llu gold; you have %u.",
+                         capitalised(d->name, cap, sizeof cap), (unsigned long long)total, c->gold);
+        else
+            wr__mud_fail(ctx, cmd, "no_gold", "%u x %s cost %llu gold; you have %u.", n, d->name,
+                         (unsigned long long)total, c->gold);
         return R_KEEP;
     }
     c->gold -= (uint32_t)total;

@@ -141,7 +141,7 @@ test(
         assert.equal(ia.gold, goldA - POTION_PRICE * ia.potions, 'A paid for exactly what A got');
         assert.equal(ib.gold, goldB - POTION_PRICE * ib.potions, 'B paid for exactly what B got');
         for (const p of [a, b]) await waitStock(p, 'a red potion', 0, 'sold out');
-        await a.cmd('buy potion', 'a red potion is sold out.');
+        await a.cmd('buy potion', 'A red potion is sold out.');
 
         // Using and selling: a potion is drunk (its verb is a command), one is sold back.
         await a.cmd('drink potion', 'You drink a red potion.');

@@ -689,7 +689,7 @@ static void test_shop_buy(void **state)
     assert_int_equal(wr_mud_shop_stock(mud(&t), (uint32_t)s, 0), 0);
     /* ... and then it is sold out. */
     assert_int_equal(buy(&t, 1, "helm", 1), WR_APPLIED);
-    assert_fail(&t, "sold_out", "an iron helm is sold out");
+    assert_fail(&t, "sold_out", "An iron helm is sold out.");
     assert_int_equal(a->gold, 960);
 
     /* A line's own price; several at once. */
@@ -701,7 +701,7 @@ static void test_shop_buy(void **state)
     /* Not enough gold; exactly enough. */
     a->gold = 29;
     assert_int_equal(buy(&t, 1, "sword", 1), WR_APPLIED);
-    assert_fail(&t, "no_gold", "you have 29");
+    assert_fail(&t, "no_gold", "A short sword costs 30 gold; you have 29.");
     a->gold = 30;
     assert_int_equal(buy(&t, 1, "sword", 1), WR_APPLIED);
     assert_ok(&t, "You buy a short sword for 30 gold.");
