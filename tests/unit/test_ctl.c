@@ -626,7 +626,8 @@ static void test_whereis_mud_kinds(void **state)
 }
 
 static const char *const MUD =
-    "{\"world\":{\"name\":\"demo\",\"version\":\"3f2a9c\",\"zones\":2,\"rooms\":31},"
+    "{\"world\":{\"name\":\"demo\",\"version\":\"3f2a9c\",\"hash\":\"77e0d1\",\"zones\":2,"
+    "\"rooms\":31},"
     "\"zones\":[{\"key\":\"town\",\"name\":\"The Town\",\"owner\":1,\"epoch\":4,\"rooms\":20,"
     "\"npcs\":3,\"players\":2},"
     "{\"key\":\"forest\",\"name\":\"Dark Forest\",\"owner\":2,\"epoch\":1,\"rooms\":11,"
@@ -642,7 +643,7 @@ static const char *const MUD =
     "\"zone\":\"town\"}]}";
 
 static const char *const MUD_TABLE =
-    "world demo, version 3f2a9c, 2 zones, 31 rooms, 3 players, 1 NPC\n"
+    "world demo, version 3f2a9c, hash 77e0d1, 2 zones, 31 rooms, 3 players, 1 NPC\n"
     "\n"
     "ZONE    NAME         OWNER  EPOCH  ROOMS  NPCS  PLAYERS\n"
     "town    The Town     1      4      20     3     2\n"
@@ -681,7 +682,7 @@ static void test_mud_table(void **state)
                    "\"zones\":[],\"nodes\":[],\"players\":[],\"npcs\":[]}",
                    &rc);
     assert_int_equal(rc, 0);
-    assert_string_equal(s, "world empty, version 7, 0 zones, 0 rooms, 0 players, 0 NPCs\n");
+    assert_string_equal(s, "world empty, version 7, hash -, 0 zones, 0 rooms, 0 players, 0 NPCs\n");
     free(s);
 
     /* Missing and mistyped fields, several zones per node, control
@@ -691,7 +692,7 @@ static void test_mud_table(void **state)
                    "\"players\":[{\"name\":\"eve\\u009b\",\"node\":\"1\"}]}",
                    &rc);
     assert_int_equal(rc, 0);
-    assert_string_equal(s, "world -, version -, - zones, - rooms, 1 player, 0 NPCs\n"
+    assert_string_equal(s, "world -, version -, hash -, - zones, - rooms, 1 player, 0 NPCs\n"
                            "\n"
                            "ZONE   NAME  OWNER  EPOCH  ROOMS  NPCS  PLAYERS\n"
                            "a?[2J  -     ?      -      -      -     -\n"
