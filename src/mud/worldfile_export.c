@@ -2,7 +2,8 @@
  * back as the YAML files of docs/world-format.md, in a bundle.
  *
  * Canonical means that the bytes depend on the world and on nothing else:
- *   - every file has its keys in one fixed order, and every value is
+ *   - every file has its keys in one fixed order (that of the tables of
+ *     docs/world-format.md, an NPC's behaviour last), and every value is
  *     written out even when it equals the default, so a later change of a
  *     default can never change what an exported world means;
  *   - durations are integer milliseconds, keywords one string, stats and
@@ -20,9 +21,13 @@
  * byte for byte, which is what makes the world hash (mud_zone.c) a hash of
  * the world rather than of its formatting.
  *
- * What the files cannot say is left out rather than invented: an item
- * without a slot, a peaceful NPC's combat fields (an NPC without a level),
- * an absent message line, a shop without a keeper.
+ * What the files cannot say, or the loader refuses, is left out rather
+ * than invented: an item's slot when it has none (and then its stats and
+ * armour), a weapon's damage on what is not one, a peaceful NPC's combat
+ * fields and drops (an NPC without a level), a train_cost on a skill that
+ * is not trained, an absent message line, a shop without a keeper, a stock
+ * line's price when it is the item's own (0). Empty lists are left out too,
+ * except a skill's classes ([] means no class; left out, every class).
  *
  * Pure: libyaml writes into memory through a callback; no I/O, no clock.
  * Run inside the state machine (every world install computes the hash), so
@@ -570,8 +575,8 @@ static void world_file(struct em *e)
              m->start_room, m->n_rooms);
     else
         word(e, m->rooms[m->start_room].key);
-    rules(e);
     channels(e);
+    rules(e);
     races_classes(e);
     skills_socials(e);
 }
@@ -826,8 +831,8 @@ static void npc(struct em *e, const struct wr_mud_npc *n)
     map_end(e);
 }
 
-/* item_spawners and npc_spawners of the zone: those whose room is in it. */
-static void spawners(struct em *e)
+/* item_spawners of the zone: those whose room is in it. */
+static void item_spawners(struct em *e)
 {
     const struct wr_mud_model *m = e->m;
     bool any = false;
@@ -848,7 +853,13 @@ static void spawners(struct em *e)
     }
     if (any)
         seq_end(e);
-    any = false;
+}
+
+/* npc_spawners of the zone: those whose room is in it. */
+static void npc_spawners(struct em *e)
+{
+    const struct wr_mud_model *m = e->m;
+    bool any = false;
     for (size_t i = 0; i < m->n_npc_spawners; i++) {
         const struct wr_mud_npc_spawner *s = &m->npc_spawners[i];
         if (s->room >= m->n_rooms || m->rooms[s->room].zone != e->zone)
@@ -988,8 +999,9 @@ static void zone_file(struct em *e)
 
     SECTION("rooms", m->rooms, m->n_rooms, m->rooms[i].zone == e->zone, room);
     SECTION("items", m->items, m->n_items, m->items[i].zone == e->zone, item);
+    item_spawners(e);
     SECTION("npcs", m->npcs, m->n_npcs, m->npcs[i].zone == e->zone, npc);
-    spawners(e);
+    npc_spawners(e);
     SECTION("shops", m->shops, m->n_shops,
             m->shops[i].room < m->n_rooms && m->rooms[m->shops[i].room].zone == e->zone, shop);
     SECTION("quests", m->quests, m->n_quests, quest_zone(m, &m->quests[i]) == e->zone, quest);
