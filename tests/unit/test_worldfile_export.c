@@ -433,7 +433,7 @@ static const char game_world[] =
     "    cost: 5\n"
     "    cooldown: 3s\n"
     "    effects: [{kind: damage, type: arcane, amount: 4, roll: 6, scale: intelligence}]\n"
-    "    msg: {actor: You hurl a missile at {target}., target: '{actor} hurls a missile at "
+    "    msg: {actor: 'You hurl a missile at {target}.', target: '{actor} hurls a missile at "
     "you.', room: '{actor} hurls a missile at {target}.'}\n"
     "  - id: bash\n"
     "    name: shield bash\n"
@@ -455,7 +455,7 @@ static const char game_world[] =
     "socials:\n"
     "  - id: smile\n"
     "    alone: {actor: You smile., room: '{actor} smiles.'}\n"
-    "    other: {actor: You smile at {target}., target: '{actor} smiles at you.', room: "
+    "    other: {actor: 'You smile at {target}.', target: '{actor} smiles at you.', room: "
     "'{actor} smiles at {target}.'}\n"
     "  - {id: shrug, alone: {}, other: {actor: You shrug.}}\n";
 
@@ -549,7 +549,7 @@ static const char game_town[] =
     "      - {visit: wild.field}\n"
     "      - {talk: smith, desc: Go back to the smith}\n"
     "    reward: {xp: 100, gold: 10, items: [helm, potion]}\n"
-    "    done: Good work, {name}.\n"
+    "    done: 'Good work, {name}.'\n"
     "    consume: false\n";
 
 static const char game_wild[] =
