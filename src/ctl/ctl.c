@@ -54,9 +54,10 @@ void wr_ctl_usage(FILE *out)
           "                  npc): NAME KIND NODE DETAIL; --json: the array of entries\n"
           "  state           the arena and its players: ID NAME X Y SEQ NODE;\n"
           "                  --json: the node's /api/state answer as is\n"
-          "  mud             the MUD: its world (name, version, hash, zones, rooms), each zone\n"
-          "                  with its owner node, epoch and counts, each node's zones and\n"
-          "                  players, every player; --json: the /api/mud answer as is\n"
+          "  mud             the MUD: its world (name, version, hash, zones, rooms),\n"
+          "                  each zone with its owner node, epoch and counts, each\n"
+          "                  node's zones and players, every player; --json: the\n"
+          "                  /api/mud answer as is\n"
           "  world load DIR  read DIR/**/*.yaml into a world bundle and POST it to the\n"
           "                  node (/api/mud/world), which validates it and proposes it to\n"
           "                  the cluster; prints the new world's version, or the node's\n"
@@ -75,8 +76,7 @@ void wr_ctl_usage(FILE *out)
           "\n"
           "Exit status: 0 ok; 1 error (node unreachable or answering an error or bad\n"
           "JSON, NAME not registered, world rejected or unreadable, export not\n"
-          "written); 2 usage error;\n"
-          "3 status found nodes DIVERGED.\n",
+          "written); 2 usage error; 3 status found nodes DIVERGED.\n",
           out);
 }
 
