@@ -6,7 +6,8 @@
  *     (comments, short or long directions, flow or block style, "5m" or
  *     300000, key order give one export), and any change to the world
  *     changes it (positive and negative controls side by side);
- *   - every gameplay key round-trips, with the defaults written out;
+ *   - every gameplay key round-trips, with the defaults written out, and so
+ *     does the gameplay example of docs/world-format.md;
  *   - objects go back to the file they were defined in; awkward strings
  *     survive quoting; a broken model is refused with a message;
  *   - wr_mud_bundle_write_dir writes what wr_mud_bundle_read_dir reads, and
@@ -647,6 +648,47 @@ static void test_gameplay_round_trip(void **state)
     wr_mud_model_free(m2);
 }
 
+/* The documented gameplay example (docs/world-format.md, "### A complete
+ * gameplay example": YAML blocks each after a line "`FILE`:") round-trips
+ * too, so what the docs show builders always exports canonically. */
+static void test_doc_example(void **state)
+{
+    (void)state;
+    static char doc[256 * 1024];
+    FILE *fp = fopen("docs/world-format.md", "rb");
+    assert_non_null(fp);
+    size_t len = fread(doc, 1, sizeof doc - 1, fp);
+    fclose(fp);
+    doc[len] = '\0';
+    char *at = strstr(doc, "\n### A complete gameplay example\n"), *end;
+    assert_non_null(at);
+    if ((end = strstr(at + 1, "\n## ")) != NULL)
+        *end = '\0';
+    struct file f[4];
+    size_t n = 0;
+    while (n < 4 && (at = strstr(at, "\n`")) != NULL) {
+        char *name = at + 2, *tick = strchr(name, '`');
+        assert_non_null(tick);
+        if (strncmp(tick, "`:\n\n```yaml\n", 12) != 0) {
+            at = tick;
+            continue;
+        }
+        *tick = '\0';
+        char *body = tick + 12, *close = strstr(body, "\n```\n");
+        assert_non_null(close);
+        close[1] = '\0';
+        f[n].name = name;
+        f[n++].text = body;
+        at = close + 2;
+    }
+    assert_true(n >= 2);
+    struct wr_mud_model *m = parse_files(f, n);
+    struct wr_writer e;
+    round_trip(m, &e);
+    wr_writer_free(&e);
+    wr_mud_model_free(m);
+}
+
 /* ---- files, names and strings --------------------------------------------------- */
 
 static void test_files_and_strings(void **state)
@@ -856,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_changed_world_changes_export),
         cmocka_unit_test(test_sample_world),
         cmocka_unit_test(test_gameplay_round_trip),
+        cmocka_unit_test(test_doc_example),
         cmocka_unit_test(test_files_and_strings),
         cmocka_unit_test(test_broken_models),
         cmocka_unit_test(test_write_dir),
