@@ -428,8 +428,8 @@ static int cmd_world_export(const char *node, const char *dir, bool force, bool 
         const char *key;
         json_object_foreach (files, key, v)
             json_array_append_new(names, json_string(key));
-        json_t *o = json_pack("{s:O, s:O?, s:s, s:o}", "hash", hash, "version", version, "dir",
-                              dir, "files", names);
+        json_t *o = json_pack("{s:O, s:O?, s:s, s:o}", "hash", hash, "version", version, "dir", dir,
+                              "files", names);
         json_dumpf(o, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(o);

@@ -52,7 +52,7 @@
 struct em {
     yaml_emitter_t y;
     const struct wr_mud_model *m;
-    uint32_t zone;         /* the file's zone, or WORLD_FILE */
+    uint32_t zone; /* the file's zone, or WORLD_FILE */
     bool failed;
     char *err;
     size_t errlen;
@@ -115,9 +115,8 @@ static bool same_nocase(const char *s, const char *lower)
  * other tool that reads the files. */
 static bool looks_typed(const char *s)
 {
-    static const char *const words[] = {"~",   "null", "true", "false", "yes", "no",
-                                        "on",  "off",  "y",    "n",     ".inf", "-.inf",
-                                        ".nan"};
+    static const char *const words[] = {"~",   "null", "true", "false", "yes",   "no",  "on",
+                                        "off", "y",    "n",    ".inf",  "-.inf", ".nan"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (same_nocase(s, words[i]))
             return true;
@@ -137,8 +136,8 @@ static void scalar(struct em *e, const char *s, yaml_scalar_style_t style, bool 
     if (e->failed)
         return;
     put(e, &ev,
-        yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s,
-                                     (int)strlen(s), plain_ok, 1, style));
+        yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s, (int)strlen(s),
+                                     plain_ok, 1, style));
 }
 
 /* A key, an id, a number or a boolean: always plain. */
@@ -177,9 +176,8 @@ static void map_start(struct em *e, bool flow)
     if (e->failed)
         return;
     put(e, &ev,
-        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-                                            flow ? YAML_FLOW_MAPPING_STYLE
-                                                 : YAML_BLOCK_MAPPING_STYLE));
+        yaml_mapping_start_event_initialize(
+            &ev, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE));
 }
 
 static void map_end(struct em *e)
@@ -196,9 +194,8 @@ static void seq_start(struct em *e, bool flow)
     if (e->failed)
         return;
     put(e, &ev,
-        yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                                             flow ? YAML_FLOW_SEQUENCE_STYLE
-                                                  : YAML_BLOCK_SEQUENCE_STYLE));
+        yaml_sequence_start_event_initialize(
+            &ev, NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE));
 }
 
 static void seq_end(struct em *e)
@@ -571,8 +568,8 @@ static void world_file(struct em *e)
     kv_str(e, "name", m->name, "the world");
     word(e, "start");
     if (m->start_room >= m->n_rooms)
-        fail(e, "the start room index %u is out of range (the world has %zu rooms)",
-             m->start_room, m->n_rooms);
+        fail(e, "the start room index %u is out of range (the world has %zu rooms)", m->start_room,
+             m->n_rooms);
     else
         word(e, m->rooms[m->start_room].key);
     channels(e);
@@ -1137,8 +1134,8 @@ int wr_mud_model_export(const struct wr_mud_model *m, struct wr_writer *out, cha
             break;
         }
         wr_writer_init(&f[i].bytes, 4096);
-        rv = write_file(&e, &f[i].bytes, f[i].zone, f[i].zone == WORLD_FILE ? world_file
-                                                                            : zone_file);
+        rv = write_file(&e, &f[i].bytes, f[i].zone,
+                        f[i].zone == WORLD_FILE ? world_file : zone_file);
         total += 8 + strlen(f[i].name) + f[i].bytes.len;
     }
     if (rv == 0 && total > WR_MUD_BUNDLE_MAX) {

@@ -136,8 +136,8 @@ static json_t *bundle_files(const uint8_t *b, size_t len)
         uint32_t fl = wr_get_u32(&r);
         const uint8_t *text = wr_get_bytes(&r, fl);
         char key[WR_MUD_BUNDLE_MAX_NAME + 1];
-        json_t *v = r.err || nl > WR_MUD_BUNDLE_MAX_NAME ? NULL
-                                                          : json_stringn((const char *)text, fl);
+        json_t *v =
+            r.err || nl > WR_MUD_BUNDLE_MAX_NAME ? NULL : json_stringn((const char *)text, fl);
         if (v == NULL) {
             json_decref(files);
             return NULL;
@@ -158,8 +158,8 @@ static void world_export(struct mnode *n, struct wr_http_conn *conn,
 {
     if (!peer_is_loopback(req->peer)) {
         wr_warn("mud: refused a world export to %s (only loopback may export worlds)", req->peer);
-        wr_node_respond_json(conn, 403, json_pack("{s:s}", "error",
-                                          "worlds may be exported to this machine only"));
+        wr_node_respond_json(
+            conn, 403, json_pack("{s:s}", "error", "worlds may be exported to this machine only"));
         return;
     }
     const struct wr_mud_model *m = wr_mud_model(wr__mud_state(n));
@@ -182,13 +182,12 @@ static void world_export(struct mnode *n, struct wr_http_conn *conn,
     wr_mud_world_version(n, ver);
     json_t *files = bundle_files(w.base, w.len);
     if (files == NULL) {
-        wr_node_respond_json(conn, 500, json_pack("{s:s}", "error",
-                                                  "the export is not a bundle of UTF-8 files"));
+        wr_node_respond_json(
+            conn, 500, json_pack("{s:s}", "error", "the export is not a bundle of UTF-8 files"));
     } else {
         wr_info("mud: world %s exported to %s (%zu bytes)", hash, req->peer, w.len);
-        wr_node_respond_json(conn, 200,
-                             json_pack("{s:s, s:s, s:o}", "hash", hash, "version", ver, "files",
-                                       files));
+        wr_node_respond_json(
+            conn, 200, json_pack("{s:s, s:s, s:o}", "hash", hash, "version", ver, "files", files));
     }
     wr_writer_free(&w);
 }
@@ -220,8 +219,8 @@ bool wr__mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_re
     json_t *body = json_object();
     json_object_set_new(body, "world",
                         m ? json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", m->name ? m->name : "",
-                                      "version", ver, "hash", hash, "zones",
-                                      (json_int_t)m->n_zones, "rooms", (json_int_t)m->n_rooms)
+                                      "version", ver, "hash", hash, "zones", (json_int_t)m->n_zones,
+                                      "rooms", (json_int_t)m->n_rooms)
                           : json_null());
     json_t *zones = json_array(), *nodes = json_array(), *players = json_array(),
            *npcs = json_array();

@@ -783,9 +783,8 @@ static void test_broken_models(void **state)
     uint32_t to = m->rooms[0].exits[WR_DIR_N].to;
     m->rooms[0].exits[WR_DIR_N].to = 99;
     assert_int_equal(wr_mud_model_export(m, &w, err, sizeof err), -1);
-    assert_string_equal(err,
-                        "export: exit north of room town.square refers to room index 99 (the "
-                        "world has 3)");
+    assert_string_equal(err, "export: exit north of room town.square refers to room index 99 (the "
+                             "world has 3)");
     assert_int_equal(w.len, 4);
     m->rooms[0].exits[WR_DIR_N].to = to;
 
@@ -861,8 +860,8 @@ static void test_write_dir(void **state)
     assert_non_null(strstr(err, "cannot create directory"));
 
     /* names that could escape the directory or hide from the reader */
-    static const char *const bad[] = {"../up.yaml", "/abs.yaml",   ".hidden.yaml",
-                                      "z/.h.yaml",  "a//b.yaml",   "zones/x.yml",
+    static const char *const bad[] = {"../up.yaml",  "/abs.yaml",      ".hidden.yaml",
+                                      "z/.h.yaml",   "a//b.yaml",      "zones/x.yml",
                                       "sp ace.yaml", "zones/../x.yaml"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0] + 1; i++) {
         bool control = i == sizeof bad / sizeof bad[0];
