@@ -36,6 +36,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,8 +249,9 @@ static void kv_word(struct em *e, const char *k, const char *v)
 
 /* ---- references --------------------------------------------------------------- */
 
-/* The key of the @idx-th of @n objects (@keys[i] at @stride bytes apart), or
- * NULL after failing with what refers to it. */
+/* The key of the @idx-th of @n objects @stride bytes apart, each starting
+ * with its `char *key` (asserted below), or NULL after failing with what
+ * refers to it. */
 static const char *key_of(struct em *e, const void *arr, size_t n, size_t stride, uint32_t idx,
                           const char *kind, const char *what)
 {
@@ -261,6 +263,12 @@ static const char *key_of(struct em *e, const void *arr, size_t n, size_t stride
 }
 
 #define KEY_OF(e, arr, n, idx, kind, what) key_of((e), (arr), (n), sizeof *(arr), (idx), kind, what)
+_Static_assert(offsetof(struct wr_mud_room, key) == 0, "KEY_OF: key first");
+_Static_assert(offsetof(struct wr_mud_item, key) == 0, "KEY_OF: key first");
+_Static_assert(offsetof(struct wr_mud_npc, key) == 0, "KEY_OF: key first");
+_Static_assert(offsetof(struct wr_mud_skill, key) == 0, "KEY_OF: key first");
+_Static_assert(offsetof(struct wr_mud_class, key) == 0, "KEY_OF: key first");
+_Static_assert(offsetof(struct wr_mud_quest, key) == 0, "KEY_OF: key first");
 
 static void v_key(struct em *e, const char *key)
 {
