@@ -580,10 +580,11 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
         close(in);
         return -1;
     }
-    static char buf[1 << 16];
+    enum { BUF = 1 << 16 };
+    char *buf = wr_malloc(BUF);
     int rv = 0;
     for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
+        ssize_t n = read(in, buf, BUF);
         if (n == 0)
             break;
         if (n < 0 && errno == EINTR)
@@ -607,6 +608,7 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
         if (rv != 0)
             break;
     }
+    free(buf);
     close(in);
     if (close(out) != 0 && rv == 0) {
         snprintf(err, errlen, "close(%s) failed: %s", to, strerror(errno));
