@@ -40,7 +40,8 @@ int wr_replay_apply(struct wr_world *w, const struct wr_raft_log *log, uint64_t 
         to = last;
     if (to > last) {
         snprintf(err, errlen,
-                 "index %" PRIu64 " is past the end of the log: the last entry is at index %" PRIu64,
+                 "index %" PRIu64
+                 " is past the end of the log: the last entry is at index %" PRIu64,
                  to, last);
         return -1;
     }
@@ -104,8 +105,8 @@ static void print_command(FILE *out, const struct wr_cmd *cmd)
     crypto_generichash(h, sizeof h, cmd->payload, cmd->len, NULL, 0);
     for (int i = 0; i < 8; i++)
         snprintf(digest + 2 * i, 3, "%02x", h[i]);
-    fprintf(out, "  %s.%u node %" PRIu32 " session %016" PRIx64 " seq %" PRIu32
-                 " len %u payload %s\n",
+    fprintf(out,
+            "  %s.%u node %" PRIu32 " session %016" PRIx64 " seq %" PRIu32 " len %u payload %s\n",
             module_name(cmd->module, name, sizeof name), cmd->type, cmd->node, cmd->session,
             cmd->seq, cmd->len, digest);
 }
@@ -149,11 +150,10 @@ static json_t *dump_registry(struct wr_world *w)
     for (size_t i = 0; i < wr_world_registry_count(w); i++) {
         const struct wr_reg_entry *e = wr_world_registry_at(w, i);
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:I, s:I, s:s}", "name", e->name, "kind",
-                           e->kind < sizeof reg_kinds / sizeof *reg_kinds ? reg_kinds[e->kind]
-                                                                          : "?",
-                           "node", (json_int_t)e->node, "epoch", (json_int_t)e->epoch, "http",
-                           e->http));
+            out,
+            json_pack("{s:s, s:s, s:I, s:I, s:s}", "name", e->name, "kind",
+                      e->kind < sizeof reg_kinds / sizeof *reg_kinds ? reg_kinds[e->kind] : "?",
+                      "node", (json_int_t)e->node, "epoch", (json_int_t)e->epoch, "http", e->http));
     }
     return out;
 }
@@ -213,14 +213,14 @@ static json_t *dump_chars(const struct wr_mud *m, const struct wr_mud_model *mo,
     for (size_t k = 0; k < n; k++) {
         const struct wr_mud_char *c = wr_mud_char_at(m, v[k].at);
         json_array_append_new(
-            out, json_pack("{s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id",
-                           (json_int_t)c->id, "name", c->name, "state", state_name(c->state),
-                           "room", c->state == WR_MUD_OFFLINE ? json_null() : room_json(mo, c->room),
-                           "node", (json_int_t)c->node, "role", (json_int_t)c->role, "level",
-                           (json_int_t)c->level, "xp", (json_int_t)c->xp, "hp",
-                           (json_int_t)c->f.pool[WR_POOL_HP], "max_hp",
-                           (json_int_t)wr_mud_char_max(m, c, WR_POOL_HP, now), "gold",
-                           (json_int_t)c->gold));
+            out,
+            json_pack(
+                "{s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)c->id,
+                "name", c->name, "state", state_name(c->state), "room",
+                c->state == WR_MUD_OFFLINE ? json_null() : room_json(mo, c->room), "node",
+                (json_int_t)c->node, "role", (json_int_t)c->role, "level", (json_int_t)c->level,
+                "xp", (json_int_t)c->xp, "hp", (json_int_t)c->f.pool[WR_POOL_HP], "max_hp",
+                (json_int_t)wr_mud_char_max(m, c, WR_POOL_HP, now), "gold", (json_int_t)c->gold));
     }
     free(v);
     return out;
@@ -235,10 +235,10 @@ static json_t *dump_npcs(const struct wr_mud *m, const struct wr_mud_model *mo)
         const struct wr_mud_npc_inst *ni = wr_mud_npc_at(m, v[k].at);
         if (ni->npc >= mo->n_npcs)
             continue;
-        json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:o, s:I}", "id", (json_int_t)ni->id,
-                                             "key", mo->npcs[ni->npc].key, "name",
-                                             mo->npcs[ni->npc].name, "room", room_json(mo, ni->room),
-                                             "hp", (json_int_t)ni->f.pool[WR_POOL_HP]));
+        json_array_append_new(
+            out, json_pack("{s:I, s:s, s:s, s:o, s:I}", "id", (json_int_t)ni->id, "key",
+                           mo->npcs[ni->npc].key, "name", mo->npcs[ni->npc].name, "room",
+                           room_json(mo, ni->room), "hp", (json_int_t)ni->f.pool[WR_POOL_HP]));
     }
     free(v);
     return out;
@@ -266,11 +266,11 @@ static json_t *dump_items(const struct wr_mud *m, const struct wr_mud_model *mo)
         bool corpse = it->item == WR_MUD_CORPSE;
         if (!corpse && it->item >= mo->n_items)
             continue;
-        json_array_append_new(
-            out, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)it->id, "key",
-                           corpse ? "corpse" : mo->items[it->item].key, "name",
-                           corpse ? it->label : mo->items[it->item].name, "loc",
-                           it->loc < 4 ? locs[it->loc] : "?", "where", item_where(m, mo, it)));
+        json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)it->id,
+                                             "key", corpse ? "corpse" : mo->items[it->item].key,
+                                             "name", corpse ? it->label : mo->items[it->item].name,
+                                             "loc", it->loc < 4 ? locs[it->loc] : "?", "where",
+                                             item_where(m, mo, it)));
     }
     free(v);
     return out;
@@ -292,10 +292,10 @@ static json_t *dump_mud(struct wr_world *w)
                                                (json_int_t)zs->epoch, "paused", zs->paused));
     }
     return json_pack("{s:{s:s, s:s, s:I, s:I}, s:o, s:o, s:o, s:o}", "world", "name",
-                     mo->name ? mo->name : "", "version", version, "zones",
-                     (json_int_t)mo->n_zones, "rooms", (json_int_t)mo->n_rooms, "zones", zones,
-                     "characters", dump_chars(m, mo, wr_world_now(w)), "npcs", dump_npcs(m, mo),
-                     "items", dump_items(m, mo));
+                     mo->name ? mo->name : "", "version", version, "zones", (json_int_t)mo->n_zones,
+                     "rooms", (json_int_t)mo->n_rooms, "zones", zones, "characters",
+                     dump_chars(m, mo, wr_world_now(w)), "npcs", dump_npcs(m, mo), "items",
+                     dump_items(m, mo));
 }
 
 static int cmp_player(const void *a, const void *b)
@@ -318,11 +318,10 @@ static json_t *dump_arena(struct wr_world *w)
     qsort(v, n, sizeof *v, cmp_player);
     json_t *players = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(players, json_pack("{s:I, s:s, s:I, s:I, s:b, s:I}", "id",
-                                                 (json_int_t)v[i]->id, "name", v[i]->name, "x",
-                                                 (json_int_t)v[i]->x, "y", (json_int_t)v[i]->y,
-                                                 "connected", v[i]->connected, "node",
-                                                 (json_int_t)v[i]->node));
+        json_array_append_new(
+            players, json_pack("{s:I, s:s, s:I, s:I, s:b, s:I}", "id", (json_int_t)v[i]->id, "name",
+                               v[i]->name, "x", (json_int_t)v[i]->x, "y", (json_int_t)v[i]->y,
+                               "connected", v[i]->connected, "node", (json_int_t)v[i]->node));
     free(v);
     return json_pack("{s:I, s:I, s:o}", "width", (json_int_t)wr_arena_width(a), "height",
                      (json_int_t)wr_arena_height(a), "players", players);
@@ -408,8 +407,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         else if (i + 1 < argc)
             value = argv[++i];
         else
-            return usage_error(is_data ? "--data needs a directory" : "--to needs an index",
-                               NULL);
+            return usage_error(is_data ? "--data needs a directory" : "--to needs an index", NULL);
         if (is_data) {
             o->dir = value;
         } else {
@@ -447,8 +445,7 @@ int wr_replay_main(int argc, char **argv)
     struct wr_world *w = wr_world_create(NULL);
     uint64_t reached = 0;
     int code = 0;
-    if (wr_replay_apply(w, log, o.to, &reached, o.entries ? stdout : NULL, err, sizeof err) !=
-        0) {
+    if (wr_replay_apply(w, log, o.to, &reached, o.entries ? stdout : NULL, err, sizeof err) != 0) {
         fprintf(stderr, "warren replay: %s: %s\n", o.dir, err);
         code = 1;
         goto out;

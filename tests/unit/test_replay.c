@@ -111,11 +111,8 @@ static void blog_add(struct blog *b, enum wr_raft_entry_kind kind, struct wr_wri
     size_t i = b->log.n_entries++;
     assert_true(i < MAX_ENTRIES);
     b->bytes[i] = *w;
-    b->e[i] = (struct wr_raft_log_entry){.index = b->log.first_index + i,
-                                         .term = 1,
-                                         .kind = kind,
-                                         .data = w->base,
-                                         .len = w->len};
+    b->e[i] = (struct wr_raft_log_entry){
+        .index = b->log.first_index + i, .term = 1, .kind = kind, .data = w->base, .len = w->len};
 }
 
 /* Give the log a snapshot of @w's state at @index. */
@@ -145,8 +142,8 @@ static void hash_of(struct wr_world *w, char out[17])
 
 /* Replay @b up to @to into a fresh world; its hash in @hash. Returns what
  * wr_replay_apply returned; the reason in @err. */
-static int replay_to(const struct blog *b, uint64_t to, uint64_t *reached, char hash[17],
-                     char *err, size_t errlen)
+static int replay_to(const struct blog *b, uint64_t to, uint64_t *reached, char hash[17], char *err,
+                     size_t errlen)
 {
     struct wr_world *w = wr_world_create(NULL);
     err[0] = '\0';
@@ -479,8 +476,8 @@ static void put_file(struct wr_writer *w, const char *name, const char *text)
     wr_put_bytes(w, text, strlen(text));
 }
 
-static void apply1(struct wr_world *w, uint64_t t, uint8_t module, uint8_t type,
-                   uint64_t session, uint32_t seq, struct wr_writer *payload)
+static void apply1(struct wr_world *w, uint64_t t, uint8_t module, uint8_t type, uint64_t session,
+                   uint32_t seq, struct wr_writer *payload)
 {
     struct wr_writer e;
     entry1(&e, t, t * 31, module, type, 1, session, seq, payload);
@@ -628,7 +625,7 @@ struct node {
     uv_loop_t loop;
     struct wr_raft *raft;
     struct wr_world *world;
-    size_t applied; /* command entries applied */
+    size_t applied;      /* command entries applied */
     char hashes[64][17]; /* hash after the k-th command entry (k from 1) */
     size_t done;
     bool stopped;
@@ -798,9 +795,8 @@ static void test_offline_round_trip(void **state)
     wr_writer_free(&e);
     for (int i = 1; i < 40; i++) {
         if (i < 10)
-            arena_join(&e, 1000 + (uint64_t)i, (uint64_t)i, (const char *[]){"A", "B", "C", "D",
-                                                                      "E", "F", "G", "H",
-                                                                      "I", "J"}[i]);
+            arena_join(&e, 1000 + (uint64_t)i, (uint64_t)i,
+                       (const char *[]){"A", "B", "C", "D", "E", "F", "G", "H", "I", "J"}[i]);
         else
             arena_move(&e, 1000 + (uint64_t)i, (uint64_t)(1 + i % 9), (uint32_t)(2 + i / 9),
                        (enum wr_arena_dir)(i % 4));
