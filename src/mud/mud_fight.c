@@ -526,15 +526,22 @@ static void use_skill(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t
     bool custom = sk->msg.actor || sk->msg.target || sk->msg.room;
     act(m, ctx, "skill", uk, uid, tk, tid, custom ? sk->msg.actor : da,
         custom ? sk->msg.target : dt, custom ? sk->msg.room : dr);
-    for (size_t i = 0; i < sk->n_effects; i++) {
-        const struct wr_mud_effect *e = &sk->effects[i];
+    wr__mud_fight_effects(m, ctx, sk->effects, sk->n_effects, s, NONE, uk, uid, tk, tid);
+}
+
+void wr__mud_fight_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           const struct wr_mud_effect *effects, size_t n, uint32_t skill,
+                           uint32_t item, uint8_t uk, uint32_t uid, uint8_t tk, uint32_t tid)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct wr_mud_effect *e = &effects[i];
         uint8_t vk = e->self ? uk : tk;
         uint32_t vid = e->self ? uid : tid;
         if (wr__mud_fighter(m, vk, vid) == NULL)
             continue; /* the target died of an earlier effect */
-        if (apply_effect(m, ctx, e, s, NONE, uk, uid, vk, vid) &&
+        if (apply_effect(m, ctx, e, skill, item, uk, uid, vk, vid) &&
             wr__mud_fighter(m, uk, uid) == NULL)
-            break;
+            break; /* the user died of it */
     }
 }
 

@@ -334,6 +334,14 @@ void wr__mud_fight_npc_arrived(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                struct wr_mud_npc_inst *n);
 /* A new NPC instance's fighter: full pools, no fight. */
 void wr__mud_fight_init_npc(struct wr_mud *m, struct wr_mud_npc_inst *n);
+/* Apply @n effects of skill @skill or item @item (the other is NONE) used
+ * by fighter (@uk, @uid) on (@tk, @tid) (the user itself for a self use),
+ * now, in order, with the user's dice: damage and recovery at once (told
+ * to the room), DoT/stat/armour effects into the fighter's fx[]. Starts no
+ * fight; a victim that dies of it dies (corpse, experience, graveyard). */
+void wr__mud_fight_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           const struct wr_mud_effect *effects, size_t n, uint32_t skill,
+                           uint32_t item, uint8_t uk, uint32_t uid, uint8_t tk, uint32_t tid);
 
 /* mud_progress.c */
 /* A new character of @race and @cls: stats, level 1, full pools. */
