@@ -315,10 +315,9 @@ static void npc_dies(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t 
     uint32_t room = n->room, kind = n->npc, level = m->model->npcs[n->npc].level;
     act(m, ctx, "death", NPC_KIND, id, WR_MUD_NOBODY, 0, NULL, NULL, "{actor} is dead!");
     wr__mud_make_corpse(m, ctx, NPC_KIND, id, room, &n->f.rng);
-    if (killer != NULL) {
+    if (killer != NULL) { /* award_xp counts the kill, death_penalty the death */
         wr__mud_award_xp(m, ctx, killer, level);
         wr__mud_quest_on_kill(m, ctx, killer, kind);
-        killer->kills++;
     }
     wr__mud_fight_leave(m, ctx, NPC_KIND, id);
     wr__mud_npc_remove(m, ctx, id);
@@ -330,7 +329,6 @@ static void char_dies(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
         "{actor} is dead!");
     wr__mud_make_corpse(m, ctx, CHAR_KIND, c->id, c->room, &c->f.rng);
     wr__mud_death_penalty(m, ctx, c);
-    c->deaths++;
     wr__mud_fight_leave(m, ctx, CHAR_KIND, c->id);
     c->f.n_fx = 0; /* death ends every effect */
     move_char(m, ctx, c, m->model->zones[wr__mud_room_zone(m, c->room)].graveyard, -1);
