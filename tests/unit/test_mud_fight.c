@@ -27,6 +27,7 @@
 #include "mud/mud.h"
 #include "mud/mud_internal.h"
 #include "mud/worldfile.h"
+#include "mud_node/mud_text.h"
 #include "world/world.h"
 
 /* ---- the test world ------------------------------------------------------ */
@@ -1096,6 +1097,40 @@ static void test_reload_remaps(void **state)
     t_free(&t);
 }
 
+/* The node's command table: names, aliases and prefixes of the fight
+ * commands reach them, and the core's commands keep theirs. */
+static void test_fight_commands_parse(void **state)
+{
+    (void)state;
+    struct wr_mud_parsed p;
+    const struct {
+        const char *line, *name;
+    } cases[] = {
+        {"kill rat", "kill"},   {"k rat", "kill"},       {"attack rat", "kill"},
+        {"ki", "kill"},         {"t rat", "target"},     {"target none", "target"},
+        {"tar", "target"},      {"flee", "flee"},        {"fl", "flee"},
+        {"skills", "skills"},   {"sk", "skills"},        {"con rat", "consider"},
+        {"consider rat", "consider"}, {"recall", "recall"}, {"rec", "recall"},
+        {"tell bob hi", "tell"}, {"take lamp", "get"},   {"re hi", "reply"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wr_mud_cmd_parse(cases[i].line, strlen(cases[i].line), NULL, 0, &p);
+        assert_non_null(p.def);
+        if (strcmp(p.def->name, cases[i].name) != 0)
+            fail_msg("'%s' parsed as %s, not %s", cases[i].line, p.def->name, cases[i].name);
+    }
+    /* help knows them, in their group */
+    struct wr_tbuf b;
+    wr_tbuf_init(&b);
+    wr_mud_help(&b, NULL, 0, WR_ROLE_PLAYER);
+    assert_non_null(strstr(wr_tbuf_str(&b), "Combat"));
+    wr_tbuf_free(&b);
+    wr_tbuf_init(&b);
+    wr_mud_help(&b, "flee", 4, WR_ROLE_PLAYER);
+    assert_non_null(strstr(wr_tbuf_str(&b), "random open exit"));
+    wr_tbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1113,6 +1148,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_restore_refuses_bad_fighters),
         cmocka_unit_test(test_reload_remaps),
+        cmocka_unit_test(test_fight_commands_parse),
     };
     if (sodium_init() < 0)
         return 1;
