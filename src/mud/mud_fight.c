@@ -127,16 +127,16 @@ static const struct wr_mud_npc *npc_def(struct wr_mud *m, uint32_t id)
 /* An act()-style line in the room of the actor (@ak, @aid) about target
  * (@tk, @tid) (may be NONE). */
 static void act(struct wr_mud *m, const struct wr_apply_ctx *ctx, const char *code, uint8_t ak,
-                uint32_t aid, uint8_t tk, uint32_t tid, const char *to_actor,
-                const char *to_target, const char *to_room)
+                uint32_t aid, uint8_t tk, uint32_t tid, const char *to_actor, const char *to_target,
+                const char *to_room)
 {
     uint32_t room = wr__mud_fighter_room(m, ak, aid);
     if (room == WR_MUD_NO_ROOM)
         return;
     wr__mud_act(ctx, code, room, ak, aid, wr__mud_fighter_name(m, ak, aid), tk,
                 tk == WR_MUD_NOBODY ? 0 : tid,
-                tk == WR_MUD_NOBODY ? NULL : wr__mud_fighter_name(m, tk, tid), to_actor,
-                to_target, to_room, char_of(m, ak, aid));
+                tk == WR_MUD_NOBODY ? NULL : wr__mud_fighter_name(m, tk, tid), to_actor, to_target,
+                to_room, char_of(m, ak, aid));
 }
 
 /* ---- effects and cooldowns -------------------------------------------- */
@@ -199,8 +199,7 @@ static void add_cd(struct wr_mud_fighter *f, uint32_t skill, uint64_t until, uin
 }
 
 /* (stat - 10) / 2 of a fighter, rounded toward zero; 0 without a stat. */
-static int32_t bonus(const struct wr_mud *m, uint8_t kind, uint32_t id, uint8_t stat,
-                     uint64_t at)
+static int32_t bonus(const struct wr_mud *m, uint8_t kind, uint32_t id, uint8_t stat, uint64_t at)
 {
     if (stat >= WR_MUD_NSTATS)
         return 0;
@@ -226,16 +225,15 @@ static void engage(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kin
 }
 
 /* Both sides of a fight start fighting (each unless it fights already). */
-static void engage_both(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak,
-                        uint32_t aid, uint8_t tk, uint32_t tid)
+static void engage_both(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak, uint32_t aid,
+                        uint8_t tk, uint32_t tid)
 {
     engage(m, ctx, ak, aid, tk, tid);
     engage(m, ctx, tk, tid, ak, aid);
 }
 
 /* The fight of (@kind, @id) ends: IDLE, and it starts regenerating. */
-static void end_fight(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
-                      uint32_t id)
+static void end_fight(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind, uint32_t id)
 {
     struct wr_mud_fighter *f = wr__mud_fighter(m, kind, id);
     if (f == NULL)
@@ -262,8 +260,8 @@ void wr__mud_fight_leave(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8
     end_fight(m, ctx, kind, id);
 }
 
-bool wr__mud_fight_busy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                        const struct wr_cmd *cmd, const struct wr_mud_char *c, const char *what)
+bool wr__mud_fight_busy(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
+                        const struct wr_mud_char *c, const char *what)
 {
     (void)m;
     (void)what; /* one message for every refusal: it says what to do instead */
@@ -384,7 +382,7 @@ static int64_t blow(struct wr_mud *m, uint8_t ak, uint32_t aid, uint64_t at, uin
             *dtype = m->model->items[w].dtype;
         } else {
             *dtype = c->cls < m->model->n_classes ? m->model->classes[c->cls].attack_dtype
-                                                   : (uint8_t)WR_DT_BLUDGEON;
+                                                  : (uint8_t)WR_DT_BLUDGEON;
         }
     }
     if (hi < lo)
@@ -424,8 +422,8 @@ static bool attack(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak,
 /* Effect @e of skill @skill (or item @item) used by (@uk, @uid) on (@vk,
  * @vid), now. Returns true if someone died of it (the use stops there). */
 static bool apply_effect(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                         const struct wr_mud_effect *e, uint32_t skill, uint32_t item,
-                         uint8_t uk, uint32_t uid, uint8_t vk, uint32_t vid)
+                         const struct wr_mud_effect *e, uint32_t skill, uint32_t item, uint8_t uk,
+                         uint32_t uid, uint8_t vk, uint32_t vid)
 {
     uint64_t now = ctx->now_ms;
     struct wr_mud_fighter *uf = wr__mud_fighter(m, uk, uid);
@@ -519,8 +517,7 @@ static void use_skill(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t
     bool self = tk == uk && tid == uid;
     snprintf(da, sizeof da, self ? "You use %s." : "You use %s on {target}.", sk->name);
     snprintf(dt, sizeof dt, "{actor} uses %s on you.", sk->name);
-    snprintf(dr, sizeof dr, self ? "{actor} uses %s." : "{actor} uses %s on {target}.",
-             sk->name);
+    snprintf(dr, sizeof dr, self ? "{actor} uses %s." : "{actor} uses %s on {target}.", sk->name);
     bool custom = sk->msg.actor || sk->msg.target || sk->msg.room;
     act(m, ctx, "skill", uk, uid, tk, tid, custom ? sk->msg.actor : da,
         custom ? sk->msg.target : dt, custom ? sk->msg.room : dr);
@@ -568,8 +565,7 @@ static const char *skill_blocked(struct wr_mud *m, uint8_t kind, uint32_t id, ui
 }
 
 /* One action of @list (weights), drawn with @rng; NULL if empty. */
-static const struct wr_mud_action *draw(const struct wr_mud_action *list, size_t n,
-                                        uint64_t *rng)
+static const struct wr_mud_action *draw(const struct wr_mud_action *list, size_t n, uint64_t *rng)
 {
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -637,7 +633,8 @@ static bool round_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint
         struct wr_mud_fx fx = f->fx[i];
         if (fx.kind != WR_EFF_DOT || fx.until <= at)
             continue;
-        int64_t d = (int64_t)fx.amount - wr__mud_armour(m, kind, id, (enum wr_mud_dtype)fx.dtype, at);
+        int64_t d =
+            (int64_t)fx.amount - wr__mud_armour(m, kind, id, (enum wr_mud_dtype)fx.dtype, at);
         int32_t dmg = fx.amount <= 0 ? 0 : sat32(d < 1 ? 1 : d);
         char a[128], r[160];
         const char *type = wr_mud_dtype_name((enum wr_mud_dtype)fx.dtype);
@@ -665,8 +662,7 @@ static bool round_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint
 
 /* Tell a character its round's state: "[Round 3] You 45/60 · the giant
  * rat 12/30". */
-static void round_line(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t id,
-                       uint64_t at)
+static void round_line(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t id, uint64_t at)
 {
     struct wr_mud_char *c = char_of(m, CHAR_KIND, id);
     const struct wr_mud_fighter *t = wr__mud_fighter(m, c->f.target_kind, c->f.target_id);
@@ -790,9 +786,9 @@ static enum foe find_foe(struct wr_mud *m, const struct wr_mud_char *c, const ch
 
 /* Resolve @who for @c (see find_foe); on a refusal tell the session why
  * (@verb: "kill", "target"...) and return false. */
-static bool foe_or_fail(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                        const struct wr_cmd *cmd, const struct wr_mud_char *c, const char *who,
-                        const char *verb, uint32_t *nid)
+static bool foe_or_fail(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
+                        const struct wr_mud_char *c, const char *who, const char *verb,
+                        uint32_t *nid)
 {
     char name[96];
     switch (find_foe(m, c, who, nid)) {

@@ -30,8 +30,10 @@ static void run_target(struct client *c, const struct wr_mud_cmd_def *def, const
                 if (wr_mud_npc_at(ms, i)->id == me->f.target_id)
                     name = wr_mud_model(ms)->npcs[wr_mud_npc_at(ms, i)->npc].name;
         if (name != NULL)
-            wr__mud_outf(c, "Your target is %s. (target NAME to change it, target none to "
-                            "clear it)\n", name);
+            wr__mud_outf(c,
+                         "Your target is %s. (target NAME to change it, target none to "
+                         "clear it)\n",
+                         name);
         else
             wr__mud_out(c, "Target whom? (target NAME)\n");
         return;
@@ -51,14 +53,18 @@ static void run_kill(struct client *c, const struct wr_mud_cmd_def *def, const c
 static void run_flee(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                      size_t len)
 {
-    (void)def; (void)args; (void)len;
+    (void)def;
+    (void)args;
+    (void)len;
     wr__mud_submit(c, WR_MUD_FLEE, NULL);
 }
 
 static void run_recall(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                        size_t len)
 {
-    (void)def; (void)args; (void)len;
+    (void)def;
+    (void)args;
+    (void)len;
     wr__mud_submit(c, WR_MUD_RECALL, NULL);
 }
 
@@ -76,7 +82,9 @@ static bool for_class(const struct wr_mud_skill *s, uint32_t cls)
 static void run_skills(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                        size_t len)
 {
-    (void)def; (void)args; (void)len;
+    (void)def;
+    (void)args;
+    (void)len;
     const struct wr_mud *ms = wr__mud_state(c->node);
     const struct wr_mud_model *m = wr_mud_model(ms);
     const struct wr_mud_char *me = wr__mud_my_char(c);
@@ -196,8 +204,8 @@ const struct wr_mud_cmd_def wr_mud_cmds_fight[] = {
      "until one of you dies or you flee.",
      run_kill, 0},
     {"target", "t", WR_MC_AREA, -1, false, "Combat", "target [NAME | none]",
-     "Choose a creature as your target (kill and skills use it), show it, or clear it.",
-     run_target, 0},
+     "Choose a creature as your target (kill and skills use it), show it, or clear it.", run_target,
+     0},
     {"flee", "", WR_MC_AREA, -1, false, "Combat", "flee",
      "Try to run out of a fight through a random open exit.", run_flee, 0},
     {"skills", "", WR_MC_AREA, -1, false, "Combat", "skills",

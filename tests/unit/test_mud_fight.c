@@ -46,7 +46,8 @@ static const char world_yaml[] =
     "    cost: 5\n"
     "    cooldown: 4s\n"
     "    effects: [{kind: damage, type: arcane, amount: 6, roll: 4}]\n"
-    "    msg: {actor: 'You hurl a missile at {target}.', target: '{actor} hurls a missile at you.',\n"
+    "    msg: {actor: 'You hurl a missile at {target}.', target: '{actor} hurls a missile at "
+    "you.',\n"
     "          room: '{actor} hurls a missile at {target}.'}\n"
     "  - id: dart\n"
     "    name: poison dart\n"
@@ -76,50 +77,48 @@ static const char arena_head[] =
     "  - {id: closet, name: Closet, desc: A closet., x: -1, y: 0,\n"
     "     exits: {e: {to: hall, door: door, closed: true}}}\n";
 
-static const char arena_npcs[] =
-    "npcs:\n"
-    "  - id: dummy\n"
-    "    name: a training dummy\n"
-    "    keywords: dummy training\n"
-    "    desc: A dummy.\n"
-    "    ground: A training dummy stands here.\n"
-    "    level: 1\n"
-    "    health: 1000\n"
-    "    armour: {slashing: 1}\n"
-    "    behaviour:\n"
-    "      combat: [{emote: wobbles.}]\n"
-    "      targeted: [{say: Hit me if you can.}]\n"
-    "  - id: rat\n"
-    "    name: a giant rat\n"
-    "    keywords: rat giant\n"
-    "    desc: A rat.\n"
-    "    ground: A giant rat is here.\n"
-    "    level: 2\n"
-    "    health: 5\n"
-    "    attack: {type: piercing, min: 1, max: 2}\n"
-    "  - id: brute\n"
-    "    name: a hulking brute\n"
-    "    keywords: brute hulking\n"
-    "    desc: A brute.\n"
-    "    ground: A brute glowers.\n"
-    "    level: 9\n"
-    "    health: 500\n"
-    "    attack: {type: bludgeoning, min: 20, max: 20}\n"
-    "    aggressive: true\n"
-    "    behaviour:\n"
-    "      combat: [{attack: true, weight: 3}, {skill: bite}]\n"
-    "  - id: sage\n"
-    "    name: an old sage\n"
-    "    keywords: sage old\n"
-    "    desc: A sage.\n"
-    "    ground: An old sage meditates here.\n";
+static const char arena_npcs[] = "npcs:\n"
+                                 "  - id: dummy\n"
+                                 "    name: a training dummy\n"
+                                 "    keywords: dummy training\n"
+                                 "    desc: A dummy.\n"
+                                 "    ground: A training dummy stands here.\n"
+                                 "    level: 1\n"
+                                 "    health: 1000\n"
+                                 "    armour: {slashing: 1}\n"
+                                 "    behaviour:\n"
+                                 "      combat: [{emote: wobbles.}]\n"
+                                 "      targeted: [{say: Hit me if you can.}]\n"
+                                 "  - id: rat\n"
+                                 "    name: a giant rat\n"
+                                 "    keywords: rat giant\n"
+                                 "    desc: A rat.\n"
+                                 "    ground: A giant rat is here.\n"
+                                 "    level: 2\n"
+                                 "    health: 5\n"
+                                 "    attack: {type: piercing, min: 1, max: 2}\n"
+                                 "  - id: brute\n"
+                                 "    name: a hulking brute\n"
+                                 "    keywords: brute hulking\n"
+                                 "    desc: A brute.\n"
+                                 "    ground: A brute glowers.\n"
+                                 "    level: 9\n"
+                                 "    health: 500\n"
+                                 "    attack: {type: bludgeoning, min: 20, max: 20}\n"
+                                 "    aggressive: true\n"
+                                 "    behaviour:\n"
+                                 "      combat: [{attack: true, weight: 3}, {skill: bite}]\n"
+                                 "  - id: sage\n"
+                                 "    name: an old sage\n"
+                                 "    keywords: sage old\n"
+                                 "    desc: A sage.\n"
+                                 "    ground: An old sage meditates here.\n";
 
-static const char arena_spawners[] =
-    "npc_spawners:\n"
-    "  - {npc: dummy, room: hall, interval: 30s}\n"
-    "  - {npc: rat, room: pit, interval: 20s}\n"
-    "  - {npc: brute, room: den, interval: 60s}\n"
-    "  - {npc: sage, room: hall, interval: 30s}\n";
+static const char arena_spawners[] = "npc_spawners:\n"
+                                     "  - {npc: dummy, room: hall, interval: 30s}\n"
+                                     "  - {npc: rat, room: pit, interval: 20s}\n"
+                                     "  - {npc: brute, room: den, interval: 60s}\n"
+                                     "  - {npc: sage, room: hall, interval: 30s}\n";
 
 static void put_file(struct wr_writer *w, const char *name, const char *text)
 {
@@ -260,7 +259,7 @@ static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t se
     wr_entry_header(&e, t->now, t->seed++, 1);
     wr_cmd_encode(&e, &c);
     t->n_ev = 0;
-    t->verdict = (enum wr_verdict)-1;
+    t->verdict = (enum wr_verdict) - 1;
     assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
     wr_writer_free(&e);
     return t->verdict;
@@ -489,8 +488,8 @@ static void test_plain_attack_arithmetic(void **state)
     for (uint32_t round = 1; round <= 40; round++) {
         uint64_t at = a->f.next_round_at;
         t.now = at;
-        struct blow b = predict(&t, WR_MUD_ACTOR_CHAR, a->id, WR_MUD_ACTOR_NPC, dummy, at,
-                                a->f.rng);
+        struct blow b =
+            predict(&t, WR_MUD_ACTOR_CHAR, a->id, WR_MUD_ACTOR_NPC, dummy, at, a->f.rng);
         tick(&t);
         const struct ev *e = find_code(&t, WR_MUD_EV_ACT, b.hit ? "hit" : "miss", 0);
         assert_non_null(e);
@@ -555,7 +554,7 @@ static void test_refusals_and_controls(void **state)
     assert_int_equal(count_code(&t, WR_MUD_EV_SAY, NULL), 1);
     assert_int_equal(strs(&t, WR_MUD_TARGET, 1, "dummy", NULL), WR_APPLIED);
     assert_int_equal(count_code(&t, WR_MUD_EV_SAY, NULL), 0); /* not a new target */
-    assert_true(ch(&t, "Alice")->f.next_round_at == NEVER); /* targeting is not fighting */
+    assert_true(ch(&t, "Alice")->f.next_round_at == NEVER);   /* targeting is not fighting */
     assert_int_equal(strs(&t, WR_MUD_KILL, 1, "", NULL), WR_APPLIED);
     assert_string_equal(failed(&t), "");
     assert_true(ch(&t, "Alice")->f.next_round_at == t.now);
@@ -595,7 +594,8 @@ static void test_skill_cost_cooldown_level(void **state)
     /* not enough skill points: 4 < 5 */
     a->f.pool[WR_POOL_SP] = 4;
     assert_int_equal(strs(&t, WR_MUD_SKILL, 1, "missile", "dummy"), WR_APPLIED);
-    assert_string_equal(failed(&t), "You don't have enough skill for magic missile (5 needed, 4 left).");
+    assert_string_equal(failed(&t),
+                        "You don't have enough skill for magic missile (5 needed, 4 left).");
     assert_true(a->f.next_round_at == NEVER);
     /* no target */
     a->f.pool[WR_POOL_SP] = 20;
@@ -682,8 +682,8 @@ static void test_dot_ticks_per_round(void **state)
         if (running) {
             assert_non_null(e);
             char want[128];
-            snprintf(want, sizeof want, "A training dummy suffers %d poison damage from poison dart.",
-                     per);
+            snprintf(want, sizeof want,
+                     "A training dummy suffers %d poison damage from poison dart.", per);
             assert_string_equal(e->to_room, want);
             ticks++;
         } else {
@@ -877,10 +877,9 @@ static void test_flee_and_recall(void **state)
     assert_int_equal(strs(&t, WR_MUD_KILL, 1, "dummy", NULL), WR_APPLIED);
     /* the chance: 50% + 2% per agility point over the dummy's, 20..90 */
     struct wr_mud *m = mud(&t);
-    int64_t chance = 50 + 2 * ((int64_t)wr__mud_stat(m, WR_MUD_ACTOR_CHAR, a->id, WR_STAT_AGI,
-                                                     t.now) -
-                               wr__mud_stat(m, WR_MUD_ACTOR_NPC, npc(&t, "dummy")->id,
-                                            WR_STAT_AGI, t.now));
+    int64_t chance =
+        50 + 2 * ((int64_t)wr__mud_stat(m, WR_MUD_ACTOR_CHAR, a->id, WR_STAT_AGI, t.now) -
+                  wr__mud_stat(m, WR_MUD_ACTOR_NPC, npc(&t, "dummy")->id, WR_STAT_AGI, t.now));
     chance = chance < 20 ? 20 : chance > 90 ? 90 : chance;
     /* dice that fail, then dice that succeed */
     uint64_t fail_at = 0, ok_at = 0;
@@ -1106,12 +1105,24 @@ static void test_fight_commands_parse(void **state)
     const struct {
         const char *line, *name;
     } cases[] = {
-        {"kill rat", "kill"},   {"k rat", "kill"},       {"attack rat", "kill"},
-        {"ki", "kill"},         {"t rat", "target"},     {"target none", "target"},
-        {"tar", "target"},      {"flee", "flee"},        {"fl", "flee"},
-        {"skills", "skills"},   {"sk", "skills"},        {"con rat", "consider"},
-        {"consider rat", "consider"}, {"recall", "recall"}, {"rec", "recall"},
-        {"tell bob hi", "tell"}, {"take lamp", "get"},   {"re hi", "reply"},
+        {"kill rat", "kill"},
+        {"k rat", "kill"},
+        {"attack rat", "kill"},
+        {"ki", "kill"},
+        {"t rat", "target"},
+        {"target none", "target"},
+        {"tar", "target"},
+        {"flee", "flee"},
+        {"fl", "flee"},
+        {"skills", "skills"},
+        {"sk", "skills"},
+        {"con rat", "consider"},
+        {"consider rat", "consider"},
+        {"recall", "recall"},
+        {"rec", "recall"},
+        {"tell bob hi", "tell"},
+        {"take lamp", "get"},
+        {"re hi", "reply"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wr_mud_cmd_parse(cases[i].line, strlen(cases[i].line), NULL, 0, &p);
