@@ -652,9 +652,9 @@ static bool round_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint
             f->fx[keep++] = f->fx[i];
             continue;
         }
-        char name[64];
-        wr__mud_tell_char(ctx, char_of(m, kind, id), "fx", "%s wears off.",
-                          capitalised(fx_origin(m, &f->fx[i]), name, sizeof name));
+        /* worded as the progression area's expiry out of combat */
+        wr__mud_tell_char(ctx, char_of(m, kind, id), "info", "The effect of %s wears off.",
+                          fx_origin(m, &f->fx[i]));
     }
     f->n_fx = (uint8_t)keep;
     return false;
