@@ -32,7 +32,8 @@
  * said; "text" strings are u16 length + bytes (at most WR_MUD_TEXT_MAX).
  * Session-opening:
  *   CREATE  str name | str pw_hash | token_hash[16] | u64 incarnation
- *           Refused: name_taken, bad_name.
+ *           [| str race | str class] (keys; left out or "": the world's
+ *           first). Refused: name_taken, bad_name, bad_race, bad_class.
  *   LOGIN   str name | token_hash[16] | u64 incarnation
  *           The node checked the password against its replica before it
  *           proposed this. Refused: no_such_character.
