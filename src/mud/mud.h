@@ -306,7 +306,8 @@ enum {
                                to_room; NULL: nothing for that viewer. code
                                names the kind ("hit", "miss", "round",
                                "death", "xp", "level", "quest", "shop",
-                               "mail", "build", "info"...) */
+                               "mail", "build", "info"...; "vitals": no
+                               text, the actor's pools changed) */
 };
 
 enum wr_mud_actor_kind { WR_MUD_ACTOR_NONE = 0, WR_MUD_ACTOR_CHAR, WR_MUD_ACTOR_NPC };

@@ -241,15 +241,15 @@ static void vitals_of(struct client *c, const struct wr_mud_char *me, int64_t v[
 }
 
 /* GMCP Char.Vitals, if one of them changed since the last one sent to @c
- * (or @force). */
-static void gmcp_vitals(struct client *c, bool force)
+ * (a new connection gets them once). */
+static void gmcp_vitals(struct client *c)
 {
     const struct wr_mud_char *me = wr__mud_my_char(c);
     if (me == NULL || wr_mud_model(wr__mud_state(c->node)) == NULL || !wants_gmcp(c, "Char"))
         return;
     int64_t v[N_VITALS];
     vitals_of(c, me, v);
-    if (!force && c->vitals_sent && memcmp(v, c->vitals, sizeof v) == 0)
+    if (c->vitals_sent && memcmp(v, c->vitals, sizeof v) == 0)
         return;
     memcpy(c->vitals, v, sizeof v);
     c->vitals_sent = true;
@@ -283,7 +283,7 @@ static void gmcp_status(struct client *c)
     gmcp_obj(c, "Char.Status",
              json_pack("{s:s, s:I, s:s, s:s}", "name", me->name, "room", (json_int_t)me->room,
                        "zone", zone, "state", wr__mud_state_name(me->state)));
-    gmcp_vitals(c, true);
+    gmcp_vitals(c);
 }
 
 static void after_entering_room(struct client *c, uint32_t room)
@@ -518,7 +518,7 @@ void wr__mud_flush_client(struct client *c)
     if (c->players_dirty && c->state == S_PLAYING)
         gmcp_players(c);
     if (c->state == S_PLAYING)
-        gmcp_vitals(c, false);
+        gmcp_vitals(c);
     if (c->want_prompt && c->state == S_PLAYING) {
         char p[96];
         prompt_of(c, p, sizeof p);

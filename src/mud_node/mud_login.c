@@ -47,8 +47,8 @@ static void assert_client_state(const struct client *c)
     if (c->job_pending)
         assert(c->state == S_CHECKING || c->state == S_HASHING || choosing ||
                c->state == S_CLOSING);
-    if (c->hash_ready)
-        assert(choosing && !c->job_pending && c->pw_hash[0] != '\0');
+    if (c->hash_ready) /* CLOSING: a login timeout closed it while choosing */
+        assert((choosing || c->state == S_CLOSING) && !c->job_pending && c->pw_hash[0] != '\0');
     else
         assert(c->pw_hash[0] == '\0');
     if (c->state != S_CONFIRM_PASSWORD)
@@ -475,13 +475,15 @@ static struct menu menu_of(const struct wr_mud_model *m, bool race)
 static void show_menu(struct client *c, const struct wr_mud_model *m, const struct menu *mn)
 {
     wr__mud_outf(c, "Choose your %s:\n", mn->what);
+    struct wr_tbuf line;
+    wr_tbuf_init(&line);
     for (size_t i = 0; i < mn->n; i++) {
         const char *d = mn->desc(m, i);
-        char line[WR_MUD_TEXT_MAX];
-        snprintf(line, sizeof line, "%zu. %s%s%s", i + 1, mn->name(m, i), d ? " - " : "",
-                 d ? d : "");
-        wr__mud_out_wrapped(c, line, 5);
+        line.len = 0;
+        wr_tbuf_printf(&line, "%zu. %s%s%s", i + 1, mn->name(m, i), d ? " - " : "", d ? d : "");
+        wr__mud_out_wrapped(c, wr_tbuf_str(&line), 5);
     }
+    wr_tbuf_free(&line);
     char q[48];
     snprintf(q, sizeof q, "Your %s (number or name): ", mn->what);
     wr__mud_ask(c, q);
