@@ -65,7 +65,9 @@ async function play(cluster, A, keepTom) {
     const login = await h.mudText(A);
     assert.match(login, /By what name are you known\? Alice\n/, 'positive control: a typed line is echoed');
     assert.ok(!login.includes(PASSWORD), 'the password is never shown');
-    assert.deepEqual(await A.evaluate(() => window.__mud.history()), ['Alice', 'y', ...choices], 'no password in the history');
+    // (the history keeps one of two equal lines in a row: the answers "1", "1")
+    const typed = ['Alice', 'y', ...choices].filter((l, i, all) => i === 0 || l !== all[i - 1]);
+    assert.deepEqual(await A.evaluate(() => window.__mud.history()), typed, 'no password in the history');
     assert.equal((await h.mudStatus(A)).name, 'Alice');
     await A.waitForFunction(() => window.__mud.gmcp['Room.Info'], null, { timeout: 10000 });
     const square = await A.evaluate(() => window.__mud.gmcp['Room.Info']);
