@@ -5,9 +5,9 @@
  * stop in combat, HONE and TRAIN (every refusal next to the same input
  * accepted), and the snapshot section.
  *
- * The world enters through WORLD_CHUNK; its gameplay part (races, classes,
- * skills, rules, an NPC's level and teachings) is then set on the model in
- * place, so these tests do not depend on the loader's gameplay keys. */
+ * The world is YAML (the loader's gameplay keys) entering through
+ * WORLD_CHUNK, like a real one; a second version of it reorders races and
+ * skills and drops one, for a reload. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,8 +26,29 @@
 
 /* ---- the test world --------------------------------------------------------- */
 
-static const char world_yaml[] = "name: Progland\n"
-                                 "start: town.square\n";
+/* Variant 1; variant 2 (a reload) puts the elves first, swaps the two
+ * remaining skills and drops heal. */
+static const char world_head[] =
+    "name: Progland\n"
+    "start: town.square\n"
+    "rules: {round: 2s, regen: 5s, corpse: 60s, max_level: 5, xp_base: 100, death_xp: 10,\n"
+    "        start_gold: 20, hone_cost: 10}\n"
+    "classes:\n"
+    "  - {id: warrior, name: Warrior, stats: {strength: 2, vitality: 2}}\n"
+    "  - {id: mage, name: Mage, stats: {intelligence: 3, willpower: 2}}\n";
+static const char human[] = "  - {id: human, name: Human, desc: Plain.}\n";
+static const char elf[] =
+    "  - {id: elf, name: Elf, desc: Tall., stats: {strength: 8, agility: 12, intelligence: 12,\n"
+    "     awareness: 11, vitality: 9}}\n";
+static const char bash[] =
+    "  - {id: bash, name: bash, classes: [warrior],\n"
+    "     effects: [{kind: damage, type: bludgeoning, amount: 1}]}\n";
+static const char fireball[] =
+    "  - {id: fireball, name: fireball, classes: [mage], trained: true, train_cost: 15,\n"
+    "     effects: [{kind: damage, type: fire, amount: 3}]}\n";
+static const char heal[] =
+    "  - {id: heal, name: heal, level: 3, trained: true, train_cost: 5,\n"
+    "     effects: [{kind: recover, pool: health, amount: 5}]}\n";
 
 static const char town_yaml[] =
     "zone: {id: town, name: Town, desc: A town., graveyard: square}\n"
@@ -35,11 +56,33 @@ static const char town_yaml[] =
     "  - {id: square, name: Square, desc: A square., x: 0, y: 0, exits: {n: hall}}\n"
     "  - {id: hall, name: Hall, desc: A hall., x: 0, y: -1, exits: {s: square}}\n"
     "npcs:\n"
-    "  - {id: master, name: the old master, keywords: master, desc: Old., ground: A master.}\n"
-    "  - {id: rat, name: a rat, keywords: rat, desc: A rat., ground: A rat.}\n"
+    "  - {id: master, name: the old master, keywords: master, desc: Old., ground: A master.,\n"
+    "     teaches: [fireball, heal]}\n"
+    "  - id: rat\n"
+    "    name: a rat\n"
+    "    keywords: rat\n"
+    "    desc: A rat.\n"
+    "    ground: A rat.\n"
+    "    level: 2\n"
+    "    stats: {strength: 9, agility: 14, intelligence: 3, awareness: 12, vitality: 8,\n"
+    "            willpower: 5}\n"
+    "    health: 40\n"
+    "    skill: 5\n"
+    "    endurance: 20\n"
+    "    armour: {slashing: 3, fire: -2}\n"
     "npc_spawners:\n"
     "  - {npc: master, room: hall, interval: 30s}\n"
     "  - {npc: rat, room: square, interval: 30s}\n";
+static const char town_yaml_v2[] =
+    "zone: {id: town, name: Town, desc: A town., graveyard: square}\n"
+    "rooms:\n"
+    "  - {id: square, name: Square, desc: A square., x: 0, y: 0, exits: {n: hall}}\n"
+    "  - {id: hall, name: Hall, desc: A hall., x: 0, y: -1, exits: {s: square}}\n"
+    "npcs:\n"
+    "  - {id: master, name: the old master, keywords: master, desc: Old., ground: A master.,\n"
+    "     teaches: [fireball]}\n"
+    "npc_spawners:\n"
+    "  - {npc: master, room: hall, interval: 30s}\n";
 
 enum { R_HUMAN, R_ELF };
 enum { C_WARRIOR, C_MAGE };
@@ -53,64 +96,21 @@ static void put_file(struct wr_writer *w, const char *name, const char *text)
     wr_put_bytes(w, text, strlen(text));
 }
 
-static void set_stats(int32_t *st, int32_t str, int32_t agi, int32_t intl, int32_t awa,
-                      int32_t vit, int32_t wil)
+/* The bundle of test world @variant (worldfile.h has the framing). */
+static void test_bundle(struct wr_writer *w, int variant)
 {
-    st[WR_STAT_STR] = str;
-    st[WR_STAT_AGI] = agi;
-    st[WR_STAT_INT] = intl;
-    st[WR_STAT_AWA] = awa;
-    st[WR_STAT_VIT] = vit;
-    st[WR_STAT_WIL] = wil;
-}
-
-/* The gameplay half of the test world, set on @mo in place. */
-static void patch_model(struct wr_mud_model *mo)
-{
-    mo->rules = (struct wr_mud_rules){.round_ms = 2000, .regen_ms = 5000, .corpse_ms = 60000,
-                                      .max_level = 5, .xp_base = 100, .death_xp_percent = 10,
-                                      .start_gold = 20, .hone_cost = 10};
-    mo->n_races = 2;
-    mo->races = wr_mud_model_alloc(mo, 2 * sizeof *mo->races);
-    mo->races[R_HUMAN] = (struct wr_mud_race){.key = "human", .name = "Human", .desc = "Plain."};
-    set_stats(mo->races[R_HUMAN].stats, 10, 10, 10, 10, 10, 10);
-    mo->races[R_ELF] = (struct wr_mud_race){.key = "elf", .name = "Elf", .desc = "Tall."};
-    set_stats(mo->races[R_ELF].stats, 8, 12, 12, 11, 9, 10);
-    mo->n_classes = 2;
-    mo->classes = wr_mud_model_alloc(mo, 2 * sizeof *mo->classes);
-    mo->classes[C_WARRIOR] = (struct wr_mud_class){.key = "warrior", .name = "Warrior"};
-    set_stats(mo->classes[C_WARRIOR].stats, 2, 0, 0, 0, 2, 0);
-    mo->classes[C_MAGE] = (struct wr_mud_class){.key = "mage", .name = "Mage"};
-    set_stats(mo->classes[C_MAGE].stats, 0, 0, 3, 0, 0, 2);
-    mo->n_skills = 3;
-    mo->skills = wr_mud_model_alloc(mo, 3 * sizeof *mo->skills);
-    uint32_t *warriors = wr_mud_model_alloc(mo, sizeof *warriors);
-    uint32_t *mages = wr_mud_model_alloc(mo, sizeof *mages);
-    warriors[0] = C_WARRIOR;
-    mages[0] = C_MAGE;
-    mo->skills[SK_BASH] = (struct wr_mud_skill){.key = "bash", .name = "bash", .level = 1,
-                                                .classes = warriors, .n_classes = 1};
-    mo->skills[SK_FIREBALL] =
-        (struct wr_mud_skill){.key = "fireball", .name = "fireball", .level = 1, .classes = mages,
-                              .n_classes = 1, .trained = true, .train_cost = 15};
-    mo->skills[SK_HEAL] = (struct wr_mud_skill){.key = "heal", .name = "heal", .level = 3,
-                                                .trained = true, .train_cost = 5};
-    long master = wr_mud_model_npc(mo, "master");
-    long rat = wr_mud_model_npc(mo, "rat");
-    assert_true(master >= 0 && rat >= 0);
-    uint32_t *teaches = wr_mud_model_alloc(mo, 2 * sizeof *teaches);
-    teaches[0] = SK_FIREBALL;
-    teaches[1] = SK_HEAL;
-    mo->npcs[master].teaches = teaches;
-    mo->npcs[master].n_teaches = 2;
-    struct wr_mud_npc *r = &mo->npcs[rat];
-    r->level = 2;
-    set_stats(r->stats, 9, 14, 3, 12, 8, 5);
-    r->max[WR_POOL_HP] = 40;
-    r->max[WR_POOL_SP] = 5;
-    r->max[WR_POOL_EP] = 20;
-    r->armour[WR_DT_SLASH] = 3;
-    r->armour[WR_DT_FIRE] = -2;
+    char world[4096];
+    if (variant == 1)
+        snprintf(world, sizeof world, "%sraces:\n%s%sskills:\n%s%s%s", world_head, human, elf,
+                 bash, fireball, heal);
+    else
+        snprintf(world, sizeof world, "%sraces:\n%s%sskills:\n%s%s", world_head, elf, human,
+                 fireball, bash);
+    wr_writer_init(w, 4096);
+    wr_put_bytes(w, "WRWORLD1", 8);
+    wr_put_u32(w, 2);
+    put_file(w, "world.yaml", world);
+    put_file(w, "zones/town.yaml", variant == 1 ? town_yaml : town_yaml_v2);
 }
 
 /* ---- capture ------------------------------------------------------------------ */
@@ -198,19 +198,18 @@ static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t se
     struct wr_writer name;                                                                         \
     wr_writer_init(&name, 64)
 
-static void t_init(struct t *t)
+static const struct ev *find_ev(struct t *t, uint8_t type, size_t nth)
 {
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
-    t->now = 1000;
-    t->seed = 7;
+    for (size_t i = 0; i < t->n_ev; i++)
+        if (t->ev[i].type == type && nth-- == 0)
+            return &t->ev[i];
+    return NULL;
+}
+
+static void load_world(struct t *t, int variant)
+{
     struct wr_writer b;
-    wr_writer_init(&b, 2048);
-    wr_put_bytes(&b, "WRWORLD1", 8);
-    wr_put_u32(&b, 2);
-    put_file(&b, "world.yaml", world_yaml);
-    put_file(&b, "zones/town.yaml", town_yaml);
+    test_bundle(&b, variant);
     uint8_t hash[16];
     crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
     P(p);
@@ -218,21 +217,25 @@ static void t_init(struct t *t)
     assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
     wr_writer_free(&p);
     wr_writer_free(&b);
-    assert_non_null(model(t));
-    patch_model(model(t));
+    const struct ev *e = find_ev(t, WR_MUD_EV_WORLD, 0);
+    assert_non_null(e);
+    if (strcmp(e->code, "loaded") != 0)
+        fail_msg("world %d refused: %s", variant, e->text);
+}
+
+static void t_init(struct t *t)
+{
+    memset(t, 0, sizeof *t);
+    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
+    t->w = wr_world_create(&h);
+    t->now = 1000;
+    t->seed = 7;
+    load_world(t, 1);
 }
 
 static void t_free(struct t *t)
 {
     wr_world_destroy(t->w);
-}
-
-static const struct ev *find_ev(struct t *t, uint8_t type, size_t nth)
-{
-    for (size_t i = 0; i < t->n_ev; i++)
-        if (t->ev[i].type == type && nth-- == 0)
-            return &t->ev[i];
-    return NULL;
 }
 
 /* The first WR_MUD_EV_ACT with @code, or NULL. */
@@ -966,6 +969,91 @@ static void test_remap(void **state)
     t_free(&t);
 }
 
+/* The whole module's snapshot (the core's section, then every area's)
+ * restores into another world with every progression field as it was, and
+ * writes the same bytes again. */
+static void test_world_snapshot_roundtrip(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t);
+    assert_int_equal(zone_cmd(&t, WR_MUD_ZONE_PLACE, 0), WR_APPLIED);
+    assert_int_equal(create(&t, 1, "Mira", "elf", "mage"), WR_APPLIED);
+    assert_int_equal(create(&t, 2, "Hugo", "human", "warrior"), WR_APPLIED);
+    struct wr_mud_char *mira = ch(&t, "Mira");
+    mira->gold = 500;
+    assert_int_equal(hone(&t, 1, WR_STAT_VIT), WR_APPLIED);
+    assert_int_equal(move(&t, 1, WR_DIR_N), WR_APPLIED);
+    assert_int_equal(train(&t, 1, "fireball"), WR_APPLIED);
+    struct wr_apply_ctx ctx = ctx_of(&t);
+    wr__mud_grant_xp(mud(&t), &ctx, mira, 150);
+    mira->f.pool[WR_POOL_HP] = 5;
+    wr__mud_regen_start(mud(&t), &ctx, WR_MUD_ACTOR_CHAR, mira->id);
+    assert_true(mira->next_regen_at != NEVER);
+
+    struct wr_writer a;
+    wr_writer_init(&a, 4096);
+    wr_world_snapshot(t.w, &a);
+    struct t u;
+    memset(&u, 0, sizeof u);
+    struct wr_world_hooks h = {.data = &u, .on_event = on_event, .on_verdict = on_verdict};
+    u.w = wr_world_create(&h);
+    assert_int_equal(wr_world_restore(u.w, a.base, a.len), 0);
+    struct wr_writer b;
+    wr_writer_init(&b, 4096);
+    wr_world_snapshot(u.w, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.base, b.base, a.len);
+    const struct wr_mud_char *r = wr__mud_char_by_name(mud(&u), "Mira");
+    assert_non_null(r);
+    assert_int_equal(r->race, R_ELF);
+    assert_int_equal(r->cls, C_MAGE);
+    assert_int_equal(r->level, 2);
+    assert_int_equal(r->xp, 50);
+    assert_memory_equal(r->base, mira->base, sizeof r->base);
+    assert_int_equal(r->skills_known, 1ull << SK_FIREBALL);
+    assert_int_equal(r->gold, mira->gold);
+    assert_int_equal(r->next_regen_at, mira->next_regen_at);
+    assert_true(wr_mud_knows_skill(mud(&u), r, SK_FIREBALL));
+    /* The restored world regenerates on the same tick (the pools are the
+     * fight area's section: not compared here). */
+    u.now = t.now = mira->next_regen_at;
+    u.seed = t.seed;
+    assert_int_equal(zone_cmd(&t, WR_MUD_ZONE_TICK, 1), WR_APPLIED);
+    assert_non_null(find_act(&t, "vitals"));
+    assert_int_equal(zone_cmd(&u, WR_MUD_ZONE_TICK, 1), WR_APPLIED);
+    assert_non_null(find_act(&u, "vitals"));
+    assert_true(mira->f.pool[WR_POOL_HP] > 5);
+    wr_writer_free(&a);
+    wr_writer_free(&b);
+    wr_world_destroy(u.w);
+    t_free(&t);
+}
+
+/* A new world version through WORLD_CHUNK: races and skills are kept by
+ * key although their indexes move; a skill that is gone is forgotten. */
+static void test_reload_keeps_by_key(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t);
+    assert_int_equal(create(&t, 1, "Mira", "elf", "mage"), WR_APPLIED);
+    assert_int_equal(create(&t, 2, "Hugo", "human", "warrior"), WR_APPLIED);
+    struct wr_mud_char *mira = ch(&t, "Mira"), *hugo = ch(&t, "Hugo");
+    mira->skills_known = (1ull << SK_FIREBALL) | (1ull << SK_HEAL);
+    load_world(&t, 2);
+    const struct wr_mud_model *mo = model(&t);
+    assert_string_equal(mo->races[mira->race].key, "elf");
+    assert_string_equal(mo->races[hugo->race].key, "human");
+    assert_int_equal(mira->race, 0);
+    assert_string_equal(mo->classes[mira->cls].key, "mage");
+    long fb = wr_mud_model_skill(mo, "fireball");
+    assert_int_equal(fb, 0);
+    assert_int_equal(mira->skills_known, 1ull << fb);
+    assert_true(wr_mud_knows_skill(mud(&t), mira, (uint32_t)fb));
+    t_free(&t);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -983,6 +1071,8 @@ int main(void)
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_snapshot_section),
         cmocka_unit_test(test_remap),
+        cmocka_unit_test(test_world_snapshot_roundtrip),
+        cmocka_unit_test(test_reload_keeps_by_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
