@@ -89,8 +89,8 @@ enum result wr__mud_apply_create(struct wr_mud *m, const struct wr_apply_ctx *ct
     /* Race and class keys follow since module version 2; a payload
      * without them ("" too) takes the world's first race and class. */
     char race_key[256] = "", cls_key[256] = "";
-    if (r->left > 0 &&
-        (wr_get_str(r, race_key, sizeof race_key) != 0 || wr_get_str(r, cls_key, sizeof cls_key) != 0))
+    if (r->left > 0 && (wr_get_str(r, race_key, sizeof race_key) != 0 ||
+                        wr_get_str(r, cls_key, sizeof cls_key) != 0))
         return R_MALFORMED;
     if (wr__mud_char_by_session(m, cmd->session) != NULL)
         return R_KEEP; /* the session already plays: a node never sends this */

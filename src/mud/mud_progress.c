@@ -31,10 +31,10 @@
 
 #include "mud/mud_internal.h"
 
-#define STAT_LIMIT 1000000   /* effective stats are clamped to +-this */
-#define POOL_LIMIT 10000000  /* and pool maxima to 1..this */
-#define HONE_MAX 1000        /* a base stat is not honed beyond this */
-#define BASE_LIMIT 1000000   /* a snapshot's base stat beyond this is refused */
+#define STAT_LIMIT 1000000  /* effective stats are clamped to +-this */
+#define POOL_LIMIT 10000000 /* and pool maxima to 1..this */
+#define HONE_MAX 1000       /* a base stat is not honed beyond this */
+#define BASE_LIMIT 1000000  /* a snapshot's base stat beyond this is refused */
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -149,7 +149,8 @@ int32_t wr__mud_stat(const struct wr_mud *m, uint8_t kind, uint32_t id, enum wr_
     const struct wr_mud_npc_inst *n = kind == WR_MUD_ACTOR_NPC ? npc_c(m, id) : NULL;
     if (n == NULL || n->npc >= m->model->n_npcs)
         return 0;
-    int64_t v = (int64_t)m->model->npcs[n->npc].stats[s] + fx_sum(&n->f, WR_EFF_STAT, (uint8_t)s, now);
+    int64_t v =
+        (int64_t)m->model->npcs[n->npc].stats[s] + fx_sum(&n->f, WR_EFF_STAT, (uint8_t)s, now);
     return clamp32(v, -STAT_LIMIT, STAT_LIMIT);
 }
 
@@ -177,15 +178,15 @@ int32_t wr__mud_armour(const struct wr_mud *m, uint8_t kind, uint32_t id, enum w
         const struct wr_mud_char *c = char_c(m, id);
         if (c == NULL)
             return 0;
-        int64_t v = (int64_t)wr__mud_equip_armour(m, c, t) +
-                    fx_sum(&c->f, WR_EFF_ARMOUR, (uint8_t)t, now);
+        int64_t v =
+            (int64_t)wr__mud_equip_armour(m, c, t) + fx_sum(&c->f, WR_EFF_ARMOUR, (uint8_t)t, now);
         return clamp32(v, -STAT_LIMIT, STAT_LIMIT);
     }
     const struct wr_mud_npc_inst *n = kind == WR_MUD_ACTOR_NPC ? npc_c(m, id) : NULL;
     if (n == NULL || n->npc >= m->model->n_npcs)
         return 0;
-    int64_t v = (int64_t)m->model->npcs[n->npc].armour[t] +
-                fx_sum(&n->f, WR_EFF_ARMOUR, (uint8_t)t, now);
+    int64_t v =
+        (int64_t)m->model->npcs[n->npc].armour[t] + fx_sum(&n->f, WR_EFF_ARMOUR, (uint8_t)t, now);
     return clamp32(v, -STAT_LIMIT, STAT_LIMIT);
 }
 
@@ -286,8 +287,7 @@ void wr__mud_grant_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
     gain_xp(m, ctx, c, xp);
 }
 
-void wr__mud_death_penalty(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                           struct wr_mud_char *c)
+void wr__mud_death_penalty(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c)
 {
     uint64_t loss = wr_mud_xp_to_next(m->model, c->level) * m->model->rules.death_xp_percent / 100;
     if (loss > c->xp)
@@ -429,7 +429,8 @@ void wr__mud_regen(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kin
     expire_effects(m, ctx, &t);
     for (int p = 0; p < WR_MUD_NPOOLS; p++) {
         int32_t max = wr__mud_max(m, kind, id, (enum wr_mud_pool)p, now);
-        int64_t add = max / 10 + (wr__mud_stat(m, kind, id, regen_stat((enum wr_mud_pool)p), now) - 10) / 2;
+        int64_t add =
+            max / 10 + (wr__mud_stat(m, kind, id, regen_stat((enum wr_mud_pool)p), now) - 10) / 2;
         if (add < 1)
             add = 1;
         int64_t v = (int64_t)t.f->pool[p] + add;
@@ -497,15 +498,15 @@ static const char *class_name(const struct wr_mud_model *mo, uint32_t cls)
 }
 
 static enum result apply_train(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                               const struct wr_cmd *cmd, struct wr_mud_char *c,
-                               struct wr_reader *r)
+                               const struct wr_cmd *cmd, struct wr_mud_char *c, struct wr_reader *r)
 {
     char key[256];
     if (wr_get_str(r, key, sizeof key) != 0)
         return R_MALFORMED;
     const struct wr_mud_model *mo = m->model;
     if (key[0] == '\0') {
-        wr__mud_fail(ctx, cmd, "train_what", "Train what? 'train' alone lists what is taught here.");
+        wr__mud_fail(ctx, cmd, "train_what",
+                     "Train what? 'train' alone lists what is taught here.");
         return R_KEEP;
     }
     long si = wr_mud_model_skill(mo, key);
@@ -518,8 +519,8 @@ static enum result apply_train(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     if (wr__mud_fight_busy(m, ctx, cmd, c, "train"))
         return R_KEEP;
     if (!sk->trained) {
-        wr__mud_fail(ctx, cmd, "not_trained",
-                     "Nobody teaches %s: it comes by itself at level %u.", sk->name, sk->level);
+        wr__mud_fail(ctx, cmd, "not_trained", "Nobody teaches %s: it comes by itself at level %u.",
+                     sk->name, sk->level);
         return R_KEEP;
     }
     if (c->skills_known & (1ull << skill)) {
@@ -549,8 +550,7 @@ static enum result apply_train(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     c->gold -= sk->train_cost;
     c->skills_known |= 1ull << skill;
     char actor[192], room[192];
-    snprintf(actor, sizeof actor, "{target} teaches you %s for %u gold.", sk->name,
-             sk->train_cost);
+    snprintf(actor, sizeof actor, "{target} teaches you %s for %u gold.", sk->name, sk->train_cost);
     snprintf(room, sizeof room, "{target} teaches {actor} %s.", sk->name);
     wr__mud_act(ctx, "train", c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_NPC, tr->id,
                 mo->npcs[tr->npc].name, actor, NULL, room, c);
@@ -677,7 +677,8 @@ void wr__mud_remap_progress(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     for (size_t i = 0; i < m->n_chars; i++) {
         struct wr_mud_char *c = &m->chars[i];
         if (rm->om != NULL) {
-            c->race = c->race < rm->om->n_races && rm->race[c->race] != NONE ? rm->race[c->race] : 0;
+            c->race =
+                c->race < rm->om->n_races && rm->race[c->race] != NONE ? rm->race[c->race] : 0;
             c->cls = c->cls < rm->om->n_classes && rm->cls[c->cls] != NONE ? rm->cls[c->cls] : 0;
             c->skills_known = remap_skills(c->skills_known, rm);
         }

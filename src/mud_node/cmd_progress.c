@@ -43,7 +43,7 @@ static void put_effect(struct client *c, const struct wr_mud_model *m, const str
         snprintf(what, sizeof what, "an effect");
         break;
     }
-    const char *src = x->skill < m->n_skills  ? m->skills[x->skill].name
+    const char *src = x->skill < m->n_skills ? m->skills[x->skill].name
                       : x->item < m->n_items ? m->items[x->item].name
                                              : NULL;
     uint64_t left = (x->until - now + 999) / 1000;
@@ -70,8 +70,8 @@ static void put_stats(struct client *c, const struct wr_mud *ms, const struct wr
         if (eff == me->base[s])
             snprintf(cell, sizeof cell, "%-13s %d", wr_mud_stat_name((enum wr_mud_stat)s), eff);
         else
-            snprintf(cell, sizeof cell, "%-13s %d (base %d)",
-                     wr_mud_stat_name((enum wr_mud_stat)s), eff, me->base[s]);
+            snprintf(cell, sizeof cell, "%-13s %d (base %d)", wr_mud_stat_name((enum wr_mud_stat)s),
+                     eff, me->base[s]);
         wr__mud_outf(c, s % 2 == 0 ? "  %-34s" : "%s\n", cell);
     }
 }
@@ -217,8 +217,8 @@ static void list_training(struct client *c, const struct wr_mud_char *me)
                 continue;
             const struct wr_mud_skill *sk = &m->skills[def->teaches[k]];
             bool known = def->teaches[k] < 64 && (me->skills_known >> def->teaches[k]) & 1;
-            wr__mud_outf(c, "  %-20s level %-3u %5u gold%s\n", sk->name, sk->level,
-                         sk->train_cost, known ? "  (known)" : "");
+            wr__mud_outf(c, "  %-20s level %-3u %5u gold%s\n", sk->name, sk->level, sk->train_cost,
+                         known ? "  (known)" : "");
         }
     }
     if (!any)

@@ -224,7 +224,7 @@ static void gmcp_players(struct client *c)
 /* The vitals of @me at the replica's log time: hp, maxhp, sp, maxsp, ep,
  * maxep, level, xp, maxxp (xp the next level needs), in this order. */
 enum { N_VITALS = 9 };
-static const char *const vital_keys[N_VITALS] = {"hp", "maxhp", "sp",    "maxsp", "ep",
+static const char *const vital_keys[N_VITALS] = {"hp",    "maxhp", "sp", "maxsp", "ep",
                                                  "maxep", "level", "xp", "maxxp"};
 
 static void vitals_of(struct client *c, const struct wr_mud_char *me, int64_t v[N_VITALS])

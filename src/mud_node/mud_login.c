@@ -458,12 +458,35 @@ struct menu {
     const char *(*desc)(const struct wr_mud_model *m, size_t i);
 };
 
-static const char *race_key(const struct wr_mud_model *m, size_t i) { return m->races[i].key; }
-static const char *race_name(const struct wr_mud_model *m, size_t i) { return m->races[i].name; }
-static const char *race_desc(const struct wr_mud_model *m, size_t i) { return m->races[i].desc; }
-static const char *cls_key(const struct wr_mud_model *m, size_t i) { return m->classes[i].key; }
-static const char *cls_name(const struct wr_mud_model *m, size_t i) { return m->classes[i].name; }
-static const char *cls_desc(const struct wr_mud_model *m, size_t i) { return m->classes[i].desc; }
+static const char *race_key(const struct wr_mud_model *m, size_t i)
+{
+    return m->races[i].key;
+}
+
+static const char *race_name(const struct wr_mud_model *m, size_t i)
+{
+    return m->races[i].name;
+}
+
+static const char *race_desc(const struct wr_mud_model *m, size_t i)
+{
+    return m->races[i].desc;
+}
+
+static const char *cls_key(const struct wr_mud_model *m, size_t i)
+{
+    return m->classes[i].key;
+}
+
+static const char *cls_name(const struct wr_mud_model *m, size_t i)
+{
+    return m->classes[i].name;
+}
+
+static const char *cls_desc(const struct wr_mud_model *m, size_t i)
+{
+    return m->classes[i].desc;
+}
 
 static struct menu menu_of(const struct wr_mud_model *m, bool race)
 {
@@ -559,8 +582,10 @@ static void on_choice(struct client *c, const char *line, size_t len, bool race)
     struct menu mn = menu_of(m, race);
     long i = menu_pick(m, &mn, line, len);
     if (i < 0) {
-        wr__mud_outf(c, "That is not a %s of this world; answer with a number from 1 to %zu "
-                        "or a name.\n", mn.what, mn.n);
+        wr__mud_outf(c,
+                     "That is not a %s of this world; answer with a number from 1 to %zu "
+                     "or a name.\n",
+                     mn.what, mn.n);
         if (mn.n == 0) { /* the world went away under the question */
             wr__mud_start_dialogue(c);
             return;

@@ -40,15 +40,13 @@ static const char human[] = "  - {id: human, name: Human, desc: Plain.}\n";
 static const char elf[] =
     "  - {id: elf, name: Elf, desc: Tall., stats: {strength: 8, agility: 12, intelligence: 12,\n"
     "     awareness: 11, vitality: 9}}\n";
-static const char bash[] =
-    "  - {id: bash, name: bash, classes: [warrior],\n"
-    "     effects: [{kind: damage, type: bludgeoning, amount: 1}]}\n";
+static const char bash[] = "  - {id: bash, name: bash, classes: [warrior],\n"
+                           "     effects: [{kind: damage, type: bludgeoning, amount: 1}]}\n";
 static const char fireball[] =
     "  - {id: fireball, name: fireball, classes: [mage], trained: true, train_cost: 15,\n"
     "     effects: [{kind: damage, type: fire, amount: 3}]}\n";
-static const char heal[] =
-    "  - {id: heal, name: heal, level: 3, trained: true, train_cost: 5,\n"
-    "     effects: [{kind: recover, pool: health, amount: 5}]}\n";
+static const char heal[] = "  - {id: heal, name: heal, level: 3, trained: true, train_cost: 5,\n"
+                           "     effects: [{kind: recover, pool: health, amount: 5}]}\n";
 
 static const char town_yaml[] =
     "zone: {id: town, name: Town, desc: A town., graveyard: square}\n"
@@ -101,8 +99,8 @@ static void test_bundle(struct wr_writer *w, int variant)
 {
     char world[4096];
     if (variant == 1)
-        snprintf(world, sizeof world, "%sraces:\n%s%sskills:\n%s%s%s", world_head, human, elf,
-                 bash, fireball, heal);
+        snprintf(world, sizeof world, "%sraces:\n%s%sskills:\n%s%s%s", world_head, human, elf, bash,
+                 fireball, heal);
     else
         snprintf(world, sizeof world, "%sraces:\n%s%sskills:\n%s%s", world_head, elf, human,
                  fireball, bash);
@@ -188,7 +186,7 @@ static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t se
     wr_entry_header(&e, t->now, t->seed++, 1);
     wr_cmd_encode(&e, &c);
     t->n_ev = 0;
-    t->verdict = (enum wr_verdict)-1;
+    t->verdict = (enum wr_verdict) - 1;
     assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
     wr_writer_free(&e);
     return t->verdict;
@@ -612,7 +610,7 @@ static void test_death_penalty(void **state)
     wr__mud_death_penalty(mud(&t), &ctx, c);
     assert_int_equal(c->xp, 0);
     assert_null(find_act(&t, "xp")); /* nothing lost, nothing said */
-    assert_int_equal(c->deaths, 0); /* counted by the fight area */
+    assert_int_equal(c->deaths, 0);  /* counted by the fight area */
     t_free(&t);
 }
 
@@ -658,7 +656,7 @@ static void test_regen_schedule(void **state)
     assert_int_equal(zone_cmd(&t, WR_MUD_ZONE_TICK, 1), WR_APPLIED);
     assert_int_equal(c->f.pool[WR_POOL_HP], 8);
     assert_int_equal(c->next_regen_at, due + 5000);
-    assert_non_null(find_act(&t, "vitals")); /* the node's cue for Char.Vitals */
+    assert_non_null(find_act(&t, "vitals"));                   /* the node's cue for Char.Vitals */
     assert_string_equal(find_act(&t, "vitals")->to_actor, ""); /* and nothing printed */
     int ticks = 1;
     while (c->next_regen_at != NEVER && ticks < 20) {
@@ -789,7 +787,7 @@ static void test_train(void **state)
     struct wr_mud_char *mira = ch(&t, "Mira"), *hugo = ch(&t, "Hugo");
     struct wr_mud *m = mud(&t);
     assert_false(wr_mud_knows_skill(m, mira, SK_FIREBALL));
-    assert_true(wr_mud_knows_skill(m, hugo, SK_BASH)); /* not trained: by level */
+    assert_true(wr_mud_knows_skill(m, hugo, SK_BASH));  /* not trained: by level */
     assert_false(wr_mud_knows_skill(m, mira, SK_BASH)); /* not a mage's */
 
     /* No trainer in the square; in the hall there is one. */
@@ -907,12 +905,12 @@ static void test_snapshot_section(void **state)
         size_t off;
         uint32_t v;
     } bad[] = {
-        {0, 2},                   /* race 2 of 2 */
-        {4, 9},                   /* class 9 */
-        {8, 0},                   /* level 0 */
-        {8, 6},                   /* level above max_level 5 */
-        {20, 2000000},            /* a base stat far out of range */
-        {44, 1u << 3},            /* skill bit 3 of 3 skills */
+        {0, 2},        /* race 2 of 2 */
+        {4, 9},        /* class 9 */
+        {8, 0},        /* level 0 */
+        {8, 6},        /* level above max_level 5 */
+        {20, 2000000}, /* a base stat far out of range */
+        {44, 1u << 3}, /* skill bit 3 of 3 skills */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t *copy = malloc(w.len);
@@ -958,8 +956,8 @@ static void test_remap(void **state)
     uint32_t race_map[2] = {0, NONE}, cls_map[2] = {1, 0}, skill_map[3] = {2, 0, NONE};
     struct wr_mud_model nm = *m->model;
     nm.rules.max_level = 3;
-    struct remap rm = {.om = m->model, .nm = &nm, .race = race_map, .cls = cls_map,
-                       .skill = skill_map};
+    struct remap rm = {
+        .om = m->model, .nm = &nm, .race = race_map, .cls = cls_map, .skill = skill_map};
     struct wr_apply_ctx ctx = ctx_of(&t);
     wr__mud_remap_progress(m, &ctx, &rm);
     assert_int_equal(mira->race, 0);
