@@ -1096,6 +1096,57 @@ static void test_reload_remaps(void **state)
     t_free(&t);
 }
 
+/* A creature's combat rule draws attacks and skills; a skill it cannot
+ * afford becomes a plain blow. */
+static void test_npc_combat_skills(void **state)
+{
+    (void)state;
+    struct t t;
+    t_ready(&t, 1);
+    struct wr_mud *m = mud(&t);
+    struct wr_mud_char *a = ch(&t, "Alice");
+    a->f.pool[WR_POOL_HP] = 1000000;
+    struct wr_writer p;
+    wr_writer_init(&p, 4);
+    wr_mud_encode_dir(&p, WR_DIR_E);
+    assert_int_equal(cmd(&t, WR_MUD_MOVE, 1, 1, &p), WR_APPLIED);
+    wr_writer_free(&p);
+    size_t bites = 0, blows = 0;
+    for (int i = 0; i < 40; i++) {
+        tick(&t);
+        for (size_t k = 0; k < t.n_ev; k++) {
+            const struct ev *e = &t.ev[k];
+            if (e->type != WR_MUD_EV_ACT || e->actor_kind != WR_MUD_ACTOR_NPC)
+                continue;
+            if (strcmp(e->code, "skill") == 0 &&
+                strcmp(e->to_target, "A hulking brute uses bite on you.") == 0)
+                bites++;
+            if (strcmp(e->code, "hit") == 0 || strcmp(e->code, "miss") == 0)
+                blows++;
+        }
+        t.now += 2000;
+    }
+    assert_true(bites > 0 && blows > 0);
+    /* the same fight, where bite costs more than the brute has: blows only */
+    long bite = wr_mud_model_skill(m->model, "bite");
+    m->model->skills[bite].cost = 1000000;
+    bites = blows = 0;
+    for (int i = 0; i < 40; i++) {
+        tick(&t);
+        for (size_t k = 0; k < t.n_ev; k++) {
+            const struct ev *e = &t.ev[k];
+            if (e->type != WR_MUD_EV_ACT || e->actor_kind != WR_MUD_ACTOR_NPC)
+                continue;
+            bites += strcmp(e->code, "skill") == 0;
+            blows += strcmp(e->code, "hit") == 0 || strcmp(e->code, "miss") == 0;
+        }
+        t.now += 2000;
+    }
+    assert_int_equal(bites, 0);
+    assert_int_equal(blows, 40);
+    t_free(&t);
+}
+
 /* The node's command table: names, aliases and prefixes of the fight
  * commands reach them, and the core's commands keep theirs. */
 static void test_fight_commands_parse(void **state)
@@ -1160,6 +1211,7 @@ int main(void)
         cmocka_unit_test(test_restore_refuses_bad_fighters),
         cmocka_unit_test(test_reload_remaps),
         cmocka_unit_test(test_fight_commands_parse),
+        cmocka_unit_test(test_npc_combat_skills),
     };
     if (sodium_init() < 0)
         return 1;
