@@ -530,6 +530,11 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         wr__mud_mark_dirty(c);
         break;
     case WR_MC_QUIT:
+        /* As in CircleMUD: quitting is no way out of a fight. */
+        if (me->f.next_round_at != UINT64_MAX) {
+            wr__mud_out(c, "No way! You are fighting for your life. Flee first.\n");
+            break;
+        }
         if (wr__mud_submit(c, WR_MUD_QUIT, NULL) == 0)
             c->state = S_CLOSING; /* the session stays until QUIT applies */
         break;

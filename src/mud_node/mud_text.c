@@ -154,7 +154,7 @@ const struct wr_mud_cmd_def wr_mud_cmds[] = {
     {"help", "?", WR_MC_HELP, -1, false, "Information", "help [COMMAND]",
      "List the commands, or explain one.", NULL, 0},
     {"quit", "", WR_MC_QUIT, -1, true, "Information", "quit",
-     "Leave the game (type it in full).", NULL, 0},
+     "Leave the game (type it in full; not in the middle of a fight).", NULL, 0},
     {NULL, NULL, 0, -1, false, NULL, NULL, NULL, NULL, 0},
 };
 
