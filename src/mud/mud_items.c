@@ -301,87 +301,28 @@ static enum result apply_remove(struct wr_mud *m, const struct wr_apply_ctx *ctx
 
 /* ---- item uses ------------------------------------------------------------ */
 
-/* Add a timed effect to @c (a copy of @e from model item @item): the
- * same effect of the same item is refreshed rather than stacked; when
- * every slot is taken, expired effects go, then the one ending first. */
-static void add_fx(struct wr_mud_char *c, const struct wr_mud_effect *e, uint32_t item,
-                   uint64_t now)
-{
-    struct wr_mud_fighter *f = &c->f;
-    struct wr_mud_fx fx = {
-        .kind = e->kind,
-        .dtype = e->dtype,
-        .stat = e->stat,
-        .amount = e->amount,
-        .until = now + e->duration_ms,
-        .skill = UINT32_MAX,
-        .item = item,
-        .from_kind = WR_MUD_ACTOR_CHAR,
-        .from_id = c->id,
-    };
-    for (uint8_t i = 0; i < f->n_fx; i++) {
-        struct wr_mud_fx *o = &f->fx[i];
-        if (o->item == item && o->skill == UINT32_MAX && o->kind == fx.kind &&
-            o->stat == fx.stat && o->dtype == fx.dtype) {
-            *o = fx;
-            return;
-        }
-    }
-    if (f->n_fx >= WR_MUD_MAX_FX) {
-        uint8_t keep = 0;
-        for (uint8_t i = 0; i < f->n_fx; i++)
-            if (f->fx[i].until > now)
-                f->fx[keep++] = f->fx[i];
-        f->n_fx = keep;
-    }
-    if (f->n_fx >= WR_MUD_MAX_FX) {
-        uint8_t first = 0;
-        for (uint8_t i = 1; i < f->n_fx; i++)
-            if (f->fx[i].until < f->fx[first].until)
-                first = i;
-        f->fx[first] = fx;
-        return;
-    }
-    f->fx[f->n_fx++] = fx;
-}
-
-/* The effects of a use on its user @c. Out of combat an item heals
- * (RECOVER) and buffs (STAT, ARMOUR); DAMAGE and DOT have no target and
- * do nothing. */
+/* The effects of use @u of model item @item by @c, through the fight
+ * area's effect code (the same as skills): damage and damage over time
+ * strike the foe @c is fighting, if it is here, and do nothing outside a
+ * fight; every other effect, and any marked `self`, is on @c. */
 static void use_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                         const struct wr_mud_item_use *u, uint32_t item)
 {
-    uint64_t rng = ctx->seed ^ 0x6974656d2e757365ull; /* "item.use" */
-    wr_mix64(&rng);
+    uint32_t id = c->id, deaths = c->deaths;
     for (size_t k = 0; k < u->n_effects; k++) {
         const struct wr_mud_effect *e = &u->effects[k];
-        switch (e->kind) {
-        case WR_EFF_RECOVER: {
-            if (e->pool >= WR_MUD_NPOOLS)
-                break;
-            int64_t amount = e->amount + (int64_t)wr__mud_roll(&rng, (uint64_t)e->roll + 1);
-            if (e->scale_stat < WR_MUD_NSTATS)
-                amount += (wr__mud_stat(m, WR_MUD_ACTOR_CHAR, c->id, e->scale_stat,
-                                        ctx->now_ms) - 10) / 2;
-            int64_t max = wr__mud_max(m, WR_MUD_ACTOR_CHAR, c->id, e->pool, ctx->now_ms);
-            int64_t v = (int64_t)c->f.pool[e->pool] + amount;
-            int64_t floor = e->pool == WR_POOL_HP ? 1 : 0; /* an item never kills */
-            if (v > max)
-                v = max;
-            if (v < floor)
-                v = floor;
-            c->f.pool[e->pool] = (int32_t)v;
-            if (v < max)
-                wr__mud_regen_start(m, ctx, WR_MUD_ACTOR_CHAR, c->id);
-            break;
+        uint8_t tk = WR_MUD_ACTOR_CHAR;
+        uint32_t tid = id;
+        if (!e->self && (e->kind == WR_EFF_DAMAGE || e->kind == WR_EFF_DOT)) {
+            if (c->f.next_round_at == NEVER || c->f.target_kind == WR_MUD_ACTOR_NONE ||
+                wr__mud_fighter_room(m, c->f.target_kind, c->f.target_id) != c->room)
+                continue; /* no foe: nothing to strike */
+            tk = c->f.target_kind;
+            tid = c->f.target_id;
         }
-        case WR_EFF_STAT:
-        case WR_EFF_ARMOUR:
-            add_fx(c, e, item, ctx->now_ms);
-            break;
-        default:
-            break;
-        }
+        wr__mud_fight_effects(m, ctx, e, 1, NONE, item, WR_MUD_ACTOR_CHAR, id, tk, tid);
+        if (c->deaths != deaths)
+            break; /* it killed its user (now in the graveyard) */
     }
 }
 
@@ -407,7 +348,6 @@ static enum result apply_use(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         return R_KEEP;
     }
     uint32_t id = it->id, item = it->item;
-    use_effects(m, ctx, c, u, item);
     if (u->msg.actor != NULL || u->msg.room != NULL) {
         /* {target} in a use's message is the item. */
         wr__mud_act(ctx, "use", c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_NONE, 0,
@@ -418,8 +358,11 @@ static enum result apply_use(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         snprintf(others, sizeof others, "{actor} %ss %s.", u->verb, d->name);
         room_act(ctx, c, "use", self, others);
     }
+    /* Gone before it acts: an item that kills its user is not found in
+     * the corpse. */
     if (u->consumed)
         remove_inst(m, ctx->now_ms, id);
+    use_effects(m, ctx, c, u, item);
     return R_KEEP;
 }
 

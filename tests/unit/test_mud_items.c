@@ -620,6 +620,40 @@ static void test_use(void **state)
     wr_world_destroy(t.w);
 }
 
+/* In a fight an item's damage strikes the foe: the bomb kills the rat,
+ * which leaves a corpse with its gold and its drop. */
+static void test_use_in_fight(void **state)
+{
+    (void)state;
+    struct t t;
+    t_ready(&t);
+    struct wr_mud_char *a = ch(&t, "alice");
+    struct wr_mud *m = mud(&t);
+    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "bomb", NULL), WR_APPLIED);
+    go(&t, 1, WR_DIR_N);
+    uint32_t yard = a->room;
+    assert_int_equal(m->n_npcs, 2);
+    uint32_t rat = m->npcs[1].id;
+    assert_int_equal(m->npcs[1].room, yard);
+    assert_int_equal(scmd(&t, WR_MUD_KILL, 1, "rat", NULL), WR_APPLIED);
+    assert_ok(&t, NULL);
+    assert_true(a->f.next_round_at != NEVER);
+    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "throw", "bomb"), WR_APPLIED);
+    assert_ok(&t, "You throw a bomb.");
+    assert_null(wr__mud_npc_by_id(m, rat));
+    const struct wr_mud_item_inst *corpse = NULL;
+    for (size_t i = 0; i < m->n_items; i++)
+        if (m->items[i].item == WR_MUD_CORPSE && m->items[i].where == yard)
+            corpse = &m->items[i];
+    assert_non_null(corpse);
+    assert_string_equal(corpse->label, "the corpse of a giant rat");
+    assert_true(corpse->gold >= 3 && corpse->gold <= 7);
+    assert_non_null(inst(&t, "ruby", WR_MUD_IN_CORPSE, corpse->id));
+    assert_null(inst(&t, "bomb", WR_MUD_CARRIED, a->id));
+    assert_roundtrip(&t);
+    wr_world_destroy(t.w);
+}
+
 /* ---- gold ------------------------------------------------------------------------- */
 
 static void test_give_gold(void **state)
@@ -1104,6 +1138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wear_and_remove),
         cmocka_unit_test(test_use),
+        cmocka_unit_test(test_use_in_fight),
         cmocka_unit_test(test_give_gold),
         cmocka_unit_test(test_shop_buy),
         cmocka_unit_test(test_shop_sell),
