@@ -4,7 +4,8 @@
 // potion, selling, giving gold; and two players on two different nodes
 // racing for the last units of the stock: the log orders their purchases,
 // so exactly the stock is sold and each pays for exactly what they got
-// (the positive control first: with stock enough, both get all they ask).
+// (the positive control first: with stock enough, both get all they ask);
+// and a rat's corpse, looked into and looted.
 // The world is tests/cluster/worlds/items/ (an armoury whose keeper sells 5
 // helms and 8 potions; 100 gold to start).
 import { test } from 'node:test';
@@ -74,7 +75,7 @@ function bought(answer) {
 }
 
 test(
-    'items: buy, wear, examine, drink, sell and give gold over telnet; two nodes race for the last units of a stock and exactly the stock is sold',
+    'items: buy, wear, examine, drink, sell and give gold over telnet; two nodes race for the last units of a stock and exactly the stock is sold; a corpse is looted',
     { timeout: 60000 },
     withCluster({ ...OPTS, name: 'mud-items' }, async (c) => {
         await waitWorld(c, 1);
@@ -151,6 +152,22 @@ test(
         const after = await inventory(a);
         assert.equal(after.potions, ia.potions - 2);
         assert.equal(after.gold, ia.gold + 5);
+
+        // A corpse: the rat dies and leaves its gold and its ruby; the room
+        // shows the corpse, `look in` lists it, `get all from` empties it.
+        assert.equal((await a.move('w')).name, 'Market Square');
+        assert.equal((await a.move('d')).name, 'A Damp Cellar');
+        await a.cmd('kill rat', 'A giant rat is dead!', 15000);
+        const room = await a.look();
+        assert.ok(room.lines.includes('The corpse of a giant rat lies here.'), `the room shows the corpse: ${room.lines}`);
+        out = await ask(a, 'look in corpse', 'The corpse of a giant rat holds:');
+        assert.match(out, /5 gold/);
+        assert.match(out, /a ruby/);
+        await a.cmd('get all from corpse', 'You get a ruby from the corpse of a giant rat.');
+        const looted = await inventory(a);
+        assert.equal(looted.gold, after.gold + 5, 'the rat\'s 5 gold');
+        out = await ask(a, 'look in corpse', 'The corpse of a giant rat holds:');
+        assert.match(out, /Nothing\./);
         a.close();
         b.close();
     }),
