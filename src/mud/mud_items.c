@@ -17,7 +17,20 @@
  *   unlimited, else >= 0.
  *
  * Gold moves only between characters (give), from corpses (get gold from
- * corpse) and to and from shops; a shop's own purse is bottomless. */
+ * corpse) and to and from shops; a shop's own purse is bottomless.
+ *
+ * Commands (payloads in mud.h; every refusal is told with wr__mud_fail and
+ * changes nothing):
+ *   WEAR     a carried item into its slot (wield for weapons): refused if
+ *            it has no slot, the level is too low or the slot is taken.
+ *   REMOVE   a worn item, by keyword or by slot name, back to the hands.
+ *   USE      the named use (or, verb "", the first) of a carried item: its
+ *            message, then it is consumed (if so), then its effects.
+ *   BUY      count 1..20 of a shop line: as many as are left (limited
+ *            stock), all paid for at once or refused.
+ *   SELL     a carried item with a price: buy_percent of it is paid; the
+ *            shop's limited line of that item grows by one.
+ *   GET_FROM one item, "all" or "gold" from a corpse in the room. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
