@@ -75,8 +75,7 @@ static const char *inst_name(const struct wr_mud *m, const struct wr_mud_item_in
     return d ? d->name : it->label;
 }
 
-bool wr__mud_item_matches(const struct wr_mud *m, const struct wr_mud_item_inst *it,
-                          const char *kw)
+bool wr__mud_item_matches(const struct wr_mud *m, const struct wr_mud_item_inst *it, const char *kw)
 {
     const struct wr_mud_item *d = def_of(m, it);
     if (d == NULL)
@@ -166,25 +165,24 @@ static const char *capitalised(const char *name, char *buf, size_t cap)
 
 /* A deed of @c seen by the room: @self for @c, @others for the rest
  * ("{actor}" is @c's name). */
-static void room_act(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
-                     const char *code, const char *self, const char *others)
+static void room_act(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c, const char *code,
+                     const char *self, const char *others)
 {
-    wr__mud_act(ctx, code, c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_NONE, 0,
-                NULL, self, NULL, others, c);
+    wr__mud_act(ctx, code, c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_NONE, 0, NULL,
+                self, NULL, others, c);
 }
 
 /* ---- equipment ----------------------------------------------------------- */
 
-int32_t wr__mud_equip_stat(const struct wr_mud *m, const struct wr_mud_char *c,
-                           enum wr_mud_stat s)
+int32_t wr__mud_equip_stat(const struct wr_mud *m, const struct wr_mud_char *c, enum wr_mud_stat s)
 {
     int64_t sum = 0;
     if (m->model == NULL || (unsigned)s >= WR_MUD_NSTATS)
         return 0;
     for (int slot = 0; slot < WR_MUD_NSLOTS; slot++) {
-        long i = c->eq[slot] ? wr__mud_find_by_id(m->items, m->n_items, sizeof *m->items,
-                                                  c->eq[slot])
-                             : -1;
+        long i = c->eq[slot]
+                     ? wr__mud_find_by_id(m->items, m->n_items, sizeof *m->items, c->eq[slot])
+                     : -1;
         if (i >= 0 && m->items[i].item < m->model->n_items)
             sum += m->model->items[m->items[i].item].stats[s];
     }
@@ -198,9 +196,9 @@ int32_t wr__mud_equip_armour(const struct wr_mud *m, const struct wr_mud_char *c
     if (m->model == NULL || (unsigned)t >= WR_MUD_NDTYPES)
         return 0;
     for (int slot = 0; slot < WR_MUD_NSLOTS; slot++) {
-        long i = c->eq[slot] ? wr__mud_find_by_id(m->items, m->n_items, sizeof *m->items,
-                                                  c->eq[slot])
-                             : -1;
+        long i = c->eq[slot]
+                     ? wr__mud_find_by_id(m->items, m->n_items, sizeof *m->items, c->eq[slot])
+                     : -1;
         if (i >= 0 && m->items[i].item < m->model->n_items)
             sum += m->model->items[m->items[i].item].armour[t];
     }
@@ -267,8 +265,7 @@ static enum result apply_wear(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         const struct wr_mud_item_inst *on = inst_by_id(m, c->eq[d->slot]);
         const char *on_name = on ? inst_name(m, on) : "something";
         if (d->slot == WR_SLOT_WIELD)
-            wr__mud_fail(ctx, cmd, "slot_taken", "You already wield %s; remove it first.",
-                         on_name);
+            wr__mud_fail(ctx, cmd, "slot_taken", "You already wield %s; remove it first.", on_name);
         else
             wr__mud_fail(ctx, cmd, "slot_taken", "You already wear %s %s; remove it first.",
                          on_name, slot_where(d->slot));
@@ -381,9 +378,8 @@ static enum result apply_use(struct wr_mud *m, const struct wr_apply_ctx *ctx,
 
 /* ---- gold ------------------------------------------------------------------ */
 
-void wr__mud_give_gold(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                       const struct wr_cmd *cmd, struct wr_mud_char *c, struct wr_mud_char *to,
-                       uint32_t amount)
+void wr__mud_give_gold(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
+                       struct wr_mud_char *c, struct wr_mud_char *to, uint32_t amount)
 {
     (void)m;
     if (amount == 0) {
@@ -463,8 +459,8 @@ static bool take_corpse_gold(const struct wr_apply_ctx *ctx, struct wr_mud_char 
 }
 
 static enum result apply_get_from(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                                  const struct wr_cmd *cmd, struct wr_mud_char *c,
-                                  const char *kw, const char *from)
+                                  const struct wr_cmd *cmd, struct wr_mud_char *c, const char *kw,
+                                  const char *from)
 {
     struct wr_mud_item_inst *corpse = NULL;
     for (size_t i = 0; i < m->n_items && corpse == NULL; i++) {
@@ -590,7 +586,8 @@ static enum result apply_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     int32_t *stock = &m->stock[m->stock_off[s] + line];
     if (*stock == 0) {
         char cap[128];
-        wr__mud_fail(ctx, cmd, "sold_out", "%s is sold out.", capitalised(d->name, cap, sizeof cap));
+        wr__mud_fail(ctx, cmd, "sold_out", "%s is sold out.",
+                     capitalised(d->name, cap, sizeof cap));
         return R_KEEP;
     }
     uint32_t n = *stock >= 0 && (uint32_t)*stock < count ? (uint32_t)*stock : count;
@@ -613,8 +610,8 @@ static enum result apply_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         new_inst(m, item, WR_MUD_CARRIED, c->id);
     char self[256], others[256];
     if (n < count)
-        snprintf(self, sizeof self, "Only %u left: you buy %u x %s for %llu gold.", n, n,
-                 d->name, (unsigned long long)total);
+        snprintf(self, sizeof self, "Only %u left: you buy %u x %s for %llu gold.", n, n, d->name,
+                 (unsigned long long)total);
     else if (n == 1)
         snprintf(self, sizeof self, "You buy %s for %llu gold.", d->name,
                  (unsigned long long)total);
@@ -781,8 +778,7 @@ void wr__mud_corpse_decay(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint
 
 /* ---- quest helpers ------------------------------------------------------------ */
 
-uint32_t wr__mud_count_carried(const struct wr_mud *m, const struct wr_mud_char *c,
-                               uint32_t item)
+uint32_t wr__mud_count_carried(const struct wr_mud *m, const struct wr_mud_char *c, uint32_t item)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < m->n_items; i++)
@@ -791,8 +787,8 @@ uint32_t wr__mud_count_carried(const struct wr_mud *m, const struct wr_mud_char 
     return n;
 }
 
-void wr__mud_give_new_item(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                           struct wr_mud_char *c, uint32_t item)
+void wr__mud_give_new_item(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
+                           uint32_t item)
 {
     (void)ctx;
     if (m->model == NULL || item >= m->model->n_items)
@@ -946,8 +942,7 @@ int wr__mud_restore_items(struct wr_mud *m, struct wr_reader *r)
         uint32_t id = wr_get_u32(r);
         while (k < m->n_items && m->items[k].id < id)
             k++;
-        if (r->err || k == m->n_items || m->items[k].id != id ||
-            m->items[k].item != WR_MUD_CORPSE)
+        if (r->err || k == m->n_items || m->items[k].id != id || m->items[k].item != WR_MUD_CORPSE)
             return -1;
         struct wr_mud_item_inst *it = &m->items[k];
         if (wr_get_str(r, it->label, sizeof it->label) != 0)

@@ -171,7 +171,9 @@ static const struct wr_mud_item *item_of(const struct wr_mud *ms, uint32_t id)
 static void run_equipment(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                           size_t len)
 {
-    (void)def; (void)args; (void)len;
+    (void)def;
+    (void)args;
+    (void)len;
     const struct wr_mud *ms = wr__mud_state(c->node);
     const struct wr_mud_char *me = wr__mud_my_char(c);
     wr__mud_out(c, "You are using:\n");
@@ -230,7 +232,9 @@ bool wr__mud_try_use(struct client *c, const char *line, size_t len)
 static void run_shops(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                       size_t len)
 {
-    (void)def; (void)args; (void)len;
+    (void)def;
+    (void)args;
+    (void)len;
     const struct wr_mud *ms = wr__mud_state(c->node);
     const struct wr_mud_model *m = wr_mud_model(ms);
     const struct wr_mud_char *me = wr__mud_my_char(c);
@@ -252,7 +256,9 @@ static void run_shops(struct client *c, const struct wr_mud_cmd_def *def, const 
 static void run_list(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                      size_t len)
 {
-    (void)def; (void)args; (void)len;
+    (void)def;
+    (void)args;
+    (void)len;
     const struct wr_mud *ms = wr__mud_state(c->node);
     const struct wr_mud_model *m = wr_mud_model(ms);
     const struct wr_mud_char *me = wr__mud_my_char(c);
@@ -283,8 +289,8 @@ static void run_list(struct client *c, const struct wr_mud_cmd_def *def, const c
     }
     if (sh->n_stock == 0)
         wr__mud_out(c, "  Nothing at the moment.\n");
-    wr__mud_outf(c, "It buys items at %u%% of their value. You have %u gold.\n",
-                 sh->buy_percent, me->gold);
+    wr__mud_outf(c, "It buys items at %u%% of their value. You have %u gold.\n", sh->buy_percent,
+                 me->gold);
 }
 
 /* buy ITEM [COUNT] or buy COUNT ITEM. */
@@ -345,8 +351,8 @@ static void item_details(struct client *c, const struct wr_mud_model *m,
     size_t n = 0;
     for (int s = 0; s < WR_MUD_NSTATS; s++)
         if (d->stats[s] != 0 && n < sizeof line - 64)
-            n += (size_t)snprintf(line + n, sizeof line - n, "%s%+d %s", n ? ", " : "",
-                                  d->stats[s], wr_mud_stat_name((enum wr_mud_stat)s));
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%+d %s", n ? ", " : "", d->stats[s],
+                                  wr_mud_stat_name((enum wr_mud_stat)s));
     if (n > 0)
         wr__mud_outf(c, "  Bonuses: %s.\n", line);
     n = 0;
@@ -361,8 +367,8 @@ static void item_details(struct client *c, const struct wr_mud_model *m,
     if (d->n_uses > 0) {
         n = 0;
         for (size_t u = 0; u < d->n_uses && n < sizeof line - 64; u++)
-            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", n ? ", " : "",
-                                  d->uses[u].verb);
+            n +=
+                (size_t)snprintf(line + n, sizeof line - n, "%s%s", n ? ", " : "", d->uses[u].verb);
         wr__mud_outf(c, "  Use: %s.\n", line);
     }
     if (d->price > 0)
@@ -458,8 +464,10 @@ void wr__mud_items_inventory(struct client *c, const struct wr_mud_char *me)
 
 /* ---- the table ----------------------------------------------------------------- */
 
+// clang-format off
 #define ITEMS(name, aliases, group, usage, help, run) \
     {name, aliases, WR_MC_AREA, -1, false, group, usage, help, run, WR_ROLE_PLAYER}
+// clang-format on
 
 const struct wr_mud_cmd_def wr_mud_cmds_items[] = {
     ITEMS("wear", "", "Equipment", "wear ITEM",
@@ -477,8 +485,8 @@ const struct wr_mud_cmd_def wr_mud_cmds_items[] = {
           run_shops),
     ITEMS("list", "", "Shops", "list", "See what the shop here sells, its prices and stock.",
           run_list),
-    ITEMS("buy", "", "Shops", "buy ITEM [COUNT]",
-          "Buy an item (or up to 20) from the shop here.", run_buy),
+    ITEMS("buy", "", "Shops", "buy ITEM [COUNT]", "Buy an item (or up to 20) from the shop here.",
+          run_buy),
     ITEMS("sell", "", "Shops", "sell ITEM",
           "Sell an item you carry to the shop here, for part of its value.", run_sell),
     {NULL, NULL, 0, -1, false, NULL, NULL, NULL, NULL, 0},

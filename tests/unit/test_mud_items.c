@@ -22,10 +22,9 @@
 
 /* ---- the test world --------------------------------------------------------- */
 
-static const char world_yaml[] =
-    "name: Itemland\n"
-    "start: town.square\n"
-    "rules: {corpse: 30s}\n";
+static const char world_yaml[] = "name: Itemland\n"
+                                 "start: town.square\n"
+                                 "rules: {corpse: 30s}\n";
 
 /* Variant 1, and variant 2 (a reload): the helm is gone, the cap is worn
  * around the neck, the pit is gone, the sword is limited to 5. */
@@ -100,22 +99,19 @@ static const char town_items_common[] =
     "  - {id: ruby, name: a ruby, keywords: ruby gem, desc: A ruby., ground: A ruby., price: 100}\n"
     "  - {id: fountain, name: a fountain, keywords: fountain, desc: Water., ground: A fountain.,\n"
     "     fixed: true}\n";
-static const char town_spawners_v1[] =
-    "item_spawners:\n"
-    "  - {item: cap, room: square, interval: 1h}\n"
-    "  - {item: helm, room: square, interval: 1h}\n";
-static const char town_spawners_v2[] =
-    "item_spawners:\n"
-    "  - {item: cap, room: square, interval: 1h}\n";
-static const char town_spawners_common[] =
-    "  - {item: crown, room: square, interval: 1h}\n"
-    "  - {item: sword, room: square, interval: 1h}\n"
-    "  - {item: potion, room: square, interval: 1h}\n"
-    "  - {item: elixir, room: square, interval: 1h}\n"
-    "  - {item: scroll, room: square, interval: 1h}\n"
-    "  - {item: bomb, room: square, interval: 1h}\n"
-    "  - {item: rock, room: square, interval: 1h}\n"
-    "  - {item: fountain, room: square, interval: 1h}\n";
+static const char town_spawners_v1[] = "item_spawners:\n"
+                                       "  - {item: cap, room: square, interval: 1h}\n"
+                                       "  - {item: helm, room: square, interval: 1h}\n";
+static const char town_spawners_v2[] = "item_spawners:\n"
+                                       "  - {item: cap, room: square, interval: 1h}\n";
+static const char town_spawners_common[] = "  - {item: crown, room: square, interval: 1h}\n"
+                                           "  - {item: sword, room: square, interval: 1h}\n"
+                                           "  - {item: potion, room: square, interval: 1h}\n"
+                                           "  - {item: elixir, room: square, interval: 1h}\n"
+                                           "  - {item: scroll, room: square, interval: 1h}\n"
+                                           "  - {item: bomb, room: square, interval: 1h}\n"
+                                           "  - {item: rock, room: square, interval: 1h}\n"
+                                           "  - {item: fountain, room: square, interval: 1h}\n";
 static const char town_npcs[] =
     "npcs:\n"
     "  - {id: smith, name: the smith, keywords: smith, desc: A smith., ground: A smith works.}\n"
@@ -125,25 +121,23 @@ static const char town_npcs[] =
     "npc_spawners:\n"
     "  - {npc: smith, room: armoury, interval: 1h}\n"
     "  - {npc: rat, room: yard, interval: 1h}\n";
-static const char town_shops_v1[] =
-    "shops:\n"
-    "  - id: armoury\n"
-    "    name: The Armoury\n"
-    "    room: armoury\n"
-    "    keeper: smith\n"
-    "    stock:\n"
-    "      - {item: helm, count: 2}\n"
-    "      - {item: sword}\n"
-    "      - {item: potion, count: 3, price: 8}\n";
-static const char town_shops_v2[] =
-    "shops:\n"
-    "  - id: armoury\n"
-    "    name: The Armoury\n"
-    "    room: armoury\n"
-    "    keeper: smith\n"
-    "    stock:\n"
-    "      - {item: sword, count: 5}\n"
-    "      - {item: potion, count: 3, price: 8}\n";
+static const char town_shops_v1[] = "shops:\n"
+                                    "  - id: armoury\n"
+                                    "    name: The Armoury\n"
+                                    "    room: armoury\n"
+                                    "    keeper: smith\n"
+                                    "    stock:\n"
+                                    "      - {item: helm, count: 2}\n"
+                                    "      - {item: sword}\n"
+                                    "      - {item: potion, count: 3, price: 8}\n";
+static const char town_shops_v2[] = "shops:\n"
+                                    "  - id: armoury\n"
+                                    "    name: The Armoury\n"
+                                    "    room: armoury\n"
+                                    "    keeper: smith\n"
+                                    "    stock:\n"
+                                    "      - {item: sword, count: 5}\n"
+                                    "      - {item: potion, count: 3, price: 8}\n";
 static const char town_shops_common[] =
     "  - {id: store, name: The Store, room: store, buy_percent: 100, stock: [{item: bread}]}\n"
     "  - {id: stall, name: The Stall, room: yard, keeper: vendor, stock: [{item: bread}]}\n";
@@ -255,7 +249,7 @@ static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t se
     wr_entry_header(&e, t->now, t->seed++, 1);
     wr_cmd_encode(&e, &c);
     t->n_ev = 0;
-    t->verdict = (enum wr_verdict)-1;
+    t->verdict = (enum wr_verdict) - 1;
     assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
     wr_writer_free(&e);
     return t->verdict;
@@ -334,8 +328,7 @@ static void load_world(struct t *t, int variant)
         size_t n = b.len - off < 900 ? b.len - off : 900;
         struct wr_writer p;
         wr_writer_init(&p, 1024);
-        wr_mud_encode_chunk(&p, hash, (uint32_t)b.len, (uint32_t)off, b.base + off,
-                            (uint16_t)n);
+        wr_mud_encode_chunk(&p, hash, (uint32_t)b.len, (uint32_t)off, b.base + off, (uint16_t)n);
         assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
         wr_writer_free(&p);
     }
@@ -1032,8 +1025,8 @@ static void test_reload(void **state)
     assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "cap", "bob"), WR_APPLIED);
     assert_int_equal(scmd(&t, WR_MUD_WEAR, 2, "cap", NULL), WR_APPLIED);
     struct wr_apply_ctx ctx = ctx_of(&t);
-    uint32_t pitc = wr__mud_make_corpse(m, &ctx, WR_MUD_ACTOR_NPC, m->npcs[1].id,
-                                        room(&t, "town.pit"), NULL);
+    uint32_t pitc =
+        wr__mud_make_corpse(m, &ctx, WR_MUD_ACTOR_NPC, m->npcs[1].id, room(&t, "town.pit"), NULL);
     go(&t, 1, WR_DIR_E);
     assert_int_equal(buy(&t, 1, "potion", 2), WR_APPLIED);
     assert_int_equal(wr_mud_shop_stock(m, 0, 2), 1);
@@ -1090,8 +1083,8 @@ static void test_malformed(void **state)
 static void test_fuzz(void **state)
 {
     (void)state;
-    static const char *const words[] = {"all", "gold", "cap", "helm", "sword", "potion", "corpse",
-                                        "rat", "drink", "read", "", "wield", "head", "bob"};
+    static const char *const words[] = {"all", "gold",  "cap",  "helm", "sword", "potion", "corpse",
+                                        "rat", "drink", "read", "",     "wield", "head",   "bob"};
     struct t t;
     t_ready(&t);
     uint64_t rng = 7;
