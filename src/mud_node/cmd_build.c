@@ -330,6 +330,19 @@ static void run_debug(struct client *c, const struct wr_mud_cmd_def *def, const 
     wr__mud_outf(c, "No zone, character or NPC is called %s.\n", what);
 }
 
+/* There is no command that stops a node from inside the game: a node is an
+ * operator's process (systemctl, `warren cluster down`), and the game
+ * halts by zone. */
+static void run_shutdown(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
+                         size_t len)
+{
+    (void)def;
+    (void)args;
+    (void)len;
+    wr__mud_out(c, "Nodes are not stopped from the game: their operators stop them. To halt "
+                   "the world, pause its zones: 'zone pause [ZONE]' (and 'zone resume').\n");
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define B WR_ROLE_BUILDER
@@ -383,5 +396,9 @@ const struct wr_mud_cmd_def wr_mud_cmds_build[] = {
      "The world's version and hash and this node; or a zone's owner, epoch and state; or "
      "where a character or an NPC's instances are and which node runs them.",
      run_debug, A},
+    {"shutdown", "", WR_MC_AREA, -1, true, "Admin", "shutdown",
+     "Says how to halt the world: by pausing zones ('zone pause'); nodes are stopped by their "
+     "operators, never from the game.",
+     run_shutdown, A},
     {NULL, NULL, 0, -1, false, NULL, NULL, NULL, NULL, 0},
 };
