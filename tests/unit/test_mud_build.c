@@ -956,6 +956,70 @@ static void test_edit_helpers(void **state)
     assert_true(wr_mud_edit_line_ok("ab", 2));
 }
 
+/* A dig in the first zone moves every later room up by one index: exits,
+ * the start room, graveyards, spawners, shops and quest visits still name
+ * the same rooms by key. */
+static void test_dig_moves_later_rooms(void **state)
+{
+    (void)state;
+    static const char w[] = "name: T\nstart: b.b1\n";
+    static const char za[] =
+        "zone: {id: a, name: A, desc: A., graveyard: a1}\n"
+        "rooms:\n"
+        "  - {id: a1, name: A1, desc: A., x: 0, y: 0, exits: {e: a2, n: b.b1}}\n"
+        "  - {id: a2, name: A2, desc: A., x: 1, y: 0, exits: {w: a1}}\n";
+    static const char zb[] =
+        "zone: {id: b, name: B, desc: B., graveyard: b2}\n"
+        "rooms:\n"
+        "  - {id: b1, name: B1, desc: B., x: 0, y: -1, exits: {s: a.a1, n: b2}}\n"
+        "  - {id: b2, name: B2, desc: B., x: 0, y: -2, exits: {s: b1}}\n"
+        "items: [{id: cup, name: a cup, keywords: cup, desc: A cup., ground: A cup.}]\n"
+        "item_spawners: [{item: cup, room: b2}]\n"
+        "npcs: [{id: man, name: a man, keywords: man, desc: A man., ground: A man.}]\n"
+        "npc_spawners: [{npc: man, room: b1}]\n"
+        "shops: [{id: stall, name: Stall, room: b2, stock: [{item: cup}]}]\n"
+        "quests:\n"
+        "  - {id: walk, name: Walk, desc: Walk., giver: man, steps: [{visit: b2}]}\n";
+    struct wr_writer b;
+    wr_writer_init(&b, 2048);
+    wr_put_bytes(&b, WR_MUD_BUNDLE_MAGIC, 8);
+    wr_put_u32(&b, 3);
+    put_file(&b, "world.yaml", w);
+    put_file(&b, "zones/a.yaml", za);
+    put_file(&b, "zones/b.yaml", zb);
+    struct wr_mud_model *m = NULL;
+    char err[256];
+    if (wr_mud_model_parse(b.base, b.len, &m, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    wr_writer_free(&b);
+#define KEY(r) m->rooms[r].key
+    assert_string_equal(KEY(m->start_room), "b.b1");
+    uint32_t cellar;
+    assert_int_equal(wr_mud_edit_dig(m, 0, WR_DIR_D, "cellar", NULL, &cellar, err, sizeof err), 0);
+    assert_int_equal(cellar, 2);
+    assert_string_equal(KEY(cellar), "a.cellar");
+    assert_string_equal(KEY(m->start_room), "b.b1");
+    assert_string_equal(KEY(m->zones[1].graveyard), "b.b2");
+    assert_string_equal(KEY(m->zones[0].graveyard), "a.a1");
+    assert_string_equal(KEY(m->rooms[0].exits[WR_DIR_N].to), "b.b1");
+    assert_string_equal(KEY(m->rooms[0].exits[WR_DIR_D].to), "a.cellar");
+    assert_string_equal(KEY(m->rooms[3].exits[WR_DIR_N].to), "b.b2");
+    assert_string_equal(KEY(m->rooms[4].exits[WR_DIR_S].to), "b.b1");
+    assert_string_equal(KEY(m->item_spawners[0].room), "b.b2");
+    assert_string_equal(KEY(m->npc_spawners[0].room), "b.b1");
+    assert_string_equal(KEY(m->shops[0].room), "b.b2");
+    assert_string_equal(KEY(m->quests[0].steps[0].what), "b.b2");
+    /* A new kind belongs to the zone it is made in (its file). */
+    uint32_t k;
+    assert_int_equal(wr_mud_edit_add_item(m, "pebble", "a pebble", 1, &k, err, sizeof err), 0);
+    assert_string_equal(m->items[k].key, "pebble");
+    assert_int_equal(wr_mud_edit_add_npc(m, "cat", "a grey cat", 1, &k, err, sizeof err), 0);
+    assert_string_equal(m->npcs[k].keywords, "grey cat");
+    assert_int_equal(m->npcs[k].level, 0); /* peaceful */
+#undef KEY
+    wr_mud_model_free(m);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -976,6 +1040,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_after_edits),
         cmocka_unit_test(test_restore_build_section),
         cmocka_unit_test(test_edit_helpers),
+        cmocka_unit_test(test_dig_moves_later_rooms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
