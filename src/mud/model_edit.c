@@ -420,7 +420,6 @@ static int kind_ok(const char *what, const char *id, const char *name, long exis
 int wr_mud_edit_add_item(struct wr_mud_model *m, const char *id, const char *name, uint32_t zone,
                          uint32_t *out, char *err, size_t errlen)
 {
-    (void)zone; /* the model does not record where a kind is defined */
     if (kind_ok("item", id, name, wr_mud_model_item(m, id), m->n_items, WR_EDIT_MAX_ITEMS, err,
                 errlen) != 0)
         return -1;
@@ -437,6 +436,7 @@ int wr_mud_edit_add_item(struct wr_mud_model *m, const char *id, const char *nam
     it.keywords = keywords(m, name, id);
     it.desc = capitalised(m, name, ".");
     it.ground = capitalised(m, name, " lies here.");
+    it.zone = zone;
     m->items = grow(m, m->items, m->n_items, sizeof *m->items);
     m->items[m->n_items] = it;
     *out = (uint32_t)m->n_items++;
@@ -446,7 +446,6 @@ int wr_mud_edit_add_item(struct wr_mud_model *m, const char *id, const char *nam
 int wr_mud_edit_add_npc(struct wr_mud_model *m, const char *id, const char *name, uint32_t zone,
                         uint32_t *out, char *err, size_t errlen)
 {
-    (void)zone;
     if (kind_ok("NPC", id, name, wr_mud_model_npc(m, id), m->n_npcs, WR_EDIT_MAX_NPCS, err,
                 errlen) != 0)
         return -1;
@@ -476,6 +475,7 @@ int wr_mud_edit_add_npc(struct wr_mud_model *m, const char *id, const char *name
     n.keywords = keywords(m, name, id);
     n.desc = capitalised(m, name, ".");
     n.ground = capitalised(m, name, " is here.");
+    n.zone = zone;
     m->npcs = grow(m, m->npcs, m->n_npcs, sizeof *m->npcs);
     m->npcs[m->n_npcs] = n;
     *out = (uint32_t)m->n_npcs++;
