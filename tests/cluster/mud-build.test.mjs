@@ -6,11 +6,25 @@
 // teleports one and pauses a zone. The world is tests/cluster/worlds/build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { withCluster, waitFor, runWarren, REPO } from './lib/cluster.mjs';
 import { FAST_PWHASH, Player, waitWorld, randomName } from './lib/mud.mjs';
 
 const WORLD = path.join(REPO, 'tests', 'cluster', 'worlds', 'build');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-build-'));
+if (process.env.WARREN_KEEP !== '1') process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
+
+/** world.version and world.hash as every node reports them. */
+async function worlds(c) {
+    const out = [];
+    for (const id of [1, 2, 3]) {
+        const w = (await c.api(id, '/api/mud')).world;
+        out.push({ version: w?.version, hash: w?.hash });
+    }
+    return out;
+}
 
 /** A new character on node @id, in the game (its first Room.Info seen). */
 async function newPlayer(c, id, prefix) {
@@ -105,6 +119,30 @@ test(
         await redesc;
         await al.move('u');
         await bo.move('u');
+
+        // The edited world round-trips through its files: export it, load
+        // the export, and every node runs the same world hash as before.
+        await waitFor(async () => {
+            const w = await worlds(c);
+            return w.every((x) => x.hash && x.hash === w[0].hash && x.version === w[0].version);
+        }, { timeout: 5000, what: 'every node on the edited world' });
+        const edited = (await worlds(c))[0];
+        const dir = path.join(TMP, 'export');
+        const ex = await ctl(c, 'world', 'export', dir);
+        assert.equal(ex.code, 0, ex.stdout + ex.stderr);
+        assert.match(ex.stdout, new RegExp(`hash ${edited.hash}`));
+        const town = fs.readFileSync(path.join(dir, 'zones', 'town.yaml'), 'utf8');
+        assert.match(town, /- id: cellar\n/, 'the dug room is in the exported town');
+        assert.match(town, /Cold stone walls sweat in the dark\./);
+        assert.match(town, /- id: rat\n/, 'so is the new NPC kind');
+        const ld = await ctl(c, 'world', 'load', dir);
+        assert.equal(ld.code, 0, ld.stdout + ld.stderr);
+        const version = ld.stdout.match(/version ([0-9a-f]{32})/)?.[1];
+        await waitFor(async () => (await worlds(c)).every((w) => w.version === version), {
+            timeout: 10000,
+            what: 'every node runs the loaded export',
+        });
+        for (const w of await worlds(c)) assert.equal(w.hash, edited.hash, 'the same world hash after export and load');
 
         // Everyone is still connected and hears each other.
         await al.cmd('say still here?', "You say 'still here?'");
