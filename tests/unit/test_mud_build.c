@@ -20,6 +20,7 @@
 #include "mud/mud.h"
 #include "mud/mud_build.h"
 #include "mud/worldfile.h"
+#include "mud_node/mud_text.h"
 #include "world/world.h"
 
 /* ---- the test world ------------------------------------------------------ */
@@ -1020,6 +1021,44 @@ static void test_dig_moves_later_rooms(void **state)
     wr_mud_model_free(m);
 }
 
+/* The node's side: builders' and admins' commands are listed only for
+ * their roles, and only their full names run them. */
+static void test_commands_by_role(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t role;
+        bool building, admin;
+    } want[] = {{WR_ROLE_PLAYER, false, false},
+                {WR_ROLE_BUILDER, true, false},
+                {WR_ROLE_ADMIN, true, true}};
+    for (size_t i = 0; i < 3; i++) {
+        struct wr_tbuf b;
+        wr_tbuf_init(&b);
+        wr_mud_help(&b, NULL, 0, want[i].role);
+        assert_int_equal(strstr(wr_tbuf_str(&b), "Building:") != NULL, want[i].building);
+        assert_int_equal(strstr(wr_tbuf_str(&b), "Admin:") != NULL, want[i].admin);
+        wr_tbuf_free(&b);
+        wr_tbuf_init(&b);
+        wr_mud_help(&b, "dig", 3, want[i].role);
+        assert_int_equal(strstr(wr_tbuf_str(&b), "dig DIR ROOMID") != NULL, want[i].building);
+        wr_tbuf_free(&b);
+    }
+    struct wr_mud_parsed p;
+    wr_mud_cmd_parse("dig down cellar", 15, NULL, 0, &p);
+    assert_non_null(p.def);
+    assert_string_equal(p.def->name, "dig");
+    assert_int_equal(p.def->role, WR_ROLE_BUILDER);
+    wr_mud_cmd_parse("force Bob look", 14, NULL, 0, &p);
+    assert_int_equal(p.def->role, WR_ROLE_ADMIN);
+    /* Shortened, they are something else or nothing. */
+    static const char *const shorts[] = {"mcr", "odel", "redi", "telep", "forc", "nodoo"};
+    for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++) {
+        wr_mud_cmd_parse(shorts[i], strlen(shorts[i]), NULL, 0, &p);
+        assert_true(p.def == NULL || p.def->role == WR_ROLE_PLAYER);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1041,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_restore_build_section),
         cmocka_unit_test(test_edit_helpers),
         cmocka_unit_test(test_dig_moves_later_rooms),
+        cmocka_unit_test(test_commands_by_role),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
