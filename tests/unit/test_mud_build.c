@@ -1021,6 +1021,64 @@ static void test_dig_moves_later_rooms(void **state)
     wr_mud_model_free(m);
 }
 
+/* A world with @n_items item kinds (and as many NPC kinds), parsed. */
+static struct wr_mud_model *world_with_kinds(size_t n)
+{
+    size_t cap = 256 + n * 160;
+    char *z = malloc(cap);
+    size_t len = (size_t)snprintf(z, cap,
+                                  "zone: {id: a, name: A, desc: A., graveyard: r}\n"
+                                  "rooms: [{id: r, name: R, desc: R., x: 0, y: 0}]\n"
+                                  "items:\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(z + len, cap - len,
+                                "  - {id: i%zu, name: i, keywords: i, desc: i, ground: i}\n", i);
+    len += (size_t)snprintf(z + len, cap - len, "npcs:\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(z + len, cap - len,
+                                "  - {id: n%zu, name: n, keywords: n, desc: n, ground: n}\n", i);
+    struct wr_writer b;
+    wr_writer_init(&b, len + 256);
+    wr_put_bytes(&b, WR_MUD_BUNDLE_MAGIC, 8);
+    wr_put_u32(&b, 2);
+    put_file(&b, "world.yaml", "name: T\nstart: a.r\n");
+    put_file(&b, "zones/a.yaml", z);
+    free(z);
+    struct wr_mud_model *m = NULL;
+    char err[256];
+    if (wr_mud_model_parse(b.base, b.len, &m, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    wr_writer_free(&b);
+    return m;
+}
+
+static void test_kind_limits(void **state)
+{
+    (void)state;
+    char err[256];
+    uint32_t k;
+    struct wr_mud_model *m = world_with_kinds(WR_EDIT_MAX_ITEMS - 1);
+    assert_int_equal(wr_mud_edit_add_item(m, "last", "the last", 0, &k, err, sizeof err), 0);
+    assert_int_equal(wr_mud_edit_add_npc(m, "last", "the last", 0, &k, err, sizeof err), 0);
+    assert_int_equal(wr_mud_edit_add_item(m, "more", "one more", 0, &k, err, sizeof err), -1);
+    assert_non_null(strstr(err, "the most items it may have (1000)"));
+    assert_int_equal(wr_mud_edit_add_npc(m, "more", "one more", 0, &k, err, sizeof err), -1);
+    assert_non_null(strstr(err, "the most NPCs it may have (1000)"));
+    assert_int_equal(m->n_items, WR_EDIT_MAX_ITEMS);
+    /* The full world still exports and parses back. */
+    struct wr_writer w;
+    wr_writer_init(&w, 4096);
+    assert_int_equal(wr_mud_model_export(m, &w, err, sizeof err), 0);
+    struct wr_mud_model *m2 = NULL;
+    if (wr_mud_model_parse(w.base, w.len, &m2, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(m2->n_items, WR_EDIT_MAX_ITEMS);
+    assert_true(wr_mud_model_item(m2, "last") >= 0);
+    wr_mud_model_free(m2);
+    wr_writer_free(&w);
+    wr_mud_model_free(m);
+}
+
 /* The node's side: builders' and admins' commands are listed only for
  * their roles, and only their full names run them. */
 static void test_commands_by_role(void **state)
@@ -1081,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_edit_helpers),
         cmocka_unit_test(test_dig_moves_later_rooms),
         cmocka_unit_test(test_commands_by_role),
+        cmocka_unit_test(test_kind_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
