@@ -187,7 +187,7 @@ static void insert_room(struct wr_mud_model *m, uint32_t pos, const struct wr_mu
 
 static int32_t clamp_coord(int64_t v)
 {
-    return (int32_t)(v < -WR_EDIT_COORD_MAX ? -WR_EDIT_COORD_MAX
+    return (int32_t)(v < -WR_EDIT_COORD_MAX  ? -WR_EDIT_COORD_MAX
                      : v > WR_EDIT_COORD_MAX ? WR_EDIT_COORD_MAX
                                              : v);
 }
@@ -196,10 +196,10 @@ static int32_t clamp_coord(int64_t v)
 static void step(enum wr_mud_dir d, int *dx, int *dy, int *dz)
 {
     static const signed char delta[WR_MUD_NDIRS][3] = {
-        [WR_DIR_N] = {0, -1, 0},  [WR_DIR_S] = {0, 1, 0},   [WR_DIR_E] = {1, 0, 0},
-        [WR_DIR_W] = {-1, 0, 0},  [WR_DIR_NE] = {1, -1, 0}, [WR_DIR_NW] = {-1, -1, 0},
-        [WR_DIR_SE] = {1, 1, 0},  [WR_DIR_SW] = {-1, 1, 0}, [WR_DIR_U] = {0, 0, 1},
-        [WR_DIR_D] = {0, 0, -1},  [WR_DIR_IN] = {0, 0, 0},  [WR_DIR_OUT] = {0, 0, 0},
+        [WR_DIR_N] = {0, -1, 0}, [WR_DIR_S] = {0, 1, 0},   [WR_DIR_E] = {1, 0, 0},
+        [WR_DIR_W] = {-1, 0, 0}, [WR_DIR_NE] = {1, -1, 0}, [WR_DIR_NW] = {-1, -1, 0},
+        [WR_DIR_SE] = {1, 1, 0}, [WR_DIR_SW] = {-1, 1, 0}, [WR_DIR_U] = {0, 0, 1},
+        [WR_DIR_D] = {0, 0, -1}, [WR_DIR_IN] = {0, 0, 0},  [WR_DIR_OUT] = {0, 0, 0},
     };
     *dx = delta[d][0];
     *dy = delta[d][1];
@@ -212,8 +212,7 @@ int wr_mud_edit_dig(struct wr_mud_model *m, uint32_t from, enum wr_mud_dir d, co
     const struct wr_mud_room *fr = &m->rooms[from];
     const char *zkey = m->zones[fr->zone].key;
     if (fr->exits[d].to != NO_ROOM) {
-        snprintf(err, errlen, "There is already an exit %s; unlink it first.",
-                 wr_mud_dir_name(d));
+        snprintf(err, errlen, "There is already an exit %s; unlink it first.", wr_mud_dir_name(d));
         return -1;
     }
     if (!wr_mud_edit_id_ok(id)) {
@@ -285,8 +284,7 @@ int wr_mud_edit_link(struct wr_mud_model *m, uint32_t room, enum wr_mud_dir d, u
                      bool *both, char *err, size_t errlen)
 {
     if (m->rooms[room].exits[d].to != NO_ROOM) {
-        snprintf(err, errlen, "There is already an exit %s; unlink it first.",
-                 wr_mud_dir_name(d));
+        snprintf(err, errlen, "There is already an exit %s; unlink it first.", wr_mud_dir_name(d));
         return -1;
     }
     m->rooms[room].exits[d].to = to;
@@ -357,11 +355,10 @@ int wr_mud_edit_door(struct wr_mud_model *m, uint32_t room, enum wr_mud_dir d, c
  * their id, name, keywords, description and ground line: the defaults of
  * every other field, whatever the loader's version sets them to. */
 static const char template_world[] = "name: t\nstart: t.r\n";
-static const char template_zone[] =
-    "zone: {id: t, name: t, desc: t, graveyard: r}\n"
-    "rooms: [{id: r, name: r, desc: r, x: 0, y: 0}]\n"
-    "items: [{id: i, name: i, keywords: i, desc: i, ground: i}]\n"
-    "npcs: [{id: n, name: n, keywords: n, desc: n, ground: n}]\n";
+static const char template_zone[] = "zone: {id: t, name: t, desc: t, graveyard: r}\n"
+                                    "rooms: [{id: r, name: r, desc: r, x: 0, y: 0}]\n"
+                                    "items: [{id: i, name: i, keywords: i, desc: i, ground: i}]\n"
+                                    "npcs: [{id: n, name: n, keywords: n, desc: n, ground: n}]\n";
 
 static void put_file(struct wr_writer *w, const char *name, const char *text)
 {
@@ -499,8 +496,8 @@ int wr_mud_edit_add_item_spawner(struct wr_mud_model *m, uint32_t item, uint32_t
     if (spawners_full(m->n_item_spawners, err, errlen) != 0)
         return -1;
     m->item_spawners = grow(m, m->item_spawners, m->n_item_spawners, sizeof *m->item_spawners);
-    m->item_spawners[m->n_item_spawners++] =
-        (struct wr_mud_item_spawner){.item = item, .room = room, .interval_ms = WR_EDIT_INTERVAL_MS};
+    m->item_spawners[m->n_item_spawners++] = (struct wr_mud_item_spawner){
+        .item = item, .room = room, .interval_ms = WR_EDIT_INTERVAL_MS};
     return 0;
 }
 

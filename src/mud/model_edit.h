@@ -21,11 +21,11 @@
 
 /* Limits of the world format (docs/world-format.md), checked here so that
  * a builder hears the limit rather than a YAML position. */
-#define WR_EDIT_ID_MAX 32      /* id */
-#define WR_EDIT_NAME_MAX 80    /* room, item and NPC names */
-#define WR_EDIT_LINE_MAX 200   /* ground lines, keywords */
-#define WR_EDIT_DESC_MAX 4096  /* descriptions */
-#define WR_EDIT_DOOR_MAX 32    /* door names */
+#define WR_EDIT_ID_MAX 32     /* id */
+#define WR_EDIT_NAME_MAX 80   /* room, item and NPC names */
+#define WR_EDIT_LINE_MAX 200  /* ground lines, keywords */
+#define WR_EDIT_DESC_MAX 4096 /* descriptions */
+#define WR_EDIT_DOOR_MAX 32   /* door names */
 #define WR_EDIT_MAX_ROOMS 10000
 #define WR_EDIT_MAX_ITEMS 1000
 #define WR_EDIT_MAX_NPCS 1000

@@ -57,11 +57,8 @@ static const uint8_t build_shape[WR_BUILD_NOPS] = {
 };
 
 static const uint8_t admin_shape[WR_ADMIN_NOPS] = {
-    [WR_ADMIN_TELEPORT] = F_A | F_B,
-    [WR_ADMIN_GOTO] = F_A,
-    [WR_ADMIN_FORCE] = F_A | F_TEXT,
-    [WR_ADMIN_PAUSE] = F_A,
-    [WR_ADMIN_RESUME] = F_A,
+    [WR_ADMIN_TELEPORT] = F_A | F_B, [WR_ADMIN_GOTO] = F_A,   [WR_ADMIN_FORCE] = F_A | F_TEXT,
+    [WR_ADMIN_PAUSE] = F_A,          [WR_ADMIN_RESUME] = F_A,
 };
 
 /* The fields of op @op of @type, or 0 if there is no such op. */
@@ -212,8 +209,8 @@ struct edit {
     char told[WR_MUD_TEXT_MAX + 300];
     struct notice rooms[2];
     int n_rooms;
-    int removed;       /* 0, or WR_BUILD_ODELETE / WR_BUILD_MDELETE */
-    uint32_t kind;     /* then: the item / NPC index (same in M2 and m->model) */
+    int removed;   /* 0, or WR_BUILD_ODELETE / WR_BUILD_MDELETE */
+    uint32_t kind; /* then: the item / NPC index (same in M2 and m->model) */
 };
 
 static void notice(struct edit *e, const char *key, const char *fmt, ...)
@@ -296,18 +293,16 @@ static int door(struct wr_mud_model *mo, uint32_t here, const struct wr_mud_char
     if (wr_mud_edit_door(mo, here, d, name, &both, err, errlen) != 0)
         return -1;
     if (name != NULL) {
-        snprintf(e->told, sizeof e->told, "The exit %s has a %s now%s.", wr_mud_dir_name(d),
-                 name, both ? " (on both sides)" : "");
+        snprintf(e->told, sizeof e->told, "The exit %s has a %s now%s.", wr_mud_dir_name(d), name,
+                 both ? " (on both sides)" : "");
         notice(e, mo->rooms[here].key, "%s sets a %s in the way %s.", c->name, name,
                wr_mud_dir_name(d));
         if (both && to != here)
-            notice(e, mo->rooms[to].key, "A %s appears in the way %s.", name,
-                   wr_mud_dir_name(rd));
+            notice(e, mo->rooms[to].key, "A %s appears in the way %s.", name, wr_mud_dir_name(rd));
     } else {
         snprintf(e->told, sizeof e->told, "The exit %s has no door now%s.", wr_mud_dir_name(d),
                  both ? " (on both sides)" : "");
-        notice(e, mo->rooms[here].key, "%s takes away the door %s.", c->name,
-               wr_mud_dir_name(d));
+        notice(e, mo->rooms[here].key, "%s takes away the door %s.", c->name, wr_mud_dir_name(d));
         if (both && to != here)
             notice(e, mo->rooms[to].key, "The door %s vanishes.", wr_mud_dir_name(rd));
     }
@@ -323,14 +318,14 @@ static int create(struct wr_mud_model *mo, uint32_t here, const struct wr_mud_ch
     long k = item ? wr_mud_model_item(mo, g->a) : wr_mud_model_npc(mo, g->a);
     uint32_t zone = mo->rooms[here].zone, idx;
     if (g->text[0] == '\0' && k < 0) {
-        snprintf(err, errlen, "There is no %s %.40s; give a name to create it (%s ID NAME).",
-                 what, g->a, item ? "ocreate" : "mcreate");
+        snprintf(err, errlen, "There is no %s %.40s; give a name to create it (%s ID NAME).", what,
+                 g->a, item ? "ocreate" : "mcreate");
         return -1;
     }
     if (g->text[0] != '\0' && k >= 0) {
         snprintf(err, errlen,
-                 "There is already an %s %.40s (%s); leave out the name to place one here.",
-                 what, g->a, item ? mo->items[k].name : mo->npcs[k].name);
+                 "There is already an %s %.40s (%s); leave out the name to place one here.", what,
+                 g->a, item ? mo->items[k].name : mo->npcs[k].name);
         return -1;
     }
     if (k >= 0)
@@ -349,8 +344,8 @@ static int create(struct wr_mud_model *mo, uint32_t here, const struct wr_mud_ch
 }
 
 /* odelete / mdelete: the kind's spawners here go, and what they spawned. */
-static int delete(struct wr_mud_model *mo, uint32_t here, const struct wr_mud_char *c,
-                  const struct args *g, struct edit *e, char *err, size_t errlen)
+static int delete (struct wr_mud_model *mo, uint32_t here, const struct wr_mud_char *c,
+                   const struct args *g, struct edit *e, char *err, size_t errlen)
 {
     bool item = g->op == WR_BUILD_ODELETE;
     long k = item ? wr_mud_model_item(mo, g->a) : wr_mud_model_npc(mo, g->a);
@@ -405,7 +400,7 @@ static int edit(struct wr_mud_model *mo, const struct wr_mud_char *c, const stru
     case WR_BUILD_MCREATE:
         return create(mo, here, c, g, e, err, errlen);
     default:
-        return delete(mo, here, c, g, e, err, errlen);
+        return delete (mo, here, c, g, e, err, errlen);
     }
 }
 
@@ -542,8 +537,8 @@ static enum result admin_teleport(struct wr_mud *m, const struct wr_apply_ctx *c
         const struct wr_mud_char *to = find_in_world(m, g->a);
         who = c;
         room = to != NULL ? (long)to->room
-               : g->a[0] ? find_room(mo, mo->rooms[c->room].zone, g->a)
-                         : -1;
+               : g->a[0]  ? find_room(mo, mo->rooms[c->room].zone, g->a)
+                          : -1;
     }
     if (room < 0) {
         wr__mud_fail(ctx, cmd, "admin", "There is neither a room nor a player %.60s.",
@@ -576,8 +571,7 @@ static enum result admin_force(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         return R_KEEP;
     }
     if (who->state != WR_MUD_ONLINE) {
-        wr__mud_fail(ctx, cmd, "admin", "%s has lost link: nobody is there to type it.",
-                     who->name);
+        wr__mud_fail(ctx, cmd, "admin", "%s has lost link: nobody is there to type it.", who->name);
         return R_KEEP;
     }
     if (g->text_long || g->text[0] == '\0') {
@@ -603,8 +597,7 @@ static enum result admin_force(struct wr_mud *m, const struct wr_apply_ctx *ctx,
 }
 
 static enum result admin_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                              const struct wr_cmd *cmd, struct wr_mud_char *c,
-                              const struct args *g)
+                              const struct wr_cmd *cmd, struct wr_mud_char *c, const struct args *g)
 {
     const struct wr_mud_model *mo = m->model;
     long z = g->a[0] ? wr_mud_model_zone(mo, g->a) : (long)mo->rooms[c->room].zone;

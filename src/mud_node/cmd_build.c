@@ -30,8 +30,8 @@ static void submit_op(struct client *c, uint8_t type, uint8_t op, int dir, const
 
 /* The first word of @args as a direction, the rest in *@rest; -1 (and the
  * usage told) if it is not one. */
-static int get_dir(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
-                   size_t len, const char **rest, size_t *rest_len)
+static int get_dir(struct client *c, const struct wr_mud_cmd_def *def, const char *args, size_t len,
+                   const char **rest, size_t *rest_len)
 {
     char w[16];
     *rest = wr__mud_first_word(args, len, w, sizeof w, rest_len);
@@ -113,9 +113,9 @@ static void run_dir_only(struct client *c, const struct wr_mud_cmd_def *def, con
     size_t rl;
     int d = get_dir(c, def, args, len, &rest, &rl);
     if (d >= 0)
-        submit_op(c, WR_MUD_BUILD, strcmp(def->name, "unlink") == 0 ? WR_BUILD_UNLINK
-                                                                     : WR_BUILD_NODOOR,
-                  d, NULL, NULL, NULL);
+        submit_op(c, WR_MUD_BUILD,
+                  strcmp(def->name, "unlink") == 0 ? WR_BUILD_UNLINK : WR_BUILD_NODOOR, d, NULL,
+                  NULL, NULL);
 }
 
 static void run_door(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
@@ -354,8 +354,7 @@ const struct wr_mud_cmd_def wr_mud_cmds_build[] = {
      "back. It is unfinished until you describe it (redit).",
      run_dig, B},
     {"redit", "", WR_MC_AREA, -1, true, "Building", "redit name|desc TEXT",
-     "Set this room's name or description. Everyone here sees the change at once.", run_redit,
-     B},
+     "Set this room's name or description. Everyone here sees the change at once.", run_redit, B},
     {"link", "", WR_MC_AREA, -1, true, "Building", "link DIR ROOM",
      "Make exit DIR lead to ROOM (zone.room, or a room id of this zone), and ROOM's exit back "
      "if it has none that way.",
@@ -376,15 +375,14 @@ const struct wr_mud_cmd_def wr_mud_cmds_build[] = {
      "spawner here of the existing NPC NPCID.",
      run_kind, B},
     {"odelete", "", WR_MC_AREA, -1, true, "Building", "odelete ITEMID",
-     "Remove the spawners of item ITEMID in this room, and the one lying here untouched.",
-     run_kind, B},
+     "Remove the spawners of item ITEMID in this room, and the one lying here untouched.", run_kind,
+     B},
     {"mdelete", "", WR_MC_AREA, -1, true, "Building", "mdelete NPCID",
      "Remove the spawners of NPC NPCID in this room; the NPCs they keep go too.", run_kind, B},
     {"teleport", "", WR_MC_AREA, -1, true, "Admin", "teleport NAME [ROOM]",
-     "Move a player to ROOM (zone.room, or a room id of this zone), or to you.", run_teleport,
-     A},
-    {"goto", "", WR_MC_AREA, -1, true, "Admin", "goto NAME|ROOM",
-     "Go to a player, or to a room.", run_goto, A},
+     "Move a player to ROOM (zone.room, or a room id of this zone), or to you.", run_teleport, A},
+    {"goto", "", WR_MC_AREA, -1, true, "Admin", "goto NAME|ROOM", "Go to a player, or to a room.",
+     run_goto, A},
     {"force", "", WR_MC_AREA, -1, true, "Admin", "force NAME COMMAND",
      "Make a player (not an admin) type COMMAND; they see that you did.", run_force, A},
     {"zone", "", WR_MC_AREA, -1, true, "Admin", "zone [pause|resume [ZONE]]",

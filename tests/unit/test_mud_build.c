@@ -160,7 +160,7 @@ static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t se
     wr_entry_header(&e, t->now, t->seed++, 1);
     wr_cmd_encode(&e, &c);
     t->n_ev = 0;
-    t->verdict = (enum wr_verdict)-1;
+    t->verdict = (enum wr_verdict) - 1;
     assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
     wr_writer_free(&e);
     return t->verdict;
@@ -322,7 +322,7 @@ static void unchanged(struct t *t, struct before *b)
         assert_int_equal((call), WR_APPLIED);                                                      \
         const char *why_ = failed(t);                                                              \
         if (why_ == NULL || strstr(why_, (want)) == NULL)                                          \
-            fail_msg("expected a refusal with '%s', got '%s'", (want), why_ ? why_ : "(none)");   \
+            fail_msg("expected a refusal with '%s', got '%s'", (want), why_ ? why_ : "(none)");    \
         unchanged((t), &b_);                                                                       \
     } while (0)
 
@@ -588,8 +588,7 @@ static size_t items_in(struct t *t, const char *key, const char *room)
     size_t n = 0;
     for (size_t i = 0; it >= 0 && i < wr_mud_item_count(mud(t)); i++) {
         const struct wr_mud_item_inst *in = wr_mud_item_at(mud(t), i);
-        n += in->item == (uint32_t)it && in->loc == WR_MUD_IN_ROOM &&
-             in->where == room_of(t, room);
+        n += in->item == (uint32_t)it && in->loc == WR_MUD_IN_ROOM && in->where == room_of(t, room);
     }
     return n;
 }
@@ -686,8 +685,12 @@ static void test_malformed(void **state)
     keep(&t, &b);
     /* Unknown ops, a bad direction, cut short, a NUL in a string. */
     static const uint8_t bad[][6] = {
-        {0}, {WR_BUILD_NOPS}, {WR_BUILD_DIG, 12, 0, 0, 0}, {WR_BUILD_UNLINK},
-        {WR_BUILD_ODELETE, 3, 'a', 0, 'b'}, {WR_BUILD_RNAME, 5, 0, 'a'},
+        {0},
+        {WR_BUILD_NOPS},
+        {WR_BUILD_DIG, 12, 0, 0, 0},
+        {WR_BUILD_UNLINK},
+        {WR_BUILD_ODELETE, 3, 'a', 0, 'b'},
+        {WR_BUILD_RNAME, 5, 0, 'a'},
     };
     static const size_t lens[] = {1, 1, 5, 1, 5, 4};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
