@@ -540,9 +540,16 @@ static enum result admin_teleport(struct wr_mud *m, const struct wr_apply_ctx *c
                : g->a[0]  ? find_room(mo, mo->rooms[c->room].zone, g->a)
                           : -1;
     }
+    if (room < 0 && g->op == WR_ADMIN_TELEPORT) {
+        wr__mud_fail(ctx, cmd, "admin",
+                     "There is no room %.60s (give zone.room, or a room of "
+                     "this zone).",
+                     g->b);
+        return R_KEEP;
+    }
     if (room < 0) {
-        wr__mud_fail(ctx, cmd, "admin", "There is neither a room nor a player %.60s.",
-                     g->op == WR_ADMIN_TELEPORT ? g->b : g->a);
+        wr__mud_fail(ctx, cmd, "admin", "Nobody called %.60s is in the world, and no room either.",
+                     g->a);
         return R_KEEP;
     }
     if (who->room == (uint32_t)room) {

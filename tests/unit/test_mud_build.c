@@ -725,7 +725,7 @@ static void test_teleport_goto(void **state)
     t_ready(&t);
     assert_int_equal(set_role(&t, "Alice", WR_ROLE_ADMIN), WR_APPLIED);
     REFUSED(&t, admin(&t, 1, WR_ADMIN_TELEPORT, "Zed", "hall", NULL), "Nobody called Zed");
-    REFUSED(&t, admin(&t, 1, WR_ADMIN_TELEPORT, "Bob", "attic", NULL), "neither a room");
+    REFUSED(&t, admin(&t, 1, WR_ADMIN_TELEPORT, "Bob", "attic", NULL), "There is no room attic");
     REFUSED(&t, admin(&t, 1, WR_ADMIN_TELEPORT, "Bob", "", NULL), "Bob is there already");
     ACCEPTED(&t, admin(&t, 1, WR_ADMIN_TELEPORT, "bob", "wild.field", NULL));
     assert_string_equal(room_key(&t, "Bob"), "wild.field");
@@ -740,7 +740,7 @@ static void test_teleport_goto(void **state)
     ACCEPTED(&t, admin(&t, 1, WR_ADMIN_GOTO, "Bob", NULL, NULL));
     assert_string_equal(room_key(&t, "Alice"), "wild.field");
     REFUSED(&t, admin(&t, 1, WR_ADMIN_GOTO, "Bob", NULL, NULL), "You are there already");
-    REFUSED(&t, admin(&t, 1, WR_ADMIN_GOTO, "hall", NULL, NULL), "neither a room");
+    REFUSED(&t, admin(&t, 1, WR_ADMIN_GOTO, "hall", NULL, NULL), "no room either");
     ACCEPTED(&t, admin(&t, 1, WR_ADMIN_GOTO, "town.hall", NULL, NULL));
     assert_string_equal(room_key(&t, "Alice"), "town.hall");
     /* Teleport with no room brings the player here. */
