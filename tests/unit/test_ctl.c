@@ -1017,7 +1017,8 @@ static void test_main_usage(void **state)
     assert_non_null(strstr(out, "usage: warren ctl"));
     static const char *const words[] = {
         "--node",     "--json", "WARREN_NODE", "127.0.0.1:4001", "status",         "whereis NAME",
-        "registered", "state",  "mud",         "world load DIR", "/api/mud/world", "loopback"};
+        "registered", "state",  "mud",         "world load DIR", "/api/mud/world", "loopback",
+        "role NAME [ROLE]"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         assert_non_null(strstr(out, words[i]));
     static const char *const export_words[] = {"world export DIR", "--force", "hash",
@@ -1044,6 +1045,9 @@ static void test_main_usage(void **state)
         {"whereis", "a", "b", "whereis takes one NAME"},
         {"status", "now", NULL, "status takes no arguments"},
         {"mud", "town", NULL, "mud takes no arguments"},
+        {"role", NULL, NULL, "usage: role NAME [player|builder|admin]"},
+        {"role", "al", NULL, "'al' is not a character name"},
+        {"role", "Alice", "wizard", "role must be player, builder or admin, not 'wizard'"},
         {"world", NULL, NULL, "usage: world load DIR"},
         {"world", "load", NULL, "usage: world load DIR"},
         {"world", "save", "dir", "usage: world load DIR"},
