@@ -66,6 +66,9 @@ void wr_ctl_usage(FILE *out)
           "                  the cluster; prints the new world's version, or the node's\n"
           "                  \"FILE:LINE:COLUMN: ...\" error (exit 1); --json: the answer.\n"
           "                  The node accepts it only from a loopback address.\n"
+          "  world check DIR read DIR/**/*.yaml and validate it here, as every node\n"
+          "                  would (no node is asked): prints the world's counts and\n"
+          "                  hash, or the first \"FILE:LINE:COLUMN: ...\" error (exit 1)\n"
           "  world export DIR\n"
           "                  write the world the node runs, in canonical form, as YAML\n"
           "                  files under DIR (world.yaml and zones/ZONE.yaml; DIR is\n"
@@ -285,6 +288,59 @@ static int cmd_mud(const char *node, bool as_json)
     free(raw);
     json_decref(mud);
     return WR_CTL_EXIT_OK;
+}
+
+/* Print @o (a reference taken) as the JSON answer of a command. */
+static void print_json(json_t *o)
+{
+    json_dumpf(o, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(o);
+}
+
+/* `world check DIR`: what `world load DIR` would send, parsed here as
+ * every node would parse it; no node is asked. */
+static int cmd_world_check(const char *dir, bool as_json)
+{
+    char err[512];
+    struct wr_writer bundle, exp;
+    wr_writer_init(&bundle, 0);
+    wr_writer_init(&exp, 0);
+    struct wr_mud_model *m = NULL;
+    int rc = WR_CTL_EXIT_ERROR;
+    bool read = wr_mud_bundle_read_dir(dir, &bundle, err, sizeof err) == 0;
+    if (!read || wr_mud_model_parse(bundle.base, bundle.len, &m, err, sizeof err) != 0 ||
+        wr_mud_model_export(m, &exp, err, sizeof err) != 0) {
+        if (as_json)
+            print_json(json_pack("{s:b, s:s}", "ok", 0, "error", err));
+        else if (!read) /* the message names the directory already */
+            fprintf(stderr, "warren ctl: %s\n", err);
+        else
+            fprintf(stderr, "warren ctl: %s: %s\n", dir, err);
+        goto out;
+    }
+    uint8_t h[16];
+    char hex[33];
+    crypto_generichash(h, sizeof h, exp.base, exp.len, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    if (as_json)
+        print_json(json_pack(
+            "{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "name", m->name,
+            "hash", hex, "zones", (json_int_t)m->n_zones, "rooms", (json_int_t)m->n_rooms,
+            "items", (json_int_t)m->n_items, "npcs", (json_int_t)m->n_npcs, "skills",
+            (json_int_t)m->n_skills, "shops", (json_int_t)m->n_shops, "quests",
+            (json_int_t)m->n_quests));
+    else
+        printf("%s: world \"%s\" is valid: %zu zones, %zu rooms, %zu items, %zu NPCs, %zu "
+               "skills, %zu shops, %zu quests; hash %s\n",
+               dir, m->name, m->n_zones, m->n_rooms, m->n_items, m->n_npcs, m->n_skills,
+               m->n_shops, m->n_quests, hex);
+    rc = WR_CTL_EXIT_OK;
+out:
+    wr_mud_model_free(m);
+    wr_writer_free(&bundle);
+    wr_writer_free(&exp);
+    return rc;
 }
 
 static int cmd_world_load(const char *node, const char *dir, bool as_json)
@@ -647,8 +703,10 @@ int wr_ctl_main(int argc, char **argv)
     if (takes_name && nargs != 1)
         return usage_error("whereis takes one NAME");
     bool exporting = world && nargs >= 1 && strcmp(arg, "export") == 0;
-    if (world && (nargs != 2 || (strcmp(arg, "load") != 0 && !exporting) || arg2[0] == '\0'))
-        return usage_error("usage: world load DIR, or world export DIR");
+    bool checking = world && nargs >= 1 && strcmp(arg, "check") == 0;
+    if (world && (nargs != 2 || (strcmp(arg, "load") != 0 && !exporting && !checking) ||
+                  arg2[0] == '\0'))
+        return usage_error("usage: world load DIR, world export DIR, or world check DIR");
     if (force && !exporting)
         return usage_error("--force applies to world export only");
     if (!takes_name && !world && nargs != 0)
@@ -659,6 +717,8 @@ int wr_ctl_main(int argc, char **argv)
         rc = cmd_whereis(node, arg, as_json);
     else if (exporting)
         rc = cmd_world_export(node, arg2, force, as_json);
+    else if (checking)
+        rc = cmd_world_check(arg2, as_json);
     else if (world)
         rc = cmd_world_load(node, arg2, as_json);
     else if (strcmp(cmd, "mud") == 0)
