@@ -510,8 +510,10 @@ fi
 if want mud || want mudcombat; then
     # Combat: bots fight training dummies (which never hit back) in three
     # zones, so each zone owner runs rounds for its share of the fights.
-    sh "$ROOT/bench/gen-world.sh" "$TMP/combatworld" 3 6 combat
-    mud_case mudcombat e "${MUD_COMBAT_BOTS:-300}" combat 3 "--mud-world $TMP/combatworld" "--disperse 4"
+    # Each bot walks 20 random steps first, so the fights spread over the
+    # three zones (and their owners) rather than crowding the start room.
+    sh "$ROOT/bench/gen-world.sh" "$TMP/combatworld" 3 5 combat
+    mud_case mudcombat e "${MUD_COMBAT_BOTS:-300}" combat 3 "--mud-world $TMP/combatworld" "--disperse 20"
 fi
 
 mkdir -p "$RESULTS"
