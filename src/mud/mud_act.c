@@ -112,6 +112,11 @@ static int get_text(struct wr_reader *r, char out[WR_MUD_TEXT_MAX + 1])
     return 0;
 }
 
+int wr__mud_get_text(struct wr_reader *r, char out[WR_MUD_TEXT_MAX + 1])
+{
+    return get_text(r, out);
+}
+
 /* A character in the world whose name is @name or starts with it: an exact
  * match first, else the first by id; @room restricts it to one room
  * (WR_MUD_NO_ROOM: anywhere); @except is never returned. */
@@ -252,6 +257,7 @@ enum result wr__mud_apply_get(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     it->loc = WR_MUD_CARRIED;
     it->where = c->id;
     item_event(ctx, m, c, it, "get", NULL);
+    wr__mud_quest_on_item(m, ctx, c);
     return R_KEEP;
 }
 
@@ -290,6 +296,7 @@ enum result wr__mud_apply_give(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     }
     it->where = to->id;
     item_event(ctx, m, c, it, "give", to);
+    wr__mud_quest_on_item(m, ctx, to);
     return R_KEEP;
 }
 
