@@ -392,6 +392,8 @@ void wr__mud_mail_notice(struct client *c)
                      unread, unread == 1 ? "" : "s");
 }
 
+/* quests and quest match only in full: "q" must stay nothing (it is
+ * where quit would be if it could be shortened). */
 const struct wr_mud_cmd_def wr_mud_cmds_quest[] = {
     {"talk", "", WR_MC_AREA, -1, false, "Quests", "talk [to] NPC [[about] TOPIC]",
      "Talk to someone here: alone it is a greeting, with a topic you ask about it. An unknown "
@@ -402,10 +404,10 @@ const struct wr_mud_cmd_def wr_mud_cmds_quest[] = {
      "Greet someone here (the same as talk to NPC).", run_talk, 0},
     {"ask", "", WR_MC_AREA, -1, false, "Quests", "ask NPC [about] TOPIC",
      "Ask someone here about a topic.", run_talk, 0},
-    {"quests", "", WR_MC_AREA, -1, false, "Quests", "quests",
+    {"quests", "", WR_MC_AREA, -1, true, "Quests", "quests",
      "List your quests under way with their next step and progress, then those you completed.",
      run_quests, 0},
-    {"quest", "", WR_MC_AREA, -1, false, "Quests", "quest [abandon NAME]",
+    {"quest", "", WR_MC_AREA, -1, true, "Quests", "quest [abandon NAME]",
      "Alone, the same as quests. quest abandon NAME gives a quest under way up (you may take "
      "it again).",
      run_quest, 0},
