@@ -881,6 +881,44 @@ static void test_snapshot_mail(void **state)
     t_free(&b);
 }
 
+/* ---- bad input -------------------------------------------------------------------- */
+
+/* Random payloads of every type of the area, and the area's unused types:
+ * never a crash (ASan), never a change to someone else's mail. */
+static void test_fuzz_payloads(void **state)
+{
+    (void)state;
+    struct t t;
+    t_ready(&t);
+    assert_int_equal(create(&t, 1, 1, "alice"), WR_APPLIED);
+    assert_int_equal(create(&t, 1, 2, "bob"), WR_APPLIED);
+    assert_int_equal(send_mail(&t, 2, "bob", "Note to self."), WR_APPLIED);
+    uint64_t rng = 99;
+    static const char *const words[] = {"foreman", "work", "smile", "bob", "1", "rats", ""};
+    for (int i = 0; i < 20000; i++) {
+        uint8_t type = (uint8_t)(WR_MUD_QUEST_FIRST + wr_mix64(&rng) % 32);
+        P(p);
+        size_t n = (size_t)(wr_mix64(&rng) % 24);
+        for (size_t k = 0; k < n; k++) {
+            uint64_t r = wr_mix64(&rng);
+            if (r % 5 == 0)
+                wr_mud_encode_str(&p, words[(r >> 8) % 7]);
+            else
+                wr_put_u8(&p, (uint8_t)(r >> 16));
+        }
+        enum wr_verdict v = cmd(&t, type, 1, 1, &p);
+        assert_true(v == WR_APPLIED || v == WR_MALFORMED);
+        if (type > WR_MUD_QUEST_ABANDON)
+            assert_int_equal(v, WR_MALFORMED);
+        wr_writer_free(&p);
+    }
+    /* Bob's letter is his: unread, still there. */
+    const struct wr_mud_mail *ml = wr_mud_mail_at(mud(&t), 0);
+    assert_int_equal(ml->id, 1);
+    assert_false(ml->read);
+    t_free(&t);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -896,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_mail),
         cmocka_unit_test(test_mail_limit),
         cmocka_unit_test(test_snapshot_mail),
+        cmocka_unit_test(test_fuzz_payloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
