@@ -1,7 +1,9 @@
 /* World files, passes 2 to 4: the schema of docs/world-format.md (the
  * world, zone, room, exit, item, NPC, behaviour, spawner and channel fields,
  * each checked and copied into the model) and the reference pass. Pure like
- * the rest of wr_mud_model_parse; worldfile.c builds the trees and calls in. */
+ * the rest of wr_mud_model_parse; worldfile.c builds the trees and calls in.
+ * The gameplay keys are read by worldfile_game.c, called from here at the
+ * matching points, with the typed accessors below (exported as wr__wf_*). */
 #include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,8 +51,6 @@ static int need(struct ctx *c, const struct ynode *map, const struct ynode *v, c
         return FAIL(c, map, "%s is missing %s", what, key);
     return 0;
 }
-
-enum { STR_LINE = 0, STR_MULTILINE = 1, STR_KEYWORDS = 2 };
 
 /* A string field into the model: trailing whitespace trimmed (block
  * scalars end in a newline), not empty, at most @max bytes, no control
@@ -275,8 +275,18 @@ static void add_ref(struct ctx *c, const struct ynode *n, uint32_t *dst, uint32_
                     enum ref_kind kind, int dir)
 {
     struct ref *r;
-    /* Capacity was computed in pass 2 from the counts: at most one exit per
-     * direction and room, one graveyard per zone, two per spawner, start. */
+    /* Pass 2 sized the list for the map (one exit per direction and room,
+     * a graveyard per zone, two per spawner, start); gameplay references
+     * (skills' classes, drops, quests...) are not counted there, so it
+     * doubles when full (the old copy stays in the scratch arena). */
+    if (c->n_refs == c->cap_refs) {
+        size_t cap = c->cap_refs * 2 + 16;
+        struct ref *bigger = wr_mud_model_alloc(c->tmp, cap * sizeof *bigger);
+        if (c->n_refs > 0)
+            memcpy(bigger, c->refs, c->n_refs * sizeof *bigger);
+        c->refs = bigger;
+        c->cap_refs = cap;
+    }
     assert(c->n_refs < c->cap_refs);
     r = &c->refs[c->n_refs++];
     r->f = c->f;
@@ -301,14 +311,78 @@ static int get_ref(struct ctx *c, const struct ynode *v, const char *key, uint32
     return 0;
 }
 
+/* ---- the accessors, for worldfile_game.c ------------------------------------ */
+
+int wr__wf_fields(struct ctx *c, const struct ynode *map, const char *what, const char *const *keys,
+                  size_t nk, const struct ynode **vals)
+{
+    return fields(c, map, what, keys, nk, vals);
+}
+
+int wr__wf_need(struct ctx *c, const struct ynode *map, const struct ynode *v, const char *what,
+                const char *key)
+{
+    return need(c, map, v, what, key);
+}
+
+int wr__wf_get_str(struct ctx *c, const struct ynode *v, const char *key, size_t max, int mode,
+                   char **out)
+{
+    return get_str(c, v, key, max, mode, out);
+}
+
+int wr__wf_get_id(struct ctx *c, const struct ynode *v, const char *key, char **out)
+{
+    return get_id(c, v, key, out);
+}
+
+int wr__wf_get_int(struct ctx *c, const struct ynode *v, const char *key, int64_t lo, int64_t hi,
+                   int64_t *out)
+{
+    return get_int(c, v, key, lo, hi, out);
+}
+
+int wr__wf_get_duration(struct ctx *c, const struct ynode *v, const char *key, uint32_t lo,
+                        uint32_t hi, uint32_t *out)
+{
+    return get_duration(c, v, key, lo, hi, out);
+}
+
+int wr__wf_get_bool(struct ctx *c, const struct ynode *v, const char *key, bool *out)
+{
+    return get_bool(c, v, key, out);
+}
+
+int wr__wf_get_list(struct ctx *c, const struct ynode *v, const char *key)
+{
+    return get_list(c, v, key);
+}
+
+void wr__wf_add_ref(struct ctx *c, const struct ynode *n, uint32_t *dst, uint32_t zone,
+                    enum ref_kind kind, int dir)
+{
+    add_ref(c, n, dst, zone, kind, dir);
+}
+
 /* ---- pass 2: shapes and counts --------------------------------------------- */
 
-static const char *const world_keys[] = {"name", "start", "channels"};
-enum { W_NAME, W_START, W_CHANNELS, W_NKEYS };
+static const char *const world_keys[] = {"name", "start", "channels", WF_WORLD_GAME_KEYS};
+enum { W_NAME, W_START, W_CHANNELS, W_GAME, W_NKEYS = W_GAME + WG_NKEYS };
 
-static const char *const zfile_keys[] = {"zone", "rooms",         "items",
-                                         "npcs", "item_spawners", "npc_spawners"};
-enum { ZF_ZONE, ZF_ROOMS, ZF_ITEMS, ZF_NPCS, ZF_ISP, ZF_NSP, ZF_NKEYS };
+static const char *const zfile_keys[] = {"zone",          "rooms",        "items",          "npcs",
+                                         "item_spawners", "npc_spawners", WF_ZONE_GAME_KEYS};
+enum {
+    ZF_ZONE,
+    ZF_ROOMS,
+    ZF_ITEMS,
+    ZF_NPCS,
+    ZF_ISP,
+    ZF_NSP,
+    ZF_GAME,
+    ZF_NKEYS = ZF_GAME + ZG_NKEYS
+};
+_Static_assert(ZF_NKEYS <= sizeof((struct wfile *)0)->top / sizeof(void *),
+               "struct wfile's top[] holds every top-level key of a zone file");
 
 static int count(struct ctx *c, const struct ynode *list, const char *what, size_t *total,
                  size_t limit)
@@ -331,7 +405,11 @@ int wr__wf_shapes(struct ctx *c)
 
     c->f = c->world;
     if (fields(c, c->world->root, "world.yaml", world_keys, W_NKEYS, wv) != 0 ||
-        count(c, wv[W_CHANNELS], "channels", &n_chan, MAX_CHANNELS) != 0)
+        count(c, wv[W_CHANNELS], "channels", &n_chan, MAX_CHANNELS) != 0 ||
+        count(c, wv[W_GAME + WG_RACES], "races", &c->cnt_races, MAX_RACES) != 0 ||
+        count(c, wv[W_GAME + WG_CLASSES], "classes", &c->cnt_classes, MAX_CLASSES) != 0 ||
+        count(c, wv[W_GAME + WG_SKILLS], "skills", &c->cnt_skills, WR_MUD_MAX_SKILLS) != 0 ||
+        count(c, wv[W_GAME + WG_SOCIALS], "socials", &c->cnt_socials, MAX_SOCIALS) != 0)
         return -1;
     for (size_t i = 0; i < c->n_files; i++) {
         struct wfile *f = &c->files[i];
@@ -347,7 +425,9 @@ int wr__wf_shapes(struct ctx *c)
             count(c, f->top[ZF_ITEMS], "items", &n_items, MAX_ITEMS) != 0 ||
             count(c, f->top[ZF_NPCS], "npcs", &n_npcs, MAX_NPCS) != 0 ||
             count(c, f->top[ZF_ISP], "item_spawners", &n_isp, MAX_SPAWNERS) != 0 ||
-            count(c, f->top[ZF_NSP], "npc_spawners", &n_nsp, MAX_SPAWNERS) != 0)
+            count(c, f->top[ZF_NSP], "npc_spawners", &n_nsp, MAX_SPAWNERS) != 0 ||
+            count(c, f->top[ZF_GAME + ZG_SHOPS], "shops", &c->cnt_shops, MAX_SHOPS) != 0 ||
+            count(c, f->top[ZF_GAME + ZG_QUESTS], "quests", &c->cnt_quests, MAX_QUESTS) != 0)
             return -1;
     }
     m->zones = wr_mud_model_alloc(m, n_zones * sizeof *m->zones);
@@ -369,6 +449,7 @@ int wr__wf_shapes(struct ctx *c)
     c->w_chan = wr_mud_model_alloc(c->tmp, (n_chan + 1) * sizeof *c->w_chan);
     c->cap_refs = n_rooms * WR_MUD_NDIRS + n_zones + 2 * (n_isp + n_nsp) + 1;
     c->refs = wr_mud_model_alloc(c->tmp, c->cap_refs * sizeof *c->refs);
+    wr__wf_game_alloc(c);
     return 0;
 }
 
@@ -389,9 +470,7 @@ int wr__wf_read_world(struct ctx *c)
         need(c, c->world->root, wv[W_START], "world.yaml", "start") != 0 ||
         get_ref(c, wv[W_START], "start", &m->start_room, 0, REF_START, 0) != 0)
         return -1;
-    if (wv[W_CHANNELS] == NULL)
-        return 0;
-    for (const struct ynode *e = wv[W_CHANNELS]->first; e != NULL; e = e->next) {
+    for (const struct ynode *e = wv[W_CHANNELS] ? wv[W_CHANNELS]->first : NULL; e; e = e->next) {
         struct wr_mud_channel *ch = &m->channels[m->n_channels];
         const struct ynode *v[CH_NKEYS];
         int64_t hist = 0;
@@ -408,7 +487,7 @@ int wr__wf_read_world(struct ctx *c)
         ch->history = (uint32_t)hist;
         m->n_channels++;
     }
-    return 0;
+    return wr__wf_read_world_game(c, wv + W_GAME);
 }
 
 static const char *const zone_keys[] = {"id", "name", "desc", "graveyard"};
@@ -519,8 +598,9 @@ static int read_room(struct ctx *c, const struct ynode *e, uint32_t zone)
     return 0;
 }
 
-static const char *const item_keys[] = {"id", "name", "keywords", "desc", "ground", "fixed"};
-enum { I_ID, I_NAME, I_KEYWORDS, I_DESC, I_GROUND, I_FIXED, I_NKEYS };
+static const char *const item_keys[] = {"id",     "name",  "keywords",       "desc",
+                                        "ground", "fixed", WF_ITEM_GAME_KEYS};
+enum { I_ID, I_NAME, I_KEYWORDS, I_DESC, I_GROUND, I_FIXED, I_GAME, I_NKEYS = I_GAME + IG_NKEYS };
 
 static int read_item(struct ctx *c, const struct ynode *e)
 {
@@ -543,7 +623,8 @@ static int read_item(struct ctx *c, const struct ynode *e)
         get_str(c, v[I_DESC], "desc", MAX_DESC, STR_MULTILINE, &it->desc) != 0 ||
         need(c, e, v[I_GROUND], what, "ground") != 0 ||
         get_str(c, v[I_GROUND], "ground", MAX_TEXT, STR_LINE, &it->ground) != 0 ||
-        (v[I_FIXED] && get_bool(c, v[I_FIXED], "fixed", &it->fixed) != 0))
+        (v[I_FIXED] && get_bool(c, v[I_FIXED], "fixed", &it->fixed) != 0) ||
+        wr__wf_read_item_game(c, v + I_GAME, it, what) != 0)
         return -1;
     m->n_items++;
     return 0;
@@ -662,8 +743,8 @@ static int read_reaction(struct ctx *c, const struct ynode *e, bool hear, char *
     return read_action(c, e, what, false, 0, a, av);
 }
 
-static const char *const behaviour_keys[] = {"timer", "greet", "hear"};
-enum { B_TIMER, B_GREET, B_HEAR, B_NKEYS };
+static const char *const behaviour_keys[] = {"timer", "greet", "hear", WF_BEHAVIOUR_GAME_KEYS};
+enum { B_TIMER, B_GREET, B_HEAR, B_GAME, B_NKEYS = B_GAME + BG_NKEYS };
 
 static int read_behaviour(struct ctx *c, const struct ynode *e, struct wr_mud_npc *npc)
 {
@@ -702,12 +783,22 @@ static int read_behaviour(struct ctx *c, const struct ynode *e, struct wr_mud_np
                 return -1;
         }
     }
-    return 0;
+    return wr__wf_read_behaviour_game(c, v + B_GAME, npc);
 }
 
-static const char *const npc_keys[] = {"id",     "name",         "keywords", "desc",
-                                       "ground", "max_distance", "behaviour"};
-enum { N_ID, N_NAME, N_KEYWORDS, N_DESC, N_GROUND, N_MAXDIST, N_BEHAVIOUR, N_NKEYS };
+static const char *const npc_keys[] = {"id",     "name",         "keywords",  "desc",
+                                       "ground", "max_distance", "behaviour", WF_NPC_GAME_KEYS};
+enum {
+    N_ID,
+    N_NAME,
+    N_KEYWORDS,
+    N_DESC,
+    N_GROUND,
+    N_MAXDIST,
+    N_BEHAVIOUR,
+    N_GAME,
+    N_NKEYS = N_GAME + NG_NKEYS
+};
 
 static int read_npc(struct ctx *c, const struct ynode *e)
 {
@@ -734,7 +825,8 @@ static int read_npc(struct ctx *c, const struct ynode *e)
         return -1;
     npc->max_distance = (uint32_t)dist;
     m->n_npcs++;
-    if (v[N_BEHAVIOUR] != NULL && read_behaviour(c, v[N_BEHAVIOUR], npc) != 0)
+    if (wr__wf_read_npc_game(c, v + N_GAME, npc, what) != 0 ||
+        (v[N_BEHAVIOUR] != NULL && read_behaviour(c, v[N_BEHAVIOUR], npc) != 0))
         return -1;
     return 0;
 }
@@ -809,7 +901,7 @@ int wr__wf_read_zone_file(struct ctx *c, struct wfile *f)
     for (const struct ynode *e = top[ZF_NSP] ? top[ZF_NSP]->first : NULL; e; e = e->next)
         if (read_spawner(c, e, true, zi) != 0)
             return -1;
-    return 0;
+    return wr__wf_read_zone_game(c, top + ZF_GAME, zi);
 }
 
 /* ---- pass 4: references -------------------------------------------------- */
@@ -821,6 +913,8 @@ int wr__wf_resolve(struct ctx *c, const struct ref *r)
     char key[2 * MAX_ID + 2];
 
     c->f = r->f;
+    if (r->kind == REF_SKILL || r->kind == REF_CLASS || r->kind == REF_QUEST)
+        return wr__wf_resolve_game(c, r);
     if (r->kind == REF_ITEM || r->kind == REF_NPC) {
         idx = memchr(n->s, '\0', n->len)
                   ? -1
@@ -863,5 +957,5 @@ int wr__wf_resolve(struct ctx *c, const struct ref *r)
         }
     }
     *r->dst = (uint32_t)idx;
-    return 0;
+    return r->kind == REF_SHOP_ROOM ? wr__wf_check_shop_room(c, r) : 0;
 }

@@ -218,7 +218,8 @@ static const struct error_case cases[] = {
     {F_TOWN, "    desc: A dusty shop.\n", "    desc: A dusty shop.\n    colour: red\n", NULL,
      "zones/town.yaml:26:5: unknown key colour in room (expected id, name, desc, x, y, z, exits)"},
     {F_WORLD, "name: Tiny\n", "name: Tiny\nmotd: hi\n", NULL,
-     "world.yaml:2:1: unknown key motd in world.yaml (expected name, start, channels)"},
+     "world.yaml:2:1: unknown key motd in world.yaml (expected name, start, channels, rules, "
+     "races, classes, skills, socials)"},
     /* duplicate key */
     {F_TOWN, "    name: a cat\n", "    name: a cat\n    name: a dog\n", NULL,
      "zones/town.yaml:43:5: duplicate key name in npc"},
@@ -399,6 +400,97 @@ static int sign(int v)
     return (v > 0) - (v < 0);
 }
 
+/* The sample world's gameplay: what the gameplay areas' tests and the
+ * docs rely on. */
+static void sample_gameplay(const struct wr_mud_model *m)
+{
+    static const char *const races[] = {"human", "elf", "dwarf"};
+    static const char *const classes[] = {"warrior", "mage", "cleric"};
+    static const char *const socials[] = {"smile", "nod",   "wave", "bow",   "laugh",
+                                          "grin",  "shrug", "hug",  "cheer", "sigh"};
+    assert_int_equal(m->n_races, 3);
+    assert_int_equal(m->n_classes, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(wr_mud_model_race(m, races[i]), i);
+        assert_int_equal(wr_mud_model_class(m, classes[i]), i);
+    }
+    assert_int_equal(m->n_socials, 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_string_equal(m->socials[i].key, socials[i]);
+    assert_true(m->n_skills >= 6 && m->n_skills <= 10);
+    long mm = wr_mud_model_skill(m, "magic_missile");
+    assert_true(mm >= 0);
+    assert_string_equal(m->skills[mm].name, "magic missile");
+    assert_int_equal(m->skills[mm].effects[0].kind, WR_EFF_DAMAGE);
+    /* a damage over time, a heal, a stat buff, a physical skill, a trained one */
+    bool dot = false, heal = false, buff = false, physical = false, trained = false;
+    for (size_t i = 0; i < m->n_skills; i++) {
+        const struct wr_mud_skill *sk = &m->skills[i];
+        for (size_t e = 0; e < sk->n_effects; e++) {
+            dot |= sk->effects[e].kind == WR_EFF_DOT;
+            heal |= sk->effects[e].kind == WR_EFF_RECOVER && sk->effects[e].pool == WR_POOL_HP;
+            buff |= sk->effects[e].kind == WR_EFF_STAT && sk->effects[e].amount > 0;
+        }
+        physical |= sk->cost_pool == WR_POOL_EP && sk->n_classes > 0;
+        trained |= sk->trained;
+    }
+    assert_true(dot && heal && buff && physical && trained);
+
+    /* shops with keepers in town: weapons and a general store */
+    assert_int_equal(m->n_shops, 2);
+    for (size_t i = 0; i < m->n_shops; i++) {
+        const struct wr_mud_shop *sh = &m->shops[i];
+        assert_string_equal(m->zones[m->rooms[sh->room].zone].key, "town");
+        assert_true(sh->keeper < m->n_npcs && sh->n_stock >= 4);
+    }
+    long forge = wr_mud_model_shop_in(m, (uint32_t)wr_mud_model_room(m, "town.smithy"));
+    assert_true(forge >= 0);
+    size_t weapons = 0;
+    for (size_t k = 0; k < m->shops[forge].n_stock; k++)
+        weapons += m->items[m->shops[forge].stock[k].item].slot == WR_SLOT_WIELD;
+    assert_true(weapons >= 2);
+    long potion = wr_mud_model_item(m, "healing_potion");
+    assert_true(potion >= 0 && m->items[potion].n_uses == 1);
+    assert_string_equal(m->items[potion].uses[0].verb, "drink");
+
+    /* fighting: rats in the mine (some aggressive), a trainer */
+    size_t fighters = 0, aggressive = 0, trainers = 0;
+    for (size_t i = 0; i < m->n_npcs; i++) {
+        fighters += m->npcs[i].level > 0;
+        aggressive += m->npcs[i].aggressive;
+        trainers += m->npcs[i].n_teaches > 0;
+    }
+    assert_true(fighters >= 3 && aggressive >= 1 && trainers >= 1);
+    const struct wr_mud_npc *rat = &m->npcs[wr_mud_model_npc(m, "tunnel_rat")];
+    assert_true(rat->level >= 1 && rat->n_drops >= 1);
+    /* no aggressive NPC in town, where the cluster tests walk */
+    for (size_t s = 0; s < m->n_npc_spawners; s++) {
+        const struct wr_mud_npc *n = &m->npcs[m->npc_spawners[s].npc];
+        if (n->aggressive)
+            assert_string_not_equal(m->zones[m->rooms[m->npc_spawners[s].room].zone].key, "town");
+    }
+
+    /* quests: the foreman's rats (offered in his talk), a collect, a visit */
+    long rats = wr_mud_model_quest(m, "rats");
+    assert_true(rats >= 0);
+    const struct wr_mud_quest *q = &m->quests[rats];
+    assert_int_equal(q->giver, wr_mud_model_npc(m, "foreman_ghost"));
+    assert_int_equal(q->steps[0].kind, WR_STEP_KILL);
+    assert_int_equal(q->steps[0].what, wr_mud_model_npc(m, "tunnel_rat"));
+    bool offered = false;
+    const struct wr_mud_npc *foreman = &m->npcs[q->giver];
+    for (size_t t = 0; t < foreman->n_topics; t++)
+        offered |= foreman->topics[t].quest == (uint32_t)rats;
+    assert_true(offered);
+    bool collect = false, visit = false;
+    for (size_t i = 0; i < m->n_quests; i++)
+        for (size_t k = 0; k < m->quests[i].n_steps; k++) {
+            collect |= m->quests[i].steps[k].kind == WR_STEP_COLLECT;
+            visit |= m->quests[i].steps[k].kind == WR_STEP_VISIT;
+        }
+    assert_true(collect && visit);
+}
+
 static void test_sample_world(void **state)
 {
     (void)state;
@@ -406,10 +498,10 @@ static void test_sample_world(void **state)
     assert_string_equal(m->name, "The Ferrow Vale");
     assert_int_equal(m->n_zones, 3);
     assert_int_equal(m->n_rooms, 48);
-    assert_int_equal(m->n_items, 22);
+    assert_int_equal(m->n_items, 32);
     assert_int_equal(m->n_item_spawners, 22);
-    assert_int_equal(m->n_npcs, 13);
-    assert_int_equal(m->n_npc_spawners, 14);
+    assert_int_equal(m->n_npcs, 16);
+    assert_int_equal(m->n_npc_spawners, 17);
     assert_int_equal(m->n_channels, 3);
     assert_string_equal(m->rooms[m->start_room].key, "town.square");
     for (int i = 0; i < 2; i++) {
@@ -476,14 +568,25 @@ static void test_sample_world(void **state)
         movers += n->max_distance > 0;
     }
     assert_true(timers >= 6 && greets >= 6 && hears >= 6 && movers >= 3);
-    /* every portable item has a spawner that brings it back */
+    /* every item can be had: a spawner brings it back, a shop sells it,
+     * an NPC drops it or a quest gives it */
     for (size_t i = 0; i < m->n_items; i++) {
-        bool spawned = false;
+        bool found = false;
         for (size_t s = 0; s < m->n_item_spawners; s++)
-            spawned |= m->item_spawners[s].item == i;
-        if (!spawned)
+            found |= m->item_spawners[s].item == i;
+        for (size_t s = 0; s < m->n_shops; s++)
+            for (size_t k = 0; k < m->shops[s].n_stock; k++)
+                found |= m->shops[s].stock[k].item == i;
+        for (size_t n = 0; n < m->n_npcs; n++)
+            for (size_t k = 0; k < m->npcs[n].n_drops; k++)
+                found |= m->npcs[n].drops[k].item == i;
+        for (size_t q = 0; q < m->n_quests; q++)
+            for (size_t k = 0; k < m->quests[q].n_reward_items; k++)
+                found |= m->quests[q].reward_items[k] == i;
+        if (!found)
             fail_msg("item %s never appears", m->items[i].key);
     }
+    sample_gameplay(m);
     wr_mud_model_free(m);
 }
 
