@@ -28,9 +28,18 @@ static const char world_yaml[] =
     "name: Questland\n"
     "start: town.square\n"
     "channels:\n"
-    "  - {id: gossip, desc: Talk., default: on, history: 3}\n";
+    "  - {id: gossip, desc: Talk., default: on, history: 3}\n"
+    "socials:\n"
+    "  - id: smile\n"
+    "    alone: {actor: You smile., room: \"{actor} smiles.\"}\n"
+    "    other: {actor: \"You smile at {target}.\", target: \"{actor} smiles at you.\",\n"
+    "            room: \"{actor} smiles at {target}.\"}\n"
+    "  - id: nod\n"
+    "    alone: {actor: You nod., room: \"{actor} nods.\"}\n"
+    "    other: {actor: \"You nod to {target}.\", target: \"{actor} nods to you.\",\n"
+    "            room: \"{actor} nods to {target}.\"}\n";
 
-static const char town_yaml[] =
+static const char town_head[] =
     "zone: {id: town, name: Town, desc: A town., graveyard: square}\n"
     "rooms:\n"
     "  - {id: square, name: Square, desc: A square., x: 0, y: 0, exits: {d: cellar, e: mill}}\n"
@@ -40,8 +49,17 @@ static const char town_yaml[] =
     "  - {id: pelt, name: a wolf pelt, keywords: pelt wolf, desc: A pelt., ground: A pelt.}\n"
     "  - {id: sword, name: a short sword, keywords: sword, desc: A sword., ground: A sword.}\n"
     "npcs:\n"
-    "  - {id: foreman, name: the foreman, keywords: foreman, desc: A foreman.,\n"
-    "     ground: The foreman stands here.}\n"
+    "  - id: foreman\n"
+    "    name: the foreman\n"
+    "    keywords: foreman\n"
+    "    desc: A foreman.\n"
+    "    ground: The foreman stands here.\n"
+    "    talk:\n"
+    "      - {topic: hello, text: \"Hello, {name}. Ask me about work.\"}\n"
+    "      - {topic: work, text: \"Rats in the cellar, {name}. Kill three.\", quest: rats}\n"
+    "      - {topic: errand, text: \"Bring me two pelts, see the mill, talk to the miller.\",\n"
+    "         quest: errand}\n"
+    "%s" /* the hard topic, a quest in variant 1 only */
     "  - {id: rat, name: a giant rat, keywords: rat giant, desc: A rat., ground: A rat.}\n"
     "  - {id: miller, name: the miller, keywords: miller, desc: A miller.,\n"
     "     ground: The miller is here.}\n"
@@ -53,6 +71,45 @@ static const char town_yaml[] =
     "  - {npc: rat, room: cellar, interval: 30s}\n"
     "  - {npc: miller, room: mill, interval: 30s}\n";
 
+/* The quests, in this order (Q_RATS...); variant 2 (a reload) drops the
+ * hard one, makes the rats two and puts a visit before the errand's
+ * pelts. */
+static const char quests_v1[] =
+    "quests:\n"
+    "  - id: rats\n"
+    "    name: Rat trouble\n"
+    "    desc: A job.\n"
+    "    giver: foreman\n"
+    "    steps: [{kill: rat, count: 3}]\n"
+    "    reward: {xp: 50, gold: 20, items: [sword]}\n"
+    "    done: \"Thank you, {name}!\"\n"
+    "  - id: errand\n"
+    "    name: The errand\n"
+    "    desc: A job.\n"
+    "    giver: foreman\n"
+    "    steps: [{collect: pelt, count: 2}, {visit: mill}, {talk: miller}]\n"
+    "    reward: {gold: 5}\n"
+    "  - id: hard\n"
+    "    name: Hard work\n"
+    "    desc: A job.\n"
+    "    giver: foreman\n"
+    "    level: 5\n"
+    "    steps: [{visit: cellar, desc: Look around the cellar.}]\n"
+    "    reward: {xp: 10}\n";
+static const char quests_v2[] =
+    "quests:\n"
+    "  - id: rats\n"
+    "    name: Rat trouble\n"
+    "    desc: A job.\n"
+    "    giver: foreman\n"
+    "    steps: [{kill: rat, count: 2}]\n"
+    "    reward: {xp: 50, gold: 20, items: [sword]}\n"
+    "  - id: errand\n"
+    "    name: The errand\n"
+    "    desc: A job.\n"
+    "    giver: foreman\n"
+    "    steps: [{visit: cellar}, {collect: pelt, count: 2}, {visit: mill}, {talk: miller}]\n";
+
 static void put_file(struct wr_writer *w, const char *name, const char *text)
 {
     wr_put_u32(w, (uint32_t)strlen(name));
@@ -61,13 +118,20 @@ static void put_file(struct wr_writer *w, const char *name, const char *text)
     wr_put_bytes(w, text, strlen(text));
 }
 
-static void test_bundle(struct wr_writer *w)
+/* The bundle of world @variant (1 or 2: see the quests). */
+static void test_bundle(struct wr_writer *w, int variant)
 {
+    char town[8192];
+    char head[4096];
+    snprintf(head, sizeof head, town_head,
+             variant == 1 ? "      - {topic: hard, text: Only for the strong., quest: hard}\n"
+                          : "      - {topic: hard, text: Only for the strong.}\n");
+    snprintf(town, sizeof town, "%s%s", head, variant == 1 ? quests_v1 : quests_v2);
     wr_writer_init(w, 4096);
     wr_put_bytes(w, "WRWORLD1", 8);
     wr_put_u32(w, 2);
     put_file(w, "world.yaml", world_yaml);
-    put_file(w, "zones/town.yaml", town_yaml);
+    put_file(w, "zones/town.yaml", town);
 }
 
 /* ---- capture ----------------------------------------------------------------- */
@@ -292,10 +356,9 @@ static size_t count_type(struct t *t, uint8_t type)
     return n;
 }
 
-/* ---- the quests, topics (and, until the world loader reads them, the
- * gameplay parts of the model, written in by hand) ---------------------------- */
+/* ---- the world's quests ------------------------------------------------------- */
 
-enum { Q_RATS, Q_ERRAND, Q_HARD, NQ };
+enum { Q_RATS, Q_ERRAND, Q_HARD };
 
 static uint32_t idx(long i)
 {
@@ -303,85 +366,19 @@ static uint32_t idx(long i)
     return (uint32_t)i;
 }
 
-static void add_topic(struct wr_mud_model *mo, struct wr_mud_npc *n, const char *key,
-                      const char *text, uint32_t quest)
+static void load_world(struct t *t, int variant)
 {
-    struct wr_mud_topic *old = n->topics;
-    n->topics = wr_mud_model_alloc(mo, (n->n_topics + 1) * sizeof *n->topics);
-    if (n->n_topics)
-        memcpy(n->topics, old, n->n_topics * sizeof *n->topics);
-    n->topics[n->n_topics++] = (struct wr_mud_topic){
-        .key = wr_mud_model_strdup(mo, key), .text = wr_mud_model_strdup(mo, text), .quest = quest};
-}
-
-static void set_quest(struct wr_mud_model *mo, struct wr_mud_quest *q, const char *key,
-                      const char *name, uint32_t level, size_t n_steps)
-{
-    q->key = wr_mud_model_strdup(mo, key);
-    q->name = wr_mud_model_strdup(mo, name);
-    q->desc = wr_mud_model_strdup(mo, "A job.");
-    q->giver = idx(wr_mud_model_npc(mo, "foreman"));
-    q->level = level;
-    q->n_steps = n_steps;
-    q->steps = wr_mud_model_alloc(mo, n_steps * sizeof *q->steps);
-    q->consume = true;
-}
-
-static void set_social(struct wr_mud_model *mo, struct wr_mud_social *s, const char *key,
-                       const char *alone_actor, const char *alone_room, const char *actor,
-                       const char *target, const char *room)
-{
-    s->key = wr_mud_model_strdup(mo, key);
-    s->alone.actor = wr_mud_model_strdup(mo, alone_actor);
-    s->alone.room = wr_mud_model_strdup(mo, alone_room);
-    s->other.actor = wr_mud_model_strdup(mo, actor);
-    s->other.target = wr_mud_model_strdup(mo, target);
-    s->other.room = wr_mud_model_strdup(mo, room);
-}
-
-static void patch_model(struct t *t)
-{
-    struct wr_mud_model *mo = mud(t)->model;
-    if (mo->n_quests > 0)
-        return;
-    uint32_t rat = idx(wr_mud_model_npc(mo, "rat")), miller = idx(wr_mud_model_npc(mo, "miller"));
-    uint32_t pelt = idx(wr_mud_model_item(mo, "pelt")), sword = idx(wr_mud_model_item(mo, "sword"));
-    mo->quests = wr_mud_model_alloc(mo, NQ * sizeof *mo->quests);
-    mo->n_quests = NQ;
-    struct wr_mud_quest *q = &mo->quests[Q_RATS];
-    set_quest(mo, q, "rats", "Rat trouble", 1, 1);
-    q->steps[0] = (struct wr_mud_step){.kind = WR_STEP_KILL, .what = rat, .count = 3};
-    q->reward_xp = 50;
-    q->reward_gold = 20;
-    q->reward_items = wr_mud_model_alloc(mo, sizeof *q->reward_items);
-    q->reward_items[0] = sword;
-    q->n_reward_items = 1;
-    q->done_text = wr_mud_model_strdup(mo, "Thank you, {name}!");
-    q = &mo->quests[Q_ERRAND];
-    set_quest(mo, q, "errand", "The errand", 1, 3);
-    q->steps[0] = (struct wr_mud_step){.kind = WR_STEP_COLLECT, .what = pelt, .count = 2};
-    q->steps[1] = (struct wr_mud_step){
-        .kind = WR_STEP_VISIT, .what = idx(wr_mud_model_room(mo, "town.mill")), .count = 1};
-    q->steps[2] = (struct wr_mud_step){.kind = WR_STEP_TALK, .what = miller, .count = 1};
-    q->reward_gold = 5;
-    q = &mo->quests[Q_HARD];
-    set_quest(mo, q, "hard", "Hard work", 5, 1);
-    q->steps[0] = (struct wr_mud_step){
-        .kind = WR_STEP_VISIT, .what = idx(wr_mud_model_room(mo, "town.cellar")), .count = 1,
-        .desc = wr_mud_model_strdup(mo, "Look around the cellar.")};
-    q->reward_xp = 10;
-    mo->socials = wr_mud_model_alloc(mo, 2 * sizeof *mo->socials);
-    mo->n_socials = 2;
-    set_social(mo, &mo->socials[0], "smile", "You smile.", "{actor} smiles.",
-               "You smile at {target}.", "{actor} smiles at you.", "{actor} smiles at {target}.");
-    set_social(mo, &mo->socials[1], "nod", "You nod.", "{actor} nods.", "You nod to {target}.",
-               "{actor} nods to you.", "{actor} nods to {target}.");
-    struct wr_mud_npc *fm = &mo->npcs[idx(wr_mud_model_npc(mo, "foreman"))];
-    add_topic(mo, fm, "hello", "Hello, {name}. Ask me about work.", NONE);
-    add_topic(mo, fm, "work", "Rats in the cellar, {name}. Kill three.", Q_RATS);
-    add_topic(mo, fm, "errand", "Bring me two pelts, see the mill, talk to the miller.",
-              Q_ERRAND);
-    add_topic(mo, fm, "hard", "Only for the strong.", Q_HARD);
+    struct wr_writer b;
+    test_bundle(&b, variant);
+    load_bundle(t, b.base, b.len);
+    wr_writer_free(&b);
+    const struct ev *e = NULL;
+    for (size_t i = 0; i < t->n_ev; i++)
+        if (t->ev[i].type == WR_MUD_EV_WORLD)
+            e = &t->ev[i];
+    assert_non_null(e);
+    if (strcmp(e->code, "loaded") != 0)
+        fail_msg("world %d refused: %s", variant, e->text);
 }
 
 static void t_ready(struct t *t)
@@ -391,12 +388,8 @@ static void t_ready(struct t *t)
     t->w = wr_world_create(&h);
     t->now = 1000;
     t->seed = 42;
-    struct wr_writer b;
-    test_bundle(&b);
-    load_bundle(t, b.base, b.len);
-    wr_writer_free(&b);
-    assert_non_null(model(t));
-    patch_model(t);
+    load_world(t, 1);
+    assert_int_equal(model(t)->n_quests, 3);
 }
 
 static void t_free(struct t *t)
@@ -881,6 +874,182 @@ static void test_snapshot_mail(void **state)
     t_free(&b);
 }
 
+static void t_blank(struct t *t)
+{
+    memset(t, 0, sizeof *t);
+    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
+    t->w = wr_world_create(&h);
+}
+
+/* Alice mid-way through every quest, Bob done with the rats, mail both
+ * ways. */
+static void play_some(struct t *t)
+{
+    assert_int_equal(create(t, 1, 1, "alice"), WR_APPLIED);
+    assert_int_equal(create(t, 2, 2, "bob"), WR_APPLIED);
+    ch(t, "alice")->level = 5;
+    assert_int_equal(talk(t, 1, "foreman", "work"), WR_APPLIED);
+    assert_int_equal(talk(t, 1, "foreman", "errand"), WR_APPLIED);
+    assert_int_equal(talk(t, 1, "foreman", "hard"), WR_APPLIED);
+    kill_one(t, "alice", "rat");
+    kill_one(t, "alice", "rat");
+    assert_int_equal(move(t, 1, WR_DIR_E), WR_APPLIED);
+    assert_int_equal(strs(t, WR_MUD_GET, 1, "pelt", NULL), WR_APPLIED);
+    assert_int_equal(move(t, 1, WR_DIR_W), WR_APPLIED);
+    assert_int_equal(talk(t, 2, "foreman", "work"), WR_APPLIED);
+    for (int i = 0; i < 3; i++)
+        kill_one(t, "bob", "rat");
+    assert_int_equal(talk(t, 2, "foreman", ""), WR_APPLIED);
+    assert_int_equal(send_mail(t, 1, "bob", "One."), WR_APPLIED);
+    assert_int_equal(send_mail(t, 2, "alice", "Two."), WR_APPLIED);
+    assert_int_equal(mail_id(t, WR_MUD_MAIL_READ, 2, 1), WR_APPLIED);
+}
+
+static void test_snapshot_quests(void **state)
+{
+    (void)state;
+    struct t a, b;
+    t_ready(&a);
+    play_some(&a);
+    assert_int_equal(ch(&a, "alice")->n_quests, 3);
+    struct wr_writer s1, s2;
+    snap(&a, &s1);
+    t_blank(&b);
+    assert_int_equal(wr_world_restore(b.w, s1.base, s1.len), 0);
+    snap(&b, &s2);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.base, s2.base, s1.len);
+    wr_writer_free(&s2);
+    const struct wr_mud_quest_prog *p = prog(&b, "alice", Q_RATS);
+    assert_non_null(p);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(prog(&b, "alice", Q_ERRAND)->count, 1);
+    assert_true(prog(&b, "bob", Q_RATS)->done);
+
+    /* The same future on both. */
+    b.now = a.now;
+    b.seed = a.seed;
+    memcpy(b.seq, a.seq, sizeof a.seq);
+    memcpy(b.node, a.node, sizeof a.node);
+    kill_one(&a, "alice", "rat");
+    kill_one(&b, "alice", "rat");
+    assert_int_equal(talk(&a, 1, "foreman", ""), WR_APPLIED);
+    assert_int_equal(talk(&b, 1, "foreman", ""), WR_APPLIED);
+    assert_true(prog(&b, "alice", Q_RATS)->done);
+    snap(&a, &s1);
+    snap(&b, &s2);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.base, s2.base, s1.len);
+    wr_writer_free(&s1);
+    wr_writer_free(&s2);
+    t_free(&a);
+    t_free(&b);
+}
+
+/* A snapshot whose quest or mail section breaks an invariant is refused;
+ * each mutation is undone and the snapshot restores again (the control). */
+static void test_restore_refuses_bad_sections(void **state)
+{
+    (void)state;
+    struct t a, b;
+    t_ready(&a);
+    play_some(&a);
+    t_blank(&b);
+    struct wr_mud *m = mud(&a);
+    struct wr_mud_char *al = ch(&a, "alice");
+    struct wr_mud_quest_prog *rats = &al->quests[0];
+    assert_int_equal(rats->quest, Q_RATS);
+    struct {
+        uint32_t *field;
+        uint32_t bad;
+    } cases[] = {
+        {&rats->quest, 3},         /* no such quest */
+        {&rats->quest, Q_ERRAND},  /* a second progress in one quest */
+        {&rats->step, 2},          /* beyond its steps */
+        {&rats->count, 3},         /* a step's count reached but not passed */
+        {&al->quests[2].count, 1}, /* a visit counts nothing */
+        {&m->mail[0].from, 3},     /* no such character */
+        {&m->mail[1].id, 1},       /* ids out of order */
+        {&m->mail[1].id, 3},       /* an id not yet given out */
+        {&m->next_mail_id, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct wr_writer s;
+        uint32_t keep = *cases[i].field;
+        *cases[i].field = cases[i].bad;
+        snap(&a, &s);
+        if (wr_world_restore(b.w, s.base, s.len) == 0)
+            fail_msg("case %zu restored", i);
+        wr_writer_free(&s);
+        *cases[i].field = keep;
+        snap(&a, &s);
+        assert_int_equal(wr_world_restore(b.w, s.base, s.len), 0);
+        wr_writer_free(&s);
+    }
+    /* done with a step left; an empty letter. */
+    al->quests[0].done = true;
+    struct wr_writer s;
+    snap(&a, &s);
+    assert_int_equal(wr_world_restore(b.w, s.base, s.len), -1);
+    wr_writer_free(&s);
+    al->quests[0].done = false;
+    char *text = m->mail[0].text;
+    m->mail[0].text = (char *)"";
+    snap(&a, &s);
+    assert_int_equal(wr_world_restore(b.w, s.base, s.len), -1);
+    wr_writer_free(&s);
+    m->mail[0].text = text;
+    snap(&a, &s);
+    assert_int_equal(wr_world_restore(b.w, s.base, s.len), 0);
+    wr_writer_free(&s);
+    t_free(&a);
+    t_free(&b);
+}
+
+/* A reload keeps quests by id: a removed quest is dropped; a step that is
+ * still the same keeps its count (and passes if the new count is met); a
+ * changed step starts over; a completed quest stays completed. */
+static void test_world_reload(void **state)
+{
+    (void)state;
+    struct t t;
+    t_ready(&t);
+    play_some(&t);
+    assert_int_equal(ch(&t, "alice")->n_quests, 3);
+    load_world(&t, 2);
+    assert_int_equal(model(&t)->n_quests, 2);
+    struct wr_mud_char *a = ch(&t, "alice");
+    assert_int_equal(a->n_quests, 2); /* "hard" is gone */
+    const struct wr_mud_quest_prog *rats = prog(&t, "alice", 0);
+    const struct wr_mud_quest_prog *errand = prog(&t, "alice", 1);
+    assert_non_null(rats);
+    assert_non_null(errand);
+    assert_int_equal(model(&t)->quests[rats->quest].n_steps, 1);
+    assert_int_equal(rats->step, 1); /* two kills made, two asked now */
+    SEES(&t, WR_MUD_EV_ACT, "Quest 'Rat trouble': all done: return to the foreman.");
+    assert_int_equal(errand->step, 0); /* a visit first now: from its start */
+    assert_int_equal(errand->count, 0);
+    SEES(&t, WR_MUD_EV_ACT, "Quest 'The errand', next step: Go to Cellar.");
+    const struct wr_mud_quest_prog *b = prog(&t, "bob", 0);
+    assert_non_null(b);
+    assert_true(b->done);
+    assert_int_equal(b->step, 1);
+    /* The state is sound: it snapshots and restores. */
+    struct wr_writer s;
+    snap(&t, &s);
+    struct t c;
+    t_blank(&c);
+    assert_int_equal(wr_world_restore(c.w, s.base, s.len), 0);
+    wr_writer_free(&s);
+    t_free(&c);
+    /* The errand goes on in its new order. */
+    assert_int_equal(move(&t, 1, WR_DIR_D), WR_APPLIED);
+    SEES(&t, WR_MUD_EV_ACT, "Quest 'The errand': you have reached Cellar.");
+    SEES(&t, WR_MUD_EV_ACT, "Quest 'The errand', next step: Collect 2 wolf pelts.");
+    assert_int_equal(prog(&t, "alice", 1)->count, 1); /* the pelt she carries */
+    t_free(&t);
+}
+
 /* ---- bad input -------------------------------------------------------------------- */
 
 /* Random payloads of every type of the area, and the area's unused types:
@@ -934,6 +1103,9 @@ int main(void)
         cmocka_unit_test(test_mail),
         cmocka_unit_test(test_mail_limit),
         cmocka_unit_test(test_snapshot_mail),
+        cmocka_unit_test(test_snapshot_quests),
+        cmocka_unit_test(test_restore_refuses_bad_sections),
+        cmocka_unit_test(test_world_reload),
         cmocka_unit_test(test_fuzz_payloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
