@@ -5,6 +5,7 @@
 #include "ctl/ctl.h"
 #include "local/local.h"
 #include "node/node.h"
+#include "replay/replay.h"
 
 #define WARREN_VERSION "0.1.0"
 
@@ -17,6 +18,7 @@ static void usage(FILE *out)
                  "  node       run one node of a cluster        (warren node --help)\n"
                  "  ctl        inspect a running cluster         (warren ctl --help)\n"
                  "  cluster    run a local cluster behind nginx  (warren cluster --help)\n"
+                 "  replay     rebuild a stopped node's state    (warren replay --help)\n"
                  "  version    print the version\n\n"
                  "See README.md and docs/ for the protocol and the HTTP API.\n");
 }
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
         return wr_ctl_main(argc - 1, argv + 1);
     if (strcmp(cmd, "cluster") == 0)
         return wr_local_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return wr_replay_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("warren %s\n", WARREN_VERSION);
         return 0;

@@ -209,7 +209,10 @@ static void expire_session(struct wr_proposer *p, uint64_t session)
 static struct batch *open_batch(struct wr_proposer *p, size_t need)
 {
     struct batch *b = p->n_batches ? &p->batches[p->n_batches - 1] : NULL;
-    if (b != NULL && b->cmds.len + need <= p->cfg.max_entry_bytes)
+    /* With --seed every command is an entry of its own, so that its seed
+     * depends on nothing but the command (wr_proposer_seed). */
+    bool full = b != NULL && p->cfg.seed != 0 && b->count > 0;
+    if (b != NULL && !full && b->cmds.len + need <= p->cfg.max_entry_bytes)
         return b;
     if (p->n_batches == p->cap_batches) {
         p->cap_batches = p->cap_batches ? p->cap_batches * 2 : 8;
@@ -277,8 +280,91 @@ static void propose_cb(void *arg, int status)
         wr_raft_barrier(p->raft, nudge_cb, NULL);
 }
 
+uint64_t wr_proposer_seed(uint64_t seed, const struct wr_cmd *cmd)
+{
+    uint8_t head[2] = {cmd->module, cmd->type}, h[crypto_generichash_BYTES_MIN];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, head, sizeof head);
+    crypto_generichash_update(&st, cmd->payload, cmd->len);
+    crypto_generichash_final(&st, h, sizeof h);
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x |= (uint64_t)h[i] << (8 * i);
+    uint64_t s = seed ^ x;
+    return wr_mix64(&s);
+}
+
+/* An entry's seed: random; with --seed, derived from its only command,
+ * the first of the @a then @b bytes. */
+static uint64_t entry_seed(const struct wr_proposer *p, const uint8_t *a, size_t alen,
+                           const uint8_t *b, size_t blen)
+{
+    uint64_t seed;
+    struct wr_cmd cmd;
+    struct wr_reader r;
+    if (p->cfg.seed == 0) {
+        randombytes_buf(&seed, sizeof seed);
+        return seed;
+    }
+    wr_reader_init(&r, alen > 0 ? a : b, alen > 0 ? alen : blen);
+    if (wr_cmd_decode(&r, &cmd, WR_ENTRY_VERSION) != 0)
+        return p->cfg.seed; /* cannot happen: these bytes were encoded here or checked */
+    return wr_proposer_seed(p->cfg.seed, &cmd);
+}
+
+/* Propose the @count commands of @a then @b as one entry. Returns 0, or
+ * the glue's error (then nothing was proposed). */
+static int propose_entry(struct wr_proposer *p, const uint8_t *a, size_t alen, const uint8_t *b,
+                         size_t blen, uint32_t count)
+{
+    uint64_t seed = entry_seed(p, a, alen, b, blen);
+    struct wr_writer e;
+    wr_writer_init(&e, WR_ENTRY_HEADER_BYTES + alen + blen);
+    wr_entry_header(&e, realtime_ms(), seed, count);
+    wr_put_bytes(&e, a, alen);
+    wr_put_bytes(&e, b, blen);
+    struct inflight *f = wr_malloc(sizeof *f);
+    f->p = p;
+    f->start_ns = uv_hrtime();
+    int rv = wr_raft_propose(p->raft, e.base, e.len, propose_cb, f);
+    wr_writer_free(&e);
+    if (rv != 0) {
+        free(f);
+        return rv;
+    }
+    p->inflight++;
+    p->stats.entries++;
+    p->stats.batched += count;
+    return 0;
+}
+
+/* With --seed, setup commands too go one per entry, ahead of the batches. */
+static int propose_setup_one_by_one(struct wr_proposer *p)
+{
+    struct wr_reader r;
+    wr_reader_init(&r, p->prio.base, p->prio.len);
+    int rv = 0;
+    for (uint32_t i = 0; i < p->prio_count && rv == 0; i++) {
+        const uint8_t *start = r.p;
+        struct wr_cmd cmd;
+        if (wr_cmd_decode(&r, &cmd, WR_ENTRY_VERSION) != 0)
+            break; /* cannot happen: encoded by wr_proposer_submit_setup */
+        rv = propose_entry(p, start, (size_t)(r.p - start), NULL, 0, 1);
+    }
+    p->prio.len = 0;
+    p->prio_count = 0;
+    return rv;
+}
+
 static void propose_batches(struct wr_proposer *p)
 {
+    if (!p->quiet && p->cfg.seed != 0 && p->prio_count > 0 &&
+        propose_setup_one_by_one(p) != 0) {
+        wr_debug("proposer: propose failed; dropping the batch");
+        batches_clear(p);
+        return;
+    }
     while (!p->quiet && p->inflight < p->cfg.max_inflight && (p->n_batches > 0 || p->prio_count > 0)) {
         struct batch b = {.count = 0};
         if (p->n_batches > 0) {
@@ -287,32 +373,15 @@ static void propose_batches(struct wr_proposer *p)
             p->n_batches--;
         }
         uint32_t count = b.count + p->prio_count;
-        size_t len = WR_ENTRY_HEADER_BYTES + p->prio.len + b.cmds.len;
-        uint64_t seed;
-        randombytes_buf(&seed, sizeof seed);
-        struct wr_writer e;
-        wr_writer_init(&e, len);
-        wr_entry_header(&e, realtime_ms(), seed, count);
-        wr_put_bytes(&e, p->prio.base, p->prio.len);
-        wr_put_bytes(&e, b.cmds.base, b.cmds.len);
+        int rv = propose_entry(p, p->prio.base, p->prio.len, b.cmds.base, b.cmds.len, count);
         p->prio.len = 0;
         p->prio_count = 0;
         wr_writer_free(&b.cmds);
-
-        struct inflight *f = wr_malloc(sizeof *f);
-        f->p = p;
-        f->start_ns = uv_hrtime();
-        int rv = wr_raft_propose(p->raft, e.base, e.len, propose_cb, f);
-        wr_writer_free(&e);
         if (rv != 0) {
-            free(f);
             wr_debug("proposer: propose failed (%d); dropping the batch", rv);
             batches_clear(p);
             return;
         }
-        p->inflight++;
-        p->stats.entries++;
-        p->stats.batched += count;
     }
 }
 

@@ -12,7 +12,7 @@
  *
  * Leader side: commands from the local FIFO and from forward connections are
  * batched into one log entry per loop iteration (group commit), with up to
- * max_inflight entries in flight. A new leader first commits a barrier, so
+ * max_inflight entries in flight (with a --seed, one command per entry). A new leader first commits a barrier, so
  * its state machine is current, then lets the node put its setup commands
  * (singleton placement...) at the head of the first batch. */
 #ifndef WR_CLUSTER_PROPOSER_H
@@ -34,6 +34,12 @@ struct wr_proposer_config {
     unsigned resend_ms;         /* resend if not applied after this; 1000 */
     size_t max_entry_bytes;     /* 64 KiB */
     unsigned max_inflight;      /* entries in flight; 4 */
+    /* 0: every entry's seed is random (libsodium). Otherwise (--seed, for
+     * tests and bug reproduction only) every command goes in an entry of
+     * its own whose seed is derived from this value and the command's
+     * module, type and payload, so the same command draws the same dice in
+     * every run (wr_proposer_seed). */
+    uint64_t seed;
 };
 void wr_proposer_config_default(struct wr_proposer_config *c);
 
@@ -72,6 +78,10 @@ void wr_proposer_submit_setup(struct wr_proposer *p, const struct wr_cmd *cmd);
  * the leader once; the caller checks the state and sends it again later if
  * it did not land. */
 void wr_proposer_submit_once(struct wr_proposer *p, const struct wr_cmd *cmd);
+
+/* The entry seed --seed @seed gives a command (module, type, payload):
+ * mix64 of @seed and a BLAKE2b of those bytes. Same inputs, same seed. */
+uint64_t wr_proposer_seed(uint64_t seed, const struct wr_cmd *cmd);
 
 /* Feed every applied command's verdict (world hook). */
 void wr_proposer_on_verdict(struct wr_proposer *p, const struct wr_cmd *cmd, enum wr_verdict v);

@@ -118,4 +118,50 @@ struct raft_uv_transport *wr_raft_transport(struct wr_raft *r);
 /* Error codes of this module (negative). */
 enum { WR_ENOTLEADER = -1000, WR_ESHUTDOWN = -1001, WR_ELOST = -1002 };
 
+/* ---- offline: reading a stopped node's data directory (warren replay) ----
+ *
+ * libraft's own loader (raft_uv's io->load, on a private loop) reads what a
+ * node would read at start: the latest snapshot and the entries on disk. It
+ * closes open segments and may rename corrupt ones as it loads, so it runs
+ * on a private copy of the directory: the node's directory is only read.
+ * Nothing here needs a cluster, a transport or a secret. */
+
+enum wr_raft_entry_kind {
+    WR_ENTRY_COMMAND = 1, /* a state machine entry: what the FSM's apply gets */
+    WR_ENTRY_BARRIER = 2, /* libraft's own; never reaches the FSM */
+    WR_ENTRY_CHANGE = 3,  /* a configuration change; never reaches the FSM */
+};
+
+struct wr_raft_log_entry {
+    uint64_t index;
+    uint64_t term;
+    enum wr_raft_entry_kind kind;
+    const void *data; /* as the FSM's apply gets it: zero padded to 8 bytes */
+    size_t len;
+};
+
+struct wr_raft_log {
+    uint64_t term; /* the node's current term (its metadata) */
+    bool has_snapshot;
+    uint64_t snapshot_index, snapshot_term;
+    const void *snapshot; /* the bytes wr_raft_fsm.snapshot wrote (restore's) */
+    size_t snapshot_len;
+    /* The entries on disk in index order, from first_index. Entries at or
+     * below snapshot_index may be there (kept for lagging followers); the
+     * last ones may not be committed yet (the commit index is not stored). */
+    uint64_t first_index;
+    struct wr_raft_log_entry *entries;
+    size_t n_entries;
+    void *impl; /* libraft's memory behind the pointers above */
+};
+
+/* Load the data directory @dir of a node that is not running. Fails if @dir
+ * is missing, is not a node's data directory (no libraft metadata), is
+ * locked by a running node, or libraft cannot read it; then writes why to
+ * @err and returns -1. On success *out is the log (free it with
+ * wr_raft_log_free) and @dir is unchanged: libraft worked on a copy in
+ * $TMPDIR (or /tmp), removed before this returns. */
+int wr_raft_load_offline(const char *dir, struct wr_raft_log **out, char *err, size_t errlen);
+void wr_raft_log_free(struct wr_raft_log *log);
+
 #endif

@@ -80,6 +80,10 @@ static const struct setting settings[] = {
         "largest HTTP request body, KiB (a world upload by `warren ctl world load`)"),
     INT("max-output-kb", "WARREN_MAX_OUTPUT_KB", max_output_kb, 16, 1048576, "1024",
         "unsent output per client before it is closed as too slow, KiB"),
+    INT("seed", "WARREN_SEED", seed, 0, LONG_MAX, "0",
+        "tests and bug reproduction only: derive every command's dice from N and the "
+        "command (one command per entry), so scripted runs repeat; predictable, never for "
+        "play; 0: random"),
 };
 #define N_CORE (sizeof settings / sizeof settings[0])
 #define MAX_SETTINGS (N_CORE + 64)

@@ -33,6 +33,7 @@ struct wr_node_config {
     long max_connections;
     long max_output_kb;
     long max_body_kb;
+    long seed; /* 0: off; see --seed */
 
     /* derived by wr_node_config_parse */
     struct wr_raft_peer peers[WR_MAX_PEERS];

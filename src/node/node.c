@@ -617,6 +617,11 @@ int wr_node_main(int argc, char **argv)
     pc.node_id = (uint32_t)n->cfg.id;
     pc.queue_timeout_ms = (unsigned)n->cfg.queue_timeout;
     pc.max_pending = (size_t)n->cfg.max_pending;
+    pc.seed = (uint64_t)n->cfg.seed;
+    if (pc.seed != 0)
+        wr_warn("node: --seed %ld: command dice are derived from the seed and the command, "
+                "not random (for tests and bug reproduction only)",
+                n->cfg.seed);
     struct wr_proposer_hooks ph = {
         .data = n, .on_leader_ready = on_leader_ready, .on_expired = on_expired};
     n->proposer = wr_proposer_create(n->loop, n->raft, &pc, &ph);
