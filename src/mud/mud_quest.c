@@ -188,8 +188,8 @@ static const struct wr_mud_quest *quest_of(const struct wr_mud *m,
     return &m->model->quests[p->quest];
 }
 
-void wr_mud_quest_step_desc(const struct wr_mud_model *mo, const struct wr_mud_step *s,
-                            char *out, size_t cap)
+void wr_mud_quest_step_desc(const struct wr_mud_model *mo, const struct wr_mud_step *s, char *out,
+                            size_t cap)
 {
     char what[160];
     if (s->desc != NULL) {
@@ -232,8 +232,8 @@ static void tell_progress(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     switch (s->kind) {
     case WR_STEP_KILL:
         plural(what, sizeof what, mo->npcs[s->what].name, s->count);
-        wr__mud_tell_char(ctx, c, "quest", "Quest '%s': %u/%u %s killed.", q->name, have,
-                          s->count, what);
+        wr__mud_tell_char(ctx, c, "quest", "Quest '%s': %u/%u %s killed.", q->name, have, s->count,
+                          what);
         break;
     case WR_STEP_COLLECT:
         plural(what, sizeof what, mo->items[s->what].name, s->count);
@@ -307,8 +307,8 @@ static const struct wr_mud_step *current_step(const struct wr_mud *m,
     return p->done || p->step >= q->n_steps ? NULL : &q->steps[p->step];
 }
 
-void wr__mud_quest_on_kill(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                           struct wr_mud_char *c, uint32_t npc)
+void wr__mud_quest_on_kill(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
+                           uint32_t npc)
 {
     if (m->model == NULL || c == NULL)
         return;
@@ -324,8 +324,7 @@ void wr__mud_quest_on_kill(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     }
 }
 
-void wr__mud_quest_on_enter(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                            struct wr_mud_char *c)
+void wr__mud_quest_on_enter(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c)
 {
     if (m->model == NULL || c == NULL || !wr__mud_in_world(c))
         return;
@@ -339,8 +338,7 @@ void wr__mud_quest_on_enter(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     }
 }
 
-void wr__mud_quest_on_item(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                           struct wr_mud_char *c)
+void wr__mud_quest_on_item(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c)
 {
     if (m->model == NULL || c == NULL)
         return;
@@ -455,9 +453,8 @@ static void hand_in(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_
     if (!has_collected(m, c, q, &item, &need, &have)) {
         char what[160];
         plural(what, sizeof what, mo->items[item].name, need);
-        wr__mud_tell_char(ctx, c, "quest",
-                          "Quest '%s': bring %u %s to finish it (you carry %u).", q->name, need,
-                          what, have);
+        wr__mud_tell_char(ctx, c, "quest", "Quest '%s': bring %u %s to finish it (you carry %u).",
+                          q->name, need, what, have);
         return;
     }
     p->done = true;
@@ -569,8 +566,7 @@ static void say_topic(struct wr_mud *m, const struct wr_apply_ctx *ctx,
 }
 
 static enum result apply_talk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                              const struct wr_cmd *cmd, struct wr_mud_char *c,
-                              struct wr_reader *r)
+                              const struct wr_cmd *cmd, struct wr_mud_char *c, struct wr_reader *r)
 {
     char kw[256], topic[256];
     if (wr_get_str(r, kw, sizeof kw) != 0 || wr_get_str(r, topic, sizeof topic) != 0)
@@ -610,8 +606,7 @@ static enum result apply_talk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         snprintf(act_room, sizeof act_room, "{actor} greets {target}.");
     } else {
         snprintf(act_me, sizeof act_me, "You ask {target} about %s.", def->topics[ti].key);
-        snprintf(act_room, sizeof act_room, "{actor} asks {target} about %s.",
-                 def->topics[ti].key);
+        snprintf(act_room, sizeof act_room, "{actor} asks {target} about %s.", def->topics[ti].key);
     }
     wr__mud_act(ctx, "talk", c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_NPC, n->id,
                 def->name, act_me, NULL, act_room, c);
@@ -646,8 +641,7 @@ static enum result apply_abandon(struct wr_mud *m, const struct wr_apply_ctx *ct
             continue;
         if (c->quests[i].done) {
             wr__mud_fail(ctx, cmd, "quest_done",
-                         "You have already completed '%s'; there is nothing to abandon.",
-                         q->name);
+                         "You have already completed '%s'; there is nothing to abandon.", q->name);
             return R_KEEP;
         }
         const char *name = q->name;
@@ -656,8 +650,7 @@ static enum result apply_abandon(struct wr_mud *m, const struct wr_apply_ctx *ct
         wr__mud_tell_char(ctx, c, "quest", "You abandon the quest '%s'.", name);
         return R_KEEP;
     }
-    wr__mud_fail(ctx, cmd, "no_quest", "You are not on a quest called %s.",
-                 echo_safe(key, "that"));
+    wr__mud_fail(ctx, cmd, "no_quest", "You are not on a quest called %s.", echo_safe(key, "that"));
     return R_KEEP;
 }
 
@@ -686,15 +679,14 @@ static enum result apply_social(struct wr_mud *m, const struct wr_apply_ctx *ctx
     }
     if (who[0] == '\0' || strcasecmp(who, c->name) == 0 || strcasecmp(who, "self") == 0 ||
         strcasecmp(who, "me") == 0) {
-        wr__mud_act(ctx, "social", c->room, WR_MUD_ACTOR_CHAR, c->id, c->name,
-                    WR_MUD_ACTOR_NONE, 0, NULL, s->alone.actor, NULL, s->alone.room, c);
+        wr__mud_act(ctx, "social", c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_NONE, 0,
+                    NULL, s->alone.actor, NULL, s->alone.room, c);
         return R_KEEP;
     }
     struct wr_mud_char *o = find_char_in(m, c->room, who, c);
     if (o != NULL) {
-        wr__mud_act(ctx, "social", c->room, WR_MUD_ACTOR_CHAR, c->id, c->name,
-                    WR_MUD_ACTOR_CHAR, o->id, o->name, s->other.actor, s->other.target,
-                    s->other.room, c);
+        wr__mud_act(ctx, "social", c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_CHAR,
+                    o->id, o->name, s->other.actor, s->other.target, s->other.room, c);
         return R_KEEP;
     }
     struct wr_mud_npc_inst *n = find_npc(m, c->room, who);
@@ -704,8 +696,7 @@ static enum result apply_social(struct wr_mud *m, const struct wr_apply_ctx *ctx
                     s->other.room, c);
         return R_KEEP;
     }
-    wr__mud_fail(ctx, cmd, "no_target", "No one called %s is here.",
-                 echo_safe(who, "that"));
+    wr__mud_fail(ctx, cmd, "no_target", "No one called %s is here.", echo_safe(who, "that"));
     return R_KEEP;
 }
 
@@ -970,8 +961,7 @@ void wr__mud_remap_quest(struct wr_mud *m, const struct wr_apply_ctx *ctx, const
         uint32_t keep = 0;
         for (uint32_t k = 0; k < c->n_quests; k++) {
             struct wr_mud_quest_prog p = c->quests[k];
-            uint32_t nq = rm->om != NULL && p.quest < rm->om->n_quests ? rm->quest[p.quest]
-                                                                       : NONE;
+            uint32_t nq = rm->om != NULL && p.quest < rm->om->n_quests ? rm->quest[p.quest] : NONE;
             if (nq == NONE)
                 continue; /* the quest is gone: so is the progress */
             const struct wr_mud_quest *oq = &rm->om->quests[p.quest];

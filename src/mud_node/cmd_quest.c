@@ -65,8 +65,8 @@ static void show_active(struct client *c, const struct wr_mud *ms, const struct 
     const struct wr_mud_model *m = wr_mud_model(ms);
     const struct wr_mud_quest *q = &m->quests[p->quest];
     if (p->step >= q->n_steps) {
-        wr__mud_outf(c, "  " WR_ANSI_BOLD "%s" WR_ANSI_RESET ": all done: return to %s.\n",
-                     q->name, m->npcs[q->giver].name);
+        wr__mud_outf(c, "  " WR_ANSI_BOLD "%s" WR_ANSI_RESET ": all done: return to %s.\n", q->name,
+                     m->npcs[q->giver].name);
         return;
     }
     const struct wr_mud_step *s = &q->steps[p->step];
@@ -387,9 +387,9 @@ void wr__mud_mail_notice(struct client *c)
         unread += ml->to == me->id && !ml->read;
     }
     if (unread > 0)
-        wr__mud_outf(c, WR_ANSI_MAGENTA "You have %zu unread letter%s (type 'mail')." WR_ANSI_RESET
-                        "\n",
-                     unread, unread == 1 ? "" : "s");
+        wr__mud_outf(
+            c, WR_ANSI_MAGENTA "You have %zu unread letter%s (type 'mail')." WR_ANSI_RESET "\n",
+            unread, unread == 1 ? "" : "s");
 }
 
 /* quests and quest match only in full: "q" must stay nothing (it is

@@ -220,14 +220,14 @@ static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t se
     wr_entry_header(&e, t->now, t->seed++, 1);
     wr_cmd_encode(&e, &c);
     t->n_ev = 0;
-    t->verdict = (enum wr_verdict)-1;
+    t->verdict = (enum wr_verdict) - 1;
     assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
     wr_writer_free(&e);
     return t->verdict;
 }
 
-#define P(name)                                                                    \
-    struct wr_writer name;                                                         \
+#define P(name)                                                                                    \
+    struct wr_writer name;                                                                         \
     wr_writer_init(&name, 64)
 
 static void load_bundle(struct t *t, const void *bundle, size_t len)
@@ -326,18 +326,17 @@ static const struct ev *find_text(struct t *t, uint8_t type, const char *needle)
 {
     for (size_t i = 0; i < t->n_ev; i++) {
         const struct ev *e = &t->ev[i];
-        if (e->type == type &&
-            (strstr(e->text, needle) || strstr(e->to_actor, needle) ||
-             strstr(e->to_target, needle) || strstr(e->to_room, needle)))
+        if (e->type == type && (strstr(e->text, needle) || strstr(e->to_actor, needle) ||
+                                strstr(e->to_target, needle) || strstr(e->to_room, needle)))
             return e;
     }
     return NULL;
 }
 
-#define SEES(t, type, needle)                                                      \
-    do {                                                                           \
-        if (find_text((t), (type), (needle)) == NULL)                              \
-            fail_msg("no event %d with '%s' (%zu events)", (type), (needle), (t)->n_ev); \
+#define SEES(t, type, needle)                                                                      \
+    do {                                                                                           \
+        if (find_text((t), (type), (needle)) == NULL)                                              \
+            fail_msg("no event %d with '%s' (%zu events)", (type), (needle), (t)->n_ev);           \
     } while (0)
 
 static const struct ev *fail_ev(struct t *t, const char *code)
