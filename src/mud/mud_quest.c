@@ -371,7 +371,12 @@ static bool talked_to(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
         if (s == NULL || s->kind != WR_STEP_TALK || s->what != npc)
             continue;
         tell_progress(m, ctx, c, p, p->step, 1);
-        advance(m, ctx, c, p);
+        if (p->step + 1 == quest_of(m, p)->n_steps && quest_of(m, p)->giver == npc) {
+            p->step++; /* the last word, to the giver: handed in right away */
+            p->count = 0;
+        } else {
+            advance(m, ctx, c, p);
+        }
         any = true;
     }
     return any;

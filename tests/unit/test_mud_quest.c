@@ -60,6 +60,7 @@ static const char town_head[] =
     "      - {topic: errand, text: \"Bring me two pelts, see the mill, talk to the miller.\",\n"
     "         quest: errand}\n"
     "%s" /* the hard topic, a quest in variant 1 only */
+    "      - {topic: report, text: \"Go and look at the mill, then report back.\"%s}\n"
     "  - {id: rat, name: a giant rat, keywords: rat giant, desc: A rat., ground: A rat.}\n"
     "  - {id: miller, name: the miller, keywords: miller, desc: A miller.,\n"
     "     ground: The miller is here.}\n"
@@ -95,7 +96,13 @@ static const char quests_v1[] =
     "    giver: foreman\n"
     "    level: 5\n"
     "    steps: [{visit: cellar, desc: Look around the cellar.}]\n"
-    "    reward: {xp: 10}\n";
+    "    reward: {xp: 10}\n"
+    "  - id: report\n"
+    "    name: The report\n"
+    "    desc: A job.\n"
+    "    giver: foreman\n"
+    "    steps: [{visit: mill}, {talk: foreman}]\n"
+    "    reward: {gold: 1}\n";
 static const char quests_v2[] =
     "quests:\n"
     "  - id: rats\n"
@@ -125,7 +132,8 @@ static void test_bundle(struct wr_writer *w, int variant)
     char head[4096];
     snprintf(head, sizeof head, town_head,
              variant == 1 ? "      - {topic: hard, text: Only for the strong., quest: hard}\n"
-                          : "      - {topic: hard, text: Only for the strong.}\n");
+                          : "      - {topic: hard, text: Only for the strong.}\n",
+             variant == 1 ? ", quest: report" : "");
     snprintf(town, sizeof town, "%s%s", head, variant == 1 ? quests_v1 : quests_v2);
     wr_writer_init(w, 4096);
     wr_put_bytes(w, "WRWORLD1", 8);
@@ -357,7 +365,7 @@ static size_t count_type(struct t *t, uint8_t type)
 
 /* ---- the world's quests ------------------------------------------------------- */
 
-enum { Q_RATS, Q_ERRAND, Q_HARD };
+enum { Q_RATS, Q_ERRAND, Q_HARD, Q_REPORT };
 
 static uint32_t idx(long i)
 {
@@ -388,7 +396,7 @@ static void t_ready(struct t *t)
     t->now = 1000;
     t->seed = 42;
     load_world(t, 1);
-    assert_int_equal(model(t)->n_quests, 3);
+    assert_int_equal(model(t)->n_quests, 4);
 }
 
 static void t_free(struct t *t)
@@ -440,7 +448,7 @@ static void test_talk_topics(void **state)
     e = fail_ev(&t, "no_topic");
     assert_non_null(e);
     assert_non_null(strstr(e->text, "The foreman has nothing to say about dragons."));
-    assert_non_null(strstr(e->text, "hello, work, errand or hard"));
+    assert_non_null(strstr(e->text, "hello, work, errand, hard or report"));
     assert_int_equal(count_type(&t, WR_MUD_EV_SAY), 0);
     /* ... a known one (any case) is answered. */
     assert_int_equal(talk(&t, 1, "foreman", "HELLO"), WR_APPLIED);
@@ -578,6 +586,28 @@ static void test_quest_collect_visit_talk(void **state)
     assert_true(prog(&t, "alice", Q_ERRAND)->done);
     assert_int_equal(ch(&t, "alice")->gold, gold0 + 5);
     assert_int_equal(carried(&t, "alice", "pelt"), 0);
+    t_free(&t);
+}
+
+/* A last step that is a word to the giver hands the quest in at once. */
+static void test_quest_talk_to_giver_last(void **state)
+{
+    (void)state;
+    struct t t;
+    t_ready(&t);
+    assert_int_equal(create(&t, 1, 1, "alice"), WR_APPLIED);
+    uint32_t gold0 = ch(&t, "alice")->gold;
+    assert_int_equal(talk(&t, 1, "foreman", "report"), WR_APPLIED);
+    SEES(&t, WR_MUD_EV_ACT, "Quest 'The report', next step: Go to The Old Mill.");
+    assert_int_equal(move(&t, 1, WR_DIR_E), WR_APPLIED);
+    SEES(&t, WR_MUD_EV_ACT, "Quest 'The report', next step: Talk to the foreman.");
+    assert_int_equal(move(&t, 1, WR_DIR_W), WR_APPLIED);
+    assert_int_equal(talk(&t, 1, "foreman", ""), WR_APPLIED);
+    SEES(&t, WR_MUD_EV_ACT, "Quest 'The report': you have spoken with the foreman.");
+    assert_null(find_text(&t, WR_MUD_EV_ACT, "return to"));
+    SEES(&t, WR_MUD_EV_ACT, "Quest complete: 'The report'. You receive 1 gold.");
+    assert_true(prog(&t, "alice", Q_REPORT)->done);
+    assert_int_equal(ch(&t, "alice")->gold, gold0 + 1);
     t_free(&t);
 }
 
@@ -962,7 +992,7 @@ static void test_restore_refuses_bad_sections(void **state)
         uint32_t *field;
         uint32_t bad;
     } cases[] = {
-        {&rats->quest, 3},         /* no such quest */
+        {&rats->quest, 99},        /* no such quest */
         {&rats->quest, Q_ERRAND},  /* a second progress in one quest */
         {&rats->step, 2},          /* beyond its steps */
         {&rats->count, 3},         /* a step's count reached but not passed */
@@ -1095,6 +1125,7 @@ int main(void)
         cmocka_unit_test(test_talk_topics),
         cmocka_unit_test(test_quest_kill_and_reward),
         cmocka_unit_test(test_quest_collect_visit_talk),
+        cmocka_unit_test(test_quest_talk_to_giver_last),
         cmocka_unit_test(test_quest_given_items_count),
         cmocka_unit_test(test_quest_abandon),
         cmocka_unit_test(test_quest_level_gate),
