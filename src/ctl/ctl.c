@@ -9,12 +9,14 @@
  * by players, and an admin's terminal should not run their escape codes). */
 #include <ctype.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/alloc.h"
 #include "common/bytes.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_internal.h"
@@ -32,6 +34,7 @@ void wr_ctl_usage(FILE *out)
           "  --node IP:PORT  the node to ask (default: $WARREN_NODE, else " WR_CTL_DEFAULT_NODE
           ")\n"
           "  --json          print JSON instead of a table\n"
+          "  --force         world export: write into DIR even if it is not empty\n"
           "  -h, --help      print this help and exit\n"
           "\n"
           "Commands:\n"
@@ -51,21 +54,35 @@ void wr_ctl_usage(FILE *out)
           "                  npc): NAME KIND NODE DETAIL; --json: the array of entries\n"
           "  state           the arena and its players: ID NAME X Y SEQ NODE;\n"
           "                  --json: the node's /api/state answer as is\n"
-          "  mud             the MUD: its world (name, version, zones, rooms), each zone\n"
-          "                  with its owner node, epoch and counts, each node's zones and\n"
-          "                  players, every player; --json: the /api/mud answer as is\n"
+          "  mud             the MUD: its world (name, version, hash, zones, rooms),\n"
+          "                  each zone with its owner node, epoch and counts, each\n"
+          "                  node's zones and players, every player; --json: the\n"
+          "                  /api/mud answer as is\n"
           "  world load DIR  read DIR/**/*.yaml into a world bundle and POST it to the\n"
           "                  node (/api/mud/world), which validates it and proposes it to\n"
           "                  the cluster; prints the new world's version, or the node's\n"
           "                  \"FILE:LINE:COLUMN: ...\" error (exit 1); --json: the answer.\n"
           "                  The node accepts it only from a loopback address.\n"
+          "  world export DIR\n"
+          "                  write the world the node runs, in canonical form, as YAML\n"
+          "                  files under DIR (world.yaml and zones/ZONE.yaml; DIR is\n"
+          "                  created, and must be empty unless --force), from GET\n"
+          "                  /api/mud/world/export; prints the world's hash, which\n"
+          "                  `world load DIR` keeps (the version changes: other bytes).\n"
+          "                  --json: {\"hash\", \"version\", \"dir\", \"files\": [paths]}.\n"
+          "                  The node answers only a loopback address.\n"
           "\n"
           "Connecting and each wait for an answer time out after 2 s.\n"
           "\n"
           "Exit status: 0 ok; 1 error (node unreachable or answering an error or bad\n"
-          "JSON, NAME not registered, world rejected or unreadable); 2 usage error;\n"
-          "3 status found nodes DIVERGED.\n",
+          "JSON, NAME not registered, world rejected or unreadable, export not\n"
+          "written); 2 usage error; 3 status found nodes DIVERGED.\n",
           out);
+}
+
+static int cmp_strs(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b); /* bytewise */
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -312,6 +329,122 @@ out:
     return rc;
 }
 
+/* The export answer's files as a bundle (sorted by path, as bundles are),
+ * checked against the answer's hash so that what is written is what the
+ * node exported. Returns 0, or -1 with the reason in @err. */
+static int export_bundle(json_t *doc, struct wr_writer *bundle, char *err, size_t errlen)
+{
+    json_t *files = json_object_get(doc, "files"), *hash = json_object_get(doc, "hash");
+    if (!json_is_object(files) || !json_is_string(hash) || json_string_length(hash) != 32) {
+        snprintf(err, errlen, "the answer has no \"files\" object or no 32-digit \"hash\"");
+        return -1;
+    }
+    size_t n = json_object_size(files), i = 0;
+    if (n == 0 || n > WR_MUD_BUNDLE_MAX_FILES) {
+        snprintf(err, errlen, "the answer has %zu files (1 to %d expected)", n,
+                 WR_MUD_BUNDLE_MAX_FILES);
+        return -1;
+    }
+    const char **names = wr_malloc(n * sizeof *names), *key;
+    json_t *v;
+    int rv = 0;
+    json_object_foreach (files, key, v)
+        names[i++] = key;
+    qsort(names, n, sizeof *names, cmp_strs);
+    wr_put_bytes(bundle, WR_MUD_BUNDLE_MAGIC, 8);
+    wr_put_u32(bundle, (uint32_t)n);
+    for (i = 0; i < n && rv == 0; i++) {
+        v = json_object_get(files, names[i]);
+        size_t nl = strlen(names[i]), fl = json_string_length(v);
+        if (!json_is_string(v) || nl > WR_MUD_BUNDLE_MAX_NAME ||
+            bundle->len + 8 + nl + fl > WR_MUD_BUNDLE_MAX) {
+            char *shown = wr__ctl_clean(names[i], nl > 100 ? 100 : nl, true);
+            snprintf(err, errlen, "file %s in the answer is not a string, or too large", shown);
+            free(shown);
+            rv = -1;
+            break;
+        }
+        wr_put_u32(bundle, (uint32_t)nl);
+        wr_put_bytes(bundle, names[i], nl);
+        wr_put_u32(bundle, (uint32_t)fl);
+        wr_put_bytes(bundle, json_string_value(v), fl);
+    }
+    free(names);
+    if (rv != 0)
+        return -1;
+    uint8_t h[16];
+    char hex[33];
+    crypto_generichash(h, sizeof h, bundle->base, bundle->len, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    if (strcmp(hex, json_string_value(hash)) != 0) {
+        char *shown = wr__ctl_clean(json_string_value(hash), 32, true);
+        snprintf(err, errlen, "the files do not match the hash the node sent (%s, got %s)", shown,
+                 hex);
+        free(shown);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_world_export(const char *node, const char *dir, bool force, bool as_json)
+{
+    char err[512];
+    struct wr_writer bundle, back;
+    wr_writer_init(&bundle, 64 * 1024);
+    wr_writer_init(&back, 0);
+    int rc = WR_CTL_EXIT_ERROR;
+    json_t *doc = fetch_json(node, "/api/mud/world/export", NULL, err, sizeof err);
+    if (doc == NULL) {
+        fprintf(stderr, "warren ctl: %s\n", err);
+        goto out;
+    }
+    if (export_bundle(doc, &bundle, err, sizeof err) != 0) {
+        fprintf(stderr, "warren ctl: node %s sent a bad export: %s\n", node, err);
+        goto out;
+    }
+    if (wr_mud_bundle_write_dir(dir, bundle.base, bundle.len, force, err, sizeof err) != 0) {
+        fprintf(stderr, "warren ctl: %s\n", err);
+        goto out;
+    }
+    /* Read it back as `world load DIR` will: with --force, other .yaml
+     * files already in DIR would be loaded too. */
+    if (wr_mud_bundle_read_dir(dir, &back, err, sizeof err) != 0) {
+        fprintf(stderr, "warren ctl: the export was written, but reading it back failed: %s\n",
+                err);
+        goto out;
+    }
+    if (back.len != bundle.len || memcmp(back.base, bundle.base, back.len) != 0) {
+        fprintf(stderr,
+                "warren ctl: the export was written, but %s holds other .yaml files, which "
+                "`warren ctl world load %s` would load too; remove them, or export into an "
+                "empty directory\n",
+                dir, dir);
+        goto out;
+    }
+    json_t *hash = json_object_get(doc, "hash"), *version = json_object_get(doc, "version");
+    json_t *files = json_object_get(doc, "files");
+    if (as_json) {
+        json_t *names = json_array(), *v;
+        const char *key;
+        json_object_foreach (files, key, v)
+            json_array_append_new(names, json_string(key));
+        json_t *o = json_pack("{s:O, s:O?, s:s, s:o}", "hash", hash, "version", version, "dir", dir,
+                              "files", names);
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("world exported to %s (%zu files, %zu bytes): hash %s\n", dir,
+               json_object_size(files), bundle.len, json_string_value(hash));
+    }
+    rc = WR_CTL_EXIT_OK;
+out:
+    json_decref(doc);
+    wr_writer_free(&back);
+    wr_writer_free(&bundle);
+    return rc;
+}
+
 static int cmd_state(const char *node, bool as_json)
 {
     char err[512];
@@ -333,7 +466,7 @@ static int cmd_state(const char *node, bool as_json)
 int wr_ctl_main(int argc, char **argv)
 {
     const char *node = NULL, *cmd = NULL, *arg = NULL, *arg2 = NULL;
-    bool as_json = false, help = false, opts_done = false;
+    bool as_json = false, help = false, opts_done = false, force = false;
     int nargs = 0; /* positional arguments after the command */
 
     for (int i = 1; i < argc; i++) {
@@ -351,6 +484,8 @@ int wr_ctl_main(int argc, char **argv)
             help = true;
         } else if (strcmp(a, "--json") == 0) {
             as_json = true;
+        } else if (strcmp(a, "--force") == 0) {
+            force = true;
         } else if (strcmp(a, "--node") == 0) {
             if (i + 1 == argc)
                 return usage_error("option --node needs an IP:PORT");
@@ -388,14 +523,19 @@ int wr_ctl_main(int argc, char **argv)
         return usage_error("unknown command '%s'", cmd);
     if (takes_name && nargs != 1)
         return usage_error("whereis takes one NAME");
-    if (world && (nargs != 2 || strcmp(arg, "load") != 0 || arg2[0] == '\0'))
-        return usage_error("usage: world load DIR");
+    bool exporting = world && nargs >= 1 && strcmp(arg, "export") == 0;
+    if (world && (nargs != 2 || (strcmp(arg, "load") != 0 && !exporting) || arg2[0] == '\0'))
+        return usage_error("usage: world load DIR, or world export DIR");
+    if (force && !exporting)
+        return usage_error("--force applies to world export only");
     if (!takes_name && !world && nargs != 0)
         return usage_error("%s takes no arguments", cmd);
 
     int rc;
     if (takes_name)
         rc = cmd_whereis(node, arg, as_json);
+    else if (exporting)
+        rc = cmd_world_export(node, arg2, force, as_json);
     else if (world)
         rc = cmd_world_load(node, arg2, as_json);
     else if (strcmp(cmd, "mud") == 0)

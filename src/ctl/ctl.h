@@ -117,8 +117,8 @@ int wr_ctl_format_registry(FILE *out, json_t *registry);
  * table when there are none). Returns the number of player rows. */
 int wr_ctl_format_state(FILE *out, json_t *state);
 
-/* Print an /api/mud answer: the line "world NAME, version V, Z zones, R
- * rooms, P players, N NPCs", then (each only when not empty) the zones as
+/* Print an /api/mud answer: the line "world NAME, version V, hash H, Z
+ * zones, R rooms, P players, N NPCs", then (each only when not empty) the zones as
  * ZONE NAME OWNER EPOCH ROOMS NPCS PLAYERS, the nodes as NODE ZONES PLAYERS
  * (their zones joined with ", "), and the players as PLAYER ROOM ZONE NODE
  * STATE, tables separated by blank lines. Every field is optional (missing:

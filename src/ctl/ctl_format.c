@@ -482,13 +482,15 @@ int wr_ctl_format_mud(FILE *out, json_t *mud)
     json_t *world = json_object_get(mud, "world");
     char *name = field_text(world, "name", FIELD_STR);
     char *version = field_any(world, "version");
+    char *hash = field_text(world, "hash", FIELD_STR);
     char *zones = field_text(world, "zones", FIELD_INT);
     char *rooms = field_text(world, "rooms", FIELD_INT);
     size_t nplayers = json_array_size(json_object_get(mud, "players"));
     size_t nnpcs = json_array_size(json_object_get(mud, "npcs"));
-    fprintf(out, "world %s, version %s, %s zones, %s rooms, %zu player%s, %zu NPC%s\n", name,
-            version, zones, rooms, nplayers, nplayers == 1 ? "" : "s", nnpcs,
+    fprintf(out, "world %s, version %s, hash %s, %s zones, %s rooms, %zu player%s, %zu NPC%s\n",
+            name, version, hash, zones, rooms, nplayers, nplayers == 1 ? "" : "s", nnpcs,
             nnpcs == 1 ? "" : "s");
+    free(hash);
     free(rooms);
     free(zones);
     free(version);

@@ -173,6 +173,7 @@ struct wr_mud_item {
     char *desc;       /* what `look at` shows */
     char *ground;     /* the line shown in a room, e.g. "A rusty lantern lies here." */
     bool fixed;       /* cannot be picked up */
+    uint32_t zone;    /* the zone whose file defines it (the export writes it there) */
     /* gameplay (all zero by default) */
     uint8_t slot;                     /* enum wr_mud_slot, WR_SLOT_NONE */
     int32_t stats[WR_MUD_NSTATS];     /* bonuses while worn/wielded */
@@ -242,6 +243,7 @@ struct wr_mud_npc {
     char *keywords;
     char *desc;
     char *ground;     /* "An old gatekeeper leans on his staff here." */
+    uint32_t zone;    /* the zone whose file defines it (the export writes it there) */
     uint32_t max_distance; /* wander radius in rooms from the spawn room */
     struct wr_mud_timer_rule *timers; size_t n_timers;
     struct wr_mud_greet_rule *greets; size_t n_greets;

@@ -23,6 +23,7 @@
 #ifndef WR_MUD_WORLDFILE_H
 #define WR_MUD_WORLDFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,18 @@
  * or -1 with a message in @err (missing dir, unreadable file, no files,
  * too large). */
 int wr_mud_bundle_read_dir(const char *dir, struct wr_writer *out, char *err, size_t errlen);
+
+/* Write the files of @bundle (the format above) under DIR, the other way
+ * round from wr_mud_bundle_read_dir (node side, does I/O; lives in
+ * world_dir.c too): DIR is created if missing (its parent must exist), and
+ * so are the subdirectories the paths name ("zones/"). Every path must be
+ * relative, of plain names ([A-Za-z0-9_.-], none starting with '.') and end
+ * in ".yaml", so a bundle cannot write outside DIR. Unless @force, DIR must
+ * be empty or missing; with @force, files of the same name are replaced and
+ * every other file is left alone. Returns 0, or -1 with a message in @err
+ * (files written before the error stay). */
+int wr_mud_bundle_write_dir(const char *dir, const void *bundle, size_t len, bool force, char *err,
+                            size_t errlen);
 
 /* Parse and validate @bundle. Returns 0 and a new model in *@out (free it
  * with wr_mud_model_free), or -1 and "FILE:LINE:COLUMN: ..." in @err. The

@@ -606,6 +606,7 @@ static int read_item(struct ctx *c, const struct ynode *e)
 {
     struct wr_mud_model *m = c->m;
     struct wr_mud_item *it = &m->items[m->n_items];
+    it->zone = (uint32_t)m->n_zones - 1; /* the zone file being read (the export needs it) */
     const struct ynode *v[I_NKEYS];
     char what[48];
 
@@ -804,6 +805,7 @@ static int read_npc(struct ctx *c, const struct ynode *e)
 {
     struct wr_mud_model *m = c->m;
     struct wr_mud_npc *npc = &m->npcs[m->n_npcs];
+    npc->zone = (uint32_t)m->n_zones - 1; /* the zone file being read (the export needs it) */
     const struct ynode *v[N_NKEYS];
     int64_t dist = 0;
     char what[48];

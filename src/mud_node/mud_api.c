@@ -1,6 +1,7 @@
 /* The MUD's views for others than players: the HTTP view GET /api/mud,
- * world uploads (POST /api/mud/world), the telnet MSSP variables and the
- * world's version. */
+ * world uploads (POST /api/mud/world) and exports (GET
+ * /api/mud/world/export), the telnet MSSP variables and the world's
+ * version. */
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "cluster/raft_glue.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "mud/worldfile.h"
 #include "mud_node/mud_node_internal.h"
 
 /* ---- version, MSSP ------------------------------------------------------- */
@@ -117,9 +119,89 @@ static void world_upload(struct mnode *n, struct wr_http_conn *conn,
     wr_node_respond_json(conn, 200, json_pack("{s:s, s:b}", "version", hex, "unchanged", same));
 }
 
+/* The files of the bundle @b as {"NAME": "TEXT", ...} in bundle order, or
+ * NULL if it is not one (or a file is not UTF-8: JSON strings must be). */
+static json_t *bundle_files(const uint8_t *b, size_t len)
+{
+    struct wr_reader r;
+    wr_reader_init(&r, b, len);
+    const uint8_t *magic = wr_get_bytes(&r, 8);
+    uint32_t nf = wr_get_u32(&r);
+    if (r.err || memcmp(magic, WR_MUD_BUNDLE_MAGIC, 8) != 0)
+        return NULL;
+    json_t *files = json_object();
+    for (uint32_t i = 0; i < nf; i++) {
+        uint32_t nl = wr_get_u32(&r);
+        const uint8_t *name = wr_get_bytes(&r, nl);
+        uint32_t fl = wr_get_u32(&r);
+        const uint8_t *text = wr_get_bytes(&r, fl);
+        char key[WR_MUD_BUNDLE_MAX_NAME + 1];
+        json_t *v =
+            r.err || nl > WR_MUD_BUNDLE_MAX_NAME ? NULL : json_stringn((const char *)text, fl);
+        if (v == NULL) {
+            json_decref(files);
+            return NULL;
+        }
+        memcpy(key, name, nl);
+        key[nl] = '\0';
+        json_object_set_new(files, key, v);
+    }
+    return files;
+}
+
+/* GET /api/mud/world/export (`warren ctl world export DIR`, docs/api.md):
+ * the canonical export of the world this node's replica runs, as JSON
+ * {"hash", "version", "files": {"world.yaml": "...", ...}}. Loopback only,
+ * like uploads: the files are the whole world, secrets and all. */
+static void world_export(struct mnode *n, struct wr_http_conn *conn,
+                         const struct wr_http_request *req)
+{
+    if (!peer_is_loopback(req->peer)) {
+        wr_warn("mud: refused a world export to %s (only loopback may export worlds)", req->peer);
+        wr_node_respond_json(
+            conn, 403, json_pack("{s:s}", "error", "worlds may be exported to this machine only"));
+        return;
+    }
+    const struct wr_mud_model *m = wr_mud_model(wr__mud_state(n));
+    if (m == NULL) {
+        wr_node_respond_json(conn, 409, json_pack("{s:s}", "error", "no world is loaded yet"));
+        return;
+    }
+    struct wr_writer w;
+    char err[256], hash[33], ver[33];
+    uint8_t h[16];
+    wr_writer_init(&w, 64 * 1024);
+    if (wr_mud_model_export(m, &w, err, sizeof err) != 0) {
+        wr_warn("mud: world export failed: %s", err);
+        wr_node_respond_json(conn, 500, json_pack("{s:s}", "error", err));
+        wr_writer_free(&w);
+        return;
+    }
+    crypto_generichash(h, sizeof h, w.base, w.len, NULL, 0);
+    sodium_bin2hex(hash, sizeof hash, h, sizeof h);
+    wr_mud_world_version(n, ver);
+    json_t *files = bundle_files(w.base, w.len);
+    if (files == NULL) {
+        wr_node_respond_json(
+            conn, 500, json_pack("{s:s}", "error", "the export is not a bundle of UTF-8 files"));
+    } else {
+        wr_info("mud: world %s exported to %s (%zu bytes)", hash, req->peer, w.len);
+        wr_node_respond_json(
+            conn, 200, json_pack("{s:s, s:s, s:o}", "hash", hash, "version", ver, "files", files));
+    }
+    wr_writer_free(&w);
+}
+
 bool wr__mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_request *req)
 {
     struct mnode *n = g;
+    if (strcmp(req->path, "/api/mud/world/export") == 0) {
+        if (strcmp(req->method, "GET") != 0)
+            wr_node_respond_json(conn, 405, json_pack("{s:s}", "error", "GET the world's export"));
+        else
+            world_export(n, conn, req);
+        return true;
+    }
     if (strcmp(req->path, "/api/mud/world") == 0) {
         if (strcmp(req->method, "POST") != 0)
             wr_node_respond_json(conn, 405, json_pack("{s:s}", "error", "POST a world bundle"));
@@ -131,13 +213,14 @@ bool wr__mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_re
         return false;
     const struct wr_mud *ms = wr__mud_state(n);
     const struct wr_mud_model *m = wr_mud_model(ms);
-    char ver[33];
+    char ver[33], hash[33];
     wr_mud_world_version(n, ver);
+    sodium_bin2hex(hash, sizeof hash, wr_mud_world_hash(ms), 16);
     json_t *body = json_object();
     json_object_set_new(body, "world",
-                        m ? json_pack("{s:s, s:s, s:I, s:I}", "name", m->name ? m->name : "",
-                                      "version", ver, "zones", (json_int_t)m->n_zones, "rooms",
-                                      (json_int_t)m->n_rooms)
+                        m ? json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", m->name ? m->name : "",
+                                      "version", ver, "hash", hash, "zones", (json_int_t)m->n_zones,
+                                      "rooms", (json_int_t)m->n_rooms)
                           : json_null());
     json_t *zones = json_array(), *nodes = json_array(), *players = json_array(),
            *npcs = json_array();

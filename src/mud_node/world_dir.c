@@ -1,6 +1,8 @@
-/* Reading a world directory into a bundle (mud/worldfile.h): the node-side
- * I/O half of world loading, kept out of src/mud/ so that everything there
- * stays pure. The leader's MUD half and `warren ctl world load` call it. */
+/* Reading a world directory into a bundle and writing a bundle's files
+ * into one (mud/worldfile.h): the node-side I/O half of world loading and
+ * export, kept out of src/mud/ so that everything there stays pure. The
+ * leader's MUD half and `warren ctl world load` read; `warren ctl world
+ * export` writes. */
 #include "mud/worldfile.h"
 
 #include <dirent.h>
@@ -195,4 +197,166 @@ err_after_names:
     names_free(&l);
     out->len = start;
     return -1;
+}
+
+/* ---- wr_mud_bundle_write_dir (node side) --------------------------------- */
+
+/* A path we are willing to create under DIR: plain names separated by '/',
+ * each of [A-Za-z0-9_.-] and not starting with '.', the whole ending in
+ * ".yaml". No "..", no absolute path, nothing hidden: a bundle from a node
+ * cannot write anywhere else, and reading the directory back sees it all. */
+static bool safe_path(const uint8_t *p, size_t len)
+{
+    if (len == 0 || len > WR_MUD_BUNDLE_MAX_NAME || len < 6 || memcmp(p + len - 5, ".yaml", 5) != 0)
+        return false;
+    bool start = true;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t ch = p[i];
+        if (ch == '/') {
+            if (start)
+                return false; /* empty component: "//" or a leading '/' */
+            start = true;
+            continue;
+        }
+        if (start && ch == '.')
+            return false;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-'))
+            return false;
+        start = false;
+    }
+    return true;
+}
+
+/* Does DIR have any entry? -1 with a message if it cannot be read. */
+static int dir_is_empty(const char *dir, bool *empty, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        snprintf(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *de;
+    *empty = true;
+    while ((errno = 0, de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            *empty = false;
+    int rv = errno != 0 ? -1 : 0;
+    if (rv != 0)
+        snprintf(err, errlen, "%s: readdir: %s", dir, strerror(errno));
+    closedir(d);
+    return rv;
+}
+
+/* mkdir @path unless it is a directory already. */
+static int make_dir(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(path, 0755) == 0)
+        return 0;
+    if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    snprintf(err, errlen, "cannot create directory %s: %s", path,
+             errno == EEXIST ? "a file of that name exists" : strerror(errno));
+    return -1;
+}
+
+static int write_file(const char *path, const uint8_t *bytes, size_t len, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, bytes + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int wr_mud_bundle_write_dir(const char *dir, const void *bundle, size_t len, bool force, char *err,
+                            size_t errlen)
+{
+    struct wr_reader r;
+    bool empty;
+
+    /* The whole framing first: nothing is written for a bad bundle. */
+    wr_reader_init(&r, bundle, len);
+    const uint8_t *magic = wr_get_bytes(&r, 8);
+    uint32_t n = wr_get_u32(&r);
+    if (r.err || memcmp(magic, WR_MUD_BUNDLE_MAGIC, 8) != 0 || n == 0 ||
+        n > WR_MUD_BUNDLE_MAX_FILES) {
+        snprintf(err, errlen, "not a world bundle (bad magic or file count)");
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t nl = wr_get_u32(&r);
+        const uint8_t *name = wr_get_bytes(&r, nl);
+        wr_get_bytes(&r, wr_get_u32(&r));
+        if (r.err) {
+            snprintf(err, errlen, "world bundle truncated at file %u", i + 1);
+            return -1;
+        }
+        if (!safe_path(name, nl)) {
+            char *shown = wr_malloc((size_t)nl + 1);
+            for (uint32_t k = 0; k < nl; k++)
+                shown[k] = name[k] >= 0x20 && name[k] < 0x7f ? (char)name[k] : '?';
+            shown[nl] = '\0';
+            snprintf(err, errlen,
+                     "refusing to write file \"%.100s\": not a relative path of plain names "
+                     "ending in .yaml",
+                     shown);
+            free(shown);
+            return -1;
+        }
+    }
+    if (r.left != 0) {
+        snprintf(err, errlen, "%zu stray bytes after the world bundle's last file", r.left);
+        return -1;
+    }
+
+    if (make_dir(dir, err, errlen) != 0 || dir_is_empty(dir, &empty, err, errlen) != 0)
+        return -1;
+    if (!empty && !force) {
+        snprintf(err, errlen, "%s is not empty (--force writes into it anyway)", dir);
+        return -1;
+    }
+    wr_reader_init(&r, bundle, len);
+    wr_get_bytes(&r, 12);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t nl = wr_get_u32(&r);
+        const uint8_t *name = wr_get_bytes(&r, nl);
+        uint32_t fl = wr_get_u32(&r);
+        const uint8_t *bytes = wr_get_bytes(&r, fl);
+        char path[4096];
+        int k = snprintf(path, sizeof path, "%s/%.*s", dir, (int)nl, (const char *)name);
+        if (k < 0 || (size_t)k >= sizeof path) {
+            snprintf(err, errlen, "%s: path too long", dir);
+            return -1;
+        }
+        /* the subdirectories on the way, e.g. DIR/zones */
+        for (char *slash = path + strlen(dir) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+            *slash = '\0';
+            int rv = make_dir(path, err, errlen);
+            *slash = '/';
+            if (rv != 0)
+                return -1;
+        }
+        if (write_file(path, bytes, fl, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
 }

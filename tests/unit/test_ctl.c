@@ -24,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "common/bytes.h"
 #include "ctl/ctl.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -626,7 +629,8 @@ static void test_whereis_mud_kinds(void **state)
 }
 
 static const char *const MUD =
-    "{\"world\":{\"name\":\"demo\",\"version\":\"3f2a9c\",\"zones\":2,\"rooms\":31},"
+    "{\"world\":{\"name\":\"demo\",\"version\":\"3f2a9c\",\"hash\":\"77e0d1\",\"zones\":2,"
+    "\"rooms\":31},"
     "\"zones\":[{\"key\":\"town\",\"name\":\"The Town\",\"owner\":1,\"epoch\":4,\"rooms\":20,"
     "\"npcs\":3,\"players\":2},"
     "{\"key\":\"forest\",\"name\":\"Dark Forest\",\"owner\":2,\"epoch\":1,\"rooms\":11,"
@@ -642,7 +646,7 @@ static const char *const MUD =
     "\"zone\":\"town\"}]}";
 
 static const char *const MUD_TABLE =
-    "world demo, version 3f2a9c, 2 zones, 31 rooms, 3 players, 1 NPC\n"
+    "world demo, version 3f2a9c, hash 77e0d1, 2 zones, 31 rooms, 3 players, 1 NPC\n"
     "\n"
     "ZONE    NAME         OWNER  EPOCH  ROOMS  NPCS  PLAYERS\n"
     "town    The Town     1      4      20     3     2\n"
@@ -681,7 +685,7 @@ static void test_mud_table(void **state)
                    "\"zones\":[],\"nodes\":[],\"players\":[],\"npcs\":[]}",
                    &rc);
     assert_int_equal(rc, 0);
-    assert_string_equal(s, "world empty, version 7, 0 zones, 0 rooms, 0 players, 0 NPCs\n");
+    assert_string_equal(s, "world empty, version 7, hash -, 0 zones, 0 rooms, 0 players, 0 NPCs\n");
     free(s);
 
     /* Missing and mistyped fields, several zones per node, control
@@ -691,7 +695,7 @@ static void test_mud_table(void **state)
                    "\"players\":[{\"name\":\"eve\\u009b\",\"node\":\"1\"}]}",
                    &rc);
     assert_int_equal(rc, 0);
-    assert_string_equal(s, "world -, version -, - zones, - rooms, 1 player, 0 NPCs\n"
+    assert_string_equal(s, "world -, version -, hash -, - zones, - rooms, 1 player, 0 NPCs\n"
                            "\n"
                            "ZONE   NAME  OWNER  EPOCH  ROOMS  NPCS  PLAYERS\n"
                            "a?[2J  -     ?      -      -      -     -\n"
@@ -1016,6 +1020,10 @@ static void test_main_usage(void **state)
         "registered", "state",  "mud",         "world load DIR", "/api/mud/world", "loopback"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         assert_non_null(strstr(out, words[i]));
+    static const char *const export_words[] = {"world export DIR", "--force", "hash",
+                                               "/api/mud/world/export"};
+    for (size_t i = 0; i < sizeof export_words / sizeof export_words[0]; i++)
+        assert_non_null(strstr(out, export_words[i]));
     assert_string_equal(err, "");
     free(out);
     free(err);
@@ -1040,6 +1048,9 @@ static void test_main_usage(void **state)
         {"world", "load", NULL, "usage: world load DIR"},
         {"world", "save", "dir", "usage: world load DIR"},
         {"world", "load", "", "usage: world load DIR"},
+        {"world", "export", NULL, "world export DIR"},
+        {"--force", "mud", NULL, "--force applies to world export only"},
+        {"status", "--force", NULL, "--force applies to world export only"},
         {"status", "--node", NULL, "option --node needs an IP:PORT"},
         {"--node", "localhost:4001", "status", "bad --node"},
         {"--node=1.2.3.4:0", "state", NULL, "bad --node: '1.2.3.4:0': port must be 1..65535"},
@@ -1228,6 +1239,153 @@ static void world_dir_remove(const char *dir)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* The hex BLAKE2b-128 of the bundle of @n (name, text) pairs, in order. */
+static void bundle_hash(const char *const (*files)[2], size_t n, char hex[33])
+{
+    struct wr_writer w;
+    uint8_t h[16];
+    wr_writer_init(&w, 256);
+    wr_put_bytes(&w, "WRWORLD1", 8);
+    wr_put_u32(&w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++) {
+            wr_put_u32(&w, (uint32_t)strlen(files[i][k]));
+            wr_put_bytes(&w, files[i][k], strlen(files[i][k]));
+        }
+    crypto_generichash(h, sizeof h, w.base, w.len, NULL, 0);
+    sodium_bin2hex(hex, 33, h, sizeof h);
+    wr_writer_free(&w);
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return NULL;
+    char *buf = calloc(1, 4096);
+    size_t n = fread(buf, 1, 4095, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static void test_main_world_export(void **state)
+{
+    (void)state;
+    char *out, *err, want[512], hex[33], body[1024], dir[128];
+    struct fake f;
+    static const char *const files[][2] = {{"world.yaml", "name: demo\n"},
+                                           {"zones/town.yaml", "zone: {id: town}\n"}};
+    char tmp[] = "/tmp/warren-test-ctl-export-XXXXXX";
+    assert_non_null(mkdtemp(tmp));
+    snprintf(dir, sizeof dir, "%s/out", tmp);
+    bundle_hash(files, 2, hex);
+    /* the JSON lists the files in another order: ctl sorts them */
+    snprintf(body, sizeof body,
+             "{\"hash\":\"%s\",\"version\":\"v1\",\"files\":{\"zones/town.yaml\":"
+             "\"zone: {id: town}\\n\",\"world.yaml\":\"name: demo\\n\"}}",
+             hex);
+
+    /* Written under a new DIR, checked against the hash. */
+    fake_init(&f);
+    fake_route(&f, "/api/mud/world/export", 200, body);
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "export", dir), 0);
+    fake_stop(&f);
+    assert_non_null(strstr(f.request, "GET /api/mud/world/export HTTP/1.1\r\n"));
+    snprintf(want, sizeof want, "world exported to %s (2 files, 81 bytes): hash %s\n", dir, hex);
+    assert_string_equal(out, want);
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+    for (size_t i = 0; i < 2; i++) {
+        char *text = slurp(dir, files[i][0]);
+        assert_non_null(text);
+        assert_string_equal(text, files[i][1]);
+        free(text);
+    }
+
+    /* Not again into the same (non-empty) DIR, unless --force; --json. */
+    fake_init(&f);
+    f.conns = 2;
+    fake_route(&f, "/api/mud/world/export", 200, body);
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "export", dir), 1);
+    snprintf(want, sizeof want, "warren ctl: %s is not empty (--force writes into it anyway)\n",
+             dir);
+    assert_string_equal(err, want);
+    free(out);
+    free(err);
+    char *argv[] = {"ctl", "--json", "--force", "--node", f.hostport, "world", "export", dir, NULL};
+    assert_int_equal(run_main(8, argv, &out, &err), 0);
+    fake_stop(&f);
+    json_t *j = parse(out);
+    assert_string_equal(json_string_value(json_object_get(j, "hash")), hex);
+    assert_string_equal(json_string_value(json_object_get(j, "version")), "v1");
+    assert_int_equal(json_array_size(json_object_get(j, "files")), 2);
+    json_decref(j);
+    free(out);
+    free(err);
+
+    /* A stray .yaml file in DIR, which `world load DIR` would read too. */
+    snprintf(want, sizeof want, "%s/zones/old.yaml", dir);
+    FILE *fp = fopen(want, "w");
+    assert_non_null(fp);
+    fputs("zone: {id: old}\n", fp);
+    fclose(fp);
+    fake_init(&f);
+    fake_route(&f, "/api/mud/world/export", 200, body);
+    fake_start(&f);
+    assert_int_equal(ctl(&out, &err, "--force", "--node", f.hostport, "world", "export"), 2);
+    free(out);
+    free(err);
+    char *argv2[] = {"ctl", "--force", "--node", f.hostport, "world", "export", dir, NULL};
+    assert_int_equal(run_main(7, argv2, &out, &err), 1);
+    fake_stop(&f);
+    assert_non_null(strstr(err, "holds other .yaml files"));
+    free(out);
+    free(err);
+
+    /* What the node sent does not match its hash, or names a file outside
+     * DIR (with a matching hash): nothing written. */
+    static const struct {
+        const char *body, *msg;
+    } bad[] = {
+        {"{\"hash\":\"00000000000000000000000000000000\",\"files\":{\"world.yaml\":\"x\"}}",
+         "the files do not match the hash the node sent"},
+        {"{\"files\":{\"world.yaml\":\"x\"}}", "no 32-digit \"hash\""},
+        {"{\"hash\":\"00000000000000000000000000000000\",\"files\":{\"world.yaml\":7}}",
+         "file world.yaml in the answer is not a string"},
+        {NULL, "refusing to write file \"../up.yaml\""},
+        {"{\"error\":\"worlds may be exported to this machine only\"}", "answered 403"},
+    };
+    static const char *const up[][2] = {{"../up.yaml", "x: 1\n"}};
+    char upbody[256], uphex[33];
+    bundle_hash(up, 1, uphex);
+    snprintf(upbody, sizeof upbody, "{\"hash\":\"%s\",\"files\":{\"../up.yaml\":\"x: 1\\n\"}}",
+             uphex);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char sub[160];
+        snprintf(sub, sizeof sub, "%s/bad%zu", tmp, i);
+        fake_init(&f);
+        fake_route(&f, "/api/mud/world/export", i == 4 ? 403 : 200,
+                   bad[i].body ? bad[i].body : upbody);
+        fake_start(&f);
+        assert_int_equal(ctl(&out, &err, "--node", f.hostport, "world", "export", sub), 1);
+        fake_stop(&f);
+        if (strstr(err, bad[i].msg) == NULL)
+            fail_msg("case %zu: stderr '%s'", i, err);
+        assert_int_equal(access(sub, F_OK), -1);
+        free(out);
+        free(err);
+    }
+    snprintf(want, sizeof want, "%s/up.yaml", tmp);
+    assert_int_equal(access(want, F_OK), -1);
+    world_dir_remove(tmp);
 }
 
 static void test_main_world_load(void **state)
@@ -1510,6 +1668,7 @@ int main(void)
         cmocka_unit_test(test_main_registry),
         cmocka_unit_test(test_main_mud),
         cmocka_unit_test(test_main_world_load),
+        cmocka_unit_test(test_main_world_export),
         cmocka_unit_test(test_main_state),
         cmocka_unit_test(test_main_status),
     };
