@@ -32,7 +32,8 @@
  * said; "text" strings are u16 length + bytes (at most WR_MUD_TEXT_MAX).
  * Session-opening:
  *   CREATE  str name | str pw_hash | token_hash[16] | u64 incarnation
- *           Refused: name_taken, bad_name.
+ *           [| str race | str class] (keys; left out or "": the world's
+ *           first). Refused: name_taken, bad_name, bad_race, bad_class.
  *   LOGIN   str name | token_hash[16] | u64 incarnation
  *           The node checked the password against its replica before it
  *           proposed this. Refused: no_such_character.
@@ -305,7 +306,8 @@ enum {
                                to_room; NULL: nothing for that viewer. code
                                names the kind ("hit", "miss", "round",
                                "death", "xp", "level", "quest", "shop",
-                               "mail", "build", "info"...) */
+                               "mail", "build", "info"...; "vitals": no
+                               text, the actor's pools changed) */
 };
 
 enum wr_mud_actor_kind { WR_MUD_ACTOR_NONE = 0, WR_MUD_ACTOR_CHAR, WR_MUD_ACTOR_NPC };

@@ -86,10 +86,22 @@ enum result wr__mud_apply_create(struct wr_mud *m, const struct wr_apply_ctx *ct
     uint64_t incarnation = wr_get_u64(r);
     if (r->err)
         return R_MALFORMED;
+    /* Race and class keys follow since module version 2; a payload
+     * without them ("" too) takes the world's first race and class. */
+    char race_key[256] = "", cls_key[256] = "";
+    if (r->left > 0 && (wr_get_str(r, race_key, sizeof race_key) != 0 ||
+                        wr_get_str(r, cls_key, sizeof cls_key) != 0))
+        return R_MALFORMED;
     if (wr__mud_char_by_session(m, cmd->session) != NULL)
         return R_KEEP; /* the session already plays: a node never sends this */
     if (m->model == NULL)
         return wr__mud_refuse(ctx, cmd, "no_world", "The world is not loaded yet.");
+    long race = race_key[0] ? wr_mud_model_race(m->model, race_key) : 0;
+    long cls = cls_key[0] ? wr_mud_model_class(m->model, cls_key) : 0;
+    if (race < 0)
+        return wr__mud_refuse(ctx, cmd, "bad_race", "There is no such race in this world.");
+    if (cls < 0)
+        return wr__mud_refuse(ctx, cmd, "bad_class", "There is no such class in this world.");
     if (!wr_mud_name_ok(name, strlen(name)))
         return wr__mud_refuse(ctx, cmd, "bad_name", "A name is 3 to 16 letters.");
     if (strlen(pw) >= WR_MUD_PWHASH_MAX)
@@ -109,7 +121,7 @@ enum result wr__mud_apply_create(struct wr_mud *m, const struct wr_apply_ctx *ct
     c->room = m->model->start_room;
     c->channels_off = wr__mud_default_channels_off(m->model);
     c->created_at = c->last_login_at = ctx->now_ms;
-    wr__mud_progress_init_char(m, ctx, c, 0, 0);
+    wr__mud_progress_init_char(m, ctx, c, (uint32_t)race, (uint32_t)cls);
     bind_session(m, c, cmd, token, incarnation, ctx->now_ms);
     entered(ctx, c, "created");
     wr__mud_link_event(ctx, c, "enter");

@@ -338,24 +338,35 @@ void wr__mud_fight_npc_arrived(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                struct wr_mud_npc_inst *n);
 /* A new NPC instance's fighter: full pools, no fight. */
 void wr__mud_fight_init_npc(struct wr_mud *m, struct wr_mud_npc_inst *n);
+/* Apply @n effects of skill @skill or item @item (the other is NONE) used
+ * by fighter (@uk, @uid) on (@tk, @tid) (the user itself for a self use),
+ * now, in order, with the user's dice: damage and recovery at once (told
+ * to the room), DoT/stat/armour effects into the fighter's fx[]. Starts no
+ * fight; a victim that dies of it dies (corpse, experience, graveyard). */
+void wr__mud_fight_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                           const struct wr_mud_effect *effects, size_t n, uint32_t skill,
+                           uint32_t item, uint8_t uk, uint32_t uid, uint8_t tk, uint32_t tid);
 
 /* mud_progress.c */
 /* A new character of @race and @cls: stats, level 1, full pools. */
 void wr__mud_progress_init_char(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                 struct wr_mud_char *c, uint32_t race, uint32_t cls);
 /* @c killed a victim of @level: experience (scaled by the level
- * difference), maybe a new level (told to @c). */
+ * difference), maybe a new level (told to @c). The caller counts the
+ * kill (c->kills). */
 void wr__mud_award_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                       uint32_t level);
 /* Grant @xp outright (quest rewards). */
 void wr__mud_grant_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                       uint64_t xp);
-/* @c died: the experience penalty (rules.death_xp), told to @c. */
+/* @c died: the experience penalty (rules.death_xp), told to @c. The
+ * caller counts the death (c->deaths). */
 void wr__mud_death_penalty(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                            struct wr_mud_char *c);
 /* Can @c use skill @skill now: level, class, and trained if it must be. */
 bool wr__mud_knows_skill(const struct wr_mud *m, const struct wr_mud_char *c, uint32_t skill);
-/* A pool of @c dropped below its maximum: start regenerating if idle. */
+/* A pool of @c dropped below its maximum, or a stat/armour effect started
+ * on it: start regenerating (and expiring effects) if idle. */
 void wr__mud_regen_start(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
                          uint32_t id);
 /* A regeneration tick of that character / NPC instance if due. */

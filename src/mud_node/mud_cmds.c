@@ -219,27 +219,16 @@ static void put_time(struct client *c, const char *label, uint64_t ms)
     wr__mud_outf(c, "%s%s\n", label, buf);
 }
 
+/* The character sheet (cmd_progress.c), then where and since when. */
 static void cmd_score(struct client *c, const struct wr_mud_char *me)
 {
     const struct wr_mud *ms = wr__mud_state(c->node);
     const struct wr_mud_model *m = wr_mud_model(ms);
-    wr__mud_outf(c, WR_ANSI_BOLD "%s" WR_ANSI_RESET "\n", me->name);
-    put_time(c, "  Created:  ", me->created_at);
-    if (m != NULL && me->room < m->n_rooms) {
-        wr__mud_outf(c, "  Room:     %s\n", m->rooms[me->room].name);
-        wr__mud_outf(c, "  Zone:     %s\n", m->zones[m->rooms[me->room].zone].name);
-    }
-    size_t items = 0;
-    for (size_t i = 0; i < wr_mud_item_count(ms); i++) {
-        const struct wr_mud_item_inst *it = wr_mud_item_at(ms, i);
-        items += it->loc == WR_MUD_CARRIED && it->where == me->id;
-    }
-    wr__mud_outf(c, "  Carrying: %zu item%s\n", items, items == 1 ? "" : "s");
-    wr__mud_out(c, "  Channels:");
-    for (size_t i = 0; m != NULL && i < m->n_channels && i < 32; i++)
-        if (!(me->channels_off & (1u << i)))
-            wr__mud_outf(c, " %s", m->channels[i].key);
-    wr__mud_out(c, "\n");
+    wr__mud_show_score(c, me);
+    if (m != NULL && me->room < m->n_rooms)
+        wr__mud_outf(c, "  Room:       %s (%s)\n", m->rooms[me->room].name,
+                     m->zones[m->rooms[me->room].zone].name);
+    put_time(c, "  Created:    ", me->created_at);
 }
 
 static void cmd_channels(struct client *c, const struct wr_mud_char *me)
@@ -541,6 +530,11 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         wr__mud_mark_dirty(c);
         break;
     case WR_MC_QUIT:
+        /* As in CircleMUD: quitting is no way out of a fight. */
+        if (me->f.next_round_at != UINT64_MAX) {
+            wr__mud_out(c, "No way! You are fighting for your life. Flee first.\n");
+            break;
+        }
         if (wr__mud_submit(c, WR_MUD_QUIT, NULL) == 0)
             c->state = S_CLOSING; /* the session stays until QUIT applies */
         break;

@@ -18,6 +18,7 @@
 #include "mud_node/mud_node_internal.h"
 #include "net/conn.h"
 #include "net/telnet.h"
+#include "world/world.h"
 
 #define PROMPT "> "
 
@@ -220,6 +221,58 @@ static void gmcp_players(struct client *c)
     gmcp_obj(c, "Room.Players", list);
 }
 
+/* The vitals of @me at the replica's log time: hp, maxhp, sp, maxsp, ep,
+ * maxep, level, xp, maxxp (xp the next level needs), in this order. */
+enum { N_VITALS = 9 };
+static const char *const vital_keys[N_VITALS] = {"hp",    "maxhp", "sp", "maxsp", "ep",
+                                                 "maxep", "level", "xp", "maxxp"};
+
+static void vitals_of(struct client *c, const struct wr_mud_char *me, int64_t v[N_VITALS])
+{
+    const struct wr_mud *ms = wr__mud_state(c->node);
+    uint64_t now = wr_world_now(c->node->world);
+    for (int p = 0; p < WR_MUD_NPOOLS; p++) {
+        v[2 * p] = me->f.pool[p];
+        v[2 * p + 1] = wr_mud_char_max(ms, me, (enum wr_mud_pool)p, now);
+    }
+    v[6] = me->level;
+    v[7] = (int64_t)me->xp;
+    v[8] = (int64_t)wr_mud_xp_to_next(wr_mud_model(ms), me->level);
+}
+
+/* GMCP Char.Vitals, if one of them changed since the last one sent to @c
+ * (a new connection gets them once). */
+static void gmcp_vitals(struct client *c)
+{
+    const struct wr_mud_char *me = wr__mud_my_char(c);
+    if (me == NULL || wr_mud_model(wr__mud_state(c->node)) == NULL || !wants_gmcp(c, "Char"))
+        return;
+    int64_t v[N_VITALS];
+    vitals_of(c, me, v);
+    if (c->vitals_sent && memcmp(v, c->vitals, sizeof v) == 0)
+        return;
+    memcpy(c->vitals, v, sizeof v);
+    c->vitals_sent = true;
+    json_t *o = json_object();
+    for (int i = 0; i < N_VITALS; i++)
+        json_object_set_new(o, vital_keys[i], json_integer((json_int_t)v[i]));
+    gmcp_obj(c, "Char.Vitals", o);
+}
+
+/* The prompt of a playing character: "<45/60hp 20/20sp 30/30ep> ". */
+static void prompt_of(struct client *c, char *out_, size_t len)
+{
+    const struct wr_mud_char *me = wr__mud_my_char(c);
+    if (me == NULL || wr_mud_model(wr__mud_state(c->node)) == NULL) {
+        snprintf(out_, len, "%s", PROMPT);
+        return;
+    }
+    int64_t v[N_VITALS];
+    vitals_of(c, me, v);
+    snprintf(out_, len, "<%lld/%lldhp %lld/%lldsp %lld/%lldep> ", (long long)v[0], (long long)v[1],
+             (long long)v[2], (long long)v[3], (long long)v[4], (long long)v[5]);
+}
+
 static void gmcp_status(struct client *c)
 {
     const struct wr_mud_char *me = wr__mud_my_char(c);
@@ -230,8 +283,7 @@ static void gmcp_status(struct client *c)
     gmcp_obj(c, "Char.Status",
              json_pack("{s:s, s:I, s:s, s:s}", "name", me->name, "room", (json_int_t)me->room,
                        "zone", zone, "state", wr__mud_state_name(me->state)));
-    /* Placeholders until combat exists: there is nothing to hurt yet. */
-    gmcp(c, "Char.Vitals", "{\"hp\":100,\"maxhp\":100,\"mp\":100,\"maxmp\":100}");
+    gmcp_vitals(c);
 }
 
 static void after_entering_room(struct client *c, uint32_t room)
@@ -379,6 +431,8 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
         c->want_prompt = true;
         wr__mud_mark_dirty(c);
     }
+    if (ev->type == WR_MUD_EV_ACT)
+        wr__mud_mark_dirty(c); /* a deed may change the vitals (flush compares) */
     if (ev->type == WR_MUD_EV_CHANSET && e->code != NULL && strcmp(e->code, "on") == 0 &&
         e->item != NULL) {
         long ch = wr_mud_model_channel(wr_mud_model(wr__mud_state(n)), e->item);
@@ -465,8 +519,12 @@ void wr__mud_flush_client(struct client *c)
     }
     if (c->players_dirty && c->state == S_PLAYING)
         gmcp_players(c);
-    if (c->want_prompt && c->state == S_PLAYING)
-        term_prompt(c, PROMPT);
-    else
+    if (c->state == S_PLAYING)
+        gmcp_vitals(c);
+    if (c->want_prompt && c->state == S_PLAYING) {
+        char p[96];
+        prompt_of(c, p, sizeof p);
+        term_prompt(c, p);
+    } else
         wr__mud_term_flush_text(c);
 }

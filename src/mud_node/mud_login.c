@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/alloc.h"
 #include "common/log.h"
@@ -42,8 +43,14 @@ static void assert_client_state(const struct client *c)
         assert(c->session != 0);
     else if (c->state != S_CLOSING)
         assert(c->session == 0);
+    bool choosing = c->state == S_ASK_RACE || c->state == S_ASK_CLASS;
     if (c->job_pending)
-        assert(c->state == S_CHECKING || c->state == S_HASHING || c->state == S_CLOSING);
+        assert(c->state == S_CHECKING || c->state == S_HASHING || choosing ||
+               c->state == S_CLOSING);
+    if (c->hash_ready) /* CLOSING: a login timeout closed it while choosing */
+        assert((choosing || c->state == S_CLOSING) && !c->job_pending && c->pw_hash[0] != '\0');
+    else
+        assert(c->pw_hash[0] == '\0');
     if (c->state != S_CONFIRM_PASSWORD)
         assert(c->pw_len == 0);
     if (c->state != S_PLAYING && c->state != S_CLOSING)
@@ -63,6 +70,9 @@ static struct client *client_by_id(struct mnode *n, uint64_t id)
 
 void wr__mud_start_dialogue(struct client *c)
 {
+    sodium_memzero(c->pw_hash, sizeof c->pw_hash);
+    c->hash_ready = false;
+    c->race_key[0] = c->cls_key[0] = '\0';
     c->state = S_ASK_NAME;
     wr__mud_ask(c, "By what name are you known? ");
 }
@@ -268,9 +278,11 @@ static void enter_world(struct client *c, uint8_t type, const char *pw_hash,
     }
     struct wr_writer p;
     wr_writer_init(&p, 256);
-    if (type == WR_MUD_CREATE)
+    if (type == WR_MUD_CREATE) {
         wr_mud_encode_create(&p, c->name, pw_hash, hash, wr_node_incarnation(n->wn));
-    else if (type == WR_MUD_LOGIN)
+        wr_mud_encode_str(&p, c->race_key); /* the choices follow (mud.h) */
+        wr_mud_encode_str(&p, c->cls_key);
+    } else if (type == WR_MUD_LOGIN)
         wr_mud_encode_login(&p, c->name, hash, wr_node_incarnation(n->wn));
     else
         wr_mud_encode_resume(&p, hash, wr_node_incarnation(n->wn));
@@ -294,14 +306,21 @@ static void job_done(struct mnode *n, struct pwjob *j)
         return; /* the client closed while its job ran */
     c->job_pending = false;
     uint64_t now = uv_now(wr_node_loop(n->wn));
-    if (c->state == S_HASHING) {
+    bool choosing = c->state == S_ASK_RACE || c->state == S_ASK_CLASS;
+    if (c->state == S_HASHING || choosing) {
         if (j->result != 0) {
             wr_error("mud: password hashing failed (memory limit?)");
             wr__mud_out(c, "\nSomething went wrong creating your character; try again.\n");
             wr__mud_start_dialogue(c);
             return;
         }
-        enter_world(c, WR_MUD_CREATE, j->hash, NULL);
+        if (c->state == S_HASHING) {
+            enter_world(c, WR_MUD_CREATE, j->hash, NULL);
+            return;
+        }
+        /* The player is still choosing: keep the hash until the class. */
+        snprintf(c->pw_hash, sizeof c->pw_hash, "%s", j->hash);
+        c->hash_ready = true;
         return;
     }
     if (c->state != S_CHECKING)
@@ -428,6 +447,161 @@ static void on_new_password(struct client *c, const char *line, size_t len)
     wr__mud_ask(c, "Again, to be sure: ");
 }
 
+/* ---- race and class ------------------------------------------------------ */
+
+/* One menu of the choices: the world's races or its classes. */
+struct menu {
+    const char *what; /* "race", "class" */
+    size_t n;
+    const char *(*key)(const struct wr_mud_model *m, size_t i);
+    const char *(*name)(const struct wr_mud_model *m, size_t i);
+    const char *(*desc)(const struct wr_mud_model *m, size_t i);
+};
+
+static const char *race_key(const struct wr_mud_model *m, size_t i)
+{
+    return m->races[i].key;
+}
+
+static const char *race_name(const struct wr_mud_model *m, size_t i)
+{
+    return m->races[i].name;
+}
+
+static const char *race_desc(const struct wr_mud_model *m, size_t i)
+{
+    return m->races[i].desc;
+}
+
+static const char *cls_key(const struct wr_mud_model *m, size_t i)
+{
+    return m->classes[i].key;
+}
+
+static const char *cls_name(const struct wr_mud_model *m, size_t i)
+{
+    return m->classes[i].name;
+}
+
+static const char *cls_desc(const struct wr_mud_model *m, size_t i)
+{
+    return m->classes[i].desc;
+}
+
+static struct menu menu_of(const struct wr_mud_model *m, bool race)
+{
+    if (race)
+        return (struct menu){"race", m ? m->n_races : 0, race_key, race_name, race_desc};
+    return (struct menu){"class", m ? m->n_classes : 0, cls_key, cls_name, cls_desc};
+}
+
+static void show_menu(struct client *c, const struct wr_mud_model *m, const struct menu *mn)
+{
+    wr__mud_outf(c, "Choose your %s:\n", mn->what);
+    struct wr_tbuf line;
+    wr_tbuf_init(&line);
+    for (size_t i = 0; i < mn->n; i++) {
+        const char *d = mn->desc(m, i);
+        line.len = 0;
+        wr_tbuf_printf(&line, "%zu. %s%s%s", i + 1, mn->name(m, i), d ? " - " : "", d ? d : "");
+        wr__mud_out_wrapped(c, wr_tbuf_str(&line), 5);
+    }
+    wr_tbuf_free(&line);
+    char q[48];
+    snprintf(q, sizeof q, "Your %s (number or name): ", mn->what);
+    wr__mud_ask(c, q);
+}
+
+/* The index @answer names in @mn (a number from 1, or a name or key in
+ * any case), or -1. */
+static long menu_pick(const struct wr_mud_model *m, const struct menu *mn, const char *answer,
+                      size_t len)
+{
+    trim(&answer, &len);
+    if (len == 0 || len > 64)
+        return -1;
+    char a[65];
+    memcpy(a, answer, len);
+    a[len] = '\0';
+    char *end;
+    unsigned long num = strtoul(a, &end, 10);
+    if (a[0] >= '0' && a[0] <= '9' && *end == '\0')
+        return num >= 1 && num <= mn->n ? (long)num - 1 : -1;
+    for (size_t i = 0; i < mn->n; i++)
+        if (strcasecmp(a, mn->name(m, i)) == 0 || strcasecmp(a, mn->key(m, i)) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Both choices are made: CREATE once the hash is there. */
+static void choices_done(struct client *c)
+{
+    if (!c->hash_ready) {
+        c->state = S_HASHING; /* job_done enters the world */
+        return;
+    }
+    char hash[WR_MUD_PWHASH_MAX];
+    memcpy(hash, c->pw_hash, sizeof hash);
+    sodium_memzero(c->pw_hash, sizeof c->pw_hash);
+    c->hash_ready = false;
+    enter_world(c, WR_MUD_CREATE, hash, NULL);
+    sodium_memzero(hash, sizeof hash);
+}
+
+/* Ask the class, or skip the question when the world has one or none. */
+static void ask_class(struct client *c)
+{
+    const struct wr_mud_model *m = wr_mud_model(wr__mud_state(c->node));
+    struct menu mn = menu_of(m, false);
+    c->state = S_ASK_CLASS;
+    if (mn.n > 1) {
+        show_menu(c, m, &mn);
+        return;
+    }
+    snprintf(c->cls_key, sizeof c->cls_key, "%s", mn.n == 1 ? mn.key(m, 0) : "");
+    choices_done(c);
+}
+
+/* Ask the race, or skip the question when the world has one or none. */
+static void ask_race(struct client *c)
+{
+    const struct wr_mud_model *m = wr_mud_model(wr__mud_state(c->node));
+    struct menu mn = menu_of(m, true);
+    if (mn.n > 1) {
+        show_menu(c, m, &mn);
+        return;
+    }
+    snprintf(c->race_key, sizeof c->race_key, "%s", mn.n == 1 ? mn.key(m, 0) : "");
+    ask_class(c);
+}
+
+/* An answer to the race (@race) or class menu; a bad one asks again. */
+static void on_choice(struct client *c, const char *line, size_t len, bool race)
+{
+    const struct wr_mud_model *m = wr_mud_model(wr__mud_state(c->node));
+    struct menu mn = menu_of(m, race);
+    long i = menu_pick(m, &mn, line, len);
+    if (i < 0) {
+        wr__mud_outf(c,
+                     "That is not a %s of this world; answer with a number from 1 to %zu "
+                     "or a name.\n",
+                     mn.what, mn.n);
+        if (mn.n == 0) { /* the world went away under the question */
+            wr__mud_start_dialogue(c);
+            return;
+        }
+        show_menu(c, m, &mn);
+        return;
+    }
+    char *key = race ? c->race_key : c->cls_key;
+    snprintf(key, sizeof c->race_key, "%s", mn.key(m, (size_t)i));
+    wr__mud_outf(c, "%s: %s.\n", race ? "Race" : "Class", mn.name(m, (size_t)i));
+    if (race)
+        ask_class(c);
+    else
+        choices_done(c);
+}
+
 static void on_confirm_password(struct client *c, const char *line, size_t len)
 {
     bool same = len == c->pw_len && sodium_memcmp(line, c->pw, len) == 0;
@@ -440,9 +614,12 @@ static void on_confirm_password(struct client *c, const char *line, size_t len)
     }
     wr__mud_hide_input(c, false);
     wr__mud_out(c, "\n");
-    c->state = S_HASHING;
+    /* The hash (slow) runs while the player picks a race and a class. */
+    c->state = S_ASK_RACE;
     job_start(c, true, c->pw, c->pw_len, NULL);
     wr__mud_wipe_pw(c);
+    if (c->state == S_ASK_RACE) /* not if the job failed to start */
+        ask_race(c);
 }
 
 /* One line from the user: a login answer or a command. */
@@ -469,6 +646,12 @@ void wr__mud_on_line(struct client *c, const char *line, size_t len)
         break;
     case S_CONFIRM_PASSWORD:
         on_confirm_password(c, line, len);
+        break;
+    case S_ASK_RACE:
+        on_choice(c, line, len, true);
+        break;
+    case S_ASK_CLASS:
+        on_choice(c, line, len, false);
         break;
     case S_PLAYING:
         wr__mud_run_command(c, line, len);

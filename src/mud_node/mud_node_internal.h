@@ -38,8 +38,14 @@
  *   CONFIRM_NEW       "Create a new character called X? (y/n)".
  *   ASK_NEW_PASSWORD  input hidden.
  *   CONFIRM_PASSWORD  input hidden; c->pw holds the first password.
- *   HASHING           a hash job is queued or running (c->job_pending);
- *                     c->pw is wiped.
+ *   ASK_RACE          the passwords matched: the hash job started
+ *                     (job_pending until it is done, then c->pw_hash holds
+ *                     the hash and hash_ready is set); the race menu is
+ *                     shown. Skipped when the world has one race.
+ *   ASK_CLASS         c->race_key is chosen; the class menu. Skipped when
+ *                     the world has one class.
+ *   HASHING           race and class are chosen; the hash job is queued or
+ *                     running (c->job_pending); c->pw is wiped.
  *   ENTERING          CREATE, LOGIN or RESUME submitted under c->session
  *                     (seq 1): waiting for ENTERED_GAME or REFUSED. The
  *                     session is bound in the client table.
@@ -49,7 +55,9 @@
  *                     is submitted for it; the socket closes.
  * Invariants (assert_client_state in mud_login.c): a session key is set
  * exactly in ENTERING and PLAYING (and may linger in CLOSING); job_pending
- * only in CHECKING and HASHING; c->pw is empty outside CONFIRM_PASSWORD;
+ * only in CHECKING, ASK_RACE, ASK_CLASS and HASHING; hash_ready (and a
+ * non-empty c->pw_hash) only in ASK_RACE and ASK_CLASS, never with
+ * job_pending; c->pw is empty outside CONFIRM_PASSWORD;
  * char_id is set only in PLAYING (and CLOSING). Password bytes are never
  * echoed, logged or kept after a job takes them (sodium_memzero).
  *
@@ -62,6 +70,8 @@ enum cstate {
     S_CONFIRM_NEW,
     S_ASK_NEW_PASSWORD,
     S_CONFIRM_PASSWORD,
+    S_ASK_RACE,
+    S_ASK_CLASS,
     S_HASHING,
     S_ENTERING,
     S_PLAYING,
@@ -94,6 +104,13 @@ struct client {
     char pw[PW_MAX];
     size_t pw_len;
     struct wr_tbuf out;
+    /* a new character's choices (ASK_RACE, ASK_CLASS), keys of the world */
+    char race_key[64], cls_key[64];
+    char pw_hash[WR_MUD_PWHASH_MAX]; /* the hash, done before the choices */
+    bool hash_ready;
+    /* GMCP Char.Vitals last sent (sent again only when one changes) */
+    bool vitals_sent;
+    int64_t vitals[9];
 };
 
 /* A password job (mud_login.c); mud_destroy detaches the running ones. */
@@ -214,6 +231,12 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len);
 
 /* Describe @room to @c: name, description, exits, items, NPCs, players. */
 void wr__mud_show_room(struct client *c, uint32_t room);
+
+/* ---- cmd_progress.c: the character sheet ---------------------------------- */
+
+/* `score`: @me's race, class, level, experience, pools, stats, armour,
+ * gold, kills and deaths, running effects (from this node's replica). */
+void wr__mud_show_score(struct client *c, const struct wr_mud_char *me);
 
 /* ---- cmd_*.c: the gameplay areas' commands (tables in mud_text.h) -------- */
 /* If @line (@len bytes, control bytes removed) starts with the full name

@@ -150,11 +150,11 @@ const struct wr_mud_cmd_def wr_mud_cmds[] = {
     {"channel", "", WR_MC_CHANNEL, -1, false, "Talking", "channel NAME on|off",
      "Listen to a channel or stop listening.", NULL, 0},
     {"who", "", WR_MC_WHO, -1, false, "Information", "who", "List everyone in the game.", NULL, 0},
-    {"score", "", WR_MC_SCORE, -1, false, "Information", "score", "Show your character.", NULL, 0},
+    {"score", "info", WR_MC_SCORE, -1, false, "Information", "score", "Show your character.", NULL, 0},
     {"help", "?", WR_MC_HELP, -1, false, "Information", "help [COMMAND]",
      "List the commands, or explain one.", NULL, 0},
     {"quit", "", WR_MC_QUIT, -1, true, "Information", "quit",
-     "Leave the game (type it in full).", NULL, 0},
+     "Leave the game (type it in full; not in the middle of a fight).", NULL, 0},
     {NULL, NULL, 0, -1, false, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -321,6 +321,27 @@ export async function ask(page, text, what, timeout = 15000) {
     return waitText(page, what, { from, timeout });
 }
 
+/**
+ * After a new character's second password (typed at mark `from`): answer
+ * the race and class questions with the first choice if the world asks
+ * them (a world with one race and one class asks nothing). Resolves once
+ * the page is in the game, with the answers typed (they are in the
+ * input history).
+ */
+export async function answerChoices(page, from, timeout = 15000) {
+    const typed = [];
+    for (;;) {
+        const h = await page.waitForFunction((mark) => {
+            if (window.__mud.status().inGame) return 'in';
+            const m = /Your (race|class) \(number or name\): $/.exec(window.__mud.lines().slice(mark));
+            return m ? m[1] : false;
+        }, from, { timeout, polling: 100 });
+        if ((await h.jsonValue()) === 'in') return typed;
+        from = await command(page, '1');
+        typed.push('1');
+    }
+}
+
 /** window.__mud.status(): state, node, leader, rtt, attempt, inGame, name, hidden, ... */
 export function mudStatus(page) {
     return page.evaluate(() => window.__mud.status());

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withCluster, waitFor, runWarren, REPO } from './lib/cluster.mjs';
-import { FAST_PWHASH, Player, waitWorld, randomName } from './lib/mud.mjs';
+import { FAST_PWHASH, Player, answerChoices, waitWorld, randomName } from './lib/mud.mjs';
 
 const WORLD = path.join(REPO, 'tests', 'cluster', 'worlds', 'export');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-export-'));
@@ -72,6 +72,7 @@ async function newPlayer(c, id) {
     await t.waitFor('Again, to be sure: ', 10000);
     const room = t.waitForGmcp('Room.Info', 10000);
     t.send('lantern-nine');
+    await answerChoices(t); // its world has two races
     p.room = (await room).name;
     p.name = name;
     return p;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { withCluster, waitFor, delay } from './lib/cluster.mjs';
 import { OPT } from './lib/telnet.mjs';
-import { FAST_PWHASH, Player, readRooms, waitWorld, randomName } from './lib/mud.mjs';
+import { FAST_PWHASH, Player, answerChoices, readRooms, waitWorld, randomName } from './lib/mud.mjs';
 
 const OPTS = { telnet: true, extraArgs: [...FAST_PWHASH] };
 const ROOMS = readRooms(); // the sample world, which these nodes load
@@ -55,6 +55,7 @@ test(
         assert.equal(a.t.echoHidden(), true, 'the server must hide input while the password confirmation is asked');
         const firstRoom = a.t.waitForGmcp('Room.Info');
         a.t.send(pw);
+        await answerChoices(a.t);
         await a.t.waitFor(`Welcome to The Ferrow Vale, ${name}.`);
         assert.equal((await firstRoom).name, 'Ferrowby Square', 'a new character starts in the start room');
         await waitFor(() => !a.t.echoHidden(), { timeout: 2000, what: 'input visible again after the password (WONT ECHO)' });
@@ -281,6 +282,7 @@ test(
         for (const y of [y1, y2]) await y.t.waitFor('Again, to be sure: ');
         y1.t.send('race-pw-1');
         y2.t.send('race-pw-1');
+        await Promise.all([y1, y2].map((y) => answerChoices(y.t)));
         const outcome = async (y) =>
             waitFor(
                 () => {
@@ -313,6 +315,7 @@ test(
         loser.t.send('race-pw-2');
         await loser.t.waitFor('Again, to be sure: ');
         loser.t.send('race-pw-2');
+        await answerChoices(loser.t);
         await loser.t.waitFor(`Welcome to The Ferrow Vale, ${other}.`);
         await waitFor(async () => (await apiPlayer(c, 2, other))?.node === loser.nodeId, { timeout: 5000, what: `${other} in /api/mud on the loser's node` });
         await Promise.all([x2.close(), y1.close(), y2.close()]);

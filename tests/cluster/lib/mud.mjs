@@ -127,6 +127,24 @@ export function randomName(prefix = '', n = 6) {
     return s[0].toUpperCase() + s.slice(1).toLowerCase();
 }
 
+/** A playing character's prompt: "<45/60hp 20/20sp 30/30ep> " (or "> "). */
+export const PROMPT_RE = '(?:<\\d+/\\d+hp \\d+/\\d+sp \\d+/\\d+ep> |> )';
+
+/**
+ * After a new character's second password: answer the race and the class
+ * questions if the world asks them (@race, @cls: a number or a name), and
+ * stop just before the welcome line, or before the news that the name was
+ * taken meanwhile (the caller waits for either). A world with one race and
+ * one class asks nothing.
+ */
+export async function answerChoices(t, { race = '1', cls = '1', timeout = 10000 } = {}) {
+    for (;;) {
+        const m = await t.waitFor(/Your (race|class) \(number or name\): $|(?=Welcome to [^\n]*, \w+\.|Someone just took the name)/, timeout);
+        if (!m[1]) return;
+        t.send(m[1] === 'race' ? race : cls);
+    }
+}
+
 /**
  * A player over telnet. All waits are bounded; the error says what the
  * client received.
@@ -151,8 +169,12 @@ export class Player {
         return this.t.text();
     }
 
-    /** Create character @name with @pw; resolves once in the game (Room.Info seen). */
-    async create(name, pw, { timeout = 10000 } = {}) {
+    /**
+     * Create character @name with @pw; resolves once in the game (Room.Info
+     * seen). @race and @cls answer the race and class questions if the world
+     * asks them (a number or a name; the first choice by default).
+     */
+    async create(name, pw, { timeout = 10000, race = '1', cls = '1' } = {}) {
         const t = this.t;
         await t.waitFor(/By what name are you known\? $/, timeout);
         t.send(name);
@@ -163,7 +185,8 @@ export class Player {
         await t.waitFor('Again, to be sure: ', timeout);
         const room = t.waitForGmcp('Room.Info', timeout);
         t.send(pw);
-        await t.waitFor(`Welcome to The Ferrow Vale, ${name}.`, timeout);
+        await answerChoices(t, { race, cls, timeout });
+        await t.waitFor(new RegExp(`Welcome to [^\n]*, ${name}\\.`), timeout);
         this.room = (await room).name;
         this.name = name;
         return this;
@@ -177,7 +200,7 @@ export class Player {
         await t.waitFor('Password: ', timeout);
         const room = t.waitForGmcp('Room.Info', timeout);
         t.send(pw);
-        await t.waitFor(new RegExp(`Welcome back(?: to The Ferrow Vale)?, ${name}\\.`), timeout);
+        await t.waitFor(new RegExp(`Welcome back(?: to [^\n]*)?, ${name}\\.`), timeout);
         this.room = (await room).name;
         this.name = name;
         return this;
@@ -206,7 +229,7 @@ export class Player {
     async look(timeout = 8000) {
         this.t.cursor = this.t.text().length;
         this.t.send('look');
-        const m = await this.t.waitFor(/(?:^|\n)(?:> )*([^\n]+)\n(?: {2}[^\n]*\n)+\[Exits:([^\n]*)\]\n((?:[^\n]*\n)*?)> /, timeout);
+        const m = await this.t.waitFor(new RegExp(`(?:^|\\n)(?:${PROMPT_RE})*([^\\n]+)\\n(?: {2}[^\\n]*\\n)+\\[Exits:([^\\n]*)\\]\\n((?:[^\\n]*\\n)*?)${PROMPT_RE}`), timeout);
         return { name: m[1], exits: m[2].trim(), lines: m[3].split('\n').filter((l) => l) };
     }
 

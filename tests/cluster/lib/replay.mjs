@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO, runWarren, waitFor } from './cluster.mjs';
-import { FAST_PWHASH, Player } from './mud.mjs';
+import { FAST_PWHASH, Player, answerChoices } from './mud.mjs';
 
 export const REPLAY_WORLD = path.join(REPO, 'tests', 'cluster', 'worlds', 'replay');
 export const WORLD_NAME = 'Replay Hollow';
@@ -40,6 +40,7 @@ export async function newCharacter(c, nodeId, name, pw, timeout = 10000) {
     await t.waitFor('Again, to be sure: ', timeout);
     const room = t.waitForGmcp('Room.Info', timeout);
     t.send(pw);
+    await answerChoices(t, { timeout });
     await t.waitFor(`Welcome to ${WORLD_NAME}, ${name}.`, timeout);
     p.room = (await room).name;
     p.name = name;
