@@ -54,6 +54,12 @@ async function until(p, line, expect, timeout = 8000) {
     }
 }
 
+/** The experience and gold `score` shows. */
+async function score(p) {
+    const m = await p.cmd('score', /Experience: (\d+)[^\n]*\n[\s\S]*?Gold: +(\d+)\n/);
+    return { xp: Number(m[1]), gold: Number(m[2]) };
+}
+
 test(
     'a quest from greeting to reward across nodes (collect, visit, talk), socials, and mail to online and offline players',
     { timeout: 60000 },
@@ -71,6 +77,7 @@ test(
         await a.cmd('ask foreman about weather', 'The foreman has nothing to say about weather. You could ask about hello or work.');
 
         // --- the quest ---------------------------------------------------------
+        const before = await score(a);
         await a.cmd('talk to foreman about work', "New quest: 'The miller's pelts'.");
         await a.t.waitFor("Quest 'The miller's pelts', next step: Fetch two wolf pelts from the cellar.");
         await a.cmd('quests', /The miller's pelts \(step 1 of 3\): Fetch two wolf pelts from the cellar\. \(0\/2\)/);
@@ -86,12 +93,14 @@ test(
         await a.move('w');
         await a.cmd('greet foreman', `The foreman says 'Fine work, ${na}. Here is your pay.'`);
         await a.t.waitFor("Quest complete: 'The miller's pelts'. You receive 30 experience, 25 gold and a lucky charm.");
-        await a.cmd('inventory', /You are carrying:\n {2}a lucky charm\n> /);
+        await a.cmd('inventory', /You are carrying:\n {2}a lucky charm\n> /); // the pelts went
+        assert.deepEqual(await score(a), { xp: before.xp + 30, gold: before.gold + 25 }, 'paid in experience and gold');
         await a.cmd('quests', "Completed: The miller's pelts.");
         // Once only: greeting again pays nothing.
         a.t.cursor = a.t.text().length;
         await a.cmd('greet foreman', `The foreman says 'Hello, ${na}.`);
         assert.ok(!a.t.text().slice(a.t.cursor).includes('Quest complete'), 'a second hand-in pays nothing');
+        assert.deepEqual(await score(a), { xp: before.xp + 30, gold: before.gold + 25 }, 'paid once');
 
         // --- a social at a player on another node --------------------------------
         const waved = b.t.waitFor(`${na} waves at you.`, 8000);
