@@ -418,17 +418,14 @@ static bool has_collected(const struct wr_mud *m, const struct wr_mud_char *c,
     return true;
 }
 
-/* The rewards of @q as words: "100 experience, 20 gold and a short sword". */
+/* The rewards of @q but experience (progression tells that itself) as
+ * words: "20 gold and a short sword". */
 static void reward_words(const struct wr_mud_model *mo, const struct wr_mud_quest *q, char *out,
                          size_t cap)
 {
-    const char *parts[3 + 16];
-    char xp[32], gold[32];
+    const char *parts[1 + 16];
+    char gold[32];
     size_t n = 0;
-    if (q->reward_xp) {
-        snprintf(xp, sizeof xp, "%u experience", q->reward_xp);
-        parts[n++] = xp;
-    }
     if (q->reward_gold) {
         snprintf(gold, sizeof gold, "%u gold", q->reward_gold);
         parts[n++] = gold;

@@ -61,7 +61,8 @@ static const char town_head[] =
     "         quest: errand}\n"
     "%s" /* the hard topic, a quest in variant 1 only */
     "      - {topic: report, text: \"Go and look at the mill, then report back.\"%s}\n"
-    "  - {id: rat, name: a giant rat, keywords: rat giant, desc: A rat., ground: A rat.}\n"
+    "  - {id: rat, name: a giant rat, keywords: rat giant, desc: A rat., ground: A rat.,\n"
+    "     level: 1, health: 1}\n"
     "  - {id: miller, name: the miller, keywords: miller, desc: A miller.,\n"
     "     ground: The miller is here.}\n"
     "item_spawners:\n"
@@ -516,7 +517,8 @@ static void test_quest_kill_and_reward(void **state)
     assert_int_equal(talk(&t, 1, "foreman", ""), WR_APPLIED);
     SEES(&t, WR_MUD_EV_SAY, "Thank you, Alice!");
     SEES(&t, WR_MUD_EV_ACT,
-         "Quest complete: 'Rat trouble'. You receive 50 experience, 20 gold and a short sword.");
+         "Quest complete: 'Rat trouble'. You receive 20 gold and a short sword.");
+    SEES(&t, WR_MUD_EV_ACT, "You gain 50 experience.");
     assert_null(find_text(&t, WR_MUD_EV_SAY, "Hello, Alice")); /* a greeting: done text only */
     a = ch(&t, "alice");
     assert_true(prog(&t, "alice", Q_RATS)->done);
@@ -586,6 +588,35 @@ static void test_quest_collect_visit_talk(void **state)
     assert_true(prog(&t, "alice", Q_ERRAND)->done);
     assert_int_equal(ch(&t, "alice")->gold, gold0 + 5);
     assert_int_equal(carried(&t, "alice", "pelt"), 0);
+    t_free(&t);
+}
+
+/* The same step through a real fight: KILL, the zone owner's ticks run the
+ * rounds, and the fight area reports the kill. */
+static void test_quest_kill_in_combat(void **state)
+{
+    (void)state;
+    struct t t;
+    t_ready(&t);
+    P(pl);
+    wr_mud_encode_zone_place(&pl, "town", 1, 0);
+    assert_int_equal(cmd(&t, WR_MUD_ZONE_PLACE, 1, 0, &pl), WR_APPLIED);
+    wr_writer_free(&pl);
+    assert_int_equal(create(&t, 1, 1, "alice"), WR_APPLIED);
+    assert_int_equal(talk(&t, 1, "foreman", "work"), WR_APPLIED);
+    assert_int_equal(move(&t, 1, WR_DIR_D), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_KILL, 1, "rat", NULL), WR_APPLIED);
+    bool told = false;
+    for (int i = 0; i < 100 && prog(&t, "alice", Q_RATS)->count == 0; i++) {
+        t.now += 500;
+        P(tk);
+        wr_mud_encode_zone_tick(&tk, "town", 1);
+        assert_int_equal(cmd(&t, WR_MUD_ZONE_TICK, 1, 0, &tk), WR_APPLIED);
+        wr_writer_free(&tk);
+        told = told || find_text(&t, WR_MUD_EV_ACT, "Quest 'Rat trouble': 1/3 giant rats killed.");
+    }
+    assert_int_equal(prog(&t, "alice", Q_RATS)->count, 1);
+    assert_true(told);
     t_free(&t);
 }
 
@@ -1125,6 +1156,7 @@ int main(void)
         cmocka_unit_test(test_talk_topics),
         cmocka_unit_test(test_quest_kill_and_reward),
         cmocka_unit_test(test_quest_collect_visit_talk),
+        cmocka_unit_test(test_quest_kill_in_combat),
         cmocka_unit_test(test_quest_talk_to_giver_last),
         cmocka_unit_test(test_quest_given_items_count),
         cmocka_unit_test(test_quest_abandon),
