@@ -14,12 +14,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/addr.h"
 #include "common/alloc.h"
 #include "common/bytes.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_internal.h"
+#include "mud/mud.h"
+#include "mud/mud_build.h"
 #include "mud/worldfile.h"
 
 /* ---- commands ---------------------------------------------------------- */
@@ -63,6 +66,9 @@ void wr_ctl_usage(FILE *out)
           "                  the cluster; prints the new world's version, or the node's\n"
           "                  \"FILE:LINE:COLUMN: ...\" error (exit 1); --json: the answer.\n"
           "                  The node accepts it only from a loopback address.\n"
+          "  world check DIR read DIR/**/*.yaml and validate it here, as every node\n"
+          "                  would (no node is asked): prints the world's counts and\n"
+          "                  hash, or the first \"FILE:LINE:COLUMN: ...\" error (exit 1)\n"
           "  world export DIR\n"
           "                  write the world the node runs, in canonical form, as YAML\n"
           "                  files under DIR (world.yaml and zones/ZONE.yaml; DIR is\n"
@@ -71,12 +77,19 @@ void wr_ctl_usage(FILE *out)
           "                  `world load DIR` keeps (the version changes: other bytes).\n"
           "                  --json: {\"hash\", \"version\", \"dir\", \"files\": [paths]}.\n"
           "                  The node answers only a loopback address.\n"
+          "  role NAME [ROLE] the MUD character NAME's role; with ROLE (player, builder or\n"
+          "                  admin) set it: the node proposes the change, and ctl waits\n"
+          "                  (up to 5 s) until the node has applied it, then prints\n"
+          "                  \"NAME is a builder now.\" Builders may change the world\n"
+          "                  live (dig, redit...), admins also teleport, force and pause\n"
+          "                  zones (docs/mud.md). Loopback only; --json: the answer.\n"
           "\n"
           "Connecting and each wait for an answer time out after 2 s.\n"
           "\n"
           "Exit status: 0 ok; 1 error (node unreachable or answering an error or bad\n"
           "JSON, NAME not registered, world rejected or unreadable, export not\n"
-          "written); 2 usage error; 3 status found nodes DIVERGED.\n",
+          "written, no such character, role change not applied in time); 2 usage\n"
+          "error; 3 status found nodes DIVERGED.\n",
           out);
 }
 
@@ -277,6 +290,59 @@ static int cmd_mud(const char *node, bool as_json)
     return WR_CTL_EXIT_OK;
 }
 
+/* Print @o (a reference taken) as the JSON answer of a command. */
+static void print_json(json_t *o)
+{
+    json_dumpf(o, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(o);
+}
+
+/* `world check DIR`: what `world load DIR` would send, parsed here as
+ * every node would parse it; no node is asked. */
+static int cmd_world_check(const char *dir, bool as_json)
+{
+    char err[512];
+    struct wr_writer bundle, exp;
+    wr_writer_init(&bundle, 0);
+    wr_writer_init(&exp, 0);
+    struct wr_mud_model *m = NULL;
+    int rc = WR_CTL_EXIT_ERROR;
+    bool read = wr_mud_bundle_read_dir(dir, &bundle, err, sizeof err) == 0;
+    if (!read || wr_mud_model_parse(bundle.base, bundle.len, &m, err, sizeof err) != 0 ||
+        wr_mud_model_export(m, &exp, err, sizeof err) != 0) {
+        if (as_json)
+            print_json(json_pack("{s:b, s:s}", "ok", 0, "error", err));
+        else if (!read) /* the message names the directory already */
+            fprintf(stderr, "warren ctl: %s\n", err);
+        else
+            fprintf(stderr, "warren ctl: %s: %s\n", dir, err);
+        goto out;
+    }
+    uint8_t h[16];
+    char hex[33];
+    crypto_generichash(h, sizeof h, exp.base, exp.len, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    if (as_json)
+        print_json(json_pack(
+            "{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "name", m->name,
+            "hash", hex, "zones", (json_int_t)m->n_zones, "rooms", (json_int_t)m->n_rooms,
+            "items", (json_int_t)m->n_items, "npcs", (json_int_t)m->n_npcs, "skills",
+            (json_int_t)m->n_skills, "shops", (json_int_t)m->n_shops, "quests",
+            (json_int_t)m->n_quests));
+    else
+        printf("%s: world \"%s\" is valid: %zu zones, %zu rooms, %zu items, %zu NPCs, %zu "
+               "skills, %zu shops, %zu quests; hash %s\n",
+               dir, m->name, m->n_zones, m->n_rooms, m->n_items, m->n_npcs, m->n_skills,
+               m->n_shops, m->n_quests, hex);
+    rc = WR_CTL_EXIT_OK;
+out:
+    wr_mud_model_free(m);
+    wr_writer_free(&bundle);
+    wr_writer_free(&exp);
+    return rc;
+}
+
 static int cmd_world_load(const char *node, const char *dir, bool as_json)
 {
     char err[512];
@@ -445,6 +511,109 @@ out:
     return rc;
 }
 
+/* The node's answer to a role request: its JSON object, or NULL with the
+ * reason printed (a 4xx/5xx error message, or what the HTTP layer said). */
+static json_t *role_answer(const char *node, const char *method, const char *name,
+                           const char *role, int *status)
+{
+    char err[512], path[96], req[160];
+    char *body = NULL;
+    int rc;
+    if (role == NULL) {
+        snprintf(path, sizeof path, "/api/mud/role?name=%s", name);
+        rc = wr_ctl_http_get(node, path, status, &body, err, sizeof err);
+    } else {
+        snprintf(req, sizeof req, "{\"name\": \"%s\", \"role\": \"%s\"}", name, role);
+        rc = wr_ctl_http_request(node, method, "/api/mud/role", "application/json", req,
+                                 strlen(req), status, &body, err, sizeof err);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "warren ctl: %s\n", err);
+        return NULL;
+    }
+    json_t *doc = json_loads(body, 0, NULL);
+    json_t *error = json_object_get(doc, "error");
+    if ((*status == 200 || *status == 202) && json_is_string(json_object_get(doc, "role"))) {
+        free(body);
+        return doc;
+    }
+    if (json_is_string(error)) {
+        char *e = wr__ctl_clean(json_string_value(error), json_string_length(error), false);
+        fprintf(stderr, "warren ctl: node %s: %s\n", node, e);
+        free(e);
+    } else {
+        char *text = wr__ctl_clean(body, strlen(body) > 300 ? 300 : strlen(body), true);
+        fprintf(stderr, "warren ctl: node %s answered %d to %s /api/mud/role: %s\n", node, *status,
+                method, text);
+        free(text);
+    }
+    json_decref(doc);
+    free(body);
+    return NULL;
+}
+
+static void print_role(json_t *doc, const char *suffix)
+{
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    const char *role = json_string_value(json_object_get(doc, "role"));
+    char *n = wr__ctl_clean(name ? name : "?", strlen(name ? name : "?"), true);
+    char *r = wr__ctl_clean(role, strlen(role), true);
+    printf("%s is %s %s%s\n", n, strcmp(r, "admin") == 0 ? "an" : "a", r, suffix);
+    free(n);
+    free(r);
+}
+
+/* role NAME [ROLE]: read or set a MUD character's role. Setting proposes
+ * it (202) and polls GET until the node's replica shows it, proposing
+ * again each second: a proposal may be lost with a leader change. */
+static int cmd_role(const char *node, const char *name, const char *role, bool as_json)
+{
+    if (!wr_mud_name_ok(name, strlen(name)))
+        return usage_error("'%s' is not a character name (3 to 16 letters)", name);
+    if (role != NULL && wr_mud_role_parse(role) < 0)
+        return usage_error("role must be player, builder or admin, not '%s'", role);
+    int status;
+    json_t *doc = role_answer(node, role ? "POST" : "GET", name, role, &status);
+    if (doc == NULL)
+        return WR_CTL_EXIT_ERROR;
+    if (role == NULL || status == 200) {
+        if (as_json) {
+            json_dumpf(doc, stdout, JSON_INDENT(2));
+            fputc('\n', stdout);
+        } else {
+            print_role(doc, role == NULL ? "." : " already.");
+        }
+        json_decref(doc);
+        return WR_CTL_EXIT_OK;
+    }
+    json_decref(doc);
+    for (int i = 1; i <= 50; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        doc = role_answer(node, i % 10 == 0 ? "POST" : "GET", name, i % 10 == 0 ? role : NULL,
+                          &status);
+        if (doc == NULL)
+            return WR_CTL_EXIT_ERROR;
+        const char *now = json_string_value(json_object_get(doc, "role"));
+        if (status == 200 && strcmp(now, role) == 0) {
+            if (as_json) {
+                json_dumpf(doc, stdout, JSON_INDENT(2));
+                fputc('\n', stdout);
+            } else {
+                print_role(doc, " now.");
+            }
+            json_decref(doc);
+            return WR_CTL_EXIT_OK;
+        }
+        json_decref(doc);
+    }
+    fprintf(stderr,
+            "warren ctl: node %s proposed the change, but it was not applied within 5 s "
+            "(is there a leader? see 'warren ctl status')\n",
+            node);
+    return WR_CTL_EXIT_ERROR;
+}
+
 static int cmd_state(const char *node, bool as_json)
 {
     char err[512];
@@ -518,14 +687,26 @@ int wr_ctl_main(int argc, char **argv)
         return usage_error("bad %s: %s", from, why);
 
     bool takes_name = strcmp(cmd, "whereis") == 0, world = strcmp(cmd, "world") == 0;
+    if (strcmp(cmd, "role") == 0) {
+        if (nargs != 1 && nargs != 2)
+            return usage_error("usage: role NAME [player|builder|admin]");
+        int rc = cmd_role(node, arg, arg2, as_json);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "warren ctl: cannot write output\n");
+            return WR_CTL_EXIT_ERROR;
+        }
+        return rc;
+    }
     if (!takes_name && !world && strcmp(cmd, "status") != 0 && strcmp(cmd, "registered") != 0 &&
         strcmp(cmd, "state") != 0 && strcmp(cmd, "mud") != 0)
         return usage_error("unknown command '%s'", cmd);
     if (takes_name && nargs != 1)
         return usage_error("whereis takes one NAME");
     bool exporting = world && nargs >= 1 && strcmp(arg, "export") == 0;
-    if (world && (nargs != 2 || (strcmp(arg, "load") != 0 && !exporting) || arg2[0] == '\0'))
-        return usage_error("usage: world load DIR, or world export DIR");
+    bool checking = world && nargs >= 1 && strcmp(arg, "check") == 0;
+    if (world && (nargs != 2 || (strcmp(arg, "load") != 0 && !exporting && !checking) ||
+                  arg2[0] == '\0'))
+        return usage_error("usage: world load DIR, world export DIR, or world check DIR");
     if (force && !exporting)
         return usage_error("--force applies to world export only");
     if (!takes_name && !world && nargs != 0)
@@ -536,6 +717,8 @@ int wr_ctl_main(int argc, char **argv)
         rc = cmd_whereis(node, arg, as_json);
     else if (exporting)
         rc = cmd_world_export(node, arg2, force, as_json);
+    else if (checking)
+        rc = cmd_world_check(arg2, as_json);
     else if (world)
         rc = cmd_world_load(node, arg2, as_json);
     else if (strcmp(cmd, "mud") == 0)

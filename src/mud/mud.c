@@ -458,7 +458,9 @@ void wr__mud_check(const struct wr_mud *m)
     for (size_t i = 0; i < m->n_items; i++) {
         assert(m->items[i].id < m->next_item_id);
         assert(i == 0 || m->items[i - 1].id < m->items[i].id);
+        assert(m->items[i].item < m->model->n_items || m->items[i].item == WR_MUD_CORPSE);
     }
+    assert(wr__mud_items_ok(m)); /* worn items, corpses (mud_items.c) */
     for (size_t i = 0; i < m->n_reacts; i++)
         assert(i == 0 || m->reacts[i - 1].id < m->reacts[i].id);
 #else

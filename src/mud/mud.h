@@ -41,6 +41,7 @@
  * Session commands (the session's character acts):
  *   MOVE u8 dir | OPEN u8 dir | CLOSE u8 dir
  *   GET str keyword | DROP str keyword | GIVE str item | str target
+ *   (GET "all": everything that can be taken; GIVE "10 gold": gold)
  *   SAY text | EMOTE text | WHISPER str target | text | TELL str target | text
  *   REPLY text | CHAN str channel | text | CHANSET str channel | u8 on
  *   QUIT (the character leaves the world, OFFLINE; the session closes)

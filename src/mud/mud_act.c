@@ -217,6 +217,11 @@ static struct wr_mud_item_inst *find_item(struct wr_mud *m, uint8_t loc, uint32_
         struct wr_mud_item_inst *it = &m->items[i];
         if (it->loc != loc || it->where != where)
             continue;
+        if (it->item == WR_MUD_CORPSE) { /* named by its label */
+            if (words_match(it->label, kw))
+                return it;
+            continue;
+        }
         const struct wr_mud_item *def = &m->model->items[it->item];
         if (words_match(def->keywords, kw) || words_match(def->name, kw))
             return it;
@@ -224,12 +229,24 @@ static struct wr_mud_item_inst *find_item(struct wr_mud *m, uint8_t loc, uint32_
     return NULL;
 }
 
+/* @c does not carry what @kw names: it wears it, or has nothing such. */
+static void worn_or_missing(const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
+                            struct wr_mud *m, const struct wr_mud_char *c, const char *kw)
+{
+    const struct wr_mud_item_inst *w = wr__mud_find_worn(m, c, kw);
+    if (w != NULL)
+        wr__mud_fail(ctx, cmd, "worn", "You must remove %s first.",
+                     m->model->items[w->item].name);
+    else
+        wr__mud_fail(ctx, cmd, "no_item", "You don't have that.");
+}
+
 static void item_event(const struct wr_apply_ctx *ctx, const struct wr_mud *m,
                        const struct wr_mud_char *c, const struct wr_mud_item_inst *it,
                        const char *code, const struct wr_mud_char *to)
 {
     struct wr_mud_event e = wr__mud_ev_char(c);
-    e.item = m->model->items[it->item].name;
+    e.item = it->item == WR_MUD_CORPSE ? it->label : m->model->items[it->item].name;
     e.code = code;
     if (to != NULL) {
         e.target_id = to->id;
@@ -244,12 +261,16 @@ enum result wr__mud_apply_get(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     char kw[256];
     if (wr_get_str(r, kw, sizeof kw) != 0)
         return R_MALFORMED;
+    if (strcasecmp(kw, "all") == 0) {
+        wr__mud_get_all(m, ctx, cmd, c);
+        return R_KEEP;
+    }
     struct wr_mud_item_inst *it = find_item(m, WR_MUD_IN_ROOM, c->room, kw);
     if (it == NULL) {
         wr__mud_fail(ctx, cmd, "no_item", "You don't see that here.");
         return R_KEEP;
     }
-    if (m->model->items[it->item].fixed) {
+    if (it->item == WR_MUD_CORPSE || m->model->items[it->item].fixed) {
         wr__mud_fail(ctx, cmd, "fixed", "You can't take that.");
         return R_KEEP;
     }
@@ -269,7 +290,7 @@ enum result wr__mud_apply_drop(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         return R_MALFORMED;
     struct wr_mud_item_inst *it = find_item(m, WR_MUD_CARRIED, c->id, kw);
     if (it == NULL) {
-        wr__mud_fail(ctx, cmd, "no_item", "You don't have that.");
+        worn_or_missing(ctx, cmd, m, c, kw);
         return R_KEEP;
     }
     it->loc = WR_MUD_IN_ROOM;
@@ -284,14 +305,20 @@ enum result wr__mud_apply_give(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     char kw[256], who[256];
     if (wr_get_str(r, kw, sizeof kw) != 0 || wr_get_str(r, who, sizeof who) != 0)
         return R_MALFORMED;
-    struct wr_mud_item_inst *it = find_item(m, WR_MUD_CARRIED, c->id, kw);
-    if (it == NULL) {
-        wr__mud_fail(ctx, cmd, "no_item", "You don't have that.");
+    uint32_t gold = 0;
+    bool is_gold = wr__mud_parse_gold(kw, &gold);
+    struct wr_mud_item_inst *it = is_gold ? NULL : find_item(m, WR_MUD_CARRIED, c->id, kw);
+    if (!is_gold && it == NULL) {
+        worn_or_missing(ctx, cmd, m, c, kw);
         return R_KEEP;
     }
     struct wr_mud_char *to = find_player(m, who, c->room, c);
     if (to == NULL) {
         wr__mud_fail(ctx, cmd, "no_target", "No one called %s is here.", who);
+        return R_KEEP;
+    }
+    if (is_gold) {
+        wr__mud_give_gold(m, ctx, cmd, c, to, gold);
         return R_KEEP;
     }
     it->where = to->id;

@@ -403,6 +403,24 @@ void wr__mud_give_new_item(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                            struct wr_mud_char *c, uint32_t item);
 /* Take @n instances of model item @item from what @c carries. */
 void wr__mud_take_items(struct wr_mud *m, struct wr_mud_char *c, uint32_t item, uint32_t n);
+/* Does @kw name item instance @it (its model keywords or name; a
+ * corpse's label)? */
+bool wr__mud_item_matches(const struct wr_mud *m, const struct wr_mud_item_inst *it,
+                          const char *kw);
+/* The first item @c wears that @kw names, or NULL. */
+struct wr_mud_item_inst *wr__mud_find_worn(struct wr_mud *m, const struct wr_mud_char *c,
+                                           const char *kw);
+/* Is @kw a GIVE of gold ("10 gold", "10 coins")? Then *@amount is set. */
+bool wr__mud_parse_gold(const char *kw, uint32_t *amount);
+/* @c gives @amount gold to @to (both in the same room); refusals told. */
+void wr__mud_give_gold(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                       const struct wr_cmd *cmd, struct wr_mud_char *c, struct wr_mud_char *to,
+                       uint32_t amount);
+/* GET "all": @c picks up everything on its room's floor that can be taken. */
+void wr__mud_get_all(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
+                     struct wr_mud_char *c);
+/* Do worn items, corpses and their contents agree (mud_items.c)? */
+bool wr__mud_items_ok(const struct wr_mud *m);
 
 /* mud_quest.c */
 /* @c killed an instance of NPC @npc / entered its room / is carrying more

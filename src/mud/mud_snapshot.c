@@ -202,9 +202,13 @@ static int restore_world(struct wr_mud *m, struct wr_reader *r)
         it->loc = wr_get_u8(r);
         it->where = wr_get_u32(r);
         it->spawner = wr_get_u32(r);
-        if (r->err || it->id == 0 || it->id >= m->next_item_id || it->item >= mo->n_items ||
-            it->loc > WR_MUD_CARRIED || (it->loc == WR_MUD_IN_ROOM && it->where >= mo->n_rooms) ||
-            (it->loc == WR_MUD_CARRIED && wr__mud_char_by_id(m, it->where) == NULL) ||
+        /* A corpse's fields and what WORN and IN_CORPSE point to are
+         * checked by the items section (wr__mud_restore_items). */
+        if (r->err || it->id == 0 || it->id >= m->next_item_id ||
+            (it->item >= mo->n_items && it->item != WR_MUD_CORPSE) ||
+            it->loc > WR_MUD_IN_CORPSE || (it->loc == WR_MUD_IN_ROOM && it->where >= mo->n_rooms) ||
+            ((it->loc == WR_MUD_CARRIED || it->loc == WR_MUD_WORN) &&
+             wr__mud_char_by_id(m, it->where) == NULL) ||
             (it->spawner != NONE && it->spawner >= mo->n_item_spawners) ||
             (m->n_items > 0 && it->id <= m->items[m->n_items - 1].id))
             return -1;

@@ -11,6 +11,7 @@
 #include "cluster/raft_glue.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "mud/mud_build.h"
 #include "mud/worldfile.h"
 #include "mud_node/mud_node_internal.h"
 
@@ -192,9 +193,93 @@ static void world_export(struct mnode *n, struct wr_http_conn *conn,
     wr_writer_free(&w);
 }
 
+/* ---- HTTP: /api/mud/role (`warren ctl role`) ------------------------------ */
+
+/* A character's role as JSON. */
+static json_t *role_json(const struct wr_mud_char *ch, bool changed)
+{
+    return json_pack("{s:s, s:s, s:b, s:b}", "name", ch->name, "role", wr_mud_role_name(ch->role),
+                     "online", ch->state != WR_MUD_OFFLINE, "changed", changed);
+}
+
+/* GET /api/mud/role?name=NAME: the character's role. POST /api/mud/role
+ * {"name": NAME, "role": "player"|"builder"|"admin"}: proposes SET_ROLE and
+ * answers 202 at once (the change lands when the command applies: GET
+ * shows it), or 200 when the character has that role already. 400 for a
+ * bad request or role, 404 for an unknown character, 503 before the world
+ * is loaded. Loopback only, like world uploads (docs/api.md). */
+static void role_request(struct mnode *n, struct wr_http_conn *conn,
+                         const struct wr_http_request *req)
+{
+    if (!peer_is_loopback(req->peer)) {
+        wr_warn("mud: refused a role request from %s (only loopback may set roles)", req->peer);
+        wr_node_respond_json(conn, 403, json_pack("{s:s}", "error",
+                                                  "roles may be set from this machine only"));
+        return;
+    }
+    const struct wr_mud *ms = wr__mud_state(n);
+    char name[WR_MUD_NAME_MAX + 1] = "";
+    int role = -1;
+    bool post = strcmp(req->method, "POST") == 0;
+    if (post) {
+        json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+        const char *nm = json_string_value(json_object_get(doc, "name"));
+        const char *rl = json_string_value(json_object_get(doc, "role"));
+        if (nm != NULL && strlen(nm) < sizeof name)
+            snprintf(name, sizeof name, "%s", nm);
+        role = rl != NULL ? wr_mud_role_parse(rl) : -2;
+        json_decref(doc);
+    } else if (strncmp(req->query, "name=", 5) == 0 && strlen(req->query + 5) < sizeof name) {
+        snprintf(name, sizeof name, "%s", req->query + 5);
+    }
+    if (!wr_mud_name_ok(name, strlen(name)) || (post && role == -2)) {
+        wr_node_respond_json(conn, 400,
+                             json_pack("{s:s}", "error",
+                                       post ? "POST {\"name\": NAME, \"role\": ROLE}"
+                                            : "GET /api/mud/role?name=NAME"));
+        return;
+    }
+    if (post && role < 0) {
+        wr_node_respond_json(conn, 400, json_pack("{s:s}", "error",
+                                                  "role must be player, builder or admin"));
+        return;
+    }
+    if (wr_mud_model(ms) == NULL) {
+        wr_node_respond_json(conn, 503, json_pack("{s:s}", "error", "the world is not loaded yet"));
+        return;
+    }
+    const struct wr_mud_char *ch = wr_mud_char_by_name(ms, name);
+    if (ch == NULL) {
+        wr_node_respond_json(conn, 404, json_pack("{s:s}", "error", "no character has that name"));
+        return;
+    }
+    if (!post || ch->role == role) {
+        wr_node_respond_json(conn, 200, role_json(ch, false));
+        return;
+    }
+    struct wr_writer p;
+    wr_writer_init(&p, 32);
+    wr_mud_encode_set_role(&p, ch->name, (uint8_t)role);
+    struct wr_cmd cmd = {.module = WR_MODULE_MUD, .type = WR_MUD_SET_ROLE,
+                         .len = (uint16_t)p.len, .payload = p.base};
+    wr_node_submit_once(n->wn, &cmd);
+    wr_writer_free(&p);
+    wr_info("mud: %s asks that %s be %s", req->peer, ch->name, wr_mud_role_name((uint8_t)role));
+    wr_node_respond_json(conn, 202, json_pack("{s:s, s:s, s:b, s:b}", "name", ch->name, "role",
+                                              wr_mud_role_name((uint8_t)role), "online",
+                                              ch->state != WR_MUD_OFFLINE, "changed", true));
+}
+
 bool wr__mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_request *req)
 {
     struct mnode *n = g;
+    if (strcmp(req->path, "/api/mud/role") == 0) {
+        if (strcmp(req->method, "POST") != 0 && strcmp(req->method, "GET") != 0)
+            wr_node_respond_json(conn, 405, json_pack("{s:s}", "error", "GET or POST a role"));
+        else
+            role_request(n, conn, req);
+        return true;
+    }
     if (strcmp(req->path, "/api/mud/world/export") == 0) {
         if (strcmp(req->method, "GET") != 0)
             wr_node_respond_json(conn, 405, json_pack("{s:s}", "error", "GET the world's export"));

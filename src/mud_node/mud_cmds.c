@@ -61,6 +61,7 @@ void wr__mud_show_room(struct client *c, uint32_t room)
         if (it->loc == WR_MUD_IN_ROOM && it->where == room && it->item < m->n_items)
             wr__mud_outf(c, WR_ANSI_YELLOW "%s" WR_ANSI_RESET "\n", m->items[it->item].ground);
     }
+    wr__mud_items_room(c, room);
     for (size_t i = 0; i < wr_mud_npc_count(ms); i++) {
         const struct wr_mud_npc_inst *np = wr_mud_npc_at(ms, i);
         if (np->room == room && np->npc < m->n_npcs)
@@ -97,21 +98,8 @@ static void look_at(struct client *c, const struct wr_mud_char *me, const char *
 {
     const struct wr_mud *ms = wr__mud_state(c->node);
     const struct wr_mud_model *m = wr_mud_model(ms);
-    for (int pass = 0; pass < 2; pass++) { /* carried first, then the floor */
-        for (size_t i = 0; i < wr_mud_item_count(ms); i++) {
-            const struct wr_mud_item_inst *it = wr_mud_item_at(ms, i);
-            bool here = pass == 0 ? it->loc == WR_MUD_CARRIED && it->where == me->id
-                                  : it->loc == WR_MUD_IN_ROOM && it->where == me->room;
-            if (here && it->item < m->n_items &&
-                word_match(m->items[it->item].keywords, what, len)) {
-                wr__mud_out_wrapped(c,
-                                    m->items[it->item].desc ? m->items[it->item].desc
-                                                            : "You see nothing special.",
-                                    0);
-                return;
-            }
-        }
-    }
+    if (wr__mud_items_look(c, me, what, len, false)) /* items and corpses */
+        return;
     for (size_t i = 0; i < wr_mud_npc_count(ms); i++) {
         const struct wr_mud_npc_inst *np = wr_mud_npc_at(ms, i);
         if (np->room == me->room && np->npc < m->n_npcs &&
@@ -174,6 +162,7 @@ static void cmd_inventory(struct client *c, const struct wr_mud_char *me)
     }
     if (count == 0)
         wr__mud_out(c, "  Nothing.\n");
+    wr__mud_items_inventory(c, me);
 }
 
 static int cmp_char_name(const void *a, const void *b)
@@ -352,7 +341,8 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
     /* A skill's or a social's name typed in full comes before a command
      * it merely starts ("bash" is the skill, not "bashful"). */
     if ((p.def == NULL || p.prefix) && me != NULL && m != NULL &&
-        (wr__mud_try_skill(c, line, len) || wr__mud_try_social(c, line, len)))
+        (wr__mud_try_skill(c, line, len) || wr__mud_try_social(c, line, len) ||
+         wr__mud_try_use(c, line, len)))
         return;
     if (p.def == NULL || (me != NULL && p.def->role > me->role)) {
         wr__mud_out(c, "Huh? Type 'help' for the list of commands.\n");
@@ -413,6 +403,12 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
             look_dir(c, me, d);
             break;
         }
+        if (strcasecmp(w, "in") == 0 && rest_len > 0) { /* look in corpse */
+            wr__mud_first_word(rest, rest_len, w, sizeof w, &rest_len);
+            if (!wr__mud_items_look(c, me, w, strlen(w), true))
+                wr__mud_out(c, "You do not see that here.\n");
+            break;
+        }
         if (strcasecmp(w, "at") == 0 && rest_len > 0) {
             args = rest;
             alen = rest_len;
@@ -432,18 +428,36 @@ void wr__mud_run_command(struct client *c, const char *raw, size_t raw_len)
         wr__mud_mark_dirty(c);
         break;
     case WR_MC_GET:
-    case WR_MC_DROP:
+    case WR_MC_DROP: {
         if (alen == 0) {
             wr__mud_outf(c, "%s what?\n", p.def->id == WR_MC_GET ? "Get" : "Drop");
             break;
         }
-        wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
-        submit_str(c, p.def->id == WR_MC_GET ? WR_MUD_GET : WR_MUD_DROP, w);
+        char from[48];
+        rest = wr__mud_first_word(args, alen, w, sizeof w, &rest_len);
+        rest = wr__mud_first_word(rest, rest_len, from, sizeof from, &rest_len);
+        if (strcasecmp(from, "from") == 0) /* get ITEM [from] CORPSE */
+            wr__mud_first_word(rest, rest_len, from, sizeof from, &rest_len);
+        if (p.def->id == WR_MC_DROP && (strcasecmp(from, "gold") == 0 ||
+                                        strcasecmp(from, "coins") == 0)) {
+            wr__mud_out(c, "You keep your gold: give it to someone (give 10 gold NAME).\n");
+            break;
+        }
+        if (p.def->id == WR_MC_GET && from[0] != '\0')
+            wr__mud_submit_strs(c, WR_MUD_GET_FROM, w, from);
+        else
+            submit_str(c, p.def->id == WR_MC_GET ? WR_MUD_GET : WR_MUD_DROP, w);
         break;
+    }
     case WR_MC_GIVE: {
         char item[48], target[48];
         rest = wr__mud_first_word(args, alen, item, sizeof item, &rest_len);
         rest = wr__mud_first_word(rest, rest_len, target, sizeof target, &rest_len);
+        if (item[0] >= '0' && item[0] <= '9' && strlen(item) < 16) { /* give 10 gold NAME */
+            size_t il = strlen(item);
+            snprintf(item + il, sizeof item - il, " %.16s", target);
+            rest = wr__mud_first_word(rest, rest_len, target, sizeof target, &rest_len);
+        }
         if (strcasecmp(target, "to") == 0)
             wr__mud_first_word(rest, rest_len, target, sizeof target, &rest_len);
         if (item[0] == '\0' || target[0] == '\0') {

@@ -363,6 +363,20 @@ static void entered_game(struct client *c, const struct wr_mud_event *e)
         wr__mud_mail_notice(c);
 }
 
+/* A builder changed room e->room (WR_MUD_EV_WORLD "edited", mud_build.c):
+ * the others there read what happened, and everyone there sees the room
+ * as it is now. */
+static void room_edited(struct client *c, const struct wr_mud_event *e)
+{
+    const struct wr_mud_char *me = wr__mud_my_char(c);
+    if (c->state != S_PLAYING || me == NULL || me->room != e->room)
+        return;
+    bool self = e->actor_kind == WR_MUD_ACTOR_CHAR && e->actor_id == c->char_id;
+    if (!self && e->text != NULL)
+        wr__mud_outf(c, WR_ANSI_YELLOW "%s" WR_ANSI_RESET "\n", e->text);
+    after_entering_room(c, me->room);
+}
+
 static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev)
 {
     const struct wr_mud_event *e = ev->data;
@@ -409,6 +423,10 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
         wr__mud_close_client(c, 1000, "quit");
         return;
     case WR_MUD_EV_WORLD:
+        if (e->code != NULL && strcmp(e->code, "edited") == 0) {
+            room_edited(c, e);
+            return;
+        }
         if (c->state == S_PLAYING && wr__mud_my_char(c) != NULL) {
             wr__mud_out(c, "\nThe world shimmers around you: a new version of it was loaded.\n");
             after_entering_room(c, wr__mud_my_char(c)->room);
@@ -439,6 +457,10 @@ static void deliver(struct mnode *n, struct client *c, const struct wr_event *ev
         if (ch >= 0)
             show_history(c, (uint32_t)ch);
     }
+    /* An admin forced this character: its client types the line. */
+    if (ev->type == WR_MUD_EV_ACT && e->code != NULL && strcmp(e->code, "force") == 0 &&
+        e->text != NULL && e->actor_id == c->char_id)
+        wr__mud_run_command(c, e->text, strlen(e->text));
     if (ev->type == WR_MUD_EV_CHANNEL)
         gmcp_obj(c, "Comm.Channel.Text",
                  json_pack("{s:s, s:s, s:s}", "channel", e->item ? e->item : "", "talker",
@@ -489,7 +511,16 @@ void wr__mud_event(void *g, const struct wr_event *ev)
             deliver(n, c, ev);
         return;
     }
-    if (ev->type == WR_MUD_EV_WORLD) {
+    const struct wr_mud_event *ed = ev->data;
+    bool edited = ev->type == WR_MUD_EV_WORLD && ed->code != NULL &&
+                  strcmp(ed->code, "edited") == 0;
+    if (edited && ev->audience == WR_AUD_ALL) {
+        /* A builder's edit: the install's own event is for the log; the
+         * rooms that changed get theirs (audience ROOM, below). */
+        wr_info("mud: world %s (edited by a builder)", ed->text ? ed->text : "?");
+        return;
+    }
+    if (ev->type == WR_MUD_EV_WORLD && !edited) {
         const struct wr_mud_event *e = ev->data;
         bool bad = e->code != NULL && strcmp(e->code, "bad") == 0;
         if (bad) {

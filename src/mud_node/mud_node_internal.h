@@ -243,6 +243,17 @@ void wr__mud_show_score(struct client *c, const struct wr_mud_char *me);
  * of a skill @c knows / of a social, submit it and return true. */
 bool wr__mud_try_skill(struct client *c, const char *line, size_t len);
 bool wr__mud_try_social(struct client *c, const char *line, size_t len);
+/* ... of a verb of the world's item uses ("drink potion"): submit a USE. */
+bool wr__mud_try_use(struct client *c, const char *line, size_t len);
+/* cmd_items.c: look at / examine @what (@len bytes): an item @me carries,
+ * wears or sees here (its description and stats), or a corpse (what it
+ * holds); with @in, `look in` it. False if nothing such is there. */
+bool wr__mud_items_look(struct client *c, const struct wr_mud_char *me, const char *what,
+                        size_t len, bool in);
+/* The corpses lying in @room, for the room's description. */
+void wr__mud_items_room(struct client *c, uint32_t room);
+/* The gold and equipment line of `inventory`. */
+void wr__mud_items_inventory(struct client *c, const struct wr_mud_char *me);
 /* Submit a session command whose payload is the given strings (u8 length
  * each; NULL is ""). */
 void wr__mud_submit_strs(struct client *c, uint8_t type, const char *a, const char *b);

@@ -1017,7 +1017,8 @@ static void test_main_usage(void **state)
     assert_non_null(strstr(out, "usage: warren ctl"));
     static const char *const words[] = {
         "--node",     "--json", "WARREN_NODE", "127.0.0.1:4001", "status",         "whereis NAME",
-        "registered", "state",  "mud",         "world load DIR", "/api/mud/world", "loopback"};
+        "registered", "state",  "mud",         "world load DIR", "/api/mud/world", "loopback",
+        "role NAME [ROLE]"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         assert_non_null(strstr(out, words[i]));
     static const char *const export_words[] = {"world export DIR", "--force", "hash",
@@ -1044,6 +1045,9 @@ static void test_main_usage(void **state)
         {"whereis", "a", "b", "whereis takes one NAME"},
         {"status", "now", NULL, "status takes no arguments"},
         {"mud", "town", NULL, "mud takes no arguments"},
+        {"role", NULL, NULL, "usage: role NAME [player|builder|admin]"},
+        {"role", "al", NULL, "'al' is not a character name"},
+        {"role", "Alice", "wizard", "role must be player, builder or admin, not 'wizard'"},
         {"world", NULL, NULL, "usage: world load DIR"},
         {"world", "load", NULL, "usage: world load DIR"},
         {"world", "save", "dir", "usage: world load DIR"},
@@ -1271,6 +1275,68 @@ static char *slurp(const char *dir, const char *name)
     buf[n] = '\0';
     fclose(fp);
     return buf;
+}
+
+/* `world check DIR` validates offline: the sample world passes with its
+ * counts and hash; the same world with one bad value fails on that line,
+ * and a missing directory is named. */
+static void test_main_world_check(void **state)
+{
+    (void)state;
+    char *out, *err;
+    char *ok[] = {"ctl", "world", "check", "world", NULL};
+    assert_int_equal(run_main(4, ok, &out, &err), 0);
+    assert_non_null(strstr(out, "world \"The Ferrow Vale\" is valid: 3 zones"));
+    assert_non_null(strstr(out, "; hash "));
+    free(out);
+    free(err);
+
+    char dir[] = "/tmp/warren-check-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/world.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: Tiny\nstart: z.a\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/zones", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/zones/z.yaml", dir);
+#define ZONE(level)                                                                          \
+    "zone: {id: z, name: Z, desc: A zone., graveyard: a}\n"                                   \
+    "rooms:\n  - {id: a, name: A, desc: A room., x: 0, y: 0}\n"                              \
+    "npcs:\n  - {id: rat, name: a rat, keywords: rat, desc: A rat.,"                          \
+    " ground: A rat is here., level: " level "}\n"
+    f = fopen(path, "w");
+    fputs(ZONE("2"), f);
+    fclose(f);
+    char *good[] = {"ctl", "world", "check", dir, NULL};
+    assert_int_equal(run_main(4, good, &out, &err), 0); /* positive control */
+    assert_non_null(strstr(out, "world \"Tiny\" is valid: 1 zones, 1 rooms, 0 items, 1 NPCs"));
+    free(out);
+    free(err);
+    f = fopen(path, "w");
+    fputs(ZONE("two"), f);
+#undef ZONE
+    fclose(f);
+    assert_int_equal(run_main(4, good, &out, &err), 1);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err, "zones/z.yaml:5:"));
+    assert_non_null(strstr(err, "level"));
+    free(out);
+    free(err);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/zones", dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/world.yaml", dir);
+    unlink(path);
+    rmdir(dir);
+
+    char *missing[] = {"ctl", "world", "check", "/nonexistent/warren-world", NULL};
+    assert_int_equal(run_main(4, missing, &out, &err), 1);
+    assert_non_null(strstr(err, "/nonexistent/warren-world"));
+    free(out);
+    free(err);
 }
 
 static void test_main_world_export(void **state)
@@ -1669,6 +1735,7 @@ int main(void)
         cmocka_unit_test(test_main_mud),
         cmocka_unit_test(test_main_world_load),
         cmocka_unit_test(test_main_world_export),
+        cmocka_unit_test(test_main_world_check),
         cmocka_unit_test(test_main_state),
         cmocka_unit_test(test_main_status),
     };
