@@ -480,6 +480,8 @@ static void hand_in(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_
     c->gold = UINT32_MAX - c->gold < q->reward_gold ? UINT32_MAX : c->gold + q->reward_gold;
     for (size_t i = 0; i < q->n_reward_items; i++)
         wr__mud_give_new_item(m, ctx, c, q->reward_items[i]);
+    if (q->n_reward_items > 0)
+        wr__mud_quest_on_item(m, ctx, c); /* a reward another quest asks for */
     if (q->reward_xp)
         wr__mud_grant_xp(m, ctx, c, q->reward_xp); /* last: a new level is told after */
 }
