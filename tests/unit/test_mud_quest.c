@@ -996,6 +996,7 @@ static void test_snapshot_quests(void **state)
     assert_int_equal(talk(&a, 1, "foreman", ""), WR_APPLIED);
     assert_int_equal(talk(&b, 1, "foreman", ""), WR_APPLIED);
     assert_true(prog(&b, "alice", Q_RATS)->done);
+    wr_writer_free(&s1);
     snap(&a, &s1);
     snap(&b, &s2);
     assert_int_equal(s1.len, s2.len);
