@@ -503,7 +503,7 @@ static bool hand_in_all(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct
     return any;
 }
 
-/* Topic @t offers a quest: @c takes it if it may. */
+/* A topic @c heard offers quest @quest: @c takes it if it may. */
 static void offer(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                   uint32_t quest)
 {
@@ -616,8 +616,9 @@ static enum result apply_talk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                 def->name, act_me, NULL, act_room, c);
     bool quest_news = talked_to(m, ctx, c, n->npc);
     bool handed = hand_in_all(m, ctx, c, n);
-    /* A plain greeting to a giver who just took a quest back gets its done
-     * text only; an explicit topic is answered as well. */
+    /* A plain greeting to a giver with a finished quest is answered by the
+     * hand-in alone (done text, or what is missing); a topic asked for is
+     * answered as well. */
     if (ti >= 0 && !(handed && topic[0] == '\0')) {
         say_topic(m, ctx, n, &def->topics[ti], c);
         if (def->topics[ti].quest != NONE && def->topics[ti].quest < m->model->n_quests)
