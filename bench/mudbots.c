@@ -114,8 +114,10 @@ enum login_step {
     L_ENTER,      /* last answer sent: the next prompt mark means in game */
 };
 
-enum cmd_kind { K_LOOK, K_MOVE, K_SAY, K_N };
-static const char *const KIND_NAME[K_N] = {"look", "move", "say"};
+enum cmd_kind { K_LOOK, K_MOVE, K_SAY, K_KILL, K_N };
+static const char *const KIND_NAME[K_N] = {"look", "move", "say", "kill"};
+enum { M_SPREAD, M_ONE_ROOM, M_COMBAT };
+static const char *const MODE_NAME[] = {"spread", "one-room", "combat"};
 
 /* Directions as the node spells them in the exits line, and their
  * opposites (index ^ 1). */
@@ -148,6 +150,7 @@ struct bot {
     bool early;     /* this command already saw a prompt without its marker */
     bool echo_seen; /* say: "You say" seen */
     bool naws_on, ttype_on;
+    bool fighting;  /* combat: a fight of ours is under way */
     bool was_in_game, existing, lost;
     uint16_t walk_left; /* dispersal moves still to make after login */
     int8_t last_dir;  /* the direction of the last successful move, or -1 */
@@ -176,6 +179,8 @@ struct opts {
     uint32_t bots;
     double rate, duration, warmup, ramp, login_timeout, cmd_timeout, drain;
     bool one_room;
+    int mode;       /* M_SPREAD, M_ONE_ROOM, M_COMBAT */
+    const char *target; /* combat: the keyword of the NPCs to attack */
     unsigned disperse; /* moves each bot makes right after login (spread) */
     unsigned mix[K_N]; /* weights */
     uint32_t max_cmds; /* per bot, 0: no limit */
@@ -206,6 +211,7 @@ struct mb {
     uint64_t sent[K_N], done[K_N], timeouts[K_N];
     uint64_t early_prompts, async_prompts, move_failed, late_sends, bytes_in;
     uint64_t disconnects;
+    uint64_t rounds, npc_deaths, bot_deaths, kill_refused; /* combat */
     struct hist lat[K_N], echo, login;
     struct code_count errors[BENCH_MAX_CODES];
     uint32_t n_errors;
@@ -422,7 +428,7 @@ static enum cmd_kind pick_kind(struct bot *b)
     unsigned w[K_N], total = 0;
     for (int k = 0; k < K_N; k++) {
         w[k] = o->mix[k];
-        if (k == K_MOVE && o->one_room)
+        if ((k == K_MOVE && o->one_room) || k == K_KILL)
             w[k] = 0;
         total += w[k];
     }
@@ -447,6 +453,15 @@ static void send_command(struct bot *b, uint64_t now)
 {
     struct mb *mb = b->mb;
     enum cmd_kind k = b->walk_left > 0 ? K_MOVE : pick_kind(b);
+    if (mb->o.mode == M_COMBAT && b->walk_left == 0) {
+        if (b->fighting) {
+            /* Our fight runs on the zone owner's timer: nothing to type;
+             * look again later. */
+            schedule_next(b, now);
+            return;
+        }
+        k = K_KILL;
+    }
     int d = -1;
     if (k == K_MOVE) {
         d = pick_dir(b);
@@ -460,6 +475,9 @@ static void send_command(struct bot *b, uint64_t now)
         break;
     case K_MOVE:
         snprintf(line, sizeof line, "%s", DIR_NAME[d]);
+        break;
+    case K_KILL:
+        snprintf(line, sizeof line, "kill %s", mb->o.target);
         break;
     case K_SAY:
     default:
@@ -507,6 +525,22 @@ static void game_prompt(struct bot *b, uint64_t now)
                 if (in_window(mb, b->t_sent))
                     mb->move_failed++;
             }
+        }
+        break;
+    case K_KILL:
+        /* The attack, or why not (none here, it is already ours...). */
+        if (text_has(b, "you attack")) {
+            matched = true;
+            b->fighting = true;
+        } else if (text_has(b, "you are already fighting")) {
+            matched = true;
+            b->fighting = true;
+        } else {
+            matched = text_has(b, "you don't see") || text_has(b, "not here") ||
+                      text_has(b, "you are fighting") || text_has(b, "whom?") ||
+                      text_has(b, "peaceful") || text_has(b, "huh?");
+            if (matched && in_window(mb, b->t_sent))
+                mb->kill_refused++;
         }
         break;
     case K_SAY:
@@ -658,9 +692,38 @@ static void check_echo(struct bot *b, uint64_t now)
     }
 }
 
+/* Combat: what a segment says about our fight. Every segment is looked at
+ * once (on_prompt_mark drops it afterwards), so nothing is counted twice. */
+static void scan_combat(struct bot *b, uint64_t now)
+{
+    struct mb *mb = b->mb;
+    size_t left = b->text.len;
+    const char *p = b->text.base;
+    const char *r;
+    while ((r = ci_find(p, left, "[round ")) != NULL) {
+        b->fighting = true;
+        if (in_window(mb, now))
+            mb->rounds++;
+        left -= (size_t)(r + 7 - p);
+        p = r + 7;
+    }
+    if (text_has(b, "is dead!")) {
+        b->fighting = false;
+        if (in_window(mb, now))
+            mb->npc_deaths++;
+    }
+    if (text_has(b, "you are dead")) {
+        b->fighting = false;
+        if (in_window(mb, now))
+            mb->bot_deaths++;
+    }
+}
+
 static void on_prompt_mark(struct bot *b, uint64_t now)
 {
     check_echo(b, now);
+    if (b->state == B_GAME && b->mb->o.mode == M_COMBAT)
+        scan_combat(b, now);
     if (b->state == B_LOGIN) {
         if (!login_step(b, true, now) && b->state == B_LOGIN) {
             /* A mark with nothing we understand (e.g. the tail of a prompt
@@ -1184,7 +1247,7 @@ static int report(struct mb *mb)
     if (!o->quiet) {
         printf("mudbots: %u bots over %u node(s), mode %s, %.2f cmds/s each, %.1f s measured "
                "after %.1f s warm-up\n",
-               o->bots, mb->n_nodes, o->one_room ? "one-room" : "spread", o->rate, dur, o->warmup);
+               o->bots, mb->n_nodes, MODE_NAME[o->mode], o->rate, dur, o->warmup);
         printf("  login          %u/%u in the game in %.2f s (created %u, existing %u, failed "
                "%u); per bot p50 %.0f ms p99 %.0f ms max %.0f ms; %.1f logins/s\n",
                logged_in, o->bots, login_s, mb->created, mb->existing, mb->login_failed,
@@ -1201,6 +1264,11 @@ static int report(struct mb *mb)
                "echo", mb->echo.count, hist_quantile_ms(&mb->echo, 0.5),
                hist_quantile_ms(&mb->echo, 0.9), hist_quantile_ms(&mb->echo, 0.99),
                (double)mb->echo.max_us / 1000.0);
+        if (o->mode == M_COMBAT)
+            printf("  combat         %" PRIu64 " rounds (%.1f/s), %" PRIu64 " NPCs and %" PRIu64
+                   " bots died, %" PRIu64 " attacks refused; node cpu %.0f us per round\n",
+                   mb->rounds, dur > 0 ? mb->rounds / dur : 0, mb->npc_deaths, mb->bot_deaths,
+                   mb->kill_refused, have_cpu && mb->rounds ? run_cpu_s * 1e6 / mb->rounds : 0);
         printf("  commands       %" PRIu64 " done of %" PRIu64
                " sent, %.1f/s; moves refused %" PRIu64 "; late sends %" PRIu64 "\n",
                done, sent, cps, mb->move_failed, mb->late_sends);
@@ -1237,7 +1305,7 @@ static int report(struct mb *mb)
         json_t *j = json_object();
         json_object_set_new(j, "bots", json_integer(o->bots));
         json_object_set_new(j, "nodes", json_integer(mb->n_nodes));
-        json_object_set_new(j, "mode", json_string(o->one_room ? "one-room" : "spread"));
+        json_object_set_new(j, "mode", json_string(MODE_NAME[o->mode]));
         json_object_set_new(j, "rate", json_real(o->rate));
         json_object_set_new(j, "duration", json_real(dur));
         json_object_set_new(j, "warmup", json_real(o->warmup));
@@ -1256,6 +1324,16 @@ static int report(struct mb *mb)
             json_object_set_new(j, KIND_NAME[k], lat_json(&mb->lat[k], mb->done[k]));
         json_object_set_new(j, "say_echo", lat_json(&mb->echo, mb->echo.count));
         json_object_set_new(j, "timeouts", json_integer((json_int_t)timeouts));
+        if (o->mode == M_COMBAT) {
+            json_object_set_new(j, "rounds", json_integer((json_int_t)mb->rounds));
+            json_object_set_new(j, "rounds_per_sec", json_real(dur > 0 ? mb->rounds / dur : 0));
+            json_object_set_new(j, "npc_deaths", json_integer((json_int_t)mb->npc_deaths));
+            json_object_set_new(j, "bot_deaths", json_integer((json_int_t)mb->bot_deaths));
+            json_object_set_new(j, "kills_refused", json_integer((json_int_t)mb->kill_refused));
+            if (have_cpu && mb->rounds)
+                json_object_set_new(j, "node_cpu_us_per_round",
+                                    json_real(run_cpu_s * 1e6 / (double)mb->rounds));
+        }
         json_object_set_new(j, "move_refused", json_integer((json_int_t)mb->move_failed));
         json_object_set_new(j, "late_sends", json_integer((json_int_t)mb->late_sends));
         json_object_set_new(j, "early_prompts", json_integer((json_int_t)mb->early_prompts));
@@ -1318,8 +1396,13 @@ static void usage(FILE *f)
             "  --rate R               commands/s per bot, think time jittered +-50%% (default 1)\n"
             "  --duration S           measured seconds, at most %.0f (default 20)\n"
             "  --warmup S             unmeasured seconds of commands first (default 2)\n"
-            "  --mode spread|one-room spread: bots walk around; one-room: nobody moves, all\n"
-            "                         stay in the start room (say fans out to all)\n"
+            "  --mode spread|one-room|combat\n"
+            "                         spread: bots walk around; one-room: nobody moves, all\n"
+            "                         stay in the start room (say fans out to all); combat:\n"
+            "                         after --disperse moves each bot attacks --target and\n"
+            "                         attacks again whenever its fight is over (rounds run on\n"
+            "                         the zone owners' timers; rounds/s and CPU per round)\n"
+            "  --target WORD          combat: the NPC keyword to attack (default dummy)\n"
             "  --mix L:M:S            weights of look, move, say (default 1:1:1)\n"
             "  --count N              at most N commands per bot (default: no limit)\n"
             "  --ramp S               spread the connects over S seconds (default 5)\n"
@@ -1414,6 +1497,7 @@ int main(int argc, char **argv)
                        .drain = 5,
                        .mix = {1, 1, 1},
                        .prefix = "Bot",
+                       .target = "dummy",
                        .password = "warren-bench-pw"};
     const char *nodes = NULL, *pids = NULL;
     for (int i = 1; i < argc; i++) {
@@ -1443,10 +1527,17 @@ int main(int argc, char **argv)
             o->warmup = parse_num(a, v, 0, 60);
         } else if (strcmp(a, "--mode") == 0) {
             NEEDV();
-            if (strcmp(v, "one-room") == 0)
+            if (strcmp(v, "one-room") == 0) {
                 o->one_room = true;
-            else if (strcmp(v, "spread") != 0)
-                die("--mode: spread or one-room");
+                o->mode = M_ONE_ROOM;
+            } else if (strcmp(v, "combat") == 0) {
+                o->mode = M_COMBAT;
+            } else if (strcmp(v, "spread") != 0) {
+                die("--mode: spread, one-room or combat");
+            }
+        } else if (strcmp(a, "--target") == 0) {
+            NEEDV();
+            o->target = v;
         } else if (strcmp(a, "--mix") == 0) {
             NEEDV();
             parse_mix(&mb, v);

@@ -7,11 +7,13 @@
 #   BENCH_CLIENTS=1000    clients for (a); (b) uses twice as many
 #   BENCH_DURATION=10     measured seconds per run
 #   BENCH_ONLY=a,b,c,d,e,mud  which benchmarks (mud: the MUD's default cases;
-#                         or pick mud300, mud1000, mud1000room, mudbig)
+#                         or pick mud300, mud1000, mud1000room, mudbig,
+#                         mudcombat)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
 #   MUD_DURATION=10       measured seconds per MUD run
 #   MUD_RATE=1            commands/s per bot
 #   MUD_BOTS=N            also run the big MUD case with N bots (off by default)
+#   MUD_COMBAT_BOTS=N     bots of the combat case (default 300)
 #
 # Every process this script starts is recorded and killed on exit.
 # shellcheck disable=SC2154,SC2086,SC3045 # eval-assigned names; flag lists; dash has ulimit -n/-H
@@ -472,7 +474,8 @@ mud_wait_world() {
 # are M<LETTER><run letter><index letters>: unique per run.
 mud_case() {
     mc_name=$1 mc_letter=$2 mc_bots=$3 mc_mode=$4 mc_ramp=${5:-5} mc_more=${6:-} mc_bot_more=${7:-}
-    mc_desc="$mc_bots bots over 3 nodes, $mc_mode, $MUD_RATE cmds/s each (look:move:say 1:1:1), ramp ${mc_ramp} s"
+    mc_desc="$mc_bots bots over 3 nodes, $mc_mode, $MUD_RATE cmds/s each, ramp ${mc_ramp} s"
+    [ "$mc_mode" = combat ] || mc_desc="$mc_desc (look:move:say 1:1:1)"
     mc_flags="$(mud_node_flags) $mc_more"
     log "($mc_name) $mc_desc; node flags: ${mc_flags:-none}"
     mc_r=1
@@ -503,6 +506,12 @@ if [ -n "$MUD_BOTS" ] && { want mud || want mudbig; }; then
     sh "$ROOT/bench/gen-world.sh" "$TMP/gridworld" 3 20
     mud_case mudbig d "$MUD_BOTS" spread $((MUD_BOTS / 150 > 20 ? MUD_BOTS / 150 : 20)) \
         "--mud-world $TMP/gridworld" "--disperse 30"
+fi
+if want mud || want mudcombat; then
+    # Combat: bots fight training dummies (which never hit back) in three
+    # zones, so each zone owner runs rounds for its share of the fights.
+    sh "$ROOT/bench/gen-world.sh" "$TMP/combatworld" 3 6 combat
+    mud_case mudcombat e "${MUD_COMBAT_BOTS:-300}" combat 3 "--mud-world $TMP/combatworld" "--disperse 4"
 fi
 
 mkdir -p "$RESULTS"

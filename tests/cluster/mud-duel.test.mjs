@@ -114,7 +114,7 @@ test(
         const other = await run('mud-duel-c', 4242);
 
         for (const [label, r] of [['A', a], ['B', b], ['C', other]]) {
-            console.log(`# mud-duel run ${label}: ${r.rounds.length} rounds, ${r.end}, damage ${r.damage.join(', ')}, xp ${r.xp.join(',')}, corpse ${JSON.stringify(r.corpse)}`);
+            console.log(`# mud-duel run ${label}: ${r.rounds.map((x) => `${x.n}:${x.hp}/${x.ogre}`).join(" ")}, ${r.end}, damage ${r.damage.join(', ')}, xp ${r.xp.join(',')}, corpse ${JSON.stringify(r.corpse)}`);
             assert.ok(r.rounds.length >= 4, `run ${label}: the fight lasted (${r.rounds.length} rounds)`);
             for (let i = 1; i < r.rounds.length; i++) assert.equal(r.rounds[i].n, r.rounds[i - 1].n + 1, `run ${label}: consecutive rounds`);
             assert.ok(r.damage.some((d) => d.endsWith(' fire')), `run ${label}: the skills did fire damage (${r.damage})`);
