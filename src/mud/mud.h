@@ -357,6 +357,10 @@ void wr_mud_channel_history(const struct wr_mud *m, uint32_t ch,
                             void *arg);
 size_t wr_mud_mail_count(const struct wr_mud *m);
 const struct wr_mud_mail *wr_mud_mail_at(const struct wr_mud *m, size_t i); /* id order */
+/* What quest step @s asks, in words ("Kill 3 giant rats."): its desc, or
+ * words made from its kind and object. */
+void wr_mud_quest_step_desc(const struct wr_mud_model *mo, const struct wr_mud_step *s,
+                            char *out, size_t cap);
 /* Current stock of line @line of shop @shop (-1: unlimited). */
 int32_t wr_mud_shop_stock(const struct wr_mud *m, uint32_t shop, uint32_t line);
 /* Effective stat / pool maximum / armour of a character at log time @now

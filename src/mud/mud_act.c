@@ -112,6 +112,11 @@ static int get_text(struct wr_reader *r, char out[WR_MUD_TEXT_MAX + 1])
     return 0;
 }
 
+int wr__mud_get_text(struct wr_reader *r, char out[WR_MUD_TEXT_MAX + 1])
+{
+    return get_text(r, out);
+}
+
 /* A character in the world whose name is @name or starts with it: an exact
  * match first, else the first by id; @room restricts it to one room
  * (WR_MUD_NO_ROOM: anywhere); @except is never returned. */

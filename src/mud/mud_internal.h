@@ -242,6 +242,10 @@ enum result wr__mud_apply_talk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
 enum result wr__mud_apply_chanset(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                   const struct wr_cmd *cmd, struct wr_mud_char *c,
                                   struct wr_reader *r);
+/* Decode a text (u16 length + bytes) into @out, trimmed of spaces: 0; -1
+ * if the payload is cut short (malformed); -2 if the text is empty, too
+ * long or not UTF-8 without control characters (refuse it, no more). */
+int wr__mud_get_text(struct wr_reader *r, char out[WR_MUD_TEXT_MAX + 1]);
 
 /* ---- mud_zone.c: zones, NPCs, spawners, world upload -------------------- */
 

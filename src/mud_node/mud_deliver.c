@@ -359,6 +359,8 @@ static void entered_game(struct client *c, const struct wr_mud_event *e)
         show_all_history(c, me);
     if (me != NULL && me->room != WR_MUD_NO_ROOM)
         after_entering_room(c, me->room);
+    if (strcmp(code, "resume") != 0 && strcmp(code, "resumed") != 0)
+        wr__mud_mail_notice(c);
 }
 
 /* A builder changed room e->room (WR_MUD_EV_WORLD "edited", mud_build.c):

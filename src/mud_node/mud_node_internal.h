@@ -261,6 +261,9 @@ void wr__mud_submit_strs(struct client *c, uint8_t type, const char *a, const ch
  * rest (returned, with its length in *@rest_len). */
 const char *wr__mud_first_word(const char *args, size_t len, char *w, size_t cap,
                                size_t *rest_len);
+/* On entering the game: tell @c how many unread letters it has, if any
+ * (cmd_quest.c). */
+void wr__mud_mail_notice(struct client *c);
 
 /* ---- mud_deliver.c: the terminal layer and events ----------------------- */
 
