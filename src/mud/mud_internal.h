@@ -352,15 +352,15 @@ void wr__mud_fight_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx,
 void wr__mud_progress_init_char(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                 struct wr_mud_char *c, uint32_t race, uint32_t cls);
 /* @c killed a victim of @level: experience (scaled by the level
- * difference), maybe a new level (told to @c). The caller counts the
- * kill (c->kills). */
+ * difference), maybe a new level (told to @c); counts the kill
+ * (c->kills). */
 void wr__mud_award_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                       uint32_t level);
 /* Grant @xp outright (quest rewards). */
 void wr__mud_grant_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                       uint64_t xp);
-/* @c died: the experience penalty (rules.death_xp), told to @c. The
- * caller counts the death (c->deaths). */
+/* @c died: counts the death (c->deaths) and takes the experience
+ * penalty (rules.death_xp), told to @c. */
 void wr__mud_death_penalty(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                            struct wr_mud_char *c);
 /* Can @c use skill @skill now: level, class, and trained if it must be. */

@@ -267,8 +267,9 @@ static void gain_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_
 void wr__mud_award_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c,
                       uint32_t level)
 {
+    c->kills++; /* every kill counts here, experience or not */
     if (level == 0)
-        return; /* the fight area counts the kill itself */
+        return;
     int64_t pct = 100 + 20 * ((int64_t)level - (int64_t)c->level);
     pct = pct < 10 ? 10 : pct > 200 ? 200 : pct;
     uint64_t xp = (uint64_t)level * 10 * (uint64_t)pct / 100;
@@ -289,6 +290,7 @@ void wr__mud_grant_xp(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
 
 void wr__mud_death_penalty(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c)
 {
+    c->deaths++;
     uint64_t loss = wr_mud_xp_to_next(m->model, c->level) * m->model->rules.death_xp_percent / 100;
     if (loss > c->xp)
         loss = c->xp; /* never a level down */

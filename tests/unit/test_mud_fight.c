@@ -808,7 +808,7 @@ static void test_npc_death(void **state)
     }
     assert_true(died != 0);
     assert_null(npc(&t, "rat"));
-    /* (kills and experience are the progression area's: award_xp) */
+    assert_int_equal(a->kills, 1); /* counted by award_xp (progression) */
     assert_true(a->f.next_round_at == NEVER); /* its fight ended with it */
     assert_int_equal(a->f.target_kind, WR_MUD_NOBODY);
     assert_int_equal(m->npc_sp[sp].inst, 0);
