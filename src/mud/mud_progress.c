@@ -22,8 +22,9 @@
  *
  * Snapshot section (after the fight area's), little endian:
  *   per character, in id order: u32 race | u32 cls | u32 level | u64 xp
- *   | i32 base[6] | u64 skills_known | u64 next_regen_at | u32 gold
- *   | u32 kills | u32 deaths
+ *   | i32 base[6] | u64 skills_known | u64 next_regen_at | u32 kills
+ *   | u32 deaths
+ * (gold is the items area's, in its section)
  *   then per NPC instance, in id order: u64 next_regen_at
  * The counts are the core's (its section comes first). */
 #include <stdio.h>
@@ -589,7 +590,6 @@ void wr__mud_snap_progress(const struct wr_mud *m, struct wr_writer *w)
             wr_put_u32(w, (uint32_t)c->base[s]);
         wr_put_u64(w, c->skills_known);
         wr_put_u64(w, c->next_regen_at);
-        wr_put_u32(w, c->gold);
         wr_put_u32(w, c->kills);
         wr_put_u32(w, c->deaths);
     }
@@ -648,7 +648,6 @@ int wr__mud_restore_progress(struct wr_mud *m, struct wr_reader *r)
         }
         c->skills_known = wr_get_u64(r);
         c->next_regen_at = wr_get_u64(r);
-        c->gold = wr_get_u32(r);
         c->kills = wr_get_u32(r);
         c->deaths = wr_get_u32(r);
         if (r->err || c->race >= n_races || c->cls >= n_classes || c->level < 1 ||
