@@ -221,3 +221,20 @@ int wr_mud_slot_parse(const char *s)
 {
     return find_name(slot_names, WR_MUD_NSLOTS, s);
 }
+
+bool wr_mud_words_match(const char *words, const char *kw)
+{
+    size_t kn = strlen(kw);
+    if (words == NULL || kn == 0)
+        return false;
+    for (const char *p = words; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ')
+            p++;
+        if ((size_t)(p - start) >= kn && strncasecmp(start, kw, kn) == 0)
+            return true;
+    }
+    return false;
+}

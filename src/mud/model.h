@@ -358,6 +358,11 @@ long wr_mud_model_shop_in(const struct wr_mud_model *m, uint32_t room);
 long wr_mud_model_zone(const struct wr_mud_model *m, const char *key);
 long wr_mud_model_channel(const struct wr_mud_model *m, const char *key);
 
+/* Does one of the space-separated words of @words (keywords) start with
+ * @kw, ASCII case-insensitively? How players name items and NPCs ("lan"
+ * finds "lantern rusty"); NULL words or an empty @kw match nothing. */
+bool wr_mud_words_match(const char *words, const char *kw);
+
 /* "n", "north", ... -> direction, or -1. */
 int wr_mud_dir_parse(const char *word);
 const char *wr_mud_dir_name(enum wr_mud_dir d);  /* "north", ..., "in", "out" */

@@ -27,25 +27,6 @@ static bool prefix_ci(const char *s, const char *prefix)
     return true;
 }
 
-/* Does one of the space-separated words of @words start with @kw? */
-static bool words_match(const char *words, const char *kw)
-{
-    size_t kn = strlen(kw);
-    if (words == NULL || kn == 0)
-        return false;
-    const char *p = words;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ')
-            p++;
-        if ((size_t)(p - start) >= kn && strncasecmp(start, kw, kn) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Is [s, s+n) valid UTF-8 without control characters? */
 static bool text_ok(const unsigned char *s, size_t n)
 {
@@ -218,12 +199,12 @@ static struct wr_mud_item_inst *find_item(struct wr_mud *m, uint8_t loc, uint32_
         if (it->loc != loc || it->where != where)
             continue;
         if (it->item == WR_MUD_CORPSE) { /* named by its label */
-            if (words_match(it->label, kw))
+            if (wr_mud_words_match(it->label, kw))
                 return it;
             continue;
         }
         const struct wr_mud_item *def = &m->model->items[it->item];
-        if (words_match(def->keywords, kw) || words_match(def->name, kw))
+        if (wr_mud_words_match(def->keywords, kw) || wr_mud_words_match(def->name, kw))
             return it;
     }
     return NULL;

@@ -72,25 +72,6 @@ static char ascii_lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Does one of the space-separated words of @words start with @kw (ASCII
- * case-insensitively)? As get and look match items. */
-static bool words_match(const char *words, const char *kw)
-{
-    size_t kn = strlen(kw);
-    if (words == NULL || kn == 0)
-        return false;
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ')
-            p++;
-        if ((size_t)(p - start) >= kn && strncasecmp(start, kw, kn) == 0)
-            return true;
-    }
-    return false;
-}
-
 static bool prefix_ci(const char *s, const char *prefix)
 {
     if (*prefix == '\0')
@@ -770,7 +751,7 @@ static enum foe find_foe(struct wr_mud *m, const struct wr_mud_char *c, const ch
     for (size_t i = 0; i < m->n_npcs; i++) {
         const struct wr_mud_npc_inst *n = &m->npcs[i];
         const struct wr_mud_npc *def = &m->model->npcs[n->npc];
-        if (n->room != c->room || !(words_match(def->keywords, who) || words_match(def->name, who)))
+        if (n->room != c->room || !(wr_mud_words_match(def->keywords, who) || wr_mud_words_match(def->name, who)))
             continue;
         *nid = n->id;
         return def->level == 0 ? FOE_PEACEFUL : FOE_OK;

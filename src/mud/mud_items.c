@@ -42,26 +42,6 @@
 
 /* ---- matching and instances -------------------------------------------- */
 
-/* Does one of the space-separated words of @words start with @kw (ASCII
- * case-insensitively)? An empty keyword matches nothing. */
-static bool kw_match(const char *words, const char *kw)
-{
-    size_t kn = strlen(kw);
-    if (words == NULL || kn == 0)
-        return false;
-    const char *p = words;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ')
-            p++;
-        if ((size_t)(p - start) >= kn && strncasecmp(start, kw, kn) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* The model item of @it, or NULL for a corpse. */
 static const struct wr_mud_item *def_of(const struct wr_mud *m, const struct wr_mud_item_inst *it)
 {
@@ -79,8 +59,8 @@ bool wr__mud_item_matches(const struct wr_mud *m, const struct wr_mud_item_inst 
 {
     const struct wr_mud_item *d = def_of(m, it);
     if (d == NULL)
-        return kw_match(it->label, kw);
-    return kw_match(d->keywords, kw) || kw_match(d->name, kw);
+        return wr_mud_words_match(it->label, kw);
+    return wr_mud_words_match(d->keywords, kw) || wr_mud_words_match(d->name, kw);
 }
 
 /* The first instance (by id) at (@loc, @where) that @kw names, or NULL. */
@@ -466,7 +446,7 @@ static enum result apply_get_from(struct wr_mud *m, const struct wr_apply_ctx *c
     for (size_t i = 0; i < m->n_items && corpse == NULL; i++) {
         struct wr_mud_item_inst *it = &m->items[i];
         if (it->item == WR_MUD_CORPSE && it->loc == WR_MUD_IN_ROOM && it->where == c->room &&
-            kw_match(it->label, from))
+            wr_mud_words_match(it->label, from))
             corpse = it;
     }
     if (corpse == NULL) {
@@ -574,7 +554,7 @@ static enum result apply_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     uint32_t line = 0;
     for (size_t l = 0; l < sh->n_stock && d == NULL; l++) {
         const struct wr_mud_item *cand = &m->model->items[sh->stock[l].item];
-        if (kw_match(cand->keywords, kw) || kw_match(cand->name, kw)) {
+        if (wr_mud_words_match(cand->keywords, kw) || wr_mud_words_match(cand->name, kw)) {
             d = cand;
             line = (uint32_t)l;
         }

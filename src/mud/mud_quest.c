@@ -42,25 +42,6 @@
 
 /* ---- words and names -------------------------------------------------- */
 
-/* Does one of the space-separated words of @words start with @kw
- * (ASCII case-insensitively)? An empty @kw matches nothing. */
-static bool words_match(const char *words, const char *kw)
-{
-    size_t kn = strlen(kw);
-    if (words == NULL || kn == 0)
-        return false;
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ')
-            p++;
-        if ((size_t)(p - start) >= kn && strncasecmp(start, kw, kn) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* @s if it is short printable ASCII (safe to echo in a message), else
  * @fallback: a payload may hold any bytes. */
 static const char *echo_safe(const char *s, const char *fallback)
@@ -153,7 +134,7 @@ static struct wr_mud_npc_inst *find_npc(struct wr_mud *m, uint32_t room, const c
     for (size_t i = 0; i < m->n_npcs; i++) {
         struct wr_mud_npc_inst *n = &m->npcs[i];
         const struct wr_mud_npc *def = &m->model->npcs[n->npc];
-        if (n->room == room && (words_match(def->keywords, kw) || words_match(def->name, kw)))
+        if (n->room == room && (wr_mud_words_match(def->keywords, kw) || wr_mud_words_match(def->name, kw)))
             return n;
     }
     return NULL;

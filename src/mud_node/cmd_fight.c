@@ -138,23 +138,6 @@ static const char *odds(long diff)
     return "certain death";
 }
 
-static bool word_match(const char *words, const char *kw)
-{
-    size_t kn = strlen(kw);
-    if (words == NULL || kn == 0)
-        return false;
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ')
-            p++;
-        if ((size_t)(p - start) >= kn && strncasecmp(start, kw, kn) == 0)
-            return true;
-    }
-    return false;
-}
-
 static void run_consider(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                          size_t len)
 {
@@ -173,7 +156,7 @@ static void run_consider(struct client *c, const struct wr_mud_cmd_def *def, con
     for (size_t i = 0; i < wr_mud_npc_count(ms); i++) {
         const struct wr_mud_npc_inst *n = wr_mud_npc_at(ms, i);
         const struct wr_mud_npc *d = &m->npcs[n->npc];
-        if (n->room != me->room || !(word_match(d->keywords, w) || word_match(d->name, w)))
+        if (n->room != me->room || !(wr_mud_words_match(d->keywords, w) || wr_mud_words_match(d->name, w)))
             continue;
         wr_mud_put_capitalised(&b, d->name);
         if (d->level == 0)
