@@ -141,6 +141,26 @@ struct wr_mud_event wr__mud_ev_npc(const struct wr_mud *m, const struct wr_mud_n
     };
 }
 
+char *wr__mud_subst_name(const char *text, const char *name)
+{
+    size_t tn = strlen(text), nn = strlen(name), count = 0;
+    for (const char *p = text; (p = strstr(p, "{name}")) != NULL; p += 6)
+        count++;
+    char *out = wr_malloc(tn + count * nn + 1);
+    char *o = out;
+    for (const char *p = text; *p;) {
+        if (strncmp(p, "{name}", 6) == 0) {
+            memcpy(o, name, nn);
+            o += nn;
+            p += 6;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* ---- act()-style messages --------------------------------------------- */
 
 /* @tpl with "{actor}"/"{target}" replaced, first letter upper-cased. */

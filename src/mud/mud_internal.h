@@ -441,6 +441,9 @@ void wr__mud_act(const struct wr_apply_ctx *ctx, const char *code, uint32_t room
                  uint8_t target_kind, uint32_t target_id, const char *target_name,
                  const char *to_actor, const char *to_target, const char *to_room,
                  const struct wr_mud_char *ac);
+/* @text with every "{name}" replaced by @name (NPC lines to a player);
+ * the caller frees it. */
+char *wr__mud_subst_name(const char *text, const char *name);
 /* Tell @c alone (WR_MUD_EV_ACT to its session) a formatted line. */
 void wr__mud_tell_char(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c,
                        const char *code, const char *fmt, ...)

@@ -104,27 +104,6 @@ static void plural(char *out, size_t cap, const char *name, uint32_t n)
         snprintf(out, cap, "%ss", b);
 }
 
-/* @text with every "{name}" replaced by @name; the caller frees it. */
-static char *subst_name(const char *text, const char *name)
-{
-    size_t tn = strlen(text), nn = strlen(name), count = 0;
-    for (const char *p = text; (p = strstr(p, "{name}")) != NULL; p += 6)
-        count++;
-    char *out = wr_malloc(tn + count * nn + 1);
-    char *o = out;
-    for (const char *p = text; *p;) {
-        if (strncmp(p, "{name}", 6) == 0) {
-            memcpy(o, name, nn);
-            o += nn;
-            p += 6;
-        } else {
-            *o++ = *p++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* ---- finding who is meant ----------------------------------------------- */
 
 /* The first NPC instance (by id) in @room whose keywords or name has a
@@ -446,7 +425,7 @@ static void hand_in(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_
         for (size_t i = 0; i < q->n_steps; i++)
             if (q->steps[i].kind == WR_STEP_COLLECT)
                 wr__mud_take_items(m, c, q->steps[i].what, q->steps[i].count);
-    char *said = subst_name(q->done_text ? q->done_text : "Well done, {name}.", c->name);
+    char *said = wr__mud_subst_name(q->done_text ? q->done_text : "Well done, {name}.", c->name);
     struct wr_mud_event e = wr__mud_ev_npc(m, giver);
     e.text = said;
     wr__mud_to_room(ctx, WR_MUD_EV_SAY, &e);
@@ -543,7 +522,7 @@ static void say_topic(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                       const struct wr_mud_npc_inst *n, const struct wr_mud_topic *t,
                       const struct wr_mud_char *c)
 {
-    char *said = subst_name(t->text, c->name);
+    char *said = wr__mud_subst_name(t->text, c->name);
     struct wr_mud_event e = wr__mud_ev_npc(m, n);
     e.text = said;
     wr__mud_to_room(ctx, WR_MUD_EV_SAY, &e);

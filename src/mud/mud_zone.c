@@ -31,27 +31,6 @@ static bool contains_ci(const char *hay, const char *needle)
     return false;
 }
 
-/* @text with every "{name}" replaced by @name; the caller frees it. */
-static char *subst_name(const char *text, const char *name)
-{
-    size_t tn = strlen(text), nn = strlen(name), count = 0;
-    for (const char *p = text; (p = strstr(p, "{name}")) != NULL; p += 6)
-        count++;
-    char *out = wr_malloc(tn + count * nn + 1);
-    char *o = out;
-    for (const char *p = text; *p;) {
-        if (strncmp(p, "{name}", 6) == 0) {
-            memcpy(o, name, nn);
-            o += nn;
-            p += 6;
-        } else {
-            *o++ = *p++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 static void hex16(const uint8_t h[16], char out[33])
 {
     static const char digits[] = "0123456789abcdef";
@@ -175,7 +154,7 @@ static void add_reaction(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     re->npc_inst = n->id;
     re->due = ctx->now_ms + delay_ms;
     re->kind = (uint8_t)a->kind;
-    re->text = subst_name(a->text, who);
+    re->text = wr__mud_subst_name(a->text, who);
 }
 
 /* Player @c entered its room: the NPCs there schedule their greetings. */
