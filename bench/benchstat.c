@@ -177,6 +177,38 @@ static void print_mud_table(json_t *medians, struct bench *b, size_t nb)
     }
 }
 
+/* The MUD's combat runs (mudbots --mode combat): rounds, the attack
+ * command's latency, node CPU per round. */
+static void print_combat_table(json_t *medians, struct bench *b, size_t nb)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nb; i++)
+        n += json_object_get(json_object_get(medians, b[i].name), "rounds_per_sec") != NULL;
+    if (n == 0)
+        return;
+    printf("\nMUD combat medians over runs (kill: write of the attack to its prompt, ms; "
+           "cpu us = node CPU, all nodes, per round)\n");
+    printf("%-12s %4s %5s %9s %15s %12s %11s %10s\n", "bench", "runs", "bots", "rounds/s",
+           "kill p50/p99", "cpu us/round", "npc deaths", "refused");
+    for (size_t i = 0; i < nb; i++) {
+        json_t *m = json_object_get(medians, b[i].name);
+        if (json_object_get(m, "rounds_per_sec") == NULL)
+            continue;
+        char c[8][32], a[16], z[16];
+        cell(c[0], sizeof c[0], 0, num(m, "runs"));
+        cell(c[1], sizeof c[1], 0, num(m, "bots"));
+        cell(c[2], sizeof c[2], 1, num(m, "rounds_per_sec"));
+        cell(a, sizeof a, 1, num(m, "kill.p50"));
+        cell(z, sizeof z, 1, num(m, "kill.p99"));
+        snprintf(c[3], sizeof c[3], "%s/%s", a, z);
+        cell(c[4], sizeof c[4], 0, num(m, "node_cpu_us_per_round"));
+        cell(c[5], sizeof c[5], 0, num(m, "npc_deaths"));
+        cell(c[6], sizeof c[6], 0, num(m, "kills_refused"));
+        printf("%-12s %4s %5s %9s %15s %12s %11s %10s\n", b[i].name, c[0], c[1], c[2], c[3], c[4],
+               c[5], c[6]);
+    }
+}
+
 static void print_table(json_t *medians, struct bench *b, size_t nb)
 {
     size_t arena = 0;
@@ -185,6 +217,7 @@ static void print_table(json_t *medians, struct bench *b, size_t nb)
     if (arena > 0)
         print_arena_table(medians, b, nb);
     print_mud_table(medians, b, nb);
+    print_combat_table(medians, b, nb);
     printf("\n");
     for (size_t i = 0; i < nb; i++)
         printf("  %-11s %s\n", b[i].name, b[i].desc ? b[i].desc : "");
