@@ -100,10 +100,10 @@ static int32_t start_stat(const struct wr_mud_model *mo, uint32_t race, uint32_t
     return clamp32(v, -STAT_LIMIT, STAT_LIMIT);
 }
 
+/* The loader lists every class for a skill without `classes`; an empty
+ * list (`classes: []`) is a skill no class learns (the NPCs' own). */
 static bool class_allowed(const struct wr_mud_skill *sk, uint32_t cls)
 {
-    if (sk->n_classes == 0)
-        return true;
     for (size_t i = 0; i < sk->n_classes; i++)
         if (sk->classes[i] == cls)
             return true;
