@@ -5,7 +5,8 @@
  * world and its area's helpers; what is the same everywhere lives here, so
  * a change to how entries are built or events captured is made once.
  *
- * Include it after <cmocka.h> and "world/world.h". A file may define
+ * Include it after <cmocka.h> and "world/world.h", and define
+ * test_bundle() (the file's world) in the file. A file may define
  * T_NOW0 / T_SEED0 before including it to start its worlds at another log
  * time or seed, and T_CHUNK to send bundles in other chunks. Every function is static inline: a
  * file uses what it needs without unused-function warnings. */
@@ -294,12 +295,18 @@ static inline void load_bundle(struct t *t, const void *bundle, size_t len)
     load_bundle_hash(t, bundle, len, hash);
 }
 
-/* Load bundle @b (freed) and check that the world took it: a world event
- * with code "loaded" and no other. @variant names it in a failure. */
-static inline void load_checked(struct t *t, struct wr_writer *b, int variant)
+/* The bundle of the file's test world @variant (1, or 2 for a reload),
+ * written into @w (initialised here): each test file defines it. */
+static void test_bundle(struct wr_writer *w, int variant);
+
+/* Load test world @variant and check that the world took it: a world
+ * event with code "loaded" and no other. */
+static inline void load_world(struct t *t, int variant)
 {
-    load_bundle(t, b->base, b->len);
-    wr_writer_free(b);
+    struct wr_writer b;
+    test_bundle(&b, variant);
+    load_bundle(t, b.base, b.len);
+    wr_writer_free(&b);
     bool loaded = false;
     for (size_t i = 0; i < t->n_ev; i++) {
         if (t->ev[i].type != WR_MUD_EV_WORLD)

@@ -124,13 +124,6 @@ static uint32_t room_of(const struct wr_mud_model *mo, const char *key)
 
 /* ---- commands ------------------------------------------------------------ */
 
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    load_checked(t, &b, variant);
-}
-
 static enum wr_verdict create(struct t *t, uint32_t node, uint64_t s, const char *name)
 {
     P(p);

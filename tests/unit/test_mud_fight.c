@@ -148,13 +148,6 @@ static void test_bundle(struct wr_writer *w, int variant)
 
 /* ---- commands ------------------------------------------------------------ */
 
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    load_checked(t, &b, variant);
-}
-
 /* A tick of the arena from its current owner and epoch. */
 static void tick(struct t *t)
 {

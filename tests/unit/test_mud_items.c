@@ -198,13 +198,6 @@ static void zone_cmd(struct t *t, uint8_t type, uint64_t epoch)
         assert_int_equal(zone_tick(t, "town", 1, epoch), WR_APPLIED);
 }
 
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    load_checked(t, &b, variant);
-}
-
 /* The world loaded and placed, Alice (session 1) and Bob (session 2) in
  * the square with 100 gold each. */
 static void t_ready(struct t *t)

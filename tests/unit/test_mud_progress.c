@@ -108,13 +108,6 @@ static void test_bundle(struct wr_writer *w, int variant)
 
 /* ---- commands ------------------------------------------------------------------ */
 
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    load_checked(t, &b, variant);
-}
-
 /* A world with test world 1 loaded. */
 static void t_ready(struct t *t)
 {

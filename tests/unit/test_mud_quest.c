@@ -232,13 +232,6 @@ static uint32_t idx(long i)
     return (uint32_t)i;
 }
 
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    load_checked(t, &b, variant);
-}
-
 static void t_ready(struct t *t)
 {
     t_init(t);
