@@ -93,7 +93,8 @@ static void look_at(struct client *c, const struct wr_mud_char *me, const char *
     }
     for (size_t i = 0; i < wr_mud_char_count(ms); i++) {
         const struct wr_mud_char *o = wr_mud_char_at(ms, i);
-        if (o->state != WR_MUD_OFFLINE && o->room == me->room && wr_mud_words_match(o->name, what)) {
+        if (o->state != WR_MUD_OFFLINE && o->room == me->room &&
+            wr_mud_words_match(o->name, what)) {
             if (o->id == me->id)
                 wr__mud_out(c, "You look yourself over. Still here, still you.\n");
             else
