@@ -238,3 +238,11 @@ bool wr_mud_words_match(const char *words, const char *kw)
     }
     return false;
 }
+
+bool wr_mud_skill_for_class(const struct wr_mud_skill *sk, uint32_t cls)
+{
+    for (size_t i = 0; i < sk->n_classes; i++)
+        if (sk->classes[i] == cls)
+            return true;
+    return false;
+}

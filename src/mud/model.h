@@ -363,6 +363,11 @@ long wr_mud_model_channel(const struct wr_mud_model *m, const char *key);
  * finds "lantern rusty"); NULL words or an empty @kw match nothing. */
 bool wr_mud_words_match(const char *words, const char *kw);
 
+/* May a character of class @cls ever learn skill @sk (it names @cls)?
+ * The loader lists every class for a skill without `classes`; an empty
+ * list (`classes: []`) is a skill no class learns (the NPCs' own). */
+bool wr_mud_skill_for_class(const struct wr_mud_skill *sk, uint32_t cls);
+
 /* "n", "north", ... -> direction, or -1. */
 int wr_mud_dir_parse(const char *word);
 const char *wr_mud_dir_name(enum wr_mud_dir d);  /* "north", ..., "in", "out" */

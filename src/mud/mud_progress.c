@@ -100,16 +100,6 @@ static int32_t start_stat(const struct wr_mud_model *mo, uint32_t race, uint32_t
     return clamp32(v, -STAT_LIMIT, STAT_LIMIT);
 }
 
-/* The loader lists every class for a skill without `classes`; an empty
- * list (`classes: []`) is a skill no class learns (the NPCs' own). */
-static bool class_allowed(const struct wr_mud_skill *sk, uint32_t cls)
-{
-    for (size_t i = 0; i < sk->n_classes; i++)
-        if (sk->classes[i] == cls)
-            return true;
-    return false;
-}
-
 /* ---- stats, maxima, armour ------------------------------------------------- */
 
 static int32_t char_stat(const struct wr_mud *m, const struct wr_mud_char *c, enum wr_mud_stat s,
@@ -229,7 +219,7 @@ static void tell_new_skills(const struct wr_mud *m, const struct wr_apply_ctx *c
     const struct wr_mud_model *mo = m->model;
     for (size_t i = 0; i < mo->n_skills; i++) {
         const struct wr_mud_skill *sk = &mo->skills[i];
-        if (sk->level != level || !class_allowed(sk, c->cls))
+        if (sk->level != level || !wr_mud_skill_for_class(sk, c->cls))
             continue;
         if (sk->trained)
             wr__mud_tell_char(ctx, c, "level", "You may now learn %s from a trainer (train).",
@@ -305,7 +295,7 @@ bool wr__mud_knows_skill(const struct wr_mud *m, const struct wr_mud_char *c, ui
     if (m->model == NULL || skill >= m->model->n_skills || skill >= WR_MUD_MAX_SKILLS)
         return false;
     const struct wr_mud_skill *sk = &m->model->skills[skill];
-    return c->level >= sk->level && class_allowed(sk, c->cls) &&
+    return c->level >= sk->level && wr_mud_skill_for_class(sk, c->cls) &&
            (!sk->trained || (c->skills_known & (1ull << skill)) != 0);
 }
 
@@ -535,7 +525,7 @@ static enum result apply_train(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         wr__mud_fail(ctx, cmd, "no_trainer", "Nobody here teaches %s.", sk->name);
         return R_KEEP;
     }
-    if (!class_allowed(sk, c->cls)) {
+    if (!wr_mud_skill_for_class(sk, c->cls)) {
         wr__mud_fail(ctx, cmd, "wrong_class", "%s is not a skill a %s can learn.", sk->name,
                      class_name(mo, c->cls));
         return R_KEEP;

@@ -68,17 +68,6 @@ static void run_recall(struct client *c, const struct wr_mud_cmd_def *def, const
     wr__mud_submit(c, WR_MUD_RECALL, NULL);
 }
 
-/* May a character of class @cls ever learn skill @s? */
-static bool for_class(const struct wr_mud_skill *s, uint32_t cls)
-{
-    if (s->n_classes == 0)
-        return true;
-    for (size_t i = 0; i < s->n_classes; i++)
-        if (s->classes[i] == cls)
-            return true;
-    return false;
-}
-
 static void run_skills(struct client *c, const struct wr_mud_cmd_def *def, const char *args,
                        size_t len)
 {
@@ -112,7 +101,7 @@ static void run_skills(struct client *c, const struct wr_mud_cmd_def *def, const
         wr__mud_out(c, "You know no skills yet.\n");
     for (size_t s = 0; s < m->n_skills; s++) {
         const struct wr_mud_skill *sk = &m->skills[s];
-        if (wr_mud_knows_skill(ms, me, (uint32_t)s) || !for_class(sk, me->cls))
+        if (wr_mud_knows_skill(ms, me, (uint32_t)s) || !wr_mud_skill_for_class(sk, me->cls))
             continue;
         if (later++ == 0)
             wr__mud_out(c, "To learn:\n");

@@ -13,36 +13,16 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* Does a word of @words start with @w (@wlen bytes), ASCII case-insensitively? */
-static bool words_have(const char *words, const char *w, size_t wlen)
-{
-    if (words == NULL || wlen == 0)
-        return false;
-    const char *p = words;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if ((size_t)(e - p) >= wlen && strncasecmp(p, w, wlen) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
 /* Does @kw name instance @it (as mud_items.c matches it)? */
 static bool inst_named(const struct wr_mud_model *m, const struct wr_mud_item_inst *it,
                        const char *kw)
 {
-    size_t n = strlen(kw);
     if (it->item == WR_MUD_CORPSE)
-        return words_have(it->label, kw, n);
+        return wr_mud_words_match(it->label, kw);
     if (it->item >= m->n_items)
         return false;
-    return words_have(m->items[it->item].keywords, kw, n) ||
-           words_have(m->items[it->item].name, kw, n);
+    return wr_mud_words_match(m->items[it->item].keywords, kw) ||
+           wr_mud_words_match(m->items[it->item].name, kw);
 }
 
 /* The first instance (by id) at (@loc, @where) that @kw names, or NULL. */

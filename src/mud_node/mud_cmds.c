@@ -15,24 +15,6 @@
 
 /* ---- reads: look, who... ---------------------------------------------- */
 
-static bool word_match(const char *keywords, const char *word, size_t wlen)
-{
-    if (keywords == NULL || wlen == 0)
-        return false;
-    const char *p = keywords;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if ((size_t)(e - p) >= wlen && strncasecmp(p, word, wlen) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
 void wr__mud_show_room(struct client *c, uint32_t room)
 {
     const struct wr_mud *ms = wr__mud_state(c->node);
@@ -103,7 +85,7 @@ static void look_at(struct client *c, const struct wr_mud_char *me, const char *
     for (size_t i = 0; i < wr_mud_npc_count(ms); i++) {
         const struct wr_mud_npc_inst *np = wr_mud_npc_at(ms, i);
         if (np->room == me->room && np->npc < m->n_npcs &&
-            word_match(m->npcs[np->npc].keywords, what, len)) {
+            wr_mud_words_match(m->npcs[np->npc].keywords, what)) {
             wr__mud_out_wrapped(
                 c, m->npcs[np->npc].desc ? m->npcs[np->npc].desc : "You see nothing special.", 0);
             return;
@@ -111,7 +93,8 @@ static void look_at(struct client *c, const struct wr_mud_char *me, const char *
     }
     for (size_t i = 0; i < wr_mud_char_count(ms); i++) {
         const struct wr_mud_char *o = wr_mud_char_at(ms, i);
-        if (o->state != WR_MUD_OFFLINE && o->room == me->room && word_match(o->name, what, len)) {
+        if (o->state != WR_MUD_OFFLINE && o->room == me->room &&
+            wr_mud_words_match(o->name, what)) {
             if (o->id == me->id)
                 wr__mud_out(c, "You look yourself over. Still here, still you.\n");
             else

@@ -22,6 +22,8 @@
 #include "mud/worldfile.h"
 #include "world/world.h"
 
+#include "mud_harness.h"
+
 /* ---- the test world ------------------------------------------------------ */
 
 enum { Z_TOWN, Z_FOREST }; /* zones in file order */
@@ -100,14 +102,6 @@ static const char forest_v2[] =
     "rooms:\n"
     "  - {id: edge, name: Edge, desc: Trees., x: 0, y: -2, exits: {s: town.gate}}\n";
 
-static void put_file(struct wr_writer *w, const char *name, const char *text)
-{
-    wr_put_u32(w, (uint32_t)strlen(name));
-    wr_put_bytes(w, name, strlen(name));
-    wr_put_u32(w, (uint32_t)strlen(text));
-    wr_put_bytes(w, text, strlen(text));
-}
-
 /* The bundle of test world @variant (see worldfile.h for the framing). */
 static void test_bundle(struct wr_writer *w, int variant)
 {
@@ -115,9 +109,7 @@ static void test_bundle(struct wr_writer *w, int variant)
     snprintf(town, sizeof town, "%s%s%s%s%s%s%s", town_head, variant == 1 ? town_v1 : town_v2,
              town_items, variant == 1 ? town_sword : "", town_spawners,
              variant == 1 ? town_sword_spawner : "", town_npcs);
-    wr_writer_init(w, 4096);
-    wr_put_bytes(w, "WRWORLD1", 8);
-    wr_put_u32(w, 3);
+    bundle_init(w, 3);
     put_file(w, "world.yaml", world_yaml);
     put_file(w, "zones/a_town.yaml", town);
     put_file(w, "zones/b_forest.yaml", variant == 1 ? forest_v1 : forest_v2);
@@ -130,197 +122,7 @@ static uint32_t room_of(const struct wr_mud_model *mo, const char *key)
     return (uint32_t)r;
 }
 
-/* ---- capture ------------------------------------------------------------- */
-
-#define MAX_EV 512
-
-struct ev {
-    uint8_t type, audience;
-    uint32_t node;
-    uint64_t session, target;
-    uint8_t actor_kind;
-    uint32_t actor_id, target_id, room;
-    int dir;
-    char actor[48], target_name[48], item[64], code[32], text[WR_MUD_TEXT_MAX + 64];
-};
-
-struct t {
-    struct wr_world *w;
-    uint64_t now, seed;
-    uint32_t seq[64]; /* per session key (< 64) */
-    size_t n_ev, total_ev;
-    struct ev ev[MAX_EV];
-    enum wr_verdict verdict;
-    uint64_t digest; /* over every event */
-};
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    uint64_t s = h ^ v;
-    return wr_mix64(&s);
-}
-
-static uint64_t mix_str(uint64_t h, const char *s)
-{
-    h = mix(h, s ? 1 : 0);
-    for (; s && *s; s++)
-        h = mix(h, (uint8_t)*s);
-    return h;
-}
-
-static void on_event(void *data, const struct wr_event *e)
-{
-    struct t *t = data;
-    if (e->module != WR_MODULE_MUD)
-        return;
-    const struct wr_mud_event *d = e->data;
-    assert_non_null(d);
-    struct ev c;
-    memset(&c, 0, sizeof c);
-    c.type = e->type;
-    c.audience = e->audience;
-    c.node = e->node;
-    c.session = e->session;
-    c.target = e->target;
-    c.actor_kind = d->actor_kind;
-    c.actor_id = d->actor_id;
-    c.target_id = d->target_id;
-    c.room = d->room;
-    c.dir = d->dir;
-    snprintf(c.actor, sizeof c.actor, "%s", d->actor_name ? d->actor_name : "");
-    snprintf(c.target_name, sizeof c.target_name, "%s", d->target_name ? d->target_name : "");
-    snprintf(c.item, sizeof c.item, "%s", d->item ? d->item : "");
-    snprintf(c.code, sizeof c.code, "%s", d->code ? d->code : "");
-    snprintf(c.text, sizeof c.text, "%s", d->text ? d->text : "");
-    uint64_t h = t->digest;
-    h = mix(h, ((uint64_t)e->type << 8) | e->audience);
-    h = mix(h, e->node);
-    h = mix(h, e->session);
-    h = mix(h, e->target);
-    h = mix(h, ((uint64_t)d->actor_kind << 32) | d->actor_id);
-    h = mix(h, ((uint64_t)d->target_id << 32) | d->room);
-    h = mix(h, (uint64_t)(int64_t)d->dir);
-    h = mix_str(h, d->actor_name);
-    h = mix_str(h, d->item);
-    h = mix_str(h, d->code);
-    h = mix_str(h, d->text);
-    t->digest = h;
-    if (t->n_ev < MAX_EV)
-        t->ev[t->n_ev] = c;
-    t->n_ev++;
-    t->total_ev++;
-}
-
-static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
-{
-    struct t *t = data;
-    (void)cmd;
-    t->verdict = v;
-}
-
-static void t_init(struct t *t)
-{
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
-    t->now = 1000;
-    t->seed = 42;
-}
-
-static void t_free(struct t *t)
-{
-    wr_world_destroy(t->w);
-}
-
-static struct wr_mud *mud(struct t *t)
-{
-    return wr_world_module(t->w, WR_MODULE_MUD);
-}
-
-static const struct wr_mud_model *model(struct t *t)
-{
-    return wr_mud_model(mud(t));
-}
-
-/* Apply one command as its own entry at t->now; returns its verdict. The
- * seed changes with every entry, as a leader's would. */
-static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t session,
-                           const struct wr_writer *p)
-{
-    assert_true(session < 64);
-    struct wr_cmd c = {
-        .module = WR_MODULE_MUD,
-        .type = type,
-        .node = node,
-        .session = session,
-        .seq = session ? ++t->seq[session] : 0,
-        .len = p ? (uint16_t)p->len : 0,
-        .payload = p ? p->base : NULL,
-    };
-    struct wr_writer e;
-    wr_writer_init(&e, 64);
-    wr_entry_header(&e, t->now, t->seed++, 1);
-    wr_cmd_encode(&e, &c);
-    t->n_ev = 0;
-    t->verdict = (enum wr_verdict)-1;
-    assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
-    wr_writer_free(&e);
-    return t->verdict;
-}
-
-#define P(name) \
-    struct wr_writer name; \
-    wr_writer_init(&name, 64)
-
-static const struct ev *find_ev(struct t *t, uint8_t type, size_t nth)
-{
-    for (size_t i = 0; i < t->n_ev && i < MAX_EV; i++)
-        if (t->ev[i].type == type && nth-- == 0)
-            return &t->ev[i];
-    return NULL;
-}
-
-static size_t count_ev(struct t *t, uint8_t type)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < t->n_ev && i < MAX_EV; i++)
-        n += t->ev[i].type == type;
-    return n;
-}
-
-static void load_bundle(struct t *t, const void *bundle, size_t len, const uint8_t hash[16])
-{
-    const uint8_t *b = bundle;
-    /* Chunks well under a command's payload limit. */
-    for (size_t off = 0; off < len; off += 900) {
-        size_t n = len - off < 900 ? len - off : 900;
-        P(p);
-        wr_mud_encode_chunk(&p, hash, (uint32_t)len, (uint32_t)off, b + off, (uint16_t)n);
-        assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
-        wr_writer_free(&p);
-    }
-}
-
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    uint8_t hash[16];
-    crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
-    load_bundle(t, b.base, b.len, hash);
-    wr_writer_free(&b);
-    const struct ev *e = find_ev(t, WR_MUD_EV_WORLD, 0);
-    assert_non_null(e);
-    if (strcmp(e->code, "loaded") != 0)
-        fail_msg("world %d refused: %s", variant, e->text);
-}
-
-static const uint8_t *tok(uint8_t n)
-{
-    static uint8_t t[256][16];
-    memset(t[n], n, 16);
-    return t[n];
-}
+/* ---- commands ------------------------------------------------------------ */
 
 static enum wr_verdict create(struct t *t, uint32_t node, uint64_t s, const char *name)
 {
@@ -384,24 +186,6 @@ static enum wr_verdict talk(struct t *t, uint8_t type, uint32_t node, uint64_t s
     return v;
 }
 
-static enum wr_verdict place(struct t *t, const char *zone, uint32_t node, uint64_t prev)
-{
-    P(p);
-    wr_mud_encode_zone_place(&p, zone, node, prev);
-    enum wr_verdict v = cmd(t, WR_MUD_ZONE_PLACE, node, 0, &p);
-    wr_writer_free(&p);
-    return v;
-}
-
-static enum wr_verdict tick(struct t *t, const char *zone, uint32_t node, uint64_t epoch)
-{
-    P(p);
-    wr_mud_encode_zone_tick(&p, zone, epoch);
-    enum wr_verdict v = cmd(t, WR_MUD_ZONE_TICK, node, 0, &p);
-    wr_writer_free(&p);
-    return v;
-}
-
 static enum wr_verdict expire(struct t *t, uint32_t id, uint64_t since)
 {
     P(p);
@@ -444,21 +228,10 @@ static const struct wr_mud_char *ch(struct t *t, const char *name)
     return wr_mud_char_by_name(mud(t), name);
 }
 
-static void snap(struct t *t, struct wr_writer *out)
+/* The same snapshot bytes, and the same world hash. */
+static void assert_same_world(struct t *a, struct t *b)
 {
-    wr_writer_init(out, 1024);
-    wr_world_snapshot(t->w, out);
-}
-
-static void assert_same_state(struct t *a, struct t *b)
-{
-    struct wr_writer sa, sb;
-    snap(a, &sa);
-    snap(b, &sb);
-    assert_int_equal(sa.len, sb.len);
-    assert_memory_equal(sa.base, sb.base, sa.len);
-    wr_writer_free(&sa);
-    wr_writer_free(&sb);
+    assert_same_state(a, b);
     char ha[17], hb[17];
     wr_world_hash(a->w, ha);
     wr_world_hash(b->w, hb);
@@ -470,8 +243,8 @@ static void t_ready(struct t *t)
 {
     t_init(t);
     load_world(t, 1);
-    assert_int_equal(place(t, "town", 1, 0), WR_APPLIED);
-    assert_int_equal(place(t, "forest", 2, 0), WR_APPLIED);
+    assert_int_equal(zone_place(t, "town", 1, 0), WR_APPLIED);
+    assert_int_equal(zone_place(t, "forest", 2, 0), WR_APPLIED);
 }
 
 /* ---- characters ---------------------------------------------------------- */
@@ -874,14 +647,14 @@ static void test_items_and_spawner(void **state)
     /* The respawn: not on a tick before it is due (nor on a stale epoch),
      * then exactly once on a tick past due. */
     t.now = 69999;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_int_equal(count_ev(&t, WR_MUD_EV_SPAWN), 0);
     assert_null(item_in(&t, "lantern", WR_MUD_IN_ROOM, shop));
     t.now = 70000;
-    assert_int_equal(tick(&t, "town", 1, 0), WR_APPLIED); /* wrong epoch */
+    assert_int_equal(zone_tick(&t, "town", 1, 0), WR_APPLIED); /* wrong epoch */
     assert_int_equal(t.n_ev, 0);
     assert_null(item_in(&t, "lantern", WR_MUD_IN_ROOM, shop));
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     e = find_ev(&t, WR_MUD_EV_SPAWN, 0);
     assert_non_null(e);
     assert_int_equal(e->target, shop);
@@ -889,7 +662,7 @@ static void test_items_and_spawner(void **state)
     it = item_in(&t, "lantern", WR_MUD_IN_ROOM, shop);
     assert_non_null(it);
     assert_true(it->id > first_id);
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_int_equal(count_ev(&t, WR_MUD_EV_SPAWN), 0);
     assert_int_equal(wr_mud_item_count(mud(&t)), 4);
     t_free(&t);
@@ -1054,36 +827,36 @@ static void test_npc_timer_epochs(void **state)
 
     /* Unowned: no tick runs. */
     t.now = due - 1;
-    assert_int_equal(tick(&t, "town", 0, 0), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 0, 0), WR_APPLIED);
     assert_int_equal(t.n_ev, 0);
     assert_int_equal(npc_of(&t, "gatekeeper")->next_act_at, due);
 
     /* Placement is compare-and-set. */
-    assert_int_equal(place(&t, "town", 1, 0), WR_APPLIED);
+    assert_int_equal(zone_place(&t, "town", 1, 0), WR_APPLIED);
     const struct ev *e = find_ev(&t, WR_MUD_EV_ZONE_OWNER, 0);
     assert_non_null(e);
     assert_int_equal(e->audience, WR_AUD_ALL);
     assert_string_equal(e->item, "town");
     assert_int_equal(wr_mud_zone_state(mud(&t), Z_TOWN)->owner, 1);
     assert_int_equal(wr_mud_zone_state(mud(&t), Z_TOWN)->epoch, 1);
-    assert_int_equal(place(&t, "town", 2, 0), WR_APPLIED); /* stale prev */
+    assert_int_equal(zone_place(&t, "town", 2, 0), WR_APPLIED); /* stale prev */
     assert_int_equal(t.n_ev, 0);
     assert_int_equal(wr_mud_zone_state(mud(&t), Z_TOWN)->owner, 1);
-    assert_int_equal(place(&t, "nowhere", 2, 0), WR_APPLIED);
+    assert_int_equal(zone_place(&t, "nowhere", 2, 0), WR_APPLIED);
     assert_int_equal(t.n_ev, 0);
 
     /* Wrong node, wrong epoch: ignored. */
-    assert_int_equal(tick(&t, "town", 2, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 2, 1), WR_APPLIED);
     assert_int_equal(t.n_ev, 0);
-    assert_int_equal(tick(&t, "town", 1, 2), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 2), WR_APPLIED);
     assert_int_equal(t.n_ev, 0);
     /* Before due: nothing (the dog in the shop may act on its own timer,
      * so look at the gatekeeper only). */
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_int_equal(npc_of(&t, "gatekeeper")->next_act_at, due);
     /* The owner's tick at due: the gatekeeper speaks or emotes, once. */
     t.now = due;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     size_t acts = 0;
     for (size_t i = 0; i < t.n_ev; i++)
         if (t.ev[i].actor_kind == WR_MUD_ACTOR_NPC && strcmp(t.ev[i].actor, "the old gatekeeper") == 0) {
@@ -1095,19 +868,19 @@ static void test_npc_timer_epochs(void **state)
     uint64_t next = npc_of(&t, "gatekeeper")->next_act_at;
     assert_true(next >= due + 5000 && next <= due + 10000);
     /* The same tick again: nothing. */
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_int_equal(t.n_ev, 0);
 
     /* A new owner: the old one's ticks are fenced off, the new one's run. */
-    assert_int_equal(place(&t, "town", 2, 1), WR_APPLIED);
+    assert_int_equal(zone_place(&t, "town", 2, 1), WR_APPLIED);
     assert_int_equal(wr_mud_zone_state(mud(&t), Z_TOWN)->epoch, 2);
     t.now = next;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_int_equal(t.n_ev, 0);
-    assert_int_equal(tick(&t, "town", 1, 2), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 2), WR_APPLIED);
     assert_int_equal(t.n_ev, 0);
     assert_int_equal(wr_mud_zone_next_due(mud(&t), Z_TOWN) <= next, true);
-    assert_int_equal(tick(&t, "town", 2, 2), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 2, 2), WR_APPLIED);
     assert_true(npc_of(&t, "gatekeeper")->next_act_at > next);
     assert_true(wr_mud_zone_next_due(mud(&t), Z_TOWN) > next);
     t_free(&t);
@@ -1130,7 +903,7 @@ static void test_npc_wander_bounds(void **state)
     size_t moves = 0;
     for (int i = 0; i < 400; i++) {
         t.now += 1000;
-        assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+        assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
         const struct wr_mud_npc_inst *dog = npc_of(&t, "dog");
         assert_true(dog->room == shop || dog->room == square || dog->room == alley);
         seen[dog->room]++;
@@ -1158,17 +931,17 @@ static void test_greet_and_hear(void **state)
     assert_int_equal(create(&t, 1, 1, "alice"), WR_APPLIED); /* enters the square */
     assert_true(wr_mud_zone_next_due(mud(&t), Z_TOWN) <= 3000);
     t.now = 2999;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_null(find_ev(&t, WR_MUD_EV_SAY, 0));
     t.now = 3000;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     const struct ev *e = find_ev(&t, WR_MUD_EV_SAY, 0);
     assert_non_null(e);
     assert_string_equal(e->text, "Welcome, Alice!");
     assert_string_equal(e->actor, "the old gatekeeper");
     assert_int_equal(e->actor_kind, WR_MUD_ACTOR_NPC);
     assert_int_equal(e->target, square);
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_null(find_ev(&t, WR_MUD_EV_SAY, 0));
 
     /* A say that matches the hear rule gets an answer 500 ms later; one
@@ -1176,17 +949,17 @@ static void test_greet_and_hear(void **state)
     assert_int_equal(talk(&t, WR_MUD_SAY, 1, 1, NULL, "nice day"), WR_APPLIED);
     assert_int_equal(talk(&t, WR_MUD_SAY, 1, 1, NULL, "Well HELLO there"), WR_APPLIED);
     t.now = 3499;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_null(find_ev(&t, WR_MUD_EV_SAY, 0));
     t.now = 3500;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_int_equal(count_ev(&t, WR_MUD_EV_SAY), 1);
     assert_string_equal(find_ev(&t, WR_MUD_EV_SAY, 0)->text, "Hello to you, Alice.");
     /* Moving into the square again greets again; elsewhere not. */
     assert_int_equal(dircmd(&t, WR_MUD_MOVE, 1, 1, WR_DIR_S), WR_APPLIED);
     assert_int_equal(dircmd(&t, WR_MUD_MOVE, 1, 1, WR_DIR_N), WR_APPLIED);
     t.now = 4500;
-    assert_int_equal(tick(&t, "town", 1, 1), WR_APPLIED);
+    assert_int_equal(zone_tick(&t, "town", 1, 1), WR_APPLIED);
     assert_string_equal(find_ev(&t, WR_MUD_EV_SAY, 0)->text, "Welcome, Alice!");
     t_free(&t);
 }
@@ -1219,7 +992,7 @@ static void play_step(struct t *t, int i)
         talk(t, WR_MUD_SAY, node, s, NULL, i % 4 ? "hello gatekeeper" : "hm");
         break;
     case 3:
-        tick(t, "town", 1, 1);
+        zone_tick(t, "town", 1, 1);
         break;
     case 4:
         strcmd(t, WR_MUD_DROP, node, s, "lantern", NULL);
@@ -1234,14 +1007,14 @@ static void play_step(struct t *t, int i)
         talk(t, WR_MUD_TELL, node, s, names[(i / 7) % 3], "psst");
         break;
     case 8:
-        tick(t, "forest", 2, 1);
+        zone_tick(t, "forest", 2, 1);
         t->now += 3000;
         break;
     case 9:
         strcmd(t, WR_MUD_GIVE, node, s, "lantern", names[(i / 9) % 3]);
         break;
     default:
-        tick(t, "town", 1, 1);
+        zone_tick(t, "town", 1, 1);
         break;
     }
 }
@@ -1258,7 +1031,7 @@ static void test_determinism(void **state)
     }
     assert_int_equal(a.total_ev, b.total_ev);
     assert_true(a.digest == b.digest);
-    assert_same_state(&a, &b);
+    assert_same_world(&a, &b);
     t_free(&a);
     t_free(&b);
 }
@@ -1300,7 +1073,7 @@ static void test_snapshot_roundtrip(void **state)
     assert_true(a.total_ev > 0);
     assert_int_equal(a.total_ev, b.total_ev);
     assert_true(a.digest == b.digest);
-    assert_same_state(&a, &b);
+    assert_same_world(&a, &b);
 
     /* Restoring twice into the same world is clean too. */
     assert_int_equal(wr_world_restore(b.w, s1.base, s1.len), 0);
@@ -1377,7 +1150,7 @@ static void test_world_reload(void **state)
     dircmd(&t, WR_MUD_MOVE, 1, 3, WR_DIR_W);
     assert_int_equal(cmd(&t, WR_MUD_QUIT, 1, 3, NULL), WR_APPLIED);
     talk(&t, WR_MUD_CHAN, 1, 1, "gossip", "before the reload");
-    assert_int_equal(place(&t, "town", 3, 1), WR_APPLIED);
+    assert_int_equal(zone_place(&t, "town", 3, 1), WR_APPLIED);
 
     /* A bad bundle (hash mismatch, then unparsable) changes nothing. */
     struct wr_writer before, after;
@@ -1385,14 +1158,14 @@ static void test_world_reload(void **state)
     uint8_t wrong[16] = {1};
     struct wr_writer v2;
     test_bundle(&v2, 2);
-    load_bundle(&t, v2.base, v2.len, wrong);
+    load_bundle_hash(&t, v2.base, v2.len, wrong);
     wr_writer_free(&v2);
     const struct ev *e = find_ev(&t, WR_MUD_EV_WORLD, 0);
     assert_non_null(e);
     assert_string_equal(e->code, "bad");
     uint8_t h[16];
     crypto_generichash(h, 16, (const uint8_t *)"TESTWLD9", 8, NULL, 0);
-    load_bundle(&t, "TESTWLD9", 8, h);
+    load_bundle_hash(&t, "TESTWLD9", 8, h);
     assert_string_equal(find_ev(&t, WR_MUD_EV_WORLD, 0)->code, "bad");
     snap(&t, &after);
     assert_int_equal(before.len, after.len);
@@ -1667,7 +1440,7 @@ static void test_fuzz_commands(void **state)
         cmd(&t, type, 1, s, &q);
         wr_writer_free(&q);
         if (i % 50 == 0)
-            tick(&t, "town", 1, 1);
+            zone_tick(&t, "town", 1, 1);
     }
     struct wr_writer s1, s2;
     snap(&t, &s1);
@@ -1699,7 +1472,7 @@ static void test_sample_world(void **state)
     t_init(&t);
     uint8_t hash[16];
     crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
-    load_bundle(&t, b.base, b.len, hash);
+    load_bundle_hash(&t, b.base, b.len, hash);
     wr_writer_free(&b);
     const struct ev *e = find_ev(&t, WR_MUD_EV_WORLD, 0);
     assert_non_null(e);
@@ -1709,7 +1482,7 @@ static void test_sample_world(void **state)
     assert_true(wr_mud_npc_count(mud(&t)) == mo->n_npc_spawners);
     assert_true(wr_mud_item_count(mud(&t)) == mo->n_item_spawners);
     for (size_t z = 0; z < mo->n_zones; z++)
-        assert_int_equal(place(&t, mo->zones[z].key, 1 + (uint32_t)z, 0), WR_APPLIED);
+        assert_int_equal(zone_place(&t, mo->zones[z].key, 1 + (uint32_t)z, 0), WR_APPLIED);
     assert_int_equal(create(&t, 1, 1, "alice"), WR_APPLIED);
     uint64_t rng = 5;
     for (int i = 0; i < 3600; i++) {
@@ -1718,7 +1491,7 @@ static void test_sample_world(void **state)
         if (i % 7 == 0)
             dircmd(&t, WR_MUD_OPEN, 1, 1, (enum wr_mud_dir)(wr_mix64(&rng) % WR_MUD_NDIRS));
         for (size_t z = 0; z < mo->n_zones; z++)
-            tick(&t, mo->zones[z].key, 1 + (uint32_t)z, 1);
+            zone_tick(&t, mo->zones[z].key, 1 + (uint32_t)z, 1);
     }
     /* Every NPC is still in its spawner's zone and within its radius. */
     for (size_t i = 0; i < wr_mud_npc_count(mud(&t)); i++) {

@@ -23,6 +23,8 @@
 #include "mud_node/mud_text.h"
 #include "world/world.h"
 
+#include "mud_harness.h"
+
 /* ---- the test world ------------------------------------------------------ */
 
 static const char world_yaml[] = "name: Buildland\n"
@@ -52,164 +54,22 @@ static const char wild_yaml[] =
     "rooms:\n"
     "  - {id: field, name: Field, desc: A field., x: 0, y: -1, exits: {s: town.square}}\n";
 
-static void put_file(struct wr_writer *w, const char *name, const char *text)
+/* One world only: @variant is not used. */
+static void test_bundle(struct wr_writer *w, int variant)
 {
-    wr_put_u32(w, (uint32_t)strlen(name));
-    wr_put_bytes(w, name, strlen(name));
-    wr_put_u32(w, (uint32_t)strlen(text));
-    wr_put_bytes(w, text, strlen(text));
-}
-
-static void test_bundle(struct wr_writer *w)
-{
-    wr_writer_init(w, 4096);
-    wr_put_bytes(w, WR_MUD_BUNDLE_MAGIC, 8);
-    wr_put_u32(w, 3);
+    bundle_init(w, 3);
     put_file(w, "world.yaml", world_yaml);
     put_file(w, "zones/town.yaml", town_yaml);
     put_file(w, "zones/wild.yaml", wild_yaml);
 }
 
-/* ---- capture ------------------------------------------------------------- */
-
-#define MAX_EV 256
-
-struct ev {
-    uint8_t type, audience;
-    uint32_t node;
-    uint64_t session, target;
-    uint32_t actor_id, target_id, room;
-    char code[32], text[WR_MUD_TEXT_MAX + 64], to_actor[WR_MUD_TEXT_MAX + 64];
-};
-
-struct t {
-    struct wr_world *w;
-    uint64_t now, seed;
-    uint32_t seq[16];
-    size_t n_ev;
-    struct ev ev[MAX_EV];
-    enum wr_verdict verdict;
-};
-
-static void on_event(void *data, const struct wr_event *e)
-{
-    struct t *t = data;
-    if (e->module != WR_MODULE_MUD || t->n_ev >= MAX_EV)
-        return;
-    const struct wr_mud_event *d = e->data;
-    struct ev *c = &t->ev[t->n_ev++];
-    memset(c, 0, sizeof *c);
-    c->type = e->type;
-    c->audience = e->audience;
-    c->node = e->node;
-    c->session = e->session;
-    c->target = e->target;
-    c->actor_id = d->actor_id;
-    c->target_id = d->target_id;
-    c->room = d->room;
-    snprintf(c->code, sizeof c->code, "%s", d->code ? d->code : "");
-    snprintf(c->text, sizeof c->text, "%s", d->text ? d->text : "");
-    snprintf(c->to_actor, sizeof c->to_actor, "%s", d->to_actor ? d->to_actor : "");
-}
-
-static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
-{
-    (void)cmd;
-    ((struct t *)data)->verdict = v;
-}
-
-static void t_init(struct t *t)
-{
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
-    t->now = 1000;
-    t->seed = 42;
-}
-
-static void t_free(struct t *t)
-{
-    wr_world_destroy(t->w);
-}
-
-static struct wr_mud *mud(struct t *t)
-{
-    return wr_world_module(t->w, WR_MODULE_MUD);
-}
-
-static const struct wr_mud_model *model(struct t *t)
-{
-    return wr_mud_model(mud(t));
-}
-
-static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t session,
-                           const struct wr_writer *p)
-{
-    assert_true(session < 16);
-    struct wr_cmd c = {
-        .module = WR_MODULE_MUD,
-        .type = type,
-        .node = node,
-        .session = session,
-        .seq = session ? ++t->seq[session] : 0,
-        .len = p ? (uint16_t)p->len : 0,
-        .payload = p ? p->base : NULL,
-    };
-    struct wr_writer e;
-    wr_writer_init(&e, 64);
-    wr_entry_header(&e, t->now, t->seed++, 1);
-    wr_cmd_encode(&e, &c);
-    t->n_ev = 0;
-    t->verdict = (enum wr_verdict) - 1;
-    assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
-    wr_writer_free(&e);
-    return t->verdict;
-}
-
-#define P(name)                                                                                    \
-    struct wr_writer name;                                                                         \
-    wr_writer_init(&name, 64)
-
-static const struct ev *find_ev(struct t *t, uint8_t type, const char *code)
-{
-    for (size_t i = 0; i < t->n_ev; i++)
-        if (t->ev[i].type == type && (code == NULL || strcmp(t->ev[i].code, code) == 0))
-            return &t->ev[i];
-    return NULL;
-}
+/* ---- commands ------------------------------------------------------------ */
 
 /* The text of the refusal the last command got, or NULL. */
 static const char *failed(struct t *t)
 {
-    const struct ev *e = find_ev(t, WR_MUD_EV_FAIL, NULL);
+    const struct ev *e = find_ev(t, WR_MUD_EV_FAIL, 0);
     return e ? e->text : NULL;
-}
-
-static void load_world(struct t *t)
-{
-    struct wr_writer b;
-    test_bundle(&b);
-    uint8_t hash[16];
-    crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
-    for (size_t off = 0; off < b.len; off += 900) {
-        size_t n = b.len - off < 900 ? b.len - off : 900;
-        P(p);
-        wr_mud_encode_chunk(&p, hash, (uint32_t)b.len, (uint32_t)off, b.base + off, (uint16_t)n);
-        assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
-        wr_writer_free(&p);
-    }
-    wr_writer_free(&b);
-    const struct ev *e = find_ev(t, WR_MUD_EV_WORLD, NULL);
-    assert_non_null(e);
-    if (strcmp(e->code, "loaded") != 0)
-        fail_msg("test world refused: %s", e->text);
-}
-
-static const uint8_t *tok(uint8_t n)
-{
-    static uint8_t tk[16][16];
-    memset(tk[n], n, 16);
-    return tk[n];
 }
 
 static void create(struct t *t, uint32_t node, uint64_t s, const char *name)
@@ -217,7 +77,7 @@ static void create(struct t *t, uint32_t node, uint64_t s, const char *name)
     P(p);
     wr_mud_encode_create(&p, name, "$argon2id$fake", tok((uint8_t)s), 7);
     assert_int_equal(cmd(t, WR_MUD_CREATE, node, s, &p), WR_APPLIED);
-    assert_non_null(find_ev(t, WR_MUD_EV_ENTERED_GAME, NULL));
+    assert_non_null(find_ev(t, WR_MUD_EV_ENTERED_GAME, 0));
     wr_writer_free(&p);
 }
 
@@ -340,7 +200,7 @@ static void unchanged(struct t *t, struct before *b)
 static void t_ready(struct t *t)
 {
     t_init(t);
-    load_world(t);
+    load_world(t, 1);
     create(t, 1, 1, "Alice");
     create(t, 2, 2, "Bob");
     create(t, 1, 3, "Carol");
@@ -366,7 +226,7 @@ static void test_set_role(void **state)
     (void)state;
     struct t t;
     t_init(&t);
-    load_world(&t);
+    load_world(&t, 1);
     create(&t, 2, 2, "Bob");
     assert_int_equal(ch(&t, "Bob")->role, WR_ROLE_PLAYER);
 
@@ -380,7 +240,7 @@ static void test_set_role(void **state)
     /* The character is told on its own session. */
     assert_int_equal(set_role(&t, "bob", WR_ROLE_BUILDER), WR_APPLIED);
     assert_int_equal(ch(&t, "Bob")->role, WR_ROLE_BUILDER);
-    const struct ev *e = find_ev(&t, WR_MUD_EV_ACT, "info");
+    const struct ev *e = find_code(&t, WR_MUD_EV_ACT, "info", 0);
     assert_non_null(e);
     assert_int_equal(e->audience, WR_AUD_SESSION);
     assert_int_equal(e->node, 2);
@@ -454,10 +314,10 @@ static void test_dig(void **state)
     /* Nobody moved; the builder was told; the square heard of it. */
     assert_string_equal(room_key(&t, "Alice"), "town.square");
     assert_string_equal(room_key(&t, "Bob"), "town.square");
-    const struct ev *e = find_ev(&t, WR_MUD_EV_ACT, "build");
+    const struct ev *e = find_code(&t, WR_MUD_EV_ACT, "build", 0);
     assert_non_null(e);
     assert_non_null(strstr(e->to_actor, "town.cellar"));
-    e = find_ev(&t, WR_MUD_EV_WORLD, "edited");
+    e = find_code(&t, WR_MUD_EV_WORLD, "edited", 0);
     assert_non_null(e);
     assert_int_equal(e->audience, WR_AUD_ALL); /* the install's */
     bool notice = false;
@@ -515,7 +375,7 @@ static void test_link_unlink(void **state)
     ACCEPTED(&t, build(&t, 1, WR_BUILD_LINK, WR_DIR_W, "wild.field", NULL));
     assert_string_equal(exit_to(&t, "town.square", WR_DIR_W), "wild.field");
     assert_string_equal(exit_to(&t, "wild.field", WR_DIR_E), "town.square");
-    const struct ev *e = find_ev(&t, WR_MUD_EV_ACT, "build");
+    const struct ev *e = find_code(&t, WR_MUD_EV_ACT, "build", 0);
     assert_non_null(strstr(e->to_actor, "leads back"));
     size_t notices = 0;
     for (size_t i = 0; i < t.n_ev; i++)
@@ -529,7 +389,7 @@ static void test_link_unlink(void **state)
     ACCEPTED(&t, build(&t, 1, WR_BUILD_LINK, WR_DIR_E, "hall", NULL)); /* short id */
     assert_string_equal(exit_to(&t, "town.lane", WR_DIR_E), "town.hall");
     assert_string_equal(exit_to(&t, "town.hall", WR_DIR_W), "town.square");
-    assert_non_null(strstr(find_ev(&t, WR_MUD_EV_ACT, "build")->to_actor, "one way"));
+    assert_non_null(strstr(find_code(&t, WR_MUD_EV_ACT, "build", 0)->to_actor, "one way"));
 
     /* Unlink: both sides when the far side leads back; only this one else. */
     REFUSED(&t, build(&t, 1, WR_BUILD_UNLINK, WR_DIR_W, NULL, NULL), "There is no exit west");
@@ -621,7 +481,7 @@ static void test_ocreate_odelete(void **state)
     assert_string_equal(it->ground, "A Shiny Stone lies here.");
     assert_false(it->fixed);
     assert_int_equal(items_in(&t, "stone", "town.square"), 1);
-    assert_non_null(find_ev(&t, WR_MUD_EV_SPAWN, NULL)); /* seen appearing */
+    assert_non_null(find_ev(&t, WR_MUD_EV_SPAWN, 0)); /* seen appearing */
 
     /* An existing kind by id: a second lantern spawner, in the hall. */
     ACCEPTED(&t, move(&t, 1, WR_DIR_E));
@@ -729,12 +589,12 @@ static void test_teleport_goto(void **state)
     REFUSED(&t, admin(&t, 1, WR_ADMIN_TELEPORT, "Bob", "", NULL), "Bob is there already");
     ACCEPTED(&t, admin(&t, 1, WR_ADMIN_TELEPORT, "bob", "wild.field", NULL));
     assert_string_equal(room_key(&t, "Bob"), "wild.field");
-    const struct ev *moved = find_ev(&t, WR_MUD_EV_MOVED, NULL);
+    const struct ev *moved = find_ev(&t, WR_MUD_EV_MOVED, 0);
     assert_non_null(moved);
     assert_int_equal(moved->session, 2);
     assert_int_equal(moved->node, 2);
-    assert_non_null(find_ev(&t, WR_MUD_EV_DEPART, NULL));
-    assert_non_null(find_ev(&t, WR_MUD_EV_ARRIVE, NULL));
+    assert_non_null(find_ev(&t, WR_MUD_EV_DEPART, 0));
+    assert_non_null(find_ev(&t, WR_MUD_EV_ARRIVE, 0));
 
     /* goto a player, then a room of this zone by its short id. */
     ACCEPTED(&t, admin(&t, 1, WR_ADMIN_GOTO, "Bob", NULL, NULL));
@@ -761,7 +621,7 @@ static void test_force(void **state)
     REFUSED(&t, admin(&t, 1, WR_ADMIN_FORCE, "Zed", NULL, "look"), "Nobody called Zed");
     ACCEPTED(&t, admin(&t, 1, WR_ADMIN_FORCE, "Bob", NULL, "say hello there"));
     /* The line goes to Bob's session on node 2, for his node to run. */
-    const struct ev *e = find_ev(&t, WR_MUD_EV_ACT, "force");
+    const struct ev *e = find_code(&t, WR_MUD_EV_ACT, "force", 0);
     assert_non_null(e);
     assert_int_equal(e->audience, WR_AUD_SESSION);
     assert_int_equal(e->node, 2);

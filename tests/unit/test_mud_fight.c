@@ -30,6 +30,9 @@
 #include "mud_node/mud_text.h"
 #include "world/world.h"
 
+#define T_NOW0 1000000
+#include "mud_harness.h"
+
 /* ---- the test world ------------------------------------------------------ */
 
 static const char world_yaml[] =
@@ -120,14 +123,6 @@ static const char arena_spawners[] = "npc_spawners:\n"
                                      "  - {npc: brute, room: den, interval: 60s}\n"
                                      "  - {npc: sage, room: hall, interval: 30s}\n";
 
-static void put_file(struct wr_writer *w, const char *name, const char *text)
-{
-    wr_put_u32(w, (uint32_t)strlen(name));
-    wr_put_bytes(w, name, strlen(name));
-    wr_put_u32(w, (uint32_t)strlen(text));
-    wr_put_bytes(w, text, strlen(text));
-}
-
 /* Variant 1: the world above; variant 2 (a reload) has no dart skill and
  * no dummy. */
 static void test_bundle(struct wr_writer *w, int variant)
@@ -146,172 +141,18 @@ static void test_bundle(struct wr_writer *w, int variant)
     }
     snprintf(zone, sizeof zone, "%s%s%s%s%s", arena_head, variant == 2 ? "npcs:\n" : "", npcs,
              variant == 2 ? "npc_spawners:\n" : "", spawners);
-    wr_writer_init(w, 4096);
-    wr_put_bytes(w, "WRWORLD1", 8);
-    wr_put_u32(w, 2);
+    bundle_init(w, 2);
     put_file(w, "world.yaml", wy);
     put_file(w, "zones/arena.yaml", zone);
 }
 
-/* ---- capture ------------------------------------------------------------- */
+/* ---- commands ------------------------------------------------------------ */
 
-#define MAX_EV 1024
-
-struct ev {
-    uint8_t type;
-    uint64_t session, target;
-    uint8_t actor_kind;
-    uint32_t actor_id, target_id, room;
-    char code[32], text[256], to_actor[256], to_target[256], to_room[256];
-};
-
-struct t {
-    struct wr_world *w;
-    uint64_t now, seed;
-    uint32_t seq[64];
-    size_t n_ev;
-    struct ev ev[MAX_EV];
-    enum wr_verdict verdict;
-    uint64_t digest;
-};
-
-static uint64_t mix_str(uint64_t h, const char *s)
-{
-    for (; s && *s; s++) {
-        uint64_t x = h ^ (uint8_t)*s;
-        h = wr_mix64(&x);
-    }
-    uint64_t x = h ^ 0xff;
-    return wr_mix64(&x);
-}
-
-static void on_event(void *data, const struct wr_event *e)
-{
-    struct t *t = data;
-    if (e->module != WR_MODULE_MUD)
-        return;
-    const struct wr_mud_event *d = e->data;
-    struct ev c;
-    memset(&c, 0, sizeof c);
-    c.type = e->type;
-    c.session = e->session;
-    c.target = e->target;
-    c.actor_kind = d->actor_kind;
-    c.actor_id = d->actor_id;
-    c.target_id = d->target_id;
-    c.room = d->room;
-    snprintf(c.code, sizeof c.code, "%s", d->code ? d->code : "");
-    snprintf(c.text, sizeof c.text, "%s", d->text ? d->text : "");
-    snprintf(c.to_actor, sizeof c.to_actor, "%s", d->to_actor ? d->to_actor : "");
-    snprintf(c.to_target, sizeof c.to_target, "%s", d->to_target ? d->to_target : "");
-    snprintf(c.to_room, sizeof c.to_room, "%s", d->to_room ? d->to_room : "");
-    uint64_t h = t->digest ^ ((uint64_t)e->type << 40) ^ e->session ^ (e->target << 8);
-    h = mix_str(h, c.code);
-    h = mix_str(h, c.text);
-    h = mix_str(h, c.to_actor);
-    h = mix_str(h, c.to_target);
-    h = mix_str(h, c.to_room);
-    t->digest = h;
-    if (t->n_ev < MAX_EV)
-        t->ev[t->n_ev++] = c;
-}
-
-static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
-{
-    (void)cmd;
-    ((struct t *)data)->verdict = v;
-}
-
-static void t_init(struct t *t)
-{
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
-    t->now = 1000000;
-    t->seed = 42;
-}
-
-static void t_free(struct t *t)
-{
-    wr_world_destroy(t->w);
-}
-
-static struct wr_mud *mud(struct t *t)
-{
-    return wr_world_module(t->w, WR_MODULE_MUD);
-}
-
-/* Apply one command as its own entry at t->now; returns its verdict. */
-static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t session,
-                           const struct wr_writer *p)
-{
-    struct wr_cmd c = {
-        .module = WR_MODULE_MUD,
-        .type = type,
-        .node = node,
-        .session = session,
-        .seq = session ? ++t->seq[session] : 0,
-        .len = p ? (uint16_t)p->len : 0,
-        .payload = p ? p->base : NULL,
-    };
-    struct wr_writer e;
-    wr_writer_init(&e, 64);
-    wr_entry_header(&e, t->now, t->seed++, 1);
-    wr_cmd_encode(&e, &c);
-    t->n_ev = 0;
-    t->verdict = (enum wr_verdict) - 1;
-    assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
-    wr_writer_free(&e);
-    return t->verdict;
-}
-
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    uint8_t hash[16];
-    crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
-    for (size_t off = 0; off < b.len; off += 900) {
-        size_t n = b.len - off < 900 ? b.len - off : 900;
-        struct wr_writer p;
-        wr_writer_init(&p, 1024);
-        wr_mud_encode_chunk(&p, hash, (uint32_t)b.len, (uint32_t)off, b.base + off, (uint16_t)n);
-        assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
-        wr_writer_free(&p);
-    }
-    wr_writer_free(&b);
-    bool loaded = false;
-    for (size_t i = 0; i < t->n_ev; i++) {
-        if (t->ev[i].type != WR_MUD_EV_WORLD)
-            continue;
-        if (strcmp(t->ev[i].code, "loaded") != 0)
-            fail_msg("world %d refused: %s", variant, t->ev[i].text);
-        loaded = true;
-    }
-    assert_true(loaded);
-}
-
-static enum wr_verdict strs(struct t *t, uint8_t type, uint64_t s, const char *a, const char *b)
-{
-    struct wr_writer p;
-    wr_writer_init(&p, 64);
-    if (a != NULL)
-        wr_mud_encode_str(&p, a);
-    if (b != NULL)
-        wr_mud_encode_str(&p, b);
-    enum wr_verdict v = cmd(t, type, 1, s, &p);
-    wr_writer_free(&p);
-    return v;
-}
-
+/* A tick of the arena from its current owner and epoch. */
 static void tick(struct t *t)
 {
     const struct wr_mud_zone_state *zs = wr_mud_zone_state(mud(t), 0);
-    struct wr_writer p;
-    wr_writer_init(&p, 64);
-    wr_mud_encode_zone_tick(&p, "arena", zs->epoch);
-    assert_int_equal(cmd(t, WR_MUD_ZONE_TICK, zs->owner, 0, &p), WR_APPLIED);
-    wr_writer_free(&p);
+    assert_int_equal(zone_tick(t, "arena", zs->owner, zs->epoch), WR_APPLIED);
 }
 
 static uint32_t room_of(struct t *t, const char *key)
@@ -349,53 +190,30 @@ static void pools(struct wr_mud_char *c, int32_t hp, int32_t sp, int32_t ep)
     c->f.pool[WR_POOL_EP] = ep;
 }
 
+/* CREATE @name on session @s (node 1), with token byte @s. */
+static void create(struct t *t, uint64_t s, const char *name)
+{
+    P(p);
+    wr_mud_encode_create(&p, name, "$argon2id$fake", tok((uint8_t)s), 7);
+    assert_int_equal(cmd(t, WR_MUD_CREATE, 1, s, &p), WR_APPLIED);
+    wr_writer_free(&p);
+}
+
 /* A world with the test model loaded, the arena placed on node 1, and
  * character @name (session 1) in the hall with 100 hp, 50 sp, 50 ep. */
 static void t_ready(struct t *t, int variant)
 {
     t_init(t);
     load_world(t, variant);
-    struct wr_writer p;
-    wr_writer_init(&p, 64);
-    wr_mud_encode_zone_place(&p, "arena", 1, 0);
-    assert_int_equal(cmd(t, WR_MUD_ZONE_PLACE, 1, 0, &p), WR_APPLIED);
-    wr_writer_free(&p);
-    wr_writer_init(&p, 64);
-    uint8_t token[16];
-    memset(token, 1, sizeof token);
-    wr_mud_encode_create(&p, "Alice", "$argon2id$fake", token, 7);
-    assert_int_equal(cmd(t, WR_MUD_CREATE, 1, 1, &p), WR_APPLIED);
-    wr_writer_free(&p);
+    assert_int_equal(zone_place(t, "arena", 1, 0), WR_APPLIED);
+    create(t, 1, "Alice");
     pools(ch(t, "Alice"), 100, 50, 50);
 }
 
 static void add_bob(struct t *t)
 {
-    struct wr_writer p;
-    wr_writer_init(&p, 64);
-    uint8_t token[16];
-    memset(token, 2, sizeof token);
-    wr_mud_encode_create(&p, "Bob", "$argon2id$fake", token, 7);
-    assert_int_equal(cmd(t, WR_MUD_CREATE, 1, 2, &p), WR_APPLIED);
-    wr_writer_free(&p);
+    create(t, 2, "Bob");
     pools(ch(t, "Bob"), 100, 50, 50);
-}
-
-static const struct ev *find_code(struct t *t, uint8_t type, const char *code, size_t nth)
-{
-    for (size_t i = 0; i < t->n_ev; i++)
-        if (t->ev[i].type == type && (code == NULL || strcmp(t->ev[i].code, code) == 0) &&
-            nth-- == 0)
-            return &t->ev[i];
-    return NULL;
-}
-
-static size_t count_code(struct t *t, uint8_t type, const char *code)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < t->n_ev; i++)
-        n += t->ev[i].type == type && (code == NULL || strcmp(t->ev[i].code, code) == 0);
-    return n;
 }
 
 /* The text of the session's refusal (WR_MUD_EV_FAIL) of the last command, or "". */
@@ -403,23 +221,6 @@ static const char *failed(struct t *t)
 {
     const struct ev *e = find_code(t, WR_MUD_EV_FAIL, NULL, 0);
     return e ? e->text : "";
-}
-
-static void snap(struct t *t, struct wr_writer *out)
-{
-    wr_writer_init(out, 1024);
-    wr_world_snapshot(t->w, out);
-}
-
-static void assert_same_state(struct t *a, struct t *b)
-{
-    struct wr_writer sa, sb;
-    snap(a, &sa);
-    snap(b, &sb);
-    assert_int_equal(sa.len, sb.len);
-    assert_memory_equal(sa.base, sb.base, sa.len);
-    wr_writer_free(&sa);
-    wr_writer_free(&sb);
 }
 
 /* ---- what a blow should do -------------------------------------------------- */

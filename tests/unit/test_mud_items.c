@@ -20,6 +20,8 @@
 #include "mud/worldfile.h"
 #include "world/world.h"
 
+#include "mud_harness.h"
+
 /* ---- the test world --------------------------------------------------------- */
 
 static const char world_yaml[] = "name: Itemland\n"
@@ -142,14 +144,6 @@ static const char town_shops_common[] =
     "  - {id: store, name: The Store, room: store, buy_percent: 100, stock: [{item: bread}]}\n"
     "  - {id: stall, name: The Stall, room: yard, keeper: vendor, stock: [{item: bread}]}\n";
 
-static void put_file(struct wr_writer *w, const char *name, const char *text)
-{
-    wr_put_u32(w, (uint32_t)strlen(name));
-    wr_put_bytes(w, name, strlen(name));
-    wr_put_u32(w, (uint32_t)strlen(text));
-    wr_put_bytes(w, text, strlen(text));
-}
-
 static void test_bundle(struct wr_writer *w, int variant)
 {
     static char town[8192];
@@ -158,117 +152,12 @@ static void test_bundle(struct wr_writer *w, int variant)
              v1 ? town_items_v1 : town_items_v2, town_items_common,
              v1 ? town_spawners_v1 : town_spawners_v2, town_spawners_common, town_npcs,
              v1 ? town_shops_v1 : town_shops_v2, town_shops_common);
-    wr_writer_init(w, 8192);
-    wr_put_bytes(w, "WRWORLD1", 8);
-    wr_put_u32(w, 2);
+    bundle_init(w, 2);
     put_file(w, "world.yaml", world_yaml);
     put_file(w, "zones/town.yaml", town);
 }
 
 /* ---- capture and commands -------------------------------------------------------- */
-
-#define MAX_EV 256
-
-struct ev {
-    uint8_t type;
-    uint64_t session, target;
-    char code[32], text[WR_MUD_TEXT_MAX + 64], to_actor[256], to_target[256], to_room[256];
-};
-
-struct t {
-    struct wr_world *w;
-    uint64_t now, seed;
-    uint32_t seq[64];
-    size_t n_ev;
-    struct ev ev[MAX_EV];
-    enum wr_verdict verdict;
-};
-
-static void copy(char *dst, size_t cap, const char *s)
-{
-    snprintf(dst, cap, "%s", s ? s : "");
-}
-
-static void on_event(void *data, const struct wr_event *e)
-{
-    struct t *t = data;
-    if (e->module != WR_MODULE_MUD || t->n_ev >= MAX_EV)
-        return;
-    const struct wr_mud_event *d = e->data;
-    struct ev *c = &t->ev[t->n_ev++];
-    memset(c, 0, sizeof *c);
-    c->type = e->type;
-    c->session = e->session;
-    c->target = e->target;
-    copy(c->code, sizeof c->code, d->code);
-    copy(c->text, sizeof c->text, d->text);
-    copy(c->to_actor, sizeof c->to_actor, d->to_actor);
-    copy(c->to_target, sizeof c->to_target, d->to_target);
-    copy(c->to_room, sizeof c->to_room, d->to_room);
-}
-
-static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
-{
-    (void)cmd;
-    ((struct t *)data)->verdict = v;
-}
-
-static void t_init(struct t *t)
-{
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
-    t->now = 1000;
-    t->seed = 42;
-}
-
-static struct wr_mud *mud(struct t *t)
-{
-    return wr_world_module(t->w, WR_MODULE_MUD);
-}
-
-static const struct wr_mud_model *model(struct t *t)
-{
-    return wr_mud_model(mud(t));
-}
-
-static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t session,
-                           const struct wr_writer *p)
-{
-    struct wr_cmd c = {
-        .module = WR_MODULE_MUD,
-        .type = type,
-        .node = node,
-        .session = session,
-        .seq = session ? ++t->seq[session] : 0,
-        .len = p ? (uint16_t)p->len : 0,
-        .payload = p ? p->base : NULL,
-    };
-    struct wr_writer e;
-    wr_writer_init(&e, 64);
-    wr_entry_header(&e, t->now, t->seed++, 1);
-    wr_cmd_encode(&e, &c);
-    t->n_ev = 0;
-    t->verdict = (enum wr_verdict) - 1;
-    assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
-    wr_writer_free(&e);
-    return t->verdict;
-}
-
-/* A session command of session @s (node 1) with string arguments (NULL
- * ends them); returns the verdict. */
-static enum wr_verdict scmd(struct t *t, uint8_t type, uint64_t s, const char *a, const char *b)
-{
-    struct wr_writer p;
-    wr_writer_init(&p, 64);
-    if (a != NULL)
-        wr_mud_encode_str(&p, a);
-    if (b != NULL)
-        wr_mud_encode_str(&p, b);
-    enum wr_verdict v = cmd(t, type, 1, s, &p);
-    wr_writer_free(&p);
-    return v;
-}
 
 static enum wr_verdict buy(struct t *t, uint64_t s, const char *kw, uint32_t count)
 {
@@ -290,13 +179,6 @@ static void go(struct t *t, uint64_t s, enum wr_mud_dir d)
     wr_writer_free(&p);
 }
 
-static const uint8_t *tok(uint8_t n)
-{
-    static uint8_t tk[64][16];
-    memset(tk[n], n, 16);
-    return tk[n];
-}
-
 static void create(struct t *t, uint64_t s, const char *name)
 {
     struct wr_writer p;
@@ -306,36 +188,14 @@ static void create(struct t *t, uint64_t s, const char *name)
     wr_writer_free(&p);
 }
 
+/* ZONE_PLACE of the town on node 1 (@epoch: the previous one), or its
+ * ZONE_TICK at @epoch. */
 static void zone_cmd(struct t *t, uint8_t type, uint64_t epoch)
 {
-    struct wr_writer p;
-    wr_writer_init(&p, 64);
     if (type == WR_MUD_ZONE_PLACE)
-        wr_mud_encode_zone_place(&p, "town", 1, epoch);
+        assert_int_equal(zone_place(t, "town", 1, epoch), WR_APPLIED);
     else
-        wr_mud_encode_zone_tick(&p, "town", epoch);
-    assert_int_equal(cmd(t, type, 1, 0, &p), WR_APPLIED);
-    wr_writer_free(&p);
-}
-
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    uint8_t hash[16];
-    crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
-    for (size_t off = 0; off < b.len; off += 900) {
-        size_t n = b.len - off < 900 ? b.len - off : 900;
-        struct wr_writer p;
-        wr_writer_init(&p, 1024);
-        wr_mud_encode_chunk(&p, hash, (uint32_t)b.len, (uint32_t)off, b.base + off, (uint16_t)n);
-        assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
-        wr_writer_free(&p);
-    }
-    wr_writer_free(&b);
-    for (size_t i = 0; i < t->n_ev; i++)
-        if (t->ev[i].type == WR_MUD_EV_WORLD && strcmp(t->ev[i].code, "loaded") != 0)
-            fail_msg("world %d refused: %s", variant, t->ev[i].text);
+        assert_int_equal(zone_tick(t, "town", 1, epoch), WR_APPLIED);
 }
 
 /* The world loaded and placed, Alice (session 1) and Bob (session 2) in
@@ -425,12 +285,6 @@ static uint32_t room(struct t *t, const char *key)
     return (uint32_t)r;
 }
 
-static void snap(struct t *t, struct wr_writer *out)
-{
-    wr_writer_init(out, 4096);
-    wr_world_snapshot(t->w, out);
-}
-
 /* Snapshot -> restore into a fresh world -> snapshot: the same bytes. */
 static void assert_roundtrip(struct t *t)
 {
@@ -444,7 +298,7 @@ static void assert_roundtrip(struct t *t)
     assert_memory_equal(s1.base, s2.base, s1.len);
     wr_writer_free(&s1);
     wr_writer_free(&s2);
-    wr_world_destroy(b.w);
+    t_free(&b);
 }
 
 /* A snapshot of @t does not restore (the state is inconsistent). */
@@ -456,12 +310,7 @@ static void assert_refused(struct t *t)
     t_init(&b);
     assert_int_not_equal(wr_world_restore(b.w, s1.base, s1.len), 0);
     wr_writer_free(&s1);
-    wr_world_destroy(b.w);
-}
-
-static struct wr_apply_ctx ctx_of(struct t *t)
-{
-    return (struct wr_apply_ctx){.world = t->w, .now_ms = t->now, .seed = t->seed};
+    t_free(&b);
 }
 
 /* ---- equipment ------------------------------------------------------------------ */
@@ -472,15 +321,15 @@ static void test_wear_and_remove(void **state)
     struct t t;
     t_ready(&t);
     struct wr_mud_char *a = ch(&t, "alice");
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
     assert_ok(&t, "You pick up a leather cap.");
     assert_non_null(inst(&t, "cap", WR_MUD_CARRIED, a->id));
     assert_non_null(inst(&t, "fountain", WR_MUD_IN_ROOM, a->room)); /* fixed: left */
-    assert_int_equal(scmd(&t, WR_MUD_GET, 2, "all", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 2, "all", NULL), WR_APPLIED);
     assert_fail(&t, "no_item", "nothing here");
 
     /* Wear the cap: worn, in the head slot, no longer carried. */
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
     assert_ok(&t, "You wear a leather cap on your head.");
     const struct wr_mud_item_inst *cap = inst(&t, "cap", WR_MUD_WORN, a->id);
     assert_non_null(cap);
@@ -489,14 +338,14 @@ static void test_wear_and_remove(void **state)
     assert_int_equal(wr__mud_equip_stat(mud(&t), a, WR_STAT_STR), 0);
 
     /* A taken slot refuses; removing what is there frees it. */
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "helm", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "helm", NULL), WR_APPLIED);
     assert_fail(&t, "slot_taken", "You already wear a leather cap on your head; remove it first");
     assert_non_null(inst(&t, "helm", WR_MUD_CARRIED, a->id));
-    assert_int_equal(scmd(&t, WR_MUD_REMOVE, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_REMOVE, 1, "cap", NULL), WR_APPLIED);
     assert_ok(&t, "You stop using a leather cap.");
     assert_int_equal(a->eq[WR_SLOT_HEAD], 0);
     assert_non_null(inst(&t, "cap", WR_MUD_CARRIED, a->id));
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "helm", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "helm", NULL), WR_APPLIED);
     assert_ok(&t, "You wear an iron helm");
     assert_int_equal(wr__mud_equip_stat(mud(&t), a, WR_STAT_STR), 2);
     assert_int_equal(wr__mud_equip_armour(mud(&t), a, WR_DT_SLASH), 3);
@@ -504,45 +353,45 @@ static void test_wear_and_remove(void **state)
 
     /* A weapon: wielded, the weapon of the character; bonuses add up. */
     assert_int_equal(wr__mud_weapon(mud(&t), a), NONE);
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "sword", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "sword", NULL), WR_APPLIED);
     assert_ok(&t, "You wield a short sword.");
     assert_int_equal(wr__mud_weapon(mud(&t), a), item_idx(&t, "sword"));
     assert_int_equal(wr__mud_equip_stat(mud(&t), a, WR_STAT_STR), 3);
 
     /* The level gate, and what cannot be worn at all. */
-    assert_int_equal(scmd(&t, WR_MUD_REMOVE, 1, "helm", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "crown", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_REMOVE, 1, "helm", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "crown", NULL), WR_APPLIED);
     assert_fail(&t, "level", "level 5");
     a->level = 5;
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "crown", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "crown", NULL), WR_APPLIED);
     assert_ok(&t, "You wear a golden crown");
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "rock", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "rock", NULL), WR_APPLIED);
     assert_fail(&t, "not_wearable", "a rock");
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "crown", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "crown", NULL), WR_APPLIED);
     assert_fail(&t, "worn", "already using a golden crown");
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "nothing", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "nothing", NULL), WR_APPLIED);
     assert_fail(&t, "no_item", NULL);
 
     /* Worn items can be neither dropped nor given; carried ones can. */
-    assert_int_equal(scmd(&t, WR_MUD_DROP, 1, "sword", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_DROP, 1, "sword", NULL), WR_APPLIED);
     assert_fail(&t, "worn", "You must remove a short sword first.");
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "crown", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "crown", "bob"), WR_APPLIED);
     assert_fail(&t, "worn", "You must remove a golden crown first.");
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "helm", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "helm", "bob"), WR_APPLIED);
     assert_ok(&t, NULL);
     assert_non_null(inst(&t, "helm", WR_MUD_CARRIED, ch(&t, "bob")->id));
 
     /* Remove by slot name (unwield sends "wield"); nothing there refuses. */
-    assert_int_equal(scmd(&t, WR_MUD_REMOVE, 1, "wield", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_REMOVE, 1, "wield", NULL), WR_APPLIED);
     assert_ok(&t, "You stop using a short sword.");
     assert_int_equal(wr__mud_weapon(mud(&t), a), NONE);
-    assert_int_equal(scmd(&t, WR_MUD_REMOVE, 1, "wield", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_REMOVE, 1, "wield", NULL), WR_APPLIED);
     assert_fail(&t, "not_worn", NULL);
-    assert_int_equal(scmd(&t, WR_MUD_DROP, 1, "sword", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_DROP, 1, "sword", NULL), WR_APPLIED);
     assert_ok(&t, NULL);
     assert_non_null(inst(&t, "sword", WR_MUD_IN_ROOM, a->room));
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* ---- item uses -------------------------------------------------------------------- */
@@ -553,33 +402,33 @@ static void test_use(void **state)
     struct t t;
     t_ready(&t);
     struct wr_mud_char *a = ch(&t, "alice");
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
 
     /* A verb the item does not have, and an item without uses. */
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "eat", "potion"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "eat", "potion"), WR_APPLIED);
     assert_fail(&t, "no_use", "You can't eat a red potion.");
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "", "rock"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "", "rock"), WR_APPLIED);
     assert_fail(&t, "no_use", "You can't use a rock.");
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "drink", "bread"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "drink", "bread"), WR_APPLIED);
     assert_fail(&t, "no_item", NULL); /* no bread carried */
 
     /* drink potion: health back (capped at the maximum), the potion gone;
      * the message comes from the use's msg with the item as {target}. */
     a->f.pool[WR_POOL_HP] = 1;
     int32_t max = wr__mud_max(mud(&t), WR_MUD_ACTOR_CHAR, a->id, WR_POOL_HP, t.now);
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "drink", "potion"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "drink", "potion"), WR_APPLIED);
     assert_ok(&t, "You drink a red potion.");
     assert_int_equal(a->f.pool[WR_POOL_HP], max < 11 ? max : 11);
     assert_null(inst(&t, "potion", WR_MUD_CARRIED, a->id));
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "drink", "potion"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "drink", "potion"), WR_APPLIED);
     assert_fail(&t, "no_item", NULL);
     a->f.pool[WR_POOL_HP] = max - 1;
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "eat", "bread"), WR_APPLIED); /* none yet */
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "eat", "bread"), WR_APPLIED); /* none yet */
     assert_fail(&t, "no_item", NULL);
 
     /* use (the first use) of the elixir: a timed strength effect. */
     assert_int_equal(a->f.n_fx, 0);
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "", "elixir"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "", "elixir"), WR_APPLIED);
     assert_ok(&t, "You drink a blue elixir.");
     assert_int_equal(a->f.n_fx, 1);
     assert_int_equal(a->f.fx[0].kind, WR_EFF_STAT);
@@ -591,13 +440,13 @@ static void test_use(void **state)
 
     /* A use that is not consumed stays; using it again refreshes its
      * effect instead of stacking it. */
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "read", "scroll"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "read", "scroll"), WR_APPLIED);
     assert_ok(&t, "You read a scroll.");
     assert_int_equal(a->f.n_fx, 2);
     assert_int_equal(a->f.fx[1].kind, WR_EFF_ARMOUR);
     assert_int_equal(a->f.fx[1].dtype, WR_DT_FIRE);
     t.now += 5000;
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "READ", "scroll"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "READ", "scroll"), WR_APPLIED);
     assert_ok(&t, NULL);
     assert_int_equal(a->f.n_fx, 2);
     assert_int_equal(a->f.fx[1].until, t.now + 10000);
@@ -605,12 +454,12 @@ static void test_use(void **state)
 
     /* Damage has no target out of combat: nothing happens but the item
      * is used up. */
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "throw", "bomb"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "throw", "bomb"), WR_APPLIED);
     assert_ok(&t, "You throw a bomb.");
     assert_int_equal(a->f.pool[WR_POOL_HP], max - 1);
     assert_null(inst(&t, "bomb", WR_MUD_CARRIED, a->id));
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* In a fight an item's damage strikes the foe: the bomb kills the rat,
@@ -622,16 +471,16 @@ static void test_use_in_fight(void **state)
     t_ready(&t);
     struct wr_mud_char *a = ch(&t, "alice");
     struct wr_mud *m = mud(&t);
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "bomb", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "bomb", NULL), WR_APPLIED);
     go(&t, 1, WR_DIR_N);
     uint32_t yard = a->room;
     assert_int_equal(m->n_npcs, 2);
     uint32_t rat = m->npcs[1].id;
     assert_int_equal(m->npcs[1].room, yard);
-    assert_int_equal(scmd(&t, WR_MUD_KILL, 1, "rat", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_KILL, 1, "rat", NULL), WR_APPLIED);
     assert_ok(&t, NULL);
     assert_true(a->f.next_round_at != NEVER);
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "throw", "bomb"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "throw", "bomb"), WR_APPLIED);
     assert_ok(&t, "You throw a bomb.");
     assert_null(wr__mud_npc_by_id(m, rat));
     const struct wr_mud_item_inst *corpse = NULL;
@@ -644,7 +493,7 @@ static void test_use_in_fight(void **state)
     assert_non_null(inst(&t, "ruby", WR_MUD_IN_CORPSE, corpse->id));
     assert_null(inst(&t, "bomb", WR_MUD_CARRIED, a->id));
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* ---- gold ------------------------------------------------------------------------- */
@@ -655,7 +504,7 @@ static void test_give_gold(void **state)
     struct t t;
     t_ready(&t);
     struct wr_mud_char *a = ch(&t, "alice"), *b = ch(&t, "bob");
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "30 gold", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "30 gold", "bob"), WR_APPLIED);
     assert_ok(&t, "You give 30 gold to Bob.");
     assert_int_equal(a->gold, 70);
     assert_int_equal(b->gold, 130);
@@ -665,26 +514,26 @@ static void test_give_gold(void **state)
     assert_true(told);
 
     /* More than one has is refused; exactly what one has is not. */
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "71 coins", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "71 coins", "bob"), WR_APPLIED);
     assert_fail(&t, "no_gold", "You have only 70 gold.");
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "0 gold", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "0 gold", "bob"), WR_APPLIED);
     assert_fail(&t, "no_gold", NULL);
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "70 coins", "nobody"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "70 coins", "nobody"), WR_APPLIED);
     assert_fail(&t, "no_target", NULL);
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "70 coins", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "70 coins", "bob"), WR_APPLIED);
     assert_ok(&t, NULL);
     assert_int_equal(a->gold, 0);
     assert_int_equal(b->gold, 200);
     /* The recipient's purse has a ceiling. */
     b->gold = UINT32_MAX;
     a->gold = 1;
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "1 gold", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "1 gold", "bob"), WR_APPLIED);
     assert_fail(&t, "too_much", NULL);
     assert_int_equal(a->gold, 1);
     /* "4294967296 gold" is no number of gold: an item keyword. */
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "4294967296 gold", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "4294967296 gold", "bob"), WR_APPLIED);
     assert_fail(&t, "no_item", NULL);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* ---- shops ------------------------------------------------------------------------- */
@@ -763,7 +612,7 @@ static void test_shop_buy(void **state)
     assert_int_equal(buy(&t, 1, "bread", 1), WR_APPLIED);
     assert_ok(&t, "You buy a loaf of bread for 2 gold.");
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 static void test_shop_sell(void **state)
@@ -772,8 +621,8 @@ static void test_shop_sell(void **state)
     struct t t;
     t_ready(&t);
     struct wr_mud_char *a = ch(&t, "alice");
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "helm", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "helm", NULL), WR_APPLIED);
     assert_fail(&t, "no_shop", NULL);
     go(&t, 1, WR_DIR_E);
     long s = wr_mud_model_shop_in(model(&t), a->room);
@@ -783,34 +632,34 @@ static void test_shop_sell(void **state)
     a->gold = 0;
 
     /* Half the price; the helm goes back on the shelf. */
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "helm", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "helm", NULL), WR_APPLIED);
     assert_ok(&t, "You sell an iron helm for 20 gold.");
     assert_int_equal(a->gold, 20);
     assert_int_equal(wr_mud_shop_stock(mud(&t), (uint32_t)s, 0), 1);
     /* An unlimited line stays unlimited; an item it does not list is just
      * bought. */
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "sword", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "sword", NULL), WR_APPLIED);
     assert_ok(&t, "for 15 gold");
     assert_int_equal(wr_mud_shop_stock(mud(&t), (uint32_t)s, 1), -1);
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "crown", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "crown", NULL), WR_APPLIED);
     assert_ok(&t, "You sell a golden crown for 250 gold.");
     assert_int_equal(a->gold, 285);
     assert_null(inst(&t, "crown", WR_MUD_CARRIED, a->id));
 
     /* Worthless, worn, missing; the positive control is the cap once off. */
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "rock", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "rock", NULL), WR_APPLIED);
     assert_fail(&t, "worthless", "will not pay anything for a rock");
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "cap", NULL), WR_APPLIED);
     assert_fail(&t, "worn", "You must remove a leather cap first.");
-    assert_int_equal(scmd(&t, WR_MUD_REMOVE, 1, "cap", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_REMOVE, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "cap", NULL), WR_APPLIED);
     assert_ok(&t, "for 5 gold");
-    assert_int_equal(scmd(&t, WR_MUD_SELL, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_SELL, 1, "cap", NULL), WR_APPLIED);
     assert_fail(&t, "no_item", NULL);
     assert_int_equal(a->gold, 290);
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* Two buyers race for the last units: the log orders them; exactly the
@@ -841,7 +690,7 @@ static void test_shop_race(void **state)
     assert_int_equal(a->gold, 100 - 8 * pa);
     assert_int_equal(b->gold, 100 - 8 * pb);
     assert_int_equal(wr_mud_shop_stock(mud(&t), (uint32_t)s, 2), 0);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* ---- corpses ------------------------------------------------------------------------- */
@@ -875,27 +724,27 @@ static void test_corpses(void **state)
     assert_roundtrip(&t);
 
     /* A corpse cannot be taken; what it holds can. */
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "corpse", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "corpse", NULL), WR_APPLIED);
     assert_fail(&t, "fixed", NULL);
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 1, "ruby", "stone"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 1, "ruby", "stone"), WR_APPLIED);
     assert_fail(&t, "no_container", NULL);
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 1, "sword", "corpse"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 1, "sword", "corpse"), WR_APPLIED);
     assert_fail(&t, "no_item", "There is no such thing in the corpse of a giant rat.");
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 1, "gold", "rat"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 1, "gold", "rat"), WR_APPLIED);
     assert_ok(&t, "gold from the corpse of a giant rat");
     assert_int_equal(a->gold, 100 + rat_gold);
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 1, "gold", "corpse"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 1, "gold", "corpse"), WR_APPLIED);
     assert_fail(&t, "no_gold", NULL);
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 1, "all", "corpse"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 1, "all", "corpse"), WR_APPLIED);
     assert_ok(&t, "You get a ruby from the corpse of a giant rat.");
     assert_non_null(inst(&t, "ruby", WR_MUD_CARRIED, a->id));
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 1, "all", "corpse"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 1, "all", "corpse"), WR_APPLIED);
     assert_fail(&t, "empty", NULL);
 
     /* A character's corpse: what it carried and its gold, not what it
      * wears. */
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
     size_t carried = count_at(&t, WR_MUD_CARRIED, a->id);
     assert_true(carried > 3);
     uint32_t gold = a->gold;
@@ -911,10 +760,10 @@ static void test_corpses(void **state)
     assert_roundtrip(&t);
 
     /* Bob loots it: "alice" names her corpse, not the rat's. */
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 2, "sword", "alice"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 2, "sword", "alice"), WR_APPLIED);
     assert_ok(&t, "You get a short sword from the corpse of Alice.");
     assert_non_null(inst(&t, "sword", WR_MUD_CARRIED, b->id));
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 2, "all", "alice"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 2, "all", "alice"), WR_APPLIED);
     assert_ok(&t, NULL);
     assert_int_equal(b->gold, 100 + gold);
     assert_int_equal(count_at(&t, WR_MUD_IN_CORPSE, ac), 0);
@@ -944,7 +793,7 @@ static void test_corpses(void **state)
     assert_null(inst(&t, "ruby", WR_MUD_IN_CORPSE, third));
     assert_non_null(inst(&t, "ruby", WR_MUD_CARRIED, b->id)); /* Alice's, looted */
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* ---- quest helpers -------------------------------------------------------------------- */
@@ -966,7 +815,7 @@ static void test_quest_helpers(void **state)
     wr__mud_take_items(mud(&t), a, ruby, 5);
     assert_int_equal(wr__mud_count_carried(mud(&t), a, ruby), 0);
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 /* ---- snapshot, reload, bad input ------------------------------------------------------ */
@@ -978,8 +827,8 @@ static void test_snapshot_checks(void **state)
     t_ready(&t);
     struct wr_mud_char *a = ch(&t, "alice");
     struct wr_mud *m = mud(&t);
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
     struct wr_apply_ctx ctx = ctx_of(&t);
     uint32_t cid = wr__mud_make_corpse(m, &ctx, WR_MUD_ACTOR_NPC, m->npcs[1].id, a->room, NULL);
     go(&t, 1, WR_DIR_E);
@@ -1009,7 +858,7 @@ static void test_snapshot_checks(void **state)
     assert_refused(&t);
     *stock = was;
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 static void test_reload(void **state)
@@ -1019,11 +868,11 @@ static void test_reload(void **state)
     t_ready(&t);
     struct wr_mud_char *a = ch(&t, "alice"), *b = ch(&t, "bob");
     struct wr_mud *m = mud(&t);
-    assert_int_equal(scmd(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "helm", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "sword", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_GIVE, 1, "cap", "bob"), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 2, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GET, 1, "all", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "helm", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "sword", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_GIVE, 1, "cap", "bob"), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 2, "cap", NULL), WR_APPLIED);
     struct wr_apply_ctx ctx = ctx_of(&t);
     uint32_t pitc =
         wr__mud_make_corpse(m, &ctx, WR_MUD_ACTOR_NPC, m->npcs[1].id, room(&t, "town.pit"), NULL);
@@ -1056,7 +905,7 @@ static void test_reload(void **state)
     assert_int_equal(wr_mud_shop_stock(m, 0, 1), -1);
     assert_int_equal(wr_mud_shop_stock(m, 0, 2), 1);
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 static void test_malformed(void **state)
@@ -1065,16 +914,16 @@ static void test_malformed(void **state)
     struct t t;
     t_ready(&t);
     assert_int_equal(cmd(&t, WR_MUD_WEAR, 1, 1, NULL), WR_MALFORMED);
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "drink", NULL), WR_MALFORMED);
-    assert_int_equal(scmd(&t, WR_MUD_GET_FROM, 1, "all", NULL), WR_MALFORMED);
-    assert_int_equal(scmd(&t, WR_MUD_BUY, 1, "helm", NULL), WR_MALFORMED);
-    assert_int_equal(scmd(&t, WR_MUD_ITEMS_FIRST + 10, 1, "x", NULL), WR_MALFORMED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "drink", NULL), WR_MALFORMED);
+    assert_int_equal(strs(&t, WR_MUD_GET_FROM, 1, "all", NULL), WR_MALFORMED);
+    assert_int_equal(strs(&t, WR_MUD_BUY, 1, "helm", NULL), WR_MALFORMED);
+    assert_int_equal(strs(&t, WR_MUD_ITEMS_FIRST + 10, 1, "x", NULL), WR_MALFORMED);
     /* A session-less items command is a node bug. */
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 0, "cap", NULL), WR_MALFORMED);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 0, "cap", NULL), WR_MALFORMED);
     /* Positive control: the same commands well formed. */
-    assert_int_equal(scmd(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
-    assert_int_equal(scmd(&t, WR_MUD_USE, 1, "drink", "potion"), WR_APPLIED);
-    wr_world_destroy(t.w);
+    assert_int_equal(strs(&t, WR_MUD_WEAR, 1, "cap", NULL), WR_APPLIED);
+    assert_int_equal(strs(&t, WR_MUD_USE, 1, "drink", "potion"), WR_APPLIED);
+    t_free(&t);
 }
 
 /* Random items commands with random and plausible payloads: no crash, the
@@ -1121,7 +970,7 @@ static void test_fuzz(void **state)
     }
     assert_true(wr__mud_items_ok(mud(&t)));
     assert_roundtrip(&t);
-    wr_world_destroy(t.w);
+    t_free(&t);
 }
 
 int main(void)

@@ -24,6 +24,11 @@
 #include "mud/mud_internal.h"
 #include "world/world.h"
 
+/* Test world 1 goes in as one chunk: the seeds its tests start from. */
+#define T_SEED0 7
+#define T_CHUNK 65000
+#include "mud_harness.h"
+
 /* ---- the test world --------------------------------------------------------- */
 
 /* Variant 1; variant 2 (a reload) puts the elves first, swaps the two
@@ -86,14 +91,6 @@ enum { R_HUMAN, R_ELF };
 enum { C_WARRIOR, C_MAGE };
 enum { SK_BASH, SK_FIREBALL, SK_HEAL };
 
-static void put_file(struct wr_writer *w, const char *name, const char *text)
-{
-    wr_put_u32(w, (uint32_t)strlen(name));
-    wr_put_bytes(w, name, strlen(name));
-    wr_put_u32(w, (uint32_t)strlen(text));
-    wr_put_bytes(w, text, strlen(text));
-}
-
 /* The bundle of test world @variant (worldfile.h has the framing). */
 static void test_bundle(struct wr_writer *w, int variant)
 {
@@ -104,136 +101,18 @@ static void test_bundle(struct wr_writer *w, int variant)
     else
         snprintf(world, sizeof world, "%sraces:\n%s%sskills:\n%s%s", world_head, elf, human,
                  fireball, bash);
-    wr_writer_init(w, 4096);
-    wr_put_bytes(w, "WRWORLD1", 8);
-    wr_put_u32(w, 2);
+    bundle_init(w, 2);
     put_file(w, "world.yaml", world);
     put_file(w, "zones/town.yaml", variant == 1 ? town_yaml : town_yaml_v2);
 }
 
-/* ---- capture ------------------------------------------------------------------ */
+/* ---- commands ------------------------------------------------------------------ */
 
-#define MAX_EV 256
-
-struct ev {
-    uint8_t type, audience;
-    uint64_t session, target;
-    uint32_t actor_id;
-    char code[32], text[WR_MUD_TEXT_MAX + 64], to_actor[WR_MUD_TEXT_MAX + 64],
-        to_room[WR_MUD_TEXT_MAX + 64];
-};
-
-struct t {
-    struct wr_world *w;
-    uint64_t now, seed;
-    uint32_t seq[64];
-    size_t n_ev;
-    struct ev ev[MAX_EV];
-    enum wr_verdict verdict;
-};
-
-static void on_event(void *data, const struct wr_event *e)
+/* A world with test world 1 loaded. */
+static void t_ready(struct t *t)
 {
-    struct t *t = data;
-    if (e->module != WR_MODULE_MUD || t->n_ev >= MAX_EV)
-        return;
-    const struct wr_mud_event *d = e->data;
-    struct ev *c = &t->ev[t->n_ev++];
-    memset(c, 0, sizeof *c);
-    c->type = e->type;
-    c->audience = e->audience;
-    c->session = e->session;
-    c->target = e->target;
-    c->actor_id = d->actor_id;
-    snprintf(c->code, sizeof c->code, "%s", d->code ? d->code : "");
-    snprintf(c->text, sizeof c->text, "%s", d->text ? d->text : "");
-    snprintf(c->to_actor, sizeof c->to_actor, "%s", d->to_actor ? d->to_actor : "");
-    snprintf(c->to_room, sizeof c->to_room, "%s", d->to_room ? d->to_room : "");
-}
-
-static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
-{
-    struct t *t = data;
-    (void)cmd;
-    t->verdict = v;
-}
-
-static struct wr_mud *mud(struct t *t)
-{
-    return wr_world_module(t->w, WR_MODULE_MUD);
-}
-
-static struct wr_mud_model *model(struct t *t)
-{
-    return mud(t)->model;
-}
-
-static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t session,
-                           const struct wr_writer *p)
-{
-    assert_true(session < 64);
-    struct wr_cmd c = {
-        .module = WR_MODULE_MUD,
-        .type = type,
-        .node = node,
-        .session = session,
-        .seq = session ? ++t->seq[session] : 0,
-        .len = p ? (uint16_t)p->len : 0,
-        .payload = p ? p->base : NULL,
-    };
-    struct wr_writer e;
-    wr_writer_init(&e, 64);
-    wr_entry_header(&e, t->now, t->seed++, 1);
-    wr_cmd_encode(&e, &c);
-    t->n_ev = 0;
-    t->verdict = (enum wr_verdict) - 1;
-    assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
-    wr_writer_free(&e);
-    return t->verdict;
-}
-
-#define P(name)                                                                                    \
-    struct wr_writer name;                                                                         \
-    wr_writer_init(&name, 64)
-
-static const struct ev *find_ev(struct t *t, uint8_t type, size_t nth)
-{
-    for (size_t i = 0; i < t->n_ev; i++)
-        if (t->ev[i].type == type && nth-- == 0)
-            return &t->ev[i];
-    return NULL;
-}
-
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    uint8_t hash[16];
-    crypto_generichash(hash, 16, b.base, b.len, NULL, 0);
-    P(p);
-    wr_mud_encode_chunk(&p, hash, (uint32_t)b.len, 0, b.base, (uint16_t)b.len);
-    assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
-    wr_writer_free(&p);
-    wr_writer_free(&b);
-    const struct ev *e = find_ev(t, WR_MUD_EV_WORLD, 0);
-    assert_non_null(e);
-    if (strcmp(e->code, "loaded") != 0)
-        fail_msg("world %d refused: %s", variant, e->text);
-}
-
-static void t_init(struct t *t)
-{
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
-    t->now = 1000;
-    t->seed = 7;
+    t_init(t);
     load_world(t, 1);
-}
-
-static void t_free(struct t *t)
-{
-    wr_world_destroy(t->w);
 }
 
 /* The first WR_MUD_EV_ACT with @code, or NULL. */
@@ -258,13 +137,6 @@ static const char *fail_text(struct t *t)
 {
     const struct ev *e = find_ev(t, WR_MUD_EV_FAIL, 0);
     return e ? e->text : "(no failure)";
-}
-
-static const uint8_t *tok(uint8_t n)
-{
-    static uint8_t tk[64][16];
-    memset(tk[n], n + 1, 16);
-    return tk[n];
 }
 
 /* CREATE @name on session @s with race/class keys (NULL: the old payload
@@ -329,12 +201,6 @@ static enum wr_verdict zone_cmd(struct t *t, uint8_t type, uint64_t epoch)
     return v;
 }
 
-/* A context for calling the area's functions directly at t->now. */
-static struct wr_apply_ctx ctx_of(struct t *t)
-{
-    return (struct wr_apply_ctx){.world = t->w, .now_ms = t->now, .seed = t->seed};
-}
-
 static const struct wr_mud_npc_inst *npc_of(struct t *t, const char *key)
 {
     for (size_t i = 0; i < mud(t)->n_npcs; i++)
@@ -372,7 +238,7 @@ static void test_create_race_class(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Elna", "elf", "mage"), WR_APPLIED);
     assert_non_null(find_ev(&t, WR_MUD_EV_ENTERED_GAME, 0));
     struct wr_mud_char *c = ch(&t, "Elna");
@@ -413,7 +279,7 @@ static void test_create_refusals(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     /* An unknown race is refused and creates nothing... */
     assert_int_equal(create(&t, 1, "Bram", "orc", "warrior"), WR_APPLIED);
     const struct ev *e = find_ev(&t, WR_MUD_EV_REFUSED, 0);
@@ -453,7 +319,7 @@ static void test_stats_effects(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *c = ch(&t, "Hugo");
     assert_int_equal(stat_of(&t, c, WR_STAT_VIT), 12);
@@ -499,9 +365,9 @@ static void test_xp_scaling(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
-    model(&t)->rules.max_level = 50;
-    model(&t)->rules.xp_base = 1000000; /* no level up in this test */
+    t_ready(&t);
+    mud(&t)->model->rules.max_level = 50;
+    mud(&t)->model->rules.xp_base = 1000000; /* no level up in this test */
     assert_int_equal(create(&t, 1, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *c = ch(&t, "Hugo");
     struct wr_apply_ctx ctx = ctx_of(&t);
@@ -544,7 +410,7 @@ static void test_level_up(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Hugo", "human", "warrior"), WR_APPLIED);
     assert_int_equal(create(&t, 2, "Bob", "human", "mage"), WR_APPLIED);
     struct wr_mud_char *c = ch(&t, "Hugo");
@@ -590,7 +456,7 @@ static void test_death_penalty(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *c = ch(&t, "Hugo");
     struct wr_apply_ctx ctx = ctx_of(&t);
@@ -620,7 +486,7 @@ static void test_regen_schedule(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(zone_cmd(&t, WR_MUD_ZONE_PLACE, 0), WR_APPLIED);
     assert_int_equal(create(&t, 1, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *c = ch(&t, "Hugo");
@@ -695,7 +561,7 @@ static void test_regen_npc_and_effects(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(zone_cmd(&t, WR_MUD_ZONE_PLACE, 0), WR_APPLIED);
     assert_int_equal(create(&t, 1, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *c = ch(&t, "Hugo");
@@ -740,7 +606,7 @@ static void test_hone(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *c = ch(&t, "Hugo");
     /* Strength 12 costs 10 * 12 = 120; 20 gold is not enough. */
@@ -781,7 +647,7 @@ static void test_train(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Mira", "elf", "mage"), WR_APPLIED);
     assert_int_equal(create(&t, 2, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *mira = ch(&t, "Mira"), *hugo = ch(&t, "Hugo");
@@ -841,13 +707,35 @@ static void test_train(void **state)
     t_free(&t);
 }
 
+/* `classes: []` is a skill no class learns (the NPCs' own, such as a
+ * rat's bite); the loader fills a skill without `classes` with all of
+ * them. Next to it, the same check with the class listed. */
+static void test_skill_classes(void **state)
+{
+    (void)state;
+    uint32_t mages[1] = {C_MAGE};
+    struct wr_mud_skill none = {.n_classes = 0}, mage_only = {.classes = mages, .n_classes = 1};
+    assert_false(wr_mud_skill_for_class(&none, C_MAGE));
+    assert_false(wr_mud_skill_for_class(&none, C_WARRIOR));
+    assert_true(wr_mud_skill_for_class(&mage_only, C_MAGE));
+    assert_false(wr_mud_skill_for_class(&mage_only, C_WARRIOR));
+    /* heal names no classes in the file: every class may learn it */
+    struct t t;
+    t_ready(&t);
+    const struct wr_mud_skill *heal_sk = &model(&t)->skills[SK_HEAL];
+    assert_int_equal(heal_sk->n_classes, model(&t)->n_classes);
+    assert_true(wr_mud_skill_for_class(heal_sk, C_WARRIOR));
+    assert_true(wr_mud_skill_for_class(heal_sk, C_MAGE));
+    t_free(&t);
+}
+
 /* ---- snapshot ---------------------------------------------------------------------- */
 
 static void test_snapshot_section(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Mira", "elf", "mage"), WR_APPLIED);
     assert_int_equal(create(&t, 2, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud *m = mud(&t);
@@ -945,7 +833,7 @@ static void test_remap(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Mira", "elf", "mage"), WR_APPLIED);
     struct wr_mud *m = mud(&t);
     struct wr_mud_char *mira = ch(&t, "Mira");
@@ -974,7 +862,7 @@ static void test_world_snapshot_roundtrip(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(zone_cmd(&t, WR_MUD_ZONE_PLACE, 0), WR_APPLIED);
     assert_int_equal(create(&t, 1, "Mira", "elf", "mage"), WR_APPLIED);
     assert_int_equal(create(&t, 2, "Hugo", "human", "warrior"), WR_APPLIED);
@@ -993,9 +881,9 @@ static void test_world_snapshot_roundtrip(void **state)
     wr_writer_init(&a, 4096);
     wr_world_snapshot(t.w, &a);
     struct t u;
-    memset(&u, 0, sizeof u);
-    struct wr_world_hooks h = {.data = &u, .on_event = on_event, .on_verdict = on_verdict};
-    u.w = wr_world_create(&h);
+    t_init(&u);
+    u.now = 0;
+    u.seed = 0;
     assert_int_equal(wr_world_restore(u.w, a.base, a.len), 0);
     struct wr_writer b;
     wr_writer_init(&b, 4096);
@@ -1024,7 +912,7 @@ static void test_world_snapshot_roundtrip(void **state)
     assert_true(mira->f.pool[WR_POOL_HP] > 5);
     wr_writer_free(&a);
     wr_writer_free(&b);
-    wr_world_destroy(u.w);
+    t_free(&u);
     t_free(&t);
 }
 
@@ -1034,7 +922,7 @@ static void test_reload_keeps_by_key(void **state)
 {
     (void)state;
     struct t t;
-    t_init(&t);
+    t_ready(&t);
     assert_int_equal(create(&t, 1, "Mira", "elf", "mage"), WR_APPLIED);
     assert_int_equal(create(&t, 2, "Hugo", "human", "warrior"), WR_APPLIED);
     struct wr_mud_char *mira = ch(&t, "Mira"), *hugo = ch(&t, "Hugo");
@@ -1067,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_regen_npc_and_effects),
         cmocka_unit_test(test_hone),
         cmocka_unit_test(test_train),
+        cmocka_unit_test(test_skill_classes),
         cmocka_unit_test(test_snapshot_section),
         cmocka_unit_test(test_remap),
         cmocka_unit_test(test_world_snapshot_roundtrip),

@@ -20,6 +20,8 @@
 #include "mud/worldfile.h"
 #include "world/world.h"
 
+#include "mud_harness.h"
+
 /* ---- the test world -------------------------------------------------------- */
 
 /* The square (start) with the foreman; the cellar below it with a rat and
@@ -118,14 +120,6 @@ static const char quests_v2[] =
     "    giver: foreman\n"
     "    steps: [{visit: cellar}, {collect: pelt, count: 2}, {visit: mill}, {talk: miller}]\n";
 
-static void put_file(struct wr_writer *w, const char *name, const char *text)
-{
-    wr_put_u32(w, (uint32_t)strlen(name));
-    wr_put_bytes(w, name, strlen(name));
-    wr_put_u32(w, (uint32_t)strlen(text));
-    wr_put_bytes(w, text, strlen(text));
-}
-
 /* The bundle of world @variant (1 or 2: see the quests). */
 static void test_bundle(struct wr_writer *w, int variant)
 {
@@ -136,129 +130,12 @@ static void test_bundle(struct wr_writer *w, int variant)
                           : "      - {topic: hard, text: Only for the strong.}\n",
              variant == 1 ? ", quest: report" : "");
     snprintf(town, sizeof town, "%s%s", head, variant == 1 ? quests_v1 : quests_v2);
-    wr_writer_init(w, 4096);
-    wr_put_bytes(w, "WRWORLD1", 8);
-    wr_put_u32(w, 2);
+    bundle_init(w, 2);
     put_file(w, "world.yaml", world_yaml);
     put_file(w, "zones/town.yaml", town);
 }
 
-/* ---- capture ----------------------------------------------------------------- */
-
-#define MAX_EV 256
-
-struct ev {
-    uint8_t type, audience;
-    uint64_t session, target;
-    uint8_t actor_kind, target_kind;
-    uint32_t actor_id, target_id;
-    char actor[48], code[32], text[WR_MUD_TEXT_MAX + 64];
-    char to_actor[256], to_target[256], to_room[256];
-};
-
-struct t {
-    struct wr_world *w;
-    uint64_t now, seed;
-    uint32_t seq[64];
-    uint32_t node[64]; /* per session key: the node that opened it */
-    size_t n_ev;
-    struct ev ev[MAX_EV];
-    enum wr_verdict verdict;
-};
-
-static void copy(char *dst, size_t cap, const char *s)
-{
-    snprintf(dst, cap, "%s", s ? s : "");
-}
-
-static void on_event(void *data, const struct wr_event *e)
-{
-    struct t *t = data;
-    if (e->module != WR_MODULE_MUD || t->n_ev >= MAX_EV)
-        return;
-    const struct wr_mud_event *d = e->data;
-    struct ev *c = &t->ev[t->n_ev++];
-    memset(c, 0, sizeof *c);
-    c->type = e->type;
-    c->audience = e->audience;
-    c->session = e->session;
-    c->target = e->target;
-    c->actor_kind = d->actor_kind;
-    c->actor_id = d->actor_id;
-    c->target_kind = d->target_kind;
-    c->target_id = d->target_id;
-    copy(c->actor, sizeof c->actor, d->actor_name);
-    copy(c->code, sizeof c->code, d->code);
-    copy(c->text, sizeof c->text, d->text);
-    copy(c->to_actor, sizeof c->to_actor, d->to_actor);
-    copy(c->to_target, sizeof c->to_target, d->to_target);
-    copy(c->to_room, sizeof c->to_room, d->to_room);
-}
-
-static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
-{
-    struct t *t = data;
-    (void)cmd;
-    t->verdict = v;
-}
-
-static struct wr_mud *mud(struct t *t)
-{
-    return wr_world_module(t->w, WR_MODULE_MUD);
-}
-
-static const struct wr_mud_model *model(struct t *t)
-{
-    return wr_mud_model(mud(t));
-}
-
-static enum wr_verdict cmd(struct t *t, uint8_t type, uint32_t node, uint64_t session,
-                           const struct wr_writer *p)
-{
-    struct wr_cmd c = {
-        .module = WR_MODULE_MUD,
-        .type = type,
-        .node = session && t->node[session] ? t->node[session] : node,
-        .session = session,
-        .seq = session ? ++t->seq[session] : 0,
-        .len = p ? (uint16_t)p->len : 0,
-        .payload = p ? p->base : NULL,
-    };
-    struct wr_writer e;
-    wr_writer_init(&e, 64);
-    wr_entry_header(&e, t->now, t->seed++, 1);
-    wr_cmd_encode(&e, &c);
-    t->n_ev = 0;
-    t->verdict = (enum wr_verdict) - 1;
-    assert_int_equal(wr_world_apply(t->w, e.base, e.len), 0);
-    wr_writer_free(&e);
-    return t->verdict;
-}
-
-#define P(name)                                                                                    \
-    struct wr_writer name;                                                                         \
-    wr_writer_init(&name, 64)
-
-static void load_bundle(struct t *t, const void *bundle, size_t len)
-{
-    uint8_t hash[16];
-    crypto_generichash(hash, 16, bundle, len, NULL, 0);
-    const uint8_t *b = bundle;
-    for (size_t off = 0; off < len; off += 900) {
-        size_t n = len - off < 900 ? len - off : 900;
-        P(p);
-        wr_mud_encode_chunk(&p, hash, (uint32_t)len, (uint32_t)off, b + off, (uint16_t)n);
-        assert_int_equal(cmd(t, WR_MUD_WORLD_CHUNK, 1, 0, &p), WR_APPLIED);
-        wr_writer_free(&p);
-    }
-}
-
-static const uint8_t *tok(uint8_t n)
-{
-    static uint8_t toks[256][16];
-    memset(toks[n], n, 16);
-    return toks[n];
-}
+/* ---- commands ----------------------------------------------------------------- */
 
 static enum wr_verdict create(struct t *t, uint32_t node, uint64_t s, const char *name)
 {
@@ -285,17 +162,6 @@ static enum wr_verdict move(struct t *t, uint64_t s, enum wr_mud_dir d)
     P(p);
     wr_mud_encode_dir(&p, d);
     enum wr_verdict v = cmd(t, WR_MUD_MOVE, 1, s, &p);
-    wr_writer_free(&p);
-    return v;
-}
-
-static enum wr_verdict strs(struct t *t, uint8_t type, uint64_t s, const char *a, const char *b)
-{
-    P(p);
-    wr_mud_encode_str(&p, a);
-    if (b != NULL)
-        wr_mud_encode_str(&p, b);
-    enum wr_verdict v = cmd(t, type, 1, s, &p);
     wr_writer_free(&p);
     return v;
 }
@@ -356,14 +222,6 @@ static const struct ev *fail_ev(struct t *t, const char *code)
     return NULL;
 }
 
-static size_t count_type(struct t *t, uint8_t type)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < t->n_ev; i++)
-        n += t->ev[i].type == type;
-    return n;
-}
-
 /* ---- the world's quests ------------------------------------------------------- */
 
 enum { Q_RATS, Q_ERRAND, Q_HARD, Q_REPORT };
@@ -374,41 +232,17 @@ static uint32_t idx(long i)
     return (uint32_t)i;
 }
 
-static void load_world(struct t *t, int variant)
-{
-    struct wr_writer b;
-    test_bundle(&b, variant);
-    load_bundle(t, b.base, b.len);
-    wr_writer_free(&b);
-    const struct ev *e = NULL;
-    for (size_t i = 0; i < t->n_ev; i++)
-        if (t->ev[i].type == WR_MUD_EV_WORLD)
-            e = &t->ev[i];
-    assert_non_null(e);
-    if (strcmp(e->code, "loaded") != 0)
-        fail_msg("world %d refused: %s", variant, e->text);
-}
-
 static void t_ready(struct t *t)
 {
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
-    t->now = 1000;
-    t->seed = 42;
+    t_init(t);
     load_world(t, 1);
     assert_int_equal(model(t)->n_quests, 4);
-}
-
-static void t_free(struct t *t)
-{
-    wr_world_destroy(t->w);
 }
 
 /* A kill by @name of an NPC of kind @npc, as the fight area reports it. */
 static void kill_one(struct t *t, const char *name, const char *npc)
 {
-    struct wr_apply_ctx ctx = {.world = t->w, .now_ms = t->now, .seed = t->seed};
+    struct wr_apply_ctx ctx = ctx_of(t);
     t->n_ev = 0;
     wr__mud_quest_on_kill(mud(t), &ctx, ch(t, name), idx(wr_mud_model_npc(model(t), npc)));
 }
@@ -450,7 +284,7 @@ static void test_talk_topics(void **state)
     assert_non_null(e);
     assert_non_null(strstr(e->text, "The foreman has nothing to say about dragons."));
     assert_non_null(strstr(e->text, "hello, work, errand, hard or report"));
-    assert_int_equal(count_type(&t, WR_MUD_EV_SAY), 0);
+    assert_int_equal(count_ev(&t, WR_MUD_EV_SAY), 0);
     /* ... a known one (any case) is answered. */
     assert_int_equal(talk(&t, 1, "foreman", "HELLO"), WR_APPLIED);
     assert_null(fail_ev(&t, "no_topic"));
@@ -750,7 +584,7 @@ static void test_socials(void **state)
     /* Someone not here: refused; after walking to him, accepted. */
     assert_int_equal(strs(&t, WR_MUD_SOCIAL, 1, "smile", "miller"), WR_APPLIED);
     assert_non_null(fail_ev(&t, "no_target"));
-    assert_int_equal(count_type(&t, WR_MUD_EV_ACT), 0);
+    assert_int_equal(count_ev(&t, WR_MUD_EV_ACT), 0);
     assert_int_equal(move(&t, 1, WR_DIR_E), WR_APPLIED);
     assert_int_equal(strs(&t, WR_MUD_SOCIAL, 1, "smile", "miller"), WR_APPLIED);
     assert_null(fail_ev(&t, "no_target"));
@@ -886,12 +720,6 @@ static void test_mail_limit(void **state)
 
 /* ---- snapshot ---------------------------------------------------------------------- */
 
-static void snap(struct t *t, struct wr_writer *out)
-{
-    wr_writer_init(out, 1024);
-    wr_world_snapshot(t->w, out);
-}
-
 static void test_snapshot_mail(void **state)
 {
     (void)state;
@@ -907,9 +735,8 @@ static void test_snapshot_mail(void **state)
 
     struct wr_writer s1, s2;
     snap(&a, &s1);
-    memset(&b, 0, sizeof b);
-    struct wr_world_hooks h = {.data = &b, .on_event = on_event, .on_verdict = on_verdict};
-    b.w = wr_world_create(&h);
+    t_init(&b);
+    b.now = b.seed = 0; /* a restore target: the snapshot brings the rest */
     assert_int_equal(wr_world_restore(b.w, s1.base, s1.len), 0);
     snap(&b, &s2);
     assert_int_equal(s1.len, s2.len);
@@ -932,13 +759,6 @@ static void test_snapshot_mail(void **state)
     wr_writer_free(&s1);
     t_free(&a);
     t_free(&b);
-}
-
-static void t_blank(struct t *t)
-{
-    memset(t, 0, sizeof *t);
-    struct wr_world_hooks h = {.data = t, .on_event = on_event, .on_verdict = on_verdict};
-    t->w = wr_world_create(&h);
 }
 
 /* Alice mid-way through every quest, Bob done with the rats, mail both
@@ -974,7 +794,8 @@ static void test_snapshot_quests(void **state)
     assert_int_equal(ch(&a, "alice")->n_quests, 3);
     struct wr_writer s1, s2;
     snap(&a, &s1);
-    t_blank(&b);
+    t_init(&b);
+    b.now = b.seed = 0; /* a restore target: the snapshot brings the rest */
     assert_int_equal(wr_world_restore(b.w, s1.base, s1.len), 0);
     snap(&b, &s2);
     assert_int_equal(s1.len, s2.len);
@@ -1015,7 +836,8 @@ static void test_restore_refuses_bad_sections(void **state)
     struct t a, b;
     t_ready(&a);
     play_some(&a);
-    t_blank(&b);
+    t_init(&b);
+    b.now = b.seed = 0; /* a restore target: the snapshot brings the rest */
     struct wr_mud *m = mud(&a);
     struct wr_mud_char *al = ch(&a, "alice");
     struct wr_mud_quest_prog *rats = &al->quests[0];
@@ -1099,7 +921,8 @@ static void test_world_reload(void **state)
     struct wr_writer s;
     snap(&t, &s);
     struct t c;
-    t_blank(&c);
+    t_init(&c);
+    c.now = c.seed = 0; /* a restore target: the snapshot brings the rest */
     assert_int_equal(wr_world_restore(c.w, s.base, s.len), 0);
     wr_writer_free(&s);
     t_free(&c);
