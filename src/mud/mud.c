@@ -141,6 +141,21 @@ struct wr_mud_event wr__mud_ev_npc(const struct wr_mud *m, const struct wr_mud_n
     };
 }
 
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+bool wr__mud_prefix_ci(const char *s, const char *prefix)
+{
+    if (*prefix == '\0')
+        return false;
+    for (; *prefix; s++, prefix++)
+        if (*s == '\0' || ascii_lower(*s) != ascii_lower(*prefix))
+            return false;
+    return true;
+}
+
 char *wr__mud_subst_name(const char *text, const char *name)
 {
     size_t tn = strlen(text), nn = strlen(name), count = 0;
@@ -381,16 +396,7 @@ void wr__mud_clear(struct wr_mud *m)
     wr__mud_clear_progress(m);
     wr__mud_clear_items(m);
     wr__mud_clear_quest(m);
-    wr__mud_clear_build(m);
-    for (size_t i = 0; i < m->n_chars; i++) {
-        free(m->chars[i].quests);
-        m->chars[i].quests = NULL;
-        m->chars[i].n_quests = m->chars[i].cap_quests = 0;
-    }
-    for (size_t i = 0; i < m->n_mail; i++)
-        free(m->mail[i].text);
-    m->n_mail = 0;
-    m->next_mail_id = 1;
+    wr__mud_clear_build(m); /* quests and mail went with the quest area's */
     free(m->stock);
     free(m->stock_off);
     m->stock = NULL;

@@ -10,23 +10,6 @@
 
 /* ---- matching names and text ------------------------------------------ */
 
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* Does @s start with @prefix (ASCII case-insensitively)? An empty prefix
- * matches nothing. */
-static bool prefix_ci(const char *s, const char *prefix)
-{
-    if (*prefix == '\0')
-        return false;
-    for (; *prefix; s++, prefix++)
-        if (*s == '\0' || ascii_lower(*s) != ascii_lower(*prefix))
-            return false;
-    return true;
-}
-
 /* Is [s, s+n) valid UTF-8 without control characters? */
 static bool text_ok(const unsigned char *s, size_t n)
 {
@@ -111,7 +94,7 @@ static struct wr_mud_char *find_player(struct wr_mud *m, const char *name, uint3
             continue;
         if (strcasecmp(c->name, name) == 0)
             return c;
-        if (pre == NULL && prefix_ci(c->name, name))
+        if (pre == NULL && wr__mud_prefix_ci(c->name, name))
             pre = c;
     }
     return pre;

@@ -67,21 +67,6 @@ static int32_t sat32(int64_t v)
     return (int32_t)clamp64(v, INT32_MIN, INT32_MAX);
 }
 
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool prefix_ci(const char *s, const char *prefix)
-{
-    if (*prefix == '\0')
-        return false;
-    for (; *prefix; s++, prefix++)
-        if (*s == '\0' || ascii_lower(*s) != ascii_lower(*prefix))
-            return false;
-    return true;
-}
-
 /* @s with its first letter upper-cased, into @out. */
 static const char *capitalised(const char *s, char *out, size_t cap)
 {
@@ -759,7 +744,7 @@ static enum foe find_foe(struct wr_mud *m, const struct wr_mud_char *c, const ch
     for (size_t i = 0; i < m->n_chars; i++) {
         const struct wr_mud_char *o = &m->chars[i];
         if (wr__mud_in_world(o) && o->room == c->room &&
-            (strcasecmp(o->name, who) == 0 || prefix_ci(o->name, who)))
+            (strcasecmp(o->name, who) == 0 || wr__mud_prefix_ci(o->name, who)))
             return o == c ? FOE_SELF : FOE_PLAYER;
     }
     return FOE_NONE;

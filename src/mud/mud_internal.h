@@ -441,6 +441,9 @@ void wr__mud_act(const struct wr_apply_ctx *ctx, const char *code, uint32_t room
                  uint8_t target_kind, uint32_t target_id, const char *target_name,
                  const char *to_actor, const char *to_target, const char *to_room,
                  const struct wr_mud_char *ac);
+/* Does @s start with @prefix (ASCII case-insensitively)? An empty prefix
+ * matches nothing. How players shorten names ("ali" for Alice). */
+bool wr__mud_prefix_ci(const char *s, const char *prefix);
 /* @text with every "{name}" replaced by @name (NPC lines to a player);
  * the caller frees it. */
 char *wr__mud_subst_name(const char *text, const char *name);
