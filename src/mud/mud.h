@@ -24,7 +24,8 @@
  * the zone's current one, so a zone's timers never run on two owners. A tick
  * runs everything of the zone that is due at the tick's log time, in a
  * deterministic order: NPC timer actions, delayed NPC reactions (greet,
- * answer), NPC and item respawns. Running a tick twice does nothing the
+ * answer), NPC and item respawns, combat rounds, regeneration, corpse
+ * decay (mud_zone.c, collect_due). Running a tick twice does nothing the
  * second time (nothing is due any more); so a retried tick is harmless and
  * a new owner continues exactly where the old one stopped.
  *
@@ -60,6 +61,9 @@
  *               (characters in rooms that no longer exist go to the start
  *               room; NPCs and items of removed kinds vanish; spawners of
  *               the new world start). A bad bundle changes nothing.
+ * Gameplay (module version 2): combat, progression, items and shops,
+ * quests and mail, building: the ranges of command types below, each
+ * parsed by its area's file (mud_internal.h, "gameplay areas").
  *
  * Events: struct wr_event with data = const struct wr_mud_event *. */
 #ifndef WR_MUD_H
