@@ -51,14 +51,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(chans && p.channel >= 0 && p.channel < 2);
     else if (p.def != NULL) {
         bool in_table = false;
-        for (const struct wr_mud_cmd_def *d = wr_mud_cmds; d->name; d++)
-            in_table |= d == p.def;
+        for (size_t t = 0; wr_mud_cmd_tables[t]; t++)
+            for (const struct wr_mud_cmd_def *d = wr_mud_cmd_tables[t]; d->name; d++)
+                in_table |= d == p.def;
         FUZZ_CHECK(in_table);
     }
 
     struct wr_tbuf b;
     wr_tbuf_init(&b);
-    wr_mud_help(&b, line + p.args_off, p.args_len);
+    wr_mud_help(&b, line + p.args_off, p.args_len, (uint8_t)(len % 3)); /* every role */
     b.len = 0;
     /* wrap's contract: ANSI sequences in its text are whole and hold no
      * blank (ours are); player text has its control bytes removed first */

@@ -23,6 +23,7 @@
 
 #include "arena/arena.h"
 #include "fuzz_common.h"
+#include "mud/mud.h"
 #include "world/world.h"
 
 struct rec {
@@ -38,8 +39,19 @@ static void on_event(void *data, const struct wr_event *ev)
     r->digest = fuzz_digest_u64(r->digest, ((uint64_t)ev->module << 8) | ev->type);
     r->digest = fuzz_digest_u64(r->digest, ev->node);
     r->digest = fuzz_digest_u64(r->digest, ev->session);
-    FUZZ_CHECK(ev->module == WR_MODULE_ARENA);
     FUZZ_CHECK(ev->data != NULL);
+    if (ev->module == WR_MODULE_MUD) {
+        /* No world is loaded here: the MUD can only refuse or fail, and
+         * its texts must be strings. */
+        const struct wr_mud_event *e = ev->data;
+        FUZZ_CHECK(ev->type >= WR_MUD_EV_ENTERED_GAME && ev->type <= WR_MUD_EV_ACT);
+        if (e->text != NULL)
+            r->digest = fuzz_digest(r->digest, e->text, strlen(e->text));
+        if (e->code != NULL)
+            r->digest = fuzz_digest(r->digest, e->code, strlen(e->code));
+        return;
+    }
+    FUZZ_CHECK(ev->module == WR_MODULE_ARENA);
     if (ev->type == WR_ARENA_EV_REFUSED) {
         const struct wr_arena_refusal *ref = ev->data;
         FUZZ_CHECK(ref->code != NULL && ref->msg != NULL);
@@ -299,16 +311,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ra.verdicts = rb.verdicts = rc.verdicts = 0;
 
     int rv = wr_world_apply(wa, data, size);
-    bool header_ok = size >= WR_ENTRY_HEADER_BYTES && data[0] == WR_ENTRY_VERSION;
-    FUZZ_CHECK(rv == (header_ok ? 0 : -1));
+    /* Every entry format this binary reads (1 and 2) is applied; a command
+     * of a module or module version it lacks halts the world instead
+     * (WR_APPLY_INCOMPATIBLE), before anything of the entry is applied. */
+    bool header_ok = size >= WR_ENTRY_HEADER_BYTES && data[0] >= 1 && data[0] <= WR_ENTRY_VERSION;
+    FUZZ_CHECK(header_ok ? (rv == 0 || rv == WR_APPLY_INCOMPATIBLE) : rv == -1);
     if (rv != 0)
         FUZZ_CHECK(ra.verdicts == 0 && ra.events == 0);
     if (header_ok) {
-        /* At most one verdict per declared command, and per 20 bytes. */
+        /* At most one verdict per declared command, and per command
+         * header (a format 1 command has no version byte). */
         uint32_t count = (uint32_t)data[17] | (uint32_t)data[18] << 8 |
                          (uint32_t)data[19] << 16 | (uint32_t)data[20] << 24;
         FUZZ_CHECK(ra.verdicts <= count);
-        FUZZ_CHECK(ra.verdicts <= (size - WR_ENTRY_HEADER_BYTES) / WR_CMD_HEADER_BYTES);
+        FUZZ_CHECK(ra.verdicts <=
+                   (size - WR_ENTRY_HEADER_BYTES) / (WR_CMD_HEADER_BYTES - (data[0] == 1)));
     }
     FUZZ_CHECK(wr_world_apply(wb, data, size) == rv);
     FUZZ_CHECK(wr_world_apply(wc, data, size) == rv);
