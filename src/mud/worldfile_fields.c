@@ -2,7 +2,7 @@
  * world, zone, room, exit, item, NPC, behaviour, spawner and channel fields,
  * each checked and copied into the model) and the reference pass. Pure like
  * the rest of wr_mud_model_parse; worldfile.c builds the trees and calls in.
- * The gameplay keys are read by worldfile_game.c, called from here at the
+ * The gameplay keys are read by worldfile_game*.c, called from here at the
  * matching points, with the typed accessors below (exported as wr__wf_*). */
 #include <assert.h>
 #include <stdbool.h>
@@ -311,7 +311,7 @@ static int get_ref(struct ctx *c, const struct ynode *v, const char *key, uint32
     return 0;
 }
 
-/* ---- the accessors, for worldfile_game.c ------------------------------------ */
+/* ---- the accessors, for worldfile_game*.c ----------------------------------- */
 
 int wr__wf_fields(struct ctx *c, const struct ynode *map, const char *what, const char *const *keys,
                   size_t nk, const struct ynode **vals)

@@ -1,5 +1,6 @@
-/* Private to src/mud/worldfile.c, worldfile_fields.c and worldfile_game.c:
- * the YAML tree, the parse context, the limits, and the helpers they share.
+/* Private to src/mud/worldfile.c, worldfile_fields.c, worldfile_game.c and
+ * worldfile_game_zone.c: the YAML tree, the parse context, the limits, and
+ * the helpers they share.
  * Nothing outside src/mud/worldfile*.c includes this. */
 #ifndef WR_MUD_WORLDFILE_INTERNAL_H
 #define WR_MUD_WORLDFILE_INTERNAL_H
@@ -38,7 +39,7 @@
 #define MAX_DELAY 3600000u
 #define DEFAULT_INTERVAL 60000u
 
-/* gameplay (worldfile_game.c) */
+/* gameplay (worldfile_game.c, worldfile_game_zone.c) */
 #define MAX_RACES 32
 #define MAX_CLASSES 32
 #define MAX_SOCIALS 200
@@ -186,7 +187,7 @@ long wr__wf_tab_get(const struct tab *t, const char *key);
 int wr__wf_define(struct ctx *c, struct tab *t, struct where *w, const char *kind, const char *key,
                   uint32_t idx, const struct ynode *at);
 
-/* ---- typed field access (worldfile_fields.c, shared with worldfile_game.c) -- */
+/* ---- typed field access (worldfile_fields.c, shared with worldfile_game*.c) - */
 
 /* Match @map's keys against @keys: vals[i] is the value of keys[i], or
  * NULL. Fails on a non-mapping, an unknown key or a key given twice. */
@@ -240,7 +241,7 @@ int wr__wf_read_zone_file(struct ctx *c, struct wfile *f);
 /* Pass 4: check one reference recorded in pass 3 and store its index. */
 int wr__wf_resolve(struct ctx *c, const struct ref *r);
 
-/* ---- gameplay (worldfile_game.c) ------------------------------------------- *
+/* ---- gameplay (worldfile_game.c: world.yaml; worldfile_game_zone.c: zones) - *
  * The keys of docs/world-format.md "## Gameplay". Each group of keys is
  * appended to its object's key list in worldfile_fields.c with the macros
  * below, and the values are handed over in that order (@v points at the
@@ -285,6 +286,11 @@ void wr__wf_game_alloc(struct ctx *c);
  * socials (@v: WG_NKEYS values, NULL when absent), with their defaults. */
 int wr__wf_read_world_game(struct ctx *c, const struct ynode *const *v);
 
+/* Pass 4: a skill, class or quest reference. */
+int wr__wf_resolve_game(struct ctx *c, const struct ref *r);
+
+/* ---- zone files' gameplay (worldfile_game_zone.c) ------------------------- */
+
 /* Pass 3, an item's gameplay keys (@v: IG_NKEYS values); @what names it. */
 int wr__wf_read_item_game(struct ctx *c, const struct ynode *const *v, struct wr_mud_item *it,
                           const char *what);
@@ -301,10 +307,46 @@ int wr__wf_read_behaviour_game(struct ctx *c, const struct ynode *const *v, stru
  * spawners. */
 int wr__wf_read_zone_game(struct ctx *c, const struct ynode *const *v, uint32_t zone);
 
-/* Pass 4: a skill, class or quest reference. */
-int wr__wf_resolve_game(struct ctx *c, const struct ref *r);
-
 /* Pass 4, after a shop's room resolved: no other shop is in that room. */
 int wr__wf_check_shop_room(struct ctx *c, const struct ref *r);
+
+/* ---- the gameplay vocabulary (worldfile_game.c, for worldfile_game_zone.c) - */
+
+/* A list of names for wr__wf_fields and wr__wf_get_enum, so a mapping of
+ * stats or damage types reports an unknown name like any unknown key. */
+struct names {
+    const char *s[WR_MUD_NDTYPES + WR_MUD_NSLOTS];
+    size_t n;
+};
+
+/* The damage types' names, in enum wr_mud_dtype order. */
+struct names wr__wf_dtype_names(void);
+
+/* One of @names into *@out, or "KEY must be one of a, b or c (got X)". */
+int wr__wf_get_enum(struct ctx *c, const struct ynode *v, const char *key,
+                    const struct names *names, uint8_t *out);
+
+/* {strength: 12, ...}: the stats given, in @lo..@hi; the others untouched. */
+int wr__wf_get_stats(struct ctx *c, const struct ynode *v, const char *key, int64_t lo, int64_t hi,
+                     int32_t *out);
+
+/* A message: {actor, target, room}, each an optional line. */
+int wr__wf_get_msg(struct ctx *c, const struct ynode *v, const char *key, struct wr_mud_msg *msg);
+
+/* A list of at most @max entries (at least one unless @may_be_empty). */
+int wr__wf_get_sized_list(struct ctx *c, const struct ynode *v, const char *key, size_t max,
+                          bool may_be_empty);
+
+/* A reference of @kind to be resolved in pass 4 (short room ids in @zone). */
+int wr__wf_get_ref(struct ctx *c, const struct ynode *v, const char *key, uint32_t *dst,
+                   uint32_t zone, enum ref_kind kind);
+
+/* A list of references of one kind into a new array. */
+int wr__wf_get_ref_list(struct ctx *c, const struct ynode *v, const char *key, size_t max,
+                        enum ref_kind kind, uint32_t **out, size_t *n);
+
+/* An effects list (a skill's or an item use's), 1..MAX_EFFECTS effects. */
+int wr__wf_read_effects(struct ctx *c, const struct ynode *v, struct wr_mud_effect **out,
+                        size_t *n);
 
 #endif
