@@ -1,7 +1,8 @@
 /* Private to src/mud/worldfile.c, worldfile_fields.c, worldfile_game.c and
  * worldfile_game_zone.c: the YAML tree, the parse context, the limits, and
- * the helpers they share.
- * Nothing outside src/mud/worldfile*.c includes this. */
+ * the helpers they share. Nothing outside src/mud/worldfile*.c includes
+ * this. (The export, worldfile_export.c and worldfile_export_zone.c, has
+ * its own private header: worldfile_export.h.) */
 #ifndef WR_MUD_WORLDFILE_INTERNAL_H
 #define WR_MUD_WORLDFILE_INTERNAL_H
 
