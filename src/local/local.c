@@ -1,5 +1,6 @@
-/* `warren cluster`: the commands (up, down, status, kill-node, restart-node)
- * and their command line; see local.h.
+/* `warren cluster`: the commands (up, down, status, kill-node, restart-node);
+ * see local.h. Their command line is parsed in local_cli.c, and `up` and
+ * `restart-node` wait for what they started with local_ready.c.
  *
  * Who owns what. `up` forks every node and nginx itself (nginx with
  * "daemon off", so the pid we hold is nginx's master), each in its own
@@ -19,7 +20,6 @@
  * Failure while starting (a port taken, a node exiting, nothing ready in
  * time, Ctrl-C): everything this run started is stopped again and the log
  * tail of the process that failed is printed. */
-#include "common/parse.h"
 #include "local/local.h"
 
 #include <dirent.h>
@@ -40,425 +40,10 @@
 #include "local/local_internal.h"
 
 #define WR_LOCAL_STOP_GRACE_MS 5000
-#define WR_LOCAL_READY_POLL_MS 100
-
-/* ---- command line ------------------------------------------------------ */
-
-enum cmd { CMD_UP, CMD_DOWN, CMD_STATUS, CMD_KILL, CMD_RESTART, CMD_COUNT };
-
-static const char *const cmd_names[CMD_COUNT] = {"up", "down", "status", "kill-node",
-                                                 "restart-node"};
-
-struct opts {
-    enum cmd cmd;
-    const char *dir;
-    bool dir_given;
-    int n, http_port, cluster_port, lb_port, telnet_port, lb_telnet_port, wait_s, node, sig;
-    bool foreground, help;
-    char **extra; /* after "--", borrowed from argv */
-    int n_extra;
-};
-
-/* One row per option: which commands take it and whether it has a value. */
-enum opt_id {
-    OPT_N,
-    OPT_DIR,
-    OPT_HTTP,
-    OPT_CLUSTER,
-    OPT_LB,
-    OPT_TELNET,
-    OPT_LB_TELNET,
-    OPT_WAIT,
-    OPT_FG,
-    OPT_SIGNAL
-};
-#define ONLY(c) (1u << (c))
-#define ALL_CMDS (ONLY(CMD_COUNT) - 1)
-static const struct {
-    enum opt_id id;
-    const char *name;  /* "--dir" */
-    const char *alias; /* "-n" or NULL */
-    bool value;
-    unsigned cmds;
-} options[] = {
-    {OPT_N, "--nodes", "-n", true, ONLY(CMD_UP)},
-    {OPT_DIR, "--dir", NULL, true, ALL_CMDS},
-    {OPT_HTTP, "--http-port", NULL, true, ONLY(CMD_UP)},
-    {OPT_CLUSTER, "--cluster-port", NULL, true, ONLY(CMD_UP)},
-    {OPT_LB, "--lb-port", NULL, true, ONLY(CMD_UP)},
-    {OPT_TELNET, "--telnet-port", NULL, true, ONLY(CMD_UP)},
-    {OPT_LB_TELNET, "--lb-telnet-port", NULL, true, ONLY(CMD_UP)},
-    {OPT_WAIT, "--wait", NULL, true, ONLY(CMD_UP) | ONLY(CMD_RESTART)},
-    {OPT_FG, "--foreground", NULL, false, ONLY(CMD_UP)},
-    {OPT_SIGNAL, "--signal", "-s", true, ONLY(CMD_KILL)},
-};
-
-static void usage_main(FILE *out)
-{
-    fputs("usage: warren cluster COMMAND [OPTIONS]\n"
-          "\n"
-          "Run a whole Warren cluster on this machine: N nodes on 127.0.0.1 behind an\n"
-          "nginx load balancer, everything in one directory (default " WR_LOCAL_DEFAULT_DIR ").\n"
-          "For production, see deploy/README.md.\n"
-          "\n"
-          "commands:\n"
-          "  up               start the nodes and nginx, wait until they serve, print the URLs\n"
-          "  down             stop every process of the cluster\n"
-          "  status           which processes run, and each node's role, term, indexes, hash\n"
-          "  kill-node N      send node N a signal (default SIGKILL)\n"
-          "  restart-node N   stop node N if it runs, then start it with the flags up used\n"
-          "\n"
-          "Every command takes --dir DIR and -h/--help (warren cluster COMMAND --help).\n",
-          out);
-}
-
-static void usage_up(FILE *out)
-{
-    fputs("usage: warren cluster up [OPTIONS] [-- NODE FLAGS...]\n"
-          "\n"
-          "Start N `warren node` processes on 127.0.0.1 and nginx in front of them, wait\n"
-          "until every node answers GET /readyz with 200 and nginx answers GET /, then\n"
-          "print how to connect. Node i (1..N) listens on HTTP_PORT+i-1 (HTTP, the\n"
-          "WebSockets /ws and /mud/ws), CLUSTER_PORT+i-1 (Raft) and TELNET_PORT+i-1\n"
-          "(the MUD over telnet); nginx on LB_PORT spreads HTTP and WebSockets, and on\n"
-          "LB_TELNET_PORT telnet connections, over the nodes and routes around dead\n"
-          "ones (telnet needs nginx's stream module: apt-get install\n"
-          "libnginx-mod-stream). A fresh secret is written to\n"
-          "DIR/cookie each time; the data in DIR/node<i>/ is kept. NODE FLAGS go to\n"
-          "every node (warren node --help), e.g. -- --election-timeout 500.\n"
-          "\n"
-          "options:\n"
-          "  -n, --nodes N       number of nodes, 1-15 (default 3)\n"
-          "  --dir DIR           the cluster's directory (default " WR_LOCAL_DEFAULT_DIR "):\n"
-          "                      cookie, cluster.conf, nginx.conf, data dirs node<i>/,\n"
-          "                      logs node<i>.log and nginx-{error,access}.log, pid files\n"
-          "  --http-port P       node 1's HTTP port (default 4001)\n"
-          "  --cluster-port P    node 1's cluster port (default 7001)\n"
-          "  --lb-port P         nginx's HTTP port: the arena is at http://127.0.0.1:P/,\n"
-          "                      the MUD at http://127.0.0.1:P/play (default 4000)\n"
-          "  --telnet-port P     node 1's telnet port (default 5001); 0: no telnet\n"
-          "                      listeners and no telnet proxy (no stream module needed)\n"
-          "  --lb-telnet-port P  nginx's telnet port: telnet 127.0.0.1 P (default 5555)\n"
-          "  --wait S            seconds to wait for everything to serve (default 15)\n"
-          "  --foreground        stay and watch: report a node that dies (with its log\n"
-          "                      tail) and keep going; SIGINT (Ctrl-C), SIGTERM or SIGHUP\n"
-          "                      stops the cluster. Without it, up returns once the\n"
-          "                      cluster serves and leaves it running.\n"
-          "  -h, --help          show this help\n"
-          "\n"
-          "nginx is looked up as $WARREN_NGINX, then on $PATH, then /usr/sbin/nginx.\n"
-          "\n"
-          "exit status: 0 the cluster is up (with --foreground: it ran and was stopped);\n"
-          "1 it did not start (a cluster already runs in DIR, no nginx, a port in use,\n"
-          "a process died, nothing was ready in time, or telnet is on and nginx's\n"
-          "stream module is missing; whatever started is stopped\n"
-          "again); 2 usage error; 130 interrupted while starting.\n",
-          out);
-}
-
-static void usage_down(FILE *out)
-{
-    fputs("usage: warren cluster down [--dir DIR]\n"
-          "\n"
-          "Stop every process that has a pid file in DIR (default " WR_LOCAL_DEFAULT_DIR "):\n"
-          "SIGTERM, up to 5 s to exit, then SIGKILL; remove the pid files. Ctrl-C while\n"
-          "it waits sends SIGKILL at once. The data dirs and logs stay.\n"
-          "\n"
-          "exit status: 0 nothing runs any more (also when nothing was running);\n"
-          "1 a process survived SIGKILL; 2 usage error.\n",
-          out);
-}
-
-static void usage_status(FILE *out)
-{
-    fputs("usage: warren cluster status [--dir DIR]\n"
-          "\n"
-          "Print the URLs and telnet ports, whether each process of the cluster in DIR\n"
-          "(default " WR_LOCAL_DEFAULT_DIR ") is running (from its pid file), then each\n"
-          "node's own view from GET /api/cluster\n"
-          "as `warren ctl status` prints it: role, leader, term, commit and applied\n"
-          "index, state hash, addresses, and whether the nodes agree.\n"
-          "\n"
-          "exit status: 0 every process runs and every node answers; 1 something is\n"
-          "down or unreachable, or there is no cluster in DIR; 2 usage error;\n"
-          "3 two nodes report the same applied index with different hashes.\n",
-          out);
-}
-
-static void usage_kill(FILE *out)
-{
-    fputs("usage: warren cluster kill-node N [--signal SIG] [--dir DIR]\n"
-          "\n"
-          "Send node N of the cluster in DIR (default " WR_LOCAL_DEFAULT_DIR ") a signal,\n"
-          "for tests and demos. After KILL, TERM, INT, QUIT or HUP, wait up to 5 s for\n"
-          "it to exit and remove its pid file. Bring it back with restart-node.\n"
-          "\n"
-          "options:\n"
-          "  -s, --signal SIG    KILL (default), TERM, INT, STOP, CONT, ... or a number\n"
-          "  --dir DIR           the cluster's directory\n"
-          "  -h, --help          show this help\n"
-          "\n"
-          "exit status: 0 the signal was sent; 1 node N is not running; 2 usage error.\n",
-          out);
-}
-
-static void usage_restart(FILE *out)
-{
-    fputs("usage: warren cluster restart-node N [--wait S] [--dir DIR]\n"
-          "\n"
-          "Stop node N of the cluster in DIR (default " WR_LOCAL_DEFAULT_DIR ") if it\n"
-          "runs, start it again with the flags `up` recorded in DIR/cluster.conf, on\n"
-          "its data dir, and wait up to S seconds (default 15) for GET /readyz to\n"
-          "answer 200. A node that runs but cannot be ready (no majority up) is\n"
-          "reported as such and left running.\n"
-          "\n"
-          "exit status: 0 the node runs (ready or not); 1 it did not start (its log\n"
-          "tail is printed) or there is no cluster in DIR; 2 usage error;\n"
-          "130 interrupted (the node is left running).\n",
-          out);
-}
-
-static void (*const usages[CMD_COUNT])(FILE *) = {usage_up, usage_down, usage_status, usage_kill,
-                                                  usage_restart};
-
-static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("warren cluster: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\ntry 'warren cluster %s%s--help'\n", cmd ? cmd : "", cmd ? " " : "");
-    return WR_LOCAL_EXIT_USAGE;
-}
-
-
-static int parse_signal(const char *s)
-{
-    static const char *const names[] = {"HUP",  "INT",  "QUIT", "KILL", "USR1",
-                                        "USR2", "TERM", "CONT", "STOP", "TSTP"};
-    static const int sigs[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGKILL, SIGUSR1,
-                               SIGUSR2, SIGTERM, SIGCONT, SIGSTOP, SIGTSTP};
-    int v;
-    if (wr_parse_int(s, 1, 64, &v) == 0)
-        return v;
-    if (strncasecmp(s, "SIG", 3) == 0)
-        s += 3;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcasecmp(s, names[i]) == 0)
-            return sigs[i];
-    return -1;
-}
-
-/* Node flags that `up` sets itself and must not be given after "--". */
-static const char *owned_flag(const char *a)
-{
-    static const char *const flags[] = {"--id",    "--cluster", "--http",       "--telnet",
-                                        "--peers", "--data",    "--cookie-file"};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        size_t len = strlen(flags[i]);
-        if (strncmp(a, flags[i], len) == 0 && (a[len] == '\0' || a[len] == '='))
-            return flags[i];
-    }
-    return NULL;
-}
-
-/* Check that every port range of `up` fits below 65536 and that no two
- * overlap: the nodes' http, cluster and telnet ranges (n ports each) and
- * nginx's lb and lb-telnet ports. Telnet port 0 means no telnet: neither
- * telnet range is checked. Returns -1 when they are fine, else the usage
- * error's exit code (printed). */
-static int check_port_ranges(const char *c, const struct opts *o)
-{
-    bool telnet = o->telnet_port != 0;
-    const struct {
-        const char *name;
-        int lo, hi;
-    } r[] = {
-        {"http", o->http_port, o->http_port + o->n - 1},
-        {"cluster", o->cluster_port, o->cluster_port + o->n - 1},
-        {"lb", o->lb_port, o->lb_port},
-        {"telnet", o->telnet_port, o->telnet_port + o->n - 1},
-        {"lb-telnet", o->lb_telnet_port, o->lb_telnet_port},
-    };
-    size_t nr = telnet ? 5 : 3;
-    for (size_t i = 0; i < nr; i++)
-        if (r[i].hi > 65535)
-            return usage_error(c, "%d nodes from %s port %d do not fit below 65536", o->n,
-                               r[i].name, r[i].lo);
-    for (size_t i = 0; i < nr; i++)
-        for (size_t j = i + 1; j < nr; j++)
-            if (r[i].lo <= r[j].hi && r[j].lo <= r[i].hi) {
-                char a[16], b[16];
-                snprintf(a, sizeof a, r[i].lo == r[i].hi ? "%d" : "%d-%d", r[i].lo, r[i].hi);
-                snprintf(b, sizeof b, r[j].lo == r[j].hi ? "%d" : "%d-%d", r[j].lo, r[j].hi);
-                return usage_error(c, "the ports overlap: %s %s and %s %s", r[i].name, a, r[j].name,
-                                   b);
-            }
-    return -1;
-}
-
-/* Parse argv (argv[0] "cluster", argv[1] the command) into @o. Returns -1
- * when it went well, else the exit code to return. */
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->dir = WR_LOCAL_DEFAULT_DIR;
-    o->n = 3;
-    o->http_port = 4001;
-    o->cluster_port = 7001;
-    o->lb_port = 4000;
-    o->telnet_port = 5001;
-    o->lb_telnet_port = 5555;
-    o->wait_s = 15;
-    o->sig = SIGKILL;
-
-    if (argc < 2) {
-        usage_main(stderr);
-        return WR_LOCAL_EXIT_USAGE;
-    }
-    const char *c = argv[1];
-    if (strcmp(c, "-h") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "help") == 0) {
-        if (argc > 2 && strcmp(c, "help") == 0) {
-            for (int k = 0; k < CMD_COUNT; k++)
-                if (strcmp(argv[2], cmd_names[k]) == 0) {
-                    usages[k](stdout);
-                    return WR_LOCAL_EXIT_OK;
-                }
-        }
-        usage_main(stdout);
-        return WR_LOCAL_EXIT_OK;
-    }
-    int k;
-    for (k = 0; k < CMD_COUNT; k++)
-        if (strcmp(c, cmd_names[k]) == 0)
-            break;
-    if (k == CMD_COUNT)
-        return usage_error(NULL, "unknown command '%s'", c);
-    o->cmd = (enum cmd)k;
-
-    const char *positional = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            if (o->cmd != CMD_UP)
-                return usage_error(c, "'--' (flags for the nodes) is for 'up' only");
-            o->extra = argv + i + 1;
-            o->n_extra = argc - i - 1;
-            break;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            o->help = true;
-            continue;
-        }
-        if (a[0] != '-' || a[1] == '\0') {
-            if (positional != NULL || (o->cmd != CMD_KILL && o->cmd != CMD_RESTART))
-                return usage_error(c, "unexpected argument '%s'", a);
-            positional = a;
-            continue;
-        }
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
-        size_t j;
-        for (j = 0; j < sizeof options / sizeof options[0]; j++) {
-            const char *al = options[j].alias;
-            if ((strlen(options[j].name) == nlen && strncmp(a, options[j].name, nlen) == 0) ||
-                (al != NULL && strlen(al) == nlen && strncmp(a, al, nlen) == 0))
-                break;
-        }
-        if (j == sizeof options / sizeof options[0] || !(options[j].cmds & ONLY(o->cmd)))
-            return usage_error(c, "unknown option '%.*s' for 'cluster %s'", (int)nlen, a, c);
-        const char *name = options[j].name, *v = NULL;
-        if (options[j].value) {
-            if (eq != NULL)
-                v = eq + 1;
-            else if (i + 1 < argc)
-                v = argv[++i];
-            else
-                return usage_error(c, "option %s needs a value", name);
-        } else if (eq != NULL) {
-            return usage_error(c, "option %s takes no value", name);
-        }
-        int bad = 0;
-        switch (options[j].id) {
-        case OPT_N:
-            bad = wr_parse_int(v, 1, WR_LOCAL_MAX_NODES, &o->n);
-            break;
-        case OPT_DIR:
-            o->dir = v;
-            o->dir_given = true;
-            bad = v[0] == '\0' ? -1 : 0;
-            break;
-        case OPT_HTTP:
-            bad = wr_parse_int(v, 1, 65535, &o->http_port);
-            break;
-        case OPT_CLUSTER:
-            bad = wr_parse_int(v, 1, 65535, &o->cluster_port);
-            break;
-        case OPT_LB:
-            bad = wr_parse_int(v, 1, 65535, &o->lb_port);
-            break;
-        case OPT_TELNET:
-            bad = wr_parse_int(v, 0, 65535, &o->telnet_port);
-            break;
-        case OPT_LB_TELNET:
-            bad = wr_parse_int(v, 1, 65535, &o->lb_telnet_port);
-            break;
-        case OPT_WAIT:
-            bad = wr_parse_int(v, 1, 3600, &o->wait_s);
-            break;
-        case OPT_FG:
-            o->foreground = true;
-            break;
-        case OPT_SIGNAL:
-            o->sig = parse_signal(v);
-            bad = o->sig < 0 ? -1 : 0;
-            break;
-        }
-        if (bad != 0)
-            return usage_error(c, "bad value '%s' for %s%s", v, name,
-                               options[j].id == OPT_N ? " (1-15)" : "");
-    }
-    if (o->help) {
-        usages[o->cmd](stdout);
-        return fflush(stdout) == 0 ? WR_LOCAL_EXIT_OK : WR_LOCAL_EXIT_ERROR;
-    }
-    if (o->cmd == CMD_KILL || o->cmd == CMD_RESTART) {
-        if (positional == NULL)
-            return usage_error(c, "which node? e.g. 'warren cluster %s 2'", c);
-        if (wr_parse_int(positional, 1, WR_LOCAL_MAX_NODES, &o->node) != 0)
-            return usage_error(c, "bad node id '%s' (1-%d)", positional, WR_LOCAL_MAX_NODES);
-    }
-    if (o->cmd == CMD_UP) {
-        int r = check_port_ranges(c, o);
-        if (r >= 0)
-            return r;
-        if (o->n_extra > WR_LOCAL_MAX_EXTRA)
-            return usage_error(c, "more than %d node flags after '--'", WR_LOCAL_MAX_EXTRA);
-        for (int i = 0; i < o->n_extra; i++) {
-            const char *f = owned_flag(o->extra[i]);
-            if (f != NULL)
-                return usage_error(c, "%s is set by 'cluster up' for each node; not after '--'", f);
-            if (strchr(o->extra[i], '\n') != NULL || strlen(o->extra[i]) > WR_LOCAL_MAX_EXTRA_LEN)
-                return usage_error(c, "node flag '%.40s...' is too long or has a newline",
-                                   o->extra[i]);
-        }
-    }
-    return -1;
-}
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+void wr__local_fail(const char *fmt, ...)
 {
     va_list ap;
     fflush(stdout);
@@ -500,18 +85,18 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
 
 /* Resolve @o->dir into @c->dir (it must exist). Returns 0, 1 when it does
  * not exist, -1 on other errors (printed). */
-static int resolve_dir(const struct opts *o, struct wr_local *c)
+static int resolve_dir(const struct wr__local_opts *o, struct wr_local *c)
 {
     char real[PATH_MAX];
     if (realpath(o->dir, real) == NULL) {
         if (errno == ENOENT)
             return 1;
-        fail("cannot resolve %s: %s", o->dir, strerror(errno));
+        wr__local_fail("cannot resolve %s: %s", o->dir, strerror(errno));
         return -1;
     }
     char err[256];
     if (wr__local_check_dir(real, err, sizeof err) != 0) {
-        fail("%s", err);
+        wr__local_fail("%s", err);
         return -1;
     }
     snprintf(c->dir, sizeof c->dir, "%s", real);
@@ -519,7 +104,8 @@ static int resolve_dir(const struct opts *o, struct wr_local *c)
 }
 
 /* " --dir DIR" for the commands we print, or "" for the default dir. */
-static const char *dir_arg(const struct opts *o, const struct wr_local *c, char *buf, size_t len)
+static const char *dir_arg(const struct wr__local_opts *o, const struct wr_local *c, char *buf,
+                           size_t len)
 {
     if (!o->dir_given)
         return "";
@@ -675,7 +261,7 @@ static void unblock_signals(const sigset_t *set, const sigset_t *old)
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-static bool is_stop_signal(int sig)
+bool wr__local_is_stop_signal(int sig)
 {
     return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
 }
@@ -712,119 +298,6 @@ static int stop_cluster(const struct wr_local *c, struct wr__local_proc *kids, i
     return left;
 }
 
-/* GET @path from @hostport; 0 and the status (body freed), or -1 with @err. */
-static int http_status(const char *hostport, const char *path, int *status, char *err,
-                       size_t errlen)
-{
-    char *body = NULL;
-    if (wr_ctl_http_get(hostport, path, status, &body, err, errlen) != 0)
-        return -1;
-    if (*status != 200) {
-        size_t len = strlen(body);
-        while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
-            len--;
-        snprintf(err, errlen, "answered %d%s%.*s", *status, len ? ": " : "",
-                 (int)(len > 120 ? 120 : len), body);
-        for (char *p = err; *p != '\0'; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-    }
-    free(body);
-    return 0;
-}
-
-/* Report each entry of @procs that exited (reaped) on stderr, with the log
- * tail and @when ("while starting"); clears their exited flags. Returns how
- * many were reported. */
-static int report_exits(struct wr__local_proc *procs, int n, const char *when)
-{
-    int count = 0;
-    char how[96];
-    for (int i = 0; i < n; i++) {
-        if (!procs[i].exited)
-            continue;
-        procs[i].exited = false;
-        procs[i].child = false;
-        wr__local_pidfile_remove(procs[i].pidfile, procs[i].reaped_pid);
-        fflush(stdout);
-        fprintf(stderr, "warren cluster: %s (pid %d) is gone%s: %s\n", procs[i].name,
-                (int)procs[i].reaped_pid, when,
-                wr__local_describe_exit(procs[i].wstatus, how, sizeof how));
-        wr__local_tail(stderr, procs[i].logfile, 20);
-        count++;
-    }
-    return count;
-}
-
-/* Wait until nodes @first..@last of @procs (indexes id-1) answer GET /readyz
- * with 200 and, when @lb is set, nginx (the entry after the nodes) answers
- * GET /; at most @wait_s seconds. Returns 0 when all do; -1 on a process
- * exit or timeout (reported); -2 on a stop signal. */
-static int wait_ready(const struct wr_local *c, struct wr__local_proc *procs, int nprocs, int first,
-                      int last, bool lb, int wait_s, const sigset_t *set)
-{
-    bool ready[WR_LOCAL_MAX_NODES + 2] = {false};
-    char why[WR_LOCAL_MAX_NODES + 2][256];
-    long long deadline = now_ms() + (long long)wait_s * 1000;
-    char addr[32];
-    int status;
-    for (int i = 0; i < WR_LOCAL_MAX_NODES + 2; i++)
-        snprintf(why[i], sizeof why[i], "not asked yet");
-    for (;;) {
-        wr__local_reap(procs, nprocs);
-        if (report_exits(procs, nprocs, " while starting") > 0)
-            return -1;
-        bool all = true;
-        for (int id = first; id <= last; id++) {
-            if (ready[id])
-                continue;
-            snprintf(addr, sizeof addr, "127.0.0.1:%d", c->http_port + id - 1);
-            if (http_status(addr, "/readyz", &status, why[id], sizeof why[id]) == 0 &&
-                status == 200)
-                ready[id] = true;
-            else
-                all = false;
-        }
-        /* nginx only once every node serves: asked earlier, it would mark
-         * them failed for fail_timeout and answer 502 for a while. */
-        if (all && lb) {
-            snprintf(addr, sizeof addr, "127.0.0.1:%d", c->lb_port);
-            if (http_status(addr, "/", &status, why[0], sizeof why[0]) != 0 ||
-                !((status >= 200 && status < 400) || status == 404))
-                all = false;
-        }
-        if (all)
-            return 0;
-        if (now_ms() >= deadline)
-            break;
-        int sig = wr__local_sleep(WR_LOCAL_READY_POLL_MS, set);
-        if (is_stop_signal(sig)) {
-            fail("interrupted by SIG%s while waiting", sig == SIGINT    ? "INT"
-                                                       : sig == SIGTERM ? "TERM"
-                                                                        : "HUP");
-            return -2;
-        }
-    }
-    fail("not ready after %d s:", wait_s);
-    for (int id = first; id <= last; id++) {
-        if (ready[id])
-            continue;
-        fprintf(stderr, "  node %d (http 127.0.0.1:%d) GET /readyz: %s\n", id,
-                c->http_port + id - 1, why[id]);
-        wr__local_tail(stderr, procs[id - first].logfile, 15);
-    }
-    if (lb && procs[nprocs - 1].id == 0) {
-        bool nodes_ready = true;
-        for (int id = first; id <= last; id++)
-            nodes_ready = nodes_ready && ready[id];
-        if (nodes_ready) {
-            fprintf(stderr, "  nginx (127.0.0.1:%d) GET /: %s\n", c->lb_port, why[0]);
-            wr__local_tail(stderr, procs[nprocs - 1].logfile, 15);
-        }
-    }
-    return -1;
-}
-
 /* Start node @id of @c as a child, with its pid file. */
 static int start_node(const struct wr_local *c, struct wr__local_proc *p, const char *peers,
                       const sigset_t *mask, const char *why)
@@ -837,13 +310,13 @@ static int start_node(const struct wr_local *c, struct wr__local_proc *p, const 
     pid_t pid = wr__local_spawn(argv, p->logfile, mask, err, sizeof err);
     free(buf);
     if (pid < 0) {
-        fail("cannot start %s: %s", p->name, err);
+        wr__local_fail("cannot start %s: %s", p->name, err);
         return -1;
     }
     p->pid = pid;
     p->child = true;
     if (wr__local_pidfile_write(p->pidfile, pid, err, sizeof err) != 0) {
-        fail("%s", err);
+        wr__local_fail("%s", err);
         return -1;
     }
     return 0;
@@ -852,7 +325,7 @@ static int start_node(const struct wr_local *c, struct wr__local_proc *p, const 
 /* ---- up ---------------------------------------------------------------- */
 
 /* Refuse when a process of a cluster still runs in @c->dir. */
-static int check_not_running(const struct wr_local *c, const struct opts *o)
+static int check_not_running(const struct wr_local *c, const struct wr__local_opts *o)
 {
     struct wr__local_proc *procs = procs_new(WR_LOCAL_MAX_NODES + 1);
     int stale, n = wr__local_proc_scan(c, procs, WR_LOCAL_MAX_NODES + 1, &stale);
@@ -871,9 +344,10 @@ static int check_not_running(const struct wr_local *c, const struct opts *o)
     if (live == 0)
         return 0;
     char da[WR_LOCAL_PATH + 8], prog[WR_LOCAL_PATH];
-    fail("a cluster is already running in %s (%s); stop it first with:\n"
-         "  %s cluster down%s",
-         c->dir, list, prog_name(c->bin, prog, sizeof prog), dir_arg(o, c, da, sizeof da));
+    wr__local_fail("a cluster is already running in %s (%s); stop it first with:\n"
+                   "  %s cluster down%s",
+                   c->dir, list, prog_name(c->bin, prog, sizeof prog),
+                   dir_arg(o, c, da, sizeof da));
     return -1;
 }
 
@@ -898,12 +372,13 @@ static int check_layout(const struct wr_local *c)
             snprintf(name, sizeof name, "node%d", i);
             wr__local_path(c, name, path);
             if (dir_has_entries(path)) {
-                fail("%s holds the data of a %d-node cluster on cluster ports %d-%d (from an "
-                     "earlier `up`, see cluster.conf): its Raft configuration would not match.\n"
-                     "Run up with -n %d --cluster-port %d to bring it back, or remove %s/node*/ "
-                     "to start afresh.",
-                     c->dir, old.n, old.cluster_port, old.cluster_port + old.n - 1, old.n,
-                     old.cluster_port, c->dir);
+                wr__local_fail(
+                    "%s holds the data of a %d-node cluster on cluster ports %d-%d (from an "
+                    "earlier `up`, see cluster.conf): its Raft configuration would not match.\n"
+                    "Run up with -n %d --cluster-port %d to bring it back, or remove %s/node*/ "
+                    "to start afresh.",
+                    c->dir, old.n, old.cluster_port, old.cluster_port + old.n - 1, old.n,
+                    old.cluster_port, c->dir);
                 result = -1;
             }
         }
@@ -917,31 +392,32 @@ static int check_ports(const struct wr_local *c)
     char err[128];
     for (int i = 1; i <= c->n; i++) {
         if (port_free(c->http_port + i - 1, err, sizeof err) != 0) {
-            fail("cannot use 127.0.0.1:%d (node %d's --http-port): %s", c->http_port + i - 1, i,
-                 err);
+            wr__local_fail("cannot use 127.0.0.1:%d (node %d's --http-port): %s",
+                           c->http_port + i - 1, i, err);
             return -1;
         }
         if (port_free(c->cluster_port + i - 1, err, sizeof err) != 0) {
-            fail("cannot use 127.0.0.1:%d (node %d's --cluster-port): %s", c->cluster_port + i - 1,
-                 i, err);
+            wr__local_fail("cannot use 127.0.0.1:%d (node %d's --cluster-port): %s",
+                           c->cluster_port + i - 1, i, err);
             return -1;
         }
     }
     if (port_free(c->lb_port, err, sizeof err) != 0) {
-        fail("cannot use 127.0.0.1:%d (nginx's --lb-port): %s", c->lb_port, err);
+        wr__local_fail("cannot use 127.0.0.1:%d (nginx's --lb-port): %s", c->lb_port, err);
         return -1;
     }
     if (c->telnet_port == 0)
         return 0;
     for (int i = 1; i <= c->n; i++) {
         if (port_free(c->telnet_port + i - 1, err, sizeof err) != 0) {
-            fail("cannot use 127.0.0.1:%d (node %d's --telnet-port): %s", c->telnet_port + i - 1, i,
-                 err);
+            wr__local_fail("cannot use 127.0.0.1:%d (node %d's --telnet-port): %s",
+                           c->telnet_port + i - 1, i, err);
             return -1;
         }
     }
     if (port_free(c->lb_telnet_port, err, sizeof err) != 0) {
-        fail("cannot use 127.0.0.1:%d (nginx's --lb-telnet-port): %s", c->lb_telnet_port, err);
+        wr__local_fail("cannot use 127.0.0.1:%d (nginx's --lb-telnet-port): %s", c->lb_telnet_port,
+                       err);
         return -1;
     }
     return 0;
@@ -956,12 +432,12 @@ static int find_stream_module(const struct wr_local *c, const char **out)
     if (c->telnet_port == 0)
         return 0;
     if (access(WR_LOCAL_STREAM_MODULE, R_OK) != 0) {
-        fail("nginx's stream module, which proxies telnet (--lb-telnet-port %d), is not "
-             "installed: %s: %s.\n"
-             "Install it with:  sh scripts/install-deps.sh   (or: apt-get install "
-             "libnginx-mod-stream)\n"
-             "or start without telnet:  cluster up --telnet-port 0",
-             c->lb_telnet_port, WR_LOCAL_STREAM_MODULE, strerror(errno));
+        wr__local_fail("nginx's stream module, which proxies telnet (--lb-telnet-port %d), is not "
+                       "installed: %s: %s.\n"
+                       "Install it with:  sh scripts/install-deps.sh   (or: apt-get install "
+                       "libnginx-mod-stream)\n"
+                       "or start without telnet:  cluster up --telnet-port 0",
+                       c->lb_telnet_port, WR_LOCAL_STREAM_MODULE, strerror(errno));
         return -1;
     }
     *out = WR_LOCAL_STREAM_MODULE;
@@ -979,7 +455,7 @@ static int write_files(const struct wr_local *c, const char *stream_module)
     if (wr__local_cookie_write(c, err, sizeof err) != 0 ||
         wr__local_conf_write(c, err, sizeof err) != 0 ||
         wr__local_nginx_conf_write(c, stream_module, err, sizeof err) != 0) {
-        fail("%s", err);
+        wr__local_fail("%s", err);
         return -1;
     }
     for (int i = 1; i <= c->n; i++) {
@@ -987,14 +463,14 @@ static int write_files(const struct wr_local *c, const char *stream_module)
         snprintf(name, sizeof name, "node%d", i);
         wr__local_path(c, name, path);
         if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-            fail("cannot create %s: %s", path, strerror(errno));
+            wr__local_fail("cannot create %s: %s", path, strerror(errno));
             return -1;
         }
     }
     return 0;
 }
 
-static void print_up(const struct opts *o, const struct wr_local *c,
+static void print_up(const struct wr__local_opts *o, const struct wr_local *c,
                      const struct wr__local_proc *procs)
 {
     char prog[WR_LOCAL_PATH], dbuf[WR_LOCAL_PATH + 8];
@@ -1044,7 +520,7 @@ static int supervise(const struct wr_local *c, struct wr__local_proc *procs, int
     int sig;
     for (;;) {
         sig = wr__local_sleep(1000, set);
-        if (is_stop_signal(sig))
+        if (wr__local_is_stop_signal(sig))
             break;
         wr__local_reap(procs, nprocs);
         bool by_down = access(stopping, F_OK) == 0;
@@ -1059,7 +535,7 @@ static int supervise(const struct wr_local *c, struct wr__local_proc *procs, int
         for (int i = 0; i < nprocs; i++) {
             if (!procs[i].exited)
                 continue;
-            report_exits(&procs[i], 1, "");
+            wr__local_report_exits(&procs[i], 1, "");
             if (procs[i].id != 0)
                 fprintf(stderr,
                         "The others keep serving while a majority runs. Bring it back with:\n"
@@ -1090,13 +566,13 @@ static int supervise(const struct wr_local *c, struct wr__local_proc *procs, int
     return left ? WR_LOCAL_EXIT_ERROR : WR_LOCAL_EXIT_OK;
 }
 
-static int cmd_up(const struct opts *o)
+static int cmd_up(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
     char err[512], nginx[WR_LOCAL_PATH];
     if (mkdir_p(o->dir, err, sizeof err) != 0) {
-        fail("%s", err);
+        wr__local_fail("%s", err);
         return WR_LOCAL_EXIT_ERROR;
     }
     if (resolve_dir(o, &c) != 0)
@@ -1109,7 +585,8 @@ static int cmd_up(const struct opts *o)
     c.lb_telnet_port = o->telnet_port != 0 ? o->lb_telnet_port : 0;
     ssize_t len = readlink("/proc/self/exe", c.bin, sizeof c.bin - 1);
     if (len <= 0 || (size_t)len >= sizeof c.bin - 1) {
-        fail("cannot find this program's path (readlink /proc/self/exe): %s", strerror(errno));
+        wr__local_fail("cannot find this program's path (readlink /proc/self/exe): %s",
+                       strerror(errno));
         return WR_LOCAL_EXIT_ERROR;
     }
     c.bin[len] = '\0';
@@ -1117,9 +594,9 @@ static int cmd_up(const struct opts *o)
     if (check_not_running(&c, o) != 0 || check_layout(&c) != 0)
         return WR_LOCAL_EXIT_ERROR;
     if (find_nginx(nginx, sizeof nginx) != 0) {
-        fail("nginx is not installed (looked for $WARREN_NGINX, nginx on $PATH and "
-             "/usr/sbin/nginx).\nInstall it with:  sh scripts/install-deps.sh   "
-             "(or: apt-get install nginx)");
+        wr__local_fail("nginx is not installed (looked for $WARREN_NGINX, nginx on $PATH and "
+                       "/usr/sbin/nginx).\nInstall it with:  sh scripts/install-deps.sh   "
+                       "(or: apt-get install nginx)");
         return WR_LOCAL_EXIT_ERROR;
     }
     const char *stream_module;
@@ -1152,17 +629,17 @@ static int cmd_up(const struct opts *o)
     log_argv(ng->logfile, "cluster up: starting", nargv);
     pid_t pid = wr__local_spawn(nargv, ng->logfile, &old, err, sizeof err);
     if (pid < 0) {
-        fail("cannot start nginx: %s", err);
+        wr__local_fail("cannot start nginx: %s", err);
         goto err_after_start;
     }
     ng->pid = pid;
     ng->child = true;
     if (wr__local_pidfile_write(ng->pidfile, pid, err, sizeof err) != 0) {
-        fail("%s", err);
+        wr__local_fail("%s", err);
         goto err_after_start;
     }
 
-    int w = wait_ready(&c, procs, nprocs, 1, c.n, true, o->wait_s, &set);
+    int w = wr__local_wait_ready(&c, procs, nprocs, 1, c.n, true, o->wait_s, &set);
     if (w != 0) {
         rc = w == -2 ? WR_LOCAL_EXIT_INTERRUPTED : WR_LOCAL_EXIT_ERROR;
         goto err_after_start;
@@ -1191,7 +668,7 @@ out_after_extra:
 
 /* ---- down -------------------------------------------------------------- */
 
-static int cmd_down(const struct opts *o)
+static int cmd_down(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
@@ -1261,7 +738,7 @@ static json_t *status_row(const struct wr_local *c, int id, bool running, const 
                      "reachable", 0, "error", reason);
 }
 
-static int cmd_status(const struct opts *o)
+static int cmd_status(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
@@ -1270,12 +747,12 @@ static int cmd_status(const struct opts *o)
         return WR_LOCAL_EXIT_ERROR;
     char err[512];
     if (r == 0 && (r = wr__local_conf_read(&c, err, sizeof err)) < 0) {
-        fail("%s", err);
+        wr__local_fail("%s", err);
         return WR_LOCAL_EXIT_ERROR;
     }
     if (r == 1) {
-        fail("no cluster in %s (no cluster.conf); start one with `warren cluster up%s%s`", o->dir,
-             o->dir_given ? " --dir " : "", o->dir_given ? o->dir : "");
+        wr__local_fail("no cluster in %s (no cluster.conf); start one with `warren cluster up%s%s`",
+                       o->dir, o->dir_given ? " --dir " : "", o->dir_given ? o->dir : "");
         return WR_LOCAL_EXIT_ERROR;
     }
     printf("Cluster in %s: %d node%s, arena at http://127.0.0.1:%d/, MUD at "
@@ -1333,21 +810,21 @@ static int cmd_status(const struct opts *o)
 
 /* ---- kill-node --------------------------------------------------------- */
 
-static int cmd_kill(const struct opts *o)
+static int cmd_kill(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
     int r = resolve_dir(o, &c);
     if (r != 0) {
         if (r == 1)
-            fail("no cluster in %s (no such directory)", o->dir);
+            wr__local_fail("no cluster in %s (no such directory)", o->dir);
         return WR_LOCAL_EXIT_ERROR;
     }
     char err[512];
     r = wr__local_conf_read(&c, err, sizeof err);
     if (r == 0 && o->node > c.n) {
         wr__local_clear(&c);
-        return usage_error("kill-node", "the cluster in %s has nodes 1-%d", c.dir, c.n);
+        return wr__local_usage_error("kill-node", "the cluster in %s has nodes 1-%d", c.dir, c.n);
     }
     wr__local_clear(&c);
     struct wr__local_proc p;
@@ -1356,13 +833,13 @@ static int cmd_kill(const struct opts *o)
     if (wr__local_proc_load(&p, &stale_pid) == 1)
         wr__local_pidfile_remove(p.pidfile, stale_pid);
     if (p.pid == 0) {
-        fail("node %d is not running in %s", o->node, c.dir);
+        wr__local_fail("node %d is not running in %s", o->node, c.dir);
         return WR_LOCAL_EXIT_ERROR;
     }
     char sb[16];
     const char *name = wr__local_signame(o->sig, sb, sizeof sb);
     if (kill(p.pid, o->sig) != 0) {
-        fail("kill(%d, SIG%s) failed: %s", (int)p.pid, name, strerror(errno));
+        wr__local_fail("kill(%d, SIG%s) failed: %s", (int)p.pid, name, strerror(errno));
         return WR_LOCAL_EXIT_ERROR;
     }
     printf("Sent SIG%s to node %d (pid %d).\n", name, o->node, (int)p.pid);
@@ -1372,9 +849,9 @@ static int cmd_kill(const struct opts *o)
          * cmdline stops matching: a dying process loses its cmdline while
          * the kernel is still tearing it down, and ports it held may still
          * be bound then. */
-        long long deadline = now_ms() + WR_LOCAL_STOP_GRACE_MS;
+        long long deadline = wr__local_now_ms() + WR_LOCAL_STOP_GRACE_MS;
         bool alive;
-        while ((alive = wr__local_pid_running(p.pid)) && now_ms() < deadline)
+        while ((alive = wr__local_pid_running(p.pid)) && wr__local_now_ms() < deadline)
             wr__local_sleep(20, NULL);
         if (alive) {
             printf("Node %d still runs %d s later.\n", o->node, WR_LOCAL_STOP_GRACE_MS / 1000);
@@ -1388,7 +865,7 @@ static int cmd_kill(const struct opts *o)
 
 /* ---- restart-node ------------------------------------------------------ */
 
-static int cmd_restart(const struct opts *o)
+static int cmd_restart(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
@@ -1397,18 +874,20 @@ static int cmd_restart(const struct opts *o)
     if (r < 0)
         return WR_LOCAL_EXIT_ERROR;
     if (r == 0 && (r = wr__local_conf_read(&c, err, sizeof err)) < 0) {
-        fail("%s", err);
+        wr__local_fail("%s", err);
         return WR_LOCAL_EXIT_ERROR;
     }
     if (r == 1) {
-        fail("no cluster in %s (no cluster.conf): restart-node restarts a node of a cluster "
-             "`warren cluster up` started",
-             o->dir);
+        wr__local_fail(
+            "no cluster in %s (no cluster.conf): restart-node restarts a node of a cluster "
+            "`warren cluster up` started",
+            o->dir);
         return WR_LOCAL_EXIT_ERROR;
     }
     if (o->node > c.n) {
         wr__local_clear(&c);
-        return usage_error("restart-node", "the cluster in %s has nodes 1-%d", c.dir, c.n);
+        return wr__local_usage_error("restart-node", "the cluster in %s has nodes 1-%d", c.dir,
+                                     c.n);
     }
     sigset_t set, old;
     block_signals(&set, &old);
@@ -1434,7 +913,7 @@ static int cmd_restart(const struct opts *o)
      * majority. A node that only serves HTTP is still a success, said so. */
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", c.http_port + o->node - 1);
-    r = wait_ready(&c, p, 1, o->node, o->node, false, o->wait_s, &set);
+    r = wr__local_wait_ready(&c, p, 1, o->node, o->node, false, o->wait_s, &set);
     if (r == 0) {
         printf("Node %d is ready at http://%s/\n", o->node, addr);
         rc = WR_LOCAL_EXIT_OK;
@@ -1444,15 +923,15 @@ static int cmd_restart(const struct opts *o)
     } else {
         int status;
         wr__local_reap(p, 1);
-        if (p->pid != 0 && http_status(addr, "/healthz", &status, err, sizeof err) == 0 &&
+        if (p->pid != 0 && wr__local_http_status(addr, "/healthz", &status, err, sizeof err) == 0 &&
             status == 200) {
             printf("Node %d (pid %d) runs and serves http://%s/ but is not ready: is a "
                    "majority of the cluster up?\n",
                    o->node, (int)p->pid, addr);
             rc = WR_LOCAL_EXIT_OK;
         } else if (p->pid != 0) {
-            fail("node %d (pid %d) runs but does not answer; it is left running", o->node,
-                 (int)p->pid);
+            wr__local_fail("node %d (pid %d) runs but does not answer; it is left running", o->node,
+                           (int)p->pid);
         }
     }
 out:
@@ -1464,8 +943,8 @@ out:
 
 int wr_local_main(int argc, char **argv)
 {
-    struct opts o;
-    int rc = parse_args(argc, argv, &o);
+    struct wr__local_opts o;
+    int rc = wr__local_parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
     /* Our stdout may be a pipe that goes away; the processes we started must

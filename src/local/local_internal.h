@@ -1,7 +1,8 @@
 /* Private to src/local/: the recorded layout of a local cluster and its
- * files (local_conf.c), and the process helpers (local_proc.c) that the
- * commands in local.c are built from. Functions return 0 on success and -1
- * with a one-line reason in @err on failure, unless said otherwise. */
+ * files (local_conf.c), the process helpers (local_proc.c) and the waiting
+ * for readiness (local_ready.c) that the commands in local.c are built
+ * from, and their command line (local_cli.c). Functions return 0 on success
+ * and -1 with a one-line reason in @err on failure, unless said otherwise. */
 #ifndef WR_LOCAL_INTERNAL_H
 #define WR_LOCAL_INTERNAL_H
 
@@ -57,6 +58,58 @@ struct wr__local_proc {
     pid_t reaped_pid;            /* the pid it had when it was reaped */
     int wstatus;                 /* its waitpid status */
 };
+
+/* ---- command line (local_cli.c) ---------------------------------------- */
+
+/* The command, and its options as given or defaulted. */
+enum wr__local_cmd { CMD_UP, CMD_DOWN, CMD_STATUS, CMD_KILL, CMD_RESTART, CMD_COUNT };
+
+struct wr__local_opts {
+    enum wr__local_cmd cmd;
+    const char *dir;
+    bool dir_given;
+    int n, http_port, cluster_port, lb_port, telnet_port, lb_telnet_port, wait_s, node, sig;
+    bool foreground, help;
+    char **extra; /* after "--", borrowed from argv */
+    int n_extra;
+};
+
+/* Parse argv (argv[0] "cluster", argv[1] the command) into @o. Returns -1
+ * when it went well, else the exit code to return (help and usage errors
+ * are printed). */
+int wr__local_parse_args(int argc, char **argv, struct wr__local_opts *o);
+
+/* Print "warren cluster: <message>" and a hint at @cmd's --help (@cmd may be
+ * NULL) on stderr; returns WR_LOCAL_EXIT_USAGE. */
+int wr__local_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- the commands' helpers (local.c) ----------------------------------- */
+
+/* Print "warren cluster: <message>" on stderr, after flushing stdout. */
+void wr__local_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Is @sig one that stops us (SIGINT, SIGTERM, SIGHUP)? */
+bool wr__local_is_stop_signal(int sig);
+
+/* ---- waiting for readiness (local_ready.c) ----------------------------- */
+
+/* GET @path from @hostport; 0 and the status (body freed), or -1 with @err.
+ * A status other than 200 is also described in @err ("answered 503: ..."). */
+int wr__local_http_status(const char *hostport, const char *path, int *status, char *err,
+                          size_t errlen);
+
+/* Report each entry of @procs that exited (reaped) on stderr, with the log
+ * tail and @when ("while starting"); clears their exited flags. Returns how
+ * many were reported. */
+int wr__local_report_exits(struct wr__local_proc *procs, int n, const char *when);
+
+/* Wait until nodes @first..@last of @procs answer GET /readyz with 200 and,
+ * when @lb is set, nginx (the last entry) answers GET /; at most @wait_s
+ * seconds. Returns 0 when all do; -1 on a process exit or timeout
+ * (reported); -2 on a stop signal in @set. */
+int wr__local_wait_ready(const struct wr_local *c, struct wr__local_proc *procs, int nprocs,
+                         int first, int last, bool lb, int wait_s, const sigset_t *set);
 
 /* ---- layout and files (local_conf.c) ----------------------------------- */
 
@@ -162,6 +215,9 @@ int wr__local_reap(struct wr__local_proc *procs, int n);
 /* Describe waitpid status @wstatus: "exited with status 1", "killed by
  * SIGKILL". */
 const char *wr__local_describe_exit(int wstatus, char *buf, size_t len);
+
+/* Milliseconds on the monotonic clock. */
+long long wr__local_now_ms(void);
 
 /* Wait up to @ms for one of the signals in @set (which must be blocked).
  * Returns the signal number, or 0 on timeout. */

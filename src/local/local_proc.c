@@ -341,7 +341,7 @@ int wr__local_sleep(int ms, const sigset_t *set)
     return sig > 0 ? sig : 0;
 }
 
-static long long now_ms(void)
+long long wr__local_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -375,9 +375,9 @@ static int still_running(struct wr__local_proc *procs, int n, pid_t *pids)
 static int wait_stopped(struct wr__local_proc *procs, int n, pid_t *pids, int ms,
                         const sigset_t *set)
 {
-    long long deadline = now_ms() + ms;
+    long long deadline = wr__local_now_ms() + ms;
     int live;
-    while ((live = still_running(procs, n, pids)) > 0 && now_ms() < deadline) {
+    while ((live = still_running(procs, n, pids)) > 0 && wr__local_now_ms() < deadline) {
         int sig = wr__local_sleep(WR_LOCAL_POLL_MS, set);
         if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
             return -1;
