@@ -1,6 +1,8 @@
 /* Combat (mud_internal.h, "gameplay areas"): targets, combat rounds on the
- * zone owner's timer, skills, effects, NPC combat behaviour, death and
- * recall.
+ * zone owner's timer, blows, NPC combat behaviour, death, flee and recall,
+ * the fight commands (SKILL included: its target is resolved here) and the
+ * area's snapshot, restore and remap. Using skills, applying effects and
+ * cooldowns, and the effects at the start of a round are mud_effects.c's.
  *
  * A fighter (struct wr_mud_fighter) is a character in the world or an NPC
  * instance. Its states:
@@ -92,9 +94,9 @@ static const struct wr_mud_npc *npc_def(struct wr_mud *m, uint32_t id)
 
 /* An act()-style line in the room of the actor (@ak, @aid) about target
  * (@tk, @tid) (may be NONE). */
-static void act(struct wr_mud *m, const struct wr_apply_ctx *ctx, const char *code, uint8_t ak,
-                uint32_t aid, uint8_t tk, uint32_t tid, const char *to_actor, const char *to_target,
-                const char *to_room)
+void wr__mud_fight_act(struct wr_mud *m, const struct wr_apply_ctx *ctx, const char *code,
+                       uint8_t ak, uint32_t aid, uint8_t tk, uint32_t tid, const char *to_actor,
+                       const char *to_target, const char *to_room)
 {
     uint32_t room = wr__mud_fighter_room(m, ak, aid);
     if (room == WR_MUD_NO_ROOM)
@@ -105,67 +107,9 @@ static void act(struct wr_mud *m, const struct wr_apply_ctx *ctx, const char *co
                 to_room, char_of(m, ak, aid));
 }
 
-/* ---- effects and cooldowns -------------------------------------------- */
-
-/* Put @fx on @f: it replaces a running effect of the same origin and kind;
- * else it takes a free slot, else one whose time is up, else the one that
- * ends first. */
-static void add_fx(struct wr_mud_fighter *f, const struct wr_mud_fx *fx, uint64_t now)
-{
-    size_t slot = WR_MUD_MAX_FX;
-    for (size_t i = 0; i < f->n_fx && slot == WR_MUD_MAX_FX; i++) {
-        const struct wr_mud_fx *o = &f->fx[i];
-        if (o->skill == fx->skill && o->item == fx->item && o->kind == fx->kind &&
-            o->stat == fx->stat && o->dtype == fx->dtype)
-            slot = i;
-    }
-    if (slot == WR_MUD_MAX_FX && f->n_fx < WR_MUD_MAX_FX)
-        slot = f->n_fx++;
-    for (size_t i = 0; i < f->n_fx && slot == WR_MUD_MAX_FX; i++)
-        if (f->fx[i].until <= now)
-            slot = i;
-    if (slot == WR_MUD_MAX_FX) {
-        slot = 0;
-        for (size_t i = 1; i < f->n_fx; i++)
-            if (f->fx[i].until < f->fx[slot].until)
-                slot = i;
-    }
-    f->fx[slot] = *fx;
-}
-
-/* When @skill is ready again for @f (0: ready). */
-static uint64_t ready_at(const struct wr_mud_fighter *f, uint32_t skill)
-{
-    for (size_t i = 0; i < f->n_cd; i++)
-        if (f->cd[i].skill == skill)
-            return f->cd[i].ready_at;
-    return 0;
-}
-
-/* @skill is on cooldown for @f until @until: its entry is updated, else a
- * free slot, else one that is ready again, else the one ready first. */
-static void add_cd(struct wr_mud_fighter *f, uint32_t skill, uint64_t until, uint64_t now)
-{
-    size_t slot = WR_MUD_MAX_CD;
-    for (size_t i = 0; i < f->n_cd && slot == WR_MUD_MAX_CD; i++)
-        if (f->cd[i].skill == skill)
-            slot = i;
-    if (slot == WR_MUD_MAX_CD && f->n_cd < WR_MUD_MAX_CD)
-        slot = f->n_cd++;
-    for (size_t i = 0; i < f->n_cd && slot == WR_MUD_MAX_CD; i++)
-        if (f->cd[i].ready_at <= now)
-            slot = i;
-    if (slot == WR_MUD_MAX_CD) {
-        slot = 0;
-        for (size_t i = 1; i < f->n_cd; i++)
-            if (f->cd[i].ready_at < f->cd[slot].ready_at)
-                slot = i;
-    }
-    f->cd[slot] = (struct wr_mud_cooldown){.skill = skill, .ready_at = until};
-}
-
 /* (stat - 10) / 2 of a fighter, rounded toward zero; 0 without a stat. */
-static int32_t bonus(const struct wr_mud *m, uint8_t kind, uint32_t id, uint8_t stat, uint64_t at)
+int32_t wr__mud_fight_bonus(const struct wr_mud *m, uint8_t kind, uint32_t id, uint8_t stat,
+                            uint64_t at)
 {
     if (stat >= WR_MUD_NSTATS)
         return 0;
@@ -191,8 +135,8 @@ static void engage(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kin
 }
 
 /* Both sides of a fight start fighting (each unless it fights already). */
-static void engage_both(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak, uint32_t aid,
-                        uint8_t tk, uint32_t tid)
+void wr__mud_fight_engage(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak,
+                          uint32_t aid, uint8_t tk, uint32_t tid)
 {
     engage(m, ctx, ak, aid, tk, tid);
     engage(m, ctx, tk, tid, ak, aid);
@@ -277,7 +221,8 @@ static void npc_dies(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t 
 {
     struct wr_mud_npc_inst *n = wr__mud_npc_by_id(m, id);
     uint32_t room = n->room, kind = n->npc, level = m->model->npcs[n->npc].level;
-    act(m, ctx, "death", NPC_KIND, id, WR_MUD_NOBODY, 0, NULL, NULL, "{actor} is dead!");
+    wr__mud_fight_act(m, ctx, "death", NPC_KIND, id, WR_MUD_NOBODY, 0, NULL, NULL,
+                      "{actor} is dead!");
     wr__mud_make_corpse(m, ctx, NPC_KIND, id, room, &n->f.rng);
     if (killer != NULL) { /* award_xp counts the kill, death_penalty the death */
         wr__mud_award_xp(m, ctx, killer, level);
@@ -289,8 +234,8 @@ static void npc_dies(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t 
 
 static void char_dies(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct wr_mud_char *c)
 {
-    act(m, ctx, "death", CHAR_KIND, c->id, WR_MUD_NOBODY, 0, "You are dead!", NULL,
-        "{actor} is dead!");
+    wr__mud_fight_act(m, ctx, "death", CHAR_KIND, c->id, WR_MUD_NOBODY, 0, "You are dead!", NULL,
+                      "{actor} is dead!");
     wr__mud_make_corpse(m, ctx, CHAR_KIND, c->id, c->room, &c->f.rng);
     wr__mud_death_penalty(m, ctx, c);
     wr__mud_fight_leave(m, ctx, CHAR_KIND, c->id);
@@ -308,8 +253,8 @@ static void char_dies(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
 
 /* @amount (>= 0) of damage to (@vk, @vid) from (@fk, @fid); returns true
  * if it died of it (and is then gone from where it was). */
-static bool hurt(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t vk, uint32_t vid,
-                 int32_t amount, uint8_t fk, uint32_t fid)
+bool wr__mud_fight_hurt(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t vk, uint32_t vid,
+                        int32_t amount, uint8_t fk, uint32_t fid)
 {
     struct wr_mud_fighter *f = wr__mud_fighter(m, vk, vid);
     if (f == NULL)
@@ -326,7 +271,7 @@ static bool hurt(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t vk, u
     return true;
 }
 
-/* ---- attacks, skills, effects ------------------------------------------ */
+/* ---- attacks and NPC actions ------------------------------------------- */
 
 /* Damage of a plain blow of (@ak, @aid) before armour: weapon (NPC: its
  * attack; unarmed: 1..3) plus the strength bonus; *@dtype gets its type. */
@@ -354,7 +299,7 @@ static int64_t blow(struct wr_mud *m, uint8_t ak, uint32_t aid, uint64_t at, uin
     if (hi < lo)
         hi = lo;
     int64_t dmg = (int64_t)lo + (int64_t)wr__mud_roll(rng, (uint64_t)hi - lo + 1);
-    return dmg + bonus(m, ak, aid, WR_STAT_STR, at);
+    return dmg + wr__mud_fight_bonus(m, ak, aid, WR_STAT_STR, at);
 }
 
 /* A plain attack of (@ak, @aid) on (@vk, @vid) at log time @at (both must
@@ -363,14 +308,14 @@ static int64_t blow(struct wr_mud *m, uint8_t ak, uint32_t aid, uint64_t at, uin
 static bool attack(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak, uint32_t aid,
                    uint8_t vk, uint32_t vid, uint64_t at)
 {
-    engage_both(m, ctx, ak, aid, vk, vid);
+    wr__mud_fight_engage(m, ctx, ak, aid, vk, vid);
     struct wr_mud_fighter *f = wr__mud_fighter(m, ak, aid);
     int64_t agi = (int64_t)wr__mud_stat(m, ak, aid, WR_STAT_AGI, at) -
                   wr__mud_stat(m, vk, vid, WR_STAT_AGI, at);
     int64_t chance = clamp64(75 + 2 * agi, 5, 95);
     if ((int64_t)wr__mud_roll(&f->rng, 100) >= chance) {
-        act(m, ctx, "miss", ak, aid, vk, vid, "You miss {target}.", "{actor} misses you.",
-            "{actor} misses {target}.");
+        wr__mud_fight_act(m, ctx, "miss", ak, aid, vk, vid, "You miss {target}.",
+                          "{actor} misses you.", "{actor} misses {target}.");
         return false;
     }
     uint8_t dtype = WR_DT_BLUDGEON;
@@ -381,153 +326,8 @@ static bool attack(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak,
     snprintf(a, sizeof a, "You hit {target} for %d damage.", d);
     snprintf(t, sizeof t, "{actor} hits you for %d damage.", d);
     snprintf(r, sizeof r, "{actor} hits {target}.");
-    act(m, ctx, "hit", ak, aid, vk, vid, a, t, r);
-    return hurt(m, ctx, vk, vid, d, ak, aid);
-}
-
-/* Effect @e of skill @skill (or item @item) used by (@uk, @uid) on (@vk,
- * @vid), now. Returns true if someone died of it (the use stops there). */
-static bool apply_effect(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                         const struct wr_mud_effect *e, uint32_t skill, uint32_t item, uint8_t uk,
-                         uint32_t uid, uint8_t vk, uint32_t vid)
-{
-    uint64_t now = ctx->now_ms;
-    struct wr_mud_fighter *uf = wr__mud_fighter(m, uk, uid);
-    struct wr_mud_fighter *vf = wr__mud_fighter(m, vk, vid);
-    if (uf == NULL || vf == NULL)
-        return false;
-    int64_t amount = (int64_t)e->amount + bonus(m, uk, uid, e->scale_stat, now);
-    if (e->kind == WR_EFF_DAMAGE || e->kind == WR_EFF_RECOVER)
-        amount += (int64_t)wr__mud_roll(&uf->rng, (uint64_t)e->roll + 1);
-    char a[128], t[128], r[128];
-    switch (e->kind) {
-    case WR_EFF_DAMAGE: {
-        amount -= wr__mud_armour(m, vk, vid, (enum wr_mud_dtype)e->dtype, now);
-        int32_t d = sat32(amount < 1 ? 1 : amount);
-        const char *type = wr_mud_dtype_name((enum wr_mud_dtype)e->dtype);
-        snprintf(a, sizeof a, "{target} takes %d %s damage.", d, type);
-        snprintf(t, sizeof t, "You take %d %s damage.", d, type);
-        snprintf(r, sizeof r, "{target} takes %d %s damage.", d, type);
-        act(m, ctx, "skill", uk, uid, vk, vid, (uk == vk && uid == vid) ? t : a, t, r);
-        return hurt(m, ctx, vk, vid, d, uk, uid);
-    }
-    case WR_EFF_RECOVER: {
-        if (e->pool >= WR_MUD_NPOOLS)
-            return false;
-        int64_t max = wr__mud_max(m, vk, vid, (enum wr_mud_pool)e->pool, now);
-        int64_t before = vf->pool[e->pool];
-        int64_t after = before + (amount > 0 ? amount : 0);
-        if (after > max)
-            after = max > before ? max : before; /* never takes away */
-        vf->pool[e->pool] = sat32(after);
-        const char *pool = wr_mud_pool_name((enum wr_mud_pool)e->pool);
-        snprintf(a, sizeof a, "{target} recovers %lld %s.", (long long)(after - before), pool);
-        snprintf(t, sizeof t, "You recover %lld %s.", (long long)(after - before), pool);
-        act(m, ctx, "skill", uk, uid, vk, vid, (uk == vk && uid == vid) ? t : a, t, a);
-        return false;
-    }
-    case WR_EFF_DOT:
-    case WR_EFF_STAT:
-    case WR_EFF_ARMOUR: {
-        struct wr_mud_fx fx = {
-            .kind = e->kind,
-            .dtype = e->kind == WR_EFF_STAT ? 0 : e->dtype,
-            .stat = e->kind == WR_EFF_STAT ? e->stat : 0,
-            .amount = e->kind == WR_EFF_DOT ? sat32(amount) : e->amount,
-            .until = now + e->duration_ms,
-            .skill = skill,
-            .item = item,
-            .from_kind = uk,
-            .from_id = uid,
-        };
-        add_fx(vf, &fx, now);
-        return false;
-    }
-    default:
-        return false;
-    }
-}
-
-/* The name of an effect's origin (a skill or an item), or "something". */
-static const char *fx_origin(const struct wr_mud *m, const struct wr_mud_fx *fx)
-{
-    if (fx->skill < m->model->n_skills)
-        return m->model->skills[fx->skill].name;
-    if (fx->item < m->model->n_items)
-        return m->model->items[fx->item].name;
-    return "something";
-}
-
-/* Skill @s used by (@uk, @uid) on (@tk, @tid) (the user itself for a self
- * skill): the checks are done; an enemy skill starts the fight, the cost
- * and the cooldown are taken, the message shown and the effects applied
- * at once, in order. The same for characters and NPCs. */
-static void use_skill(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t s, uint8_t uk,
-                      uint32_t uid, uint8_t tk, uint32_t tid)
-{
-    const struct wr_mud_skill *sk = &m->model->skills[s];
-    if (sk->target == WR_TGT_ENEMY)
-        engage_both(m, ctx, uk, uid, tk, tid);
-    else {
-        tk = uk;
-        tid = uid;
-    }
-    struct wr_mud_fighter *uf = wr__mud_fighter(m, uk, uid);
-    if (sk->cost_pool < WR_MUD_NPOOLS && sk->cost > 0) {
-        uf->pool[sk->cost_pool] = sat32((int64_t)uf->pool[sk->cost_pool] - sk->cost);
-        wr__mud_regen_start(m, ctx, uk, uid);
-    }
-    if (sk->cooldown_ms > 0)
-        add_cd(uf, s, ctx->now_ms + sk->cooldown_ms, ctx->now_ms);
-    char da[128], dt[128], dr[128];
-    bool self = tk == uk && tid == uid;
-    snprintf(da, sizeof da, self ? "You use %s." : "You use %s on {target}.", sk->name);
-    snprintf(dt, sizeof dt, "{actor} uses %s on you.", sk->name);
-    snprintf(dr, sizeof dr, self ? "{actor} uses %s." : "{actor} uses %s on {target}.", sk->name);
-    bool custom = sk->msg.actor || sk->msg.target || sk->msg.room;
-    act(m, ctx, "skill", uk, uid, tk, tid, custom ? sk->msg.actor : da,
-        custom ? sk->msg.target : dt, custom ? sk->msg.room : dr);
-    wr__mud_fight_effects(m, ctx, sk->effects, sk->n_effects, s, NONE, uk, uid, tk, tid);
-}
-
-void wr__mud_fight_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                           const struct wr_mud_effect *effects, size_t n, uint32_t skill,
-                           uint32_t item, uint8_t uk, uint32_t uid, uint8_t tk, uint32_t tid)
-{
-    for (size_t i = 0; i < n; i++) {
-        const struct wr_mud_effect *e = &effects[i];
-        uint8_t vk = e->self ? uk : tk;
-        uint32_t vid = e->self ? uid : tid;
-        if (wr__mud_fighter(m, vk, vid) == NULL)
-            continue; /* the target died of an earlier effect */
-        if (apply_effect(m, ctx, e, skill, item, uk, uid, vk, vid) &&
-            wr__mud_fighter(m, uk, uid) == NULL)
-            break; /* the user died of it */
-    }
-}
-
-/* Why (@kind, @id) cannot use skill @s now, as a message into @why; or
- * NULL if it can. */
-static const char *skill_blocked(struct wr_mud *m, uint8_t kind, uint32_t id, uint32_t s,
-                                 uint64_t now, char *why, size_t cap)
-{
-    const struct wr_mud_skill *sk = &m->model->skills[s];
-    const struct wr_mud_fighter *f = wr__mud_fighter(m, kind, id);
-    char name[64];
-    uint64_t ready = ready_at(f, s);
-    if (ready > now) {
-        snprintf(why, cap, "%s is not ready yet (%llu s).",
-                 capitalised(sk->name, name, sizeof name),
-                 (unsigned long long)((ready - now + 999) / 1000));
-        return why;
-    }
-    if (sk->cost_pool < WR_MUD_NPOOLS && (int64_t)f->pool[sk->cost_pool] < (int64_t)sk->cost) {
-        snprintf(why, cap, "You don't have enough %s for %s (%u needed, %d left).",
-                 wr_mud_pool_name((enum wr_mud_pool)sk->cost_pool), sk->name, sk->cost,
-                 f->pool[sk->cost_pool]);
-        return why;
-    }
-    return NULL;
+    wr__mud_fight_act(m, ctx, "hit", ak, aid, vk, vid, a, t, r);
+    return wr__mud_fight_hurt(m, ctx, vk, vid, d, ak, aid);
 }
 
 /* One action of @list (weights), drawn with @rng; NULL if empty. */
@@ -560,8 +360,8 @@ static void npc_action(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_
         return;
     }
     if (a != NULL && a->kind == WR_ACT_SKILL && a->skill < m->model->n_skills &&
-        skill_blocked(m, NPC_KIND, nid, a->skill, ctx->now_ms, why, sizeof why) == NULL) {
-        use_skill(m, ctx, a->skill, NPC_KIND, nid, tk, tid);
+        wr__mud_skill_blocked(m, NPC_KIND, nid, a->skill, ctx->now_ms, why, sizeof why) == NULL) {
+        wr__mud_skill_use(m, ctx, a->skill, NPC_KIND, nid, tk, tid);
         return;
     }
     attack(m, ctx, NPC_KIND, nid, tk, tid, at);
@@ -587,43 +387,6 @@ static bool reachable(struct wr_mud *m, uint32_t room, uint8_t tk, uint32_t tid)
 {
     const struct wr_mud_fighter *t = wr__mud_fighter(m, tk, tid);
     return t != NULL && t->pool[WR_POOL_HP] > 0 && wr__mud_fighter_room(m, tk, tid) == room;
-}
-
-/* The start of a round at @at: running damage over time hurts (returns
- * true if that killed it), then effects whose time is up wear off. */
-static bool round_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind,
-                          uint32_t id, uint64_t at)
-{
-    struct wr_mud_fighter *f = wr__mud_fighter(m, kind, id);
-    for (size_t i = 0; i < f->n_fx; i++) {
-        struct wr_mud_fx fx = f->fx[i];
-        if (fx.kind != WR_EFF_DOT || fx.until <= at)
-            continue;
-        int64_t d =
-            (int64_t)fx.amount - wr__mud_armour(m, kind, id, (enum wr_mud_dtype)fx.dtype, at);
-        int32_t dmg = fx.amount <= 0 ? 0 : sat32(d < 1 ? 1 : d);
-        char a[128], r[160];
-        const char *type = wr_mud_dtype_name((enum wr_mud_dtype)fx.dtype);
-        snprintf(a, sizeof a, "You suffer %d %s damage from %s.", dmg, type, fx_origin(m, &fx));
-        snprintf(r, sizeof r, "{actor} suffers %d %s damage from %s.", dmg, type,
-                 fx_origin(m, &fx));
-        act(m, ctx, "dot", kind, id, WR_MUD_NOBODY, 0, a, NULL, r);
-        if (hurt(m, ctx, kind, id, dmg, fx.from_kind, fx.from_id))
-            return true;
-        f = wr__mud_fighter(m, kind, id);
-    }
-    size_t keep = 0;
-    for (size_t i = 0; i < f->n_fx; i++) {
-        if (f->fx[i].until > at) {
-            f->fx[keep++] = f->fx[i];
-            continue;
-        }
-        /* worded as the progression area's expiry out of combat */
-        wr__mud_tell_char(ctx, char_of(m, kind, id), "info", "The effect of %s wears off.",
-                          fx_origin(m, &f->fx[i]));
-    }
-    f->n_fx = (uint8_t)keep;
-    return false;
 }
 
 /* Tell a character its round's state: "[Round 3] You 45/60 · the giant
@@ -654,7 +417,7 @@ void wr__mud_fight_round(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8
         end_fight(m, ctx, kind, id);
         return;
     }
-    if (round_effects(m, ctx, kind, id, at))
+    if (wr__mud_fx_round(m, ctx, kind, id, at))
         return;
     f = wr__mud_fighter(m, kind, id);
     if (!fighting(f) || !reachable(m, wr__mud_fighter_room(m, kind, id), tk, tid)) {
@@ -689,9 +452,9 @@ static bool aggressive(const struct wr_mud *m, const struct wr_mud_npc_inst *n)
 static void npc_attacks(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t nid,
                         uint32_t cid)
 {
-    engage_both(m, ctx, NPC_KIND, nid, CHAR_KIND, cid);
-    act(m, ctx, "attack", NPC_KIND, nid, CHAR_KIND, cid, NULL, "{actor} attacks you!",
-        "{actor} attacks {target}!");
+    wr__mud_fight_engage(m, ctx, NPC_KIND, nid, CHAR_KIND, cid);
+    wr__mud_fight_act(m, ctx, "attack", NPC_KIND, nid, CHAR_KIND, cid, NULL, "{actor} attacks you!",
+                      "{actor} attacks {target}!");
 }
 
 void wr__mud_fight_char_arrived(struct wr_mud *m, const struct wr_apply_ctx *ctx,
@@ -808,7 +571,8 @@ static enum result cmd_target(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     uint32_t nid = 0;
     if (!foe_or_fail(m, ctx, cmd, c, who, "target", &nid))
         return R_KEEP;
-    act(m, ctx, "target", CHAR_KIND, c->id, NPC_KIND, nid, "You target {target}.", NULL, NULL);
+    wr__mud_fight_act(m, ctx, "target", CHAR_KIND, c->id, NPC_KIND, nid, "You target {target}.",
+                      NULL, NULL);
     set_target(m, ctx, c, nid);
     return R_KEEP;
 }
@@ -824,11 +588,11 @@ static enum result cmd_kill(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         return R_KEEP;
     }
     bool changed = c->f.target_kind != NPC_KIND || c->f.target_id != nid;
-    act(m, ctx, "attack", CHAR_KIND, c->id, NPC_KIND, nid, "You attack {target}!", NULL,
-        "{actor} attacks {target}!");
+    wr__mud_fight_act(m, ctx, "attack", CHAR_KIND, c->id, NPC_KIND, nid, "You attack {target}!",
+                      NULL, "{actor} attacks {target}!");
     c->f.target_kind = NPC_KIND; /* when fighting: the next round hits the new one */
     c->f.target_id = nid;
-    engage_both(m, ctx, CHAR_KIND, c->id, NPC_KIND, nid);
+    wr__mud_fight_engage(m, ctx, CHAR_KIND, c->id, NPC_KIND, nid);
     if (changed)
         npc_targeted(m, ctx, nid, c);
     return R_KEEP;
@@ -844,7 +608,7 @@ static enum result cmd_skill(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         return R_KEEP;
     }
     char why[160];
-    if (skill_blocked(m, CHAR_KIND, c->id, (uint32_t)s, ctx->now_ms, why, sizeof why)) {
+    if (wr__mud_skill_blocked(m, CHAR_KIND, c->id, (uint32_t)s, ctx->now_ms, why, sizeof why)) {
         wr__mud_fail(ctx, cmd, "not_ready", "%s", why);
         return R_KEEP;
     }
@@ -857,9 +621,9 @@ static enum result cmd_skill(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         /* the `targeted` rule may have struck back and killed: check again */
         if (!reachable(m, c->room, NPC_KIND, nid) || !wr__mud_in_world(c))
             return R_KEEP;
-        use_skill(m, ctx, (uint32_t)s, CHAR_KIND, c->id, NPC_KIND, nid);
+        wr__mud_skill_use(m, ctx, (uint32_t)s, CHAR_KIND, c->id, NPC_KIND, nid);
     } else {
-        use_skill(m, ctx, (uint32_t)s, CHAR_KIND, c->id, CHAR_KIND, c->id);
+        wr__mud_skill_use(m, ctx, (uint32_t)s, CHAR_KIND, c->id, CHAR_KIND, c->id);
     }
     return R_KEEP;
 }
@@ -888,13 +652,13 @@ static enum result cmd_flee(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         agi -= 10;
     int64_t chance = clamp64(50 + 2 * agi, 20, 90);
     if ((int64_t)wr__mud_roll(&c->f.rng, 100) >= chance) {
-        act(m, ctx, "flee", CHAR_KIND, c->id, WR_MUD_NOBODY, 0, "You fail to flee!", NULL,
-            "{actor} tries to flee, but fails.");
+        wr__mud_fight_act(m, ctx, "flee", CHAR_KIND, c->id, WR_MUD_NOBODY, 0, "You fail to flee!",
+                          NULL, "{actor} tries to flee, but fails.");
         return R_KEEP;
     }
     int d = cand[wr__mud_roll(&c->f.rng, (uint64_t)k)];
-    act(m, ctx, "flee", CHAR_KIND, c->id, WR_MUD_NOBODY, 0, "You flee head over heels!", NULL,
-        "{actor} flees head over heels!");
+    wr__mud_fight_act(m, ctx, "flee", CHAR_KIND, c->id, WR_MUD_NOBODY, 0,
+                      "You flee head over heels!", NULL, "{actor} flees head over heels!");
     end_fight(m, ctx, CHAR_KIND, c->id);
     move_char(m, ctx, c, room->exits[d].to, d);
     wr__mud_entered_room(m, ctx, c);
@@ -911,9 +675,9 @@ static enum result cmd_recall(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         wr__mud_fail(ctx, cmd, "already_there", "You are already there.");
         return R_KEEP;
     }
-    act(m, ctx, "recall", CHAR_KIND, c->id, WR_MUD_NOBODY, 0,
-        "You close your eyes and pray, and the world shifts around you.", NULL,
-        "{actor} disappears in a flash of light.");
+    wr__mud_fight_act(m, ctx, "recall", CHAR_KIND, c->id, WR_MUD_NOBODY, 0,
+                      "You close your eyes and pray, and the world shifts around you.", NULL,
+                      "{actor} disappears in a flash of light.");
     move_char(m, ctx, c, to, -1);
     wr__mud_entered_room(m, ctx, c);
     return R_KEEP;

@@ -279,19 +279,19 @@ enum result wr__mud_apply_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
 
 /* ---- gameplay areas (module version 2) --------------------------------- *
  *
- * Five files each own a range of command types (mud.h) and a part of the
- * state: mud_fight.c (targets, rounds, skills, effects, NPC combat, death,
- * recall), mud_progress.c (races, classes, stats, levels, experience,
- * regeneration, hone, train), mud_items.c (equipment, use, gold, shops,
- * corpses), mud_quest.c (conversations, quests, socials, mail) and
- * mud_build.c (roles, live building, admin commands). Each has the same
- * four hooks, called by the core in this order (fight, progress, items,
- * quest, build): apply (its commands; @c is NULL for a session-less one),
- * snapshot/restore (its section, appended to the core's in snapshot
- * version 2; a version 1 snapshot restores with @r NULL: defaults),
- * remap (a world was installed: old index -> new index by key, NONE if
- * gone) and clear (free what it allocated; the core then forgets every
- * character, NPC and item). */
+ * Five areas each own a range of command types (mud.h) and a part of the
+ * state: fight in mud_fight.c (targets, rounds, NPC combat, death, recall)
+ * and mud_effects.c (skills, effects, cooldowns), mud_progress.c (races,
+ * classes, stats, levels, experience, regeneration, hone, train),
+ * mud_items.c (equipment, use, gold, shops, corpses), mud_quest.c
+ * (conversations, quests, socials, mail) and mud_build.c (roles, live
+ * building, admin commands). Each has the same four hooks, called by the
+ * core in this order (fight, progress, items, quest, build): apply (its
+ * commands; @c is NULL for a session-less one), snapshot/restore (its
+ * section, appended to the core's in snapshot version 2; a version 1
+ * snapshot restores with @r NULL: defaults), remap (a world was installed:
+ * old index -> new index by key, NONE if gone) and clear (free what it
+ * allocated; the core then forgets every character, NPC and item). */
 
 struct remap {
     const struct wr_mud_model *om; /* the old model, or NULL (first world) */
@@ -338,6 +338,21 @@ void wr__mud_fight_npc_arrived(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                                struct wr_mud_npc_inst *n);
 /* A new NPC instance's fighter: full pools, no fight. */
 void wr__mud_fight_init_npc(struct wr_mud *m, struct wr_mud_npc_inst *n);
+/* An act()-style line in the room of actor (@ak, @aid) about (@tk, @tid) or nobody. */
+void wr__mud_fight_act(struct wr_mud *m, const struct wr_apply_ctx *ctx, const char *code,
+                       uint8_t ak, uint32_t aid, uint8_t tk, uint32_t tid, const char *to_actor,
+                       const char *to_target, const char *to_room);
+/* Both sides of a fight start fighting (each unless it fights already). */
+void wr__mud_fight_engage(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak,
+                          uint32_t aid, uint8_t tk, uint32_t tid);
+/* @amount (>= 0) damage to (@vk, @vid) from (@fk, @fid); true if it died of it. */
+bool wr__mud_fight_hurt(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t vk, uint32_t vid,
+                        int32_t amount, uint8_t fk, uint32_t fid);
+/* (stat - 10) / 2 of a fighter at @at, rounded toward zero; 0 without a stat. */
+int32_t wr__mud_fight_bonus(const struct wr_mud *m, uint8_t kind, uint32_t id, uint8_t stat,
+                            uint64_t at);
+
+/* mud_effects.c (the fight area's skills and effects) */
 /* Apply @n effects of skill @skill or item @item (the other is NONE) used
  * by fighter (@uk, @uid) on (@tk, @tid) (the user itself for a self use),
  * now, in order, with the user's dice: damage and recovery at once (told
@@ -346,6 +361,15 @@ void wr__mud_fight_init_npc(struct wr_mud *m, struct wr_mud_npc_inst *n);
 void wr__mud_fight_effects(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                            const struct wr_mud_effect *effects, size_t n, uint32_t skill,
                            uint32_t item, uint8_t uk, uint32_t uid, uint8_t tk, uint32_t tid);
+/* Skill @s used, checks done: enemy skills engage; cost, cooldown, message, effects. */
+void wr__mud_skill_use(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t s, uint8_t uk,
+                       uint32_t uid, uint8_t tk, uint32_t tid);
+/* Why (@kind, @id) cannot use skill @s at @now, written into @why; NULL if it can. */
+const char *wr__mud_skill_blocked(struct wr_mud *m, uint8_t kind, uint32_t id, uint32_t s,
+                                  uint64_t now, char *why, size_t cap);
+/* A round's start at @at: DoT hurts (true if it died), expired effects wear off. */
+bool wr__mud_fx_round(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t kind, uint32_t id,
+                      uint64_t at);
 
 /* mud_progress.c */
 /* A new character of @race and @cls: stats, level 1, full pools. */
