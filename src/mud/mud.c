@@ -271,6 +271,22 @@ void wr__mud_tell_char(const struct wr_apply_ctx *ctx, const struct wr_mud_char 
 
 /* ---- fighters --------------------------------------------------------- */
 
+const char *wr__mud_capitalised(const char *s, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", s ? s : "");
+    if (out[0] >= 'a' && out[0] <= 'z')
+        out[0] = (char)(out[0] - 'a' + 'A');
+    return out;
+}
+
+struct wr_mud_char *wr__mud_char_of(struct wr_mud *m, uint8_t kind, uint32_t id)
+{
+    if (kind != WR_MUD_ACTOR_CHAR)
+        return NULL;
+    struct wr_mud_char *c = wr__mud_char_by_id(m, id);
+    return c != NULL && wr__mud_in_world(c) ? c : NULL;
+}
+
 struct wr_mud_fighter *wr__mud_fighter(struct wr_mud *m, uint8_t kind, uint32_t id)
 {
     if (kind == WR_MUD_ACTOR_CHAR) {

@@ -18,33 +18,6 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-static int32_t sat32(int64_t v)
-{
-    return (int32_t)clamp64(v, INT32_MIN, INT32_MAX);
-}
-
-/* @s with its first letter upper-cased, into @out. */
-static const char *capitalised(const char *s, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", s ? s : "");
-    if (out[0] >= 'a' && out[0] <= 'z')
-        out[0] = (char)(out[0] - 'a' + 'A');
-    return out;
-}
-
-static struct wr_mud_char *char_of(struct wr_mud *m, uint8_t kind, uint32_t id)
-{
-    if (kind != CHAR_KIND)
-        return NULL;
-    struct wr_mud_char *c = wr__mud_char_by_id(m, id);
-    return c != NULL && wr__mud_in_world(c) ? c : NULL;
-}
-
 /* ---- effects and cooldowns -------------------------------------------- */
 
 /* Put @fx on @f: it replaces a running effect of the same origin and kind;
@@ -124,7 +97,7 @@ static bool apply_effect(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     switch (e->kind) {
     case WR_EFF_DAMAGE: {
         amount -= wr__mud_armour(m, vk, vid, (enum wr_mud_dtype)e->dtype, now);
-        int32_t d = sat32(amount < 1 ? 1 : amount);
+        int32_t d = wr__mud_sat32(amount < 1 ? 1 : amount);
         const char *type = wr_mud_dtype_name((enum wr_mud_dtype)e->dtype);
         snprintf(a, sizeof a, "{target} takes %d %s damage.", d, type);
         snprintf(t, sizeof t, "You take %d %s damage.", d, type);
@@ -141,7 +114,7 @@ static bool apply_effect(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         int64_t after = before + (amount > 0 ? amount : 0);
         if (after > max)
             after = max > before ? max : before; /* never takes away */
-        vf->pool[e->pool] = sat32(after);
+        vf->pool[e->pool] = wr__mud_sat32(after);
         const char *pool = wr_mud_pool_name((enum wr_mud_pool)e->pool);
         snprintf(a, sizeof a, "{target} recovers %lld %s.", (long long)(after - before), pool);
         snprintf(t, sizeof t, "You recover %lld %s.", (long long)(after - before), pool);
@@ -156,7 +129,7 @@ static bool apply_effect(struct wr_mud *m, const struct wr_apply_ctx *ctx,
             .kind = e->kind,
             .dtype = e->kind == WR_EFF_STAT ? 0 : e->dtype,
             .stat = e->kind == WR_EFF_STAT ? e->stat : 0,
-            .amount = e->kind == WR_EFF_DOT ? sat32(amount) : e->amount,
+            .amount = e->kind == WR_EFF_DOT ? wr__mud_sat32(amount) : e->amount,
             .until = now + e->duration_ms,
             .skill = skill,
             .item = item,
@@ -197,7 +170,7 @@ void wr__mud_skill_use(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_
     }
     struct wr_mud_fighter *uf = wr__mud_fighter(m, uk, uid);
     if (sk->cost_pool < WR_MUD_NPOOLS && sk->cost > 0) {
-        uf->pool[sk->cost_pool] = sat32((int64_t)uf->pool[sk->cost_pool] - sk->cost);
+        uf->pool[sk->cost_pool] = wr__mud_sat32((int64_t)uf->pool[sk->cost_pool] - sk->cost);
         wr__mud_regen_start(m, ctx, uk, uid);
     }
     if (sk->cooldown_ms > 0)
@@ -240,7 +213,7 @@ const char *wr__mud_skill_blocked(struct wr_mud *m, uint8_t kind, uint32_t id, u
     uint64_t ready = ready_at(f, s);
     if (ready > now) {
         snprintf(why, cap, "%s is not ready yet (%llu s).",
-                 capitalised(sk->name, name, sizeof name),
+                 wr__mud_capitalised(sk->name, name, sizeof name),
                  (unsigned long long)((ready - now + 999) / 1000));
         return why;
     }
@@ -267,7 +240,7 @@ bool wr__mud_fx_round(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t 
             continue;
         int64_t d =
             (int64_t)fx.amount - wr__mud_armour(m, kind, id, (enum wr_mud_dtype)fx.dtype, at);
-        int32_t dmg = fx.amount <= 0 ? 0 : sat32(d < 1 ? 1 : d);
+        int32_t dmg = fx.amount <= 0 ? 0 : wr__mud_sat32(d < 1 ? 1 : d);
         char a[128], r[160];
         const char *type = wr_mud_dtype_name((enum wr_mud_dtype)fx.dtype);
         snprintf(a, sizeof a, "You suffer %d %s damage from %s.", dmg, type, fx_origin(m, &fx));
@@ -285,7 +258,7 @@ bool wr__mud_fx_round(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t 
             continue;
         }
         /* worded as the progression area's expiry out of combat */
-        wr__mud_tell_char(ctx, char_of(m, kind, id), "info", "The effect of %s wears off.",
+        wr__mud_tell_char(ctx, wr__mud_char_of(m, kind, id), "info", "The effect of %s wears off.",
                           fx_origin(m, &f->fx[i]));
     }
     f->n_fx = (uint8_t)keep;

@@ -59,33 +59,6 @@ static void fighter_idle(struct wr_mud_fighter *f)
     f->round = 0;
 }
 
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-static int32_t sat32(int64_t v)
-{
-    return (int32_t)clamp64(v, INT32_MIN, INT32_MAX);
-}
-
-/* @s with its first letter upper-cased, into @out. */
-static const char *capitalised(const char *s, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", s ? s : "");
-    if (out[0] >= 'a' && out[0] <= 'z')
-        out[0] = (char)(out[0] - 'a' + 'A');
-    return out;
-}
-
-static struct wr_mud_char *char_of(struct wr_mud *m, uint8_t kind, uint32_t id)
-{
-    if (kind != CHAR_KIND)
-        return NULL;
-    struct wr_mud_char *c = wr__mud_char_by_id(m, id);
-    return c != NULL && wr__mud_in_world(c) ? c : NULL;
-}
-
 static const struct wr_mud_npc *npc_def(struct wr_mud *m, uint32_t id)
 {
     const struct wr_mud_npc_inst *n = wr__mud_npc_by_id(m, id);
@@ -104,7 +77,7 @@ void wr__mud_fight_act(struct wr_mud *m, const struct wr_apply_ctx *ctx, const c
     wr__mud_act(ctx, code, room, ak, aid, wr__mud_fighter_name(m, ak, aid), tk,
                 tk == WR_MUD_NOBODY ? 0 : tid,
                 tk == WR_MUD_NOBODY ? NULL : wr__mud_fighter_name(m, tk, tid), to_actor, to_target,
-                to_room, char_of(m, ak, aid));
+                to_room, wr__mud_char_of(m, ak, aid));
 }
 
 /* (stat - 10) / 2 of a fighter, rounded toward zero; 0 without a stat. */
@@ -186,7 +159,7 @@ void wr__mud_fight_init_npc(struct wr_mud *m, struct wr_mud_npc_inst *n)
     const struct wr_mud_npc *def = &m->model->npcs[n->npc];
     memset(&n->f, 0, sizeof n->f);
     for (int p = 0; p < WR_MUD_NPOOLS; p++)
-        n->f.pool[p] = sat32(def->max[p]);
+        n->f.pool[p] = wr__mud_sat32(def->max[p]);
     fighter_idle(&n->f);
     n->next_regen_at = NEVER;
 }
@@ -259,15 +232,15 @@ bool wr__mud_fight_hurt(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_
     struct wr_mud_fighter *f = wr__mud_fighter(m, vk, vid);
     if (f == NULL)
         return false;
-    f->pool[WR_POOL_HP] = sat32((int64_t)f->pool[WR_POOL_HP] - amount);
+    f->pool[WR_POOL_HP] = wr__mud_sat32((int64_t)f->pool[WR_POOL_HP] - amount);
     if (f->pool[WR_POOL_HP] > 0) {
         wr__mud_regen_start(m, ctx, vk, vid);
         return false;
     }
     if (vk == NPC_KIND)
-        npc_dies(m, ctx, vid, char_of(m, fk, fid));
+        npc_dies(m, ctx, vid, wr__mud_char_of(m, fk, fid));
     else
-        char_dies(m, ctx, char_of(m, vk, vid));
+        char_dies(m, ctx, wr__mud_char_of(m, vk, vid));
     return true;
 }
 
@@ -285,7 +258,7 @@ static int64_t blow(struct wr_mud *m, uint8_t ak, uint32_t aid, uint64_t at, uin
         hi = def->dmg_max;
         *dtype = def->dtype;
     } else {
-        const struct wr_mud_char *c = char_of(m, ak, aid);
+        const struct wr_mud_char *c = wr__mud_char_of(m, ak, aid);
         uint32_t w = wr__mud_weapon(m, c);
         if (w != NONE && w < m->model->n_items) {
             lo = m->model->items[w].dmg_min;
@@ -312,7 +285,7 @@ static bool attack(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak,
     struct wr_mud_fighter *f = wr__mud_fighter(m, ak, aid);
     int64_t agi = (int64_t)wr__mud_stat(m, ak, aid, WR_STAT_AGI, at) -
                   wr__mud_stat(m, vk, vid, WR_STAT_AGI, at);
-    int64_t chance = clamp64(75 + 2 * agi, 5, 95);
+    int64_t chance = wr__mud_clamp64(75 + 2 * agi, 5, 95);
     if ((int64_t)wr__mud_roll(&f->rng, 100) >= chance) {
         wr__mud_fight_act(m, ctx, "miss", ak, aid, vk, vid, "You miss {target}.",
                           "{actor} misses you.", "{actor} misses {target}.");
@@ -321,7 +294,7 @@ static bool attack(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint8_t ak,
     uint8_t dtype = WR_DT_BLUDGEON;
     int64_t dmg = blow(m, ak, aid, at, &f->rng, &dtype);
     dmg -= wr__mud_armour(m, vk, vid, (enum wr_mud_dtype)dtype, at);
-    int32_t d = sat32(dmg < 1 ? 1 : dmg);
+    int32_t d = wr__mud_sat32(dmg < 1 ? 1 : dmg);
     char a[96], t[96], r[96];
     snprintf(a, sizeof a, "You hit {target} for %d damage.", d);
     snprintf(t, sizeof t, "{actor} hits you for %d damage.", d);
@@ -393,7 +366,7 @@ static bool reachable(struct wr_mud *m, uint32_t room, uint8_t tk, uint32_t tid)
  * rat 12/30". */
 static void round_line(struct wr_mud *m, const struct wr_apply_ctx *ctx, uint32_t id, uint64_t at)
 {
-    struct wr_mud_char *c = char_of(m, CHAR_KIND, id);
+    struct wr_mud_char *c = wr__mud_char_of(m, CHAR_KIND, id);
     const struct wr_mud_fighter *t = wr__mud_fighter(m, c->f.target_kind, c->f.target_id);
     if (t == NULL)
         return;
@@ -525,7 +498,7 @@ static bool foe_or_fail(struct wr_mud *m, const struct wr_apply_ctx *ctx, const 
         return true;
     case FOE_NONE:
         if (who[0] == '\0')
-            wr__mud_fail(ctx, cmd, "no_target", "%s whom?", capitalised(verb, name, sizeof name));
+            wr__mud_fail(ctx, cmd, "no_target", "%s whom?", wr__mud_capitalised(verb, name, sizeof name));
         else
             wr__mud_fail(ctx, cmd, "no_target", "You don't see %s here.", who);
         return false;
@@ -540,7 +513,7 @@ static bool foe_or_fail(struct wr_mud *m, const struct wr_apply_ctx *ctx, const 
         return false;
     default:
         wr__mud_fail(ctx, cmd, "peaceful", "%s is peaceful; you cannot attack it.",
-                     capitalised(npc_def(m, *nid)->name, name, sizeof name));
+                     wr__mud_capitalised(npc_def(m, *nid)->name, name, sizeof name));
         return false;
     }
 }
@@ -650,7 +623,7 @@ static enum result cmd_flee(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         agi -= wr__mud_stat(m, c->f.target_kind, c->f.target_id, WR_STAT_AGI, ctx->now_ms);
     else
         agi -= 10;
-    int64_t chance = clamp64(50 + 2 * agi, 20, 90);
+    int64_t chance = wr__mud_clamp64(50 + 2 * agi, 20, 90);
     if ((int64_t)wr__mud_roll(&c->f.rng, 100) >= chance) {
         wr__mud_fight_act(m, ctx, "flee", CHAR_KIND, c->id, WR_MUD_NOBODY, 0, "You fail to flee!",
                           NULL, "{actor} tries to flee, but fails.");

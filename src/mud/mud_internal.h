@@ -142,6 +142,21 @@ static inline const struct chan_line *wr__mud_ring_at(const struct chan_ring *r,
     return &r->lines[(r->head + i) % r->cap];
 }
 
+/* @v clamped to [@lo, @hi]; @v saturated to an int32_t. */
+static inline int64_t wr__mud_clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline int32_t wr__mud_sat32(int64_t v)
+{
+    return (int32_t)wr__mud_clamp64(v, INT32_MIN, INT32_MAX);
+}
+
+/* @s (NULL: "") with its first letter upper-cased, into @out (@cap bytes),
+ * for the start of a sentence; returns @out. */
+const char *wr__mud_capitalised(const char *s, char *out, size_t cap);
+
 /* ---- mud.c: look-ups -------------------------------------------------- */
 
 /* Index of @id in an array of @n structs of @size bytes sorted by a leading
@@ -477,6 +492,9 @@ void wr__mud_tell_char(const struct wr_apply_ctx *ctx, const struct wr_mud_char 
     __attribute__((format(printf, 4, 5)));
 /* The display name of a fighter ("Alice", "the giant rat"), or NULL. */
 const char *wr__mud_fighter_name(const struct wr_mud *m, uint8_t kind, uint32_t id);
+/* The character @id if @kind is WR_MUD_ACTOR_CHAR and it is in the
+ * world, else NULL. */
+struct wr_mud_char *wr__mud_char_of(struct wr_mud *m, uint8_t kind, uint32_t id);
 /* The fighter of a character / NPC instance, or NULL if gone. */
 struct wr_mud_fighter *wr__mud_fighter(struct wr_mud *m, uint8_t kind, uint32_t id);
 /* Room of a fighter, or WR_MUD_NO_ROOM. */

@@ -134,15 +134,6 @@ bool wr__mud_parse_gold(const char *kw, uint32_t *amount)
     return true;
 }
 
-/* @name with its first letter upper-cased, for the start of a sentence. */
-static const char *capitalised(const char *name, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", name);
-    if (buf[0] >= 'a' && buf[0] <= 'z')
-        buf[0] = (char)(buf[0] - 'a' + 'A');
-    return buf;
-}
-
 /* A deed of @c seen by the room: @self for @c, @others for the rest
  * ("{actor}" is @c's name). */
 static void room_act(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c, const char *code,
@@ -567,7 +558,7 @@ static enum result apply_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     if (*stock == 0) {
         char cap[128];
         wr__mud_fail(ctx, cmd, "sold_out", "%s is sold out.",
-                     capitalised(d->name, cap, sizeof cap));
+                     wr__mud_capitalised(d->name, cap, sizeof cap));
         return R_KEEP;
     }
     uint32_t n = *stock >= 0 && (uint32_t)*stock < count ? (uint32_t)*stock : count;
@@ -576,7 +567,7 @@ static enum result apply_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         char cap[128];
         if (n == 1)
             wr__mud_fail(ctx, cmd, "no_gold", "%s costs %llu gold; you have %u.",
-                         capitalised(d->name, cap, sizeof cap), (unsigned long long)total, c->gold);
+                         wr__mud_capitalised(d->name, cap, sizeof cap), (unsigned long long)total, c->gold);
         else
             wr__mud_fail(ctx, cmd, "no_gold", "%u x %s cost %llu gold; you have %u.", n, d->name,
                          (unsigned long long)total, c->gold);

@@ -53,15 +53,6 @@ static const char *echo_safe(const char *s, const char *fallback)
     return n > 0 && n <= 40 ? s : fallback;
 }
 
-/* @name with its first letter upper-cased, into @out. */
-static const char *capitalised(const char *name, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", name);
-    if (out[0] >= 'a' && out[0] <= 'z')
-        out[0] = (char)(out[0] - 'a' + 'A');
-    return out;
-}
-
 /* @name without its leading article: "a giant rat" -> "giant rat". */
 static const char *bare(const char *name)
 {
@@ -549,7 +540,7 @@ static enum result apply_talk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
             char list[512];
             topic_list(def, list, sizeof list);
             char name[160];
-            capitalised(def->name, name, sizeof name);
+            wr__mud_capitalised(def->name, name, sizeof name);
             if (def->n_topics == 0)
                 wr__mud_fail(ctx, cmd, "no_topic", "%s has nothing to say about %s.", name,
                              echo_safe(topic, "that"));
@@ -586,7 +577,7 @@ static enum result apply_talk(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     } else if (ti < 0 && !quest_news && !handed) {
         char name[160];
         wr__mud_tell_char(ctx, c, "talk", "%s has nothing to say to you.",
-                          capitalised(def->name, name, sizeof name));
+                          wr__mud_capitalised(def->name, name, sizeof name));
     }
     return R_KEEP;
 }
