@@ -127,7 +127,7 @@ enum {
     WR_MUD_HONE = WR_MUD_PROGRESS_FIRST, /* u8 stat */
     WR_MUD_TRAIN,                        /* str skill key ("": list at the trainer) */
     WR_MUD_PROGRESS_LAST = 63,
-    /* mud_items.c: equipment, use, gold, shops, corpses */
+    /* mud_items.c: equipment, use, gold, shops (mud_shop.c), corpses */
     WR_MUD_ITEMS_FIRST = 64,
     WR_MUD_WEAR = WR_MUD_ITEMS_FIRST, /* str keyword (wear and wield) */
     WR_MUD_REMOVE,                    /* str keyword (remove and unwield) */

@@ -298,7 +298,7 @@ enum result wr__mud_apply_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
  * state: fight in mud_fight.c (targets, rounds, NPC combat, death, recall)
  * and mud_effects.c (skills, effects, cooldowns), mud_progress.c (races,
  * classes, stats, levels, experience, regeneration, hone, train),
- * mud_items.c (equipment, use, gold, shops, corpses), mud_quest.c
+ * mud_items.c (equipment, use, gold, corpses) and mud_shop.c (shops), mud_quest.c
  * (conversations, quests, socials, mail) and mud_build.c (roles, live
  * building, admin commands). Each has the same four hooks, called by the
  * core in this order (fight, progress, items, quest, build): apply (its
@@ -460,6 +460,34 @@ void wr__mud_get_all(struct wr_mud *m, const struct wr_apply_ctx *ctx, const str
                      struct wr_mud_char *c);
 /* Do worn items, corpses and their contents agree (mud_items.c)? */
 bool wr__mud_items_ok(const struct wr_mud *m);
+/* For mud_shop.c: the model item of @it (NULL for a corpse); what players
+ * call it; the first instance at (@loc, @where) that @kw names, or NULL;
+ * remove instance @id (its spawner, if any, starts counting); a deed of @c
+ * seen by the room (@self for @c, @others with "{actor}" for the rest). */
+const struct wr_mud_item *wr__mud_item_def(const struct wr_mud *m,
+                                           const struct wr_mud_item_inst *it);
+const char *wr__mud_item_name(const struct wr_mud *m, const struct wr_mud_item_inst *it);
+struct wr_mud_item_inst *wr__mud_find_item(struct wr_mud *m, uint8_t loc, uint32_t where,
+                                           const char *kw);
+void wr__mud_remove_item(struct wr_mud *m, uint64_t now, uint32_t id);
+void wr__mud_room_act(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c, const char *code,
+                      const char *self, const char *others);
+
+/* mud_shop.c: the items area's shops (it also holds wr__mud_clear_items) */
+/* BUY @count of what @kw names / SELL what @kw names, in @c's room's shop. */
+enum result wr__mud_shop_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                             const struct wr_cmd *cmd, struct wr_mud_char *c, const char *kw,
+                             uint32_t count);
+enum result wr__mud_shop_sell(struct wr_mud *m, const struct wr_apply_ctx *ctx,
+                              const struct wr_cmd *cmd, struct wr_mud_char *c, const char *kw);
+/* Fresh stock arrays for the model (loaded): every line at its model count. */
+void wr__mud_stock_init(struct wr_mud *m);
+/* The shop part of the items snapshot section / restore it (0 or -1); a
+ * world is loaded and, for restore, the stock initialised. */
+void wr__mud_snap_stock(const struct wr_mud *m, struct wr_writer *w);
+int wr__mud_restore_stock(struct wr_mud *m, struct wr_reader *r);
+/* A world was installed: fresh stock, limited lines kept by key. */
+void wr__mud_remap_stock(struct wr_mud *m, const struct remap *rm);
 
 /* mud_quest.c */
 /* @c killed an instance of NPC @npc / entered its room / is carrying more

@@ -1,7 +1,10 @@
 /* Items and economy (mud_internal.h, "gameplay areas"): equipment (WEAR,
- * REMOVE), item uses (USE), gold, shops (BUY, SELL) and corpses
- * (GET_FROM, decay), plus the helpers other areas call: the worn
- * equipment's bonuses, the wielded weapon, corpses at death, quest items.
+ * REMOVE), item uses (USE), gold and corpses (GET_FROM, decay), the
+ * area's dispatch, snapshot, restore and remap, plus the helpers other
+ * areas call: the worn equipment's bonuses, the wielded weapon, corpses at
+ * death, quest items. Shops (BUY, SELL, their stock and its part of the
+ * snapshot) are in mud_shop.c, with the area's clear hook (the stock is
+ * all the area allocates); this file dispatches to them.
  *
  * State owned here and its invariants (checked by wr__mud_check):
  * - A worn item instance has loc WR_MUD_WORN, where = the wearer's id, and
@@ -12,15 +15,13 @@
  *   floor (it cannot be picked up), with a label, gold and decay_at; what
  *   it holds has loc WR_MUD_IN_CORPSE and where = the corpse's id. Other
  *   instances have an empty label, no gold and decay_at 0.
- * - m->stock holds one count per line of every shop of the model
- *   (stock_off[shop] + line), -1 exactly where the model's line is
- *   unlimited, else >= 0.
+ * - The shops' stock: see mud_shop.c.
  *
  * Gold moves only between characters (give), from corpses (get gold from
  * corpse) and to and from shops; a shop's own purse is bottomless.
  *
  * Commands (payloads in mud.h; every refusal is told with wr__mud_fail and
- * changes nothing):
+ * changes nothing; BUY and SELL are applied in mud_shop.c):
  *   WEAR     a carried item into its slot (wield for weapons): refused if
  *            it has no slot, the level is too low or the slot is taken.
  *   REMOVE   a worn item, by keyword or by slot name, back to the hands.
@@ -32,40 +33,38 @@
  *            shop's limited line of that item grows by one.
  *   GET_FROM one item, "all" or "gold" from a corpse in the room. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mud/mud_internal.h"
 
-#define BUY_MAX 20 /* items bought with one command */
-
 /* ---- matching and instances -------------------------------------------- */
 
 /* The model item of @it, or NULL for a corpse. */
-static const struct wr_mud_item *def_of(const struct wr_mud *m, const struct wr_mud_item_inst *it)
+const struct wr_mud_item *wr__mud_item_def(const struct wr_mud *m,
+                                           const struct wr_mud_item_inst *it)
 {
     return it->item == WR_MUD_CORPSE ? NULL : &m->model->items[it->item];
 }
 
 /* What players call @it: "a short sword", "the corpse of a rat". */
-static const char *inst_name(const struct wr_mud *m, const struct wr_mud_item_inst *it)
+const char *wr__mud_item_name(const struct wr_mud *m, const struct wr_mud_item_inst *it)
 {
-    const struct wr_mud_item *d = def_of(m, it);
+    const struct wr_mud_item *d = wr__mud_item_def(m, it);
     return d ? d->name : it->label;
 }
 
 bool wr__mud_item_matches(const struct wr_mud *m, const struct wr_mud_item_inst *it, const char *kw)
 {
-    const struct wr_mud_item *d = def_of(m, it);
+    const struct wr_mud_item *d = wr__mud_item_def(m, it);
     if (d == NULL)
         return wr_mud_words_match(it->label, kw);
     return wr_mud_words_match(d->keywords, kw) || wr_mud_words_match(d->name, kw);
 }
 
 /* The first instance (by id) at (@loc, @where) that @kw names, or NULL. */
-static struct wr_mud_item_inst *find_at(struct wr_mud *m, uint8_t loc, uint32_t where,
-                                        const char *kw)
+struct wr_mud_item_inst *wr__mud_find_item(struct wr_mud *m, uint8_t loc, uint32_t where,
+                                           const char *kw)
 {
     for (size_t i = 0; i < m->n_items; i++) {
         struct wr_mud_item_inst *it = &m->items[i];
@@ -78,7 +77,7 @@ static struct wr_mud_item_inst *find_at(struct wr_mud *m, uint8_t loc, uint32_t 
 struct wr_mud_item_inst *wr__mud_find_worn(struct wr_mud *m, const struct wr_mud_char *c,
                                            const char *kw)
 {
-    return find_at(m, WR_MUD_WORN, c->id, kw);
+    return wr__mud_find_item(m, WR_MUD_WORN, c->id, kw);
 }
 
 static struct wr_mud_item_inst *inst_by_id(struct wr_mud *m, uint32_t id)
@@ -104,7 +103,7 @@ static uint32_t new_inst(struct wr_mud *m, uint32_t item, uint8_t loc, uint32_t 
 }
 
 /* Remove instance @id (its spawner, if any, starts counting). */
-static void remove_inst(struct wr_mud *m, uint64_t now, uint32_t id)
+void wr__mud_remove_item(struct wr_mud *m, uint64_t now, uint32_t id)
 {
     long i = wr__mud_find_by_id(m->items, m->n_items, sizeof *m->items, id);
     if (i < 0)
@@ -136,8 +135,8 @@ bool wr__mud_parse_gold(const char *kw, uint32_t *amount)
 
 /* A deed of @c seen by the room: @self for @c, @others for the rest
  * ("{actor}" is @c's name). */
-static void room_act(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c, const char *code,
-                     const char *self, const char *others)
+void wr__mud_room_act(const struct wr_apply_ctx *ctx, const struct wr_mud_char *c, const char *code,
+                      const char *self, const char *others)
 {
     wr__mud_act(ctx, code, c->room, WR_MUD_ACTOR_CHAR, c->id, c->name, WR_MUD_ACTOR_NONE, 0, NULL,
                 self, NULL, others, c);
@@ -214,16 +213,16 @@ static const char *slot_where(uint8_t slot)
 static enum result apply_wear(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                               const struct wr_cmd *cmd, struct wr_mud_char *c, const char *kw)
 {
-    struct wr_mud_item_inst *it = find_at(m, WR_MUD_CARRIED, c->id, kw);
+    struct wr_mud_item_inst *it = wr__mud_find_item(m, WR_MUD_CARRIED, c->id, kw);
     if (it == NULL) {
         const struct wr_mud_item_inst *w = wr__mud_find_worn(m, c, kw);
         if (w != NULL)
-            wr__mud_fail(ctx, cmd, "worn", "You are already using %s.", inst_name(m, w));
+            wr__mud_fail(ctx, cmd, "worn", "You are already using %s.", wr__mud_item_name(m, w));
         else
             wr__mud_fail(ctx, cmd, "no_item", "You don't have that.");
         return R_KEEP;
     }
-    const struct wr_mud_item *d = def_of(m, it);
+    const struct wr_mud_item *d = wr__mud_item_def(m, it);
     if (d->slot >= WR_MUD_NSLOTS) {
         wr__mud_fail(ctx, cmd, "not_wearable", "You can't wear or wield %s.", d->name);
         return R_KEEP;
@@ -234,7 +233,7 @@ static enum result apply_wear(struct wr_mud *m, const struct wr_apply_ctx *ctx,
     }
     if (c->eq[d->slot] != 0) {
         const struct wr_mud_item_inst *on = inst_by_id(m, c->eq[d->slot]);
-        const char *on_name = on ? inst_name(m, on) : "something";
+        const char *on_name = on ? wr__mud_item_name(m, on) : "something";
         if (d->slot == WR_SLOT_WIELD)
             wr__mud_fail(ctx, cmd, "slot_taken", "You already wield %s; remove it first.", on_name);
         else
@@ -252,7 +251,7 @@ static enum result apply_wear(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         snprintf(self, sizeof self, "You wear %s %s.", d->name, slot_where(d->slot));
         snprintf(others, sizeof others, "{actor} wears %s.", d->name);
     }
-    room_act(ctx, c, "wear", self, others);
+    wr__mud_room_act(ctx, c, "wear", self, others);
     return R_KEEP;
 }
 
@@ -270,13 +269,13 @@ static enum result apply_remove(struct wr_mud *m, const struct wr_apply_ctx *ctx
         wr__mud_fail(ctx, cmd, "not_worn", "You are not using that.");
         return R_KEEP;
     }
-    const struct wr_mud_item *d = def_of(m, it);
+    const struct wr_mud_item *d = wr__mud_item_def(m, it);
     c->eq[d->slot] = 0;
     it->loc = WR_MUD_CARRIED;
     char self[256], others[256];
     snprintf(self, sizeof self, "You stop using %s.", d->name);
     snprintf(others, sizeof others, "{actor} stops using %s.", d->name);
-    room_act(ctx, c, "wear", self, others);
+    wr__mud_room_act(ctx, c, "wear", self, others);
     return R_KEEP;
 }
 
@@ -311,12 +310,12 @@ static enum result apply_use(struct wr_mud *m, const struct wr_apply_ctx *ctx,
                              const struct wr_cmd *cmd, struct wr_mud_char *c, const char *verb,
                              const char *kw)
 {
-    struct wr_mud_item_inst *it = find_at(m, WR_MUD_CARRIED, c->id, kw);
+    struct wr_mud_item_inst *it = wr__mud_find_item(m, WR_MUD_CARRIED, c->id, kw);
     if (it == NULL) {
         wr__mud_fail(ctx, cmd, "no_item", "You don't have that.");
         return R_KEEP;
     }
-    const struct wr_mud_item *d = def_of(m, it);
+    const struct wr_mud_item *d = wr__mud_item_def(m, it);
     const struct wr_mud_item_use *u = NULL;
     for (size_t i = 0; i < d->n_uses && u == NULL; i++)
         if (verb[0] == '\0' || strcasecmp(d->uses[i].verb, verb) == 0)
@@ -337,12 +336,12 @@ static enum result apply_use(struct wr_mud *m, const struct wr_apply_ctx *ctx,
         char self[256], others[256];
         snprintf(self, sizeof self, "You %s %s.", u->verb, d->name);
         snprintf(others, sizeof others, "{actor} %ss %s.", u->verb, d->name);
-        room_act(ctx, c, "use", self, others);
+        wr__mud_room_act(ctx, c, "use", self, others);
     }
     /* Gone before it acts: an item that kills its user is not found in
      * the corpse. */
     if (u->consumed)
-        remove_inst(m, ctx->now_ms, id);
+        wr__mud_remove_item(m, ctx->now_ms, id);
     use_effects(m, ctx, c, u, item);
     return R_KEEP;
 }
@@ -384,7 +383,7 @@ static void take_inst(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
     wr__mud_untie_item(m, it, ctx->now_ms);
     it->loc = WR_MUD_CARRIED;
     it->where = c->id;
-    const char *name = inst_name(m, it);
+    const char *name = wr__mud_item_name(m, it);
     char self[256], others[256];
     if (from != NULL) {
         snprintf(self, sizeof self, "You get %s from %s.", name, from);
@@ -393,7 +392,7 @@ static void take_inst(struct wr_mud *m, const struct wr_apply_ctx *ctx, struct w
         snprintf(self, sizeof self, "You pick up %s.", name);
         snprintf(others, sizeof others, "{actor} picks up %s.", name);
     }
-    room_act(ctx, c, "get", self, others);
+    wr__mud_room_act(ctx, c, "get", self, others);
 }
 
 void wr__mud_get_all(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct wr_cmd *cmd,
@@ -402,7 +401,7 @@ void wr__mud_get_all(struct wr_mud *m, const struct wr_apply_ctx *ctx, const str
     size_t got = 0;
     for (size_t i = 0; i < m->n_items; i++) {
         struct wr_mud_item_inst *it = &m->items[i];
-        const struct wr_mud_item *d = def_of(m, it);
+        const struct wr_mud_item *d = wr__mud_item_def(m, it);
         if (it->loc != WR_MUD_IN_ROOM || it->where != c->room || d == NULL || d->fixed)
             continue;
         take_inst(m, ctx, c, it, NULL);
@@ -425,7 +424,7 @@ static bool take_corpse_gold(const struct wr_apply_ctx *ctx, struct wr_mud_char 
     snprintf(self, sizeof self, "You get %u gold from %s.", corpse->gold, corpse->label);
     snprintf(others, sizeof others, "{actor} gets some gold from %s.", corpse->label);
     corpse->gold = 0;
-    room_act(ctx, c, "get", self, others);
+    wr__mud_room_act(ctx, c, "get", self, others);
     return true;
 }
 
@@ -484,171 +483,6 @@ static enum result apply_get_from(struct wr_mud *m, const struct wr_apply_ctx *c
     return R_KEEP;
 }
 
-/* ---- shops ----------------------------------------------------------------- */
-
-static bool shop_open(const struct wr_mud *m, uint32_t shop);
-static uint32_t shop_price(const struct wr_mud_model *mo, uint32_t shop, uint32_t line);
-
-/* The shop in @c's room if it is open, else NULL (the session was told). */
-static const struct wr_mud_shop *open_shop(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                                           const struct wr_cmd *cmd, const struct wr_mud_char *c,
-                                           uint32_t *shop_index)
-{
-    long s = wr_mud_model_shop_in(m->model, c->room);
-    if (s < 0) {
-        wr__mud_fail(ctx, cmd, "no_shop", "There is no shop here.");
-        return NULL;
-    }
-    const struct wr_mud_shop *sh = &m->model->shops[s];
-    if (!shop_open(m, (uint32_t)s)) {
-        wr__mud_fail(ctx, cmd, "closed", "The shop is closed.");
-        return NULL;
-    }
-    *shop_index = (uint32_t)s;
-    return sh;
-}
-
-/* Is @shop open: no keeper, or an instance of its keeper in its room? */
-static bool shop_open(const struct wr_mud *m, uint32_t shop)
-{
-    const struct wr_mud_shop *sh = &m->model->shops[shop];
-    if (sh->keeper == NONE)
-        return true;
-    for (size_t i = 0; i < m->n_npcs; i++)
-        if (m->npcs[i].npc == sh->keeper && m->npcs[i].room == sh->room)
-            return true;
-    return false;
-}
-
-/* What line @line of @shop costs: its own price, else the item's. */
-static uint32_t shop_price(const struct wr_mud_model *mo, uint32_t shop, uint32_t line)
-{
-    const struct wr_mud_stock *st = &mo->shops[shop].stock[line];
-    return st->price ? st->price : mo->items[st->item].price;
-}
-
-static enum result apply_buy(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                             const struct wr_cmd *cmd, struct wr_mud_char *c, const char *kw,
-                             uint32_t count)
-{
-    if (wr__mud_fight_busy(m, ctx, cmd, c, "shop"))
-        return R_KEEP;
-    uint32_t s;
-    const struct wr_mud_shop *sh = open_shop(m, ctx, cmd, c, &s);
-    if (sh == NULL)
-        return R_KEEP;
-    if (count < 1 || count > BUY_MAX) {
-        wr__mud_fail(ctx, cmd, "count", "You can buy 1 to %d at a time.", BUY_MAX);
-        return R_KEEP;
-    }
-    const struct wr_mud_item *d = NULL;
-    uint32_t line = 0;
-    for (size_t l = 0; l < sh->n_stock && d == NULL; l++) {
-        const struct wr_mud_item *cand = &m->model->items[sh->stock[l].item];
-        if (wr_mud_words_match(cand->keywords, kw) || wr_mud_words_match(cand->name, kw)) {
-            d = cand;
-            line = (uint32_t)l;
-        }
-    }
-    if (d == NULL) {
-        wr__mud_fail(ctx, cmd, "not_sold", "%s does not sell that (see 'list').", sh->name);
-        return R_KEEP;
-    }
-    int32_t *stock = &m->stock[m->stock_off[s] + line];
-    if (*stock == 0) {
-        char cap[128];
-        wr__mud_fail(ctx, cmd, "sold_out", "%s is sold out.",
-                     wr__mud_capitalised(d->name, cap, sizeof cap));
-        return R_KEEP;
-    }
-    uint32_t n = *stock >= 0 && (uint32_t)*stock < count ? (uint32_t)*stock : count;
-    uint64_t price = shop_price(m->model, s, line), total = price * n;
-    if (total > c->gold) {
-        char cap[128];
-        if (n == 1)
-            wr__mud_fail(ctx, cmd, "no_gold", "%s costs %llu gold; you have %u.",
-                         wr__mud_capitalised(d->name, cap, sizeof cap), (unsigned long long)total, c->gold);
-        else
-            wr__mud_fail(ctx, cmd, "no_gold", "%u x %s cost %llu gold; you have %u.", n, d->name,
-                         (unsigned long long)total, c->gold);
-        return R_KEEP;
-    }
-    c->gold -= (uint32_t)total;
-    if (*stock > 0)
-        *stock -= (int32_t)n;
-    uint32_t item = sh->stock[line].item;
-    for (uint32_t i = 0; i < n; i++)
-        new_inst(m, item, WR_MUD_CARRIED, c->id);
-    char self[256], others[256];
-    if (n < count)
-        snprintf(self, sizeof self, "Only %u left: you buy %u x %s for %llu gold.", n, n, d->name,
-                 (unsigned long long)total);
-    else if (n == 1)
-        snprintf(self, sizeof self, "You buy %s for %llu gold.", d->name,
-                 (unsigned long long)total);
-    else
-        snprintf(self, sizeof self, "You buy %u x %s for %llu gold.", n, d->name,
-                 (unsigned long long)total);
-    snprintf(others, sizeof others, "{actor} buys %s.", d->name);
-    room_act(ctx, c, "shop", self, others);
-    wr__mud_quest_on_item(m, ctx, c);
-    return R_KEEP;
-}
-
-static enum result apply_sell(struct wr_mud *m, const struct wr_apply_ctx *ctx,
-                              const struct wr_cmd *cmd, struct wr_mud_char *c, const char *kw)
-{
-    if (wr__mud_fight_busy(m, ctx, cmd, c, "shop"))
-        return R_KEEP;
-    uint32_t s;
-    const struct wr_mud_shop *sh = open_shop(m, ctx, cmd, c, &s);
-    if (sh == NULL)
-        return R_KEEP;
-    struct wr_mud_item_inst *it = find_at(m, WR_MUD_CARRIED, c->id, kw);
-    if (it == NULL) {
-        const struct wr_mud_item_inst *w = wr__mud_find_worn(m, c, kw);
-        if (w != NULL)
-            wr__mud_fail(ctx, cmd, "worn", "You must remove %s first.", inst_name(m, w));
-        else
-            wr__mud_fail(ctx, cmd, "no_item", "You don't have that.");
-        return R_KEEP;
-    }
-    const struct wr_mud_item *d = def_of(m, it);
-    uint64_t pay = (uint64_t)d->price * sh->buy_percent / 100;
-    if (pay == 0) {
-        wr__mud_fail(ctx, cmd, "worthless", "%s will not pay anything for %s.", sh->name, d->name);
-        return R_KEEP;
-    }
-    if (pay > UINT32_MAX - c->gold) {
-        wr__mud_fail(ctx, cmd, "too_much", "You cannot carry that much gold.");
-        return R_KEEP;
-    }
-    uint32_t item = it->item;
-    c->gold += (uint32_t)pay;
-    remove_inst(m, ctx->now_ms, it->id);
-    for (size_t l = 0; l < sh->n_stock; l++) {
-        int32_t *stock = &m->stock[m->stock_off[s] + l];
-        if (sh->stock[l].item == item) {
-            if (*stock >= 0 && *stock < INT32_MAX)
-                (*stock)++;
-            break;
-        }
-    }
-    char self[256], others[256];
-    snprintf(self, sizeof self, "You sell %s for %llu gold.", d->name, (unsigned long long)pay);
-    snprintf(others, sizeof others, "{actor} sells %s.", d->name);
-    room_act(ctx, c, "shop", self, others);
-    return R_KEEP;
-}
-
-int32_t wr_mud_shop_stock(const struct wr_mud *m, uint32_t shop, uint32_t line)
-{
-    if (m->model == NULL || m->stock_off == NULL || shop >= m->model->n_shops ||
-        line >= m->model->shops[shop].n_stock)
-        return -1;
-    return m->stock[m->stock_off[shop] + line];
-}
-
 /* ---- dispatch -------------------------------------------------------------- */
 
 enum result wr__mud_apply_items(struct wr_mud *m, const struct wr_apply_ctx *ctx,
@@ -668,7 +502,7 @@ enum result wr__mud_apply_items(struct wr_mud *m, const struct wr_apply_ctx *ctx
             return apply_wear(m, ctx, cmd, c, a);
         if (cmd->type == WR_MUD_REMOVE)
             return apply_remove(m, ctx, cmd, c, a);
-        return apply_sell(m, ctx, cmd, c, a);
+        return wr__mud_shop_sell(m, ctx, cmd, c, a);
     case WR_MUD_USE:
     case WR_MUD_GET_FROM:
         if (wr_get_str(r, a, sizeof a) != 0 || wr_get_str(r, b, sizeof b) != 0)
@@ -682,7 +516,7 @@ enum result wr__mud_apply_items(struct wr_mud *m, const struct wr_apply_ctx *ctx
         uint32_t count = wr_get_u32(r);
         if (r->err)
             return R_MALFORMED;
-        return apply_buy(m, ctx, cmd, c, a, count);
+        return wr__mud_shop_buy(m, ctx, cmd, c, a, count);
     }
     default:
         return R_MALFORMED;
@@ -817,30 +651,7 @@ void wr__mud_snap_items(const struct wr_mud *m, struct wr_writer *w)
         wr_put_u32(w, it->gold);
         wr_put_u64(w, it->decay_at);
     }
-    wr_put_u32(w, (uint32_t)mo->n_shops);
-    for (size_t s = 0; s < mo->n_shops; s++) {
-        wr_put_u32(w, (uint32_t)mo->shops[s].n_stock);
-        for (size_t l = 0; l < mo->shops[s].n_stock; l++)
-            wr_put_u32(w, (uint32_t)m->stock[m->stock_off[s] + l]);
-    }
-}
-
-/* Fresh stock arrays for the model: every line at its initial count. */
-static void stock_init(struct wr_mud *m)
-{
-    const struct wr_mud_model *mo = m->model;
-    size_t total = 0;
-    free(m->stock);
-    free(m->stock_off);
-    m->stock_off = wr_calloc(mo->n_shops + 1, sizeof *m->stock_off);
-    for (size_t s = 0; s < mo->n_shops; s++) {
-        m->stock_off[s] = (uint32_t)total;
-        total += mo->shops[s].n_stock;
-    }
-    m->stock = wr_calloc(total + 1, sizeof *m->stock);
-    for (size_t s = 0; s < mo->n_shops; s++)
-        for (size_t l = 0; l < mo->shops[s].n_stock; l++)
-            m->stock[m->stock_off[s] + l] = mo->shops[s].stock[l].count;
+    wr__mud_snap_stock(m, w);
 }
 
 /* Do the items, characters' equipment and corpses agree (the invariants at
@@ -884,7 +695,7 @@ int wr__mud_restore_items(struct wr_mud *m, struct wr_reader *r)
 {
     const struct wr_mud_model *mo = m->model;
     if (mo != NULL)
-        stock_init(m);
+        wr__mud_stock_init(m);
     if (r == NULL) /* version 1: no gold, nothing worn, no corpses */
         return mo == NULL || items_consistent(m) ? 0 : -1;
     if (wr_get_u32(r) != m->n_chars || r->err)
@@ -927,60 +738,15 @@ int wr__mud_restore_items(struct wr_mud *m, struct wr_reader *r)
         corpses += m->items[i].item == WR_MUD_CORPSE;
     if (r->err || corpses != n)
         return -1;
-    if (wr_get_u32(r) != mo->n_shops || r->err)
+    if (wr__mud_restore_stock(m, r) != 0)
         return -1;
-    for (size_t s = 0; s < mo->n_shops; s++) {
-        if (wr_get_u32(r) != mo->shops[s].n_stock || r->err)
-            return -1;
-        for (size_t l = 0; l < mo->shops[s].n_stock; l++) {
-            int32_t v = (int32_t)wr_get_u32(r);
-            if (r->err || v < -1 || (v == -1) != (mo->shops[s].stock[l].count == -1))
-                return -1;
-            m->stock[m->stock_off[s] + l] = v;
-        }
-    }
     return items_consistent(m) ? 0 : -1;
-}
-
-/* The new world's shops start at their model counts, except a line that
- * is limited in both worlds (same shop key, same item key): it keeps its
- * count. */
-static void remap_stock(struct wr_mud *m, const struct remap *rm, const int32_t *ostock,
-                        const uint32_t *ooff)
-{
-    const struct wr_mud_model *om = rm->om, *nm = rm->nm;
-    stock_init(m);
-    if (om == NULL || ostock == NULL)
-        return;
-    for (size_t os = 0; os < om->n_shops; os++) {
-        uint32_t ns = rm->shop[os];
-        if (ns == NONE)
-            continue;
-        for (size_t ol = 0; ol < om->shops[os].n_stock; ol++) {
-            uint32_t item = rm->item[om->shops[os].stock[ol].item];
-            int32_t count = ostock[ooff[os] + ol];
-            if (item == NONE || count < 0)
-                continue;
-            for (size_t nl = 0; nl < nm->shops[ns].n_stock; nl++)
-                if (nm->shops[ns].stock[nl].item == item) {
-                    if (nm->shops[ns].stock[nl].count >= 0)
-                        m->stock[m->stock_off[ns] + nl] = count;
-                    break;
-                }
-        }
-    }
 }
 
 void wr__mud_remap_items(struct wr_mud *m, const struct wr_apply_ctx *ctx, const struct remap *rm)
 {
     (void)ctx;
-    int32_t *ostock = m->stock;
-    uint32_t *ooff = m->stock_off;
-    m->stock = NULL;
-    m->stock_off = NULL;
-    remap_stock(m, rm, ostock, ooff);
-    free(ostock);
-    free(ooff);
+    wr__mud_remap_stock(m, rm);
 
     /* The core dropped instances of vanished kinds and rooms: what was in
      * a vanished corpse goes with it. */
@@ -1023,14 +789,6 @@ void wr__mud_remap_items(struct wr_mud *m, const struct wr_apply_ctx *ctx, const
             m->chars[it->where - 1].eq[slot] != it->id)
             it->loc = WR_MUD_CARRIED;
     }
-}
-
-void wr__mud_clear_items(struct wr_mud *m)
-{
-    free(m->stock);
-    free(m->stock_off);
-    m->stock = NULL;
-    m->stock_off = NULL;
 }
 
 bool wr__mud_items_ok(const struct wr_mud *m)
