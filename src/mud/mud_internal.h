@@ -298,9 +298,9 @@ enum result wr__mud_apply_zone(struct wr_mud *m, const struct wr_apply_ctx *ctx,
  * state: fight in mud_fight.c (targets, rounds, NPC combat, death, recall)
  * and mud_effects.c (skills, effects, cooldowns), mud_progress.c (races,
  * classes, stats, levels, experience, regeneration, hone, train),
- * mud_items.c (equipment, use, gold, corpses) and mud_shop.c (shops), mud_quest.c
- * (conversations, quests, socials, mail) and mud_build.c (roles, live
- * building, admin commands). Each has the same four hooks, called by the
+ * mud_items.c (equipment, use, gold, corpses) and mud_shop.c (shops),
+ * mud_quest.c (conversations, quests, socials, mail) and mud_build.c
+ * (roles, live building, admin commands). Each has the same four hooks, called by the
  * core in this order (fight, progress, items, quest, build): apply (its
  * commands; @c is NULL for a session-less one), snapshot/restore (its
  * section, appended to the core's in snapshot version 2; a version 1
