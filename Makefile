@@ -144,7 +144,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_WARN    := $(filter-out -Wimplicit-fallthrough=5,$(WARN)) -Wimplicit-fallthrough
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_WARN) $(FUZZ_SAN) -Isrc -MMD -MP
 FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRCS))
-FUZZ_NAMES   := world transport_hello ws http telnet worldfile mud_parser
+FUZZ_NAMES   := world transport_hello forward ws http telnet worldfile mud_parser
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-seeds
