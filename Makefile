@@ -85,7 +85,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
 
-unit: deps $(UNIT_BINS)
+# A stock libraft node (no authentication) for the cluster tests: the
+# positive control of security.test.mjs's forged RequestVote.
+$(BUILD)/tests/stock_raft: tests/cluster/lib/stock_raft.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+unit: deps $(UNIT_BINS) $(BUILD)/tests/stock_raft
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
