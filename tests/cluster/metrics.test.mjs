@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { withCluster, stopAllClusters, waitFor, freePort, Mover, ARTIFACTS } from './lib/cluster.mjs';
+import { withCluster, stopAllClusters, waitFor, freePort, Mover, ARTIFACTS, REPO } from './lib/cluster.mjs';
 
 after(stopAllClusters);
 
@@ -116,6 +116,23 @@ test(
             console.log(`metrics_prometheus_commit_rate entries_per_s=${rate.toFixed(1)}`);
             const perNode = await query('rate(warren_entries_applied_total[5s])');
             assert.equal(new Set(perNode.map((s) => s.metric.node)).size, 3, 'a rate for every node');
+
+            // The Grafana dashboard in deploy/ asks only for what exists:
+            // every query parses, and every warren_ name it uses is served.
+            const dash = JSON.parse(fs.readFileSync(path.join(REPO, 'deploy', 'grafana', 'warren-dashboard.json'), 'utf8'));
+            const served = (await c.http(leader, '/metrics')).text;
+            for (const panel of dash.panels) {
+                for (const t of panel.targets) {
+                    const expr = t.expr.replaceAll('$job', '.*').replaceAll('$__range', '5m');
+                    const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(2000) });
+                    const body = await r.json();
+                    assert.equal(body.status, 'success', `dashboard panel "${panel.title}": ${expr}: ${body.error}`);
+                    for (const name of expr.match(/warren_[a-z_]+/g) || []) {
+                        const base = name.replace(/_(bucket|sum|count)$/, '');
+                        assert.ok(served.includes(`\n${base}`) || served.includes(`# TYPE ${base} `), `dashboard panel "${panel.title}" uses ${name}, which /metrics does not serve`);
+                    }
+                }
+            }
         } finally {
             prom.kill('SIGTERM');
             await new Promise((r) => (prom.exitCode !== null ? r() : prom.once('exit', r)));
