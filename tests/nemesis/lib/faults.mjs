@@ -229,10 +229,21 @@ export class Nemesis {
         return from[Math.floor(pick * from.length) % from.length];
     }
 
+    /**
+     * The node a kill, pause or netem aims at: the leader for a '-leader'
+     * variant, else one picked by the plan. A kill or pause needs a running
+     * node: when the pick is down (the other half of a combo killed it), the
+     * pick goes to a running one.
+     */
     _target(p, leader) {
         const ids = this.ids();
-        if (p.variant && p.variant.endsWith('leader') && leader !== null) return leader;
-        return this._choose(ids, p.pick);
+        let id = p.variant && p.variant.endsWith('leader') && leader !== null ? leader : this._choose(ids, p.pick);
+        if ((p.kind === 'kill' || p.kind === 'pause') && !this.c.node(id).alive) {
+            const up = this.c.nodes.filter((n) => n.alive).map((n) => n.id);
+            if (!up.length) throw new Error('no node is running');
+            id = this._choose(up, p.pick2);
+        }
+        return id;
     }
 
     /**
