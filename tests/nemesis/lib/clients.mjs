@@ -102,7 +102,8 @@ class Bot {
 export class ArenaBot extends Bot {
     constructor(ctx, index) {
         super(ctx, `a${index}`, 'arena', index);
-        this.player = `nz-a${index}`;
+        this.playerName = `nz-a${index}`;
+        this.player = null; // the welcome's id (FORMAT.md: history's `player`)
         this.rejoins = 0;
         this.token = null;
     }
@@ -126,7 +127,8 @@ export class ArenaBot extends Bot {
             await end(`client: no welcome (${e.code || e.message.split('\n')[0]})`);
             return false;
         }
-        this.record('welcome', { player: this.player, id: welcome.id, seq: welcome.seq, resumed: welcome.resumed });
+        this.player = welcome.id;
+        this.record('welcome', { player: this.player, name: this.playerName, seq: welcome.seq, resumed: welcome.resumed });
         const { ackTimeoutMs, arenaIntervalMs } = this.ctx.opts;
         while (!this.ctx.stopping) {
             const t0 = Date.now();
@@ -167,10 +169,10 @@ export class ArenaBot extends Bot {
                 // Removed after its grace period: a new player, a new name.
                 this.token = null;
                 this.rejoins++;
-                this.player = `nz-a${this.c.slice(1)}r${this.rejoins}`;
+                this.playerName = `nz-a${this.c.slice(1)}r${this.rejoins}`;
             }
         }
-        const w = await cl.join(this.player, { timeout: t });
+        const w = await cl.join(this.playerName, { timeout: t });
         this.token = w.token;
         return { id: w.id, seq: w.seq, resumed: false };
     }
