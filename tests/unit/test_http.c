@@ -1622,6 +1622,7 @@ static void test_ws_idle_memory(void **state)
 {
     struct fixture *f = *state;
     f->lim.ws_rate = 0;
+    f->lim.max_per_ip = 0; /* 500 sockets from 127.0.0.1 */
     run(f, client_ws_idle_memory);
     assert_int_equal(f->ws_opens, IDLE_N + 1);
     print_message("heap per idle WebSocket: %ld bytes (%d sockets)\n", f->idle_bytes, IDLE_N);

@@ -935,7 +935,7 @@ static void client_long_line(struct fixture *f)
     CHECK(tc_expect(c, "got[16]:0123456789abcdef\r\n"));
     tc_line(c, "0123456789abcdefg");
     CHECK(tc_expect(c, "Line too long (at most 16 bytes); ignored.\r\n"));
-    char big[300];
+    char big[200]; /* dropped; 16 * max_line would close (test_giant_line) */
     memset(big, 'z', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     tc_line(c, big);
@@ -1125,7 +1125,7 @@ static void client_max_connections(struct fixture *f)
     struct tcli *c = tc_connect(f, NULL);
     TC_WAIT(c, c->eof);
     CHECK(c->eof);
-    CHECK(strstr(c->text, "Sorry, the server is full; please try again later.\r\n") != NULL);
+    CHECK(strstr(c->text, "Sorry, the server is busy; please try again later.\r\n") != NULL);
     CHECK(c->dos[TELNET_TELOPT_TTYPE] == 0);
     tc_close(c);
     /* Room again once one leaves (it takes the server a moment). */
