@@ -94,6 +94,9 @@ static const struct setting settings[] = {
     INT("header-timeout", "WARREN_HEADER_TIMEOUT", header_timeout, 100, 600000, "10000",
         "ms from a request's first byte to the end of its headers (WebSocket handshakes "
         "included) before 408 and close"),
+    INT("idle-timeout", "WARREN_IDLE_TIMEOUT", idle_timeout, 100, 3600000, "30000",
+        "ms an HTTP connection may sit without a request (before the first, or between "
+        "keep-alive requests) before it is closed; WebSockets are not idle-closed"),
     INT("telnet-max-line", "WARREN_TELNET_MAX_LINE", telnet_max_line, 64, 1048576, "1024",
         "longest telnet input line, bytes: longer is dropped with a message, 16 times "
         "longer closes"),

@@ -39,6 +39,7 @@ struct wr_node_config {
     char per_ip_exempt[1024];
     long fd_reserve;
     long header_timeout;
+    long idle_timeout;
     long telnet_max_line;
     long telnet_cmd_rate;
     long telnet_cmd_burst;

@@ -651,6 +651,7 @@ int wr_node_main(int argc, char **argv)
     lim.max_body_bytes = (size_t)n->cfg.max_body_kb * 1024;
     set_abuse_limits(n, &lim.max_per_ip, lim.exempt, &lim.n_exempt, &lim.fd_reserve);
     lim.header_timeout_ms = (unsigned)n->cfg.header_timeout;
+    lim.idle_timeout_ms = (unsigned)n->cfg.idle_timeout;
     struct wr_http_handlers hh = {.data = n,
                                   .on_request = wr__node_on_request,
                                   .ws_route = ws_route,
