@@ -548,11 +548,14 @@ static bool stream_admit(struct wr_stream *s)
     return true;
 }
 
-/* A failed accept. libuv has already done what can be done about EMFILE
- * and ENFILE: it closes its reserve descriptor, accepts and closes every
+/* A failed accept, said once a second, not once per connection. About
+ * EMFILE and ENFILE libuv (1.44, uv__server_io) has already done what can
+ * be done: it closes its reserve descriptor, accepts and closes every
  * pending connection, and reopens the reserve (uv__emfile_trick), so the
- * listener does not spin; those clients see a reset. Say so once a second,
- * not once per connection. */
+ * listener does not spin and those clients see a close; it calls us only
+ * when that trick could not run. So the node's own answer to running out
+ * is fd_reserve (stream_admit), which refuses with a message and a log
+ * line while descriptors are still left. */
 static void stream_accept_failed(struct wr_stream_server *ss, int status)
 {
     uint64_t suppressed;
