@@ -401,9 +401,14 @@ void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len)
         data += used;
         len -= used;
     }
-    if (t->state == WR_TELNET_OPEN && len > 0 &&
-        wr__telnet_scan(t, (const uint8_t *)data, len))
-        telnet_recv(t->tn, data, len);
+    if (t->state == WR_TELNET_OPEN && len > 0) {
+        char why[96];
+        size_t ok = wr__telnet_scan(t, (const uint8_t *)data, len, why, sizeof why);
+        if (ok > 0)
+            telnet_recv(t->tn, data, ok);
+        if (ok < len && t->state == WR_TELNET_OPEN)
+            wr__telnet_limit(t, "%s", why);
+    }
     assert_conn_state(t);
 }
 

@@ -177,9 +177,13 @@ void wr__telnet_limit(struct wr_telnet *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Count the telnet commands in raw client bytes @data (before libtelnet
  * parses them) against the command rate, the negotiation total and
- * max_subneg for an open subnegotiation. Returns false after closing @t
- * (wr__telnet_limit): then none of @data may be parsed. telnet_opts.c. */
-bool wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len);
+ * max_subneg for an open subnegotiation. Returns how many leading bytes may
+ * be parsed: @len, or fewer when the byte after them breaks a limit (the
+ * reason is then in @why); the caller parses those, then closes. Parsing
+ * the same prefix however the input was split keeps the outcome
+ * independent of the reads (fuzz/fuzz_telnet.c checks it). telnet_opts.c. */
+size_t wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len, char *why,
+                       size_t why_len);
 /* What we agree to when the client asks first (the libtelnet option table
  * for telnet_init), ended by {-1, 0, 0}. telnet_opts.c. */
 extern const telnet_telopt_t wr__telnet_telopts[];

@@ -402,13 +402,14 @@ enum {
 };
 
 /* One telnet command: a token from the bucket (cmd_rate per second, at
- * most cmd_burst), and for a negotiation, one of max_negotiations. False
- * after closing @t. */
-static bool scan_command(struct wr_telnet *t, bool negotiation)
+ * most cmd_burst), and for a negotiation, one of max_negotiations. False,
+ * with the reason in @why, when a limit is broken. */
+static bool scan_command(struct wr_telnet *t, bool negotiation, char *why, size_t why_len)
 {
     const struct wr_telnet_limits *lim = &wr__telnet_srv(t)->limits;
     if (negotiation && ++t->negotiations > lim->max_negotiations) {
-        wr__telnet_limit(t, "option storm: over %u option negotiations", lim->max_negotiations);
+        snprintf(why, why_len, "option storm: over %u option negotiations",
+                 lim->max_negotiations);
         return false;
     }
     if (lim->cmd_rate == 0)
@@ -420,15 +421,16 @@ static bool scan_command(struct wr_telnet *t, bool negotiation)
         t->cmd_tokens_milli = cap;
     t->cmd_refill_at = now;
     if (t->cmd_tokens_milli < 1000) {
-        wr__telnet_limit(t, "option storm: telnet commands over %u/s (burst %u)", lim->cmd_rate,
-                         lim->cmd_burst);
+        snprintf(why, why_len, "option storm: telnet commands over %u/s (burst %u)",
+                 lim->cmd_rate, lim->cmd_burst);
         return false;
     }
     t->cmd_tokens_milli -= 1000;
     return true;
 }
 
-bool wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len)
+size_t wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len, char *why,
+                       size_t why_len)
 {
     size_t max_sb = wr__telnet_srv(t)->limits.max_subneg;
     for (size_t i = 0; i < len; i++) {
@@ -443,8 +445,8 @@ bool wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len)
                 t->scan = SCAN_DATA; /* an escaped 255 */
                 break;
             }
-            if (!scan_command(t, b >= TELNET_WILL && b <= TELNET_DONT))
-                return false;
+            if (!scan_command(t, b >= TELNET_WILL && b <= TELNET_DONT, why, why_len))
+                return i;
             t->scan = b >= TELNET_WILL && b <= TELNET_DONT ? SCAN_OPT
                       : b == TELNET_SB                      ? SCAN_SB_OPT
                                                             : SCAN_DATA;
@@ -468,8 +470,8 @@ bool wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len)
             }
             t->scan = SCAN_SB;
             if (++t->sb_len > max_sb) {
-                wr__telnet_limit(t, "subnegotiation over %zu bytes without its end", max_sb);
-                return false;
+                snprintf(why, why_len, "subnegotiation over %zu bytes without its end", max_sb);
+                return i;
             }
             break;
         default:
@@ -477,7 +479,7 @@ bool wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len)
             break;
         }
     }
-    return true;
+    return len;
 }
 
 /* ---- connection API: prompts, echo, GMCP, negotiated state ------------- */
