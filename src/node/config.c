@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "common/parse.h"
 #include "net/proxy.h"
 #include "net/telnet.h"
@@ -113,6 +115,14 @@ static const struct setting settings[] = {
     INT("cluster-max-handshakes-per-ip", "WARREN_CLUSTER_MAX_HANDSHAKES_PER_IP",
         cluster_max_handshakes_per_ip, 1, 256, "16",
         "cluster-port connections from one address still proving the secret"),
+    STR("apply-log", "WARREN_APPLY_LOG", apply_log, "",
+        "append one JSON line per applied command (log index, session, seq, verdict, "
+        "payload) to FILE, for the nemesis checker (tests/nemesis/FORMAT.md); empty: off"),
+    STR("log-format", "WARREN_LOG_FORMAT", log_format, "text",
+        "log lines as \"text\" (time node level: message) or \"json\" (one object per line: "
+        "ts, level, node, component, msg)"),
+    STR("log-level", "WARREN_LOG", log_level, "info",
+        "lowest level logged: debug, info, warn or error"),
     INT("seed", "WARREN_SEED", seed, 0, LONG_MAX, "0",
         "tests and bug reproduction only: derive every command's dice from N and the "
         "command (one command per entry), so scripted runs repeat; predictable, never for "
@@ -324,6 +334,15 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
         fprintf(stderr, "warren node: --per-ip-exempt: %s\n", err);
         return -1;
     }
+    if (wr_log_parse_format(c->log_format) < 0) {
+        fprintf(stderr, "warren node: --log-format: \"%s\" is not text or json\n", c->log_format);
+        return -1;
+    }
+    if (wr_log_parse_level(c->log_level) < 0) {
+        fprintf(stderr, "warren node: --log-level: \"%s\" is not debug, info, warn or error\n",
+                c->log_level);
+        return -1;
+    }
     if (c->heartbeat >= c->election_timeout) {
         fprintf(stderr, "warren node: --heartbeat (%ld) must be below --election-timeout (%ld)\n",
                 c->heartbeat, c->election_timeout);
@@ -345,18 +364,19 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
     return 0;
 }
 
-void wr_node_config_dump(const struct wr_node_config *c, FILE *out)
+void wr_node_config_dump(const struct wr_node_config *c, struct wr_prom *p)
 {
     build_table();
+    /* Numbers only: the exposition format has no string values, and the
+     * string settings (addresses, paths) are in the node's start-up log. */
+    wr_prom_family(p, "warren_config_setting", "gauge",
+                   "the node's numeric settings (flag name in the setting label)");
     for (size_t i = 0; i < n_all; i++) {
         const struct setting *s = &all[i];
-        const char *field = field_of(c, s);
-        if (s->kind == K_INT) {
-            long v;
-            memcpy(&v, field, sizeof v);
-            fprintf(out, "config_%s %ld\n", s->flag, v);
-        } else if (strcmp(s->flag, "cookie-file") != 0) {
-            fprintf(out, "config_%s \"%s\"\n", s->flag, field);
-        }
+        if (s->kind != K_INT)
+            continue;
+        long v;
+        memcpy(&v, field_of(c, s), sizeof v);
+        wr_prom_sample(p, "warren_config_setting", "setting", s->flag, (double)v);
     }
 }

@@ -20,6 +20,9 @@ struct wr_node_config {
     char telnet[64];
     char telnet_proxy_from[1024];
     char static_dir[1024];
+    char apply_log[1024]; /* "": no apply log; see --apply-log */
+    char log_format[8];   /* text, json */
+    char log_level[8];    /* debug, info, warn, error */
     long election_timeout;
     long heartbeat;
     long snapshot_threshold;
@@ -59,7 +62,8 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv);
 
 void wr_node_config_usage(FILE *out);
 
-/* Write "name value" lines of the effective settings. */
-void wr_node_config_dump(const struct wr_node_config *c, FILE *out);
+/* The effective numeric settings, as one /metrics family. */
+struct wr_prom;
+void wr_node_config_dump(const struct wr_node_config *c, struct wr_prom *p);
 
 #endif

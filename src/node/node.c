@@ -126,6 +126,10 @@ static void on_event(void *data, const struct wr_event *ev)
 static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
 {
     struct wr_node *n = data;
+    if (v == WR_APPLIED)
+        n->commands_applied++;
+    if (n->apply_log != NULL)
+        wr_apply_log_cmd(n->apply_log, cmd, v);
     if (n->proposer != NULL)
         wr_proposer_on_verdict(n->proposer, cmd, v);
 }
@@ -134,17 +138,33 @@ static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
 static void deliver_cb(uv_check_t *h)
 {
     struct wr_node *n = h->data;
+    /* Timed only when something was applied since the last flush: an idle
+     * loop's empty flushes would bury the histogram in zeros. */
+    bool timed = n->events_delivered != n->events_at_flush;
+    uint64_t t0 = timed ? uv_hrtime() : 0;
     for (size_t i = 0; i < wr_game_count; i++)
         if (wr_games[i]->flush != NULL)
             wr_games[i]->flush(n->games[i]);
+    if (timed) {
+        wr_hist_observe_ns(&n->fanout_time, uv_hrtime() - t0);
+        n->events_at_flush = n->events_delivered;
+    }
 }
 
 /* ---- cluster hooks -------------------------------------------------- */
 
-static void fsm_apply(void *data, const void *entry, size_t len)
+static void fsm_apply(void *data, uint64_t index, const void *entry, size_t len)
 {
     struct wr_node *n = data;
-    if (wr_world_apply(n->world, entry, len) == WR_APPLY_INCOMPATIBLE && !n->stopping) {
+    if (n->apply_log != NULL)
+        wr_apply_log_begin(n->apply_log, index);
+    uint64_t t0 = uv_hrtime();
+    int rv = wr_world_apply(n->world, entry, len);
+    wr_hist_observe_ns(&n->apply_time, uv_hrtime() - t0);
+    n->entries_applied++;
+    if (n->apply_log != NULL)
+        wr_apply_log_end(n->apply_log);
+    if (rv == WR_APPLY_INCOMPATIBLE && !n->stopping) {
         /* Applying past this entry would make our state differ from the
          * nodes that understand it: stop instead (world.h). */
         wr_error("node: cannot apply the log: %s; stopping", wr_world_halted(n->world));
@@ -572,12 +592,16 @@ static void set_abuse_limits(const struct wr_node *n, unsigned *per_ip, uint32_t
 int wr_node_main(int argc, char **argv)
 {
     struct wr_node *n = wr_calloc(1, sizeof *n);
+    wr_hist_init_latency(&n->apply_time);
+    wr_hist_init_latency(&n->fanout_time);
     int rv = wr_node_config_parse(&n->cfg, argc, argv);
     if (rv != 0) {
         free(n);
         return rv > 0 ? 0 : 2;
     }
     wr_log_init();
+    wr_log_set_format((enum wr_log_format)wr_log_parse_format(n->cfg.log_format));
+    wr_log_set_level((enum wr_log_level)wr_log_parse_level(n->cfg.log_level));
     wr_log_set_node((unsigned long long)n->cfg.id);
     /* libuv does not ignore SIGPIPE: a write to a dead peer would kill us. */
     signal(SIGPIPE, SIG_IGN);
@@ -594,6 +618,16 @@ int wr_node_main(int argc, char **argv)
     default_static_dir(n);
     while (n->incarnation == 0)
         randombytes_buf(&n->incarnation, sizeof n->incarnation);
+
+    if (n->cfg.apply_log[0] != '\0') {
+        n->apply_log = wr_apply_log_open(n->cfg.apply_log, err, sizeof err);
+        if (n->apply_log == NULL) {
+            wr_error("node: %s", err);
+            free(n);
+            return 1;
+        }
+        wr_info("node: logging every applied command to %s", n->cfg.apply_log);
+    }
 
     n->loop = uv_default_loop();
     struct wr_world_hooks wh = {.data = n, .on_event = on_event, .on_verdict = on_verdict};
@@ -623,6 +657,7 @@ int wr_node_main(int argc, char **argv)
         wr_error("node: %s", err);
         destroy_games(n);
         wr_world_destroy(n->world);
+        wr_apply_log_close(n->apply_log);
         free(n);
         return 1;
     }
@@ -735,6 +770,7 @@ out:
         wr_warn("node: loop closed with handles still open (%s)", uv_strerror(rv));
     destroy_games(n);
     wr_world_destroy(n->world);
+    wr_apply_log_close(n->apply_log);
     int code = n->exit_code;
     free(n);
     return code;
