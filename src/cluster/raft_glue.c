@@ -351,6 +351,7 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
     }
     r->transport_inited = true;
     wr_transport_set_fwd_accept(&r->transport, hooks->on_fwd_accept, hooks->data);
+    wr_transport_set_limits(&r->transport, cfg->handshake_timeout_ms, cfg->max_handshakes_per_ip);
 
     rv = raft_uv_init(&r->io, loop, cfg->data_dir, &r->transport);
     if (rv != 0) {

@@ -38,6 +38,10 @@ struct wr_raft_config {
     unsigned snapshot_threshold;       /* entries between snapshots */
     unsigned snapshot_trailing;        /* entries kept behind a snapshot */
     uint8_t key[WR_CLUSTER_KEY_BYTES]; /* cluster secret, derived */
+    unsigned handshake_timeout_ms;     /* cluster port, before the secret is
+                                          proven (wr_transport_set_limits);
+                                          0: the default */
+    unsigned max_handshakes_per_ip;
 };
 
 /* The state machine as libraft sees it. apply gets every committed entry,

@@ -88,6 +88,9 @@
 /* Incoming handshakes in progress at once; more are closed on accept, so
  * idle sockets cannot pin unbounded memory for the deadline. */
 #define MAX_SERVER_HANDSHAKES 256
+/* Default of the per-address cap on them (wr_transport_set_limits): one
+ * address holding many idle handshakes is a flood, not a cluster. */
+#define DEFAULT_HS_PER_IP 16
 #define RL_SLOTS 32
 #define RL_INTERVAL_MS 5000
 
@@ -158,6 +161,7 @@ struct wr_transport {
     uv_loop_t *loop;
     uint8_t key[WR_CLUSTER_KEY_BYTES];
     unsigned deadline_ms;
+    unsigned max_hs_per_ip; /* server handshakes in progress per address */
     bool inited; /* vtable init ran: id and address are known */
     raft_id id;
     char address[WR__HELLO_ADDR_MAX + 1];
@@ -636,6 +640,17 @@ err:;
     hs_close(hs);
 }
 
+/* Server handshakes in progress from @hs's address, @hs included. */
+static unsigned srv_hs_from(const struct wr_transport *tr, const struct hs *hs) {
+    const char *colon = strrchr(hs->peer, ':');
+    size_t n = colon != NULL ? (size_t)(colon - hs->peer) + 1 : strlen(hs->peer);
+    unsigned count = 0;
+    for (const struct hs *o = tr->hs_list; o != NULL; o = o->next)
+        if (o->kind == HS_SERVER && o->state != HS_CLOSING && strncmp(o->peer, hs->peer, n) == 0)
+            count++;
+    return count;
+}
+
 static void srv_connection_cb(uv_stream_t *listener, int status) {
     struct wr_transport *tr = listener->data;
     if (status < 0) {
@@ -671,8 +686,16 @@ static void srv_connection_cb(uv_stream_t *listener, int status) {
         hs_close(hs);
         return;
     }
+    if (srv_hs_from(tr, hs) > tr->max_hs_per_ip) {
+        char why[96];
+        snprintf(why, sizeof why, "too many handshakes in progress from this address (max %u)",
+                 tr->max_hs_per_ip);
+        srv_reject(hs, why);
+        hs_close(hs);
+        return;
+    }
     if (tr->n_srv_hs > MAX_SERVER_HANDSHAKES) {
-        srv_reject(hs, "too many handshakes in progress (" WR__STR(
+        srv_reject(hs, "too many handshakes in progress (max " WR__STR(
                            MAX_SERVER_HANDSHAKES) "); connection flood?");
         hs_close(hs);
         return;
@@ -1088,6 +1111,7 @@ int wr_transport_init(struct raft_uv_transport *t, uv_loop_t *loop,
     tr->loop = loop;
     memcpy(tr->key, key, WR_CLUSTER_KEY_BYTES);
     tr->deadline_ms = DEFAULT_DEADLINE_MS;
+    tr->max_hs_per_ip = DEFAULT_HS_PER_IP;
     t->impl = tr;
     t->errmsg[0] = '\0';
     t->init = tp_init;
@@ -1145,4 +1169,13 @@ const struct wr_transport_stats *wr_transport_stats(struct raft_uv_transport *t)
 void wr__transport_set_deadline(struct raft_uv_transport *t, unsigned ms) {
     struct wr_transport *tr = t->impl;
     tr->deadline_ms = ms > 0 ? ms : 1;
+}
+
+void wr_transport_set_limits(struct raft_uv_transport *t, unsigned deadline_ms,
+                             unsigned max_per_ip) {
+    struct wr_transport *tr = t->impl;
+    if (deadline_ms > 0)
+        tr->deadline_ms = deadline_ms;
+    if (max_per_ip > 0)
+        tr->max_hs_per_ip = max_per_ip;
 }

@@ -37,6 +37,18 @@ struct wr_node_config {
     long max_output_kb;
     long max_body_kb;
     long seed; /* 0: off; see --seed */
+    /* input-abuse limits (net/, cluster/transport.c) */
+    long max_connections_per_ip;
+    char per_ip_exempt[1024];
+    long fd_reserve;
+    long header_timeout;
+    long idle_timeout;
+    long telnet_max_line;
+    long telnet_cmd_rate;
+    long telnet_cmd_burst;
+    long telnet_max_negotiations;
+    long cluster_handshake_timeout;
+    long cluster_max_handshakes_per_ip;
 
     /* derived by wr_node_config_parse */
     struct wr_raft_peer peers[WR_MAX_PEERS];
