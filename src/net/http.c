@@ -459,11 +459,12 @@ static void slot_append(char *dst, size_t cap, const struct wr_writer *v)
 static void commit_header(struct wr_http_req *rq)
 {
     static const char *const names[] = {"upgrade", "connection", "sec-websocket-key",
-                                        "sec-websocket-version"};
-    char *slots[] = {rq->h_upgrade, rq->h_connection, rq->h_ws_key, rq->h_ws_version};
+                                        "sec-websocket-version", "authorization"};
+    char *slots[] = {rq->h_upgrade, rq->h_connection, rq->h_ws_key, rq->h_ws_version,
+                     rq->h_authorization};
     size_t caps[] = {sizeof rq->h_upgrade, sizeof rq->h_connection, sizeof rq->h_ws_key,
-                     sizeof rq->h_ws_version};
-    for (size_t i = 0; i < 4; i++) {
+                     sizeof rq->h_ws_version, sizeof rq->h_authorization};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (rq->field.len == strlen(names[i]) &&
             strncasecmp((const char *)rq->field.base, names[i], rq->field.len) == 0) {
             slot_append(slots[i], caps[i], &rq->value);
@@ -480,6 +481,7 @@ static int on_message_begin(http_parser *p)
     struct wr_http_req *rq = conn_of(p)->rq;
     rq->url.len = rq->field.len = rq->value.len = rq->body.len = 0;
     rq->h_upgrade[0] = rq->h_connection[0] = rq->h_ws_key[0] = rq->h_ws_version[0] = '\0';
+    rq->h_authorization[0] = '\0';
     rq->in_value = false;
     rq->error_status = 0;
     return 0;
@@ -699,6 +701,7 @@ static void conn_dispatch(struct wr_http_conn *c)
         .path = path,
         .query = query,
         .peer = c->s.peer,
+        .authorization = rq->h_authorization,
         .body = (const char *)rq->body.base,
         .body_len = rq->body.len,
     };

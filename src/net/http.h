@@ -26,6 +26,7 @@ struct wr_http_request {
     const char *path;   /* decoded path without the query, NUL-terminated */
     const char *query;  /* raw query string without '?', or "" */
     const char *peer;   /* "ip:port" of the client */
+    const char *authorization; /* the Authorization header, or "" */
     const char *body;   /* request body (POST), NUL-terminated, may be "" */
     size_t body_len;
 };

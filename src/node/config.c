@@ -118,6 +118,12 @@ static const struct setting settings[] = {
     STR("apply-log", "WARREN_APPLY_LOG", apply_log, "",
         "append one JSON line per applied command (log index, session, seq, verdict, "
         "payload) to FILE, for the nemesis checker (tests/nemesis/FORMAT.md); empty: off"),
+    STR("admin-token-file", "WARREN_ADMIN_TOKEN_FILE", admin_token_file, "",
+        "file holding the admin token (16-128 printable characters) that requests which "
+        "change something must carry (Authorization: Bearer); empty: they are all refused"),
+    STR("admin-reads", "WARREN_ADMIN_READS", admin_reads, "open",
+        "\"open\": read-only API endpoints and /metrics need no token; \"token\": they do too "
+        "(/healthz, /readyz and the game stay open)"),
     STR("log-format", "WARREN_LOG_FORMAT", log_format, "text",
         "log lines as \"text\" (time node level: message) or \"json\" (one object per line: "
         "ts, level, node, component, msg)"),
@@ -332,6 +338,11 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
     if (wr_proxy_parse_trusted(c->per_ip_exempt, proxies, WR_NET_MAX_EXEMPT, err, sizeof err) <
         0) {
         fprintf(stderr, "warren node: --per-ip-exempt: %s\n", err);
+        return -1;
+    }
+    if (strcmp(c->admin_reads, "open") != 0 && strcmp(c->admin_reads, "token") != 0) {
+        fprintf(stderr, "warren node: --admin-reads: \"%s\" is not open or token\n",
+                c->admin_reads);
         return -1;
     }
     if (wr_log_parse_format(c->log_format) < 0) {

@@ -22,6 +22,8 @@ struct wr_node_config {
     char static_dir[1024];
     char apply_log[1024]; /* "": no apply log; see --apply-log */
     char log_format[8];   /* text, json */
+    char admin_token_file[1024]; /* "": admin requests are refused */
+    char admin_reads[8];         /* open, token */
     char log_level[8];    /* debug, info, warn, error */
     long election_timeout;
     long heartbeat;

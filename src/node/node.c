@@ -615,6 +615,15 @@ int wr_node_main(int argc, char **argv)
         free(n);
         return 1;
     }
+    if (wr_admin_load(&n->admin, n->cfg.admin_token_file,
+                      strcmp(n->cfg.admin_reads, "token") == 0, err, sizeof err) != 0) {
+        wr_error("node: --admin-token-file: %s", err);
+        free(n);
+        return 1;
+    }
+    if (!n->admin.configured)
+        wr_info("node: no --admin-token-file: the admin API refuses every change "
+                "(world loads, roles)");
     default_static_dir(n);
     while (n->incarnation == 0)
         randombytes_buf(&n->incarnation, sizeof n->incarnation);

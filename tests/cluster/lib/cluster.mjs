@@ -193,10 +193,31 @@ function sanitizeName(s) {
     return String(s || 'test').replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 80);
 }
 
+/*
+ * The admin token every cluster of this process is started with
+ * (--admin-token-file) and that runWarren hands to `warren ctl` through
+ * WARREN_ADMIN_TOKEN_FILE, as an operator's ctl reads it. A test that needs
+ * another token or none passes opts.adminTokenFile (null: no flag).
+ */
+let adminTokenPath = null;
+export function adminTokenFile() {
+    if (adminTokenPath === null) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-admin-'));
+        adminTokenPath = path.join(dir, 'admin-token');
+        fs.writeFileSync(adminTokenPath, crypto.randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+        process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+    return adminTokenPath;
+}
+export function adminToken() {
+    return fs.readFileSync(adminTokenFile(), 'utf8').trim();
+}
+
 /** Run `warren ARGS...` to completion: {code, signal, stdout, stderr}. */
-export function runWarren(args, { timeout = 15000 } = {}) {
+export function runWarren(args, { timeout = 15000, env } = {}) {
     return new Promise((resolve) => {
-        execFile(warrenBin(), args, { timeout, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+        const e = env || { ...process.env, WARREN_ADMIN_TOKEN_FILE: adminTokenFile() };
+        execFile(warrenBin(), args, { timeout, maxBuffer: 8 << 20, env: e }, (err, stdout, stderr) => {
             let code = 0;
             let signal = null;
             if (err) {
@@ -288,6 +309,8 @@ export class Cluster {
         if (n.telnetPort) a.push('--telnet', n.telnet);
         if (!this.opts.single) a.push('--peers', this.peersArg());
         a.push('--data', n.dataDir, '--cookie-file', n.cookieFile);
+        const token = this.opts.adminTokenFile === undefined ? adminTokenFile() : this.opts.adminTokenFile;
+        if (token) a.push('--admin-token-file', token);
         if (this.opts.electionTimeout) a.push('--election-timeout', String(this.opts.electionTimeout));
         if (this.opts.heartbeat) a.push('--heartbeat', String(this.opts.heartbeat));
         if (this.opts.extraArgs) a.push(...this.opts.extraArgs);
