@@ -15,22 +15,24 @@
  * the same.
  *
  * Each test was run once with the behaviour it guards broken on purpose
- * (then reverted); what broke and how the test failed:
- *   leader_killed_mid_batch: in wr_proposer_on_change, deleted
- *     `p->send_pos = p->head;` in the new-leader branch: the new leader's own
- *     commands that were in flight to the dead leader were never resent;
- *     "node 2: session 2001 applied 1 of 8 in 20000 ms".
- *   leader_deposed_in_flight: in dial_cb, deleted `p->send_pos = p->head;`
- *     (resend everything on a new forward connection): the deposed leader's
- *     own commands and those forwarded to it never reached the new leader;
- *     "node 1: session 1001 applied 0 of 10 in 20000 ms".
- *   forwarded_reply_lost: in wr__proposer_tick, deleted the resend
- *     (`p->send_pos = p->head;` under "Resend everything"): "expected a
- *     resend and a DUPLICATE on node 3, got resent=0 duplicates=0".
- *     And in world.c apply_cmd, `seq <= last_seq` -> `seq < last_seq`
- *     (no dedup): "node 1: session 3001: seq 2 applied twice".
- *   give_up_after_queue_timeout: in wr__proposer_tick, deleted the
- *     expire_session call: "on_expired calls 0, expected 1".
+ * (then reverted); the one-line sabotage and the failure it gave:
+ *   leader_killed_mid_batch: proposer.c wr_proposer_on_change, deleted
+ *     `p->send_pos = p->head;` in the became-leader branch (a new leader
+ *     batches its own pending commands again): "node 2: session 3001
+ *     applied 0 of 8 in 20000 ms" (node 3, the new leader, lost its own).
+ *   leader_deposed_in_flight: proposer.c dial_cb, deleted
+ *     `p->send_pos = p->head;` (a new forward connection resends all that
+ *     is pending): "node 1: session 1001 applied 0 of 10 in 20000 ms" (the
+ *     deposed leader's own commands never reached the new one; the same
+ *     sabotage fails leader_killed_mid_batch too).
+ *   forwarded_reply_lost: proposer.c wr__proposer_tick, the resend
+ *     `p->send_pos = p->head;` made an empty statement: "expected a resend
+ *     and a DUPLICATE on node 3, got resent=0 duplicates=0". And world.c
+ *     apply_cmd, `cmd->seq <= s->last_seq` -> `<` (dedup broken): "got
+ *     resent=3 duplicates=0".
+ *   give_up_after_queue_timeout: proposer.c wr__proposer_tick,
+ *     `expire_session(p, e->session);` -> `break;`: "on_expired calls 0,
+ *     expected 1".
  */
 #include <setjmp.h>
 #include <stdarg.h>

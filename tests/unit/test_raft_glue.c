@@ -6,19 +6,21 @@
  * around the fixture's servers (wr__raft_wrap); nothing else is replaced.
  *
  * Each test was run once with the behaviour it guards broken on purpose
- * (then reverted); what broke and how the test failed:
- *   malformed_entry_skipped_alike: in world.c wr_world_apply, deleted the
- *     `return -1;` after "skipping malformed entry": "node 1: verdicts
- *     differ from the expected at 1" (the entry of version 0 was read and
- *     halted the world; nothing after it applied).
- *   duplicate_after_snapshot: in raft_glue.c fsm_restore, replaced the call
- *     of the state machine's restore by `rv = 0` (the snapshot's bytes never
- *     reach the world): "node 3: restored 1 snapshot(s) but session 7 is
- *     unknown" (and, past that check, seq 2 again was STALE there, not
- *     DUPLICATE).
- *   propose_contract: in raft_glue.c wr_raft_propose, deleted the
- *     `r->closing` check... not applicable here; instead apply_cb calling
- *     p->cb twice: "propose callback ran 2 times, expected 1".
+ * (then reverted); the one-line sabotage and the failure it gave:
+ *   propose_contract: raft_glue.c apply_cb, the user callback called
+ *     twice: "propose callback ran 2 times, expected 1".
+ *   malformed_entry_skipped_alike: world.c wr_world_apply, the `return -1;`
+ *     after "skipping malformed entry" deleted: "node 1: verdicts differ
+ *     from the expected at 1" (the version-0 entry was read, the world
+ *     halted, and nothing after it applied).
+ *   duplicate_after_snapshot: raft_glue.c fsm_restore, the state machine's
+ *     restore replaced by `rv = 0;` (the snapshot never reaches the world):
+ *     "0 != 0x1" on node 3's restore count. And world.c wr_world_snapshot,
+ *     a session's last_seq written as 0: "0 != 0x2" on node 3's last_seq
+ *     after the restore (seq 2 would have applied a second time there).
+ *   status_polled: raft_glue.c poll_status, the "did role, leader or
+ *     term change" test replaced by `if (1)`: "0x33 != 0x32" (a poll with
+ *     nothing changed called on_change).
  */
 #include <setjmp.h>
 #include <stdarg.h>
