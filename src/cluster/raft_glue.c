@@ -81,7 +81,11 @@ static size_t pad8(size_t n)
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     struct wr_raft *r = fsm->data;
-    r->user_fsm.apply(r->user_fsm.data, buf->base, buf->len);
+    /* libraft 0.15 passes no index, but it applies entries one by one from
+     * last_applied + 1 and moves last_applied only after apply returns
+     * (replicationApply), so the entry being applied is the next one. */
+    uint64_t index = raft_last_applied(&r->raft) + 1;
+    r->user_fsm.apply(r->user_fsm.data, index, buf->base, buf->len);
     *result = NULL;
     return 0;
 }

@@ -41,12 +41,13 @@ struct wr_raft_config {
 };
 
 /* The state machine as libraft sees it. apply gets every committed entry,
- * on every node, in log order, possibly followed by zero padding; snapshot
+ * on every node, in log order, possibly followed by zero padding, with the
+ * entry's log index (for the apply log; the world does not see it); snapshot
  * writes the whole state; restore replaces it with exactly the bytes
  * snapshot wrote (return 0, or -1 if the bytes are bad). */
 struct wr_raft_fsm {
     void *data;
-    void (*apply)(void *data, const void *entry, size_t len);
+    void (*apply)(void *data, uint64_t index, const void *entry, size_t len);
     void (*snapshot)(void *data, struct wr_writer *out);
     int (*restore)(void *data, const void *buf, size_t len);
 };

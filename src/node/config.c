@@ -80,6 +80,9 @@ static const struct setting settings[] = {
         "largest HTTP request body, KiB (a world upload by `warren ctl world load`)"),
     INT("max-output-kb", "WARREN_MAX_OUTPUT_KB", max_output_kb, 16, 1048576, "1024",
         "unsent output per client before it is closed as too slow, KiB"),
+    STR("apply-log", "WARREN_APPLY_LOG", apply_log, "",
+        "append one JSON line per applied command (log index, session, seq, verdict, "
+        "payload) to FILE, for the nemesis checker (tests/nemesis/FORMAT.md); empty: off"),
     INT("seed", "WARREN_SEED", seed, 0, LONG_MAX, "0",
         "tests and bug reproduction only: derive every command's dice from N and the "
         "command (one command per entry), so scripted runs repeat; predictable, never for "

@@ -20,6 +20,7 @@ struct wr_node_config {
     char telnet[64];
     char telnet_proxy_from[1024];
     char static_dir[1024];
+    char apply_log[1024]; /* "": no apply log; see --apply-log */
     long election_timeout;
     long heartbeat;
     long snapshot_threshold;

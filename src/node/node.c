@@ -126,6 +126,8 @@ static void on_event(void *data, const struct wr_event *ev)
 static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
 {
     struct wr_node *n = data;
+    if (n->apply_log != NULL)
+        wr_apply_log_cmd(n->apply_log, cmd, v);
     if (n->proposer != NULL)
         wr_proposer_on_verdict(n->proposer, cmd, v);
 }
@@ -141,10 +143,15 @@ static void deliver_cb(uv_check_t *h)
 
 /* ---- cluster hooks -------------------------------------------------- */
 
-static void fsm_apply(void *data, const void *entry, size_t len)
+static void fsm_apply(void *data, uint64_t index, const void *entry, size_t len)
 {
     struct wr_node *n = data;
-    if (wr_world_apply(n->world, entry, len) == WR_APPLY_INCOMPATIBLE && !n->stopping) {
+    if (n->apply_log != NULL)
+        wr_apply_log_begin(n->apply_log, index);
+    int rv = wr_world_apply(n->world, entry, len);
+    if (n->apply_log != NULL)
+        wr_apply_log_end(n->apply_log);
+    if (rv == WR_APPLY_INCOMPATIBLE && !n->stopping) {
         /* Applying past this entry would make our state differ from the
          * nodes that understand it: stop instead (world.h). */
         wr_error("node: cannot apply the log: %s; stopping", wr_world_halted(n->world));
@@ -582,6 +589,16 @@ int wr_node_main(int argc, char **argv)
     while (n->incarnation == 0)
         randombytes_buf(&n->incarnation, sizeof n->incarnation);
 
+    if (n->cfg.apply_log[0] != '\0') {
+        n->apply_log = wr_apply_log_open(n->cfg.apply_log, err, sizeof err);
+        if (n->apply_log == NULL) {
+            wr_error("node: %s", err);
+            free(n);
+            return 1;
+        }
+        wr_info("node: logging every applied command to %s", n->cfg.apply_log);
+    }
+
     n->loop = uv_default_loop();
     struct wr_world_hooks wh = {.data = n, .on_event = on_event, .on_verdict = on_verdict};
     n->world = wr_world_create(&wh);
@@ -608,6 +625,7 @@ int wr_node_main(int argc, char **argv)
         wr_error("node: %s", err);
         destroy_games(n);
         wr_world_destroy(n->world);
+        wr_apply_log_close(n->apply_log);
         free(n);
         return 1;
     }
@@ -712,6 +730,7 @@ out:
         wr_warn("node: loop closed with handles still open (%s)", uv_strerror(rv));
     destroy_games(n);
     wr_world_destroy(n->world);
+    wr_apply_log_close(n->apply_log);
     int code = n->exit_code;
     free(n);
     return code;

@@ -11,6 +11,7 @@
 #include "cluster/raft_glue.h"
 #include "net/http.h"
 #include "net/telnet.h"
+#include "node/apply_log.h"
 #include "node/config.h"
 #include "world/world.h"
 
@@ -44,6 +45,7 @@ struct wr_node {
     uint64_t last_seen[WR_MAX_PEERS + 1]; /* by position in cfg.peers */
 
     uint64_t events_delivered;
+    struct wr_apply_log *apply_log; /* NULL without --apply-log */
 };
 
 /* The HTTP handler for everything that is not a static file or /ws:

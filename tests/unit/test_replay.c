@@ -627,18 +627,21 @@ struct node {
     struct wr_world *world;
     size_t applied;      /* command entries applied */
     char hashes[64][17]; /* hash after the k-th command entry (k from 1) */
+    uint64_t indexes[64]; /* the log index the glue gave the k-th one */
     size_t done;
     bool stopped;
     const char *data_dir;
 };
 
-static void n_apply(void *data, const void *entry, size_t len)
+static void n_apply(void *data, uint64_t index, const void *entry, size_t len)
 {
     struct node *n = data;
     wr_world_apply(n->world, entry, len);
     n->applied++;
-    if (n->applied < 64)
+    if (n->applied < 64) {
         wr_world_hash(n->world, n->hashes[n->applied]);
+        n->indexes[n->applied] = index;
+    }
 }
 
 static void n_snapshot(void *data, struct wr_writer *out)
@@ -843,6 +846,9 @@ static void test_offline_round_trip(void **state)
         assert_int_equal(wr_replay_apply(w, log, le->index, &reached, NULL, err, sizeof err), 0);
         wr_world_hash(w, hash);
         assert_string_equal(hash, n->hashes[k]);
+        /* The index the glue passed to apply (for the apply log) is the
+         * entry's index in libraft's own log. */
+        assert_int_equal(n->indexes[k], le->index);
         wr_world_destroy(w);
         checked++;
     }

@@ -1,0 +1,104 @@
+// Availability figures (reported, never violations): per fault, how long
+// clients on the majority side waited for an ack again; the longest pause a
+// client saw between acks while it had something to send; the share of
+// commands that failed.
+
+/** The faults of the run: the healed record of each id, else its open one. */
+export function faultList(run) {
+    const byId = new Map();
+    for (const f of run.faults.rows) {
+        const have = byId.get(f.id);
+        if (!have || (f.end !== undefined && have.end === undefined)) byId.set(f.id, f);
+    }
+    return [...byId.values()].sort((a, b) => a.start - b.start);
+}
+
+/** The nodes a fault cut, paused or killed (its targets and its parts'). */
+export function affected(f) {
+    const s = new Set(f.targets || []);
+    for (const p of (f.detail && f.detail.parts) || []) for (const t of p.targets || []) s.add(t);
+    return s;
+}
+
+/** A client's unit of progress: arena seq (per player) or mud token n. */
+function position(h) {
+    if (h.game === 'arena') return { key: `${h.c}/${h.player}`, n: h.seq };
+    const m = /x(\d+)$/.exec(h.token || '');
+    return { key: h.c, n: m ? Number(m[1]) : NaN };
+}
+
+export function availability(run) {
+    const hist = run.history.rows.filter((h) => h.ev === 'send' || h.ev === 'ack' || h.ev === 'fail').sort((a, b) => a.t - b.t);
+    const end = run.meta.ended ?? (hist.length ? hist[hist.length - 1].t : 0);
+    const faults = faultList(run);
+
+    const perFault = faults.map((f) => {
+        const hit = affected(f);
+        const firstSend = new Map(); // client key -> first n sent at or after the fault's start
+        let recovered = null;
+        for (const h of hist) {
+            if (h.t < f.start) continue;
+            const p = position(h);
+            if (h.ev === 'send') {
+                if (!firstSend.has(p.key)) firstSend.set(p.key, p.n);
+            } else if (h.ev === 'ack' && h.node != null && !hit.has(h.node)) {
+                const n0 = firstSend.get(p.key);
+                if (n0 !== undefined && p.n >= n0) {
+                    recovered = h;
+                    break;
+                }
+            }
+        }
+        return {
+            id: f.id,
+            kind: f.kind,
+            variant: f.variant ?? null,
+            targets: [...hit],
+            start: f.start,
+            end: f.end ?? null,
+            healed: f.end !== undefined,
+            recovery_ms: recovered ? recovered.t - f.start : null,
+            recovered_by: recovered ? { client: recovered.c, node: recovered.node } : null,
+            no_ack_for_ms: recovered ? null : end - f.start,
+        };
+    });
+
+    const byKind = {};
+    for (const f of perFault) {
+        const k = (byKind[f.kind] ||= { count: 0, longest_unavailable_ms: 0, fault: null, never_recovered: 0 });
+        k.count++;
+        const ms = f.recovery_ms ?? f.no_ack_for_ms;
+        if (f.recovery_ms === null) k.never_recovered++;
+        if (ms >= k.longest_unavailable_ms) {
+            k.longest_unavailable_ms = ms;
+            k.fault = f.id;
+        }
+    }
+
+    // Longest wait for an ack: from the first send after a client's last ack
+    // to its next ack.
+    const waiting = new Map();
+    let longest = { ms: 0, client: null, from: null, to: null };
+    for (const h of hist) {
+        if (h.ev === 'send') {
+            if (!waiting.has(h.c)) waiting.set(h.c, h.t);
+        } else if (h.ev === 'ack') {
+            const since = waiting.get(h.c);
+            if (since !== undefined && h.t - since > longest.ms) longest = { ms: h.t - since, client: h.c, from: since, to: h.t };
+            waiting.delete(h.c);
+        }
+    }
+    // A client still waiting when the run ended is not counted: its last
+    // sends may have been cut by the final stop, not by a fault.
+
+    const sends = hist.filter((h) => h.ev === 'send').length;
+    const fails = hist.filter((h) => h.ev === 'fail').length;
+    return {
+        faults: perFault,
+        by_kind: byKind,
+        longest_client_pause: longest,
+        sent: sends,
+        failed: fails,
+        failed_share: sends ? fails / sends : 0,
+    };
+}
