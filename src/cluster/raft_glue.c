@@ -84,7 +84,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     /* libraft 0.15 passes no index, but it applies entries one by one from
      * last_applied + 1 and moves last_applied only after apply returns
      * (replicationApply), so the entry being applied is the next one. */
-    uint64_t index = raft_last_applied(&r->raft) + 1;
+    uint64_t index = raft_last_applied(r->raft) + 1;
     r->user_fsm.apply(r->user_fsm.data, index, buf->base, buf->len);
     *result = NULL;
     return 0;

@@ -143,9 +143,10 @@ static void on_event(void *data, const struct wr_event *ev)
         n->moved_events[pl->seq]++;
 }
 
-static void fsm_apply(void *data, const void *entry, size_t len)
+static void fsm_apply(void *data, uint64_t index, const void *entry, size_t len)
 {
     struct node *n = data;
+    (void)index;
     wr_world_apply(n->world, entry, len);
 }
 

@@ -72,9 +72,10 @@ static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
         n->log[n->n_log++] = (struct verdict){cmd->session, cmd->seq, v};
 }
 
-static void fsm_apply(void *data, const void *entry, size_t len)
+static void fsm_apply(void *data, uint64_t index, const void *entry, size_t len)
 {
     struct node *n = data;
+    (void)index;
     wr_world_apply(n->world, entry, len);
 }
 
