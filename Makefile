@@ -65,7 +65,8 @@ deps:
 	    || [ ! -f /usr/include/http_parser.h ] \
 	    || ! command -v nginx >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ] \
 	    || ! command -v chromium >/dev/null \
-	    || ! command -v node >/dev/null || [ ! -x /usr/sbin/nft ]; then \
+	    || ! command -v node >/dev/null || [ ! -x /usr/sbin/nft ] \
+	    || [ ! -x /usr/bin/promtool ]; then \
 	    sh scripts/install-deps.sh; \
 	fi
 

@@ -8,11 +8,13 @@ set -eu
 
 # libnginx-mod-stream: nginx's stream (TCP proxy) module, which
 # `warren cluster up` loads to put nginx in front of the telnet ports.
+# prometheus: promtool and a real Prometheus server for tests/cluster/metrics.
 
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
 libhttp-parser-dev libssl-dev libcmocka-dev libtelnet-dev zlib1g-dev libyaml-dev
-nginx libnginx-mod-stream chromium nodejs npm iproute2 nftables procps curl"
+nginx libnginx-mod-stream chromium nodejs npm iproute2 nftables procps curl
+prometheus"
 # Optional: only with --fuzz (make fuzz).
 FUZZ_PKGS="clang libclang-rt-14-dev"
 if [ "${1:-}" = "--fuzz" ]; then
@@ -46,6 +48,14 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing
 # Debian's nginx package enables a system nginx on port 80. Warren starts its
 # own (port 4000, `warren cluster up`), so the system one is not needed; stop
 # it only when this script installed it, and never touch other nginx servers.
+# The same for Prometheus: the tests start their own.
+case " $missing " in *" prometheus "*)
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+        $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    elif command -v service >/dev/null 2>&1; then
+        $SUDO service prometheus stop >/dev/null 2>&1 || true
+    fi ;;
+esac
 case " $missing " in *" nginx "*)
     if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
         $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true

@@ -40,6 +40,7 @@
 #include "cluster/raft_glue.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/u64map.h"
 #include "net/conn.h"
 #include "node/clients.h"
@@ -694,11 +695,13 @@ static bool arena_request(void *g, struct wr_http_conn *conn, const struct wr_ht
     return true;
 }
 
-static void arena_metrics(void *g, FILE *f)
+static void arena_metrics(void *g, struct wr_prom *p)
 {
     struct anode *n = g;
-    fprintf(f, "arena_players %zu\n", wr_arena_count(arena_state(n)));
-    fprintf(f, "frames_broadcast %llu\n", (unsigned long long)n->frames_broadcast);
+    wr_prom_gauge(p, "warren_arena_players", "players in the arena (the whole cluster's)",
+                  (double)wr_arena_count(arena_state(n)));
+    wr_prom_counter(p, "warren_arena_frames_broadcast_total",
+                    "update frames encoded for this node's clients", n->frames_broadcast);
 }
 
 /* ---- lifecycle ------------------------------------------------------ */

@@ -34,6 +34,7 @@ struct pending {
     uint8_t *bytes;
     size_t len;
     uint64_t first_ms; /* submitted (loop time) */
+    uint64_t first_ns; /* submitted (uv_hrtime), for the latency histogram */
     uint64_t sent_ms;  /* last sent (loop time), 0 = never */
 };
 
@@ -209,6 +210,7 @@ int wr_proposer_submit(struct wr_proposer *p, const struct wr_cmd *cmd)
     e->live = true;
     e->bytes = wr_writer_take(&w, &e->len);
     e->first_ms = now_ms(p);
+    e->first_ns = uv_hrtime();
     e->sent_ms = 0;
     wr_u64map_put(&p->index, pkey(cmd->session, cmd->seq), (uint32_t)(pos & (p->cap - 1)));
     p->stats.pending++;
@@ -221,8 +223,10 @@ void wr_proposer_on_verdict(struct wr_proposer *p, const struct wr_cmd *cmd, enu
     if (cmd->node != p->cfg.node_id || cmd->session == 0 || v == WR_GAP)
         return;
     struct pending *e = pending_find(p, cmd->session, cmd->seq);
-    if (e != NULL)
+    if (e != NULL) {
+        wr_hist_observe_ns(&p->stats.command_latency, uv_hrtime() - e->first_ns);
         pending_done(p, e);
+    }
 }
 
 static void expire_session(struct wr_proposer *p, uint64_t session)
@@ -297,10 +301,7 @@ static void propose_cb(void *arg, int status)
     struct inflight *f = arg;
     struct wr_proposer *p = f->p;
     if (status == 0) {
-        uint64_t us = (uv_hrtime() - f->start_ns) / 1000;
-        p->stats.commit_us_sum += us;
-        if (us > p->stats.commit_us_max)
-            p->stats.commit_us_max = us;
+        wr_hist_observe_ns(&p->stats.commit_latency, uv_hrtime() - f->start_ns);
     }
     free(f);
     p->inflight--;
@@ -841,6 +842,8 @@ struct wr_proposer *wr__proposer_create_with(uv_loop_t *loop, const struct wr_pr
     p->ops = *ops;
     p->cfg = *cfg;
     p->hooks = *hooks;
+    wr_hist_init_latency(&p->stats.commit_latency);
+    wr_hist_init_latency(&p->stats.command_latency);
     p->cap = 16;
     while (p->cap < cfg->max_pending * 2)
         p->cap *= 2;

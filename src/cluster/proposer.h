@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "cluster/raft_glue.h"
+#include "common/metrics.h"
 #include "world/world.h"
 
 struct wr_proposer;
@@ -133,8 +134,10 @@ struct wr_proposer_stats {
     uint64_t batched;        /* commands put into those entries */
     uint64_t forwarded_in;   /* commands received from other nodes */
     uint64_t forwarded_out;  /* commands sent to another leader */
-    uint64_t commit_us_sum;  /* propose -> applied here, summed over entries */
-    uint64_t commit_us_max;
+    /* Leader: an entry's propose -> applied here. Origin: a local client's
+     * command from submit to its verdict here (what the client waits). */
+    struct wr_hist commit_latency;
+    struct wr_hist command_latency;
 };
 const struct wr_proposer_stats *wr_proposer_stats(const struct wr_proposer *p);
 

@@ -13,6 +13,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "mud_node/mud_node_internal.h"
 #include "net/conn.h"
 #include "net/telnet.h"
@@ -192,16 +193,21 @@ static void mud_expired(void *g, uint64_t session)
     wr__mud_close_client(c, 1013, "no leader");
 }
 
-static void mud_metrics(void *g, FILE *f)
+static void mud_metrics(void *g, struct wr_prom *p)
 {
     struct mnode *n = g;
-    size_t conns = wr_client_table_count(&n->clients);
-    fprintf(f, "mud_players_online %zu\n", wr__mud_count_online(wr__mud_state(n)));
-    fprintf(f, "mud_connections %zu\n", conns);
-    fprintf(f, "mud_commands %llu\n", (unsigned long long)n->commands);
-    fprintf(f, "mud_pwhash_jobs %llu\n", (unsigned long long)n->pwhash_jobs);
-    fprintf(f, "mud_pwhash_in_flight %u\n", n->in_flight);
-    fprintf(f, "mud_zone_ticks_proposed %llu\n", (unsigned long long)n->zone_ticks);
+    wr_prom_gauge(p, "warren_mud_players_online", "characters in the game (the whole cluster's)",
+                  (double)wr__mud_count_online(wr__mud_state(n)));
+    wr_prom_gauge(p, "warren_mud_connections", "this node's MUD connections (telnet, WebSocket)",
+                  (double)wr_client_table_count(&n->clients));
+    wr_prom_counter(p, "warren_mud_commands_total", "command lines from this node's players",
+                    n->commands);
+    wr_prom_counter(p, "warren_mud_pwhash_jobs_total", "password hashes computed",
+                    n->pwhash_jobs);
+    wr_prom_gauge(p, "warren_mud_pwhash_in_flight", "password hashes running now",
+                  n->in_flight);
+    wr_prom_counter(p, "warren_mud_zone_ticks_proposed_total",
+                    "zone ticks this node proposed as a zone's owner", n->zone_ticks);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/metrics.h"
 #include "common/parse.h"
 #include "net/proxy.h"
 #include "net/telnet.h"
@@ -310,18 +311,19 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
     return 0;
 }
 
-void wr_node_config_dump(const struct wr_node_config *c, FILE *out)
+void wr_node_config_dump(const struct wr_node_config *c, struct wr_prom *p)
 {
     build_table();
+    /* Numbers only: the exposition format has no string values, and the
+     * string settings (addresses, paths) are in the node's start-up log. */
+    wr_prom_family(p, "warren_config_setting", "gauge",
+                   "the node's numeric settings (flag name in the setting label)");
     for (size_t i = 0; i < n_all; i++) {
         const struct setting *s = &all[i];
-        const char *field = field_of(c, s);
-        if (s->kind == K_INT) {
-            long v;
-            memcpy(&v, field, sizeof v);
-            fprintf(out, "config_%s %ld\n", s->flag, v);
-        } else if (strcmp(s->flag, "cookie-file") != 0) {
-            fprintf(out, "config_%s \"%s\"\n", s->flag, field);
-        }
+        if (s->kind != K_INT)
+            continue;
+        long v;
+        memcpy(&v, field_of(c, s), sizeof v);
+        wr_prom_sample(p, "warren_config_setting", "setting", s->flag, (double)v);
     }
 }

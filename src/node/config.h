@@ -48,7 +48,8 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv);
 
 void wr_node_config_usage(FILE *out);
 
-/* Write "name value" lines of the effective settings. */
-void wr_node_config_dump(const struct wr_node_config *c, FILE *out);
+/* The effective numeric settings, as one /metrics family. */
+struct wr_prom;
+void wr_node_config_dump(const struct wr_node_config *c, struct wr_prom *p);
 
 #endif

@@ -26,7 +26,8 @@
  *                  game is told; the one with that session acts)
  *   on_request     an HTTP GET the node did not answer: return true if the
  *                  game answered it (wr_http_respond)
- *   metrics        append "name value" lines to /metrics
+ *   metrics        write the game's families to /metrics with the
+ *                  wr_prom_* writers (their samples get node and game labels)
  *   mssp, version  see below
  * Every callback may be NULL except create and destroy. All run on the
  * loop thread.
@@ -50,6 +51,7 @@
 
 struct wr_node;
 struct json_t; /* jansson */
+struct wr_prom; /* common/metrics.h */
 
 /* A game setting: a flag, its environment variable, its default, range
  * and help, parsed by node/config.c with the node's own; stored at
@@ -85,7 +87,7 @@ struct wr_game {
     void (*on_status)(void *g);
     void (*on_expired)(void *g, uint64_t session);
     bool (*on_request)(void *g, struct wr_http_conn *conn, const struct wr_http_request *req);
-    void (*metrics)(void *g, FILE *f);
+    void (*metrics)(void *g, struct wr_prom *p);
     /* telnet games: MSSP variables (see net/telnet.h). */
     size_t (*mssp)(void *g, struct wr_telnet_mssp_var *vars, size_t max);
     /* A short version string of the game's content (the MUD's world

@@ -126,6 +126,8 @@ static void on_event(void *data, const struct wr_event *ev)
 static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
 {
     struct wr_node *n = data;
+    if (v == WR_APPLIED)
+        n->commands_applied++;
     if (n->apply_log != NULL)
         wr_apply_log_cmd(n->apply_log, cmd, v);
     if (n->proposer != NULL)
@@ -136,9 +138,17 @@ static void on_verdict(void *data, const struct wr_cmd *cmd, enum wr_verdict v)
 static void deliver_cb(uv_check_t *h)
 {
     struct wr_node *n = h->data;
+    /* Timed only when something was applied since the last flush: an idle
+     * loop's empty flushes would bury the histogram in zeros. */
+    bool timed = n->events_delivered != n->events_at_flush;
+    uint64_t t0 = timed ? uv_hrtime() : 0;
     for (size_t i = 0; i < wr_game_count; i++)
         if (wr_games[i]->flush != NULL)
             wr_games[i]->flush(n->games[i]);
+    if (timed) {
+        wr_hist_observe_ns(&n->fanout_time, uv_hrtime() - t0);
+        n->events_at_flush = n->events_delivered;
+    }
 }
 
 /* ---- cluster hooks -------------------------------------------------- */
@@ -148,7 +158,10 @@ static void fsm_apply(void *data, uint64_t index, const void *entry, size_t len)
     struct wr_node *n = data;
     if (n->apply_log != NULL)
         wr_apply_log_begin(n->apply_log, index);
+    uint64_t t0 = uv_hrtime();
     int rv = wr_world_apply(n->world, entry, len);
+    wr_hist_observe_ns(&n->apply_time, uv_hrtime() - t0);
+    n->entries_applied++;
     if (n->apply_log != NULL)
         wr_apply_log_end(n->apply_log);
     if (rv == WR_APPLY_INCOMPATIBLE && !n->stopping) {
@@ -566,6 +579,8 @@ static void destroy_games(struct wr_node *n)
 int wr_node_main(int argc, char **argv)
 {
     struct wr_node *n = wr_calloc(1, sizeof *n);
+    wr_hist_init_latency(&n->apply_time);
+    wr_hist_init_latency(&n->fanout_time);
     int rv = wr_node_config_parse(&n->cfg, argc, argv);
     if (rv != 0) {
         free(n);

@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "games.h"
 #include "node/game.h"
 #include "node/node_internal.h"
@@ -147,58 +148,102 @@ static json_t *registry_json(struct wr_node *n)
     return json_pack("{s:o}", "names", names);
 }
 
+/* /metrics: the Prometheus text exposition format (common/metrics.h).
+ * Names and meanings are listed in docs/operations.md#metrics. */
 static void metrics(struct wr_node *n, struct wr_http_conn *conn)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
+    struct wr_prom p;
+    wr_prom_init(&p, f, n->cfg.id);
     struct wr_raft_status st;
     wr_raft_get_status(n->raft, &st);
     const struct wr_http_stats *hs = wr_http_server_stats(n->http);
     const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
     const struct wr_transport_stats *ts = wr_transport_stats(wr_raft_transport(n->raft));
-    const struct {
-        const char *name;
-        uint64_t value;
-    } rows[] = {
-        {"raft_term", st.term},
-        {"raft_commit_index", st.commit_index},
-        {"raft_applied_index", st.applied_index},
-        {"raft_is_leader", st.role == WR_ROLE_LEADER},
-        {"http_connections_open", hs->connections_open},
-        {"ws_open", hs->ws_open},
-        {"http_requests", hs->requests},
-        {"ws_messages_in", hs->ws_messages_in},
-        {"ws_frames_out", hs->ws_frames_out},
-        {"bytes_in", hs->bytes_in},
-        {"bytes_out", hs->bytes_out},
-        {"limit_closes", hs->limit_closes},
-        {"proposer_pending", ps->pending},
-        {"proposer_submitted", ps->submitted},
-        {"proposer_resent", ps->resent},
-        {"proposer_expired", ps->expired},
-        {"proposer_rejected_full", ps->rejected_full},
-        {"proposer_entries", ps->entries},
-        {"proposer_batched", ps->batched},
-        {"proposer_forwarded_in", ps->forwarded_in},
-        {"proposer_forwarded_out", ps->forwarded_out},
-        {"proposer_commit_us_sum", ps->commit_us_sum},
-        {"proposer_commit_us_max", ps->commit_us_max},
-        {"cluster_accepted", ts->accepted},
-        {"cluster_rejected", ts->rejected},
-        {"cluster_dial_ok", ts->dial_ok},
-        {"cluster_dial_rejected", ts->dial_rejected},
-        {"events_delivered", n->events_delivered},
-        {"client_connections", n->conns_open},
-    };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        fprintf(f, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].value);
-    for (size_t i = 0; i < wr_game_count; i++)
-        if (wr_games[i]->metrics != NULL)
-            wr_games[i]->metrics(n->games[i], f);
-    wr_node_config_dump(&n->cfg, f);
+
+    wr_prom_gauge(&p, "warren_raft_term", "the Raft term this node is in", (double)st.term);
+    wr_prom_gauge(&p, "warren_raft_commit_index", "the highest log index known committed",
+                  (double)st.commit_index);
+    wr_prom_gauge(&p, "warren_raft_applied_index", "the highest log index applied here",
+                  (double)st.applied_index);
+    wr_prom_gauge(&p, "warren_raft_leader", "1 while this node is the leader",
+                  st.role == WR_ROLE_LEADER);
+    wr_prom_counter(&p, "warren_entries_applied_total", "log entries of commands applied here",
+                    n->entries_applied);
+    wr_prom_counter(&p, "warren_commands_applied_total",
+                    "commands applied here (every node applies every command)",
+                    n->commands_applied);
+    wr_prom_counter(&p, "warren_events_total", "events the state machine emitted here",
+                    n->events_delivered);
+    wr_prom_histogram(&p, "warren_apply_seconds", "time to apply one log entry",
+                      &n->apply_time);
+    wr_prom_histogram(&p, "warren_event_fanout_seconds",
+                      "time to send one loop iteration's events to this node's clients",
+                      &n->fanout_time);
+
+    wr_prom_gauge(&p, "warren_proposer_pending", "client commands waiting to be applied",
+                  (double)ps->pending);
+    wr_prom_counter(&p, "warren_commands_submitted_total",
+                    "commands accepted from this node's clients", ps->submitted);
+    wr_prom_counter(&p, "warren_commands_resent_total", "commands sent to a leader again",
+                    ps->resent);
+    wr_prom_counter(&p, "warren_commands_expired_total",
+                    "commands given up after the queue timeout", ps->expired);
+    wr_prom_counter(&p, "warren_commands_rejected_total",
+                    "commands refused because the queue was full", ps->rejected_full);
+    wr_prom_counter(&p, "warren_entries_proposed_total", "log entries proposed as leader",
+                    ps->entries);
+    wr_prom_counter(&p, "warren_commands_batched_total",
+                    "commands put into entries proposed as leader", ps->batched);
+    wr_prom_counter(&p, "warren_commands_forwarded_in_total",
+                    "commands received from other nodes as leader", ps->forwarded_in);
+    wr_prom_counter(&p, "warren_commands_forwarded_out_total",
+                    "commands forwarded to another node's leader", ps->forwarded_out);
+    wr_prom_histogram(&p, "warren_commit_latency_seconds",
+                      "leader: an entry from propose to applied here", &ps->commit_latency);
+    wr_prom_histogram(&p, "warren_client_command_latency_seconds",
+                      "a local client's command from submit to applied here",
+                      &ps->command_latency);
+
+    wr_prom_gauge(&p, "warren_client_connections", "open game connections (WebSocket, telnet)",
+                  (double)n->conns_open);
+    wr_prom_gauge(&p, "warren_http_connections", "open HTTP connections, WebSockets included",
+                  (double)hs->connections_open);
+    wr_prom_gauge(&p, "warren_websockets", "open WebSocket connections", (double)hs->ws_open);
+    wr_prom_counter(&p, "warren_http_requests_total", "HTTP requests", hs->requests);
+    wr_prom_counter(&p, "warren_ws_messages_received_total", "WebSocket messages received",
+                    hs->ws_messages_in);
+    wr_prom_counter(&p, "warren_ws_frames_sent_total", "WebSocket frames sent",
+                    hs->ws_frames_out);
+    wr_prom_counter(&p, "warren_http_received_bytes_total", "bytes read from HTTP clients",
+                    hs->bytes_in);
+    wr_prom_counter(&p, "warren_http_sent_bytes_total", "bytes written to HTTP clients",
+                    hs->bytes_out);
+    wr_prom_counter(&p, "warren_client_limit_closes_total",
+                    "client connections closed for breaking a limit", hs->limit_closes);
+
+    wr_prom_counter(&p, "warren_cluster_accepted_total",
+                    "cluster connections accepted after the handshake", ts->accepted);
+    wr_prom_counter(&p, "warren_cluster_rejected_total",
+                    "cluster connections refused (bad handshake or secret)", ts->rejected);
+    wr_prom_family(&p, "warren_cluster_dials_total", "counter",
+                   "cluster connections this node opened, by handshake result");
+    wr_prom_sample(&p, "warren_cluster_dials_total", "result", "ok", (double)ts->dial_ok);
+    wr_prom_sample(&p, "warren_cluster_dials_total", "result", "rejected",
+                   (double)ts->dial_rejected);
+
+    for (size_t i = 0; i < wr_game_count; i++) {
+        if (wr_games[i]->metrics == NULL)
+            continue;
+        wr_prom_game(&p, wr_games[i]->name);
+        wr_games[i]->metrics(n->games[i], &p);
+    }
+    wr_prom_game(&p, NULL);
+    wr_node_config_dump(&n->cfg, &p);
     fclose(f);
-    wr_http_respond(conn, 200, "text/plain; charset=utf-8", text, len);
+    wr_http_respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }
 

@@ -11,6 +11,7 @@
 #include "cluster/raft_glue.h"
 #include "net/http.h"
 #include "net/telnet.h"
+#include "common/metrics.h"
 #include "node/apply_log.h"
 #include "node/config.h"
 #include "world/world.h"
@@ -45,6 +46,11 @@ struct wr_node {
     uint64_t last_seen[WR_MAX_PEERS + 1]; /* by position in cfg.peers */
 
     uint64_t events_delivered;
+    uint64_t events_at_flush; /* events_delivered at the last flush */
+    uint64_t entries_applied;
+    uint64_t commands_applied; /* verdict applied, from any node */
+    struct wr_hist apply_time;  /* wr_world_apply of one entry */
+    struct wr_hist fanout_time; /* one flush of the games' events to clients */
     struct wr_apply_log *apply_log; /* NULL without --apply-log */
 };
 
