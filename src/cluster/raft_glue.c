@@ -284,6 +284,46 @@ static int lock_data_dir(const char *dir, char *err, size_t errlen)
     return fd;
 }
 
+/* libraft 0.15 trap (found by the nemesis runner, torn-log faults): an
+ * open segment that is shorter than libraft made it, its tail lost with
+ * its last entry cut or even whole, makes raft_start read past the end of
+ * the file it loaded and die ("double free or corruption", or SIGSEGV).
+ * libraft preallocates open segments zero-filled and treats a batch that
+ * runs into zeros as an unfinished write, which it drops. So give such a
+ * file its zeros back first: pad it to the segment size (or whole 4 KiB
+ * blocks when it is larger), and say so. Nothing written is changed. */
+#define SEGMENT_BLOCK 4096
+
+static void pad_short_open_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return; /* raft_uv_init reports a missing or unreadable dir */
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "open-", 5) != 0)
+            continue;
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+            continue; /* an empty open segment is one libraft removes itself */
+        off_t want = ((st.st_size + SEGMENT_BLOCK - 1) / SEGMENT_BLOCK) * SEGMENT_BLOCK;
+        if (want < (off_t)SEGMENT_BYTES)
+            want = SEGMENT_BYTES;
+        if (st.st_size >= want)
+            continue;
+        if (truncate(path, want) != 0) {
+            wr_warn("raft: truncate(%s, %lld) failed: %s", path, (long long)want, strerror(errno));
+            continue;
+        }
+        wr_warn("raft: open segment %s was %lld bytes, shorter than written (a torn tail): "
+                "padded with zeros to %lld, so an entry cut short is dropped",
+                path, (long long)st.st_size, (long long)want);
+    }
+    closedir(d);
+}
+
 /* ---- start / stop --------------------------------------------------- */
 
 static void free_glue(struct wr_raft *r)
@@ -332,6 +372,7 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
         free(r);
         return -1;
     }
+    pad_short_open_segments(cfg->data_dir);
 
     rv = wr_transport_init(&r->transport, loop, cfg->key);
     if (rv != 0) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "common/parse.h"
 #include "net/proxy.h"
@@ -84,6 +85,11 @@ static const struct setting settings[] = {
     STR("apply-log", "WARREN_APPLY_LOG", apply_log, "",
         "append one JSON line per applied command (log index, session, seq, verdict, "
         "payload) to FILE, for the nemesis checker (tests/nemesis/FORMAT.md); empty: off"),
+    STR("log-format", "WARREN_LOG_FORMAT", log_format, "text",
+        "log lines as \"text\" (time node level: message) or \"json\" (one object per line: "
+        "ts, level, node, component, msg)"),
+    STR("log-level", "WARREN_LOG", log_level, "info",
+        "lowest level logged: debug, info, warn or error"),
     INT("seed", "WARREN_SEED", seed, 0, LONG_MAX, "0",
         "tests and bug reproduction only: derive every command's dice from N and the "
         "command (one command per entry), so scripted runs repeat; predictable, never for "
@@ -288,6 +294,15 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
     if (wr_proxy_parse_trusted(c->telnet_proxy_from, proxies, WR_TELNET_MAX_PROXIES, err,
                                sizeof err) < 0) {
         fprintf(stderr, "warren node: --telnet-proxy-from: %s\n", err);
+        return -1;
+    }
+    if (wr_log_parse_format(c->log_format) < 0) {
+        fprintf(stderr, "warren node: --log-format: \"%s\" is not text or json\n", c->log_format);
+        return -1;
+    }
+    if (wr_log_parse_level(c->log_level) < 0) {
+        fprintf(stderr, "warren node: --log-level: \"%s\" is not debug, info, warn or error\n",
+                c->log_level);
         return -1;
     }
     if (c->heartbeat >= c->election_timeout) {

@@ -21,6 +21,8 @@ struct wr_node_config {
     char telnet_proxy_from[1024];
     char static_dir[1024];
     char apply_log[1024]; /* "": no apply log; see --apply-log */
+    char log_format[8];   /* text, json */
+    char log_level[8];    /* debug, info, warn, error */
     long election_timeout;
     long heartbeat;
     long snapshot_threshold;

@@ -587,6 +587,8 @@ int wr_node_main(int argc, char **argv)
         return rv > 0 ? 0 : 2;
     }
     wr_log_init();
+    wr_log_set_format((enum wr_log_format)wr_log_parse_format(n->cfg.log_format));
+    wr_log_set_level((enum wr_log_level)wr_log_parse_level(n->cfg.log_level));
     wr_log_set_node((unsigned long long)n->cfg.id);
     /* libuv does not ignore SIGPIPE: a write to a dead peer would kill us. */
     signal(SIGPIPE, SIG_IGN);

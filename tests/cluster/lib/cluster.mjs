@@ -254,7 +254,7 @@ export class Cluster {
         this.nodes = [];
         this.clients = new Set();
         this.stopped = false;
-        this.artifactDir = path.join(ARTIFACTS, this.name);
+        this.artifactDir = opts.artifactDir || path.join(ARTIFACTS, this.name);
         this.tmp = '';
     }
 
@@ -291,6 +291,7 @@ export class Cluster {
         if (this.opts.electionTimeout) a.push('--election-timeout', String(this.opts.electionTimeout));
         if (this.opts.heartbeat) a.push('--heartbeat', String(this.opts.heartbeat));
         if (this.opts.extraArgs) a.push(...this.opts.extraArgs);
+        if (this.opts.nodeArgs) a.push(...this.opts.nodeArgs(n.id));
         return a;
     }
 
@@ -367,6 +368,7 @@ export class Cluster {
                 n.exit = { code, signal };
                 if (!n.expectExit) n.unexpectedExits.push({ code, signal, at: new Date().toISOString() });
             }
+            if (this.opts.onExit) this.opts.onExit(n, proc.pid, code, signal, n.proc !== proc || n.expectExit);
             try {
                 fs.appendFileSync(n.logFile, `==== harness: node ${id} exited code=${code} signal=${signal}${n.expectExit ? '' : ' (UNEXPECTED)'}\n`);
             } catch {
@@ -444,6 +446,7 @@ export class Cluster {
                 result[n.id] = r;
             }),
         );
+        if (this.opts.afterStop) await this.opts.afterStop(this);
         if (process.env.WARREN_KEEP !== '1' && this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
         return result;
     }
@@ -605,6 +608,13 @@ export class Cluster {
  * extraArgs, env; hosts ({id: ip} or id => ip: the IP a node binds --cluster
  * and --http to, default 127.0.0.1), commandPrefix ({id: argv} or id => argv:
  * run the node as `argv... warren node ...`, e.g. ['ip','netns','exec',NS]).
+ * nodeArgs (id => argv: more arguments for node id only).
+ * Hooks (the nemesis runner's): artifactDir (where node logs and
+ * cluster.json go, emptied first; default tests/artifacts/<name>),
+ * prepare(cluster) (after the dirs exist, before any node starts),
+ * onExit(node, pid, code, signal, expected) (every process end),
+ * afterStop(cluster) (in stop(), once the nodes are gone, before the temp
+ * dirs are removed).
  */
 export async function startCluster(opts = {}) {
     const o = { n: 3, ...opts };
@@ -612,6 +622,7 @@ export async function startCluster(opts = {}) {
     liveClusters.add(c);
     try {
         await c._setup();
+        if (o.prepare) await o.prepare(c);
         await Promise.all(c.nodes.map((n) => c.start(n.id)));
     } catch (e) {
         c.dumpLogs();
