@@ -266,7 +266,7 @@ static int stop_cluster(const struct wr_local *c, struct wr__local_proc *kids, i
 static int start_node(const struct wr_local *c, struct wr__local_proc *p, const char *peers,
                       const sigset_t *mask, const char *why)
 {
-    char *argv[18 + WR_LOCAL_MAX_EXTRA + 1];
+    char *argv[20 + WR_LOCAL_MAX_EXTRA + 1];
     char *buf = wr_malloc(4 * WR_LOCAL_PATH);
     char err[512];
     wr__local_node_argv(c, p->id, peers, buf, argv);

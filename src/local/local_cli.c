@@ -83,9 +83,11 @@ static void usage_up(FILE *out)
           "(the MUD over telnet); nginx on LB_PORT spreads HTTP and WebSockets, and on\n"
           "LB_TELNET_PORT telnet connections, over the nodes and routes around dead\n"
           "ones (telnet needs nginx's stream module: apt-get install\n"
-          "libnginx-mod-stream). A fresh secret is written to\n"
-          "DIR/cookie each time; the data in DIR/node<i>/ is kept. NODE FLAGS go to\n"
-          "every node (warren node --help), e.g. -- --election-timeout 500.\n"
+          "libnginx-mod-stream). Each time, a fresh cluster secret is written to\n"
+          "DIR/cookie and a fresh admin token to DIR/admin-token (warren ctl reads\n"
+          "" WR_LOCAL_DEFAULT_DIR "/admin-token by default); the data in DIR/node<i>/ is\n"
+          "kept. NODE FLAGS go to every node (warren node --help), e.g.\n"
+          "-- --election-timeout 500.\n"
           "\n"
           "With --tls, nginx also terminates TLS (TLSv1.2 and 1.3): HTTPS and WSS on\n"
           "LB_TLS_PORT (the same nodes and paths as LB_PORT) and telnet over TLS on\n"
@@ -102,8 +104,9 @@ static void usage_up(FILE *out)
           "options:\n"
           "  -n, --nodes N       number of nodes, 1-15 (default 3)\n"
           "  --dir DIR           the cluster's directory (default " WR_LOCAL_DEFAULT_DIR "):\n"
-          "                      cookie, cluster.conf, nginx.conf, data dirs node<i>/,\n"
-          "                      logs node<i>.log and nginx-{error,access}.log, pid files\n"
+          "                      cookie, admin-token, cluster.conf, nginx.conf, data\n"
+          "                      dirs node<i>/, logs node<i>.log and\n"
+          "                      nginx-{error,access}.log, pid files\n"
           "  --http-port P       node 1's HTTP port (default 4001)\n"
           "  --cluster-port P    node 1's cluster port (default 7001)\n"
           "  --lb-port P         nginx's HTTP port: the arena is at http://127.0.0.1:P/,\n"
@@ -232,8 +235,9 @@ static int parse_signal(const char *s)
 /* Node flags that `up` sets itself and must not be given after "--". */
 static const char *owned_flag(const char *a)
 {
-    static const char *const flags[] = {"--id",    "--cluster", "--http",       "--telnet",
-                                        "--peers", "--data",    "--cookie-file"};
+    static const char *const flags[] = {"--id",          "--cluster",         "--http",
+                                        "--telnet",      "--peers",           "--data",
+                                        "--cookie-file", "--admin-token-file"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         size_t len = strlen(flags[i]);
         if (strncmp(a, flags[i], len) == 0 && (a[len] == '\0' || a[len] == '='))

@@ -231,14 +231,11 @@ err_after_open:
     return -1;
 }
 
-/* ---- cookie ------------------------------------------------------------ */
+/* ---- cookie and admin token -------------------------------------------- */
 
-int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen)
+/* 32 random bytes as hex and a newline, into DIR/@name, mode 0600. */
+static int secret_write(const struct wr_local *c, const char *name, char *err, size_t errlen)
 {
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "sodium_init failed");
-        return -1;
-    }
     unsigned char secret[32];
     char hex[2 * sizeof secret + 2];
     randombytes_buf(secret, sizeof secret);
@@ -246,11 +243,24 @@ int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen)
     size_t len = strlen(hex);
     hex[len++] = '\n';
     char path[WR_LOCAL_PATH];
-    wr__local_path(c, "cookie", path);
+    wr__local_path(c, name, path);
     int rc = wr__local_write_file(path, hex, len, 0600, err, errlen);
     sodium_memzero(secret, sizeof secret);
     sodium_memzero(hex, sizeof hex);
     return rc;
+}
+
+int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen)
+{
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "sodium_init failed");
+        return -1;
+    }
+    if (secret_write(c, "cookie", err, errlen) != 0)
+        return -1;
+    /* `warren ctl` reads ./run/cluster/admin-token by default, so ctl run
+     * from the checkout reaches a default cluster with no flag. */
+    return secret_write(c, "admin-token", err, errlen);
 }
 
 /* ---- node command line ------------------------------------------------- */
@@ -271,6 +281,7 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
 {
     char *idtext = buf, *cluster = buf + 32, *http = buf + 64, *telnet = buf + 96;
     char *data = buf + WR_LOCAL_PATH, *cookie = buf + 2 * WR_LOCAL_PATH;
+    char *token = buf + 3 * WR_LOCAL_PATH;
     snprintf(idtext, 32, "%d", id);
     snprintf(cluster, 32, "127.0.0.1:%d", c->cluster_port + id - 1);
     snprintf(http, 32, "127.0.0.1:%d", c->http_port + id - 1);
@@ -278,6 +289,7 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
     snprintf(name, sizeof name, "node%d", id);
     wr__local_path(c, name, data);
     wr__local_path(c, "cookie", cookie);
+    wr__local_path(c, "admin-token", token);
 
     int k = 0;
     argv[k++] = (char *)c->bin;
@@ -302,6 +314,8 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
     argv[k++] = data;
     argv[k++] = "--cookie-file";
     argv[k++] = cookie;
+    argv[k++] = "--admin-token-file";
+    argv[k++] = token;
     for (int i = 0; i < c->n_extra; i++)
         argv[k++] = c->extra[i];
     argv[k] = NULL;

@@ -149,8 +149,9 @@ int wr__local_conf_write(const struct wr_local *c, char *err, size_t errlen);
  * reason names the file and line). On 0, the caller clears @c. */
 int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen);
 
-/* Write a fresh cluster secret, 32 bytes from randombytes_buf as 64 hex
- * digits, to DIR/cookie with mode 0600 (the old file is replaced). */
+/* Write a fresh cluster secret to DIR/cookie and a fresh admin token to
+ * DIR/admin-token, each 32 bytes from randombytes_buf as 64 hex digits,
+ * mode 0600 (the old files are replaced). */
 int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen);
 
 /* Print the nginx configuration for @c to @out (pure: no I/O but @out).
@@ -170,7 +171,7 @@ int wr__local_nginx_conf_write(const struct wr_local *c, const char *stream_modu
 /* The "--peers" value for @c: "1=127.0.0.1:P1,2=...". Caller frees. */
 char *wr__local_peers(const struct wr_local *c);
 
-/* Build node @id's argv for @c into @argv (room for 18 + n_extra + 1
+/* Build node @id's argv for @c into @argv (room for 20 + n_extra + 1
  * pointers), pointing into @c and into @buf (4 * WR_LOCAL_PATH bytes), and
  * NULL-terminated. @peers comes from wr__local_peers. */
 void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, char *buf,

@@ -228,6 +228,16 @@ test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader
         const cookie = fs.statSync(path.join(dir, 'cookie'));
         assert.equal(cookie.mode & 0o777, 0o600, 'cookie is mode 0600');
         assert.ok(cookie.size >= 32, 'cookie holds the secret');
+        // The admin token up made: ctl given it may change the cluster
+        // (role lookup of an unknown character: 404 from the MUD, past the
+        // token check); the process-wide test token is refused (401).
+        const tokenFile = path.join(dir, 'admin-token');
+        assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600, 'admin-token is mode 0600');
+        const withToken = await runWarren(['ctl', '--node', `127.0.0.1:${P}`, '--admin-token-file', tokenFile, 'role', 'Nobody']);
+        assert.doesNotMatch(withToken.stderr, /401/, show(withToken));
+        assert.match(withToken.stderr + withToken.stdout, /no character|not found|404|no world/i, show(withToken));
+        const otherToken = await runWarren(['ctl', '--node', `127.0.0.1:${P}`, 'role', 'Nobody']);
+        assert.match(otherToken.stderr, /wrong admin token/, show(otherToken));
 
         // A second up on the same dir is refused.
         const again = await runWarren(['cluster', 'up', '--dir', dir, ...ports]);
