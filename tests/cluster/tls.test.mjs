@@ -18,120 +18,22 @@
 // cluster directory.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { runWarren, warrenBin, tail } from './lib/cluster.mjs';
+import { runWarren, tail } from './lib/cluster.mjs';
+import { LocalRuns, alive, freeRuns, tryListen } from './lib/local.mjs';
 import { TelnetClient, OPT, WILL } from './lib/telnet.mjs';
 import { Player, randomName, FAST_PWHASH } from './lib/mud.mjs';
 
 const N = 3;
-const dirs = [];
-const seenPids = new Set();
-const sockets = new Set();
-
-/** Is `pid` a live process (zombies count as dead)? */
-function alive(pid) {
-    let stat;
-    try {
-        stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-        return false;
-    }
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
-}
-
-function readPids(dir) {
-    const out = {};
-    for (const f of fs.readdirSync(dir)) {
-        const m = /^(node\d+|nginx)\.pid$/.exec(f);
-        if (!m) continue;
-        const pid = Number(fs.readFileSync(path.join(dir, f), 'utf8').trim());
-        if (pid > 0) {
-            out[m[1]] = pid;
-            seenPids.add(pid);
-        }
-    }
-    return out;
-}
-
-after(async () => {
-    for (const s of sockets) (s.terminate ? s.terminate() : s.destroy());
-    for (const dir of dirs) {
-        try {
-            readPids(dir);
-        } catch {
-            /* gone */
-        }
-        await runWarren(['cluster', 'down', '--dir', dir], { timeout: 20000 });
-    }
-    for (const pid of seenPids) {
-        if (alive(pid)) {
-            try {
-                process.kill(pid, 'SIGKILL');
-            } catch {
-                /* gone */
-            }
-        }
-    }
-    if (process.env.WARREN_KEEP !== '1') for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** Bind 127.0.0.1:port; resolves to the server, or null when it is taken. */
-function tryListen(port) {
-    return new Promise((resolve) => {
-        const s = net.createServer();
-        s.unref();
-        s.once('error', () => resolve(null));
-        s.listen(port, '127.0.0.1', () => resolve(s));
-    });
-}
-
-/** Bases of runs of free consecutive ports, e.g. [3, 3, 1]; all held until
- * every run is found, so they cannot overlap (as in local.test.mjs). */
-async function freeRuns(runs) {
-    const held = [];
-    const bases = [];
-    try {
-        for (const len of runs) {
-            let found = 0;
-            for (let attempt = 0; attempt < 50 && !found; attempt++) {
-                const first = await tryListen(0);
-                if (!first) continue;
-                const base = first.address().port;
-                const group = [first];
-                for (let k = 1; k < len; k++) {
-                    const s = base + k <= 65535 ? await tryListen(base + k) : null;
-                    if (!s) break;
-                    group.push(s);
-                }
-                held.push(...group);
-                if (group.length === len) found = base;
-            }
-            if (!found) throw new Error(`no run of ${len} free ports after 50 tries`);
-            bases.push(found);
-        }
-    } finally {
-        await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
-    }
-    return bases;
-}
-
-/** runWarren with extra environment variables. */
-function runWarrenEnv(args, env, timeout = 15000) {
-    return new Promise((resolve) => {
-        execFile(warrenBin(), args, { timeout, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-            resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout: String(stdout), stderr: String(stderr) });
-        });
-    });
-}
+const runs = new LocalRuns();
+after(() => runs.cleanup());
 
 function show(r) {
     return `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
@@ -186,7 +88,7 @@ function httpGet(port, p) {
 function wssJoinAndMove(port, ca, name, timeout = 10000) {
     return new Promise((resolve, reject) => {
         const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca, handshakeTimeout: timeout });
-        sockets.add(ws);
+        runs.sockets.add(ws);
         let welcome = null;
         let done = false;
         const finish = (err, value) => {
@@ -227,7 +129,7 @@ const UNTRUSTED = /SELF_SIGNED|UNABLE_TO_VERIFY|CERT_SIGNATURE_FAILURE|UNABLE_TO
 
 test('cluster up --tls: usage errors, openssl missing, a TLS port in use', { timeout: 30000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-tls-cli-'));
-    dirs.push(dir);
+    runs.dirs.push(dir);
     const help = await runWarren(['cluster', 'up', '--help']);
     assert.equal(help.code, 0, show(help));
     for (const opt of ['--tls', '--lb-tls-port', '--lb-telnet-tls-port']) assert.ok(help.stdout.includes(opt), `up --help documents ${opt}`);
@@ -243,7 +145,7 @@ test('cluster up --tls: usage errors, openssl missing, a TLS port in use', { tim
     assert.equal(r.code, 2, show(r));
     assert.match(r.stderr, /overlap: lb .* and lb-telnet-tls/);
 
-    r = await runWarrenEnv(['cluster', 'up', '--tls', '--dir', dir, ...ports], { WARREN_OPENSSL: path.join(dir, 'no-openssl') });
+    r = await runWarren(['cluster', 'up', '--tls', '--dir', dir, ...ports], { env: { ...process.env, WARREN_OPENSSL: path.join(dir, 'no-openssl') } });
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /install openssl: scripts\/install-deps\.sh/i);
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.pid') || f.startsWith('tls-')), [], 'nothing started, no certificate');
@@ -262,7 +164,7 @@ test('cluster up --tls: usage errors, openssl missing, a TLS port in use', { tim
 
 test('cluster up --tls: WSS, HTTPS and telnet over TLS through nginx, verified; wrong CA and plain clients refused', { timeout: 90000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-tls-'));
-    dirs.push(dir);
+    runs.dirs.push(dir);
     const [P, Q, R, T, U, S, V] = await freeRuns([N, N, 1, N, 1, 1, 1]);
     const ports = ['--http-port', String(P), '--cluster-port', String(Q), '--lb-port', String(R), '--telnet-port', String(T),
         '--lb-telnet-port', String(U), '--lb-tls-port', String(S), '--lb-telnet-tls-port', String(V)];
@@ -270,7 +172,7 @@ test('cluster up --tls: WSS, HTTPS and telnet over TLS through nginx, verified; 
     let downDone = false;
     try {
         const up = await runWarren(upArgs, { timeout: 40000 });
-        readPids(dir);
+        runs.readPids(dir);
         assert.equal(up.code, 0, show(up));
         assert.match(up.stdout, /TLS: made a self-signed certificate for localhost and 127\.0\.0\.1/);
         assert.ok(up.stdout.includes(`https://127.0.0.1:${S}/`), `up prints the HTTPS URL:\n${up.stdout}`);
@@ -307,7 +209,7 @@ test('cluster up --tls: WSS, HTTPS and telnet over TLS through nginx, verified; 
 
         // (2) Telnet over TLS: real negotiation, then a new character.
         const t = await TelnetClient.connect(V, '127.0.0.1', { stripAnsi: true, label: 'telnet-tls', tls: { ca } });
-        sockets.add(t.socket);
+        runs.sockets.add(t.socket);
         assert.equal(t.socket.authorized, true, 'the telnet TLS peer is verified');
         assert.equal(t.socket.getPeerX509Certificate().fingerprint256, x509.fingerprint256);
         const p = new Player(t, 'telnet-tls');
@@ -336,7 +238,7 @@ test('cluster up --tls: WSS, HTTPS and telnet over TLS through nginx, verified; 
         // Plain telnet to the telnet TLS port: the bytes are no TLS
         // handshake, nginx closes, the MUD's greeting never comes.
         const raw = await TelnetClient.connect(V, '127.0.0.1', { label: 'plain-to-tls' });
-        sockets.add(raw.socket);
+        runs.sockets.add(raw.socket);
         raw.send('hello');
         await assert.rejects(raw.waitFor(/By what name are you known\?/, 5000));
         raw.close();
@@ -345,7 +247,7 @@ test('cluster up --tls: WSS, HTTPS and telnet over TLS through nginx, verified; 
         let r = await runWarren(['cluster', 'down', '--dir', dir], { timeout: 20000 });
         assert.equal(r.code, 0, show(r));
         r = await runWarren(upArgs, { timeout: 40000 });
-        readPids(dir);
+        runs.readPids(dir);
         assert.equal(r.code, 0, show(r));
         assert.match(r.stdout, /TLS: reusing the certificate already in .*tls-cert\.pem/);
         assert.deepEqual(fs.readFileSync(certFile), ca, 'the same certificate');
@@ -353,7 +255,7 @@ test('cluster up --tls: WSS, HTTPS and telnet over TLS through nginx, verified; 
         assert.equal(again.status, 200, again.body);
 
         // (4) down stops everything.
-        const pids = readPids(dir);
+        const pids = runs.readPids(dir);
         assert.deepEqual(Object.keys(pids).sort(), ['nginx', 'node1', 'node2', 'node3']);
         const down = await runWarren(['cluster', 'down', '--dir', dir], { timeout: 20000 });
         downDone = true;
