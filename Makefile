@@ -7,6 +7,8 @@
 #   make web-vendor      copy xterm.js from node_modules/ into web/vendor/
 #   make bench           benchmarks (see bench/README.md)
 #   make fuzz            libFuzzer drivers (fuzz/), FUZZ_SECONDS each (clang)
+#   make nemesis         a cluster under seeded faults, then the checker
+#                        (SEED=1 DURATION=120 NODES=3; tests/nemesis/)
 #   WERROR=1             turn warnings into errors (CI sets it)
 
 CC      ?= cc
@@ -50,7 +52,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test unit cluster-test run bench clean format web-vendor vendor-copy
+.PHONY: all deps test unit cluster-test run bench clean format web-vendor vendor-copy nemesis
 # web/vendor/ (the MUD terminal's xterm.js) is copied from node_modules/, so
 # `all` refreshes it only when node_modules/ is there: a plain `make` on a
 # machine without npm still builds the server. run and test install
@@ -59,11 +61,13 @@ all: deps $(BUILD)/warren $(if $(wildcard node_modules/.package-lock.json),vendo
 
 # Install missing Debian packages only when something is actually missing,
 # so an up-to-date machine never calls apt. nginx's stream module (the
-# telnet proxy of `warren cluster up`) is a separate Debian package.
+# telnet proxy of `warren cluster up`) is a separate Debian package, and so
+# is the openssl tool (`cluster up --tls` makes its certificate with it).
 deps:
 	@if ! pkg-config --exists $(PKGS) cmocka 2>/dev/null \
 	    || [ ! -f /usr/include/http_parser.h ] \
 	    || ! command -v nginx >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ] \
+	    || ! command -v openssl >/dev/null \
 	    || ! command -v chromium >/dev/null \
 	    || ! command -v node >/dev/null || [ ! -x /usr/sbin/nft ] \
 	    || [ ! -x /usr/bin/promtool ]; then \
@@ -132,6 +136,18 @@ run: deps all node_modules/.package-lock.json web-vendor
 
 bench: deps all $(BENCH_BINS)
 	sh bench/run.sh
+
+# The nemesis runner (tests/nemesis/nemesis.mjs --help): DURATION seconds of
+# faults on a NODES-node cluster in network namespaces (root), the schedule
+# drawn from SEED; the run directory is then judged by tests/nemesis/check.mjs.
+# A failed run prints the command that repeats it. SANITIZE=1 runs build-san/.
+SEED     ?= 1
+DURATION ?= 120
+NODES    ?= 3
+RUN_DIR  ?= build/nemesis/run-$(SEED)-$(NODES)
+nemesis: deps all node_modules/.package-lock.json
+	node tests/nemesis/nemesis.mjs --seed $(SEED) --duration $(DURATION) --nodes $(NODES) \
+	    --out $(RUN_DIR) --bin $(BUILD)/warren
 
 format:
 	clang-format -i $(SRCS) $(shell find src tests bench -name '*.h') $(UNIT_SRCS) $(BENCH_SRCS)

@@ -53,7 +53,8 @@ struct fwd_in {
 
 struct wr_proposer {
     uv_loop_t *loop;
-    struct wr_raft *raft;
+    struct wr_raft *raft; /* NULL with wr__proposer_create_with */
+    struct wr_proposer_ops ops;
     struct wr_proposer_config cfg;
     struct wr_proposer_hooks hooks;
     struct wr_proposer_stats stats;
@@ -121,11 +122,44 @@ static struct pending *slot(struct wr_proposer *p, uint64_t pos)
     return &p->ring[pos & (p->cap - 1)];
 }
 
-static uint64_t realtime_ms(void)
+static uint64_t now_ms(const struct wr_proposer *p)
+{
+    return p->ops.now_ms(p->ops.data);
+}
+
+/* ---- the node's ops (wr_proposer_create): data is the proposer -------- */
+
+static uint64_t node_now_ms(void *data)
+{
+    struct wr_proposer *p = data;
+    return uv_now(p->loop);
+}
+
+static uint64_t node_wall_ms(void *data)
 {
     struct timespec ts;
+    (void)data;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int node_propose(void *data, const void *entry, size_t len, wr_raft_done_cb cb, void *arg)
+{
+    struct wr_proposer *p = data;
+    return wr_raft_propose(p->raft, entry, len, cb, arg);
+}
+
+static int node_barrier(void *data, wr_raft_done_cb cb, void *arg)
+{
+    struct wr_proposer *p = data;
+    return wr_raft_barrier(p->raft, cb, arg);
+}
+
+static int node_dial(void *data, struct wr_dial *req, uint64_t id, const char *address,
+                     wr_dial_cb cb)
+{
+    struct wr_proposer *p = data;
+    return wr_transport_dial(wr_raft_transport(p->raft), req, id, address, cb);
 }
 
 /* ---- origin side: the pending ring ---------------------------------- */
@@ -175,7 +209,7 @@ int wr_proposer_submit(struct wr_proposer *p, const struct wr_cmd *cmd)
     e->seq = cmd->seq;
     e->live = true;
     e->bytes = wr_writer_take(&w, &e->len);
-    e->first_ms = uv_now(p->loop);
+    e->first_ms = now_ms(p);
     e->first_ns = uv_hrtime();
     e->sent_ms = 0;
     wr_u64map_put(&p->index, pkey(cmd->session, cmd->seq), (uint32_t)(pos & (p->cap - 1)));
@@ -278,7 +312,7 @@ static void propose_cb(void *arg, int status)
      * so clients on followers see their moves a heartbeat sooner. */
     if (status == 0 && p->inflight == 0 && p->n_batches == 0 && p->role == WR_ROLE_LEADER &&
         !p->quiet)
-        wr_raft_barrier(p->raft, nudge_cb, NULL);
+        p->ops.barrier(p->ops.data, nudge_cb, NULL);
 }
 
 uint64_t wr_proposer_seed(uint64_t seed, const struct wr_cmd *cmd)
@@ -322,13 +356,13 @@ static int propose_entry(struct wr_proposer *p, const uint8_t *a, size_t alen, c
     uint64_t seed = entry_seed(p, a, alen, b, blen);
     struct wr_writer e;
     wr_writer_init(&e, WR_ENTRY_HEADER_BYTES + alen + blen);
-    wr_entry_header(&e, realtime_ms(), seed, count);
+    wr_entry_header(&e, p->ops.wall_ms(p->ops.data), seed, count);
     wr_put_bytes(&e, a, alen);
     wr_put_bytes(&e, b, blen);
     struct inflight *f = wr_malloc(sizeof *f);
     f->p = p;
     f->start_ns = uv_hrtime();
-    int rv = wr_raft_propose(p->raft, e.base, e.len, propose_cb, f);
+    int rv = p->ops.propose(p->ops.data, e.base, e.len, propose_cb, f);
     wr_writer_free(&e);
     if (rv != 0) {
         free(f);
@@ -436,7 +470,7 @@ static void out_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         wr_info("proposer: forward connection to node %llu closed: %s",
                 (unsigned long long)p->out_peer, uv_strerror((int)n));
         close_out(p);
-        p->redial_at = uv_now(p->loop) + REDIAL_MS;
+        p->redial_at = now_ms(p) + REDIAL_MS;
     }
 }
 
@@ -447,7 +481,7 @@ static void dial_cb(struct wr_dial *req, uv_tcp_t *tcp, int status)
     if (status != 0) {
         if (!p->destroying) {
             wr_debug("proposer: dial to leader failed: %s", uv_strerror(status));
-            p->redial_at = uv_now(p->loop) + REDIAL_MS;
+            p->redial_at = now_ms(p) + REDIAL_MS;
         }
         release(p);
         return;
@@ -477,18 +511,17 @@ static void maybe_dial(struct wr_proposer *p)
         return;
     if (p->out != NULL && p->out_peer == p->leader_id)
         return;
-    if (uv_now(p->loop) < p->redial_at)
+    if (now_ms(p) < p->redial_at)
         return;
     close_out(p);
     p->dial.data = p;
     p->dial_peer = p->leader_id;
-    int rv = wr_transport_dial(wr_raft_transport(p->raft), &p->dial, p->leader_id,
-                               p->leader_address, dial_cb);
+    int rv = p->ops.dial(p->ops.data, &p->dial, p->leader_id, p->leader_address, dial_cb);
     if (rv == 0) {
         p->dialing = true;
         p->open_handles++;
     } else
-        p->redial_at = uv_now(p->loop) + REDIAL_MS;
+        p->redial_at = now_ms(p) + REDIAL_MS;
 }
 
 static void write_done_cb(uv_write_t *req, int status)
@@ -517,7 +550,7 @@ static void send_frame(struct wr_proposer *p)
         free(frame);
         free(req);
         close_out(p);
-        p->redial_at = uv_now(p->loop) + REDIAL_MS;
+        p->redial_at = now_ms(p) + REDIAL_MS;
     }
 }
 
@@ -633,7 +666,7 @@ static void send_pending(struct wr_proposer *p)
     bool leader = p->role == WR_ROLE_LEADER;
     if (!leader && p->out == NULL)
         return;
-    uint64_t now = uv_now(p->loop);
+    uint64_t now = now_ms(p);
     for (uint64_t pos = p->send_pos; pos < p->tail; pos++) {
         struct pending *e = slot(p, pos);
         if (!e->live)
@@ -707,7 +740,7 @@ void wr_proposer_on_change(struct wr_proposer *p, const struct wr_raft_status *s
             batches_clear(p);
             p->ready = false;
             p->send_pos = p->head;
-            if (!p->barrier_sent && !p->quiet && wr_raft_barrier(p->raft, barrier_cb, p) == 0)
+            if (!p->barrier_sent && !p->quiet && p->ops.barrier(p->ops.data, barrier_cb, p) == 0)
                 p->barrier_sent = true;
         }
         return;
@@ -731,8 +764,12 @@ int wr_proposer_leader_ready(const struct wr_proposer *p)
 
 static void tick_cb(uv_timer_t *t)
 {
-    struct wr_proposer *p = t->data;
-    uint64_t now = uv_now(p->loop);
+    wr__proposer_tick(t->data);
+}
+
+void wr__proposer_tick(struct wr_proposer *p)
+{
+    uint64_t now = now_ms(p);
     /* Give up on what waited too long; one session at a time from the
      * oldest, since expiring a session drops its later commands too. */
     uint64_t expired_before = p->stats.expired;
@@ -767,9 +804,24 @@ struct wr_proposer *wr_proposer_create(uv_loop_t *loop, struct wr_raft *raft,
                                        const struct wr_proposer_config *cfg,
                                        const struct wr_proposer_hooks *hooks)
 {
+    struct wr_proposer_ops ops = {.now_ms = node_now_ms,
+                                  .wall_ms = node_wall_ms,
+                                  .propose = node_propose,
+                                  .barrier = node_barrier,
+                                  .dial = node_dial};
+    struct wr_proposer *p = wr__proposer_create_with(loop, &ops, cfg, hooks);
+    p->raft = raft;
+    p->ops.data = p;
+    return p;
+}
+
+struct wr_proposer *wr__proposer_create_with(uv_loop_t *loop, const struct wr_proposer_ops *ops,
+                                             const struct wr_proposer_config *cfg,
+                                             const struct wr_proposer_hooks *hooks)
+{
     struct wr_proposer *p = wr_calloc(1, sizeof *p);
     p->loop = loop;
-    p->raft = raft;
+    p->ops = *ops;
     p->cfg = *cfg;
     p->hooks = *hooks;
     wr_hist_init_latency(&p->stats.commit_latency);
@@ -786,7 +838,8 @@ struct wr_proposer *wr_proposer_create(uv_loop_t *loop, struct wr_raft *raft,
     uv_check_start(&p->flush, flush_cb);
     uv_timer_init(loop, &p->tick);
     p->tick.data = p;
-    uv_timer_start(&p->tick, tick_cb, TICK_MS, TICK_MS);
+    if (!ops->caller_ticks)
+        uv_timer_start(&p->tick, tick_cb, TICK_MS, TICK_MS);
     p->open_handles = 2;
     return p;
 }

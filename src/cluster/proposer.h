@@ -18,6 +18,7 @@
 #ifndef WR_CLUSTER_PROPOSER_H
 #define WR_CLUSTER_PROPOSER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -57,6 +58,33 @@ struct wr_proposer_hooks {
 struct wr_proposer *wr_proposer_create(uv_loop_t *loop, struct wr_raft *raft,
                                        const struct wr_proposer_config *cfg,
                                        const struct wr_proposer_hooks *hooks);
+
+/* What the proposer needs from outside it. wr_proposer_create fills these
+ * with the node's own: the loop's clock and a tick timer, the raft glue's
+ * propose and barrier, the cluster transport's dial. Tests pass their own
+ * (a simulated clock, raft_fixture, an in-process forward channel) to
+ * wr_proposer_create_with. Each function has the contract of the one it
+ * stands for (raft_glue.h, transport.h). */
+struct wr_proposer_ops {
+    void *data;
+    uint64_t (*now_ms)(void *data);  /* monotonic: timeouts, resends, redials */
+    uint64_t (*wall_ms)(void *data); /* the time stamped into entries */
+    int (*propose)(void *data, const void *entry, size_t len, wr_raft_done_cb cb, void *arg);
+    int (*barrier)(void *data, wr_raft_done_cb cb, void *arg);
+    int (*dial)(void *data, struct wr_dial *req, uint64_t id, const char *address,
+                wr_dial_cb cb);
+    /* false: a uv timer calls the tick every 50 ms of loop time; true: the
+     * caller calls wr__proposer_tick itself, on its own clock. */
+    bool caller_ticks;
+};
+/* Internal (tests only): a proposer on @ops (copied). @loop still carries
+ * the once-per-iteration flush and the forward connections' streams. */
+struct wr_proposer *wr__proposer_create_with(uv_loop_t *loop, const struct wr_proposer_ops *ops,
+                                             const struct wr_proposer_config *cfg,
+                                             const struct wr_proposer_hooks *hooks);
+/* Internal (tests only): what the 50 ms timer does: give up on commands
+ * older than the queue timeout, resend what waited resend_ms, redial. */
+void wr__proposer_tick(struct wr_proposer *p);
 /* Stop starting anything new that involves libraft (proposals, barriers,
  * dials). Call before wr_raft_stop: libraft's close then completes the
  * entries in flight through this proposer, which must still exist. */

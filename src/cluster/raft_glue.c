@@ -26,7 +26,8 @@
 
 struct wr_raft {
     uv_loop_t *loop;
-    struct raft raft;
+    struct raft own;   /* the instance wr_raft_start creates */
+    struct raft *raft; /* &own, or a raft_fixture server's (wr__raft_wrap) */
     struct raft_io io;
     struct raft_uv_transport transport;
     struct raft_fsm fsm;
@@ -83,7 +84,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     /* libraft 0.15 passes no index, but it applies entries one by one from
      * last_applied + 1 and moves last_applied only after apply returns
      * (replicationApply), so the entry being applied is the next one. */
-    uint64_t index = raft_last_applied(&r->raft) + 1;
+    uint64_t index = raft_last_applied(r->raft) + 1;
     r->user_fsm.apply(r->user_fsm.data, index, buf->base, buf->len);
     *result = NULL;
     return 0;
@@ -154,7 +155,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 void wr_raft_get_status(struct wr_raft *r, struct wr_raft_status *st)
 {
     memset(st, 0, sizeof *st);
-    switch (raft_state(&r->raft)) {
+    switch (raft_state(r->raft)) {
     case RAFT_FOLLOWER: st->role = WR_ROLE_FOLLOWER; break;
     case RAFT_CANDIDATE: st->role = WR_ROLE_CANDIDATE; break;
     case RAFT_LEADER: st->role = WR_ROLE_LEADER; break;
@@ -162,14 +163,14 @@ void wr_raft_get_status(struct wr_raft *r, struct wr_raft_status *st)
     }
     raft_id id = 0;
     const char *address = NULL;
-    raft_leader(&r->raft, &id, &address);
+    raft_leader(r->raft, &id, &address);
     st->leader_id = id;
     if (address != NULL)
         snprintf(st->leader_address, sizeof st->leader_address, "%s", address);
-    st->term = r->raft.current_term;
-    st->commit_index = r->raft.commit_index;
-    st->applied_index = raft_last_applied(&r->raft);
-    st->last_index = raft_last_index(&r->raft);
+    st->term = r->raft->current_term;
+    st->commit_index = r->raft->commit_index;
+    st->applied_index = raft_last_applied(r->raft);
+    st->last_index = raft_last_index(r->raft);
 }
 
 static void begin_close(struct wr_raft *r);
@@ -177,11 +178,13 @@ static void begin_close(struct wr_raft *r);
 /* Nothing appended is still waiting for the disk or for a commit. */
 static bool log_idle(struct wr_raft *r)
 {
-    raft_index last = raft_last_index(&r->raft);
-    if (r->raft.last_stored < last)
+    raft_index last = raft_last_index(r->raft);
+    if (r->raft->last_stored < last)
         return false;
-    return raft_state(&r->raft) != RAFT_LEADER || r->raft.commit_index >= last;
+    return raft_state(r->raft) != RAFT_LEADER || r->raft->commit_index >= last;
 }
+
+static void poll_status(struct wr_raft *r);
 
 static void poll_cb(uv_timer_t *t)
 {
@@ -191,6 +194,12 @@ static void poll_cb(uv_timer_t *t)
             begin_close(r);
         return;
     }
+    poll_status(r);
+}
+
+/* Tell the hooks when role, leader or term changed since the last poll. */
+static void poll_status(struct wr_raft *r)
+{
     struct wr_raft_status st;
     wr_raft_get_status(r, &st);
     if (st.role != r->last.role || st.leader_id != r->last.leader_id || st.term != r->last.term) {
@@ -205,7 +214,7 @@ static void poll_cb(uv_timer_t *t)
 
 size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max)
 {
-    const struct raft_configuration *c = &r->raft.configuration;
+    const struct raft_configuration *c = &r->raft->configuration;
     size_t n = 0;
     for (unsigned i = 0; i < c->n && n < max; i++, n++) {
         out[n].id = c->servers[i].id;
@@ -219,14 +228,34 @@ size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max)
 
 bool wr_raft_peer_recent(struct wr_raft *r, uint64_t id)
 {
-    if (raft_state(&r->raft) != RAFT_LEADER || r->raft.leader_state.progress == NULL)
+    if (raft_state(r->raft) != RAFT_LEADER || r->raft->leader_state.progress == NULL)
         return false;
-    const struct raft_configuration *c = &r->raft.configuration;
+    const struct raft_configuration *c = &r->raft->configuration;
     /* progress[i] belongs to configuration.servers[i] (libraft's layout). */
     for (unsigned i = 0; i < c->n; i++)
         if (c->servers[i].id == id)
-            return r->raft.leader_state.progress[i].recent_recv;
+            return r->raft->leader_state.progress[i].recent_recv;
     return false;
+}
+
+/* ---- setup shared by wr_raft_start and wr__raft_wrap ----------------- */
+
+static void install_fsm(struct wr_raft *r)
+{
+    r->fsm.version = 1;
+    r->fsm.data = r;
+    r->fsm.apply = fsm_apply;
+    r->fsm.snapshot = fsm_snapshot;
+    r->fsm.restore = fsm_restore;
+}
+
+/* What the notes recommend beyond the timeouts (which raft_fixture sets
+ * itself and checks). */
+static void set_tunables(struct wr_raft *r, const struct wr_raft_config *cfg)
+{
+    raft_set_pre_vote(r->raft, true);
+    raft_set_snapshot_threshold(r->raft, cfg->snapshot_threshold);
+    raft_set_snapshot_trailing(r->raft, cfg->snapshot_trailing);
 }
 
 /* ---- data directory ------------------------------------------------- */
@@ -253,6 +282,46 @@ static int lock_data_dir(const char *dir, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* libraft 0.15 trap (found by the nemesis runner, torn-log faults): an
+ * open segment that is shorter than libraft made it, its tail lost with
+ * its last entry cut or even whole, makes raft_start read past the end of
+ * the file it loaded and die ("double free or corruption", or SIGSEGV).
+ * libraft preallocates open segments zero-filled and treats a batch that
+ * runs into zeros as an unfinished write, which it drops. So give such a
+ * file its zeros back first: pad it to the segment size (or whole 4 KiB
+ * blocks when it is larger), and say so. Nothing written is changed. */
+#define SEGMENT_BLOCK 4096
+
+static void pad_short_open_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return; /* raft_uv_init reports a missing or unreadable dir */
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "open-", 5) != 0)
+            continue;
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+            continue; /* an empty open segment is one libraft removes itself */
+        off_t want = ((st.st_size + SEGMENT_BLOCK - 1) / SEGMENT_BLOCK) * SEGMENT_BLOCK;
+        if (want < (off_t)SEGMENT_BYTES)
+            want = SEGMENT_BYTES;
+        if (st.st_size >= want)
+            continue;
+        if (truncate(path, want) != 0) {
+            wr_warn("raft: truncate(%s, %lld) failed: %s", path, (long long)want, strerror(errno));
+            continue;
+        }
+        wr_warn("raft: open segment %s was %lld bytes, shorter than written (a torn tail): "
+                "padded with zeros to %lld, so an entry cut short is dropped",
+                path, (long long)st.st_size, (long long)want);
+    }
+    closedir(d);
 }
 
 /* ---- start / stop --------------------------------------------------- */
@@ -295,6 +364,7 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
     struct wr_raft *r = wr_calloc(1, sizeof *r);
     int rv;
     r->loop = loop;
+    r->raft = &r->own;
     r->user_fsm = *fsm;
     r->hooks = *hooks;
     r->lock_fd = lock_data_dir(cfg->data_dir, err, errlen);
@@ -302,6 +372,7 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
         free(r);
         return -1;
     }
+    pad_short_open_segments(cfg->data_dir);
 
     rv = wr_transport_init(&r->transport, loop, cfg->key);
     if (rv != 0) {
@@ -310,6 +381,7 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
     }
     r->transport_inited = true;
     wr_transport_set_fwd_accept(&r->transport, hooks->on_fwd_accept, hooks->data);
+    wr_transport_set_limits(&r->transport, cfg->handshake_timeout_ms, cfg->max_handshakes_per_ip);
 
     rv = raft_uv_init(&r->io, loop, cfg->data_dir, &r->transport);
     if (rv != 0) {
@@ -323,25 +395,19 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
     raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
     raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
 
-    r->fsm.version = 1;
-    r->fsm.data = r;
-    r->fsm.apply = fsm_apply;
-    r->fsm.snapshot = fsm_snapshot;
-    r->fsm.restore = fsm_restore;
-    rv = raft_init(&r->raft, &r->io, &r->fsm, cfg->id, cfg->address);
+    install_fsm(r);
+    rv = raft_init(r->raft, &r->io, &r->fsm, cfg->id, cfg->address);
     if (rv != 0) {
         snprintf(err, errlen, "raft_init failed: %s (%d) %s", raft_code_name(rv), rv,
-                 raft_errmsg(&r->raft));
+                 raft_errmsg(r->raft));
         raft_uv_close(&r->io);
         goto err_after_lock;
     }
     r->raft_inited = true;
-    r->raft.data = r;
-    raft_set_election_timeout(&r->raft, cfg->election_timeout_ms);
-    raft_set_heartbeat_timeout(&r->raft, cfg->heartbeat_ms);
-    raft_set_pre_vote(&r->raft, true);
-    raft_set_snapshot_threshold(&r->raft, cfg->snapshot_threshold);
-    raft_set_snapshot_trailing(&r->raft, cfg->snapshot_trailing);
+    r->raft->data = r;
+    raft_set_election_timeout(r->raft, cfg->election_timeout_ms);
+    raft_set_heartbeat_timeout(r->raft, cfg->heartbeat_ms);
+    set_tunables(r, cfg);
 
     /* Bootstrap every start; an existing log answers CANTBOOTSTRAP, which
      * means "already a member" and is fine. */
@@ -356,22 +422,22 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
             goto err_after_raft_init;
         }
     }
-    rv = raft_bootstrap(&r->raft, &conf);
+    rv = raft_bootstrap(r->raft, &conf);
     raft_configuration_close(&conf);
     if (rv == 0)
         wr_info("raft: bootstrapped a new cluster of %zu voter(s) in %s", cfg->n_peers,
                 cfg->data_dir);
     else if (rv != RAFT_CANTBOOTSTRAP) {
         snprintf(err, errlen, "raft_bootstrap failed: %s (%d) %s", raft_code_name(rv), rv,
-                 raft_errmsg(&r->raft));
+                 raft_errmsg(r->raft));
         goto err_after_raft_init;
     }
 
-    rv = raft_start(&r->raft);
+    rv = raft_start(r->raft);
     if (rv != 0) {
         /* errmsg is empty for a port in use (the notes, section 4.8). */
         snprintf(err, errlen, "raft_start failed: %s (%d) %s %s (is %s free?)",
-                 raft_code_name(rv), rv, raft_errmsg(&r->raft), r->transport.errmsg,
+                 raft_code_name(rv), rv, raft_errmsg(r->raft), r->transport.errmsg,
                  cfg->address);
         goto err_after_raft_init;
     }
@@ -387,7 +453,7 @@ err_after_raft_init:
     /* raft_init succeeded: the only clean way out is raft_close, which is
      * asynchronous. Run the loop until it is done. */
     r->closing = true;
-    raft_close(&r->raft, NULL);
+    raft_close(r->raft, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     raft_uv_close(&r->io);
 err_after_lock:
@@ -444,7 +510,7 @@ static void begin_close(struct wr_raft *r)
     if (uv_is_closing((uv_handle_t *)&r->poll))
         return;
     uv_close((uv_handle_t *)&r->poll, poll_closed_cb);
-    raft_close(&r->raft, raft_closed_cb);
+    raft_close(r->raft, raft_closed_cb);
 }
 
 /* ---- proposals ------------------------------------------------------ */
@@ -491,7 +557,7 @@ int wr_raft_propose(struct wr_raft *r, const void *data, size_t len, wr_raft_don
     p->cb = cb;
     p->arg = arg;
     struct raft_buffer b = {.base = buf, .len = padded};
-    int rv = raft_apply(&r->raft, &p->req, &b, 1, apply_cb);
+    int rv = raft_apply(r->raft, &p->req, &b, 1, apply_cb);
     if (rv != 0) {
         raft_free(buf); /* ownership passes to libraft only on success */
         free(p);
@@ -521,7 +587,7 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg)
     b->req.data = b;
     b->cb = cb;
     b->arg = arg;
-    int rv = raft_barrier(&r->raft, &b->req, barrier_cb);
+    int rv = raft_barrier(r->raft, &b->req, barrier_cb);
     if (rv != 0) {
         free(b);
         return map_status(rv);
@@ -532,6 +598,36 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg)
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)
 {
     return &r->transport;
+}
+
+/* ---- test seam: glue around a raft_fixture server -------------------- */
+
+struct wr_raft *wr__raft_wrap(const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks,
+                              struct raft_fsm **raft_fsm)
+{
+    struct wr_raft *r = wr_calloc(1, sizeof *r);
+    r->user_fsm = *fsm;
+    r->hooks = *hooks;
+    r->lock_fd = -1;
+    install_fsm(r);
+    *raft_fsm = &r->fsm;
+    return r;
+}
+
+void wr__raft_attach(struct wr_raft *r, struct raft *raft, const struct wr_raft_config *cfg)
+{
+    r->raft = raft;
+    set_tunables(r, cfg);
+}
+
+void wr__raft_poll(struct wr_raft *r)
+{
+    poll_status(r);
+}
+
+void wr__raft_unwrap(struct wr_raft *r)
+{
+    free(r);
 }
 
 /* ---- offline loading (warren replay) -------------------------------- */

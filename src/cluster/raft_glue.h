@@ -38,6 +38,10 @@ struct wr_raft_config {
     unsigned snapshot_threshold;       /* entries between snapshots */
     unsigned snapshot_trailing;        /* entries kept behind a snapshot */
     uint8_t key[WR_CLUSTER_KEY_BYTES]; /* cluster secret, derived */
+    unsigned handshake_timeout_ms;     /* cluster port, before the secret is
+                                          proven (wr_transport_set_limits);
+                                          0: the default */
+    unsigned max_handshakes_per_ip;
 };
 
 /* The state machine as libraft sees it. apply gets every committed entry,
@@ -118,6 +122,29 @@ struct raft_uv_transport *wr_raft_transport(struct wr_raft *r);
 
 /* Error codes of this module (negative). */
 enum { WR_ENOTLEADER = -1000, WR_ESHUTDOWN = -1001, WR_ELOST = -1002 };
+
+/* ---- Internal, for tests/unit/test_raft_glue.c and test_proposer.c only:
+ * the glue around a struct raft it did not create, so that its FSM, status
+ * polling, proposals and barriers run under libraft's raft_fixture (an
+ * in-memory network and disk with a simulated clock). Node code must not
+ * use these. ----
+ *
+ * wr__raft_wrap makes a glue for @fsm and @hooks (both copied) and sets
+ * *raft_fsm to the libraft FSM to give raft_fixture_grow; it runs @fsm
+ * through the same code as a started node's. Once the fixture server exists
+ * (before raft_fixture_start), wr__raft_attach points the glue at it and
+ * applies the tunables of @cfg a node applies (pre-vote, snapshot threshold
+ * and trailing; the fixture keeps its own timeouts). wr__raft_poll does what
+ * the 5 ms status timer does on a node (there is no loop here): on_change if
+ * role, leader or term changed. wr__raft_unwrap frees the glue, after
+ * raft_fixture_close. */
+struct raft;
+struct raft_fsm;
+struct wr_raft *wr__raft_wrap(const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks,
+                              struct raft_fsm **raft_fsm);
+void wr__raft_attach(struct wr_raft *r, struct raft *raft, const struct wr_raft_config *cfg);
+void wr__raft_poll(struct wr_raft *r);
+void wr__raft_unwrap(struct wr_raft *r);
 
 /* ---- offline: reading a stopped node's data directory (warren replay) ----
  *

@@ -9,7 +9,8 @@
  * and the id it meant to reach. Anything else (a raw Raft preamble, a wrong
  * secret, a slow or truncated handshake) is logged (rate-limited) and
  * closed; no byte of it reaches libraft. Handshakes have a deadline
- * (3 s). Sockets get TCP_NODELAY.
+ * (3 s) and a cap per address (wr_transport_set_limits). Sockets get
+ * TCP_NODELAY.
  *
  * Limits of the design: setup is authenticated, the stream afterwards is
  * neither encrypted nor integrity-checked; any holder of the secret can
@@ -72,6 +73,14 @@ void wr_transport_set_fwd_accept(struct raft_uv_transport *t, wr_fwd_accept_cb c
  * libuv code and never calls it. @req must stay valid until @cb. */
 int wr_transport_dial(struct raft_uv_transport *t, struct wr_dial *req, uint64_t id,
                       const char *address, wr_dial_cb cb);
+
+/* Limits on incoming connections before they prove the secret: each must
+ * complete its handshake within @deadline_ms (default 3000), and at most
+ * @max_per_ip handshakes from one address may be in progress at once
+ * (default 16; all addresses together: 256); more are closed at accept
+ * with a rate-limited log line. 0 keeps a default. Call before raft_start. */
+void wr_transport_set_limits(struct raft_uv_transport *t, unsigned deadline_ms,
+                             unsigned max_per_ip);
 
 /* Counters for /metrics and tests. */
 struct wr_transport_stats {

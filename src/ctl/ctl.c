@@ -21,6 +21,7 @@
 #include "common/bytes.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_internal.h"
+#include "local/local.h"
 #include "mud/mud.h"
 #include "mud/mud_build.h"
 #include "mud/worldfile.h"
@@ -29,13 +30,19 @@
 
 void wr_ctl_usage(FILE *out)
 {
-    fputs("usage: warren ctl [--node IP:PORT] [--json] COMMAND [ARGS]\n"
+    fputs("usage: warren ctl [--node IP:PORT] [--admin-token-file FILE] [--json] COMMAND [ARGS]\n"
           "\n"
           "Ask a Warren node's HTTP admin API about the cluster.\n"
           "\n"
           "Options:\n"
           "  --node IP:PORT  the node to ask (default: $WARREN_NODE, else " WR_CTL_DEFAULT_NODE
           ")\n"
+          "  --admin-token-file FILE\n"
+          "                  the admin token to send (the file the nodes' --admin-token-file\n"
+          "                  names); default: $WARREN_ADMIN_TOKEN_FILE, else\n"
+          "                  " WR_LOCAL_DEFAULT_DIR "/admin-token when it exists (made by\n"
+          "                  `warren cluster up`). Needed by world load, world export and\n"
+          "                  role, and by every command on nodes run with --admin-reads token\n"
           "  --json          print JSON instead of a table\n"
           "  --force         world export: write into DIR even if it is not empty\n"
           "  -h, --help      print this help and exit\n"
@@ -634,7 +641,7 @@ static int cmd_state(const char *node, bool as_json)
 
 int wr_ctl_main(int argc, char **argv)
 {
-    const char *node = NULL, *cmd = NULL, *arg = NULL, *arg2 = NULL;
+    const char *node = NULL, *cmd = NULL, *arg = NULL, *arg2 = NULL, *token_file = NULL;
     bool as_json = false, help = false, opts_done = false, force = false;
     int nargs = 0; /* positional arguments after the command */
 
@@ -661,6 +668,12 @@ int wr_ctl_main(int argc, char **argv)
             node = argv[++i];
         } else if (strncmp(a, "--node=", 7) == 0) {
             node = a + 7;
+        } else if (strcmp(a, "--admin-token-file") == 0) {
+            if (i + 1 == argc)
+                return usage_error("option --admin-token-file needs a FILE");
+            token_file = argv[++i];
+        } else if (strncmp(a, "--admin-token-file=", 19) == 0) {
+            token_file = a + 19;
         } else {
             return usage_error("unknown option '%s'", a);
         }
@@ -685,6 +698,11 @@ int wr_ctl_main(int argc, char **argv)
     char why[128];
     if (wr_addr_parse(node, &sa, why, sizeof why) != 0)
         return usage_error("bad %s: %s", from, why);
+    char token_err[1200];
+    if (wr_ctl_load_admin_token(token_file, token_err, sizeof token_err) != 0) {
+        fprintf(stderr, "warren ctl: %s\n", token_err);
+        return WR_CTL_EXIT_ERROR;
+    }
 
     bool takes_name = strcmp(cmd, "whereis") == 0, world = strcmp(cmd, "world") == 0;
     if (strcmp(cmd, "role") == 0) {

@@ -57,6 +57,12 @@ int wr_ctl_main(int argc, char **argv);
  * 127.0.0.1:4001 sent a malformed HTTP response: ...") and *body NULL. A body
  * containing a NUL byte counts as malformed, so *body can be used as a C
  * string. Ignores SIGPIPE per call (MSG_NOSIGNAL); any thread may call it. */
+/* The admin token every request carries from now on (Authorization:
+ * Bearer): read from @path, else $WARREN_ADMIN_TOKEN_FILE, else
+ * WR_LOCAL_DEFAULT_DIR/admin-token if it exists; none of them: no token.
+ * Returns 0, or -1 with a one-line reason (a file named but unreadable). */
+int wr_ctl_load_admin_token(const char *path, char *err, size_t errlen);
+
 int wr_ctl_http_get(const char *hostport, const char *path, int *status, char **body, char *err,
                     size_t errlen);
 

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,7 @@
 #include "common/alloc.h"
 #include "common/bytes.h"
 #include "ctl/ctl.h"
+#include "local/local.h"
 
 /* ---- HTTP client ------------------------------------------------------- */
 
@@ -341,6 +343,40 @@ int wr_ctl_http_get(const char *hostport, const char *path, int *status, char **
     return wr_ctl_http_request(hostport, "GET", path, NULL, NULL, 0, status, body, err, errlen);
 }
 
+static char admin_token[160]; /* "" = none */
+
+int wr_ctl_load_admin_token(const char *path, char *err, size_t errlen)
+{
+    const char *from = "--admin-token-file";
+    bool must = true;
+    if (path == NULL || path[0] == '\0') {
+        path = getenv("WARREN_ADMIN_TOKEN_FILE");
+        from = "WARREN_ADMIN_TOKEN_FILE";
+    }
+    if (path == NULL || path[0] == '\0') {
+        path = WR_LOCAL_DEFAULT_DIR "/admin-token";
+        must = false;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (!must)
+            return 0;
+        snprintf(err, errlen, "%s: cannot read %s: %s", from, path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(admin_token, 1, sizeof admin_token - 1, f);
+    fclose(f);
+    while (n > 0 && (admin_token[n - 1] == '\n' || admin_token[n - 1] == '\r'))
+        n--;
+    admin_token[n] = '\0';
+    if (strpbrk(admin_token, "\r\n") != NULL || n == sizeof admin_token - 1) {
+        snprintf(err, errlen, "%s: %s does not hold one token on one line", from, path);
+        admin_token[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 int wr_ctl_http_request(const char *hostport, const char *method, const char *path,
                         const char *content_type, const void *req_body, size_t req_len, int *status,
                         char **body, char *err, size_t errlen)
@@ -377,15 +413,17 @@ int wr_ctl_http_request(const char *hostport, const char *method, const char *pa
     if (fd < 0)
         return -1;
 
-    char req[1024], length[96] = "";
+    char req[1024], length[96] = "", auth[200] = "";
+    if (admin_token[0] != '\0')
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", admin_token);
     /* A POST always says how long its body is, even when it is empty. */
     if (strcmp(method, "POST") == 0)
         snprintf(length, sizeof length, "Content-Type: %s\r\nContent-Length: %zu\r\n",
                  content_type != NULL ? content_type : "application/octet-stream", req_len);
     int reqlen = snprintf(req, sizeof req,
                           "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: warren-ctl\r\n"
-                          "Accept: application/json\r\n%sConnection: close\r\n\r\n",
-                          method, path, hostport, length);
+                          "Accept: application/json\r\n%s%sConnection: close\r\n\r\n",
+                          method, path, hostport, auth, length);
     if (reqlen < 0 || (size_t)reqlen >= sizeof req) {
         snprintf(err, errlen, "request path too long");
         goto err_after_socket;

@@ -87,24 +87,12 @@ size_t wr_mud_mssp(void *g, struct wr_telnet_mssp_var *vars, size_t max)
 
 /* ---- HTTP: /api/mud, /api/mud/world -------------------------------------- */
 
-/* Is "ip:port" a loopback address? */
-static bool peer_is_loopback(const char *peer)
-{
-    return strncmp(peer, "127.", 4) == 0;
-}
-
 /* POST /api/mud/world: a bundle from `warren ctl world load` (docs/api.md).
- * Validated here; proposed if valid. Loopback only until the admin API has
- * authentication. */
+ * Validated here; proposed if valid. The node has checked the admin token
+ * (every POST needs it: node/admin.h). */
 static void world_upload(struct mnode *n, struct wr_http_conn *conn,
                          const struct wr_http_request *req)
 {
-    if (!peer_is_loopback(req->peer)) {
-        wr_warn("mud: refused a world upload from %s (only loopback may load worlds)", req->peer);
-        wr_node_respond_json(conn, 403, json_pack("{s:s}", "error",
-                                          "worlds may be loaded from this machine only"));
-        return;
-    }
     char err[512], hex[33];
     uint8_t hash[16];
     if (wr__mud_start_upload(n, (const uint8_t *)req->body, req->body_len, hash, err, sizeof err) !=
@@ -152,17 +140,13 @@ static json_t *bundle_files(const uint8_t *b, size_t len)
 
 /* GET /api/mud/world/export (`warren ctl world export DIR`, docs/api.md):
  * the canonical export of the world this node's replica runs, as JSON
- * {"hash", "version", "files": {"world.yaml": "...", ...}}. Loopback only,
- * like uploads: the files are the whole world, secrets and all. */
+ * {"hash", "version", "files": {"world.yaml": "...", ...}}. Admin token
+ * only, like uploads: the files are the whole world, secrets and all. */
 static void world_export(struct mnode *n, struct wr_http_conn *conn,
                          const struct wr_http_request *req)
 {
-    if (!peer_is_loopback(req->peer)) {
-        wr_warn("mud: refused a world export to %s (only loopback may export worlds)", req->peer);
-        wr_node_respond_json(
-            conn, 403, json_pack("{s:s}", "error", "worlds may be exported to this machine only"));
+    if (!wr_node_admin_check(n->wn, conn, req, "world export"))
         return;
-    }
     const struct wr_mud_model *m = wr_mud_model(wr__mud_state(n));
     if (m == NULL) {
         wr_node_respond_json(conn, 409, json_pack("{s:s}", "error", "no world is loaded yet"));
@@ -207,16 +191,12 @@ static json_t *role_json(const struct wr_mud_char *ch, bool changed)
  * answers 202 at once (the change lands when the command applies: GET
  * shows it), or 200 when the character has that role already. 400 for a
  * bad request or role, 404 for an unknown character, 503 before the world
- * is loaded. Loopback only, like world uploads (docs/api.md). */
+ * is loaded. Admin token only, reads too, like world uploads (docs/api.md). */
 static void role_request(struct mnode *n, struct wr_http_conn *conn,
                          const struct wr_http_request *req)
 {
-    if (!peer_is_loopback(req->peer)) {
-        wr_warn("mud: refused a role request from %s (only loopback may set roles)", req->peer);
-        wr_node_respond_json(conn, 403, json_pack("{s:s}", "error",
-                                                  "roles may be set from this machine only"));
+    if (!wr_node_admin_check(n->wn, conn, req, "role request"))
         return;
-    }
     const struct wr_mud *ms = wr__mud_state(n);
     char name[WR_MUD_NAME_MAX + 1] = "";
     int role = -1;

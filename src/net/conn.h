@@ -12,6 +12,10 @@
 
 #include "common/sbuf.h"
 
+/* Addresses a listener exempts from its per-address connection limit
+ * (struct wr_http_limits, struct wr_telnet_limits), at most. */
+#define WR_NET_MAX_EXEMPT 16
+
 enum wr_conn_kind { WR_CONN_WEBSOCKET = 1, WR_CONN_TELNET = 2 };
 
 struct wr_conn {

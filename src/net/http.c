@@ -86,6 +86,10 @@ void wr_http_limits_default(struct wr_http_limits *l)
     l->ws_rate = 60;
     l->ws_burst = 120;
     l->idle_timeout_ms = 30000;
+    l->header_timeout_ms = 10000;
+    l->max_per_ip = 64;
+    l->n_exempt = 0;
+    l->fd_reserve = 32;
 }
 
 static void assert_conn_state(const struct wr_http_conn *c)
@@ -117,6 +121,8 @@ static void http_on_read(struct wr_stream *s, char *data, size_t len)
     switch (c->state) {
     case WR_CONN_REQUEST:
     case WR_CONN_RESPONDING:
+        if (c->rq->started == 0 && c->rq->in.len == c->rq->in_pos)
+            c->rq->started = uv_now(s->srv->loop); /* a request begins */
         wr_put_bytes(&c->rq->in, data, len);
         conn_process(c);
         break;
@@ -227,6 +233,8 @@ static const char *status_text(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
     case 409:
         return "Conflict";
     case 413:
@@ -451,11 +459,12 @@ static void slot_append(char *dst, size_t cap, const struct wr_writer *v)
 static void commit_header(struct wr_http_req *rq)
 {
     static const char *const names[] = {"upgrade", "connection", "sec-websocket-key",
-                                        "sec-websocket-version"};
-    char *slots[] = {rq->h_upgrade, rq->h_connection, rq->h_ws_key, rq->h_ws_version};
+                                        "sec-websocket-version", "authorization"};
+    char *slots[] = {rq->h_upgrade, rq->h_connection, rq->h_ws_key, rq->h_ws_version,
+                     rq->h_authorization};
     size_t caps[] = {sizeof rq->h_upgrade, sizeof rq->h_connection, sizeof rq->h_ws_key,
-                     sizeof rq->h_ws_version};
-    for (size_t i = 0; i < 4; i++) {
+                     sizeof rq->h_ws_version, sizeof rq->h_authorization};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (rq->field.len == strlen(names[i]) &&
             strncasecmp((const char *)rq->field.base, names[i], rq->field.len) == 0) {
             slot_append(slots[i], caps[i], &rq->value);
@@ -472,6 +481,7 @@ static int on_message_begin(http_parser *p)
     struct wr_http_req *rq = conn_of(p)->rq;
     rq->url.len = rq->field.len = rq->value.len = rq->body.len = 0;
     rq->h_upgrade[0] = rq->h_connection[0] = rq->h_ws_key[0] = rq->h_ws_version[0] = '\0';
+    rq->h_authorization[0] = '\0';
     rq->in_value = false;
     rq->error_status = 0;
     return 0;
@@ -628,6 +638,7 @@ static void conn_dispatch(struct wr_http_conn *c)
     rq->msg_done = false;
     rq->headers_done = false;
     rq->hdr_bytes = 0;
+    rq->started = 0; /* a pipelined rest is timed from the next sweep */
     c->keep_alive = http_should_keep_alive(p) && !p->upgrade;
     c->is_head = p->method == HTTP_HEAD;
     srv->stats.requests++;
@@ -690,6 +701,7 @@ static void conn_dispatch(struct wr_http_conn *c)
         .path = path,
         .query = query,
         .peer = c->s.peer,
+        .authorization = rq->h_authorization,
         .body = (const char *)rq->body.base,
         .body_len = rq->body.len,
     };
@@ -792,7 +804,9 @@ static void http_accepted(struct wr_stream *s)
     struct wr_http_conn *c = wr__conn_of(s);
     struct wr_http_server *srv = wr__conn_srv(c);
     if (srv->ss.nconns > srv->limits.max_connections) {
-        wr__stream_refuse(s, NULL, srv->limits.max_connections);
+        char why[64];
+        snprintf(why, sizeof why, "too many connections (max %u)", srv->limits.max_connections);
+        wr__stream_refuse(s, why);
         return;
     }
     s->counted = true;
@@ -806,13 +820,28 @@ static void http_accepted(struct wr_stream *s)
     wr__stream_set_reading(s, true);
 }
 
-/* ops->sweep: a request must arrive whole within idle_timeout_ms. */
+/* ops->sweep: a started request's headers must be complete within
+ * header_timeout_ms (else 408: slowloris, a handshake that never ends), and
+ * a whole request must arrive within idle_timeout_ms of going idle. */
 static void http_sweep(struct wr_stream *s, uint64_t now)
 {
     struct wr_http_conn *c = wr__conn_of(s);
     struct wr_http_server *srv = wr__conn_srv(c);
+    struct wr_http_req *rq = c->rq;
+    if (c->state == WR_CONN_REQUEST && !rq->headers_done &&
+        (rq->hdr_bytes > 0 || rq->in.len > rq->in_pos)) {
+        if (rq->started == 0)
+            rq->started = now; /* a pipelined rest: timed from here */
+        if (now - rq->started >= srv->limits.header_timeout_ms) {
+            char why[96];
+            snprintf(why, sizeof why, "request headers not complete within %u ms",
+                     srv->limits.header_timeout_ms);
+            wr__conn_limit(c, why);
+            conn_fail(c, 408, "request header timeout\n");
+            return;
+        }
+    }
     if (c->state == WR_CONN_REQUEST && now - s->since >= srv->limits.idle_timeout_ms) {
-        const struct wr_http_req *rq = c->rq;
         if (rq->hdr_bytes > 0 || rq->headers_done || rq->in.len > rq->in_pos) {
             wr__conn_limit(c, "request timeout");
         } else {
@@ -836,6 +865,9 @@ static void http_server_free(struct wr_stream_server *ss)
 
 const struct wr_stream_ops wr__http_stream_ops = {
     .name = "http",
+    .busy_msg = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                "Content-Length: 23\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+                "server busy, try later\n",
     .accept_err_level = WR_LOG_DEBUG,
     .set_closing = http_set_closing,
     .on_read = http_on_read,
@@ -892,12 +924,21 @@ int wr_http_server_start(struct wr_http_server **out, uv_loop_t *loop, const cha
             srv->static_dir[--srv->static_dir_len] = '\0'; /* "/" itself */
     }
     srv->ss.flush_timeout_ms = srv->limits.idle_timeout_ms;
+    if (srv->limits.header_timeout_ms == 0)
+        srv->limits.header_timeout_ms = 1;
+    srv->ss.max_per_ip = srv->limits.max_per_ip;
+    srv->ss.n_exempt = srv->limits.n_exempt < WR_NET_MAX_EXEMPT ? srv->limits.n_exempt
+                                                                : WR_NET_MAX_EXEMPT;
+    memcpy(srv->ss.exempt, srv->limits.exempt, sizeof srv->ss.exempt);
+    srv->ss.fd_reserve = srv->limits.fd_reserve;
     srv->ss.bytes_in = &srv->stats.bytes_in;
     srv->ss.bytes_out = &srv->stats.bytes_out;
     srv->ss.limit_closes = &srv->stats.limit_closes;
     srv->ss.rbuf = srv->rbuf;
     srv->ss.rbuf_len = sizeof srv->rbuf;
     uint64_t every = srv->limits.idle_timeout_ms / 4;
+    if (every > srv->limits.header_timeout_ms / 4)
+        every = srv->limits.header_timeout_ms / 4;
     if (every > 1000)
         every = 1000;
     if (every < 5)

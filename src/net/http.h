@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "common/sbuf.h"
+#include "net/conn.h"
 
 struct wr_http_server;
 struct wr_http_conn; /* one HTTP request awaiting its response */
@@ -25,6 +26,7 @@ struct wr_http_request {
     const char *path;   /* decoded path without the query, NUL-terminated */
     const char *query;  /* raw query string without '?', or "" */
     const char *peer;   /* "ip:port" of the client */
+    const char *authorization; /* the Authorization header, or "" */
     const char *body;   /* request body (POST), NUL-terminated, may be "" */
     size_t body_len;
 };
@@ -41,6 +43,19 @@ struct wr_http_limits {
     unsigned ws_burst;        /* bucket size; default 120 */
     unsigned idle_timeout_ms; /* HTTP keep-alive idle close; default 30000.
                                  WebSockets are not idle-closed. */
+    unsigned header_timeout_ms; /* a started request's line and headers must
+                                   be complete this long after its first
+                                   byte, or 408 and close (slowloris, and a
+                                   WebSocket handshake that never ends);
+                                   default 10000, checked by the sweep */
+    unsigned max_per_ip;        /* open sockets from one address (IPv6: one
+                                   /64); default 64, 0 = no limit; over it:
+                                   503 and close */
+    uint32_t exempt[WR_NET_MAX_EXEMPT]; /* IPv4 (network order) not counted
+                                           per address: local proxies */
+    unsigned n_exempt;
+    unsigned fd_reserve; /* refuse (503) a socket that leaves fewer than
+                            this many descriptors free; default 32 */
 };
 
 /* Fill @l with the defaults above. */

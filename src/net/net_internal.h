@@ -62,7 +62,10 @@ struct wr_http_req {
     size_t in_pos;
     struct wr_writer url, field, value, body;
     char h_upgrade[64], h_connection[256], h_ws_key[64], h_ws_version[16];
+    char h_authorization[192]; /* "Bearer <admin token>" (node/admin.c) */
     size_t hdr_bytes;  /* bytes of the current request before headers done */
+    uint64_t started;  /* uv_now of the current request's first byte, 0 if
+                          none is in progress (header_timeout_ms) */
     bool in_value;     /* last header callback was a value */
     bool headers_done; /* current request's headers are complete */
     bool msg_done;     /* current request is complete (parser paused) */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/alloc.h"
 
@@ -332,6 +333,14 @@ static void close_cb(uv_handle_t *h)
         s->next->prev = s->prev;
     s->prev = s->next = NULL;
     ss->nconns--;
+    if (s->ip_counted) {
+        uint32_t n = 0;
+        if (wr_u64map_get(&ss->per_ip, s->ip_key, &n) && n > 1)
+            wr_u64map_put(&ss->per_ip, s->ip_key, n - 1);
+        else
+            wr_u64map_del(&ss->per_ip, s->ip_key);
+        s->ip_counted = false;
+    }
     ss->ops->closed(s); /* may free s */
     server_handle_closed(ss);
 }
@@ -425,6 +434,26 @@ static void sweep_cb(uv_timer_t *t)
 
 /* ---- accepting -------------------------------------------------------- */
 
+/* The per_ip key of an address: an IPv4 address as itself (tagged so it
+ * is never 0), an IPv6 address by its /64 prefix (one host usually owns a
+ * whole /64, so counting single addresses would be no limit at all). */
+static uint64_t ip_key_of(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        return (1ull << 32) | ntohl(sin->sin_addr.s_addr);
+    }
+    if (sa->ss_family == AF_INET6) {
+        const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        uint64_t k = 0;
+        for (int i = 0; i < 8; i++)
+            k = k << 8 | b[i];
+        return k | (1ull << 63) | 1; /* not 0, not an IPv4 key */
+    }
+    return 0;
+}
+
+/* Name the peer in s->peer and key it in s->ip_key. */
 static void stream_peer_name(struct wr_stream *s)
 {
     struct sockaddr_storage sa;
@@ -432,6 +461,7 @@ static void stream_peer_name(struct wr_stream *s)
     snprintf(s->peer, sizeof s->peer, "?");
     if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&sa, &len) != 0)
         return;
+    s->ip_key = ip_key_of(&sa);
     if (sa.ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)&sa;
         char ip[INET_ADDRSTRLEN];
@@ -445,33 +475,107 @@ static void stream_peer_name(struct wr_stream *s)
     }
 }
 
-void wr__stream_refuse(struct wr_stream *s, const char *msg, unsigned max)
+/* At most one line a second per server for a repeated event; true if this
+ * one may log, with *@suppressed the number skipped since the last. */
+static bool stream_log_ok(struct wr_stream_server *ss, uint64_t *at, uint64_t *count,
+                          uint64_t *suppressed)
+{
+    uint64_t now = uv_now(ss->loop);
+    if (*at != 0 && now - *at < 1000) {
+        (*count)++;
+        return false;
+    }
+    *suppressed = *count;
+    *count = 0;
+    *at = now ? now : 1;
+    return true;
+}
+
+void wr__stream_refuse(struct wr_stream *s, const char *why)
 {
     struct wr_stream_server *ss = s->srv;
-    uint64_t now = uv_now(ss->loop);
+    uint64_t suppressed;
+    const char *msg = ss->ops->busy_msg;
     if (msg != NULL) {
         uv_buf_t b = uv_buf_init((char *)msg, (unsigned)strlen(msg));
         (void)uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
     }
     (*ss->limit_closes)++;
-    if (ss->refuse_logged_at == 0 || now - ss->refuse_logged_at >= 1000) {
-        wr_warn("%s %s: refused: too many connections (max %u; %llu more refused since "
-                "last line)",
-                ss->ops->name, s->peer, max, (unsigned long long)ss->refuse_suppressed);
-        ss->refuse_logged_at = now ? now : 1;
-        ss->refuse_suppressed = 0;
-    } else {
-        ss->refuse_suppressed++;
-    }
+    if (stream_log_ok(ss, &ss->refuse_logged_at, &ss->refuse_suppressed, &suppressed))
+        wr_warn("%s %s: refused: %s (%llu more refused since the last line)", ss->ops->name,
+                s->peer, why, (unsigned long long)suppressed);
     wr__stream_close_handle(s);
+}
+
+static bool ip_exempt(const struct wr_stream_server *ss, uint64_t key)
+{
+    for (unsigned i = 0; i < ss->n_exempt && i < WR_NET_MAX_EXEMPT; i++)
+        if (key == ((1ull << 32) | ntohl(ss->exempt[i])))
+            return true;
+    return false;
+}
+
+/* The limits every listener shares, checked before the protocol sees the
+ * socket. Returns false after refusing it. */
+static bool stream_admit(struct wr_stream *s)
+{
+    struct wr_stream_server *ss = s->srv;
+    char why[160];
+    uv_os_fd_t fd;
+    if (ss->fd_limit > 0 && uv_fileno((uv_handle_t *)&s->tcp, &fd) == 0 &&
+        (uint64_t)fd + ss->fd_reserve >= ss->fd_limit) {
+        /* Descriptors are handed out lowest first: every one below fd is in
+         * use, so fewer than fd_reserve are left. */
+        snprintf(why, sizeof why,
+                 "file descriptors nearly exhausted (fd %d of the limit %llu; %u kept in "
+                 "reserve); open connections are kept",
+                 (int)fd, (unsigned long long)ss->fd_limit, ss->fd_reserve);
+        wr__stream_refuse(s, why);
+        return false;
+    }
+    if (ss->max_per_ip == 0 || s->ip_key == 0 || ip_exempt(ss, s->ip_key))
+        return true;
+    uint32_t n = 0;
+    (void)wr_u64map_get(&ss->per_ip, s->ip_key, &n);
+    if (n >= ss->max_per_ip) {
+        snprintf(why, sizeof why, "too many connections from this address (max %u)",
+                 ss->max_per_ip);
+        wr__stream_refuse(s, why);
+        return false;
+    }
+    wr_u64map_put(&ss->per_ip, s->ip_key, n + 1);
+    s->ip_counted = true;
+    return true;
+}
+
+/* A failed accept, said once a second, not once per connection. About
+ * EMFILE and ENFILE libuv (1.44, uv__server_io) has already done what can
+ * be done: it closes its reserve descriptor, accepts and closes every
+ * pending connection, and reopens the reserve (uv__emfile_trick), so the
+ * listener does not spin and those clients see a close; it calls us only
+ * when that trick could not run. So the node's own answer to running out
+ * is fd_reserve (stream_admit), which refuses with a message and a log
+ * line while descriptors are still left. */
+static void stream_accept_failed(struct wr_stream_server *ss, int status)
+{
+    uint64_t suppressed;
+    bool fds = status == UV_EMFILE || status == UV_ENFILE;
+    if (!stream_log_ok(ss, &ss->accept_err_logged_at, &ss->accept_err_suppressed, &suppressed))
+        return;
+    if (fds)
+        wr_warn("%s: accept failed: %s: refusing new connections until some close; open "
+                "ones are kept (%llu more since the last line)",
+                ss->ops->name, uv_strerror(status), (unsigned long long)suppressed);
+    else
+        wr_log(ss->ops->accept_err_level, "%s: accept failed: %s (%llu more since the last line)",
+               ss->ops->name, uv_strerror(status), (unsigned long long)suppressed);
 }
 
 static void on_connection(uv_stream_t *l, int status)
 {
     struct wr_stream_server *ss = WR_CONTAINER_OF(l, struct wr_stream_server, listener);
     if (status < 0) {
-        wr_log(ss->ops->accept_err_level, "%s: accept failed: %s", ss->ops->name,
-               uv_strerror(status));
+        stream_accept_failed(ss, status);
         return;
     }
     if (ss->stopping)
@@ -485,13 +589,16 @@ static void on_connection(uv_stream_t *l, int status)
     if (ss->conns != NULL)
         ss->conns->prev = s;
     ss->conns = s;
-    if (uv_accept(l, (uv_stream_t *)&s->tcp) != 0) {
+    int rv = uv_accept(l, (uv_stream_t *)&s->tcp);
+    if (rv != 0) {
         snprintf(s->peer, sizeof s->peer, "?");
+        stream_accept_failed(ss, rv);
         wr__stream_close_handle(s);
         return;
     }
     stream_peer_name(s);
-    ss->ops->accepted(s);
+    if (stream_admit(s))
+        ss->ops->accepted(s);
 }
 
 /* ---- server ----------------------------------------------------------- */
@@ -502,6 +609,7 @@ static void server_handle_closed(struct wr_stream_server *ss)
     if (--ss->handles == 0 && ss->stopping) {
         void (*cb)(void *) = ss->stop_cb;
         void *arg = ss->stop_arg;
+        wr_u64map_free(&ss->per_ip);
         ss->ops->server_free(ss);
         if (cb != NULL)
             cb(arg);
@@ -518,6 +626,10 @@ int wr__stream_server_start(struct wr_stream_server *ss, uv_loop_t *loop,
 {
     const char *name = ss->ops->name;
     ss->loop = loop;
+    wr_u64map_init(&ss->per_ip);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        ss->fd_limit = (uint64_t)rl.rlim_cur;
     int rv = uv_tcp_init(loop, &ss->listener);
     if (rv != 0) {
         wr_error("%s: uv_tcp_init failed: %s", name, uv_strerror(rv));

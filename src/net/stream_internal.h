@@ -19,8 +19,12 @@
  *   - the sweep timer: closing deadlines (flush_timeout_ms before the
  *     shutdown, WR_STREAM_LINGER_MS after it); open connections go to
  *     ops->sweep;
- *   - accepting, and refusing over max connections with a rate-limited log
- *     line; stopping the server.
+ *   - accepting, and refusing (a rate-limited log line naming the peer and
+ *     the limit, the protocol's busy message, close) when the process is
+ *     near its file-descriptor limit (fd_reserve), when one address has
+ *     max_per_ip connections open, or, in the protocol's accepted hook,
+ *     over its total; accept errors (EMFILE) logged once a second;
+ *     stopping the server.
  * The protocol keeps its own state machine (a CLOSING state mirrors
  * `closing`: ops->set_closing), its parsers, limits and counters.
  *
@@ -40,6 +44,8 @@
 
 #include "common/log.h"
 #include "common/sbuf.h"
+#include "common/u64map.h"
+#include "net/conn.h"
 
 /* How long a closing socket may wait for the peer's FIN after our own
  * shutdown before it is closed hard. */
@@ -58,6 +64,7 @@ struct wr_outq_item {
 /* Where the protocols differ. Optional hooks may be NULL. */
 struct wr_stream_ops {
     const char *name;                   /* log prefix: "http", "telnet" */
+    const char *busy_msg;               /* written (best effort) to a refused socket */
     enum wr_log_level accept_err_level; /* level of "accept failed" lines */
     /* The stream entered closing (first time): set the protocol's CLOSING
      * state. Called from inside wr__stream_begin_close. */
@@ -103,6 +110,8 @@ struct wr_stream {
     struct wr_stream *dirty_prev, *dirty_next; /* srv->dirty, if dirty */
     uint64_t since; /* uv_now when the current idle/closing clock started */
     char peer[64];
+    uint64_t ip_key;  /* the socket peer's address as a per_ip key, 0 if unknown */
+    bool ip_counted;  /* counted in srv->per_ip */
 
     /* Output queue: items [q_head, q_head + q_len) of q. */
     struct wr_outq_item *q;
@@ -139,8 +148,23 @@ struct wr_stream_server {
     bool stopping;
     void (*stop_cb)(void *arg);
     void *stop_arg;
-    uint64_t refuse_logged_at; /* rate limit for "too many connections" */
+    uint64_t refuse_logged_at; /* rate limit for "refused" lines */
     uint64_t refuse_suppressed;
+    uint64_t accept_err_logged_at; /* rate limit for "accept failed" lines */
+    uint64_t accept_err_suppressed;
+    /* Admission limits, set by the protocol before wr__stream_server_start.
+     * max_per_ip: open sockets from one address (IPv4 address, or IPv6 /64),
+     * 0 = none; addresses in exempt[] (IPv4, network order) are not counted
+     * (a local proxy carries many clients). fd_reserve: refuse a socket
+     * whose descriptor leaves fewer than this many free below
+     * RLIMIT_NOFILE, so the node keeps descriptors for Raft's files and its
+     * peers (read at start: fd_limit, 0 = unlimited). */
+    unsigned max_per_ip;
+    uint32_t exempt[WR_NET_MAX_EXEMPT];
+    unsigned n_exempt;
+    unsigned fd_reserve;
+    uint64_t fd_limit;
+    struct wr_u64map per_ip; /* ip_key -> open sockets */
     uint64_t flush_timeout_ms; /* closing, before the shutdown: then cut */
     /* The protocol's counters (in its public stats struct). */
     uint64_t *bytes_in, *bytes_out, *limit_closes;
@@ -165,10 +189,10 @@ void wr__stream_begin_close(struct wr_stream *s, bool abort);
 /* uv_close now (safe points only); idempotent. */
 void wr__stream_close_handle(struct wr_stream *s);
 void wr__stream_set_reading(struct wr_stream *s, bool on);
-/* Over the connection limit: write @msg if not NULL (best effort), count a
- * limit close, log (at most one line a second, with how many were refused
- * in between), close the handle. */
-void wr__stream_refuse(struct wr_stream *s, const char *msg, unsigned max);
+/* Refuse a just-accepted socket: write ops->busy_msg (best effort), count
+ * a limit close, log "refused: @why" with the peer (at most one line a
+ * second, with how many were refused in between), close the handle. */
+void wr__stream_refuse(struct wr_stream *s, const char *why);
 /* Release the output queue (everything: no write may be in flight any
  * more); for ops->closed and for streams that never had a socket. */
 void wr__stream_release(struct wr_stream *s);

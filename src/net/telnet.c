@@ -118,7 +118,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 
-#define WR_TELNET_FULL_MSG "Sorry, the server is full; please try again later.\r\n"
+#define WR_TELNET_FULL_MSG "Sorry, the server is busy; please try again later.\r\n"
 
 static const uint8_t replacement[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
 
@@ -135,6 +135,12 @@ void wr_telnet_limits_default(struct wr_telnet_limits *l)
     l->keepalive_ms = 60000;
     l->n_proxy_from = 0;
     l->proxy_timeout_ms = 3000;
+    l->cmd_rate = 50;
+    l->cmd_burst = 200;
+    l->max_negotiations = 500;
+    l->max_per_ip = 64;
+    l->n_exempt = 0;
+    l->fd_reserve = 32;
 }
 
 /* ---- invariants ------------------------------------------------------- */
@@ -395,8 +401,14 @@ void wr__telnet_feed(struct wr_telnet *t, const char *data, size_t len)
         data += used;
         len -= used;
     }
-    if (t->state == WR_TELNET_OPEN && len > 0)
-        telnet_recv(t->tn, data, len);
+    if (t->state == WR_TELNET_OPEN && len > 0) {
+        char why[96];
+        size_t ok = wr__telnet_scan(t, (const uint8_t *)data, len, why, sizeof why);
+        if (ok > 0)
+            telnet_recv(t->tn, data, ok);
+        if (ok < len && t->state == WR_TELNET_OPEN)
+            wr__telnet_limit(t, "%s", why);
+    }
     assert_conn_state(t);
 }
 
@@ -431,11 +443,17 @@ static void u8_reset(struct wr_telnet *t)
 /* Append @n bytes of valid UTF-8 to the line, or start discarding it. */
 static void line_put(struct wr_telnet *t, const uint8_t *p, size_t n)
 {
-    if (t->discarding)
-        return;
     size_t max = wr__telnet_srv(t)->limits.max_line;
+    if (t->discarding) {
+        t->discarded += n;
+        if (t->discarded > (size_t)WR_TELNET_LINE_CLOSE_FACTOR * max)
+            wr__telnet_limit(t, "line over %zu bytes with no end (max_line %zu)",
+                             (size_t)WR_TELNET_LINE_CLOSE_FACTOR * max, max);
+        return;
+    }
     if (t->line.len + n > max) {
         t->discarding = true;
+        t->discarded = t->line.len + n;
         t->line.len = 0;
         u8_reset(t);
         wr__telnet_srv(t)->stats.lines_dropped++;
@@ -574,8 +592,10 @@ static void input_bytes(struct wr_telnet *t, const uint8_t *p, size_t n)
             line_end(t);
             continue;
         }
-        if (t->discarding)
+        if (t->discarding) {
+            line_put(t, &b, 1); /* counts it; may close */
             continue;
+        }
         if (b == 0x08 || b == 0x7f) {
             backspace(t);
         } else if (b < 0x20) {
@@ -639,7 +659,8 @@ void wr__telnet_conn_setup(struct wr_telnet *t)
     t->width = 80;
     t->height = 24;
     t->tokens_milli = (uint64_t)srv->limits.line_burst * 1000;
-    t->refill_at = t->last_out = uv_now(srv->ss.loop);
+    t->cmd_tokens_milli = (uint64_t)srv->limits.cmd_burst * 1000;
+    t->refill_at = t->last_out = t->cmd_refill_at = uv_now(srv->ss.loop);
     wr__telnet_offer(t);
     t->opened = true;
     if (srv->h.on_open != NULL)
@@ -676,7 +697,9 @@ static void telnet_accepted(struct wr_stream *s)
     struct wr_telnet *t = wr__telnet_of(s);
     struct wr_telnet_server *srv = wr__telnet_srv(t);
     if (srv->n_open >= srv->limits.max_connections) {
-        wr__stream_refuse(s, WR_TELNET_FULL_MSG, srv->limits.max_connections);
+        char why[64];
+        snprintf(why, sizeof why, "too many connections (max %u)", srv->limits.max_connections);
+        wr__stream_refuse(s, why);
         return;
     }
     s->counted = true;
@@ -730,6 +753,7 @@ static void telnet_server_free(struct wr_stream_server *ss)
 
 const struct wr_stream_ops wr__telnet_stream_ops = {
     .name = "telnet",
+    .busy_msg = WR_TELNET_FULL_MSG,
     .accept_err_level = WR_LOG_WARN,
     .set_closing = telnet_set_closing,
     .on_read = telnet_on_read,
@@ -764,6 +788,15 @@ int wr_telnet_server_start(struct wr_telnet_server **out, uv_loop_t *loop, const
     if (h != NULL)
         srv->h = *h;
     srv->ss.flush_timeout_ms = WR_TELNET_FLUSH_MS;
+    /* Per-address counting skips the exempt addresses and the trusted
+     * proxies, which carry many clients each. */
+    srv->ss.max_per_ip = srv->limits.max_per_ip;
+    for (unsigned i = 0; i < srv->limits.n_exempt && i < WR_NET_MAX_EXEMPT; i++)
+        srv->ss.exempt[srv->ss.n_exempt++] = srv->limits.exempt[i];
+    for (unsigned i = 0; i < srv->limits.n_proxy_from && i < WR_TELNET_MAX_PROXIES; i++)
+        if (srv->ss.n_exempt < WR_NET_MAX_EXEMPT)
+            srv->ss.exempt[srv->ss.n_exempt++] = srv->limits.proxy_from[i];
+    srv->ss.fd_reserve = srv->limits.fd_reserve;
     srv->ss.bytes_in = &srv->stats.bytes_in;
     srv->ss.bytes_out = &srv->stats.bytes_out;
     srv->ss.limit_closes = &srv->stats.limit_closes;

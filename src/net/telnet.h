@@ -15,9 +15,13 @@
  *     otherwise;
  *   - input: UTF-8 lines ended by CR LF, LF, CR NUL or lone CR; backspace
  *     and DEL edit the line; other control bytes are dropped; a line longer
- *     than max_line is discarded with a message; lines beyond the rate
+ *     than max_line is discarded with a message, one that runs on past
+ *     WR_TELNET_LINE_CLOSE_FACTOR * max_line closes; lines beyond the rate
  *     limit are discarded with a message; a client that keeps flooding is
- *     closed; a NOP every keepalive_ms keeps idle NAT paths open;
+ *     closed; telnet commands have a rate and negotiations a total (an
+ *     option storm closes), a subnegotiation at most max_subneg bytes even
+ *     before its end (an unterminated one closes); a NOP every
+ *     keepalive_ms keeps idle NAT paths open;
  *   - output is queued per connection and written once per loop iteration,
  *     TCP_NODELAY is on: a command's whole output goes in one write;
  *   - behind a TCP proxy (nginx's stream module with `proxy_protocol on;`):
@@ -62,6 +66,24 @@ struct wr_telnet_limits {
      * header closes the connection and an unstarted one is no longer
      * accepted. 3000 (checked by the sweep timer, so up to a second late). */
     unsigned proxy_timeout_ms;
+    /* Telnet commands from the client (IAC WILL/WONT/DO/DONT, IAC SB, IAC
+     * NOP...; counted on the raw bytes, because libtelnet answers refused
+     * and repeated negotiations without telling us): a token bucket of
+     * cmd_rate per second, cmd_burst deep; an empty bucket closes the
+     * connection (an option storm). 50 and 200. */
+    unsigned cmd_rate;
+    unsigned cmd_burst;
+    /* Option negotiations (WILL/WONT/DO/DONT) over the connection's life; one
+     * more closes it. 500 (a client needs a few dozen). */
+    unsigned max_negotiations;
+    /* Open sockets from one address (IPv6: one /64); 64, 0 = no limit. Over
+     * it, and within fd_reserve descriptors of the process's limit (32), a
+     * new connection gets one line and is closed. The proxy_from addresses
+     * and exempt[] are not counted per address. */
+    unsigned max_per_ip;
+    uint32_t exempt[WR_NET_MAX_EXEMPT];
+    unsigned n_exempt;
+    unsigned fd_reserve;
 };
 void wr_telnet_limits_default(struct wr_telnet_limits *l);
 

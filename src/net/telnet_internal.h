@@ -40,6 +40,9 @@
 #define WR_TELNET_MAX_MSSP 64
 /* TTYPE SEND requests per connection (client, terminal, MTTS). */
 #define WR_TELNET_TTYPE_ASKS 3
+/* A line still going at this many times max_line closes the connection
+ * (shorter over-long lines are only dropped, with a message). */
+#define WR_TELNET_LINE_CLOSE_FACTOR 16
 /* GMCP option code (not in libtelnet.h). */
 #define WR_TELNET_TELOPT_GMCP 201
 
@@ -92,6 +95,16 @@ struct wr_telnet {
     uint64_t tokens_milli; /* rate-limit bucket, in 1/1000 lines */
     uint64_t refill_at;    /* uv_now of the last refill */
     unsigned flood_drops;  /* lines dropped by the rate limit since the bucket was full */
+
+    /* Telnet commands seen in the raw input (wr__telnet_scan, telnet_opts.c):
+     * where the scanner is in the IAC grammar, the bytes of the open
+     * subnegotiation, the command bucket and the negotiations so far. */
+    uint8_t scan;
+    size_t sb_len;
+    uint64_t cmd_tokens_milli;
+    uint64_t cmd_refill_at;
+    unsigned negotiations;
+    size_t discarded; /* bytes of the over-long line dropped so far */
 
     /* Negotiated state. */
     bool eor;         /* client DOes EOR: prompts end with IAC EOR */
@@ -162,6 +175,15 @@ void wr__telnet_conn_release(struct wr_telnet *t);
  * limit_closes and close without flushing. telnet.c. */
 void wr__telnet_limit(struct wr_telnet *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Count the telnet commands in raw client bytes @data (before libtelnet
+ * parses them) against the command rate, the negotiation total and
+ * max_subneg for an open subnegotiation. Returns how many leading bytes may
+ * be parsed: @len, or fewer when the byte after them breaks a limit (the
+ * reason is then in @why); the caller parses those, then closes. Parsing
+ * the same prefix however the input was split keeps the outcome
+ * independent of the reads (fuzz/fuzz_telnet.c checks it). telnet_opts.c. */
+size_t wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len, char *why,
+                       size_t why_len);
 /* What we agree to when the client asks first (the libtelnet option table
  * for telnet_init), ended by {-1, 0, 0}. telnet_opts.c. */
 extern const telnet_telopt_t wr__telnet_telopts[];

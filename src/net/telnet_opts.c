@@ -383,6 +383,105 @@ void wr__telnet_opts_event(struct wr_telnet *t, const telnet_event_t *ev)
     }
 }
 
+/* ---- command limits on the raw input ---------------------------------- */
+
+/* Why a scanner beside libtelnet: libtelnet answers a refused option
+ * (IAC WILL 99 -> IAC DONT 99) and ignores a repeated one without raising
+ * an event, and it buffers an unterminated subnegotiation up to 16 KiB
+ * before it says anything, so its events cannot count an option storm or
+ * bound a subnegotiation in progress. This walks the same IAC grammar
+ * (RFC 854/855) only far enough to count; libtelnet still does the
+ * parsing. */
+enum {
+    SCAN_DATA,   /* text */
+    SCAN_IAC,    /* after IAC */
+    SCAN_OPT,    /* after IAC WILL/WONT/DO/DONT: the option byte */
+    SCAN_SB_OPT, /* after IAC SB: the option byte */
+    SCAN_SB,     /* inside a subnegotiation */
+    SCAN_SB_IAC  /* after IAC inside a subnegotiation */
+};
+
+/* One telnet command: a token from the bucket (cmd_rate per second, at
+ * most cmd_burst), and for a negotiation, one of max_negotiations. False,
+ * with the reason in @why, when a limit is broken. */
+static bool scan_command(struct wr_telnet *t, bool negotiation, char *why, size_t why_len)
+{
+    const struct wr_telnet_limits *lim = &wr__telnet_srv(t)->limits;
+    if (negotiation && ++t->negotiations > lim->max_negotiations) {
+        snprintf(why, why_len, "option storm: over %u option negotiations",
+                 lim->max_negotiations);
+        return false;
+    }
+    if (lim->cmd_rate == 0)
+        return true;
+    uint64_t now = uv_now(wr__telnet_srv(t)->ss.loop);
+    uint64_t cap = (uint64_t)lim->cmd_burst * 1000;
+    t->cmd_tokens_milli += (now - t->cmd_refill_at) * lim->cmd_rate;
+    if (t->cmd_tokens_milli > cap)
+        t->cmd_tokens_milli = cap;
+    t->cmd_refill_at = now;
+    if (t->cmd_tokens_milli < 1000) {
+        snprintf(why, why_len, "option storm: telnet commands over %u/s (burst %u)",
+                 lim->cmd_rate, lim->cmd_burst);
+        return false;
+    }
+    t->cmd_tokens_milli -= 1000;
+    return true;
+}
+
+size_t wr__telnet_scan(struct wr_telnet *t, const uint8_t *data, size_t len, char *why,
+                       size_t why_len)
+{
+    size_t max_sb = wr__telnet_srv(t)->limits.max_subneg;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = data[i];
+        switch (t->scan) {
+        case SCAN_DATA:
+            if (b == TELNET_IAC)
+                t->scan = SCAN_IAC;
+            break;
+        case SCAN_IAC:
+            if (b == TELNET_IAC) {
+                t->scan = SCAN_DATA; /* an escaped 255 */
+                break;
+            }
+            if (!scan_command(t, b >= TELNET_WILL && b <= TELNET_DONT, why, why_len))
+                return i;
+            t->scan = b >= TELNET_WILL && b <= TELNET_DONT ? SCAN_OPT
+                      : b == TELNET_SB                      ? SCAN_SB_OPT
+                                                            : SCAN_DATA;
+            break;
+        case SCAN_OPT:
+            t->scan = SCAN_DATA;
+            break;
+        case SCAN_SB_OPT:
+            t->sb_len = 0;
+            t->scan = SCAN_SB;
+            break;
+        case SCAN_SB:
+        case SCAN_SB_IAC:
+            if (t->scan == SCAN_SB && b == TELNET_IAC) {
+                t->scan = SCAN_SB_IAC;
+                break;
+            }
+            if (t->scan == SCAN_SB_IAC && b != TELNET_IAC) {
+                t->scan = SCAN_DATA; /* IAC SE ends it (and so does anything else) */
+                break;
+            }
+            t->scan = SCAN_SB;
+            if (++t->sb_len > max_sb) {
+                snprintf(why, why_len, "subnegotiation over %zu bytes without its end", max_sb);
+                return i;
+            }
+            break;
+        default:
+            t->scan = SCAN_DATA;
+            break;
+        }
+    }
+    return len;
+}
+
 /* ---- connection API: prompts, echo, GMCP, negotiated state ------------- */
 
 void wr_telnet_prompt(struct wr_telnet *t, const char *text, size_t len)

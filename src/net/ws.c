@@ -27,7 +27,10 @@
  * The rules enforced (a breach sends a close frame with the code, then the
  * connection enters CLOSING: flush, shutdown, linger):
  *   - client frames must be masked; RSV bits must be clear (we negotiate no
- *     extension); opcodes 3-7 and 11-15 are unknown; a 64-bit length with
+ *     extension: the 101 never carries Sec-WebSocket-Extensions, so a client
+ *     offering permessage-deflate gets none, and a frame with RSV1, the
+ *     compressed bit, is refused before any of it is read: no inflate bomb
+ *     is possible); opcodes 3-7 and 11-15 are unknown; a 64-bit length with
  *     the top bit set, or a length not in its minimal form: 1002;
  *   - control frames must be final and at most 125 bytes; a continuation
  *     needs an open fragmented message, a text or binary frame needs none
@@ -179,8 +182,10 @@ static bool ws_fail(struct wr_http_conn *c, uint16_t code, const char *why, bool
         return false;
     if (limit)
         wr__conn_limit(c, why);
-    else
+    else if (code == WS_CLOSE_GOING_AWAY)
         wr_debug("http %s: websocket closed (%u): %s", c->s.peer, code, why);
+    else /* the client's fault: worth a line at the default level */
+        wr_info("http %s: websocket closed (%u): %s", c->s.peer, code, why);
     ws_send_close(c, code, why);
     return false;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "common/parse.h"
 #include "net/proxy.h"
@@ -81,9 +82,53 @@ static const struct setting settings[] = {
         "largest HTTP request body, KiB (a world upload by `warren ctl world load`)"),
     INT("max-output-kb", "WARREN_MAX_OUTPUT_KB", max_output_kb, 16, 1048576, "1024",
         "unsent output per client before it is closed as too slow, KiB"),
+    /* Input-abuse limits: docs/api.md, docs/protocol.md, docs/mud.md. */
+    INT("max-connections-per-ip", "WARREN_MAX_CONNECTIONS_PER_IP", max_connections_per_ip, 0,
+        1000000, "64",
+        "open connections from one address (an IPv6 /64) per listener (HTTP+WebSocket, "
+        "telnet); more are refused (HTTP 503, a telnet line); 0: no limit"),
+    STR("per-ip-exempt", "WARREN_PER_IP_EXEMPT", per_ip_exempt, "127.0.0.1",
+        "IPv4 addresses (comma-separated) not held to --max-connections-per-ip: a local "
+        "proxy such as nginx; --telnet-proxy-from addresses are exempt on telnet too"),
+    INT("fd-reserve", "WARREN_FD_RESERVE", fd_reserve, 0, 100000, "32",
+        "file descriptors kept free for Raft and peers: a client connection that would "
+        "leave fewer is refused (open ones are kept)"),
+    INT("header-timeout", "WARREN_HEADER_TIMEOUT", header_timeout, 100, 600000, "10000",
+        "ms from a request's first byte to the end of its headers (WebSocket handshakes "
+        "included) before 408 and close"),
+    INT("idle-timeout", "WARREN_IDLE_TIMEOUT", idle_timeout, 100, 3600000, "30000",
+        "ms an HTTP connection may sit without a request (before the first, or between "
+        "keep-alive requests) before it is closed; WebSockets are not idle-closed"),
+    INT("telnet-max-line", "WARREN_TELNET_MAX_LINE", telnet_max_line, 64, 1048576, "1024",
+        "longest telnet input line, bytes: longer is dropped with a message, 16 times "
+        "longer closes"),
+    INT("telnet-cmd-rate", "WARREN_TELNET_CMD_RATE", telnet_cmd_rate, 1, 100000, "50",
+        "telnet commands (IAC WILL/WONT/DO/DONT/SB/...) a client may send per second before "
+        "it is closed (option storm)"),
+    INT("telnet-cmd-burst", "WARREN_TELNET_CMD_BURST", telnet_cmd_burst, 1, 100000, "200",
+        "telnet commands a client may send in a burst"),
+    INT("telnet-max-negotiations", "WARREN_TELNET_MAX_NEGOTIATIONS", telnet_max_negotiations,
+        16, 1000000, "500", "option negotiations one telnet connection may send in all"),
+    INT("cluster-handshake-timeout", "WARREN_CLUSTER_HANDSHAKE_TIMEOUT",
+        cluster_handshake_timeout, 100, 60000, "3000",
+        "ms a cluster-port connection has to prove the cluster secret"),
+    INT("cluster-max-handshakes-per-ip", "WARREN_CLUSTER_MAX_HANDSHAKES_PER_IP",
+        cluster_max_handshakes_per_ip, 1, 256, "16",
+        "cluster-port connections from one address still proving the secret"),
     STR("apply-log", "WARREN_APPLY_LOG", apply_log, "",
         "append one JSON line per applied command (log index, session, seq, verdict, "
         "payload) to FILE, for the nemesis checker (tests/nemesis/FORMAT.md); empty: off"),
+    STR("admin-token-file", "WARREN_ADMIN_TOKEN_FILE", admin_token_file, "",
+        "file holding the admin token (16-128 printable characters) that requests which "
+        "change something must carry (Authorization: Bearer); empty: they are all refused"),
+    STR("admin-reads", "WARREN_ADMIN_READS", admin_reads, "open",
+        "\"open\": read-only API endpoints and /metrics need no token; \"token\": they do too "
+        "(/healthz, /readyz and the game stay open)"),
+    STR("log-format", "WARREN_LOG_FORMAT", log_format, "text",
+        "log lines as \"text\" (time node level: message) or \"json\" (one object per line: "
+        "ts, level, node, component, msg)"),
+    STR("log-level", "WARREN_LOG", log_level, "info",
+        "lowest level logged: debug, info, warn or error"),
     INT("seed", "WARREN_SEED", seed, 0, LONG_MAX, "0",
         "tests and bug reproduction only: derive every command's dice from N and the "
         "command (one command per entry), so scripted runs repeat; predictable, never for "
@@ -288,6 +333,25 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
     if (wr_proxy_parse_trusted(c->telnet_proxy_from, proxies, WR_TELNET_MAX_PROXIES, err,
                                sizeof err) < 0) {
         fprintf(stderr, "warren node: --telnet-proxy-from: %s\n", err);
+        return -1;
+    }
+    if (wr_proxy_parse_trusted(c->per_ip_exempt, proxies, WR_NET_MAX_EXEMPT, err, sizeof err) <
+        0) {
+        fprintf(stderr, "warren node: --per-ip-exempt: %s\n", err);
+        return -1;
+    }
+    if (strcmp(c->admin_reads, "open") != 0 && strcmp(c->admin_reads, "token") != 0) {
+        fprintf(stderr, "warren node: --admin-reads: \"%s\" is not open or token\n",
+                c->admin_reads);
+        return -1;
+    }
+    if (wr_log_parse_format(c->log_format) < 0) {
+        fprintf(stderr, "warren node: --log-format: \"%s\" is not text or json\n", c->log_format);
+        return -1;
+    }
+    if (wr_log_parse_level(c->log_level) < 0) {
+        fprintf(stderr, "warren node: --log-level: \"%s\" is not debug, info, warn or error\n",
+                c->log_level);
         return -1;
     }
     if (c->heartbeat >= c->election_timeout) {

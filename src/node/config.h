@@ -21,6 +21,10 @@ struct wr_node_config {
     char telnet_proxy_from[1024];
     char static_dir[1024];
     char apply_log[1024]; /* "": no apply log; see --apply-log */
+    char log_format[8];   /* text, json */
+    char admin_token_file[1024]; /* "": admin requests are refused */
+    char admin_reads[8];         /* open, token */
+    char log_level[8];    /* debug, info, warn, error */
     long election_timeout;
     long heartbeat;
     long snapshot_threshold;
@@ -35,6 +39,18 @@ struct wr_node_config {
     long max_output_kb;
     long max_body_kb;
     long seed; /* 0: off; see --seed */
+    /* input-abuse limits (net/, cluster/transport_handshake.c) */
+    long max_connections_per_ip;
+    char per_ip_exempt[1024];
+    long fd_reserve;
+    long header_timeout;
+    long idle_timeout;
+    long telnet_max_line;
+    long telnet_cmd_rate;
+    long telnet_cmd_burst;
+    long telnet_max_negotiations;
+    long cluster_handshake_timeout;
+    long cluster_max_handshakes_per_ip;
 
     /* derived by wr_node_config_parse */
     struct wr_raft_peer peers[WR_MAX_PEERS];

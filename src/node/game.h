@@ -142,6 +142,12 @@ uint64_t wr_node_down_after_ms(const struct wr_node *n);
 /* Answer an HTTP request with @body as JSON (the reference is taken; NULL,
  * from a json_pack that failed, answers 500). */
 void wr_node_respond_json(struct wr_http_conn *conn, int status, struct json_t *body);
+
+/* An admin request (node/admin.h): true if it carries the admin token;
+ * otherwise 401 is answered, a line logged naming @what, and false
+ * returned. The node checks every POST itself before a game sees it. */
+bool wr_node_admin_check(struct wr_node *wn, struct wr_http_conn *conn,
+                         const struct wr_http_request *req, const char *what);
 /* Send @body as one JSON message on @c (the reference is taken; NULL is
  * logged and sends nothing). */
 void wr_node_send_json(struct wr_conn *c, struct json_t *body);

@@ -576,6 +576,19 @@ static void destroy_games(struct wr_node *n)
             wr_games[i]->destroy(n->games[i]);
 }
 
+/* The per-address and descriptor limits both client listeners share
+ * (checked by wr_node_config_parse, so the list parses). */
+static void set_abuse_limits(const struct wr_node *n, unsigned *per_ip, uint32_t *exempt,
+                             unsigned *n_exempt, unsigned *fd_reserve)
+{
+    char err[160];
+    int ne = wr_proxy_parse_trusted(n->cfg.per_ip_exempt, exempt, WR_NET_MAX_EXEMPT, err,
+                                    sizeof err);
+    *n_exempt = ne > 0 ? (unsigned)ne : 0;
+    *per_ip = (unsigned)n->cfg.max_connections_per_ip;
+    *fd_reserve = (unsigned)n->cfg.fd_reserve;
+}
+
 int wr_node_main(int argc, char **argv)
 {
     struct wr_node *n = wr_calloc(1, sizeof *n);
@@ -587,6 +600,8 @@ int wr_node_main(int argc, char **argv)
         return rv > 0 ? 0 : 2;
     }
     wr_log_init();
+    wr_log_set_format((enum wr_log_format)wr_log_parse_format(n->cfg.log_format));
+    wr_log_set_level((enum wr_log_level)wr_log_parse_level(n->cfg.log_level));
     wr_log_set_node((unsigned long long)n->cfg.id);
     /* libuv does not ignore SIGPIPE: a write to a dead peer would kill us. */
     signal(SIGPIPE, SIG_IGN);
@@ -600,6 +615,15 @@ int wr_node_main(int argc, char **argv)
         free(n);
         return 1;
     }
+    if (wr_admin_load(&n->admin, n->cfg.admin_token_file,
+                      strcmp(n->cfg.admin_reads, "token") == 0, err, sizeof err) != 0) {
+        wr_error("node: --admin-token-file: %s", err);
+        free(n);
+        return 1;
+    }
+    if (!n->admin.configured)
+        wr_info("node: no --admin-token-file: the admin API refuses every change "
+                "(world loads, roles)");
     default_static_dir(n);
     while (n->incarnation == 0)
         randombytes_buf(&n->incarnation, sizeof n->incarnation);
@@ -631,6 +655,8 @@ int wr_node_main(int argc, char **argv)
         .heartbeat_ms = (unsigned)n->cfg.heartbeat,
         .snapshot_threshold = (unsigned)n->cfg.snapshot_threshold,
         .snapshot_trailing = (unsigned)n->cfg.snapshot_trailing,
+        .handshake_timeout_ms = (unsigned)n->cfg.cluster_handshake_timeout,
+        .max_handshakes_per_ip = (unsigned)n->cfg.cluster_max_handshakes_per_ip,
     };
     memcpy(rc.key, n->key, sizeof rc.key);
     struct wr_raft_fsm fsm = {
@@ -667,6 +693,9 @@ int wr_node_main(int argc, char **argv)
     lim.max_connections = (unsigned)n->cfg.max_connections;
     lim.max_output_bytes = (size_t)n->cfg.max_output_kb * 1024;
     lim.max_body_bytes = (size_t)n->cfg.max_body_kb * 1024;
+    set_abuse_limits(n, &lim.max_per_ip, lim.exempt, &lim.n_exempt, &lim.fd_reserve);
+    lim.header_timeout_ms = (unsigned)n->cfg.header_timeout;
+    lim.idle_timeout_ms = (unsigned)n->cfg.idle_timeout;
     struct wr_http_handlers hh = {.data = n,
                                   .on_request = wr__node_on_request,
                                   .ws_route = ws_route,
@@ -694,6 +723,11 @@ int wr_node_main(int argc, char **argv)
         wr_telnet_limits_default(&tl);
         tl.max_connections = (unsigned)n->cfg.max_connections;
         tl.max_output_bytes = (size_t)n->cfg.max_output_kb * 1024;
+        set_abuse_limits(n, &tl.max_per_ip, tl.exempt, &tl.n_exempt, &tl.fd_reserve);
+        tl.max_line = (size_t)n->cfg.telnet_max_line;
+        tl.cmd_rate = (unsigned)n->cfg.telnet_cmd_rate;
+        tl.cmd_burst = (unsigned)n->cfg.telnet_cmd_burst;
+        tl.max_negotiations = (unsigned)n->cfg.telnet_max_negotiations;
         /* Checked by wr_node_config_parse: cannot fail here. */
         char perr[160];
         int np = wr_proxy_parse_trusted(n->cfg.telnet_proxy_from, tl.proxy_from,

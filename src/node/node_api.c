@@ -247,12 +247,25 @@ static void metrics(struct wr_node *n, struct wr_http_conn *conn)
     free(text);
 }
 
+bool wr_node_admin_check(struct wr_node *wn, struct wr_http_conn *conn,
+                         const struct wr_http_request *req, const char *what)
+{
+    return wr_admin_check(&wn->admin, conn, req, what);
+}
+
 void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
                          const struct wr_http_request *req)
 {
     struct wr_node *n = wr_http_server_data(srv);
     const char *p = req->path;
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    /* Every POST changes something: the token first, for the node and the
+     * games alike. Reads of the API and metrics only with --admin-reads token. */
+    char what[96];
+    snprintf(what, sizeof what, "%s %.80s", req->method, p);
+    bool api_read = strncmp(p, "/api/", 5) == 0 || strcmp(p, "/metrics") == 0;
+    if ((!get || (api_read && n->admin.close_reads)) && !wr_admin_check(&n->admin, conn, req, what))
+        return;
     if (!get) {
         /* Games may take POSTs (the MUD's world upload). */
         for (size_t i = 0; i < wr_game_count; i++)

@@ -12,6 +12,7 @@
 #include "net/http.h"
 #include "net/telnet.h"
 #include "common/metrics.h"
+#include "node/admin.h"
 #include "node/apply_log.h"
 #include "node/config.h"
 #include "world/world.h"
@@ -52,6 +53,7 @@ struct wr_node {
     struct wr_hist apply_time;  /* wr_world_apply of one entry */
     struct wr_hist fanout_time; /* one flush of the games' events to clients */
     struct wr_apply_log *apply_log; /* NULL without --apply-log */
+    struct wr_admin admin;
 };
 
 /* The HTTP handler for everything that is not a static file or /ws:

@@ -833,6 +833,77 @@ static void test_max_connections(void **state)
     assert_int_equal(f->final.limit_closes, 1);
 }
 
+/* Slowloris: a request whose headers trickle in past header_timeout_ms
+ * gets 408 and a close; the same request sent whole is served. */
+static void client_header_timeout(struct fixture *f)
+{
+    struct cli *ok = cli_open(f), *slow = cli_open(f);
+    CHECK(ok != NULL && slow != NULL);
+    CHECK(cli_sends(slow, "GET /api/hello HTTP/1.1\r\n"));
+    for (int i = 0; i < 6; i++) { /* a header line every 40 ms: never done */
+        CHECK(cli_sends(slow, "X-Slow: y\r\n"));
+        sleep_ms(40);
+    }
+    CHECK(cli_response(slow, &R, false));
+    CHECK(R.status == 408);
+    CHECK(cli_wait_eof(slow));
+    cli_close(slow);
+    CHECK(cli_sends(ok, "GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK(cli_response(ok, &R, false));
+    CHECK(R.status == 200);
+    cli_close(ok);
+}
+
+static void test_header_timeout(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.header_timeout_ms = 100;
+    run(f, client_header_timeout);
+    assert_int_equal(f->final.limit_closes, 1);
+}
+
+/* Over max_per_ip from one address: 503 and close; an exempt address is
+ * not counted (the control: the same three sockets, all served). */
+static void client_per_ip(struct fixture *f)
+{
+    struct cli *a = cli_open(f), *b = cli_open(f), *c = cli_open(f);
+    CHECK(a != NULL && b != NULL && c != NULL);
+    bool exempt = f->lim.n_exempt > 0;
+    if (exempt) {
+        CHECK(cli_sends(c, "GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+        CHECK(cli_response(c, &R, false));
+        CHECK(R.status == 200);
+    } else {
+        CHECK(cli_response(c, &R, false));
+        CHECK(R.status == 503);
+        CHECK(cli_wait_eof(c));
+    }
+    CHECK(cli_sends(a, "GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK(cli_response(a, &R, false));
+    CHECK(R.status == 200);
+    cli_close(a);
+    cli_close(b);
+    cli_close(c);
+}
+
+static void test_per_ip(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.max_per_ip = 2;
+    run(f, client_per_ip);
+    assert_int_equal(f->final.limit_closes, 1);
+}
+
+static void test_per_ip_exempt(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.max_per_ip = 2;
+    f->lim.exempt[0] = htonl(INADDR_LOOPBACK);
+    f->lim.n_exempt = 1;
+    run(f, client_per_ip);
+    assert_int_equal(f->final.limit_closes, 0);
+}
+
 /* Answers from a timer, with a pipelined request behind: answers stay in
  * order and reading resumes. A request still with the handler at stop
  * keeps its conn alive until the (dropped) answer. */
@@ -1622,6 +1693,7 @@ static void test_ws_idle_memory(void **state)
 {
     struct fixture *f = *state;
     f->lim.ws_rate = 0;
+    f->lim.max_per_ip = 0; /* 500 sockets from 127.0.0.1 */
     run(f, client_ws_idle_memory);
     assert_int_equal(f->ws_opens, IDLE_N + 1);
     print_message("heap per idle WebSocket: %ld bytes (%d sockets)\n", f->idle_bytes, IDLE_N);
@@ -1660,6 +1732,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_header_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_per_ip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_per_ip_exempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_respond, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_handshake, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_echo, setup, teardown),

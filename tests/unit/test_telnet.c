@@ -935,7 +935,7 @@ static void client_long_line(struct fixture *f)
     CHECK(tc_expect(c, "got[16]:0123456789abcdef\r\n"));
     tc_line(c, "0123456789abcdefg");
     CHECK(tc_expect(c, "Line too long (at most 16 bytes); ignored.\r\n"));
-    char big[300];
+    char big[200]; /* dropped; 16 * max_line would close (test_giant_line) */
     memset(big, 'z', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     tc_line(c, big);
@@ -1094,6 +1094,114 @@ static void test_subneg_overflow(void **state)
     assert_int_equal(f->final.limit_closes, 1);
 }
 
+/* Option storms, counted on the raw bytes: refused options (IAC WILL 99),
+ * which libtelnet answers without an event. Under the burst: served
+ * (control); over it: closed. */
+static void client_storm(struct fixture *f)
+{
+    char burst[3 * 60];
+    for (int i = 0; i < 60; i++)
+        memcpy(burst + 3 * i, "\xff\xfb\x63", 3);
+    struct tcli *ok = tc_open(f, NULL, 1);
+    tc_send_raw(ok, burst, 3 * 20); /* 20 (+ the handful at connect) < 50 */
+    CHECK(tc_sync(ok));
+    struct tcli *c = tc_open(f, NULL, 1);
+    tc_send_raw(c, burst, sizeof burst); /* 60 more: over the burst of 50 */
+    TC_WAIT(c, c->eof);
+    CHECK(c->eof);
+    tc_close(c);
+    CHECK(tc_sync(ok)); /* the neighbour is untouched */
+    tc_close(ok);
+}
+
+static void test_option_storm(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.cmd_rate = 1;
+    f->lim.cmd_burst = 50;
+    run(f, client_storm);
+    assert_int_equal(f->final.limit_closes, 1);
+}
+
+/* A slow storm: within the rate, but over the negotiation total. */
+static void client_negotiations(struct fixture *f)
+{
+    struct tcli *c = tc_open(f, NULL, 1);
+    for (int i = 0; i < 10; i++) {
+        tc_send_raw(c, "\xff\xfb\x63", 3);
+        CHECK(tc_sync(c)); /* 10 (+ those at connect) < 40: served */
+    }
+    for (int i = 0; i < 40 && !c->eof; i++) {
+        tc_send_raw(c, "\xff\xfb\x63", 3);
+        sleep_ms(2);
+        (void)tc_sync(c);
+    }
+    CHECK(c->eof);
+    tc_close(c);
+}
+
+static void test_negotiation_total(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.max_negotiations = 40;
+    run(f, client_negotiations);
+    assert_int_equal(f->final.limit_closes, 1);
+}
+
+/* An unterminated subnegotiation is closed at max_subneg while it is still
+ * arriving, not at libtelnet's 16 KiB; a whole one of that size is fine. */
+static void client_subneg_open(struct fixture *f)
+{
+    static char body[1000];
+    memset(body, 'a', sizeof body);
+    struct tcli *ok = tc_open(f, NULL, 1);
+    memcpy(body, "Char.Pad \"", 10);
+    body[299] = '"';
+    telnet_subnegotiation(ok->tn, GMCP, body, 300); /* exactly max_subneg */
+    CHECK(tc_sync(ok));
+    struct tcli *c = tc_open(f, NULL, 1);
+    tc_send_raw(c, "\xff\xfa\xc9", 3); /* IAC SB GMCP, never IAC SE */
+    tc_send_raw(c, body, 301);
+    TC_WAIT(c, c->eof);
+    CHECK(c->eof);
+    tc_close(c);
+    tc_close(ok);
+}
+
+static void test_subneg_unterminated(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.max_subneg = 300;
+    run(f, client_subneg_open);
+    assert_int_equal(f->final.limit_closes, 1);
+}
+
+/* A line going on past 16 * max_line closes; one just under is dropped. */
+static void client_giant_line(struct fixture *f)
+{
+    static char big[16 * 16 + 1];
+    struct tcli *ok = tc_open(f, NULL, 1);
+    memset(big, 'z', sizeof big);
+    tc_raw(ok, big, 16 * 16 - 2);
+    tc_line(ok, "");
+    CHECK(tc_expect(ok, "Line too long (at most 16 bytes); ignored.\r\n"));
+    CHECK(tc_sync(ok));
+    struct tcli *c = tc_open(f, NULL, 1);
+    tc_raw(c, big, sizeof big);
+    TC_WAIT(c, c->eof);
+    CHECK(c->eof);
+    tc_close(c);
+    tc_close(ok);
+}
+
+static void test_giant_line(void **state)
+{
+    struct fixture *f = *state;
+    f->lim.max_line = 16;
+    run(f, client_giant_line);
+    assert_int_equal(f->final.limit_closes, 1);
+}
+
 /* ---- tests: output and connections ------------------------------------ */
 
 static void client_slow_consumer(struct fixture *f)
@@ -1125,7 +1233,7 @@ static void client_max_connections(struct fixture *f)
     struct tcli *c = tc_connect(f, NULL);
     TC_WAIT(c, c->eof);
     CHECK(c->eof);
-    CHECK(strstr(c->text, "Sorry, the server is full; please try again later.\r\n") != NULL);
+    CHECK(strstr(c->text, "Sorry, the server is busy; please try again later.\r\n") != NULL);
     CHECK(c->dos[TELNET_TELOPT_TTYPE] == 0);
     tc_close(c);
     /* Room again once one leaves (it takes the server a moment). */
@@ -1493,6 +1601,10 @@ int main(void)
         cmocka_unit_test(test_limits_default),
         cmocka_unit_test(test_bad_bind),
         cmocka_unit_test_setup_teardown(test_offers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_option_storm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_negotiation_total, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subneg_unterminated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_giant_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_naws, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ttype, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gmcp, setup, teardown),

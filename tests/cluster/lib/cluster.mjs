@@ -193,10 +193,31 @@ function sanitizeName(s) {
     return String(s || 'test').replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 80);
 }
 
+/*
+ * The admin token every cluster of this process is started with
+ * (--admin-token-file) and that runWarren hands to `warren ctl` through
+ * WARREN_ADMIN_TOKEN_FILE, as an operator's ctl reads it. A test that needs
+ * another token or none passes opts.adminTokenFile (null: no flag).
+ */
+let adminTokenPath = null;
+export function adminTokenFile() {
+    if (adminTokenPath === null) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-admin-'));
+        adminTokenPath = path.join(dir, 'admin-token');
+        fs.writeFileSync(adminTokenPath, crypto.randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+        process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+    return adminTokenPath;
+}
+export function adminToken() {
+    return fs.readFileSync(adminTokenFile(), 'utf8').trim();
+}
+
 /** Run `warren ARGS...` to completion: {code, signal, stdout, stderr}. */
-export function runWarren(args, { timeout = 15000 } = {}) {
+export function runWarren(args, { timeout = 15000, env } = {}) {
     return new Promise((resolve) => {
-        execFile(warrenBin(), args, { timeout, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+        const e = env || { ...process.env, WARREN_ADMIN_TOKEN_FILE: adminTokenFile() };
+        execFile(warrenBin(), args, { timeout, maxBuffer: 8 << 20, env: e }, (err, stdout, stderr) => {
             let code = 0;
             let signal = null;
             if (err) {
@@ -254,7 +275,7 @@ export class Cluster {
         this.nodes = [];
         this.clients = new Set();
         this.stopped = false;
-        this.artifactDir = path.join(ARTIFACTS, this.name);
+        this.artifactDir = opts.artifactDir || path.join(ARTIFACTS, this.name);
         this.tmp = '';
     }
 
@@ -288,9 +309,12 @@ export class Cluster {
         if (n.telnetPort) a.push('--telnet', n.telnet);
         if (!this.opts.single) a.push('--peers', this.peersArg());
         a.push('--data', n.dataDir, '--cookie-file', n.cookieFile);
+        const token = this.opts.adminTokenFile === undefined ? adminTokenFile() : this.opts.adminTokenFile;
+        if (token) a.push('--admin-token-file', token);
         if (this.opts.electionTimeout) a.push('--election-timeout', String(this.opts.electionTimeout));
         if (this.opts.heartbeat) a.push('--heartbeat', String(this.opts.heartbeat));
         if (this.opts.extraArgs) a.push(...this.opts.extraArgs);
+        if (this.opts.nodeArgs) a.push(...this.opts.nodeArgs(n.id));
         return a;
     }
 
@@ -367,6 +391,7 @@ export class Cluster {
                 n.exit = { code, signal };
                 if (!n.expectExit) n.unexpectedExits.push({ code, signal, at: new Date().toISOString() });
             }
+            if (this.opts.onExit) this.opts.onExit(n, proc.pid, code, signal, n.proc !== proc || n.expectExit);
             try {
                 fs.appendFileSync(n.logFile, `==== harness: node ${id} exited code=${code} signal=${signal}${n.expectExit ? '' : ' (UNEXPECTED)'}\n`);
             } catch {
@@ -444,6 +469,7 @@ export class Cluster {
                 result[n.id] = r;
             }),
         );
+        if (this.opts.afterStop) await this.opts.afterStop(this);
         if (process.env.WARREN_KEEP !== '1' && this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
         return result;
     }
@@ -605,6 +631,13 @@ export class Cluster {
  * extraArgs, env; hosts ({id: ip} or id => ip: the IP a node binds --cluster
  * and --http to, default 127.0.0.1), commandPrefix ({id: argv} or id => argv:
  * run the node as `argv... warren node ...`, e.g. ['ip','netns','exec',NS]).
+ * nodeArgs (id => argv: more arguments for node id only).
+ * Hooks (the nemesis runner's): artifactDir (where node logs and
+ * cluster.json go, emptied first; default tests/artifacts/<name>),
+ * prepare(cluster) (after the dirs exist, before any node starts),
+ * onExit(node, pid, code, signal, expected) (every process end),
+ * afterStop(cluster) (in stop(), once the nodes are gone, before the temp
+ * dirs are removed).
  */
 export async function startCluster(opts = {}) {
     const o = { n: 3, ...opts };
@@ -612,6 +645,7 @@ export async function startCluster(opts = {}) {
     liveClusters.add(c);
     try {
         await c._setup();
+        if (o.prepare) await o.prepare(c);
         await Promise.all(c.nodes.map((n) => c.start(n.id)));
     } catch (e) {
         c.dumpLogs();

@@ -17,6 +17,18 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
 const TABLE = 'wrp_partition';
+const LOSS_TABLE = 'wrp_loss';
+
+/* Does this kernel have the netem qdisc? Probed once, on a real link of the topology. */
+let netemProbe = null;
+function netemSupported(dev) {
+    if (!netemProbe) {
+        netemProbe = run('tc', ['qdisc', 'replace', 'dev', dev, 'root', 'netem', 'delay', '1ms'])
+            .then(() => run('tc', ['qdisc', 'del', 'dev', dev, 'root']).then(() => true, () => true))
+            .catch(() => false);
+    }
+    return netemProbe;
+}
 
 /* ip and nft live in /usr/sbin, which a non-login PATH may lack. */
 const bins = new Map();
@@ -26,7 +38,7 @@ function bin(name) {
 }
 
 function run(cmd, args, { timeout = 10000, input } = {}) {
-    if (cmd === 'ip' || cmd === 'nft') cmd = bin(cmd);
+    if (cmd === 'ip' || cmd === 'nft' || cmd === 'tc') cmd = bin(cmd);
     return new Promise((resolve, reject) => {
         const child = execFile(cmd, args, { timeout }, (err, stdout, stderr) => {
             if (err) {
@@ -62,7 +74,8 @@ function which(bin) {
     return null;
 }
 
-function pidAlive(pid) {
+/** Does process @pid exist (EPERM: it does, owned by someone else)? */
+export function pidAlive(pid) {
     try {
         process.kill(pid, 0);
         return true;
@@ -232,9 +245,12 @@ export class NetnsTopology {
      * Cut node `id` off from `peers` (ids): nftables rules in its namespace drop
      * every IPv4 packet from and to their addresses (or, with `ports`, only TCP
      * on those ports in either direction). The gateway (the test process) is
-     * not affected, so clients keep their connections.
+     * not affected, so clients keep their connections. With `direction`
+     * 'in' (or 'out') only packets arriving from (or sent to) the peers are
+     * dropped: a one-way cut (default 'both').
      */
-    async isolate(id, peers, { ports } = {}) {
+    async isolate(id, peers, { ports, direction = 'both' } = {}) {
+        if (!['both', 'in', 'out'].includes(direction)) throw new Error(`isolate: bad direction ${direction}`);
         const addrs = peers.map((p) => this.ip(p)).join(', ');
         const match = (dir) => {
             const a = dir === 'in' ? 'saddr' : 'daddr';
@@ -245,11 +261,11 @@ export class NetnsTopology {
         const rules = `table inet ${TABLE} {
   chain input {
     type filter hook input priority -10; policy accept;
-    ${match('in')}
+    ${direction === 'out' ? '' : match('in')}
   }
   chain output {
     type filter hook output priority -10; policy accept;
-    ${match('out')}
+    ${direction === 'in' ? '' : match('out')}
   }
 }
 `;
@@ -261,6 +277,53 @@ export class NetnsTopology {
     async heal(id) {
         await run('ip', ['netns', 'exec', this.ns(id), bin('nft'), 'delete', 'table', 'inet', TABLE]);
         this.isolated.delete(id);
+    }
+
+    /**
+     * Slow node `id`'s link: `delayMs` (with `jitterMs`) each way and
+     * `lossPct` percent of packets lost each way, on both ends of its veth
+     * (the bridge side shapes what the node receives, the namespace side
+     * what it sends), so clients on the bridge are slowed too, as on a real
+     * network. With `tc netem` when the kernel has it; otherwise (no
+     * sch_netem, as in some VMs) a `tbf` queue of `rateKbit` whose latency
+     * bound is `delayMs` (delay only under load) and an nftables rule in the
+     * namespace that drops `lossPct` percent at random. Replaces an earlier
+     * slowing of the node. Resolves the method used: 'netem' or 'tbf+nft'.
+     */
+    async netem(id, { delayMs = 0, jitterMs = 0, lossPct = 0, rateKbit = 512 } = {}) {
+        if (await netemSupported(this.hostVeth(id))) {
+            const spec = ['netem', 'delay', `${delayMs}ms`, `${jitterMs}ms`, 'loss', `${lossPct}%`];
+            await run('tc', ['qdisc', 'replace', 'dev', this.hostVeth(id), 'root', ...spec]);
+            await run('ip', ['netns', 'exec', this.ns(id), bin('tc'), 'qdisc', 'replace', 'dev', this.nsVeth(id), 'root', ...spec]);
+            return 'netem';
+        }
+        const spec = ['tbf', 'rate', `${rateKbit}kbit`, 'burst', '16kb', 'latency', `${Math.max(1, delayMs + jitterMs)}ms`];
+        await run('tc', ['qdisc', 'replace', 'dev', this.hostVeth(id), 'root', ...spec]);
+        await run('ip', ['netns', 'exec', this.ns(id), bin('tc'), 'qdisc', 'replace', 'dev', this.nsVeth(id), 'root', ...spec]);
+        await run('ip', ['netns', 'exec', this.ns(id), bin('nft'), 'delete', 'table', 'inet', LOSS_TABLE]).catch(() => {});
+        if (lossPct > 0) {
+            const drop = (dir) => `${dir === 'in' ? 'iifname' : 'oifname'} != "lo" numgen random mod 100 < ${Number(lossPct)} drop`;
+            const rules = `table inet ${LOSS_TABLE} {
+  chain input {
+    type filter hook input priority -5; policy accept;
+    ${drop('in')}
+  }
+  chain output {
+    type filter hook output priority -5; policy accept;
+    ${drop('out')}
+  }
+}
+`;
+            await run('ip', ['netns', 'exec', this.ns(id), bin('nft'), '-f', '-'], { input: rules });
+        }
+        return 'tbf+nft';
+    }
+
+    /** Undo netem() on node `id` (both ends, either method); no error when there is nothing. */
+    async clearNetem(id) {
+        await run('tc', ['qdisc', 'del', 'dev', this.hostVeth(id), 'root']).catch(() => {});
+        await run('ip', ['netns', 'exec', this.ns(id), bin('tc'), 'qdisc', 'del', 'dev', this.nsVeth(id), 'root']).catch(() => {});
+        await run('ip', ['netns', 'exec', this.ns(id), bin('nft'), 'delete', 'table', 'inet', LOSS_TABLE]).catch(() => {});
     }
 
     /** The partition rules in node `id`'s namespace ('' when none). */
