@@ -547,23 +547,27 @@ static void arena_leader_tick(void *g)
     struct wr_writer p;
     wr_writer_init(&p, 16);
 
-    /* Nodes not heard from: their clients are gone with them. */
-    uint64_t ids[WR_MAX_PEERS];
-    size_t n_ids = wr_node_members(n->wn, ids, WR_MAX_PEERS);
-    for (size_t i = 0; i < n_ids; i++) {
-        uint64_t id = ids[i], silent = wr_node_peer_silent_ms(n->wn, id);
-        if (silent < wr_node_down_after_ms(n->wn))
+    /* Nodes not heard from, or no longer members (removed): their clients
+     * are gone with them. Each node with connected players, once. */
+    for (size_t i = 0; i < count; i++) {
+        if (!all[i].connected)
             continue;
-        bool has_players = false;
-        for (size_t k = 0; k < count && !has_players; k++)
-            has_players = all[k].node == id && all[k].connected;
-        if (has_players) {
+        uint64_t id = all[i].node;
+        bool seen_before = false;
+        for (size_t k = 0; k < i && !seen_before; k++)
+            seen_before = all[k].connected && all[k].node == id;
+        uint64_t silent = wr_node_peer_silent_ms(n->wn, id);
+        if (seen_before || silent < wr_node_down_after_ms(n->wn))
+            continue;
+        if (silent == UINT64_MAX)
+            wr_info("arena: node %llu is no longer a member; disconnecting its players",
+                    (unsigned long long)id);
+        else
             wr_info("arena: node %llu unreachable for %llu ms; disconnecting its players",
                     (unsigned long long)id, (unsigned long long)silent);
-            p.len = 0;
-            wr_arena_encode_node_down(&p, (uint32_t)id);
-            submit_arena_once(n, WR_ARENA_NODE_DOWN, &p);
-        }
+        p.len = 0;
+        wr_arena_encode_node_down(&p, (uint32_t)id);
+        submit_arena_once(n, WR_ARENA_NODE_DOWN, &p);
     }
 
     /* Grace periods over, once a second. Log time stamps are the leaders'

@@ -42,6 +42,10 @@ struct wr_raft {
     void *stop_arg;
     uint64_t stop_started;
     int handles_open;
+    char *data_dir, *address;
+    struct wr_raft_peer *peers; /* the bootstrap configuration */
+    size_t n_peers;
+    bool changing; /* a membership change of ours is in flight */
 };
 
 const char *wr_role_name(enum wr_role role)
@@ -213,18 +217,23 @@ static void poll_status(struct wr_raft *r)
     }
 }
 
+void wr_raft_nodes_at(struct wr_raft *r, size_t i, struct wr_raft_node *out)
+{
+    const struct raft_server *sv = &r->raft->configuration.servers[i];
+    out->id = sv->id;
+    snprintf(out->address, sizeof out->address, "%s", sv->address);
+    out->voter = sv->role == RAFT_VOTER;
+    out->role = sv->role == RAFT_VOTER     ? "voter"
+                : sv->role == RAFT_STANDBY ? "standby"
+                                           : "spare";
+}
+
 size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max)
 {
-    const struct raft_configuration *c = &r->raft->configuration;
-    size_t n = 0;
-    for (unsigned i = 0; i < c->n && n < max; i++, n++) {
-        out[n].id = c->servers[i].id;
-        snprintf(out[n].address, sizeof out[n].address, "%s", c->servers[i].address);
-        out[n].role = c->servers[i].role == RAFT_VOTER     ? "voter"
-                      : c->servers[i].role == RAFT_STANDBY ? "standby"
-                                                           : "spare";
-    }
-    return n;
+    size_t n = r->raft->configuration.n;
+    for (size_t i = 0; i < n && i < max; i++)
+        wr_raft_nodes_at(r, i, &out[i]);
+    return n < max ? n : max;
 }
 
 bool wr_raft_peer_recent(struct wr_raft *r, uint64_t id)
@@ -329,6 +338,9 @@ static void pad_short_open_segments(const char *dir)
 
 static void free_glue(struct wr_raft *r)
 {
+    free(r->peers);
+    free(r->data_dir);
+    free(r->address);
     if (r->transport_inited)
         wr_transport_close(&r->transport);
     if (r->lock_fd >= 0)
@@ -358,9 +370,21 @@ static int guarded_send(struct raft_io *io, struct raft_io_send *req,
     return uv_send(io, req, message, cb);
 }
 
-int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
-                  const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
-                  size_t errlen)
+bool wr_raft_has_log(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    for (int i = 1; i <= 2; i++) {
+        snprintf(path, sizeof path, "%s/metadata%d", dir, i);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+            return true;
+    }
+    return false;
+}
+
+int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
+                 const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
+                 size_t errlen)
 {
     struct wr_raft *r = wr_calloc(1, sizeof *r);
     int rv;
@@ -382,6 +406,7 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
     }
     r->transport_inited = true;
     wr_transport_set_fwd_accept(&r->transport, hooks->on_fwd_accept, hooks->data);
+    wr_transport_set_member_accept(&r->transport, hooks->on_member_accept, hooks->data);
     wr_transport_set_limits(&r->transport, cfg->handshake_timeout_ms, cfg->max_handshakes_per_ip);
 
     rv = raft_uv_init(&r->io, loop, cfg->data_dir, &r->transport);
@@ -406,32 +431,61 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
     }
     r->raft_inited = true;
     r->raft->data = r;
+    r->data_dir = wr_strdup(cfg->data_dir);
+    r->n_peers = cfg->n_peers;
+    r->peers = wr_malloc((cfg->n_peers ? cfg->n_peers : 1) * sizeof *r->peers);
+    if (cfg->n_peers > 0)
+        memcpy(r->peers, cfg->peers, cfg->n_peers * sizeof *r->peers);
+    r->address = wr_strdup(cfg->address);
     raft_set_election_timeout(r->raft, cfg->election_timeout_ms);
     raft_set_heartbeat_timeout(r->raft, cfg->heartbeat_ms);
     set_tunables(r, cfg);
+    *out = r;
+    return 0;
 
-    /* Bootstrap every start; an existing log answers CANTBOOTSTRAP, which
-     * means "already a member" and is fine. */
-    struct raft_configuration conf;
-    raft_configuration_init(&conf);
-    for (size_t i = 0; i < cfg->n_peers; i++) {
-        rv = raft_configuration_add(&conf, cfg->peers[i].id, cfg->peers[i].address, RAFT_VOTER);
-        if (rv != 0) {
-            snprintf(err, errlen, "peer %llu (%s): %s", (unsigned long long)cfg->peers[i].id,
-                     cfg->peers[i].address, wr__raft_code_name(rv));
-            raft_configuration_close(&conf);
+err_after_lock:
+    free_glue(r);
+    return -1;
+}
+
+/* raft_init succeeded: the only clean way out is raft_close, which is
+ * asynchronous. Run the loop until it is done, then free everything. */
+void wr_raft_abandon(struct wr_raft *r)
+{
+    r->closing = true;
+    raft_close(r->raft, NULL);
+    uv_run(r->loop, UV_RUN_DEFAULT);
+    raft_uv_close(&r->io);
+    free_glue(r);
+}
+
+int wr_raft_begin(struct wr_raft *r, bool bootstrap, char *err, size_t errlen)
+{
+    int rv;
+    if (bootstrap) {
+        /* An existing log answers CANTBOOTSTRAP, which means "already a
+         * member" and is fine. */
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        for (size_t i = 0; i < r->n_peers; i++) {
+            rv = raft_configuration_add(&conf, r->peers[i].id, r->peers[i].address, RAFT_VOTER);
+            if (rv != 0) {
+                snprintf(err, errlen, "peer %llu (%s): %s", (unsigned long long)r->peers[i].id,
+                         r->peers[i].address, wr__raft_code_name(rv));
+                raft_configuration_close(&conf);
+                goto err_after_raft_init;
+            }
+        }
+        rv = raft_bootstrap(r->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rv == 0)
+            wr_info("raft: bootstrapped a new cluster of %zu voter(s) in %s", r->n_peers,
+                    r->data_dir);
+        else if (rv != RAFT_CANTBOOTSTRAP) {
+            snprintf(err, errlen, "raft_bootstrap failed: %s (%d) %s", wr__raft_code_name(rv), rv,
+                     raft_errmsg(r->raft));
             goto err_after_raft_init;
         }
-    }
-    rv = raft_bootstrap(r->raft, &conf);
-    raft_configuration_close(&conf);
-    if (rv == 0)
-        wr_info("raft: bootstrapped a new cluster of %zu voter(s) in %s", cfg->n_peers,
-                cfg->data_dir);
-    else if (rv != RAFT_CANTBOOTSTRAP) {
-        snprintf(err, errlen, "raft_bootstrap failed: %s (%d) %s", wr__raft_code_name(rv), rv,
-                 raft_errmsg(r->raft));
-        goto err_after_raft_init;
     }
 
     rv = raft_start(r->raft);
@@ -439,27 +493,32 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
         /* errmsg is empty for a port in use (the notes, section 4.8). */
         snprintf(err, errlen, "raft_start failed: %s (%d) %s %s (is %s free?)",
                  wr__raft_code_name(rv), rv, raft_errmsg(r->raft), r->transport.errmsg,
-                 cfg->address);
+                 r->address);
         goto err_after_raft_init;
     }
 
-    uv_timer_init(loop, &r->poll);
+    uv_timer_init(r->loop, &r->poll);
     r->poll.data = r;
     r->handles_open = 1;
     uv_timer_start(&r->poll, poll_cb, POLL_MS, POLL_MS);
-    *out = r;
     return 0;
 
 err_after_raft_init:
-    /* raft_init succeeded: the only clean way out is raft_close, which is
-     * asynchronous. Run the loop until it is done. */
-    r->closing = true;
-    raft_close(r->raft, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    raft_uv_close(&r->io);
-err_after_lock:
-    free_glue(r);
+    wr_raft_abandon(r);
     return -1;
+}
+
+int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
+                  const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
+                  size_t errlen)
+{
+    struct wr_raft *r;
+    if (wr_raft_open(&r, loop, cfg, fsm, hooks, err, errlen) != 0)
+        return -1;
+    if (wr_raft_begin(r, !cfg->no_bootstrap, err, errlen) != 0)
+        return -1;
+    *out = r;
+    return 0;
 }
 
 static void maybe_finish_stop(struct wr_raft *r);
@@ -599,6 +658,174 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg)
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)
 {
     return &r->transport;
+}
+
+/* ---- membership ------------------------------------------------------ */
+
+size_t wr_raft_node_count(struct wr_raft *r)
+{
+    return r->raft->configuration.n;
+}
+
+bool wr_raft_node_find(struct wr_raft *r, uint64_t id, struct wr_raft_node *out)
+{
+    const struct raft_configuration *c = &r->raft->configuration;
+    for (unsigned i = 0; i < c->n; i++) {
+        if (c->servers[i].id != id)
+            continue;
+        if (out != NULL)
+            wr_raft_nodes_at(r, i, out);
+        return true;
+    }
+    return false;
+}
+
+bool wr_raft_changing(struct wr_raft *r)
+{
+    if (r->changing)
+        return true;
+    return raft_state(r->raft) == RAFT_LEADER &&
+           (r->raft->leader_state.change != NULL || r->raft->leader_state.promotee_id != 0);
+}
+
+const char *wr_raft_strerror(int code)
+{
+    switch (code) {
+    case 0: return "ok";
+    case WR_ENOTLEADER: return "this node is not the leader";
+    case WR_ESHUTDOWN: return "the node is shutting down";
+    case WR_ELOST: return "leadership lost before the change committed (it may still commit)";
+    case WR_EDUPLICATE: return "a node with that id is already a member";
+    case WR_EBUSY: return "another membership change is in progress; try again in a moment";
+    case WR_EBADID: return "no such member (or not a voter)";
+    case WR_EBADROLE: return "the node already has that role";
+    case WR_ENOVOTER: return "no other voter to hand the leadership to";
+    case WR_EINVAL: return "invalid id or address";
+    case WR_ECATCHUP: return "the node did not catch up with the log in time (is it running?)";
+    default: return "unknown error";
+    }
+}
+
+static int map_change_status(int status)
+{
+    switch (status) {
+    case 0: return 0;
+    case RAFT_NOTLEADER: return WR_ENOTLEADER;
+    case RAFT_SHUTDOWN: return WR_ESHUTDOWN;
+    case RAFT_DUPLICATEID: return WR_EDUPLICATE;
+    case RAFT_CANTCHANGE: return WR_EBUSY;
+    case RAFT_BADID: return WR_EBADID;
+    case RAFT_BADROLE: return WR_EBADROLE;
+    case RAFT_NOTFOUND: return WR_ENOVOTER;
+    case RAFT_NOMEM:
+    case RAFT_INVALID: return WR_EINVAL;
+    case RAFT_NOCONNECTION: return WR_ECATCHUP;
+    default: return WR_ELOST;
+    }
+}
+
+struct change_req {
+    struct raft_change req;
+    struct wr_raft *r;
+    wr_raft_done_cb cb;
+    void *arg;
+};
+
+static void change_cb(struct raft_change *req, int status)
+{
+    struct change_req *c = req->data;
+    c->r->changing = false;
+    c->cb(c->arg, map_change_status(status));
+    free(c);
+}
+
+/* One change at a time (libraft refuses a second with CANTCHANGE, and the
+ * notes found concurrent adds racing): @op runs only when none is ours. */
+enum change_op { CHANGE_ADD, CHANGE_PROMOTE, CHANGE_REMOVE };
+
+static int change(struct wr_raft *r, enum change_op op, uint64_t id, const char *address,
+                  wr_raft_done_cb cb, void *arg)
+{
+    if (r->closing)
+        return WR_ESHUTDOWN;
+    if (raft_state(r->raft) != RAFT_LEADER)
+        return WR_ENOTLEADER;
+    if (id == 0)
+        return WR_EINVAL;
+    if (wr_raft_changing(r))
+        return WR_EBUSY;
+    struct change_req *c = wr_malloc(sizeof *c);
+    c->req.data = c;
+    c->r = r;
+    c->cb = cb;
+    c->arg = arg;
+    int rv;
+    switch (op) {
+    case CHANGE_ADD: rv = raft_add(r->raft, &c->req, id, address, change_cb); break;
+    case CHANGE_PROMOTE: rv = raft_assign(r->raft, &c->req, id, RAFT_VOTER, change_cb); break;
+    default: rv = raft_remove(r->raft, &c->req, id, change_cb); break;
+    }
+    if (rv != 0) {
+        free(c);
+        return map_change_status(rv);
+    }
+    r->changing = true;
+    return 0;
+}
+
+int wr_raft_add(struct wr_raft *r, uint64_t id, const char *address, wr_raft_done_cb cb,
+                void *arg)
+{
+    return change(r, CHANGE_ADD, id, address, cb, arg);
+}
+
+int wr_raft_promote(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg)
+{
+    return change(r, CHANGE_PROMOTE, id, NULL, cb, arg);
+}
+
+int wr_raft_remove(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg)
+{
+    return change(r, CHANGE_REMOVE, id, NULL, cb, arg);
+}
+
+struct transfer_req {
+    struct raft_transfer req;
+    struct wr_raft *r;
+    wr_raft_done_cb cb;
+    void *arg;
+};
+
+static void transfer_cb(struct raft_transfer *req)
+{
+    struct transfer_req *t = req->data;
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader(t->r->raft, &leader, &address);
+    bool moved = leader != 0 && leader != t->r->raft->id;
+    t->cb(t->arg, moved ? 0 : WR_ELOST);
+    free(t);
+}
+
+int wr_raft_transfer(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg)
+{
+    if (r->closing)
+        return WR_ESHUTDOWN;
+    if (raft_state(r->raft) != RAFT_LEADER)
+        return WR_ENOTLEADER;
+    if (r->raft->transfer != NULL)
+        return WR_EBUSY;
+    struct transfer_req *t = wr_calloc(1, sizeof *t);
+    t->req.data = t;
+    t->r = r;
+    t->cb = cb;
+    t->arg = arg;
+    int rv = raft_transfer(r->raft, &t->req, id, transfer_cb);
+    if (rv != 0) {
+        free(t);
+        return map_change_status(rv);
+    }
+    return 0;
 }
 
 /* ---- test seam: glue around a raft_fixture server -------------------- */

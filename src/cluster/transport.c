@@ -14,7 +14,10 @@
  *     status: 0 ok, 1 bad MAC, 2 wrong target id, 3 bad channel/format
  *     MAC_s = HMAC(K, "S" | Nc | Ns | server_id u64 | chan)  (all zero if status != 0)
  *
- * chan is WR_CHAN_RAFT (1) or WR_CHAN_FWD (2); addr is the dialler's own
+ * chan is WR_CHAN_RAFT (1), WR_CHAN_FWD (2) or WR_CHAN_MEMBER (3); on
+ * the membership channel target_id may be 0 ("whichever node listens at
+ * this address", for `warren node --join IP:PORT`), and MAC_s then binds
+ * server_id 0, the id that was dialled. addr is the dialler's own
  * "IPv4:port", 1..255 bytes in 0x21..0x7e. After a status-0 reply, the
  * same TCP stream carries the channel's bytes (Raft or forwarding), with no
  * further framing from us.
@@ -138,6 +141,7 @@ struct hs {
     uint8_t status;   /* server: reply status sent */
     int fail;         /* dial: libuv code reported from the close callback */
     uint64_t peer_id; /* server: claimed client id; client: id dialled */
+    uint64_t target_id; /* server: the id the client dialled (ours, or 0) */
     uint8_t ns[NONCE_LEN];
     uint8_t nc[NONCE_LEN];
     char peer[64];                     /* server: "IP:PORT" of the socket */
@@ -171,6 +175,8 @@ struct wr_transport {
     raft_uv_accept_cb accept_cb;
     wr_fwd_accept_cb fwd_cb;
     void *fwd_data;
+    wr_fwd_accept_cb member_cb;
+    void *member_data;
     uv_timer_t sweep;
     bool sweep_init;
     bool closing;
@@ -308,7 +314,7 @@ int wr__transport_parse_hello(const uint8_t *buf, size_t len, struct wr__hello *
         return WR__HELLO_BAD_MAGIC;
     if (len > MAGIC_LEN) {
         uint8_t chan = buf[MAGIC_LEN];
-        if (chan != WR_CHAN_RAFT && chan != WR_CHAN_FWD)
+        if (chan != WR_CHAN_RAFT && chan != WR_CHAN_FWD && chan != WR_CHAN_MEMBER)
             return WR__HELLO_BAD_CHAN;
         out->chan = chan;
     }
@@ -518,7 +524,7 @@ static void srv_reply(struct hs *hs, uint8_t status) {
     p = put_le(p, status, 1);
     if (status == ST_OK) {
         uint8_t msg[MAC_S_MSG_LEN];
-        mac_server_msg(hs->nc, hs->ns, tr->id, hs->chan, msg);
+        mac_server_msg(hs->nc, hs->ns, hs->target_id, hs->chan, msg);
         crypto_auth(p, msg, sizeof msg, tr->key);
     } else {
         memset(p, 0, MAC_LEN);
@@ -545,6 +551,7 @@ static void srv_check_hello(struct hs *hs) {
     }
     hs->chan = h.chan;
     hs->peer_id = h.client_id;
+    hs->target_id = h.target_id;
     memcpy(hs->nc, h.nc, NONCE_LEN);
     memcpy(hs->addr, h.addr, h.addr_len);
     hs->addr[h.addr_len] = '\0';
@@ -556,7 +563,7 @@ static void srv_check_hello(struct hs *hs) {
         srv_reply(hs, ST_BAD_MAC);
         return;
     }
-    if (h.target_id != tr->id) {
+    if (h.target_id != tr->id && !(h.chan == WR_CHAN_MEMBER && h.target_id == 0)) {
         snprintf(why, sizeof why,
                  "node %llu (%.80s) dialled node %llu but this is node %llu (stale address in "
                  "its configuration?)",
@@ -566,10 +573,11 @@ static void srv_check_hello(struct hs *hs) {
         srv_reply(hs, ST_BAD_TARGET);
         return;
     }
-    if (h.chan == WR_CHAN_FWD && tr->fwd_cb == NULL) {
+    if ((h.chan == WR_CHAN_FWD && tr->fwd_cb == NULL) ||
+        (h.chan == WR_CHAN_MEMBER && tr->member_cb == NULL)) {
         snprintf(why, sizeof why,
-                 "node %llu asked for the forward channel, which is not enabled on this node",
-                 (unsigned long long)h.client_id);
+                 "node %llu asked for the %s channel, which is not enabled on this node",
+                 (unsigned long long)h.client_id, h.chan == WR_CHAN_FWD ? "forward" : "membership");
         srv_reject(hs, why);
         srv_reply(hs, ST_BAD_FORMAT);
         return;
@@ -621,10 +629,15 @@ static void srv_handover_fwd(struct hs *hs) {
     uv_tcp_nodelay(tcp, 1);
     tcp->data = NULL;
     uint64_t id = hs->peer_id;
-    wr_debug("accepted forward connection from node %llu (%s)", (unsigned long long)id, hs->peer);
+    uint8_t chan = hs->chan;
+    wr_debug("accepted %s connection from node %llu (%s)",
+             chan == WR_CHAN_FWD ? "forward" : "membership", (unsigned long long)id, hs->peer);
     hs_close(hs); /* closes the original fd; the dup keeps the socket open */
     tr->stats.accepted++;
-    tr->fwd_cb(tr->fwd_data, id, tcp);
+    if (chan == WR_CHAN_FWD)
+        tr->fwd_cb(tr->fwd_data, id, tcp);
+    else
+        tr->member_cb(tr->member_data, id, tcp);
     return;
 
 err_after_tcp_init:
@@ -753,7 +766,7 @@ static void srv_on_bytes(struct hs *hs) {
 /* ---- client side ---- */
 
 static const char *chan_name(uint8_t chan) {
-    return chan == WR_CHAN_FWD ? "forward" : "raft";
+    return chan == WR_CHAN_FWD ? "forward" : chan == WR_CHAN_MEMBER ? "membership" : "raft";
 }
 
 static void cli_fail(struct hs *hs, int uv_status) {
@@ -961,7 +974,7 @@ static void hs_step(struct hs *hs) {
     case HS_SRV_REPLY:
         if (hs->status != ST_OK)
             hs_close(hs);
-        else if (hs->chan == WR_CHAN_FWD)
+        else if (hs->chan == WR_CHAN_FWD || hs->chan == WR_CHAN_MEMBER)
             srv_handover_fwd(hs);
         else
             srv_handover_raft(hs);
@@ -1140,16 +1153,29 @@ void wr_transport_set_fwd_accept(struct raft_uv_transport *t, wr_fwd_accept_cb c
     tr->fwd_data = data;
 }
 
+void wr_transport_set_member_accept(struct raft_uv_transport *t, wr_fwd_accept_cb cb,
+                                    void *data) {
+    struct wr_transport *tr = t->impl;
+    tr->member_cb = cb;
+    tr->member_data = data;
+}
+
 int wr_transport_dial(struct raft_uv_transport *t, struct wr_dial *req, uint64_t id,
                       const char *address, wr_dial_cb cb) {
+    return wr_transport_dial_chan(t, req, WR_CHAN_FWD, id, address, cb);
+}
+
+int wr_transport_dial_chan(struct raft_uv_transport *t, struct wr_dial *req, uint8_t chan,
+                           uint64_t id, const char *address, wr_dial_cb cb) {
     struct wr_transport *tr = t->impl;
-    if (!tr->inited)
+    if (!tr->inited || (chan != WR_CHAN_FWD && chan != WR_CHAN_MEMBER) ||
+        (id == 0 && chan != WR_CHAN_MEMBER))
         return UV_EINVAL;
     if (tr->closing)
         return UV_ECANCELED;
     struct hs *hs = hs_new(tr, HS_DIAL);
     hs->tcp = wr_malloc(sizeof *hs->tcp);
-    hs->chan = WR_CHAN_FWD;
+    hs->chan = chan;
     hs->dial = req;
     req->cb = cb;
     req->impl = hs;

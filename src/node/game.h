@@ -130,10 +130,13 @@ void wr_node_submit_setup(struct wr_node *n, struct wr_cmd *cmd);
 /* Is this node the leader with a current state machine? */
 bool wr_node_leader_ready(const struct wr_node *n);
 
-/* Cluster members as this node knows them (voters of its configuration). */
-size_t wr_node_members(const struct wr_node *n, uint64_t *ids, size_t max);
+/* Cluster members as this node knows them: the voters of its libraft
+ * configuration (nodes join and leave while the cluster runs), as a
+ * malloc'd array of *count ids the caller frees. */
+uint64_t *wr_node_members(const struct wr_node *n, size_t *count);
 /* Leader only: how long the leader has not heard from node @id, in ms (0
- * for itself or a node heard from recently). */
+ * for itself or a node heard from recently; UINT64_MAX for a node that is
+ * not in the configuration: removed, gone for good). */
 uint64_t wr_node_peer_silent_ms(const struct wr_node *n, uint64_t id);
 /* The silence after which a node counts as gone: 3 election timeouts, at
  * least 1 s. */

@@ -35,6 +35,7 @@ struct wr_world {
     struct wr_world_hooks hooks;
     uint64_t now_ms;
     uint64_t next_prune_ms;
+    uint8_t cluster_id[WR_CLUSTER_ID_LEN]; /* all zero until CLUSTER_ID */
 
     struct session *sessions;
     size_t n_sessions, cap_sessions;
@@ -83,7 +84,7 @@ int wr_get_str(struct wr_reader *r, char *dst, size_t cap)
 static uint8_t module_version(uint8_t id)
 {
     if (id == WR_MODULE_CORE)
-        return 1;
+        return WR_CORE_VERSION;
     for (size_t i = 0; i < wr_game_module_count; i++)
         if (wr_game_modules[i]->id == id)
             return wr_game_modules[i]->version;
@@ -163,6 +164,7 @@ static void world_reset(struct wr_world *w)
 {
     w->now_ms = 0;
     w->next_prune_ms = 0;
+    memset(w->cluster_id, 0, sizeof w->cluster_id);
     w->n_sessions = 0;
     wr_u64map_clear(&w->session_idx);
     w->n_reg = 0;
@@ -180,6 +182,11 @@ void *wr_world_module(struct wr_world *w, uint8_t id)
 const char *wr_world_halted(const struct wr_world *w)
 {
     return w->halted[0] ? w->halted : NULL;
+}
+
+const uint8_t *wr_world_cluster_id(const struct wr_world *w)
+{
+    return w->cluster_id;
 }
 
 uint64_t wr_world_now(const struct wr_world *w)
@@ -349,6 +356,16 @@ static enum wr_verdict apply_core(struct wr_world *w, const struct wr_cmd *cmd)
         e->epoch = epoch;
         return WR_APPLIED;
     }
+    case WR_CORE_CLUSTER_ID: {
+        const uint8_t *id = wr_get_bytes(&r, WR_CLUSTER_ID_LEN);
+        if (id == NULL)
+            return WR_MALFORMED;
+        /* The first id applied is the cluster's for good. */
+        static const uint8_t zero[WR_CLUSTER_ID_LEN];
+        if (memcmp(w->cluster_id, zero, sizeof zero) == 0)
+            memcpy(w->cluster_id, id, WR_CLUSTER_ID_LEN);
+        return WR_APPLIED;
+    }
     default:
         return WR_MALFORMED;
     }
@@ -478,6 +495,7 @@ void wr_world_snapshot(struct wr_world *w, struct wr_writer *out)
     wr_put_u8(out, WR_SNAPSHOT_VERSION);
     wr_put_u64(out, w->now_ms);
     wr_put_u64(out, w->next_prune_ms);
+    wr_put_bytes(out, w->cluster_id, WR_CLUSTER_ID_LEN);
 
     /* Sessions in key order: the array's own order depends on history. */
     struct session *sorted = wr_malloc((w->n_sessions ? w->n_sessions : 1) * sizeof *sorted);
@@ -548,6 +566,12 @@ int wr_world_restore(struct wr_world *w, const void *buf, size_t len)
     }
     w->now_ms = wr_get_u64(&r);
     w->next_prune_ms = wr_get_u64(&r);
+    if (version >= 3) {
+        const uint8_t *id = wr_get_bytes(&r, WR_CLUSTER_ID_LEN);
+        if (id == NULL)
+            goto malformed;
+        memcpy(w->cluster_id, id, WR_CLUSTER_ID_LEN);
+    }
     uint32_t n = wr_get_u32(&r);
     if (r.err || n > r.left / 24)
         goto malformed;

@@ -22,7 +22,8 @@
  * Entries of version 1 (written before modules carried versions) have no
  * module_version byte and are read as version 1 of their module.
  *
- *   snapshot = u8 version(2) | u64 now | u64 next_prune | sessions
+ *   snapshot = u8 version(3) | u64 now | u64 next_prune
+ *              | cluster_id[16] (version 3 on) | sessions
  *              | registry | u8 nsections | section*
  *   section  = str module_name | u8 module_version | u32 len | bytes[len]
  * A section of a module this binary does not have, or of a newer version,
@@ -48,7 +49,10 @@
 /* Largest payload of one command: client commands are far smaller; world
  * uploads (the MUD's WORLD_CHUNK) use most of it. */
 #define WR_CMD_MAX_PAYLOAD 16384
-#define WR_SNAPSHOT_VERSION 2
+#define WR_SNAPSHOT_VERSION 3
+/* The core module's version: 2 added CLUSTER_ID. */
+#define WR_CORE_VERSION 2
+#define WR_CLUSTER_ID_LEN 16
 
 /* Core command types. */
 enum {
@@ -56,6 +60,9 @@ enum {
                               node/N; a new incarnation disconnects the
                               players of the node's previous process */
     WR_CORE_PLACE = 2,     /* payload: str name | u64 epoch. Singleton -> cmd.node */
+    WR_CORE_CLUSTER_ID = 3, /* payload: 16 bytes, the cluster's id (drawn by its
+                               first leader); only the first one applied counts,
+                               later ones are no-ops (core version 2) */
 };
 
 /* What applying one command did, reported for every command. */
@@ -104,6 +111,10 @@ void wr_world_snapshot(struct wr_world *w, struct wr_writer *out);
 /* Replace the whole state. Returns 0, or -1 (state then empty) if the bytes
  * are malformed. Emits no events. */
 int wr_world_restore(struct wr_world *w, const void *buf, size_t len);
+
+/* The cluster id committed to the log (WR_CORE_CLUSTER_ID); all zero
+ * until one is applied. */
+const uint8_t *wr_world_cluster_id(const struct wr_world *w);
 
 /* 64-bit hash of the canonical snapshot, as 16 hex digits + NUL. */
 void wr_world_hash(struct wr_world *w, char out[17]);
