@@ -42,7 +42,8 @@ void wr_ctl_usage(FILE *out)
           "                  names); default: $WARREN_ADMIN_TOKEN_FILE, else\n"
           "                  " WR_LOCAL_DEFAULT_DIR "/admin-token when it exists (made by\n"
           "                  `warren cluster up`). Needed by world load, world export and\n"
-          "                  role, and by every command on nodes run with --admin-reads token\n"
+          "                  role and the membership commands, and by every command on nodes\n"
+          "                  run with --admin-reads token\n"
           "  --json          print JSON instead of a table\n"
           "  --force         world export: write into DIR even if it is not empty\n"
           "  -h, --help      print this help and exit\n"
@@ -89,14 +90,31 @@ void wr_ctl_usage(FILE *out)
           "                  (up to 5 s) until the node has applied it, then prints\n"
           "                  \"NAME is a builder now.\" Builders may change the world\n"
           "                  live (dig, redit...), admins also teleport, force and pause\n"
-          "                  zones (docs/mud.md). Loopback only; --json: the answer.\n"
+          "                  zones (docs/mud.md). Loopback only; --json: the answer.\n",
+          out);
+    fputs("  add-node ID IP:PORT\n"
+          "                  add node ID with cluster address IP:PORT as a non-voter\n"
+          "                  (POST /api/cluster/nodes); then start it with an empty\n"
+          "                  --data and --join; the leader makes it a voter once it has\n"
+          "                  caught up. (A node started with --join asks for this\n"
+          "                  itself.) Refused: an id already used with another address,\n"
+          "                  an address already used by another node\n"
+          "  remove-node ID  remove node ID from the cluster (POST /api/cluster/remove);\n"
+          "                  the leader hands its leadership over first if ID leads. The\n"
+          "                  removed node closes its clients (they reconnect to another\n"
+          "                  node) and exits. Refused: an unknown id, the last voter\n"
+          "  transfer-leader [ID]\n"
+          "                  hand the leadership to voter ID, or to the most caught-up\n"
+          "                  voter (POST /api/cluster/transfer); prints the new leader.\n"
+          "                  The membership commands need the admin token; sent to a node\n"
+          "                  that is not the leader, they follow its 307 to the leader.\n"
           "\n"
           "Connecting and each wait for an answer time out after 2 s.\n"
           "\n"
           "Exit status: 0 ok; 1 error (node unreachable or answering an error or bad\n"
           "JSON, NAME not registered, world rejected or unreadable, export not\n"
-          "written, no such character, role change not applied in time); 2 usage\n"
-          "error; 3 status found nodes DIVERGED.\n",
+          "written, no such character, role change not applied in time, membership\n"
+          "change refused); 2 usage error; 3 status found nodes DIVERGED.\n",
           out);
 }
 
@@ -704,6 +722,15 @@ int wr_ctl_main(int argc, char **argv)
         return WR_CTL_EXIT_ERROR;
     }
 
+    if (strcmp(cmd, "add-node") == 0 || strcmp(cmd, "remove-node") == 0 ||
+        strcmp(cmd, "transfer-leader") == 0) {
+        int rc = wr__ctl_members(node, cmd, nargs, arg, arg2, as_json);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "warren ctl: cannot write output\n");
+            return WR_CTL_EXIT_ERROR;
+        }
+        return rc;
+    }
     bool takes_name = strcmp(cmd, "whereis") == 0, world = strcmp(cmd, "world") == 0;
     if (strcmp(cmd, "role") == 0) {
         if (nargs != 1 && nargs != 2)
