@@ -42,6 +42,15 @@ static void respond_error(struct wr_http_conn *conn, int status, const char *fmt
     wr_node_respond_json(conn, status, json_pack("{s:s}", "error", msg));
 }
 
+/* Asked of libraft now: the status the node caches is polled every few ms,
+ * and a request right after a leadership transfer must not miss it. */
+static bool leads(struct wr_node *n)
+{
+    struct wr_raft_status st;
+    wr_raft_get_status(n->raft, &st);
+    return st.role == WR_ROLE_LEADER;
+}
+
 static const char *http_of(struct wr_node *n, uint64_t id)
 {
     char name[32];
@@ -220,7 +229,7 @@ static void add_node(struct wr_node *n, struct wr_http_conn *conn, json_t *doc)
                       address ? ": " : "", address ? why : "");
         return;
     }
-    if (n->status.role != WR_ROLE_LEADER) {
+    if (!leads(n)) {
         redirect_to_leader(n, conn, "this node is not the leader");
         return;
     }
@@ -255,7 +264,7 @@ static void remove_node(struct wr_node *n, struct wr_http_conn *conn, json_t *do
     uint64_t id;
     if (body_id(conn, doc, false, &id) != 0)
         return;
-    if (n->status.role != WR_ROLE_LEADER) {
+    if (!leads(n)) {
         redirect_to_leader(n, conn, "this node is not the leader");
         return;
     }
@@ -289,7 +298,7 @@ static void transfer(struct wr_node *n, struct wr_http_conn *conn, json_t *doc)
     uint64_t id;
     if (body_id(conn, doc, true, &id) != 0)
         return;
-    if (n->status.role != WR_ROLE_LEADER) {
+    if (!leads(n)) {
         redirect_to_leader(n, conn, "this node is not the leader");
         return;
     }
