@@ -1638,10 +1638,10 @@ static void test_restore_truncated_and_mutated(void **state)
 }
 
 /* Offsets in the snapshot of a world with no sessions and no registry:
- * u8 version | u64 now | u64 next_prune | u32 0 | u32 0 | u8 nsections |
- * str "arena" | u8 version | u32 len | arena: u16 w | u16 h | u32 next_id
- * | u32 count | players. The arena is the first section. */
-#define SNAP_ARENA_AT (1 + 8 + 8 + 4 + 4 + 1 + 1 + 5 + 1 + 4)
+ * u8 version | u64 now | u64 next_prune | cluster_id[16] | u32 0 | u32 0 |
+ * u8 nsections | str "arena" | u8 version | u32 len | arena: u16 w | u16 h
+ * | u32 next_id | u32 count | players. The arena is the first section. */
+#define SNAP_ARENA_AT (1 + 8 + 8 + 16 + 4 + 4 + 1 + 1 + 5 + 1 + 4)
 
 /* Crafted snapshots that pass the format checks but would break arena
  * invariants if accepted. */
@@ -1688,10 +1688,11 @@ static void test_restore_crafted(void **state)
     /* A player whose session is not the world's: then that session joins. */
     assert_int_equal(do_join(w, &r, 10, 1, 1, 5, 1, "orphan"), WR_APPLIED);
     snap(w, &s);
-    /* The one session record follows the header: u64 key at offset 21. */
-    assert_int_equal(s.base[17], 1);
-    assert_int_equal(s.base[21], 5);
-    s.base[21] = 6;
+    /* The one session record follows the header (and the cluster id): u64
+     * key at offset 37. */
+    assert_int_equal(s.base[33], 1);
+    assert_int_equal(s.base[37], 5);
+    s.base[37] = 6;
     rc = wr_world_restore(w2, s.base, s.len);
     assert_true(rc == 0 || rc == -1);
     assert_int_equal(do_join(w2, &r2, 20, 2, 1, 5, 1, "again"), WR_APPLIED);
@@ -2140,6 +2141,54 @@ static void test_entry_v1_and_incompatible(void **state)
     wr_world_destroy(w);
 }
 
+/* The cluster id: the first CLUSTER_ID applied counts, later ones are
+ * no-ops, a short payload is malformed; it survives a snapshot round trip
+ * and is part of the state hash. */
+static void test_cluster_id(void **state)
+{
+    (void)state;
+    struct rec r;
+    struct wr_world *w = new_world(&r);
+    static const uint8_t zero[WR_CLUSTER_ID_LEN];
+    assert_memory_equal(wr_world_cluster_id(w), zero, WR_CLUSTER_ID_LEN);
+    char h0[17], h1[17];
+    wr_world_hash(w, h0);
+
+    struct wr_writer p;
+    wr_writer_init(&p, 32);
+    wr_put_bytes(&p, "0123456789abcde", 15);
+    assert_int_equal(apply_one(w, &r, 10, 0, WR_MODULE_CORE, WR_CORE_CLUSTER_ID, 1, 0, 0, &p),
+                     WR_MALFORMED);
+    assert_memory_equal(wr_world_cluster_id(w), zero, WR_CLUSTER_ID_LEN);
+    p.len = 0;
+    wr_put_bytes(&p, "0123456789abcdef", 16);
+    assert_int_equal(apply_one(w, &r, 11, 0, WR_MODULE_CORE, WR_CORE_CLUSTER_ID, 1, 0, 0, &p),
+                     WR_APPLIED);
+    assert_memory_equal(wr_world_cluster_id(w), "0123456789abcdef", WR_CLUSTER_ID_LEN);
+    wr_world_hash(w, h1);
+    assert_string_not_equal(h0, h1);
+    p.len = 0;
+    wr_put_bytes(&p, "ffffffffffffffff", 16);
+    assert_int_equal(apply_one(w, &r, 12, 0, WR_MODULE_CORE, WR_CORE_CLUSTER_ID, 2, 0, 0, &p),
+                     WR_APPLIED);
+    assert_memory_equal(wr_world_cluster_id(w), "0123456789abcdef", WR_CLUSTER_ID_LEN);
+    wr_world_hash(w, h1);
+
+    struct wr_writer s;
+    snap(w, &s);
+    struct rec r2;
+    struct wr_world *t = new_world(&r2);
+    assert_int_equal(wr_world_restore(t, s.base, s.len), 0);
+    assert_memory_equal(wr_world_cluster_id(t), "0123456789abcdef", WR_CLUSTER_ID_LEN);
+    char h2[17];
+    wr_world_hash(t, h2);
+    assert_string_equal(h1, h2);
+    wr_writer_free(&s);
+    wr_writer_free(&p);
+    wr_world_destroy(t);
+    wr_world_destroy(w);
+}
+
 /* Snapshot sections carry their module's name and version: a snapshot
  * without a module's section (written before the module existed) restores
  * with that module empty; a section this binary cannot read is refused. */
@@ -2162,8 +2211,9 @@ static void test_snapshot_sections(void **state)
     wr_writer_init(&snap, 256);
     wr_world_snapshot(w, &snap);
     /* Find the section count: it follows the fixed core part, which for
-     * this state is version, now, next_prune, 0 sessions, 0 registry. */
-    size_t at = 1 + 8 + 8 + 4 + 4;
+     * this state is version, now, next_prune, cluster id, 0 sessions, 0
+     * registry. */
+    size_t at = 1 + 8 + 8 + 16 + 4 + 4;
     assert_true(snap.base[at] >= 1);
 
     /* 1. No sections at all: the arena starts empty, the rest restores. */
@@ -2234,6 +2284,7 @@ int main(void)
         cmocka_unit_test(test_restore_garbage),
         cmocka_unit_test(test_restore_truncated_and_mutated),
         cmocka_unit_test(test_restore_crafted),
+        cmocka_unit_test(test_cluster_id),
         cmocka_unit_test(test_malformed_entries),
         cmocka_unit_test(test_fuzz_entries),
     };
