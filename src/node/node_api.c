@@ -61,7 +61,7 @@ void wr_node_send_json(struct wr_conn *c, json_t *obj)
     free(text);
 }
 
-static json_t *cluster_json(struct wr_node *n)
+json_t *wr__node_cluster_json(struct wr_node *n)
 {
     struct wr_raft_status st;
     wr_raft_get_status(n->raft, &st);
@@ -90,13 +90,24 @@ static json_t *cluster_json(struct wr_node *n)
         wr_games[i]->version(n->games[i], v, sizeof v);
         json_object_set_new(versions, wr_games[i]->name, json_string(v));
     }
-    return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "versions", versions,
+    /* What the /admin dashboard charts and counts per node (cumulative:
+     * it takes differences between its samples). */
+    const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
+    const struct wr_http_stats *hs = wr_http_server_stats(n->http);
+    json_t *stats = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:f}", "connections", (json_int_t)n->conns_open, "websockets",
+        (json_int_t)hs->ws_open, "entries_applied", (json_int_t)n->entries_applied,
+        "commands_applied", (json_int_t)n->commands_applied, "commit_latency_count",
+        (json_int_t)ps->commit_latency.count, "commit_latency_sum_ms",
+        ps->commit_latency.sum * 1000.0);
+    return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o, s:o}", "versions",
+                     versions,
                      "id",
                      (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
                      "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
                      "applied_index", (json_int_t)st.applied_index, "last_index",
                      (json_int_t)st.last_index, "state_hash", hash, "ready",
-                     is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
+                     is_ready(n, &why, buf, sizeof buf), "nodes", nodes, "stats", stats);
 }
 
 static const char *const kind_names[] = {"?", "node", "singleton", "player", "zone", "npc"};
@@ -281,7 +292,7 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
         int len = snprintf(body, sizeof body, "%s\n", ok ? "ready" : why);
         wr_http_respond(conn, ok ? 200 : 503, "text/plain", body, (size_t)len);
     } else if (strcmp(p, "/api/cluster") == 0) {
-        wr_node_respond_json(conn, 200, cluster_json(n));
+        wr_node_respond_json(conn, 200, wr__node_cluster_json(n));
     } else if (strcmp(p, "/api/registry") == 0) {
         wr_node_respond_json(conn, 200, registry_json(n));
     } else if (strcmp(p, "/metrics") == 0) {
