@@ -36,6 +36,7 @@ const A = (window.admin = {
     rate: [],            // {t, v} commits per second
     latency: [],         // {t, v} ms, null when no commit that second
     tokenOk: null,
+    stateLog: [],        // {t, state}
 });
 
 let ws = null;
@@ -81,7 +82,11 @@ function message(text) {
 /* ---- the connection --------------------------------------------------- */
 
 function setState(st) {
-    if (A.state !== st) A.state = st;
+    if (A.state !== st) {
+        A.state = st;
+        A.stateLog.push({ t: Date.now(), state: st });
+        if (A.stateLog.length > 200) A.stateLog.shift();
+    }
     renderBar();
 }
 

@@ -134,34 +134,38 @@ void wr_admin_ws_on_change(struct wr_admin_ws *a, const struct wr_raft_status *o
 
 /* ---- polling the members ------------------------------------------- */
 
+static void push(struct wr_admin_ws *a, struct dash *only);
+
+/* One poll of @p ended: keep what it learned. A member going down or
+ * coming back is pushed at once rather than on the next beat, so a kill
+ * shows one poll after it, not one poll plus one beat. */
 static void poll_done(void *arg, int status, int http_status, const char *body, size_t len,
                       const char *err)
 {
     struct peer *p = arg;
+    bool was_up = p->polled && p->ok;
+    bool known = p->polled;
     p->get = NULL;
     p->polled = true;
     p->ok = false;
+    json_t *v = NULL;
     if (status < 0) {
         snprintf(p->error, sizeof p->error, "%s", err);
-        return;
-    }
-    if (http_status != 200) {
+    } else if (http_status != 200) {
         snprintf(p->error, sizeof p->error, "/api/cluster answered HTTP %d%s", http_status,
                  http_status == 401 ? " (its reads need the admin token)" : "");
-        return;
-    }
-    json_error_t jerr;
-    json_t *v = json_loadb(body, len, 0, &jerr);
-    if (!json_is_object(v)) {
+    } else if (v = json_loadb(body, len, 0, NULL), !json_is_object(v)) {
         json_decref(v);
         snprintf(p->error, sizeof p->error, "/api/cluster answered something that is not JSON");
-        return;
+    } else {
+        json_decref(p->view);
+        p->view = v;
+        p->ok = true;
+        p->last_ok = uv_now(p->a->n->loop);
+        p->error[0] = '\0';
     }
-    json_decref(p->view);
-    p->view = v;
-    p->ok = true;
-    p->last_ok = uv_now(p->a->n->loop);
-    p->error[0] = '\0';
+    if (known && was_up != p->ok && !p->a->stopped)
+        push(p->a, NULL);
 }
 
 /* Keep a slot for every member but this node, with its registered HTTP
