@@ -61,7 +61,7 @@ void wr_node_send_json(struct wr_conn *c, json_t *obj)
     free(text);
 }
 
-json_t *wr__node_cluster_json(struct wr_node *n)
+static json_t *cluster_json(struct wr_node *n)
 {
     struct wr_raft_status st;
     wr_raft_get_status(n->raft, &st);
@@ -90,8 +90,21 @@ json_t *wr__node_cluster_json(struct wr_node *n)
         wr_games[i]->version(n->games[i], v, sizeof v);
         json_object_set_new(versions, wr_games[i]->name, json_string(v));
     }
-    /* What the /admin dashboard charts and counts per node (cumulative:
-     * it takes differences between its samples). */
+    return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "versions", versions,
+                     "id",
+                     (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
+                     "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
+                     "applied_index", (json_int_t)st.applied_index, "last_index",
+                     (json_int_t)st.last_index, "state_hash", hash, "ready",
+                     is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
+}
+
+/* /api/cluster: the view above plus this node's load, which the /admin
+ * dashboard charts and counts per node (cumulative: it takes differences
+ * between its samples). */
+json_t *wr__node_cluster_json(struct wr_node *n)
+{
+    json_t *o = cluster_json(n);
     const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
     const struct wr_http_stats *hs = wr_http_server_stats(n->http);
     json_t *stats = json_pack(
@@ -100,14 +113,11 @@ json_t *wr__node_cluster_json(struct wr_node *n)
         "commands_applied", (json_int_t)n->commands_applied, "commit_latency_count",
         (json_int_t)ps->commit_latency.count, "commit_latency_sum_ms",
         ps->commit_latency.sum * 1000.0);
-    return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o, s:o}", "versions",
-                     versions,
-                     "id",
-                     (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
-                     "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
-                     "applied_index", (json_int_t)st.applied_index, "last_index",
-                     (json_int_t)st.last_index, "state_hash", hash, "ready",
-                     is_ready(n, &why, buf, sizeof buf), "nodes", nodes, "stats", stats);
+    if (o != NULL && stats != NULL)
+        json_object_set_new(o, "stats", stats);
+    else
+        json_decref(stats);
+    return o;
 }
 
 static const char *const kind_names[] = {"?", "node", "singleton", "player", "zone", "npc"};
