@@ -48,7 +48,7 @@ struct wr_admin_ws {
     bool running, stopped;
     struct dash *dashes;
     size_t n_dashes;
-    struct peer peers[WR_MAX_PEERS];
+    struct peer peers[WR_ADMIN_WS_MAX_MEMBERS];
     /* "Bearer T" of an authorized dashboard, for polling peers whose reads
      * need the token; "" when none or when reads are open. */
     char auth[WR_ADMIN_TOKEN_MAX + 16];
@@ -69,7 +69,7 @@ struct wr_admin_ws *wr_admin_ws_create(struct wr_node *n)
     a->leaderless_since = a->started_wall;
     uv_timer_init(n->loop, &a->timer);
     a->timer.data = a;
-    for (size_t i = 0; i < WR_MAX_PEERS; i++)
+    for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS; i++)
         a->peers[i].a = a;
     return a;
 }
@@ -90,7 +90,7 @@ void wr_admin_ws_stop(struct wr_admin_ws *a)
         return;
     a->stopped = true;
     uv_close((uv_handle_t *)&a->timer, NULL);
-    for (size_t i = 0; i < WR_MAX_PEERS; i++)
+    for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS; i++)
         peer_reset(&a->peers[i]);
 }
 
@@ -98,7 +98,7 @@ void wr_admin_ws_destroy(struct wr_admin_ws *a)
 {
     if (a == NULL)
         return;
-    for (size_t i = 0; i < WR_MAX_PEERS; i++)
+    for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS; i++)
         json_decref(a->peers[i].view);
     struct dash *d = a->dashes;
     while (d != NULL) {
@@ -173,7 +173,7 @@ static void poll_done(void *arg, int status, int http_status, const char *body, 
 static void sync_peers(struct wr_admin_ws *a, const struct wr_raft_node *members, size_t count)
 {
     struct wr_node *n = a->n;
-    for (size_t i = 0; i < WR_MAX_PEERS; i++) {
+    for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS; i++) {
         struct peer *p = &a->peers[i];
         bool member = false;
         for (size_t k = 0; k < count && p->id != 0; k++)
@@ -185,7 +185,7 @@ static void sync_peers(struct wr_admin_ws *a, const struct wr_raft_node *members
         if (members[k].id == (uint64_t)n->cfg.id)
             continue;
         struct peer *p = NULL, *free_slot = NULL;
-        for (size_t i = 0; i < WR_MAX_PEERS && p == NULL; i++) {
+        for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS && p == NULL; i++) {
             if (a->peers[i].id == members[k].id)
                 p = &a->peers[i];
             else if (a->peers[i].id == 0 && free_slot == NULL)
@@ -206,7 +206,7 @@ static void sync_peers(struct wr_admin_ws *a, const struct wr_raft_node *members
 
 static void poll_peers(struct wr_admin_ws *a)
 {
-    for (size_t i = 0; i < WR_MAX_PEERS; i++) {
+    for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS; i++) {
         struct peer *p = &a->peers[i];
         if (p->id == 0 || p->get != NULL)
             continue;
@@ -291,7 +291,7 @@ static json_t *member_json(struct wr_admin_ws *a, const struct wr_raft_node *m,
         return o;
     }
     const struct peer *p = NULL;
-    for (size_t i = 0; i < WR_MAX_PEERS && p == NULL; i++)
+    for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS && p == NULL; i++)
         if (a->peers[i].id == m->id)
             p = &a->peers[i];
     json_object_set_new(o, "http", p && p->http[0] ? json_string(p->http) : json_null());
@@ -310,7 +310,7 @@ static json_t *snapshot_json(struct wr_admin_ws *a, const struct wr_raft_node *m
     struct wr_node *n = a->n;
     uint64_t now = uv_now(n->loop);
     json_t *self_view = wr__node_cluster_json(n);
-    struct per_node pn[WR_MAX_PEERS];
+    struct per_node pn[WR_ADMIN_WS_MAX_MEMBERS];
     for (size_t i = 0; i < count; i++)
         pn[i] = (struct per_node){.id = members[i].id, .zones = json_array(),
                                   .singletons = json_array()};
@@ -339,8 +339,8 @@ static json_t *snapshot_json(struct wr_admin_ws *a, const struct wr_raft_node *m
 /* Build one snapshot and send it to every live dashboard. */
 static void push(struct wr_admin_ws *a, struct dash *only)
 {
-    struct wr_raft_node members[WR_MAX_PEERS];
-    size_t count = wr_raft_nodes(a->n->raft, members, WR_MAX_PEERS);
+    struct wr_raft_node members[WR_ADMIN_WS_MAX_MEMBERS];
+    size_t count = wr_raft_nodes(a->n->raft, members, WR_ADMIN_WS_MAX_MEMBERS);
     sync_peers(a, members, count);
     json_t *o = snapshot_json(a, members, count);
     char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -484,7 +484,7 @@ void wr_admin_ws_close(struct wr_admin_ws *a, struct wr_conn *c)
         if (a->running && !a->stopped)
             uv_timer_stop(&a->timer);
         a->running = false;
-        for (size_t i = 0; i < WR_MAX_PEERS && !a->stopped; i++)
+        for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS && !a->stopped; i++)
         {
             if (a->peers[i].get != NULL)
                 wr_http_get_cancel(a->peers[i].get);

@@ -36,6 +36,8 @@
 #define WR_ADMIN_WS_POLL_MS 250
 #define WR_ADMIN_WS_TIMEOUT_MS 600
 #define WR_ADMIN_WS_AUTH_MS 10000
+/* Members a snapshot shows at most (the first ones of the configuration). */
+#define WR_ADMIN_WS_MAX_MEMBERS 64
 
 struct wr_node;
 struct wr_admin_ws;
