@@ -10,8 +10,8 @@
 //
 // If the node goes away (close, error, or no snapshot for STALE_MS) the page
 // reconnects to the next node of the member list with backoff and full
-// jitter, and says so in the status bar. Buttons POST to this page's own
-// origin with the admin token (a password field kept in sessionStorage).
+// jitter, and says so in the status bar. The buttons' POSTs go through the
+// same node, with the admin token (a password field kept in sessionStorage).
 //
 // Everything shown is in window.admin, for tests and the console.
 
@@ -204,6 +204,8 @@ function onMessage(m) {
     } else if (m.t === 'auth') {
         A.tokenOk = m.ok;
         renderToken(m.ok ? `accepted by node ${A.via ?? '?'}` : `refused: ${m.error}`);
+    } else if (m.t === 'result') {
+        onResult(m);
     } else if (m.t === 'error') {
         message(`node ${A.via ?? '?'}: ${m.error}`);
     }
@@ -416,36 +418,45 @@ function chart(canvas, points, now, colour) {
 
 /* ---- actions --------------------------------------------------------- */
 
-async function action(what, path, body) {
+// Sent through the feed's node ({"t":"post"}), which POSTs to itself and
+// follows a 307 to the leader: the page's own origin may be down, and a
+// page cannot send the token to another origin (the leader's) without CORS.
+let nextRequest = 1;
+const requests = new Map(); // id -> label
+
+function action(what, path, body) {
     const out = $('#action-result');
     const label = `${what}${body.id == null ? ' to any node' : ` ${what === 'drain' ? 'node' : 'to node'} ${body.id}`}`;
     out.dataset.ok = '';
-    out.textContent = `${label}: sending…`;
-    const headers = { 'Content-Type': 'application/json' };
-    if (token()) headers.Authorization = `Bearer ${token()}`;
-    let r;
-    let text;
-    try {
-        r = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(8000) });
-        text = await r.text();
-    } catch (e) {
+    out.dataset.status = '';
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
         out.dataset.ok = 'false';
-        out.textContent = `${label}: could not reach ${location.host} (this page's node): ${e.message}; ` +
-            'open /admin on a live node to act';
+        out.textContent = `${label}: not connected to any node; try again once the page is connected`;
         return;
     }
-    let detail = text.trim();
-    try {
-        const j = JSON.parse(text);
-        detail = j.error ?? JSON.stringify(j);
-    } catch {
-        /* plain text */
+    const id = nextRequest++;
+    requests.set(id, { label, path });
+    out.textContent = `${label}: sent through node ${A.via}…`;
+    ws.send(JSON.stringify({ t: 'post', id, path, body, token: token() }));
+}
+
+function onResult(m) {
+    const req = requests.get(m.id);
+    requests.delete(m.id);
+    const out = $('#action-result');
+    const label = req ? req.label : `request ${m.id}`;
+    let text;
+    if (!m.status) {
+        text = `${label}: no answer: ${m.error}`;
+    } else {
+        let detail = m.body && typeof m.body === 'object' ? (m.body.error ?? JSON.stringify(m.body)) : String(m.body ?? '').trim();
+        if (m.status === 404 || m.status === 405) detail += ` (node at ${m.node} does not implement POST ${req?.path} yet)`;
+        text = `${label}: HTTP ${m.status}${detail ? `: ${detail}` : ''} (answered by ${m.node})`;
     }
-    if (r.status === 404 || r.status === 405) detail += ` (this node does not implement POST ${path} yet)`;
-    out.dataset.ok = String(r.ok);
-    out.dataset.status = String(r.status);
-    out.textContent = `${label}: HTTP ${r.status}${detail ? `: ${detail}` : ''}`;
-    note(r.ok ? 'leader' : 'down', out.textContent);
+    out.dataset.ok = String(m.status >= 200 && m.status < 300);
+    out.dataset.status = String(m.status);
+    out.textContent = text;
+    note(out.dataset.ok === 'true' ? 'leader' : 'down', text);
 }
 
 $('#transfer-any').onclick = () => action('transfer', '/api/cluster/transfer', { id: null });

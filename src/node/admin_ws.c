@@ -22,10 +22,24 @@
 #include "node/http_get.h"
 #include "node/node_internal.h"
 
+/* A button's POST that a dashboard asked this node to send (one at a
+ * time per dashboard). */
+struct relay {
+    struct wr_http_get *get; /* NULL: none in flight */
+    json_int_t id;           /* the page's request id, echoed */
+    int hops;                /* 1 once a 307 to the leader was followed */
+    char path[48];
+    char addr[64]; /* where it went */
+    char *body;
+    char auth[WR_ADMIN_TOKEN_MAX + 16];
+};
+
 struct dash {
+    struct wr_admin_ws *a;
     struct wr_conn *c;
     bool live;
     uint64_t opened; /* loop ms */
+    struct relay relay;
     struct dash *next;
 };
 
@@ -60,6 +74,7 @@ struct wr_admin_ws {
 };
 
 static void tick_cb(uv_timer_t *t);
+static void relay_clear(struct relay *r);
 
 struct wr_admin_ws *wr_admin_ws_create(struct wr_node *n)
 {
@@ -90,6 +105,8 @@ void wr_admin_ws_stop(struct wr_admin_ws *a)
         return;
     a->stopped = true;
     uv_close((uv_handle_t *)&a->timer, NULL);
+    for (struct dash *d = a->dashes; d != NULL; d = d->next)
+        relay_clear(&d->relay);
     for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS; i++)
         peer_reset(&a->peers[i]);
 }
@@ -103,6 +120,7 @@ void wr_admin_ws_destroy(struct wr_admin_ws *a)
     struct dash *d = a->dashes;
     while (d != NULL) {
         struct dash *next = d->next;
+        relay_clear(&d->relay);
         free(d);
         d = next;
     }
@@ -218,8 +236,8 @@ static void poll_peers(struct wr_admin_ws *a)
             continue;
         }
         char err[160];
-        if (wr_http_get_start(&p->get, a->n->loop, p->http, "/api/cluster", a->auth,
-                              WR_ADMIN_WS_TIMEOUT_MS, poll_done, p, err, sizeof err) != 0) {
+        if (wr_http_get_start(&p->get, a->n->loop, p->http, "GET", "/api/cluster", a->auth,
+                              NULL, WR_ADMIN_WS_TIMEOUT_MS, poll_done, p, err, sizeof err) != 0) {
             p->get = NULL;
             p->polled = true;
             p->ok = false;
@@ -298,8 +316,9 @@ static json_t *member_json(struct wr_admin_ws *a, const struct wr_raft_node *m,
     bool polled = p != NULL && p->polled;
     json_object_set_new(o, "up", polled ? json_boolean(p->ok) : json_null());
     json_object_set_new(o, "error", polled && !p->ok ? json_string(p->error) : json_null());
-    json_object_set_new(o, "seen_ms_ago", p && p->last_ok ? json_integer((json_int_t)(now - p->last_ok))
-                                                          : json_null());
+    json_object_set_new(o, "seen_ms_ago",
+                        p && p->last_ok ? json_integer((json_int_t)(now - p->last_ok))
+                                        : json_null());
     json_object_set_new(o, "view", p && p->view ? view_of(p->view) : json_null());
     return o;
 }
@@ -400,6 +419,7 @@ static void go_live(struct wr_admin_ws *a, struct dash *d)
 void wr_admin_ws_open(struct wr_admin_ws *a, struct wr_conn *c)
 {
     struct dash *d = wr_calloc(1, sizeof *d);
+    d->a = a;
     d->c = c;
     d->opened = uv_now(a->n->loop);
     d->next = a->dashes;
@@ -453,17 +473,128 @@ static void on_auth(struct wr_admin_ws *a, struct dash *d, const char *token)
         go_live(a, d);
 }
 
+/* ---- the buttons' POSTs ----------------------------------------------
+ *
+ * The page sends {"t":"post","id":K,"path":P,"body":{...},"token":T} and
+ * this node sends POST P with "Authorization: Bearer T" to its own HTTP
+ * address, following one 307 to the leader ({"leader_http":...}, how the
+ * membership endpoints answer on a follower), then answers
+ * {"t":"result","id":K,"status":S,"body":...,"node":ADDR}; status 0 with
+ * "error" when no answer came. The endpoint checks the token as for any
+ * client. Why through the node: the page can reach its feed's node even
+ * after its own origin died, and a browser cannot POST with a token to
+ * another origin (the leader's) without CORS on every node. */
+
+static const char *const relay_paths[] = {"/api/cluster/transfer", "/api/cluster/drain"};
+
+static void relay_clear(struct relay *r)
+{
+    if (r->get != NULL)
+        wr_http_get_cancel(r->get);
+    r->get = NULL;
+    free(r->body);
+    r->body = NULL;
+    sodium_memzero(r->auth, sizeof r->auth);
+}
+
+static void relay_result(struct dash *d, int http_status, json_t *body, const char *err)
+{
+    json_t *o = json_pack("{s:s, s:I, s:i, s:s}", "t", "result", "id", d->relay.id, "status",
+                          http_status, "node", d->relay.addr);
+    json_object_set_new(o, "body", body != NULL ? body : json_null());
+    if (err != NULL)
+        json_object_set_new(o, "error", json_string(err));
+    relay_clear(&d->relay);
+    wr_node_send_json(d->c, o);
+}
+
+static int relay_start(struct wr_admin_ws *a, struct dash *d, const char *addr);
+
+static void relay_done(void *arg, int status, int http_status, const char *body, size_t len,
+                       const char *err)
+{
+    struct dash *d = arg;
+    struct relay *r = &d->relay;
+    r->get = NULL;
+    if (status < 0) {
+        relay_result(d, 0, NULL, err);
+        return;
+    }
+    json_t *j = json_loadb(body, len, 0, NULL);
+    const char *leader = json_string_value(json_object_get(j, "leader_http"));
+    if (http_status == 307 && leader != NULL && r->hops == 0) {
+        char addr[64];
+        snprintf(addr, sizeof addr, "%s", leader);
+        json_decref(j);
+        r->hops = 1;
+        relay_start(d->a, d, addr); /* on failure it has answered */
+        return;
+    }
+    relay_result(d, http_status, j != NULL ? j : json_stringn(body, len), NULL);
+}
+
+/* Send the relay's request to @addr; 0, or -1 after answering the page. */
+static int relay_start(struct wr_admin_ws *a, struct dash *d, const char *addr)
+{
+    struct relay *r = &d->relay;
+    char err[160];
+    snprintf(r->addr, sizeof r->addr, "%s", addr);
+    if (wr_http_get_start(&r->get, a->n->loop, addr, "POST", r->path, r->auth, r->body,
+                          WR_ADMIN_WS_RELAY_MS, relay_done, d, err, sizeof err) != 0) {
+        r->get = NULL;
+        relay_result(d, 0, NULL, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_post(struct wr_admin_ws *a, struct dash *d, json_t *m)
+{
+    struct relay *r = &d->relay;
+    json_int_t id = json_integer_value(json_object_get(m, "id"));
+    const char *path = json_string_value(json_object_get(m, "path"));
+    const char *token = json_string_value(json_object_get(m, "token"));
+    json_t *body = json_object_get(m, "body");
+    bool allowed = false;
+    for (size_t i = 0; path != NULL && i < sizeof relay_paths / sizeof relay_paths[0]; i++)
+        allowed = allowed || strcmp(path, relay_paths[i]) == 0;
+    const char *why = NULL;
+    if (!allowed)
+        why = "this node sends POSTs to /api/cluster/transfer and /api/cluster/drain only";
+    else if (!json_is_object(body))
+        why = "body must be a JSON object";
+    else if (token != NULL && strlen(token) > WR_ADMIN_TOKEN_MAX)
+        why = "token too long";
+    else if (r->get != NULL)
+        why = "another request of this page is in flight";
+    if (why != NULL) {
+        wr_node_send_json(d->c, json_pack("{s:s, s:I, s:i, s:s}", "t", "result", "id", id,
+                                          "status", 0, "error", why));
+        return;
+    }
+    relay_clear(r);
+    r->id = id;
+    r->hops = 0;
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->body = json_dumps(body, JSON_COMPACT);
+    if (token != NULL && token[0] != '\0')
+        snprintf(r->auth, sizeof r->auth, "Bearer %s", token);
+    wr_info("admin: dashboard %s sends POST %s through this node", wr_conn_peer(d->c), path);
+    relay_start(a, d, a->n->cfg.http);
+}
+
 void wr_admin_ws_message(struct wr_admin_ws *a, struct wr_conn *c, const char *data, size_t len)
 {
     struct dash *d = wr_conn_data(c);
-    json_error_t jerr;
-    json_t *m = json_loadb(data, len, 0, &jerr);
+    json_t *m = json_loadb(data, len, 0, NULL);
     const char *t = json_string_value(json_object_get(m, "t"));
     const char *token = json_string_value(json_object_get(m, "token"));
     if (t != NULL && strcmp(t, "auth") == 0 && token != NULL)
         on_auth(a, d, token);
+    else if (t != NULL && strcmp(t, "post") == 0 && !a->stopped)
+        on_post(a, d, m);
     else
-        send_error(c, "expected {\"t\":\"auth\",\"token\":\"...\"}");
+        send_error(c, "expected {\"t\":\"auth\",\"token\":...} or {\"t\":\"post\",...}");
     json_decref(m);
 }
 
@@ -476,6 +607,7 @@ void wr_admin_ws_close(struct wr_admin_ws *a, struct wr_conn *c)
             break;
         }
     }
+    relay_clear(&d->relay);
     free(d);
     a->n_dashes--;
     wr_info("admin: dashboard %s left (%zu open)", wr_conn_peer(c), a->n_dashes);

@@ -36,6 +36,8 @@
 #define WR_ADMIN_WS_POLL_MS 250
 #define WR_ADMIN_WS_TIMEOUT_MS 600
 #define WR_ADMIN_WS_AUTH_MS 10000
+/* A button's POST relayed by the node (a transfer waits for the new leader). */
+#define WR_ADMIN_WS_RELAY_MS 10000
 /* Members a snapshot shows at most (the first ones of the configuration). */
 #define WR_ADMIN_WS_MAX_MEMBERS 64
 

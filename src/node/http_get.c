@@ -1,4 +1,4 @@
-/* A minimal HTTP GET client; see http_get.h.
+/* A minimal HTTP client; see http_get.h.
  *
  * States: CONNECTING (uv_tcp_connect in flight) -> SENT (request written,
  * reading the answer) -> DONE (callback run or cancelled, handles closing).
@@ -178,8 +178,9 @@ static void timer_cb(uv_timer_t *t)
 }
 
 int wr_http_get_start(struct wr_http_get **out, uv_loop_t *loop, const char *addr,
-                      const char *path, const char *authorization, unsigned timeout_ms,
-                      wr_http_get_cb cb, void *arg, char *err, size_t errlen)
+                      const char *method, const char *path, const char *authorization,
+                      const char *body, unsigned timeout_ms, wr_http_get_cb cb, void *arg,
+                      char *err, size_t errlen)
 {
     struct sockaddr_in sa;
     if (wr_addr_parse(addr, &sa, err, errlen) != 0)
@@ -188,11 +189,18 @@ int wr_http_get_start(struct wr_http_get **out, uv_loop_t *loop, const char *add
     g->cb = cb;
     g->arg = arg;
     g->timeout_ms = timeout_ms;
-    size_t rlen = strlen(path) + strlen(addr) + strlen(authorization) + 96;
+    size_t blen = body != NULL ? strlen(body) : 0;
+    size_t rlen = strlen(method) + strlen(path) + strlen(addr) + strlen(authorization) + blen + 160;
     g->request = wr_malloc(rlen);
-    snprintf(g->request, rlen, "GET %s HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n\r\n",
-             path, addr, authorization[0] ? "Authorization: " : "", authorization,
-             authorization[0] ? "\r\n" : "");
+    int hl = snprintf(g->request, rlen,
+                      "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n", method, path,
+                      addr, authorization[0] ? "Authorization: " : "", authorization,
+                      authorization[0] ? "\r\n" : "");
+    if (body != NULL)
+        snprintf(g->request + hl, rlen - (size_t)hl,
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", blen, body);
+    else
+        snprintf(g->request + hl, rlen - (size_t)hl, "\r\n");
     http_parser_init(&g->parser, HTTP_RESPONSE);
     g->parser.data = g;
     http_parser_settings_init(&g->settings);

@@ -1,5 +1,6 @@
-/* A minimal HTTP/1.1 GET client on the node's loop, for the /admin
- * dashboard's feed (node/admin_ws.h): one request per TCP connection
+/* A minimal HTTP/1.1 client on the node's loop, for the /admin dashboard's
+ * feed (node/admin_ws.h: GETs of the peers' /api/cluster, and the POSTs its
+ * buttons send through the node): one request per TCP connection
  * ("Connection: close"), an IPv4 "a.b.c.d:port" address (the nodes'
  * registered HTTP addresses are dotted quads, like every Warren address),
  * a hard deadline, and a cap on the answer's size. The response is parsed
@@ -22,14 +23,16 @@ struct wr_http_get;
 typedef void (*wr_http_get_cb)(void *arg, int status, int http_status, const char *body,
                                size_t len, const char *err);
 
-/* Start GET @path on @addr with @authorization ("" or "Bearer ...") as the
- * Authorization header, failing after @timeout_ms. Returns 0 and sets
+/* Start @method ("GET" or "POST") @path on @addr with @authorization (""
+ * or "Bearer ...") as the Authorization header and, for a POST, @body (a
+ * JSON text, copied; NULL: none), failing after @timeout_ms. Returns 0 and sets
  * *@out (valid until @cb has run or wr_http_get_cancel), or -1 with a
  * reason in @err, and then @cb is never called. Otherwise @cb runs exactly
  * once, from the loop, never from inside this call. */
 int wr_http_get_start(struct wr_http_get **out, uv_loop_t *loop, const char *addr,
-                      const char *path, const char *authorization, unsigned timeout_ms,
-                      wr_http_get_cb cb, void *arg, char *err, size_t errlen);
+                      const char *method, const char *path, const char *authorization,
+                      const char *body, unsigned timeout_ms, wr_http_get_cb cb, void *arg,
+                      char *err, size_t errlen);
 
 /* Abandon @g: @cb will not be called; its memory is freed once its
  * handles have closed (so run the loop on before uv_loop_close). */

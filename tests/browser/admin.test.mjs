@@ -1,5 +1,5 @@
 // Browser test of the /admin dashboard (web/admin.html, /admin/ws) on a
-// 3-node `warren cluster up` whose nodes have an admin token:
+// 3-node `warren cluster up` (its nodes share the admin token it makes):
 //
 //   0. a page loaded through nginx finds a node's feed by itself;
 //   1. the page, loaded from node 1, shows 3 nodes, each up, with a role,
@@ -14,27 +14,20 @@
 //      from the kill and from the election);
 //   4. kill -9 of the page's own node: the page says it reconnects, gets its
 //      feed from another member and shows node 1 down;
-//   5. buttons: a wrong token gets the endpoint's 401 shown; with the right
-//      token "transfer here" moves the leadership if the node implements
-//      POST /api/cluster/transfer (a 404/405 skips that check, saying so).
+//   5. buttons (their POSTs go through the feed's node, which follows a 307
+//      to the leader): a wrong token gets the endpoint's 401 shown; with the
+//      right token "transfer here" moves the leadership if the node
+//      implements POST /api/cluster/transfer (a 404/405 skips that check,
+//      saying so).
 //
 // Screenshots: tests/artifacts/browser/admin-*.png.
 
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as h from './lib.mjs';
 
-const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-admin-token-'));
-const TOKEN_FILE = path.join(tokenDir, 'admin-token');
-const TOKEN = crypto.randomBytes(24).toString('hex');
-fs.writeFileSync(TOKEN_FILE, `${TOKEN}\n`, { mode: 0o600 });
-process.on('exit', () => fs.rmSync(tokenDir, { recursive: true, force: true }));
-
-h.browserTest('admin', 'the /admin dashboard: nodes, kill -9 seen within 1 s, new leader, failover, buttons', 150000, run,
-    { cluster: { nodeArgs: ['--admin-token-file', TOKEN_FILE] } });
+h.browserTest('admin', 'the /admin dashboard: nodes, kill -9 seen within 1 s, new leader, failover, buttons', 150000, run);
 
 /** The table as the user sees it: {id: {up, leader, role, term, commit, applied, hash, text}}. */
 function table(page) {
@@ -75,6 +68,8 @@ async function run(ctx) {
 }
 
 async function body({ cluster, browser, pages }) {
+    // `cluster up` gives its nodes a fresh admin token in DIR/admin-token.
+    const TOKEN = fs.readFileSync(path.join(cluster.dir, 'admin-token'), 'utf8').trim();
     const c0 = await apiOf(cluster);
     const http = Object.fromEntries(c0.nodes.map((n) => [n.id, n.http]));
     assert.equal(c0.nodes.length, 3);
