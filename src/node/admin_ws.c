@@ -231,13 +231,13 @@ static void poll_peers(struct wr_admin_ws *a)
         if (p->http[0] == '\0') {
             p->polled = true;
             p->ok = false;
-            snprintf(p->error, sizeof p->error,
-                     "no HTTP address in the registry yet (node/%llu)", (unsigned long long)p->id);
+            snprintf(p->error, sizeof p->error, "no HTTP address in the registry yet (node/%llu)",
+                     (unsigned long long)p->id);
             continue;
         }
         char err[160];
-        if (wr_http_get_start(&p->get, a->n->loop, p->http, "GET", "/api/cluster", a->auth,
-                              NULL, WR_ADMIN_WS_TIMEOUT_MS, poll_done, p, err, sizeof err) != 0) {
+        if (wr_http_get_start(&p->get, a->n->loop, p->http, "GET", "/api/cluster", a->auth, NULL,
+                              WR_ADMIN_WS_TIMEOUT_MS, poll_done, p, err, sizeof err) != 0) {
             p->get = NULL;
             p->polled = true;
             p->ok = false;
@@ -287,8 +287,8 @@ static json_t *view_of(json_t *cluster)
     return v;
 }
 
-static json_t *member_json(struct wr_admin_ws *a, const struct wr_raft_node *m,
-                           struct per_node *pn, json_t *self_view, uint64_t now)
+static json_t *member_json(struct wr_admin_ws *a, const struct wr_raft_node *m, struct per_node *pn,
+                           json_t *self_view, uint64_t now)
 {
     struct wr_node *n = a->n;
     bool self = m->id == (uint64_t)n->cfg.id;
@@ -331,21 +331,21 @@ static json_t *snapshot_json(struct wr_admin_ws *a, const struct wr_raft_node *m
     json_t *self_view = wr__node_cluster_json(n);
     struct per_node pn[WR_ADMIN_WS_MAX_MEMBERS];
     for (size_t i = 0; i < count; i++)
-        pn[i] = (struct per_node){.id = members[i].id, .zones = json_array(),
-                                  .singletons = json_array()};
+        pn[i] = (struct per_node){
+            .id = members[i].id, .zones = json_array(), .singletons = json_array()};
     struct reg_walk w = {pn, count};
     wr_world_registry_each(n->world, reg_cb, &w);
     json_t *list = json_array();
     for (size_t i = 0; i < count; i++)
         json_array_append_new(list, member_json(a, &members[i], &pn[i], self_view, now));
-    json_t *leader = a->leader_id != 0 && n->status.leader_id != 0
-                         ? json_pack("{s:I, s:I, s:I}", "id", (json_int_t)a->leader_id, "term",
-                                     (json_int_t)a->leader_term, "since",
-                                     (json_int_t)a->leader_since)
-                         : json_null();
-    json_t *elections = json_pack("{s:I, s:I, s:I}", "term_changes", (json_int_t)a->term_changes,
-                                  "leader_changes", (json_int_t)a->leader_changes, "since",
-                                  (json_int_t)a->started_wall);
+    json_t *leader =
+        a->leader_id != 0 && n->status.leader_id != 0
+            ? json_pack("{s:I, s:I, s:I}", "id", (json_int_t)a->leader_id, "term",
+                        (json_int_t)a->leader_term, "since", (json_int_t)a->leader_since)
+            : json_null();
+    json_t *elections =
+        json_pack("{s:I, s:I, s:I}", "term_changes", (json_int_t)a->term_changes, "leader_changes",
+                  (json_int_t)a->leader_changes, "since", (json_int_t)a->started_wall);
     json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "t", "snapshot", "node",
                           (json_int_t)n->cfg.id, "at", (json_int_t)wr_node_wall_ms(), "poll_ms",
                           (json_int_t)WR_ADMIN_WS_POLL_MS, "cluster", self_view, "leader", leader,
@@ -429,8 +429,8 @@ void wr_admin_ws_open(struct wr_admin_ws *a, struct wr_conn *c)
     wr_info("admin: dashboard %s connected (%zu open)", wr_conn_peer(c), a->n_dashes);
     if (a->n->admin.close_reads) {
         start_timer(a); /* for the auth deadline */
-        wr_node_send_json(c, json_pack("{s:s, s:I}", "t", "auth_required", "node",
-                                       (json_int_t)a->n->cfg.id));
+        wr_node_send_json(
+            c, json_pack("{s:s, s:I}", "t", "auth_required", "node", (json_int_t)a->n->cfg.id));
         return;
     }
     go_live(a, d);
@@ -455,8 +455,8 @@ static void on_auth(struct wr_admin_ws *a, struct dash *d, const char *token)
         wr_warn("admin: %s refused from %s: %s", WR_ADMIN_WS_PATH, wr_conn_peer(d->c),
                 !n->admin.configured ? "no token configured" : "wrong token");
         if (n->admin.close_reads) {
-            send_error(d->c, !n->admin.configured ? "this node has no admin token"
-                                                  : "wrong admin token");
+            send_error(d->c,
+                       !n->admin.configured ? "this node has no admin token" : "wrong admin token");
             wr_conn_close(d->c, 1008, "wrong admin token");
         } else {
             wr_node_send_json(d->c, json_pack("{s:s, s:b, s:s}", "t", "auth", "ok", 0, "error",
@@ -568,8 +568,8 @@ static void on_post(struct wr_admin_ws *a, struct dash *d, json_t *m)
     else if (r->get != NULL)
         why = "another request of this page is in flight";
     if (why != NULL) {
-        wr_node_send_json(d->c, json_pack("{s:s, s:I, s:i, s:s}", "t", "result", "id", id,
-                                          "status", 0, "error", why));
+        wr_node_send_json(d->c, json_pack("{s:s, s:I, s:i, s:s}", "t", "result", "id", id, "status",
+                                          0, "error", why));
         return;
     }
     relay_clear(r);
@@ -616,8 +616,7 @@ void wr_admin_ws_close(struct wr_admin_ws *a, struct wr_conn *c)
         if (a->running && !a->stopped)
             uv_timer_stop(&a->timer);
         a->running = false;
-        for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS && !a->stopped; i++)
-        {
+        for (size_t i = 0; i < WR_ADMIN_WS_MAX_MEMBERS && !a->stopped; i++) {
             if (a->peers[i].get != NULL)
                 wr_http_get_cancel(a->peers[i].get);
             a->peers[i].get = NULL;

@@ -21,6 +21,10 @@
  * token is logged and closed with 1008, and one not sent within 10 s is
  * closed too. The token of an authorized dashboard is what the node sends
  * its peers while polling them (it keeps only the digest of its own file).
+ *
+ * The page's buttons send {"t":"post",...} on the same socket; the node
+ * sends that POST (transfer or drain only) to itself with the page's token
+ * and follows one 307 to the leader (admin_ws.c says why).
  * Loop thread only. */
 #ifndef WR_NODE_ADMIN_WS_H
 #define WR_NODE_ADMIN_WS_H

@@ -192,9 +192,8 @@ int wr_http_get_start(struct wr_http_get **out, uv_loop_t *loop, const char *add
     size_t blen = body != NULL ? strlen(body) : 0;
     size_t rlen = strlen(method) + strlen(path) + strlen(addr) + strlen(authorization) + blen + 160;
     g->request = wr_malloc(rlen);
-    int hl = snprintf(g->request, rlen,
-                      "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n", method, path,
-                      addr, authorization[0] ? "Authorization: " : "", authorization,
+    int hl = snprintf(g->request, rlen, "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n",
+                      method, path, addr, authorization[0] ? "Authorization: " : "", authorization,
                       authorization[0] ? "\r\n" : "");
     if (body != NULL)
         snprintf(g->request + hl, rlen - (size_t)hl,

@@ -19,9 +19,9 @@ struct wr_http_get;
 /* The request is over. @status is 0 when an answer arrived (@http_status,
  * @body of @len bytes, NUL-terminated, valid only during the call), or a
  * negative libuv code with a one-line reason in @err ("connection
- * refused", "no answer within 750 ms", "bad HTTP answer"). */
-typedef void (*wr_http_get_cb)(void *arg, int status, int http_status, const char *body,
-                               size_t len, const char *err);
+ * refused", "no answer within 600 ms", "bad HTTP answer"). */
+typedef void (*wr_http_get_cb)(void *arg, int status, int http_status, const char *body, size_t len,
+                               const char *err);
 
 /* Start @method ("GET" or "POST") @path on @addr with @authorization (""
  * or "Bearer ...") as the Authorization header and, for a POST, @body (a

@@ -4,7 +4,8 @@
 // an error, a close 1008 and a log line; the right token (the control, on
 // the same node) gets snapshots in which every member is up and polled:
 // the node asks its peers' /api/cluster with the token the dashboard gave,
-// as their reads are closed too.
+// as their reads are closed too. The buttons' POSTs sent through the feed
+// reach the endpoint with the page's token: 401 for a wrong one.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -59,6 +60,23 @@ test(
         assert.ok(!wrong.got.some((m) => m.t === 'snapshot'), 'no snapshot for a wrong token');
         await waitFor(() => /admin: \/admin\/ws refused from 127\.0\.0\.1:\d+: wrong token/.test(c.logText(1)),
             { timeout: 3000, what: 'the refusal log line' });
+
+        // The buttons' POSTs through the feed: another path is refused
+        // unsent; a wrong token gets the endpoint's 401; the right one gets
+        // past the token check (405 where the endpoint does not exist yet).
+        const result = async (id, msg) => {
+            right.ws.send(JSON.stringify({ t: 'post', id, ...msg }));
+            return waitFor(() => right.got.find((m) => m.t === 'result' && m.id === id), { timeout: 12000, what: `result ${id}` });
+        };
+        const other = await result(1, { path: '/api/mud/world', body: {}, token });
+        assert.equal(other.status, 0);
+        assert.match(other.error, /transfer and \/api\/cluster\/drain only/);
+        const bad = await result(2, { path: '/api/cluster/transfer', body: { id: null }, token: 'not-the-token-at-all' });
+        assert.equal(bad.status, 401, JSON.stringify(bad));
+        assert.match(bad.body.error, /wrong admin token/);
+        const good = await result(3, { path: '/api/cluster/transfer', body: { id: null }, token });
+        console.log(`transfer through /admin/ws with the token: ${JSON.stringify(good)}`);
+        assert.ok(good.status !== 401 && good.status !== 0, JSON.stringify(good));
 
         // No token at all: told so, nothing else, closed after 10 s.
         assert.deepEqual(silent.got.map((m) => m.t), ['auth_required']);
