@@ -90,7 +90,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
 
-unit: deps $(UNIT_BINS)
+# A stock libraft node (no authentication) for the cluster tests: the
+# positive control of security.test.mjs's forged RequestVote.
+$(BUILD)/tests/stock_raft: tests/cluster/lib/stock_raft.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+unit: deps $(UNIT_BINS) $(BUILD)/tests/stock_raft
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -161,7 +167,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_WARN    := $(filter-out -Wimplicit-fallthrough=5,$(WARN)) -Wimplicit-fallthrough
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_WARN) $(FUZZ_SAN) -Isrc -MMD -MP
 FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRCS))
-FUZZ_NAMES   := world transport_hello ws http telnet worldfile mud_parser
+FUZZ_NAMES   := world transport_hello forward ws http telnet worldfile mud_parser
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-seeds

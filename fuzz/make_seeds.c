@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "arena/arena.h"
+#include "cluster/fwd_frame.h"
 #include "cluster/transport.h"
 #include "mud/worldfile.h"
 #include "world/world.h"
@@ -190,6 +191,71 @@ static void hello_seeds(void)
     addr[255] = '\0';
     n = hello(buf, WR_CHAN_FWD, 9, 9, addr);
     save("transport_hello", "max-addr", buf, n);
+}
+
+/* ---- forward-channel frames ------------------------------------------- */
+
+/* Append one forward frame (fwd_frame.h) of @count commands from @node,
+ * each a MUD line or an empty arena command, to @out. */
+static void fwd_frame(struct wr_writer *out, uint32_t node, uint32_t count, uint32_t seq)
+{
+    static const char *lines[] = {"look", "say hello there", "north", "get all from corpse"};
+    struct batch b = {.count = 0};
+    wr_writer_init(&b.cmds, 256);
+    for (uint32_t i = 0; i < count; i++) {
+        struct wr_writer pl;
+        wr_writer_init(&pl, 64);
+        const char *line = lines[(seq + i) % 4];
+        if (i % 2 == 0)
+            wr_put_bytes(&pl, line, strlen(line));
+        add(&b, i % 2 == 0 ? WR_MODULE_MUD : WR_MODULE_ARENA, (uint8_t)(1 + i % 3), node,
+            1000 + i, seq + i, i % 2 == 0 ? &pl : NULL);
+        wr_writer_free(&pl);
+    }
+    uint8_t head[WR_FWD_HEADER_BYTES];
+    wr__fwd_frame_header(head, b.cmds.len, b.count);
+    wr_put_bytes(out, head, sizeof head);
+    wr_put_bytes(out, b.cmds.base, b.cmds.len);
+    wr_writer_free(&b.cmds);
+}
+
+/* Save a fuzz_forward input: options byte, chunk lengths, stream. */
+static void fwd_save(const char *file, uint8_t opts, const char *chunks, const struct wr_writer *s)
+{
+    struct wr_writer in;
+    wr_writer_init(&in, 16 + s->len);
+    size_t n = strlen(chunks);
+    wr_put_u8(&in, opts);
+    wr_put_u8(&in, (uint8_t)n);
+    wr_put_bytes(&in, chunks, n);
+    wr_put_bytes(&in, s->base, s->len);
+    save("forward", file, in.base, in.len);
+    wr_writer_free(&in);
+}
+
+static void forward_seeds(void)
+{
+    struct wr_writer s;
+    wr_writer_init(&s, 1024);
+    fwd_frame(&s, 2, 2, 1); /* opts 1: the sender is node 2 */
+    fwd_save("one-frame", 1, "", &s);
+    fwd_frame(&s, 2, 3, 3);
+    fwd_frame(&s, 2, 1, 6);
+    fwd_save("three-frames-chunked", 1, "\x02\x10\x3f", &s);
+    fwd_save("stop-on-second", 1 | 2 << 2, "", &s);
+    s.len -= 7; /* the last frame still arriving */
+    fwd_save("partial-tail", 1, "\x05\x40", &s);
+    s.len = 0;
+    fwd_frame(&s, 2, 0, 0);
+    fwd_save("empty-frame", 1, "", &s);
+    s.len = 0;
+    fwd_frame(&s, 3, 2, 9); /* from node 3 on node 2's connection */
+    fwd_save("wrong-node", 1, "\x07", &s);
+    s.len = 0;
+    fwd_frame(&s, 2, 1, 4);
+    wr_put_bytes(&s, "\x02\x00\x00\x00", 4); /* a length below the minimum */
+    fwd_save("bad-length", 1, "", &s);
+    wr_writer_free(&s);
 }
 
 /* ---- WebSocket frames ------------------------------------------------- */
@@ -432,6 +498,7 @@ int main(int argc, char **argv)
     }
     world_seeds();
     hello_seeds();
+    forward_seeds();
     ws_seeds();
     http_seeds();
     telnet_seeds();

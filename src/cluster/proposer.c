@@ -6,11 +6,10 @@
  * says how far the ring has been sent in the current send epoch: a new
  * leader, a new forward connection or a resend sets it back to head.
  *
- * Forward frames (follower -> leader, after the transport's handshake):
- *   frame = u32 length of the rest | u32 count | command*   (world.h)
- * The leader checks every command decodes and carries the sender's
- * authenticated node id, then batches it like its own. There is no reply:
- * the sender sees the outcome when it applies the entry. */
+ * Forward frames (follower -> leader, after the transport's handshake) are
+ * in fwd_frame.h. The leader checks every command decodes and carries the
+ * sender's authenticated node id, then batches it like its own. There is no
+ * reply: the sender sees the outcome when it applies the entry. */
 #include "cluster/proposer.h"
 
 #include <sodium.h>
@@ -18,13 +17,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/fwd_frame.h"
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/u64map.h"
 
 #define TICK_MS 50
 #define REDIAL_MS 100
-#define MAX_FRAME (1024u * 1024)
+#define MAX_FRAME WR_FWD_MAX_BODY
 #define MAX_IN_CONNS 64
 
 struct pending {
@@ -537,11 +537,7 @@ static void send_frame(struct wr_proposer *p)
         return;
     size_t len = 8 + p->outbuf.len;
     uint8_t *frame = wr_malloc(len);
-    uint32_t body = (uint32_t)(len - 4);
-    for (int i = 0; i < 4; i++) {
-        frame[i] = (uint8_t)(body >> (8 * i));
-        frame[4 + i] = (uint8_t)(p->out_count >> (8 * i));
-    }
+    wr__fwd_frame_header(frame, p->outbuf.len, p->out_count);
     memcpy(frame + 8, p->outbuf.base, p->outbuf.len);
     p->outbuf.len = 0;
     p->stats.forwarded_out += p->out_count;
@@ -590,13 +586,14 @@ static void in_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = 65536;
 }
 
-/* Returns 0, or -1 if the frame is bad (the connection is then closed). */
-static int take_frame(struct fwd_in *c, const uint8_t *body, size_t len)
+/* A checked frame (wr_fwd_frame_cb): batch its commands. Returns 0, or -1
+ * to close the connection. */
+static int take_frame(void *arg, const uint8_t *cmds, size_t len, uint32_t count)
 {
+    struct fwd_in *c = arg;
     struct wr_proposer *p = c->p;
     struct wr_reader r;
-    wr_reader_init(&r, body, len);
-    uint32_t count = wr_get_u32(&r);
+    wr_reader_init(&r, cmds, len);
     bool leading = p->role == WR_ROLE_LEADER;
     if (!leading) {
         /* The sender thinks we lead; we do not (any more). Closing tells it
@@ -608,15 +605,9 @@ static int take_frame(struct fwd_in *c, const uint8_t *body, size_t len)
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *start = r.p;
         struct wr_cmd cmd;
-        if (wr_cmd_decode(&r, &cmd, WR_ENTRY_VERSION) != 0 || cmd.node != c->peer) {
-            wr_warn("proposer: bad command in a frame from node %llu; closing",
-                    (unsigned long long)c->peer);
-            return -1;
-        }
+        (void)wr_cmd_decode(&r, &cmd, WR_ENTRY_VERSION); /* checked by wr__fwd_frames */
         batch_add(p, start, (size_t)(r.p - start));
     }
-    if (r.err || r.left != 0)
-        return -1;
     p->stats.forwarded_in += count;
     return 0;
 }
@@ -630,24 +621,15 @@ static void in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     c->buf.len += (size_t)n;
-    size_t off = 0;
-    while (c->buf.len - off >= 4) {
-        const uint8_t *q = c->buf.base + off;
-        uint32_t body = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                        (uint32_t)q[3] << 24;
-        if (body > MAX_FRAME || body < 4) {
-            wr_warn("proposer: frame of %u bytes from node %llu; closing", body,
-                    (unsigned long long)c->peer);
-            close_in(c);
-            return;
-        }
-        if (c->buf.len - off - 4 < body)
-            break;
-        if (take_frame(c, q + 4, body) != 0) {
-            close_in(c);
-            return;
-        }
-        off += 4 + body;
+    size_t off;
+    char err[128];
+    int rv = wr__fwd_frames(c->buf.base, c->buf.len, c->peer, take_frame, c, &off, err, sizeof err);
+    if (rv != 0) {
+        if (err[0] != '\0')
+            wr_warn("proposer: bad frame from node %llu: %s; closing",
+                    (unsigned long long)c->peer, err);
+        close_in(c);
+        return;
     }
     memmove(c->buf.base, c->buf.base + off, c->buf.len - off);
     c->buf.len -= off;

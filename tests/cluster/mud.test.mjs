@@ -330,8 +330,14 @@ test(
         const f = await (await Player.connect(c, 1, { label: 'F@1' })).create(randomName('Fl', 7), 'flood-pw');
         const g = await (await Player.connect(c, 1, { label: 'G@1' })).create(randomName('Gu', 7), 'guard-pw');
 
+        // A line of exactly the limit (1024 bytes; the say trims its padding)
+        // is taken: the positive control for the one a byte longer.
+        const atLimit = 'say limit-ok' + ' '.repeat(1024 - 12);
+        assert.equal(Buffer.byteLength(atLimit), 1024);
+        await f.cmd(atLimit, "You say 'limit-ok'");
         // over-long line: refused with a message, nothing of it applied; the next line works (control)
-        const long = 'say ' + 'y'.repeat(5000);
+        const long = 'say ' + 'y'.repeat(1021);
+        assert.equal(Buffer.byteLength(long), 1025);
         await f.cmd(long, 'Line too long (at most 1024 bytes); ignored.');
         await f.cmd('say short one', "You say 'short one'");
         assert.ok(!f.t.text().includes("You say 'yyyy"), 'the over-long line was not said');
