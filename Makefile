@@ -61,11 +61,13 @@ all: deps $(BUILD)/warren $(if $(wildcard node_modules/.package-lock.json),vendo
 
 # Install missing Debian packages only when something is actually missing,
 # so an up-to-date machine never calls apt. nginx's stream module (the
-# telnet proxy of `warren cluster up`) is a separate Debian package.
+# telnet proxy of `warren cluster up`) is a separate Debian package, and so
+# is the openssl tool (`cluster up --tls` makes its certificate with it).
 deps:
 	@if ! pkg-config --exists $(PKGS) cmocka 2>/dev/null \
 	    || [ ! -f /usr/include/http_parser.h ] \
 	    || ! command -v nginx >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ] \
+	    || ! command -v openssl >/dev/null \
 	    || ! command -v chromium >/dev/null \
 	    || ! command -v node >/dev/null || [ ! -x /usr/sbin/nft ] \
 	    || [ ! -x /usr/bin/promtool ]; then \

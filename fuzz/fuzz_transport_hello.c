@@ -1,7 +1,7 @@
 /* libFuzzer driver for the cluster handshake's client hello parser
- * (wr__transport_parse_hello, cluster/transport.c), which sees the first
- * bytes any TCP peer sends to the cluster port, before it has proved it
- * holds the secret.
+ * (wr__transport_parse_hello, cluster/transport_handshake.c), which sees the
+ * first bytes any TCP peer sends to the cluster port, before it has proved
+ * it holds the secret.
  *
  * Invariants, on the input and on every prefix of it (each prefix is copied
  * into a heap block of exactly its size, so ASan catches any read past the

@@ -9,11 +9,13 @@ set -eu
 # libnginx-mod-stream: nginx's stream (TCP proxy) module, which
 # `warren cluster up` loads to put nginx in front of the telnet ports.
 # prometheus: promtool and a real Prometheus server for tests/cluster/metrics.
+# openssl: the command line tool; `warren cluster up --tls` makes its
+# self-signed certificate with it.
 
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
 libhttp-parser-dev libssl-dev libcmocka-dev libtelnet-dev zlib1g-dev libyaml-dev
-nginx libnginx-mod-stream chromium nodejs npm iproute2 nftables procps curl
+nginx libnginx-mod-stream openssl chromium nodejs npm iproute2 nftables procps curl
 prometheus"
 # Optional: only with --fuzz (make fuzz).
 FUZZ_PKGS="clang libclang-rt-14-dev"

@@ -156,42 +156,6 @@ static void log_argv(const char *path, const char *what, char *const *argv)
     log_note(path, "%s: %s", what, line);
 }
 
-/* The nginx to run, into @out: $WARREN_NGINX, else on $PATH, else /usr/sbin. */
-static int find_nginx(char *out, size_t len)
-{
-    const char *env = getenv("WARREN_NGINX");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(out, len, "%s", env);
-        return access(out, X_OK) == 0 ? 0 : -1;
-    }
-    const char *path = getenv("PATH");
-    if (path != NULL) {
-        const char *p = path;
-        for (;;) {
-            const char *colon = strchr(p, ':');
-            size_t dlen = colon != NULL ? (size_t)(colon - p) : strlen(p);
-            if (dlen > 0 && dlen < len - 8) {
-                snprintf(out, len, "%.*s/nginx", (int)dlen, p);
-                struct stat st;
-                if (out[0] == '/' && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
-                    access(out, X_OK) == 0)
-                    return 0;
-            }
-            if (colon == NULL)
-                break;
-            p = colon + 1;
-        }
-    }
-    static const char *const fallback[] = {"/usr/sbin/nginx", "/usr/local/sbin/nginx"};
-    for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
-        if (access(fallback[i], X_OK) == 0) {
-            snprintf(out, len, "%s", fallback[i]);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* 0 when 127.0.0.1:@port can be bound (as the node and nginx will, with
  * SO_REUSEADDR), else -1 with the reason. */
 static int port_free(int port, char *err, size_t errlen)
@@ -302,7 +266,7 @@ static int stop_cluster(const struct wr_local *c, struct wr__local_proc *kids, i
 static int start_node(const struct wr_local *c, struct wr__local_proc *p, const char *peers,
                       const sigset_t *mask, const char *why)
 {
-    char *argv[18 + WR_LOCAL_MAX_EXTRA + 1];
+    char *argv[20 + WR_LOCAL_MAX_EXTRA + 1];
     char *buf = wr_malloc(4 * WR_LOCAL_PATH);
     char err[512];
     wr__local_node_argv(c, p->id, peers, buf, argv);
@@ -406,6 +370,10 @@ static int check_ports(const struct wr_local *c)
         wr__local_fail("cannot use 127.0.0.1:%d (nginx's --lb-port): %s", c->lb_port, err);
         return -1;
     }
+    if (c->lb_tls_port != 0 && port_free(c->lb_tls_port, err, sizeof err) != 0) {
+        wr__local_fail("cannot use 127.0.0.1:%d (nginx's --lb-tls-port): %s", c->lb_tls_port, err);
+        return -1;
+    }
     if (c->telnet_port == 0)
         return 0;
     for (int i = 1; i <= c->n; i++) {
@@ -420,6 +388,36 @@ static int check_ports(const struct wr_local *c)
                        err);
         return -1;
     }
+    if (c->lb_telnet_tls_port != 0 && port_free(c->lb_telnet_tls_port, err, sizeof err) != 0) {
+        wr__local_fail("cannot use 127.0.0.1:%d (nginx's --lb-telnet-tls-port): %s",
+                       c->lb_telnet_tls_port, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* With TLS: find openssl and make or reuse the certificate (printing which).
+ * Runs before any process is started, with the caller's signal mask. */
+static int prepare_tls(const struct wr_local *c)
+{
+    if (c->lb_tls_port == 0)
+        return 0;
+    char openssl[WR_LOCAL_PATH], note[2 * WR_LOCAL_PATH], err[2 * WR_LOCAL_PATH];
+    if (wr__local_find_program("WARREN_OPENSSL", "openssl", openssl, sizeof openssl) != 0) {
+        wr__local_fail("--tls needs the openssl command line tool to make a certificate, and it "
+                       "is not installed (looked for $WARREN_OPENSSL, openssl on $PATH and "
+                       "/usr/bin/openssl).\n"
+                       "Install openssl: scripts/install-deps.sh   (or: apt-get install openssl)\n"
+                       "or start without --tls");
+        return -1;
+    }
+    sigset_t mask;
+    sigprocmask(SIG_BLOCK, NULL, &mask);
+    if (wr__local_tls_prepare(c, openssl, &mask, note, sizeof note, err, sizeof err) != 0) {
+        wr__local_fail("--tls: %s", err);
+        return -1;
+    }
+    printf("%s\n", note);
     return 0;
 }
 
@@ -470,6 +468,23 @@ static int write_files(const struct wr_local *c, const char *stream_module)
     return 0;
 }
 
+/* The TLS addresses of @c, for up and status; nothing without TLS. */
+static void print_tls(const struct wr_local *c, const char *indent)
+{
+    if (c->lb_tls_port == 0)
+        return;
+    char cert[WR_LOCAL_PATH];
+    wr__local_path(c, WR_LOCAL_TLS_CERT, cert);
+    printf("%sTLS:     https://127.0.0.1:%d/ (arena, wss://127.0.0.1:%d/ws), "
+           "https://127.0.0.1:%d/play\n",
+           indent, c->lb_tls_port, c->lb_tls_port, c->lb_tls_port);
+    if (c->lb_telnet_tls_port != 0)
+        printf("%s         telnet over TLS on 127.0.0.1 %d  (openssl s_client -quiet -CAfile "
+               "%s -connect 127.0.0.1:%d)\n",
+               indent, c->lb_telnet_tls_port, cert, c->lb_telnet_tls_port);
+    printf("%s         certificate %s (self-signed unless you put yours there)\n", indent, cert);
+}
+
 static void print_up(const struct wr__local_opts *o, const struct wr_local *c,
                      const struct wr__local_proc *procs)
 {
@@ -483,6 +498,7 @@ static void print_up(const struct wr__local_opts *o, const struct wr_local *c,
         printf("           telnet 127.0.0.1 %d  (or TinTin++: tt++, then #session warren "
                "127.0.0.1 %d)\n",
                c->lb_telnet_port, c->lb_telnet_port);
+    print_tls(c, "  ");
     printf("\n");
     for (int i = 1; i <= c->n; i++) {
         printf("  node %-2d  http://127.0.0.1:%d/", i, c->http_port + i - 1);
@@ -491,11 +507,14 @@ static void print_up(const struct wr__local_opts *o, const struct wr_local *c,
         printf("  (cluster 127.0.0.1:%d, pid %d)\n", c->cluster_port + i - 1,
                (int)procs[i - 1].pid);
     }
+    printf("  nginx    127.0.0.1:%d (http)", c->lb_port);
     if (c->telnet_port != 0)
-        printf("  nginx    127.0.0.1:%d (http), 127.0.0.1:%d (telnet)  (pid %d)\n", c->lb_port,
-               c->lb_telnet_port, (int)procs[c->n].pid);
-    else
-        printf("  nginx    127.0.0.1:%d  (pid %d)\n", c->lb_port, (int)procs[c->n].pid);
+        printf(", 127.0.0.1:%d (telnet)", c->lb_telnet_port);
+    if (c->lb_tls_port != 0)
+        printf(", 127.0.0.1:%d (https)", c->lb_tls_port);
+    if (c->lb_telnet_tls_port != 0)
+        printf(", 127.0.0.1:%d (telnet+tls)", c->lb_telnet_tls_port);
+    printf("  (pid %d)\n", (int)procs[c->n].pid);
     printf("\n  status:  %s ctl --node 127.0.0.1:%d status\n", prog, c->http_port);
     printf("           %s cluster status%s\n", prog, da);
     printf("  logs:    %s/node<N>.log, nginx-error.log, nginx-access.log\n", c->dir);
@@ -583,6 +602,8 @@ static int cmd_up(const struct wr__local_opts *o)
     c.lb_port = o->lb_port;
     c.telnet_port = o->telnet_port;
     c.lb_telnet_port = o->telnet_port != 0 ? o->lb_telnet_port : 0;
+    c.lb_tls_port = o->tls ? o->lb_tls_port : 0;
+    c.lb_telnet_tls_port = o->tls && o->telnet_port != 0 ? o->lb_telnet_tls_port : 0;
     ssize_t len = readlink("/proc/self/exe", c.bin, sizeof c.bin - 1);
     if (len <= 0 || (size_t)len >= sizeof c.bin - 1) {
         wr__local_fail("cannot find this program's path (readlink /proc/self/exe): %s",
@@ -593,14 +614,14 @@ static int cmd_up(const struct wr__local_opts *o)
 
     if (check_not_running(&c, o) != 0 || check_layout(&c) != 0)
         return WR_LOCAL_EXIT_ERROR;
-    if (find_nginx(nginx, sizeof nginx) != 0) {
+    if (wr__local_find_program("WARREN_NGINX", "nginx", nginx, sizeof nginx) != 0) {
         wr__local_fail("nginx is not installed (looked for $WARREN_NGINX, nginx on $PATH and "
                        "/usr/sbin/nginx).\nInstall it with:  sh scripts/install-deps.sh   "
                        "(or: apt-get install nginx)");
         return WR_LOCAL_EXIT_ERROR;
     }
     const char *stream_module;
-    if (find_stream_module(&c, &stream_module) != 0 || check_ports(&c) != 0)
+    if (find_stream_module(&c, &stream_module) != 0 || check_ports(&c) != 0 || prepare_tls(&c) != 0)
         return WR_LOCAL_EXIT_ERROR;
     for (int i = 0; i < o->n_extra; i++)
         c.extra[c.n_extra++] = wr_strdup(o->extra[i]);
@@ -764,6 +785,7 @@ static int cmd_status(const struct wr__local_opts *o)
     if (c.telnet_port != 0)
         printf("Telnet ports: nodes 1-%d on 127.0.0.1:%d-%d, nginx on 127.0.0.1:%d\n", c.n,
                c.telnet_port, c.telnet_port + c.n - 1, c.lb_telnet_port);
+    print_tls(&c, "");
     printf("\n");
     printf("PROCESS   PID      STATE\n");
     bool all_ok = true;

@@ -22,6 +22,9 @@ enum opt_id {
     OPT_LB,
     OPT_TELNET,
     OPT_LB_TELNET,
+    OPT_TLS,
+    OPT_LB_TLS,
+    OPT_LB_TELNET_TLS,
     OPT_WAIT,
     OPT_FG,
     OPT_SIGNAL
@@ -42,6 +45,9 @@ static const struct {
     {OPT_LB, "--lb-port", NULL, true, ONLY(CMD_UP)},
     {OPT_TELNET, "--telnet-port", NULL, true, ONLY(CMD_UP)},
     {OPT_LB_TELNET, "--lb-telnet-port", NULL, true, ONLY(CMD_UP)},
+    {OPT_TLS, "--tls", NULL, false, ONLY(CMD_UP)},
+    {OPT_LB_TLS, "--lb-tls-port", NULL, true, ONLY(CMD_UP)},
+    {OPT_LB_TELNET_TLS, "--lb-telnet-tls-port", NULL, true, ONLY(CMD_UP)},
     {OPT_WAIT, "--wait", NULL, true, ONLY(CMD_UP) | ONLY(CMD_RESTART)},
     {OPT_FG, "--foreground", NULL, false, ONLY(CMD_UP)},
     {OPT_SIGNAL, "--signal", "-s", true, ONLY(CMD_KILL)},
@@ -77,15 +83,30 @@ static void usage_up(FILE *out)
           "(the MUD over telnet); nginx on LB_PORT spreads HTTP and WebSockets, and on\n"
           "LB_TELNET_PORT telnet connections, over the nodes and routes around dead\n"
           "ones (telnet needs nginx's stream module: apt-get install\n"
-          "libnginx-mod-stream). A fresh secret is written to\n"
-          "DIR/cookie each time; the data in DIR/node<i>/ is kept. NODE FLAGS go to\n"
-          "every node (warren node --help), e.g. -- --election-timeout 500.\n"
+          "libnginx-mod-stream). Each time, a fresh cluster secret is written to\n"
+          "DIR/cookie and a fresh admin token to DIR/admin-token (warren ctl reads\n"
+          "" WR_LOCAL_DEFAULT_DIR "/admin-token by default); the data in DIR/node<i>/ is\n"
+          "kept. NODE FLAGS go to every node (warren node --help), e.g.\n"
+          "-- --election-timeout 500.\n"
+          "\n"
+          "With --tls, nginx also terminates TLS (TLSv1.2 and 1.3): HTTPS and WSS on\n"
+          "LB_TLS_PORT (the same nodes and paths as LB_PORT) and telnet over TLS on\n"
+          "LB_TELNET_TLS_PORT (the same nodes as LB_TELNET_PORT); the plain ports stay.\n"
+          "Its certificate is DIR/" WR_LOCAL_TLS_CERT " with the key DIR/" WR_LOCAL_TLS_KEY
+          " (mode 0600):\n"
+          "a pair already there is reused while it is valid for another day (put your\n"
+          "own there to use it), else a self-signed one for localhost and 127.0.0.1\n"
+          "is made with the openssl command line tool. Browsers warn about a\n"
+          "self-signed certificate; clients can trust that file as their CA, e.g.\n"
+          "curl --cacert DIR/" WR_LOCAL_TLS_CERT " https://127.0.0.1:4443/api/cluster or\n"
+          "openssl s_client -quiet -CAfile DIR/" WR_LOCAL_TLS_CERT " -connect 127.0.0.1:5556\n"
           "\n"
           "options:\n"
           "  -n, --nodes N       number of nodes, 1-15 (default 3)\n"
           "  --dir DIR           the cluster's directory (default " WR_LOCAL_DEFAULT_DIR "):\n"
-          "                      cookie, cluster.conf, nginx.conf, data dirs node<i>/,\n"
-          "                      logs node<i>.log and nginx-{error,access}.log, pid files\n"
+          "                      cookie, admin-token, cluster.conf, nginx.conf, data\n"
+          "                      dirs node<i>/, logs node<i>.log and\n"
+          "                      nginx-{error,access}.log, pid files\n"
           "  --http-port P       node 1's HTTP port (default 4001)\n"
           "  --cluster-port P    node 1's cluster port (default 7001)\n"
           "  --lb-port P         nginx's HTTP port: the arena is at http://127.0.0.1:P/,\n"
@@ -93,6 +114,11 @@ static void usage_up(FILE *out)
           "  --telnet-port P     node 1's telnet port (default 5001); 0: no telnet\n"
           "                      listeners and no telnet proxy (no stream module needed)\n"
           "  --lb-telnet-port P  nginx's telnet port: telnet 127.0.0.1 P (default 5555)\n"
+          "  --tls               also serve HTTPS, WSS and telnet over TLS (see above)\n"
+          "  --lb-tls-port P     with --tls: nginx's HTTPS and WSS port: the arena at\n"
+          "                      https://127.0.0.1:P/, the MUD at /play (default 4443)\n"
+          "  --lb-telnet-tls-port P  with --tls: nginx's telnet-over-TLS port\n"
+          "                      (default 5556; none with --telnet-port 0)\n"
           "  --wait S            seconds to wait for everything to serve (default 15)\n"
           "  --foreground        stay and watch: report a node that dies (with its log\n"
           "                      tail) and keep going; SIGINT (Ctrl-C), SIGTERM or SIGHUP\n"
@@ -100,13 +126,15 @@ static void usage_up(FILE *out)
           "                      cluster serves and leaves it running.\n"
           "  -h, --help          show this help\n"
           "\n"
-          "nginx is looked up as $WARREN_NGINX, then on $PATH, then /usr/sbin/nginx.\n"
+          "nginx is looked up as $WARREN_NGINX, then on $PATH, then /usr/sbin/nginx;\n"
+          "openssl (for --tls) as $WARREN_OPENSSL, then on $PATH, then /usr/bin/openssl.\n"
           "\n"
           "exit status: 0 the cluster is up (with --foreground: it ran and was stopped);\n"
           "1 it did not start (a cluster already runs in DIR, no nginx, a port in use,\n"
-          "a process died, nothing was ready in time, or telnet is on and nginx's\n"
-          "stream module is missing; whatever started is stopped\n"
-          "again); 2 usage error; 130 interrupted while starting.\n",
+          "a process died, nothing was ready in time, telnet is on and nginx's\n"
+          "stream module is missing, or --tls and no openssl or no usable certificate;\n"
+          "whatever started is stopped again); 2 usage error; 130 interrupted while\n"
+          "starting.\n",
           out);
 }
 
@@ -127,7 +155,8 @@ static void usage_status(FILE *out)
 {
     fputs("usage: warren cluster status [--dir DIR]\n"
           "\n"
-          "Print the URLs and telnet ports, whether each process of the cluster in DIR\n"
+          "Print the URLs (with TLS too, after up --tls) and telnet ports, whether each\n"
+          "process of the cluster in DIR\n"
           "(default " WR_LOCAL_DEFAULT_DIR ") is running (from its pid file), then each\n"
           "node's own view from GET /api/cluster\n"
           "as `warren ctl status` prints it: role, leader, term, commit and applied\n"
@@ -206,8 +235,9 @@ static int parse_signal(const char *s)
 /* Node flags that `up` sets itself and must not be given after "--". */
 static const char *owned_flag(const char *a)
 {
-    static const char *const flags[] = {"--id",    "--cluster", "--http",       "--telnet",
-                                        "--peers", "--data",    "--cookie-file"};
+    static const char *const flags[] = {"--id",          "--cluster",         "--http",
+                                        "--telnet",      "--peers",           "--data",
+                                        "--cookie-file", "--admin-token-file"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         size_t len = strlen(flags[i]);
         if (strncmp(a, flags[i], len) == 0 && (a[len] == '\0' || a[len] == '='))
@@ -216,25 +246,40 @@ static const char *owned_flag(const char *a)
     return NULL;
 }
 
+/* A range of ports `up` would use: @name's @lo to @hi. */
+struct port_range {
+    const char *name;
+    int lo, hi;
+};
+
+static void add_range(struct port_range *r, size_t *nr, const char *name, int lo, int len)
+{
+    r[*nr] = (struct port_range){name, lo, lo + len - 1};
+    (*nr)++;
+}
+
 /* Check that every port range of `up` fits below 65536 and that no two
  * overlap: the nodes' http, cluster and telnet ranges (n ports each) and
- * nginx's lb and lb-telnet ports. Telnet port 0 means no telnet: neither
- * telnet range is checked. Returns -1 when they are fine, else the usage
- * error's exit code (printed). */
+ * nginx's lb, lb-telnet, lb-tls and lb-telnet-tls ports. Telnet port 0
+ * means no telnet: neither telnet range, nor lb-telnet-tls, is checked;
+ * without --tls neither TLS port is. Returns -1 when they are fine, else the
+ * usage error's exit code (printed). */
 static int check_port_ranges(const char *c, const struct wr__local_opts *o)
 {
     bool telnet = o->telnet_port != 0;
-    const struct {
-        const char *name;
-        int lo, hi;
-    } r[] = {
-        {"http", o->http_port, o->http_port + o->n - 1},
-        {"cluster", o->cluster_port, o->cluster_port + o->n - 1},
-        {"lb", o->lb_port, o->lb_port},
-        {"telnet", o->telnet_port, o->telnet_port + o->n - 1},
-        {"lb-telnet", o->lb_telnet_port, o->lb_telnet_port},
-    };
-    size_t nr = telnet ? 5 : 3;
+    struct port_range r[7];
+    size_t nr = 0;
+    add_range(r, &nr, "http", o->http_port, o->n);
+    add_range(r, &nr, "cluster", o->cluster_port, o->n);
+    add_range(r, &nr, "lb", o->lb_port, 1);
+    if (telnet) {
+        add_range(r, &nr, "telnet", o->telnet_port, o->n);
+        add_range(r, &nr, "lb-telnet", o->lb_telnet_port, 1);
+    }
+    if (o->tls)
+        add_range(r, &nr, "lb-tls", o->lb_tls_port, 1);
+    if (o->tls && telnet)
+        add_range(r, &nr, "lb-telnet-tls", o->lb_telnet_tls_port, 1);
     for (size_t i = 0; i < nr; i++)
         if (r[i].hi > 65535)
             return wr__local_usage_error(c, "%d nodes from %s port %d do not fit below 65536", o->n,
@@ -263,6 +308,8 @@ int wr__local_parse_args(int argc, char **argv, struct wr__local_opts *o)
     o->lb_port = 4000;
     o->telnet_port = 5001;
     o->lb_telnet_port = 5555;
+    o->lb_tls_port = 4443;
+    o->lb_telnet_tls_port = 5556;
     o->wait_s = 15;
     o->sig = SIGKILL;
 
@@ -290,7 +337,7 @@ int wr__local_parse_args(int argc, char **argv, struct wr__local_opts *o)
         return wr__local_usage_error(NULL, "unknown command '%s'", c);
     o->cmd = (enum wr__local_cmd)k;
 
-    const char *positional = NULL;
+    const char *positional = NULL, *tls_port_flag = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -358,6 +405,17 @@ int wr__local_parse_args(int argc, char **argv, struct wr__local_opts *o)
         case OPT_LB_TELNET:
             bad = wr_parse_int(v, 1, 65535, &o->lb_telnet_port);
             break;
+        case OPT_TLS:
+            o->tls = true;
+            break;
+        case OPT_LB_TLS:
+            bad = wr_parse_int(v, 1, 65535, &o->lb_tls_port);
+            tls_port_flag = name;
+            break;
+        case OPT_LB_TELNET_TLS:
+            bad = wr_parse_int(v, 1, 65535, &o->lb_telnet_tls_port);
+            tls_port_flag = name;
+            break;
         case OPT_WAIT:
             bad = wr_parse_int(v, 1, 3600, &o->wait_s);
             break;
@@ -385,6 +443,9 @@ int wr__local_parse_args(int argc, char **argv, struct wr__local_opts *o)
                                          WR_LOCAL_MAX_NODES);
     }
     if (o->cmd == CMD_UP) {
+        /* A TLS port without --tls would be silently unused: say so. */
+        if (tls_port_flag != NULL && !o->tls)
+            return wr__local_usage_error(c, "%s is for --tls; add --tls", tls_port_flag);
         int r = check_port_ranges(c, o);
         if (r >= 0)
             return r;

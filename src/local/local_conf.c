@@ -115,9 +115,11 @@ int wr__local_conf_write(const struct wr_local *c, char *err, size_t errlen)
             "lb-port %d\n"
             "telnet-port %d\n"
             "lb-telnet-port %d\n"
+            "lb-tls-port %d\n"
+            "lb-telnet-tls-port %d\n"
             "binary %s\n",
             c->n, c->http_port, c->cluster_port, c->lb_port, c->telnet_port, c->lb_telnet_port,
-            c->bin);
+            c->lb_tls_port, c->lb_telnet_tls_port, c->bin);
     for (int i = 0; i < c->n_extra; i++)
         fprintf(f, "node-flag %s\n", c->extra[i]);
     fclose(f);
@@ -141,7 +143,8 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
         return -1;
     }
     c->n = c->http_port = c->cluster_port = c->lb_port = 0;
-    c->telnet_port = c->lb_telnet_port = 0; /* absent in files from before telnet: none */
+    c->telnet_port = c->lb_telnet_port = 0;     /* absent in files from before telnet: none */
+    c->lb_tls_port = c->lb_telnet_tls_port = 0; /* the same for TLS */
     c->bin[0] = '\0';
     c->n_extra = 0;
     int version = 0;
@@ -179,6 +182,10 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
             bad = wr_parse_int(val, 0, 65535, &c->telnet_port);
         else if (strcmp(line, "lb-telnet-port") == 0)
             bad = wr_parse_int(val, 0, 65535, &c->lb_telnet_port);
+        else if (strcmp(line, "lb-tls-port") == 0)
+            bad = wr_parse_int(val, 0, 65535, &c->lb_tls_port);
+        else if (strcmp(line, "lb-telnet-tls-port") == 0)
+            bad = wr_parse_int(val, 0, 65535, &c->lb_telnet_tls_port);
         else if (strcmp(line, "binary") == 0 && val[0] == '/' && strlen(val) < sizeof c->bin)
             snprintf(c->bin, sizeof c->bin, "%s", val);
         else if (strcmp(line, "node-flag") == 0 && c->n_extra < WR_LOCAL_MAX_EXTRA)
@@ -205,6 +212,11 @@ int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen)
         wr__local_clear(c);
         return -1;
     }
+    if (c->lb_telnet_tls_port != 0 && (c->lb_tls_port == 0 || c->telnet_port == 0)) {
+        snprintf(err, errlen, "%s: lb-telnet-tls-port needs lb-tls-port and telnet-port", path);
+        wr__local_clear(c);
+        return -1;
+    }
     if (c->http_port + c->n - 1 > 65535 || c->cluster_port + c->n - 1 > 65535 ||
         c->telnet_port + c->n - 1 > 65535) {
         snprintf(err, errlen, "%s: ports beyond 65535", path);
@@ -219,14 +231,11 @@ err_after_open:
     return -1;
 }
 
-/* ---- cookie ------------------------------------------------------------ */
+/* ---- cookie and admin token -------------------------------------------- */
 
-int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen)
+/* 32 random bytes as hex and a newline, into DIR/@name, mode 0600. */
+static int secret_write(const struct wr_local *c, const char *name, char *err, size_t errlen)
 {
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "sodium_init failed");
-        return -1;
-    }
     unsigned char secret[32];
     char hex[2 * sizeof secret + 2];
     randombytes_buf(secret, sizeof secret);
@@ -234,11 +243,24 @@ int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen)
     size_t len = strlen(hex);
     hex[len++] = '\n';
     char path[WR_LOCAL_PATH];
-    wr__local_path(c, "cookie", path);
+    wr__local_path(c, name, path);
     int rc = wr__local_write_file(path, hex, len, 0600, err, errlen);
     sodium_memzero(secret, sizeof secret);
     sodium_memzero(hex, sizeof hex);
     return rc;
+}
+
+int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen)
+{
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "sodium_init failed");
+        return -1;
+    }
+    if (secret_write(c, "cookie", err, errlen) != 0)
+        return -1;
+    /* `warren ctl` reads ./run/cluster/admin-token by default, so ctl run
+     * from the checkout reaches a default cluster with no flag. */
+    return secret_write(c, "admin-token", err, errlen);
 }
 
 /* ---- node command line ------------------------------------------------- */
@@ -259,6 +281,7 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
 {
     char *idtext = buf, *cluster = buf + 32, *http = buf + 64, *telnet = buf + 96;
     char *data = buf + WR_LOCAL_PATH, *cookie = buf + 2 * WR_LOCAL_PATH;
+    char *token = buf + 3 * WR_LOCAL_PATH;
     snprintf(idtext, 32, "%d", id);
     snprintf(cluster, 32, "127.0.0.1:%d", c->cluster_port + id - 1);
     snprintf(http, 32, "127.0.0.1:%d", c->http_port + id - 1);
@@ -266,6 +289,7 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
     snprintf(name, sizeof name, "node%d", id);
     wr__local_path(c, name, data);
     wr__local_path(c, "cookie", cookie);
+    wr__local_path(c, "admin-token", token);
 
     int k = 0;
     argv[k++] = (char *)c->bin;
@@ -290,6 +314,8 @@ void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, ch
     argv[k++] = data;
     argv[k++] = "--cookie-file";
     argv[k++] = cookie;
+    argv[k++] = "--admin-token-file";
+    argv[k++] = token;
     for (int i = 0; i < c->n_extra; i++)
         argv[k++] = c->extra[i];
     argv[k] = NULL;
@@ -310,7 +336,25 @@ static void proxy_headers(FILE *out, const char *indent)
             indent, indent, indent, indent);
 }
 
-/* The stream block: telnet (plain TCP) from lb_telnet_port to the nodes. */
+/* nginx's TLS settings for @c's certificate: modern protocols only, and
+ * nginx's default ciphers (which for TLSv1.2 are the strong ones), as in
+ * deploy/nginx.conf. @cache names the session cache's shared memory zone. */
+static void tls_settings(const struct wr_local *c, FILE *out, const char *indent, const char *cache)
+{
+    const char *d = c->dir, *i = indent;
+    fprintf(out,
+            "%sssl_certificate %s/" WR_LOCAL_TLS_CERT ";\n"
+            "%sssl_certificate_key %s/" WR_LOCAL_TLS_KEY ";\n"
+            "%sssl_protocols TLSv1.2 TLSv1.3;\n"
+            "%sssl_prefer_server_ciphers off;\n"
+            "%sssl_session_cache shared:%s:1m;\n"
+            "%sssl_session_timeout 1d;\n"
+            "%sssl_session_tickets off;\n",
+            i, d, i, d, i, i, i, cache, i, i);
+}
+
+/* The stream block: telnet (plain TCP) from lb_telnet_port to the nodes,
+ * and with TLS, telnet over TLS from lb_telnet_tls_port to the same. */
 static void stream_block(const struct wr_local *c, FILE *out)
 {
     fprintf(out, "\n"
@@ -339,9 +383,25 @@ static void stream_block(const struct wr_local *c, FILE *out)
             "        proxy_connect_timeout 1s;\n"
             "        # An hour of silence in both directions closes the session.\n"
             "        proxy_timeout 1h;\n"
-            "    }\n"
-            "}\n",
+            "    }\n",
             c->lb_telnet_port);
+    if (c->lb_telnet_tls_port != 0) {
+        fprintf(out,
+                "\n"
+                "    # Telnet over TLS (cluster up --tls): nginx terminates TLS and the\n"
+                "    # nodes get plain telnet, after the same PROXY line.\n"
+                "    server {\n"
+                "        listen 127.0.0.1:%d ssl;\n",
+                c->lb_telnet_tls_port);
+        tls_settings(c, out, "        ", "TELNETSSL");
+        fprintf(out, "        ssl_handshake_timeout 10s;\n"
+                     "        proxy_pass warren_telnet;\n"
+                     "        proxy_protocol on;\n"
+                     "        proxy_connect_timeout 1s;\n"
+                     "        proxy_timeout 1h;\n"
+                     "    }\n");
+    }
+    fprintf(out, "}\n");
 }
 
 void wr__local_nginx_conf(const struct wr_local *c, const char *stream_module, FILE *out)
@@ -350,7 +410,7 @@ void wr__local_nginx_conf(const struct wr_local *c, const char *stream_module, F
     fprintf(out,
             "# Generated by `warren cluster up` for the cluster in %s;\n"
             "# rewritten by every `up` (edit src/local/local_conf.c, not this file).\n"
-            "# The production example with TLS is deploy/nginx.conf.\n"
+            "# The production example is deploy/nginx.conf.\n"
             "#\n"
             "# Started as: nginx -e %s/nginx-error.log -c %s/nginx.conf -p %s/ -g 'daemon off;'\n"
             "# by `warren cluster up`, which owns the master's pid (%s/nginx.pid).\n"
@@ -410,6 +470,13 @@ void wr__local_nginx_conf(const struct wr_local *c, const char *stream_module, F
                  "\n"
                  "    server {\n");
     fprintf(out, "        listen 127.0.0.1:%d;\n", c->lb_port);
+    if (c->lb_tls_port != 0) {
+        fprintf(out,
+                "        # HTTPS and WSS (cluster up --tls): the same locations over TLS.\n"
+                "        listen 127.0.0.1:%d ssl;\n",
+                c->lb_tls_port);
+        tls_settings(c, out, "        ", "SSL");
+    }
     fprintf(out,
             "\n"
             "        # A dead node refuses connections at once; a hung one gets 1 s. Either\n"

@@ -28,18 +28,29 @@
  * loads the module itself. */
 #define WR_LOCAL_STREAM_MODULE "/usr/lib/nginx/modules/ngx_stream_module.so"
 
+/* The TLS certificate and key of `up --tls`, in DIR (local_tls.c). */
+#define WR_LOCAL_TLS_CERT "tls-cert.pem"
+#define WR_LOCAL_TLS_KEY "tls-key.pem"
+
 /* What `up` started, as recorded in DIR/cluster.conf (key value lines):
  * node i (1..n) runs `bin node --id i --cluster 127.0.0.1:<cluster_port+i-1>
  * --http 127.0.0.1:<http_port+i-1> [--telnet 127.0.0.1:<telnet_port+i-1>]
  * --peers <all> --data DIR/node<i> --cookie-file DIR/cookie <extra...>`;
  * nginx listens on lb_port (HTTP) and lb_telnet_port (TCP, to the telnet
  * ports). telnet_port and lb_telnet_port are 0 for a cluster without telnet
- * (`up --telnet-port 0`, or a cluster.conf written before telnet existed). */
+ * (`up --telnet-port 0`, or a cluster.conf written before telnet existed).
+ * With TLS (`up --tls`) nginx also listens on lb_tls_port (HTTPS and WSS,
+ * the same locations as lb_port) and, with telnet, on lb_telnet_tls_port
+ * (telnet over TLS, the same upstream as lb_telnet_port), with the
+ * certificate DIR/WR_LOCAL_TLS_CERT and key DIR/WR_LOCAL_TLS_KEY. Both are 0
+ * without TLS (or in a cluster.conf written before TLS existed);
+ * lb_telnet_tls_port is also 0 with TLS but without telnet. */
 struct wr_local {
     char dir[WR_LOCAL_PATH]; /* absolute and canonical (realpath) */
     int n;
     int http_port, cluster_port, lb_port;
     int telnet_port, lb_telnet_port;
+    int lb_tls_port, lb_telnet_tls_port;
     char bin[WR_LOCAL_PATH]; /* the warren binary that runs the nodes */
     char *extra[WR_LOCAL_MAX_EXTRA];
     int n_extra; /* extra[] entries are owned, freed by wr__local_clear */
@@ -69,7 +80,8 @@ struct wr__local_opts {
     const char *dir;
     bool dir_given;
     int n, http_port, cluster_port, lb_port, telnet_port, lb_telnet_port, wait_s, node, sig;
-    bool foreground, help;
+    int lb_tls_port, lb_telnet_tls_port;
+    bool tls, foreground, help;
     char **extra; /* after "--", borrowed from argv */
     int n_extra;
 };
@@ -137,15 +149,19 @@ int wr__local_conf_write(const struct wr_local *c, char *err, size_t errlen);
  * reason names the file and line). On 0, the caller clears @c. */
 int wr__local_conf_read(struct wr_local *c, char *err, size_t errlen);
 
-/* Write a fresh cluster secret, 32 bytes from randombytes_buf as 64 hex
- * digits, to DIR/cookie with mode 0600 (the old file is replaced). */
+/* Write a fresh cluster secret to DIR/cookie and a fresh admin token to
+ * DIR/admin-token, each 32 bytes from randombytes_buf as 64 hex digits,
+ * mode 0600 (the old files are replaced). */
 int wr__local_cookie_write(const struct wr_local *c, char *err, size_t errlen);
 
 /* Print the nginx configuration for @c to @out (pure: no I/O but @out).
  * With telnet (@c->telnet_port != 0) it has a stream block proxying
  * @c->lb_telnet_port to the nodes' telnet ports, and starts with
  * `load_module @stream_module;` unless @stream_module is NULL (an nginx with
- * the stream module built in). */
+ * the stream module built in). With TLS (@c->lb_tls_port != 0) the HTTP
+ * server also listens with TLS on lb_tls_port and, when lb_telnet_tls_port
+ * is set, the stream block has a TLS server on it; both name the pair that
+ * wr__local_tls_prepare makes. */
 void wr__local_nginx_conf(const struct wr_local *c, const char *stream_module, FILE *out);
 
 /* Write DIR/nginx.conf (via wr__local_nginx_conf) and create DIR/nginx-tmp. */
@@ -155,13 +171,37 @@ int wr__local_nginx_conf_write(const struct wr_local *c, const char *stream_modu
 /* The "--peers" value for @c: "1=127.0.0.1:P1,2=...". Caller frees. */
 char *wr__local_peers(const struct wr_local *c);
 
-/* Build node @id's argv for @c into @argv (room for 18 + n_extra + 1
+/* Build node @id's argv for @c into @argv (room for 20 + n_extra + 1
  * pointers), pointing into @c and into @buf (4 * WR_LOCAL_PATH bytes), and
  * NULL-terminated. @peers comes from wr__local_peers. */
 void wr__local_node_argv(const struct wr_local *c, int id, const char *peers, char *buf,
                          char **argv);
 
+/* ---- the TLS certificate (local_tls.c) --------------------------------- */
+
+/* Make DIR/WR_LOCAL_TLS_CERT and DIR/WR_LOCAL_TLS_KEY a usable pair for
+ * nginx. A pair already there is kept when the certificate parses, is valid
+ * now and for at least another day, and the key (unencrypted) is its key;
+ * the key's mode is then set to 0600 if it was wider. Otherwise a new
+ * self-signed pair is made by running @openssl (the command line tool):
+ * `req -x509`, an EC P-256 key, CN and subjectAltName DNS:localhost and
+ * IP:127.0.0.1, valid 365 days, written through temporary files (the key's
+ * created with mode 0600 before openssl writes it) and renamed into place,
+ * then checked like an existing pair. openssl runs in the foreground with
+ * signal mask @mask, its output appended to DIR/tls.log. On 0, @note holds
+ * one or two lines saying which pair is used and why. Returns 0, or -1 with
+ * the reason in @err. */
+int wr__local_tls_prepare(const struct wr_local *c, const char *openssl, const sigset_t *mask,
+                          char *note, size_t notelen, char *err, size_t errlen);
+
 /* ---- processes (local_proc.c) ------------------------------------------ */
+
+/* Find program @name into @out (@len bytes): $@env when it is set and not
+ * empty (then it must be executable), else the first executable regular
+ * file named @name in $PATH's absolute entries, else in /usr/sbin,
+ * /usr/local/sbin, /usr/bin or /usr/local/bin. Returns 0, or -1 when there
+ * is none. */
+int wr__local_find_program(const char *env, const char *name, char *out, size_t len);
 
 /* Fill @p for node @id (or nginx, id 0) of the cluster in @c->dir; pid 0. */
 void wr__local_proc_init(struct wr__local_proc *p, const struct wr_local *c, int id);

@@ -209,6 +209,42 @@ int wr__local_proc_scan(const struct wr_local *c, struct wr__local_proc *out, in
     return n;
 }
 
+int wr__local_find_program(const char *env, const char *name, char *out, size_t len)
+{
+    const char *given = getenv(env);
+    if (given != NULL && given[0] != '\0') {
+        snprintf(out, len, "%s", given);
+        return access(out, X_OK) == 0 ? 0 : -1;
+    }
+    size_t nlen = strlen(name);
+    const char *path = getenv("PATH");
+    if (path != NULL) {
+        const char *p = path;
+        for (;;) {
+            const char *colon = strchr(p, ':');
+            size_t dlen = colon != NULL ? (size_t)(colon - p) : strlen(p);
+            if (dlen > 0 && dlen + nlen + 2 <= len) {
+                snprintf(out, len, "%.*s/%s", (int)dlen, p, name);
+                struct stat st;
+                if (out[0] == '/' && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+                    access(out, X_OK) == 0)
+                    return 0;
+            }
+            if (colon == NULL)
+                break;
+            p = colon + 1;
+        }
+    }
+    static const char *const fallback[] = {"/usr/sbin", "/usr/local/sbin", "/usr/bin",
+                                           "/usr/local/bin"};
+    for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
+        snprintf(out, len, "%s/%s", fallback[i], name);
+        if (access(out, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 pid_t wr__local_spawn(char *const argv[], const char *log, const sigset_t *mask, char *err,
                       size_t errlen)
 {

@@ -40,7 +40,7 @@ struct wr_node_config {
     long max_output_kb;
     long max_body_kb;
     long seed; /* 0: off; see --seed */
-    /* input-abuse limits (net/, cluster/transport.c) */
+    /* input-abuse limits (net/, cluster/transport_handshake.c) */
     long max_connections_per_ip;
     char per_ip_exempt[1024];
     long fd_reserve;

@@ -19,108 +19,19 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { runWarren, waitFor, tail, delay } from './lib/cluster.mjs';
+import { LocalRuns, alive, freeRuns } from './lib/local.mjs';
 import { TelnetClient } from './lib/telnet.mjs';
 import { Player, randomName } from './lib/mud.mjs';
 
 const N = 3;
-const dirs = [];
-const seenPids = new Set();
-const sockets = new Set();
-
-/** Is `pid` a live process? Zombies count as dead: when `cluster up` has
- * exited, the nodes' new parent may never reap them. */
-function alive(pid) {
-    let stat;
-    try {
-        stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-        return false;
-    }
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
-}
-
-function readPids(dir) {
-    const out = {};
-    for (const f of fs.readdirSync(dir)) {
-        const m = /^(node\d+|nginx)\.pid$/.exec(f);
-        if (!m) continue;
-        const pid = Number(fs.readFileSync(path.join(dir, f), 'utf8').trim());
-        if (pid > 0) {
-            out[m[1]] = pid;
-            seenPids.add(pid);
-        }
-    }
-    return out;
-}
-
-after(async () => {
-    for (const ws of sockets) ws.terminate();
-    for (const dir of dirs) {
-        try {
-            readPids(dir);
-        } catch {
-            /* gone */
-        }
-        await runWarren(['cluster', 'down', '--dir', dir], { timeout: 20000 });
-    }
-    for (const pid of seenPids) {
-        if (alive(pid)) {
-            try {
-                process.kill(pid, 'SIGKILL');
-            } catch {
-                /* gone */
-            }
-        }
-    }
-    if (process.env.WARREN_KEEP !== '1') for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** Bind 127.0.0.1:port; resolves to the server, or null when it is taken. */
-function tryListen(port) {
-    return new Promise((resolve) => {
-        const s = net.createServer();
-        s.unref();
-        s.once('error', () => resolve(null));
-        s.listen(port, '127.0.0.1', () => resolve(s));
-    });
-}
-
-/** Bases of `runs.length` runs of free consecutive ports, e.g. [3, 3, 1]. All
- * are held until every run is found, so the runs cannot overlap. */
-async function freeRuns(runs) {
-    const held = [];
-    const bases = [];
-    try {
-        for (const len of runs) {
-            let found = 0;
-            for (let attempt = 0; attempt < 50 && !found; attempt++) {
-                const first = await tryListen(0);
-                if (!first) continue;
-                const base = first.address().port;
-                const group = [first];
-                for (let k = 1; k < len; k++) {
-                    const s = base + k <= 65535 ? await tryListen(base + k) : null;
-                    if (!s) break;
-                    group.push(s);
-                }
-                held.push(...group);
-                if (group.length === len) found = base;
-            }
-            if (!found) throw new Error(`no run of ${len} free ports after 50 tries`);
-            bases.push(found);
-        }
-    } finally {
-        await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
-    }
-    return bases;
-}
+const runs = new LocalRuns();
+after(() => runs.cleanup());
 
 /** Open ws://127.0.0.1:port/ws, join as `name`, resolve {ws, welcome}. */
 function joinVia(port, name, timeout = 8000) {
     return new Promise((resolve, reject) => {
         const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { handshakeTimeout: timeout });
-        sockets.add(ws);
+        runs.sockets.add(ws);
         let done = false;
         const finish = (err, value) => {
             if (done) return;
@@ -168,7 +79,7 @@ function show(r) {
 
 test('cluster CLI: help, usage errors, no cluster', { timeout: 30000 }, async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-local-empty-'));
-    dirs.push(empty);
+    runs.dirs.push(empty);
     let r = await runWarren(['cluster', '--help']);
     assert.equal(r.code, 0, show(r));
     for (const cmd of ['up', 'down', 'status', 'kill-node', 'restart-node']) {
@@ -197,7 +108,7 @@ test('cluster CLI: help, usage errors, no cluster', { timeout: 30000 }, async ()
 
 test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader, down', { timeout: 120000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-local-'));
-    dirs.push(dir);
+    runs.dirs.push(dir);
     const [P, Q, R, T, U] = await freeRuns([N, N, 1, N, 1]);
     const ports = ['--http-port', String(P), '--cluster-port', String(Q), '--lb-port', String(R), '--telnet-port', String(T), '--lb-telnet-port', String(U)];
     let downDone = false;
@@ -209,7 +120,7 @@ test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader
             ['cluster', 'up', '-n', String(N), '--dir', dir, ...ports],
             { timeout: 40000 },
         );
-        readPids(dir);
+        runs.readPids(dir);
         assert.equal(up.code, 0, show(up));
         assert.ok(up.stdout.includes(`http://127.0.0.1:${R}/`), `up prints the game URL:\n${up.stdout}`);
         assert.ok(up.stdout.includes(`ctl --node 127.0.0.1:${P} status`), `up prints the ctl command:\n${up.stdout}`);
@@ -222,12 +133,22 @@ test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader
             const sock = net.connect({ host: '127.0.0.1', port: U }, () => { sock.destroy(); resolve(); });
             sock.on('error', reject);
         });
-        const pids = readPids(dir);
+        const pids = runs.readPids(dir);
         assert.deepEqual(Object.keys(pids).sort(), ['nginx', 'node1', 'node2', 'node3']);
         for (const [name, pid] of Object.entries(pids)) assert.ok(alive(pid), `${name} (pid ${pid}) runs after up returned`);
         const cookie = fs.statSync(path.join(dir, 'cookie'));
         assert.equal(cookie.mode & 0o777, 0o600, 'cookie is mode 0600');
         assert.ok(cookie.size >= 32, 'cookie holds the secret');
+        // The admin token up made: ctl given it may change the cluster
+        // (role lookup of an unknown character: 404 from the MUD, past the
+        // token check); the process-wide test token is refused (401).
+        const tokenFile = path.join(dir, 'admin-token');
+        assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600, 'admin-token is mode 0600');
+        const withToken = await runWarren(['ctl', '--node', `127.0.0.1:${P}`, '--admin-token-file', tokenFile, 'role', 'Nobody']);
+        assert.doesNotMatch(withToken.stderr, /401/, show(withToken));
+        assert.match(withToken.stderr + withToken.stdout, /no character|not found|404|no world/i, show(withToken));
+        const otherToken = await runWarren(['ctl', '--node', `127.0.0.1:${P}`, 'role', 'Nobody']);
+        assert.match(otherToken.stderr, /wrong admin token/, show(otherToken));
 
         // A second up on the same dir is refused.
         const again = await runWarren(['cluster', 'up', '--dir', dir, ...ports]);
@@ -321,7 +242,7 @@ test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader
         // restart-node brings the killed node back with the recorded flags.
         const restart = await runWarren(['cluster', 'restart-node', String(leader), '--dir', dir], { timeout: 30000 });
         assert.equal(restart.code, 0, show(restart));
-        const restarted = readPids(dir)[`node${leader}`];
+        const restarted = runs.readPids(dir)[`node${leader}`];
         assert.ok(restarted && restarted !== pids[`node${leader}`] && alive(restarted), `node ${leader} runs again (pid ${restarted})`);
         pids[`node${leader}`] = restarted;
         const st2 = await runWarren(['cluster', 'status', '--dir', dir]);

@@ -1,8 +1,9 @@
-/* Unit tests for the authenticated cluster transport (src/cluster/transport.c).
- * Everything runs in one uv loop per test on 127.0.0.1 with free ports; the
- * raft_uv_transport vtable is driven directly (init/listen/connect/close),
- * with a fake accept callback standing in for libraft. Teardown closes every
- * transport and stream and fails the test unless uv_loop_close returns 0. */
+/* Unit tests for the authenticated cluster transport (src/cluster/transport.c
+ * and transport_handshake.c). Everything runs in one uv loop per test on
+ * 127.0.0.1 with free ports; the raft_uv_transport vtable is driven directly
+ * (init/listen/connect/close), with a fake accept callback standing in for
+ * libraft. Teardown closes every transport and stream and fails the test
+ * unless uv_loop_close returns 0. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

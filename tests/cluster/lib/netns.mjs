@@ -74,7 +74,8 @@ function which(bin) {
     return null;
 }
 
-function pidAlive(pid) {
+/** Does process @pid exist (EPERM: it does, owned by someone else)? */
+export function pidAlive(pid) {
     try {
         process.kill(pid, 0);
         return true;

@@ -33,7 +33,14 @@
 // A prompt is the text since the last newline when IAC GA or IAC EOR
 // arrives. Limitation: bytes after the end of a compressed stream, in the
 // same TCP segment, are lost (servers end MCCP2 only when closing anyway).
+//
+// Telnet over TLS: { tls: {...} } connects with node:tls instead of
+// node:net (the object is passed to tls.connect, e.g. { ca }); connect()
+// resolves once the TLS handshake and certificate check have succeeded and
+// rejects with the TLS error otherwise. Everything above runs unchanged on
+// the decrypted stream.
 import net from 'node:net';
+import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { EventEmitter } from 'node:events';
 
@@ -68,7 +75,8 @@ export class TelnetClient extends EventEmitter {
     /**
      * opts: width, height (NAWS, default 80x24), clientName (TTYPE, default
      * 'warren-test'), mccp (accept MCCP2, default false), stripAnsi (default
-     * false), gmcpSupports (default ["Char 1","Room 1","Comm 1"]), label.
+     * false), gmcpSupports (default ["Char 1","Room 1","Comm 1"]), label,
+     * tls (tls.connect options: connect over TLS; default null, plain TCP).
      */
     constructor(opts = {}) {
         super();
@@ -80,6 +88,7 @@ export class TelnetClient extends EventEmitter {
             stripAnsi: false,
             gmcpSupports: ['Char 1', 'Room 1', 'Comm 1'],
             label: 'telnet',
+            tls: null,
             ...opts,
         };
         this.socket = null;
@@ -105,7 +114,7 @@ export class TelnetClient extends EventEmitter {
         this._closedPromise = null;
     }
 
-    /** Connect to @host:@port; resolves with the client once TCP is up. */
+    /** Connect to @host:@port; resolves with the client once TCP (and TLS, with opts.tls) is up. */
     static async connect(port, host = '127.0.0.1', opts = {}) {
         const t = new TelnetClient(opts);
         await t.connect(port, host, opts.timeout);
@@ -114,14 +123,15 @@ export class TelnetClient extends EventEmitter {
 
     connect(port, host = '127.0.0.1', timeout = 3000) {
         return new Promise((resolve, reject) => {
-            const sock = net.connect({ port, host });
+            const secure = this.opts.tls !== null && this.opts.tls !== undefined;
+            const sock = secure ? tls.connect({ ...this.opts.tls, port, host }) : net.connect({ port, host });
             this.socket = sock;
             const timer = setTimeout(() => {
                 sock.destroy();
                 reject(new Error(`${this.opts.label}: connecting to ${host}:${port} timed out`));
             }, timeout);
             this._closedPromise = new Promise((r) => sock.once('close', r));
-            sock.once('connect', () => {
+            sock.once(secure ? 'secureConnect' : 'connect', () => {
                 clearTimeout(timer);
                 resolve(this);
             });

@@ -13,10 +13,28 @@ export function faultList(run) {
     return [...byId.values()].sort((a, b) => a.start - b.start);
 }
 
-/** The nodes a fault cut, paused or killed (its targets and its parts'). */
-export function affected(f) {
-    const s = new Set(f.targets || []);
-    for (const p of (f.detail && f.detail.parts) || []) for (const t of p.targets || []) s.add(t);
+/** The nodes a fault cut, paused or killed (its targets and its parts').
+ * A partition's targets name one side of it, which is not always the side
+ * that loses: with a bridge node (one that sees both sides) the targets'
+ * side plus the bridge can be the majority, and a one-way cut can leave the
+ * leader's side whole. So for a partition with `sides` (of a cluster of
+ * @n nodes), the touched nodes are those outside the side that holds a
+ * majority with the bridge; when no side does, every node. */
+export function affected(f, n = 0) {
+    const s = new Set();
+    const add = (g) => {
+        const sides = g.detail && g.detail.sides;
+        if (g.kind === 'partition' && Array.isArray(sides) && n > 0) {
+            const bridge = g.detail.bridge;
+            const major = sides.find((side) => side.length + (bridge != null && !side.includes(bridge) ? 1 : 0) > n / 2);
+            for (let id = 1; id <= n; id++) if (!major || (!major.includes(id) && id !== bridge)) s.add(id);
+        } else {
+            for (const t of g.targets || []) s.add(t);
+        }
+    };
+    const parts = (f.detail && f.detail.parts) || [];
+    if (parts.length) parts.forEach(add);
+    else add(f);
     return s;
 }
 
@@ -32,15 +50,26 @@ export function availability(run) {
     const end = run.meta.ended ?? (hist.length ? hist[hist.length - 1].t : 0);
     const faults = faultList(run);
 
+    // A fault's witnesses are the clients that sent, while it was in force,
+    // through a node it did not touch: the time to their first ack is how long the
+    // majority side was unavailable. Clients behind touched nodes say nothing
+    // about it (they wait for the heal or a reconnect), and a fault during
+    // which no client sent through an untouched node has no figure: looking
+    // further would measure where the clients happened to be, not the
+    // cluster. Witnesses are looked for until WINDOW_MS after the heal.
+    const WINDOW_MS = 30000;
     const perFault = faults.map((f) => {
-        const hit = affected(f);
-        const firstSend = new Map(); // client key -> first n sent at or after the fault's start
+        const hit = affected(f, run.meta.nodes_n || (run.meta.nodes || []).length);
+        const firstSend = new Map(); // client key -> first n sent through an untouched node
+        const until = (f.end ?? end) + WINDOW_MS;
         let recovered = null;
         for (const h of hist) {
             if (h.t < f.start) continue;
+            if (h.t > until) break;
             const p = position(h);
             if (h.ev === 'send') {
-                if (!firstSend.has(p.key)) firstSend.set(p.key, p.n);
+                const during = f.end === undefined || h.t <= f.end;
+                if (during && !firstSend.has(p.key) && h.node != null && !hit.has(h.node)) firstSend.set(p.key, p.n);
             } else if (h.ev === 'ack' && h.node != null && !hit.has(h.node)) {
                 const n0 = firstSend.get(p.key);
                 if (n0 !== undefined && p.n >= n0) {
@@ -59,14 +88,19 @@ export function availability(run) {
             healed: f.end !== undefined,
             recovery_ms: recovered ? recovered.t - f.start : null,
             recovered_by: recovered ? { client: recovered.c, node: recovered.node } : null,
-            no_ack_for_ms: recovered ? null : end - f.start,
+            witnesses: firstSend.size,
+            no_ack_for_ms: recovered || firstSend.size === 0 ? null : Math.min(until, end) - f.start,
         };
     });
 
     const byKind = {};
     for (const f of perFault) {
-        const k = (byKind[f.kind] ||= { count: 0, longest_unavailable_ms: 0, fault: null, never_recovered: 0 });
+        const k = (byKind[f.kind] ||= { count: 0, longest_unavailable_ms: 0, fault: null, never_recovered: 0, unwitnessed: 0 });
         k.count++;
+        if (f.witnesses === 0) {
+            k.unwitnessed++;
+            continue;
+        }
         const ms = f.recovery_ms ?? f.no_ack_for_ms;
         if (f.recovery_ms === null) k.never_recovered++;
         if (ms >= k.longest_unavailable_ms) {

@@ -77,9 +77,13 @@ export function renderReport(r) {
     out.push(`apply logs: ${r.apply_logs.indexes} indexes, ${r.apply_logs.commands} commands, ${r.apply_logs.repeated_blocks} repeated copies compared`);
     const kinds = Object.entries(r.availability.by_kind);
     if (kinds.length) {
-        out.push('longest unavailability per fault kind (fault start to the first ack, on the majority side, of a command sent after it):');
-        for (const [k, v] of kinds)
-            out.push(`  ${k.padEnd(12)} ${String(v.longest_unavailable_ms).padStart(7)} ms (fault ${v.fault})${v.never_recovered ? `, ${v.never_recovered} without an ack before the run ended` : ''}`);
+        out.push('longest unavailability per fault kind (fault start to the first ack of a command a client sent after it through a node the fault did not touch):');
+        for (const [k, v] of kinds) {
+            const notes = [];
+            if (v.never_recovered) notes.push(`${v.never_recovered} without an ack within 30 s of the heal`);
+            if (v.unwitnessed) notes.push(`${v.unwitnessed} of ${v.count} with no client sending through an untouched node`);
+            out.push(`  ${k.padEnd(12)} ${String(v.longest_unavailable_ms).padStart(7)} ms (fault ${v.fault})${notes.length ? `, ${notes.join('; ')}` : ''}`);
+        }
     }
     const p = r.availability.longest_client_pause;
     out.push(`longest pause between acks: ${ms(p.ms)}${p.client ? ` (client ${p.client})` : ''}`);

@@ -3,7 +3,8 @@
 // over the netns bridge. Each one loops: connect, join (or resume / log
 // in), then send one command at a time and wait for its acknowledgement
 // with a timeout. A timeout or a close ends the connection; the client then
-// goes to the next node with a growing backoff and takes its player back.
+// goes to another node (drawn from its seeded stream) with a growing
+// backoff and takes its player back.
 // Every send, ack, fail, welcome and close goes to history.jsonl
 // (tests/nemesis/FORMAT.md), which the checker holds against the nodes'
 // apply logs.
@@ -84,7 +85,12 @@ class Bot {
             if (welcomed) this.backoff = BACKOFF_MIN_MS;
             await sleep(this.backoff, this.ctx.abort.signal);
             if (!welcomed) this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
-            this.nodeIdx = (this.nodeIdx + 1) % this.ctx.ids().length;
+            // Another node, drawn at random: moving to "the next one" made
+            // every client of a failed node land on the same node, until
+            // all of them sat on one (which starves the availability
+            // figures of witnesses on the other nodes).
+            const n = this.ctx.ids().length;
+            if (n > 1) this.nodeIdx = (this.nodeIdx + this.rng.int(1, n - 1)) % n;
         }
     }
     /** Pause between two commands (pacing under the rate limits). */

@@ -8,6 +8,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidAlive } from '../../cluster/lib/netns.mjs';
 
 const mounted = new Set();
 const TMP_RE = /\/warren-nemesis-(\d+)-[^/]+/;
@@ -19,15 +20,6 @@ function run(cmd, args) {
             else resolve(String(stdout));
         });
     });
-}
-
-function pidAlive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return e.code === 'EPERM';
-    }
 }
 
 /** Mount a tmpfs of `size` (e.g. '64m') on `dir`; unmounted on exit whatever happens. */
