@@ -91,7 +91,7 @@ int wr__ctl_drain(const char *node, const char *cmd, int nargs, const char *arg,
     snprintf(path, sizeof path, "/api/cluster/%s", cmd);
     snprintf(body, sizeof body, "{\"id\": %ld}", id);
     long long t0 = now_ms();
-    json_t *ans = wr__ctl_post_to_leader(node, path, body, at);
+    json_t *ans = wr_ctl_post_to_leader(node, path, body, at);
     if (ans == NULL)
         return WR_CTL_EXIT_ERROR;
     const char *h = json_string_value(json_object_get(ans, "http"));
@@ -147,7 +147,7 @@ int wr__ctl_drain(const char *node, const char *cmd, int nargs, const char *arg,
         }
         if (!done && marked != drain && now_ms() - sent >= RESEND_MS) {
             /* the proposal may have been lost with a leader change */
-            json_t *again = wr__ctl_post_to_leader(node, path, body, at);
+            json_t *again = wr_ctl_post_to_leader(node, path, body, at);
             if (again == NULL) {
                 json_decref(doc);
                 return WR_CTL_EXIT_ERROR;

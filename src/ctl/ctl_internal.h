@@ -25,12 +25,4 @@ int wr__ctl_members(const char *node, const char *cmd, int nargs, const char *ar
 int wr__ctl_drain(const char *node, const char *cmd, int nargs, const char *arg,
                   const char *wait, bool as_json);
 
-/* POST @body (JSON) to @path on @node, following 307s to the leader (at
- * most a few hops). Returns the final 2xx answer (caller decrefs; *@at, if
- * not NULL, gets the address that answered, 64 bytes), or NULL after
- * printing why on stderr. (ctl_members.c) */
-struct json_t;
-struct json_t *wr__ctl_post_to_leader(const char *node, const char *path, const char *body,
-                                      char *at_out);
-
 #endif

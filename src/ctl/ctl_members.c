@@ -15,7 +15,7 @@
 
 #define MAX_HOPS 4
 
-json_t *wr__ctl_post_to_leader(const char *node, const char *path, const char *body,
+json_t *wr_ctl_post_to_leader(const char *node, const char *path, const char *body,
                                char *at_out)
 {
     char at[64], err[512];
@@ -122,7 +122,7 @@ int wr__ctl_members(const char *node, const char *cmd, int nargs, const char *ar
             snprintf(body, sizeof body, "{\"id\": null}");
         path = "/api/cluster/transfer";
     }
-    json_t *doc = wr__ctl_post_to_leader(node, path, body, NULL);
+    json_t *doc = wr_ctl_post_to_leader(node, path, body, NULL);
     if (doc == NULL)
         return WR_CTL_EXIT_ERROR;
     if (as_json) {
