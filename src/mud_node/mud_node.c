@@ -77,15 +77,15 @@ static void move_elsewhere(struct mnode *n, struct client *c)
     }
     if (telnet != NULL)
         snprintf(msg, sizeof msg,
-                 "\nThis server (node %u) is going down for maintenance. Please connect to %s "
-                 "(telnet %.*s %s) and log in again: your character waits for you there.\n",
+                 "\nThis server (node %u) is going down for maintenance. Please connect again "
+                 "to the game's address, or to %s (telnet %.*s %s), and log in: your character "
+                 "waits for you there.\n",
                  wr_node_id(n->wn), telnet, (int)strcspn(telnet, ":"), telnet,
                  strchr(telnet, ':') ? strchr(telnet, ':') + 1 : "");
     else
         snprintf(msg, sizeof msg,
-                 "\nThis server (node %u) is going down for maintenance. Please connect to "
-                 "another node of this game and log in again: your character waits for you "
-                 "there.\n",
+                 "\nThis server (node %u) is going down for maintenance. Please connect again "
+                 "to the game's address and log in: your character waits for you there.\n",
                  wr_node_id(n->wn));
     wr__mud_out(c, msg);
     wr__mud_close_client(c, 1012, "node draining: reconnect elsewhere and resume");

@@ -132,8 +132,8 @@ async function drainAndCheck(c, L, others, arena, mud, all) {
             assert.equal((await upgrade(c.node(others[0]).httpPort, p)).status, 101, `positive control: ${p} opens on node ${others[0]}`);
         }
         const tn = await TelnetClient.connect(c.telnetPort(L), '127.0.0.1', { stripAnsi: true, label: 'telnet@drained' });
-        await tn.waitFor(/Please connect to 127\.0\.0\.1:(\d+) \(telnet 127\.0\.0\.1 \d+\)/, 5000);
-        const named = Number(/Please connect to 127\.0\.0\.1:(\d+)/.exec(tn.text())[1]);
+        await tn.waitFor(/Please connect again to the game's address, or to 127\.0\.0\.1:(\d+) \(telnet 127\.0\.0\.1 \d+\), and log in/, 5000);
+        const named = Number(/or to 127\.0\.0\.1:(\d+)/.exec(tn.text())[1]);
         assert.ok(others.some((id) => c.telnetPort(id) === named), `the telnet line names another node's telnet port (${named})`);
         await waitFor(() => tn.closed, { timeout: 5000, what: 'the telnet connection closed' });
         // positive control: another node takes a telnet player
