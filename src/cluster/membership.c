@@ -503,8 +503,8 @@ static void answer_init(struct wr_members *m, const struct wr_member_request *q,
         struct wr_raft_node nd;
         wr_raft_nodes_at(m->raft, i, &nd);
         if (nd.id == q->id) {
-            a->membership = strcmp(nd.address, q->address) == 0 ? WR_MSHIP_SAME
-                                                                 : WR_MSHIP_OTHER_ADDRESS;
+            a->membership =
+                strcmp(nd.address, q->address) == 0 ? WR_MSHIP_SAME : WR_MSHIP_OTHER_ADDRESS;
             a->voter = nd.voter;
             break;
         }
@@ -793,8 +793,7 @@ static void promote_cb(void *arg, int status, const struct wr_member_answer *a)
             uint64_t now = uv_now(m->loop);
             if (m->last_promote_warn == 0 || now - m->last_promote_warn >= 10000) {
                 m->last_promote_warn = now;
-                wr_warn("membership: the leader refuses to make this node a voter: %s",
-                        a->message);
+                wr_warn("membership: the leader refuses to make this node a voter: %s", a->message);
             }
         }
     }
@@ -862,7 +861,7 @@ void wr_members_tell_removed(struct wr_members *m, uint64_t id, const char *addr
     struct wr_member_request q;
     request_init(m, &q, WR_MOP_REMOVED);
     m->busy++;
-    if (wr_member_ask(wr_raft_transport(m->raft), m->loop, id, address, &q, ASK_TIMEOUT_MS,
-                      told_cb, m) != 0)
+    if (wr_member_ask(wr_raft_transport(m->raft), m->loop, id, address, &q, ASK_TIMEOUT_MS, told_cb,
+                      m) != 0)
         m->busy--;
 }

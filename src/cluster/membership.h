@@ -70,17 +70,17 @@ enum wr_member_status {
 /* Where the asked-about (id, address) stands in the answering node's
  * configuration. */
 enum wr_membership {
-    WR_MSHIP_NONE = 0,           /* neither the id nor the address is there */
-    WR_MSHIP_SAME = 1,           /* a member with that id and that address */
-    WR_MSHIP_OTHER_ADDRESS = 2,  /* the id is a member at another address */
-    WR_MSHIP_ADDRESS_TAKEN = 3,  /* another id has that address */
+    WR_MSHIP_NONE = 0,          /* neither the id nor the address is there */
+    WR_MSHIP_SAME = 1,          /* a member with that id and that address */
+    WR_MSHIP_OTHER_ADDRESS = 2, /* the id is a member at another address */
+    WR_MSHIP_ADDRESS_TAKEN = 3, /* another id has that address */
 };
 
 struct wr_member_request {
     uint8_t op;
-    uint64_t id;       /* the asking node */
-    char address[64];  /* its cluster address */
-    char http[64];     /* its HTTP address (for the operator's messages) */
+    uint64_t id;      /* the asking node */
+    char address[64]; /* its cluster address */
+    char http[64];    /* its HTTP address (for the operator's messages) */
     uint8_t cluster_id[WR_CLUSTER_ID_BYTES];
 };
 
@@ -131,7 +131,7 @@ struct wr_members_config {
     /* true for a node that joined (or started as a listed member without
      * bootstrapping): it asks the leader for promotion until it is a voter */
     bool wants_vote;
-    uint64_t contact_id;      /* who to ask before a leader is known */
+    uint64_t contact_id; /* who to ask before a leader is known */
     const char *contact_address;
 };
 

@@ -511,6 +511,10 @@ static void free_handle_cb(uv_handle_t *h) {
     free(h);
 }
 
+static const char *chan_name(uint8_t chan) {
+    return chan == WR_CHAN_FWD ? "forward" : chan == WR_CHAN_MEMBER ? "membership" : "raft";
+}
+
 static void srv_handover_fwd(struct hs *hs) {
     struct wr_transport *tr = hs->tr;
     uv_tcp_t *tcp = NULL;
@@ -535,8 +539,8 @@ static void srv_handover_fwd(struct hs *hs) {
     tcp->data = NULL;
     uint64_t id = hs->peer_id;
     uint8_t chan = hs->chan;
-    wr_debug("accepted %s connection from node %llu (%s)",
-             chan == WR_CHAN_FWD ? "forward" : "membership", (unsigned long long)id, hs->peer);
+    wr_debug("accepted %s connection from node %llu (%s)", chan_name(chan),
+             (unsigned long long)id, hs->peer);
     wr__transport_hs_close(hs); /* closes the original fd; the dup keeps the socket open */
     tr->stats.accepted++;
     if (chan == WR_CHAN_FWD)
@@ -669,10 +673,6 @@ static void srv_on_bytes(struct hs *hs) {
 }
 
 /* ---- client side ---- */
-
-static const char *chan_name(uint8_t chan) {
-    return chan == WR_CHAN_FWD ? "forward" : chan == WR_CHAN_MEMBER ? "membership" : "raft";
-}
 
 static void cli_fail(struct hs *hs, int uv_status) {
     hs->fail = uv_status;

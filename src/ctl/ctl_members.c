@@ -23,8 +23,8 @@ json_t *wr_ctl_post_to_leader(const char *node, const char *path, const char *bo
     for (int hop = 0; hop <= MAX_HOPS; hop++) {
         int status;
         char *raw = NULL;
-        if (wr_ctl_http_request(at, "POST", path, "application/json", body, strlen(body),
-                                &status, &raw, err, sizeof err) != 0) {
+        if (wr_ctl_http_request(at, "POST", path, "application/json", body, strlen(body), &status,
+                                &raw, err, sizeof err) != 0) {
             fprintf(stderr, "warren ctl: %s\n", err);
             return NULL;
         }
@@ -61,8 +61,7 @@ json_t *wr_ctl_post_to_leader(const char *node, const char *path, const char *bo
         free(raw);
         return NULL;
     }
-    fprintf(stderr, "warren ctl: the leadership kept moving (%d redirects); try again\n",
-            MAX_HOPS);
+    fprintf(stderr, "warren ctl: the leadership kept moving (%d redirects); try again\n", MAX_HOPS);
     return NULL;
 }
 
@@ -82,8 +81,8 @@ static void print_doc(json_t *doc)
     fputc('\n', stdout);
 }
 
-int wr__ctl_members(const char *node, const char *cmd, int nargs, const char *arg,
-                    const char *arg2, bool as_json)
+int wr__ctl_members(const char *node, const char *cmd, int nargs, const char *arg, const char *arg2,
+                    bool as_json)
 {
     char body[160];
     long id = 0;
@@ -130,8 +129,8 @@ int wr__ctl_members(const char *node, const char *cmd, int nargs, const char *ar
     } else if (strcmp(cmd, "add-node") == 0) {
         const char *role = json_string_value(json_object_get(doc, "role"));
         bool again = json_object_get(doc, "note") != NULL;
-        printf("node %ld (%s) %s, role %s.\n", id, arg2,
-               again ? "is already a member" : "added", role ? role : "?");
+        printf("node %ld (%s) %s, role %s.\n", id, arg2, again ? "is already a member" : "added",
+               role ? role : "?");
         if (!again || (role && strcmp(role, "voter") != 0))
             printf("Start it with an empty --data and --join set to a member's cluster "
                    "address;\nthe leader makes it a voter once it has caught up.\n");

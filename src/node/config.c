@@ -342,6 +342,22 @@ static const char *port_of(const char *addr)
     return colon != NULL ? colon + 1 : "";
 }
 
+/* @dst = "@host:@port", if it fits in @cap (@port may point into @dst). */
+static int set_addr(char *dst, size_t cap, const char *host, const char *port_in)
+{
+    char port[8];
+    size_t h = strlen(host), p = strlen(port_in);
+    if (p >= sizeof port || h + 1 + p + 1 > cap) {
+        fprintf(stderr, "warren node: address %s:%s is too long\n", host, port_in);
+        return -1;
+    }
+    memcpy(port, port_in, p + 1);
+    memmove(dst, host, h);
+    dst[h] = ':';
+    memcpy(dst + h + 1, port, p + 1);
+    return 0;
+}
+
 /* The seed deployment's variables, for what no flag or WARREN_* variable
  * set (config.h). */
 static int apply_aliases(struct wr_node_config *c)
@@ -364,15 +380,11 @@ static int apply_aliases(struct wr_node_config *c)
             }
             c->id = num;
         }
-        char addr[64];
-        if (!was_given("cluster")) {
-            snprintf(addr, sizeof addr, "%s:%s", ip, port_of(c->cluster));
-            snprintf(c->cluster, sizeof c->cluster, "%s", addr);
-        }
-        if (!was_given("http")) {
-            snprintf(addr, sizeof addr, "%s:%s", ip, port_of(c->http));
-            snprintf(c->http, sizeof c->http, "%s", addr);
-        }
+        if (!was_given("cluster") &&
+            set_addr(c->cluster, sizeof c->cluster, ip, port_of(c->cluster)) != 0)
+            return -1;
+        if (!was_given("http") && set_addr(c->http, sizeof c->http, ip, port_of(c->http)) != 0)
+            return -1;
     }
     const char *port = getenv("PORT");
     if (port != NULL && port[0] != '\0' && !was_given("http")) {
@@ -381,12 +393,14 @@ static int apply_aliases(struct wr_node_config *c)
             fprintf(stderr, "warren node: PORT: '%s' is not a port number (1..65535)\n", port);
             return -1;
         }
-        char host[64];
+        char host[64], digits[8];
         snprintf(host, sizeof host, "%s", c->http);
         char *colon = strrchr(host, ':');
         if (colon != NULL)
             *colon = '\0';
-        snprintf(c->http, sizeof c->http, "%s:%ld", host, p);
+        snprintf(digits, sizeof digits, "%ld", p);
+        if (set_addr(c->http, sizeof c->http, host, digits) != 0)
+            return -1;
     }
     const char *nodes = getenv("CLUSTER_NODES");
     if (nodes != NULL && nodes[0] != '\0' && !was_given("peers") && !was_given("join")) {

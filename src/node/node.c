@@ -44,7 +44,9 @@ static void node_stop(struct wr_node *n);
 
 static int ws_route(void *data, const char *path)
 {
-    /* A draining node routes no upgrade: node_api.c answers it 503. */
+    if (strcmp(path, WR_ADMIN_WS_PATH) == 0)
+        return WR_ADMIN_WS_ROUTE; /* the node's own: the /admin dashboard */
+    /* A draining node routes no game upgrade: node_api.c answers it 503. */
     if (wr_node_refuses_clients(data))
         return -1;
     for (size_t i = 0; i < wr_game_count; i++)
@@ -57,6 +59,10 @@ static void on_ws_open(struct wr_http_server *srv, struct wr_ws *ws)
 {
     struct wr_node *n = wr_http_server_data(srv);
     struct wr_conn *c = (struct wr_conn *)ws;
+    if (c->route == WR_ADMIN_WS_ROUTE) {
+        wr_admin_ws_open(n->admin_ws, c);
+        return;
+    }
     const struct wr_game *g = wr_games[c->route];
     n->conns_open++;
     if (g->on_open != NULL)
@@ -67,6 +73,10 @@ static void on_ws_text(struct wr_ws *ws, const char *data, size_t len)
 {
     struct wr_conn *c = (struct wr_conn *)ws;
     struct wr_node *n = wr_http_server_data(wr_ws_server(ws));
+    if (c->route == WR_ADMIN_WS_ROUTE) {
+        wr_admin_ws_message(n->admin_ws, c, data, len);
+        return;
+    }
     const struct wr_game *g = wr_games[c->route];
     if (g->on_message != NULL)
         g->on_message(n->games[c->route], c, data, len);
@@ -76,6 +86,10 @@ static void on_ws_close(struct wr_ws *ws)
 {
     struct wr_conn *c = (struct wr_conn *)ws;
     struct wr_node *n = wr_http_server_data(wr_ws_server(ws));
+    if (c->route == WR_ADMIN_WS_ROUTE) {
+        wr_admin_ws_close(n->admin_ws, c);
+        return;
+    }
     const struct wr_game *g = wr_games[c->route];
     n->conns_open--;
     if (g->on_close != NULL)
@@ -232,6 +246,8 @@ static void on_raft_change(void *data, const struct wr_raft_status *st)
     struct wr_node *n = data;
     bool leader_changed = st->leader_id != n->status.leader_id;
     bool became_leader = st->role == WR_ROLE_LEADER && n->status.role != WR_ROLE_LEADER;
+    if (n->admin_ws != NULL)
+        wr_admin_ws_on_change(n->admin_ws, &n->status, st);
     n->status = *st;
     if (became_leader) {
         /* Nobody has been silent towards a leader that just started. */
@@ -554,6 +570,7 @@ static void node_stop(struct wr_node *n)
     uv_close((uv_handle_t *)&n->deliver, NULL);
     uv_close((uv_handle_t *)&n->tick, NULL);
     uv_close((uv_handle_t *)&n->singleton, NULL);
+    wr_admin_ws_stop(n->admin_ws);
     wr_http_server_stop(n->http, http_stopped_cb, n);
 }
 
@@ -667,6 +684,7 @@ static void default_static_dir(struct wr_node *n)
 static void node_stop_early(struct wr_node *n)
 {
     n->stopping = true;
+    wr_admin_ws_stop(n->admin_ws);
     uv_signal_init(n->loop, &n->sigterm);
     uv_signal_init(n->loop, &n->sigint);
     if (n->http != NULL) {
@@ -824,6 +842,7 @@ int wr_node_main(int argc, char **argv)
         .data = n, .on_leader_ready = on_leader_ready, .on_expired = on_expired};
     n->proposer = wr_proposer_create(n->loop, n->raft, &pc, &ph);
 
+    n->admin_ws = wr_admin_ws_create(n);
     struct wr_http_limits lim;
     wr_http_limits_default(&lim);
     lim.max_ws_message = (size_t)n->cfg.max_ws_message;
@@ -917,6 +936,7 @@ out:
     if (rv != 0)
         wr_warn("node: loop closed with handles still open (%s)", uv_strerror(rv));
     destroy_games(n);
+    wr_admin_ws_destroy(n->admin_ws);
     wr_world_destroy(n->world);
     wr_apply_log_close(n->apply_log);
     wr_u64map_free(&n->seen_idx);

@@ -96,6 +96,27 @@ static json_t *cluster_json(struct wr_node *n)
     return doc;
 }
 
+/* /api/cluster: the view above plus this node's load, which the /admin
+ * dashboard charts and counts per node (cumulative: it takes differences
+ * between its samples). */
+json_t *wr__node_cluster_json(struct wr_node *n)
+{
+    json_t *o = cluster_json(n);
+    const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
+    const struct wr_http_stats *hs = wr_http_server_stats(n->http);
+    json_t *stats = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:f}", "connections", (json_int_t)n->conns_open, "websockets",
+        (json_int_t)hs->ws_open, "entries_applied", (json_int_t)n->entries_applied,
+        "commands_applied", (json_int_t)n->commands_applied, "commit_latency_count",
+        (json_int_t)ps->commit_latency.count, "commit_latency_sum_ms",
+        ps->commit_latency.sum * 1000.0);
+    if (o != NULL && stats != NULL)
+        json_object_set_new(o, "stats", stats);
+    else
+        json_decref(stats);
+    return o;
+}
+
 static const char *const kind_names[] = {"?", "node", "singleton", "player", "zone", "npc"};
 
 struct reg_list {
@@ -280,7 +301,7 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
         int len = snprintf(body, sizeof body, "%s\n", ok ? "ready" : why);
         wr_http_respond(conn, ok ? 200 : 503, "text/plain", body, (size_t)len);
     } else if (strcmp(p, "/api/cluster") == 0) {
-        wr_node_respond_json(conn, 200, cluster_json(n));
+        wr_node_respond_json(conn, 200, wr__node_cluster_json(n));
     } else if (strcmp(p, "/api/registry") == 0) {
         wr_node_respond_json(conn, 200, registry_json(n));
     } else if (strcmp(p, "/metrics") == 0) {

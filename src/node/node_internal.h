@@ -14,6 +14,7 @@
 #include "net/telnet.h"
 #include "common/metrics.h"
 #include "node/admin.h"
+#include "node/admin_ws.h"
 #include "node/apply_log.h"
 #include "node/config.h"
 #include "common/u64map.h"
@@ -73,6 +74,7 @@ struct wr_node {
     struct wr_hist fanout_time; /* one flush of the games' events to clients */
     struct wr_apply_log *apply_log; /* NULL without --apply-log */
     struct wr_admin admin;
+    struct wr_admin_ws *admin_ws; /* the /admin dashboard's feed */
 };
 
 /* Before libraft starts (node_join.c): read DATA/cluster-id, then join
@@ -116,5 +118,8 @@ struct json_t *wr__node_members_json(struct wr_node *n);
  * (docs/api.md). */
 void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
                          const struct wr_http_request *req);
+
+/* This node's /api/cluster answer (a new reference). */
+struct json_t *wr__node_cluster_json(struct wr_node *n);
 
 #endif

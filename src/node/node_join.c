@@ -287,8 +287,7 @@ static int check_peers(struct wr_node *n, bool has_log, bool *bootstrap, char *e
                      "the data in %s belongs to cluster %s, but node %llu at %s is in cluster "
                      "%s: this node's data is from another cluster. Point --peers at its own "
                      "cluster, or start it with an empty --data and --join %s",
-                     n->cfg.data, ours, (unsigned long long)p->id, p->address, theirs,
-                     p->address);
+                     n->cfg.data, ours, (unsigned long long)p->id, p->address, theirs, p->address);
             rv = -1;
         } else if (existing == NULL) {
             existing = p;

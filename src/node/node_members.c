@@ -10,6 +10,7 @@
  * is done in two steps: it hands the leadership to another voter, then
  * answers 307 naming the new leader, which removes it. */
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,8 @@ void wr__node_redirect_to_leader(struct wr_node *n, struct wr_http_conn *conn, c
 {
     struct wr_raft_status st;
     wr_raft_get_status(n->raft, &st);
-    const char *http = st.leader_id != 0 && st.leader_id != (uint64_t)n->cfg.id
-                           ? http_of(n, st.leader_id)
-                           : NULL;
+    const char *http =
+        st.leader_id != 0 && st.leader_id != (uint64_t)n->cfg.id ? http_of(n, st.leader_id) : NULL;
     if (http == NULL) {
         respond_error(conn, 503, "%s, and no leader is known yet; try again in a moment", why);
         return;
@@ -74,8 +74,9 @@ void wr__node_redirect_to_leader(struct wr_node *n, struct wr_http_conn *conn, c
     char msg[200];
     snprintf(msg, sizeof msg, "%s; the leader is node %llu at %s", why,
              (unsigned long long)st.leader_id, http);
-    wr_node_respond_json(conn, 307, json_pack("{s:s, s:I, s:s}", "error", msg, "leader",
-                                              (json_int_t)st.leader_id, "leader_http", http));
+    wr_node_respond_json(conn, 307,
+                         json_pack("{s:s, s:I, s:s}", "error", msg, "leader",
+                                   (json_int_t)st.leader_id, "leader_http", http));
 }
 
 json_t *wr__node_members_json(struct wr_node *n)
@@ -99,12 +100,16 @@ static int status_for(int rv)
     case WR_EBUSY:
     case WR_ELOST:
     case WR_ESHUTDOWN:
-    case WR_ECATCHUP: return 503;
+    case WR_ECATCHUP:
+        return 503;
     case WR_EDUPLICATE:
-    case WR_EBADROLE: return 409;
+    case WR_EBADROLE:
+        return 409;
     case WR_EBADID:
-    case WR_ENOVOTER: return 404;
-    default: return 400;
+    case WR_ENOVOTER:
+        return 404;
+    default:
+        return 400;
     }
 }
 
@@ -127,8 +132,8 @@ static void change_done(void *arg, int status)
                       "start the node with an empty --data and --join set to a member's cluster "
                       "address; the leader promotes it to voter once it has caught up"));
     } else {
-        wr_info("membership: node %llu (%s) removed by an admin request",
-                (unsigned long long)p->id, p->address);
+        wr_info("membership: node %llu (%s) removed by an admin request", (unsigned long long)p->id,
+                p->address);
         if (n->members != NULL)
             wr_members_tell_removed(n->members, p->id, p->address);
         wr_node_respond_json(p->conn, 200,
@@ -203,9 +208,15 @@ static int start(struct wr_node *n, struct wr_http_conn *conn, enum op op, uint6
     snprintf(p->address, sizeof p->address, "%s", address ? address : "");
     int rv;
     switch (op) {
-    case OP_ADD: rv = wr_raft_add(n->raft, id, address, change_done, p); break;
-    case OP_REMOVE: rv = wr_raft_remove(n->raft, id, change_done, p); break;
-    default: rv = wr_raft_transfer(n->raft, id, transfer_done, p); break;
+    case OP_ADD:
+        rv = wr_raft_add(n->raft, id, address, change_done, p);
+        break;
+    case OP_REMOVE:
+        rv = wr_raft_remove(n->raft, id, change_done, p);
+        break;
+    default:
+        rv = wr_raft_transfer(n->raft, id, transfer_done, p);
+        break;
     }
     if (rv != 0) {
         free(p);
@@ -238,8 +249,8 @@ static void add_node(struct wr_node *n, struct wr_http_conn *conn, json_t *doc)
     if (wr_raft_node_find(n->raft, id, &nd)) {
         if (strcmp(nd.address, address) == 0)
             wr_node_respond_json(conn, 200,
-                                 json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id,
-                                           "address", nd.address, "role", nd.role, "note",
+                                 json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "address",
+                                           nd.address, "role", nd.role, "note",
                                            "already a member"));
         else
             respond_error(conn, 409,
@@ -305,9 +316,9 @@ static void transfer(struct wr_node *n, struct wr_http_conn *conn, json_t *doc)
     }
     struct wr_raft_node nd;
     if (id == (uint64_t)n->cfg.id) {
-        wr_node_respond_json(conn, 200,
-                             json_pack("{s:I, s:s}", "leader", (json_int_t)id, "note",
-                                       "this node leads already"));
+        wr_node_respond_json(
+            conn, 200,
+            json_pack("{s:I, s:s}", "leader", (json_int_t)id, "note", "this node leads already"));
         return;
     }
     if (id != 0 && (!wr_raft_node_find(n->raft, id, &nd) || !nd.voter)) {

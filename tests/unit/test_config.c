@@ -15,9 +15,9 @@
 
 #include "node/config.h"
 
-static const char *const VARS[] = {"RELEASE_NODE", "RELEASE_COOKIE", "CLUSTER_NODES", "PORT",
-                                   "WARREN_ID",    "WARREN_HTTP",    "WARREN_PEERS",  "WARREN_JOIN",
-                                   "WARREN_CLUSTER", "WARREN_COOKIE_FILE"};
+static const char *const VARS[] = {
+    "RELEASE_NODE", "RELEASE_COOKIE", "CLUSTER_NODES", "PORT",           "WARREN_ID",
+    "WARREN_HTTP",  "WARREN_PEERS",   "WARREN_JOIN",   "WARREN_CLUSTER", "WARREN_COOKIE_FILE"};
 
 static int clear_env(void **state)
 {
@@ -80,8 +80,9 @@ static void test_flags_win(void **state)
     setenv("PORT", "4000", 1);
     setenv("CLUSTER_NODES", "warren1@10.0.0.1,warren3@10.0.0.3", 1);
     setenv("WARREN_ID", "7", 1);
-    const char *args[] = {"--http", "127.0.0.1:4100", "--cluster", "10.0.0.3:7300",
-                          "--peers", "7=10.0.0.3:7300", "--cookie-file", "/dev/null", NULL};
+    const char *args[] = {"--http",        "127.0.0.1:4100", "--cluster",
+                          "10.0.0.3:7300", "--peers",        "7=10.0.0.3:7300",
+                          "--cookie-file", "/dev/null",      NULL};
     struct wr_node_config c;
     assert_int_equal(parse(&c, args), 0);
     assert_int_equal(c.id, 7);
@@ -129,8 +130,8 @@ static void test_join(void **state)
 {
     (void)state;
     struct wr_node_config c;
-    const char *args[] = {"--id", "4", "--join", "127.0.0.1:7001", "--cookie-file", "/dev/null",
-                          NULL};
+    const char *args[] = {"--id",          "4",         "--join", "127.0.0.1:7001",
+                          "--cookie-file", "/dev/null", NULL};
     assert_int_equal(parse(&c, args), 0);
     assert_string_equal(c.join, "127.0.0.1:7001");
     wr_node_config_free(&c);
@@ -141,8 +142,8 @@ static void test_join(void **state)
     setenv("RELEASE_COOKIE", "a-secret-of-enough-bytes", 1);
     assert_int_equal(parse(&c, no_secret), 0);
     wr_node_config_free(&c);
-    const char *both[] = {"--id", "1", "--join", "127.0.0.1:7002", "--peers",
-                          "1=127.0.0.1:7001", NULL};
+    const char *both[] = {"--id", "1", "--join", "127.0.0.1:7002", "--peers", "1=127.0.0.1:7001",
+                          NULL};
     assert_int_equal(parse(&c, both), -1);
     wr_node_config_free(&c);
     const char *bad[] = {"--join", "localhost:7001", NULL};
@@ -159,8 +160,9 @@ static void test_many_peers(void **state)
     for (int i = 1; i <= 40; i++)
         len += (size_t)snprintf(peers + len, sizeof peers - len, "%s%d=10.0.1.%d:7001",
                                 i > 1 ? "," : "", i, i);
-    const char *args[] = {"--id", "40", "--cluster", "10.0.1.40:7001", "--peers", peers,
-                          "--cookie-file", "/dev/null", NULL};
+    const char *args[] = {"--id",           "40",        "--cluster",
+                          "10.0.1.40:7001", "--peers",   peers,
+                          "--cookie-file",  "/dev/null", NULL};
     struct wr_node_config c;
     assert_int_equal(parse(&c, args), 0);
     assert_int_equal(c.n_peers, 40);
