@@ -63,6 +63,7 @@ struct client {
     uint32_t slot;
     char token[2 * WR_TOKEN_BYTES + 1]; /* hex, sent in the welcome */
     bool needs_full; /* welcomed: owed the list of every player */
+    bool moved;      /* told to move elsewhere (drain) and closed */
 };
 
 struct anode {
@@ -622,6 +623,30 @@ static void arena_tick(void *g)
     }
 }
 
+/* This node is draining and has handed everything over (node_drain.c):
+ * every client is told to move, then closed with 1012; the browser client
+ * and any client that resumes on a non-1000 close reconnect to another node
+ * and resume the same player (docs/protocol.md). Its socket closing
+ * proposes DISCONNECT as any close does. */
+static void arena_drain(void *g)
+{
+    struct anode *n = g;
+    const char *to = wr_node_elsewhere(n->wn, false);
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "node %u is draining for maintenance: reconnect to %s%s and resume your player",
+             wr_node_id(n->wn), to ? to : "another node", to ? " (or any other node)" : "");
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+        if (c->state == C_LEAVING || c->moved)
+            continue;
+        c->moved = true;
+        send_json(c, json_pack("{s:s, s:s, s:s, s:s?}", "t", "error", "code", "moved", "msg", msg,
+                               "elsewhere", to));
+        wr_conn_close(c->conn, 1012, "node draining: reconnect elsewhere and resume");
+    }
+}
+
 static void arena_on_status(void *g)
 {
     struct anode *n = g;
@@ -757,6 +782,7 @@ const struct wr_game wr_arena_game = {
     .leader_tick = arena_leader_tick,
     .tick = arena_tick,
     .on_status = arena_on_status,
+    .drain = arena_drain,
     .on_expired = arena_expired,
     .on_request = arena_request,
     .metrics = arena_metrics,

@@ -15,9 +15,8 @@
 
 #define MAX_HOPS 4
 
-/* POST @body to @path, following redirects to the leader. Returns the
- * final 200 answer (caller decrefs), or NULL after printing why. */
-static json_t *post_to_leader(const char *node, const char *path, const char *body)
+json_t *wr_ctl_post_to_leader(const char *node, const char *path, const char *body,
+                               char *at_out)
 {
     char at[64], err[512];
     snprintf(at, sizeof at, "%s", node);
@@ -41,8 +40,10 @@ static json_t *post_to_leader(const char *node, const char *path, const char *bo
             free(raw);
             continue;
         }
-        if (status == 200 && json_is_object(doc)) {
+        if (status >= 200 && status < 300 && json_is_object(doc)) {
             free(raw);
+            if (at_out != NULL)
+                snprintf(at_out, 64, "%s", at);
             return doc;
         }
         if (json_is_string(error)) {
@@ -120,7 +121,7 @@ int wr__ctl_members(const char *node, const char *cmd, int nargs, const char *ar
             snprintf(body, sizeof body, "{\"id\": null}");
         path = "/api/cluster/transfer";
     }
-    json_t *doc = post_to_leader(node, path, body);
+    json_t *doc = wr_ctl_post_to_leader(node, path, body, NULL);
     if (doc == NULL)
         return WR_CTL_EXIT_ERROR;
     if (as_json) {

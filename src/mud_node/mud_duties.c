@@ -158,13 +158,23 @@ static void place_zones(struct mnode *n)
     if (m == NULL || m->n_zones == 0)
         return;
     /* The members (voters) now: a node that joined takes its share, a
-     * removed or silent one hands its zones over. */
+     * removed, silent or draining one hands its zones over (a draining
+     * one keeps them only if no other node is left to take them). */
     size_t n_ids;
     uint64_t *live = wr_node_members(n->wn, &n_ids);
-    size_t n_live = 0;
+    size_t n_live = 0, n_draining = 0;
     for (size_t i = 0; i < n_ids; i++)
-        if (wr_node_peer_silent_ms(n->wn, live[i]) < wr_node_down_after_ms(n->wn))
+        if (wr_node_peer_silent_ms(n->wn, live[i]) < wr_node_down_after_ms(n->wn)) {
+            n_draining += wr_node_draining(n->wn, (uint32_t)live[i]);
             live[n_live++] = live[i];
+        }
+    if (n_draining > 0 && n_draining < n_live) {
+        size_t k = 0;
+        for (size_t i = 0; i < n_live; i++)
+            if (!wr_node_draining(n->wn, (uint32_t)live[i]))
+                live[k++] = live[i];
+        n_live = k;
+    }
     if (n_live == 0) {
         free(live);
         return;

@@ -44,9 +44,11 @@ static void node_stop(struct wr_node *n);
 
 static int ws_route(void *data, const char *path)
 {
-    (void)data;
     if (strcmp(path, WR_ADMIN_WS_PATH) == 0)
         return WR_ADMIN_WS_ROUTE; /* the node's own: the /admin dashboard */
+    /* A draining node routes no game upgrade: node_api.c answers it 503. */
+    if (wr_node_refuses_clients(data))
+        return -1;
     for (size_t i = 0; i < wr_game_count; i++)
         if (wr_games[i]->ws_path != NULL && strcmp(wr_games[i]->ws_path, path) == 0)
             return (int)i;
@@ -342,6 +344,7 @@ static void singleton_cb(uv_timer_t *t)
     bool leader = wr_proposer_leader_ready(n->proposer);
     if (n->members != NULL)
         wr_members_tick(n->members);
+    wr__node_drain_tick(n);
     if (leader) {
         size_t count = wr_raft_node_count(n->raft);
         for (size_t i = 0; i < count; i++) {

@@ -82,7 +82,7 @@ static json_t *cluster_json(struct wr_node *n)
         wr_games[i]->version(n->games[i], v, sizeof v);
         json_object_set_new(versions, wr_games[i]->name, json_string(v));
     }
-    return json_pack("{s:s?, s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}",
+    json_t *doc = json_pack("{s:s?, s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}",
                      "cluster_id", wr_cluster_id_is_zero(n->cluster_id) ? NULL : cluster_id,
                      "versions", versions,
                      "id",
@@ -91,6 +91,9 @@ static json_t *cluster_json(struct wr_node *n)
                      "applied_index", (json_int_t)st.applied_index, "last_index",
                      (json_int_t)st.last_index, "state_hash", hash, "ready",
                      is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
+    if (doc != NULL)
+        wr__node_drain_json(n, doc);
+    return doc;
 }
 
 /* /api/cluster: the view above plus this node's load, which the /admin
@@ -282,7 +285,7 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
     if ((!get || (api_read && n->admin.close_reads)) && !wr_admin_check(&n->admin, conn, req, what))
         return;
     if (!get) {
-        if (wr__node_members_request(n, conn, req))
+        if (wr__node_members_request(n, conn, req) || wr__node_drain_request(n, conn, req))
             return;
         /* Games may take POSTs (the MUD's world upload). */
         for (size_t i = 0; i < wr_game_count; i++)
@@ -303,6 +306,8 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
         wr_node_respond_json(conn, 200, registry_json(n));
     } else if (strcmp(p, "/metrics") == 0) {
         metrics(n, conn);
+    } else if (wr__node_drain_refuse_ws(n, conn, req)) {
+        return;
     } else {
         for (size_t i = 0; i < wr_game_count; i++)
             if (wr_games[i]->on_request != NULL && wr_games[i]->on_request(n->games[i], conn, req))

@@ -60,6 +60,12 @@ struct wr_node {
     char contact_address[64];
     bool removed;             /* no longer in the configuration: stopping */
 
+    /* drain (node_drain.c) */
+    bool drain_seen;          /* the mark on this node, as last logged */
+    bool drain_closing;       /* handed everything over: closing clients */
+    bool drain_transferring;  /* a leadership transfer is in flight */
+    uint64_t drain_transfer_at, drain_telnet_at; /* loop time of the last try */
+
     uint64_t events_delivered;
     uint64_t events_at_flush; /* events_delivered at the last flush */
     uint64_t entries_applied;
@@ -85,6 +91,24 @@ void wr__node_note_cluster_id(struct wr_node *n);
  * (node_members.c): true if @req was one of them (answered, maybe later). */
 bool wr__node_members_request(struct wr_node *n, struct wr_http_conn *conn,
                               const struct wr_http_request *req);
+/* Not the leader: answer 307 naming the leader's HTTP address (503 when
+ * none is known), with @why (node_members.c). */
+void wr__node_redirect_to_leader(struct wr_node *n, struct wr_http_conn *conn, const char *why);
+
+/* Drain (node_drain.c). wr__node_drain_request: POST /api/cluster/drain
+ * and /undrain, true if @req was one (answered). wr__node_drain_refuse_ws:
+ * a GET of a game's WebSocket path on a draining node (its upgrade is not
+ * routed then): answered 503 naming another node, true. wr__node_drain_json:
+ * add this node's drain state to its /api/cluster object. wr__node_drain_tick:
+ * every SINGLETON_MS, the draining duties. */
+bool wr__node_drain_request(struct wr_node *n, struct wr_http_conn *conn,
+                            const struct wr_http_request *req);
+bool wr__node_drain_refuse_ws(struct wr_node *n, struct wr_http_conn *conn,
+                              const struct wr_http_request *req);
+struct json_t;
+void wr__node_drain_json(struct wr_node *n, struct json_t *cluster);
+void wr__node_drain_tick(struct wr_node *n);
+
 /* The members as /api/cluster lists them. */
 struct json_t;
 struct json_t *wr__node_members_json(struct wr_node *n);

@@ -61,7 +61,7 @@ static const char *http_of(struct wr_node *n, uint64_t id)
 }
 
 /* Not the leader (any more): 307 to the one there is, 503 if none. */
-static void redirect_to_leader(struct wr_node *n, struct wr_http_conn *conn, const char *why)
+void wr__node_redirect_to_leader(struct wr_node *n, struct wr_http_conn *conn, const char *why)
 {
     struct wr_raft_status st;
     wr_raft_get_status(n->raft, &st);
@@ -86,9 +86,10 @@ json_t *wr__node_members_json(struct wr_node *n)
     for (size_t i = 0; i < count; i++) {
         struct wr_raft_node nd;
         wr_raft_nodes_at(n->raft, i, &nd);
-        json_array_append_new(nodes,
-                              json_pack("{s:I, s:s, s:s, s:s?}", "id", (json_int_t)nd.id, "address",
-                                        nd.address, "role", nd.role, "http", http_of(n, nd.id)));
+        json_array_append_new(
+            nodes, json_pack("{s:I, s:s, s:s, s:s?, s:b}", "id", (json_int_t)nd.id, "address",
+                             nd.address, "role", nd.role, "http", http_of(n, nd.id), "draining",
+                             wr_world_node_draining(n->world, (uint32_t)nd.id)));
     }
     return nodes;
 }
@@ -117,7 +118,7 @@ static void change_done(void *arg, int status)
     struct pending *p = arg;
     struct wr_node *n = p->n;
     if (status == WR_ENOTLEADER) {
-        redirect_to_leader(n, p->conn, "this node lost the leadership");
+        wr__node_redirect_to_leader(n, p->conn, "this node lost the leadership");
     } else if (status != 0) {
         respond_error(p->conn, status_for(status), "%s", wr_raft_strerror(status));
     } else if (p->op == OP_ADD) {
@@ -156,7 +157,7 @@ static void transfer_done(void *arg, int status)
     } else if (p->op == OP_TRANSFER_TO_REMOVE) {
         wr_info("membership: handed the leadership to node %llu so that it removes this node",
                 (unsigned long long)st.leader_id);
-        redirect_to_leader(n, p->conn, "this node handed the leadership over before its removal");
+        wr__node_redirect_to_leader(n, p->conn, "this node handed the leadership over before its removal");
     } else {
         wr_info("membership: handed the leadership to node %llu", (unsigned long long)st.leader_id);
         wr_node_respond_json(p->conn, 200,
@@ -220,7 +221,7 @@ static int start(struct wr_node *n, struct wr_http_conn *conn, enum op op, uint6
     if (rv != 0) {
         free(p);
         if (rv == WR_ENOTLEADER)
-            redirect_to_leader(n, conn, "this node is not the leader");
+            wr__node_redirect_to_leader(n, conn, "this node is not the leader");
         else
             respond_error(conn, status_for(rv), "%s", wr_raft_strerror(rv));
     }
@@ -241,7 +242,7 @@ static void add_node(struct wr_node *n, struct wr_http_conn *conn, json_t *doc)
         return;
     }
     if (!leads(n)) {
-        redirect_to_leader(n, conn, "this node is not the leader");
+        wr__node_redirect_to_leader(n, conn, "this node is not the leader");
         return;
     }
     struct wr_raft_node nd;
@@ -276,7 +277,7 @@ static void remove_node(struct wr_node *n, struct wr_http_conn *conn, json_t *do
     if (body_id(conn, doc, false, &id) != 0)
         return;
     if (!leads(n)) {
-        redirect_to_leader(n, conn, "this node is not the leader");
+        wr__node_redirect_to_leader(n, conn, "this node is not the leader");
         return;
     }
     struct wr_raft_node target;
@@ -310,7 +311,7 @@ static void transfer(struct wr_node *n, struct wr_http_conn *conn, json_t *doc)
     if (body_id(conn, doc, true, &id) != 0)
         return;
     if (!leads(n)) {
-        redirect_to_leader(n, conn, "this node is not the leader");
+        wr__node_redirect_to_leader(n, conn, "this node is not the leader");
         return;
     }
     struct wr_raft_node nd;
