@@ -49,7 +49,7 @@ static int parse_checked(const uint8_t *data, size_t len, struct wr__hello *h)
         FUZZ_CHECK(h->len <= len);
         FUZZ_CHECK(h->addr_len >= 1 && h->addr_len <= WR__HELLO_ADDR_MAX);
         FUZZ_CHECK(h->len == (size_t)WR__HELLO_FIXED + h->addr_len + MAC_LEN);
-        FUZZ_CHECK(h->chan == WR_CHAN_RAFT || h->chan == WR_CHAN_FWD);
+        FUZZ_CHECK(h->chan == WR_CHAN_RAFT || h->chan == WR_CHAN_FWD || h->chan == WR_CHAN_MEMBER);
         FUZZ_CHECK(h->nc == copy + NC_OFF);
         FUZZ_CHECK(h->addr == copy + WR__HELLO_FIXED);
         FUZZ_CHECK(h->mac == h->addr + h->addr_len);
@@ -84,7 +84,8 @@ static int parse_checked(const uint8_t *data, size_t len, struct wr__hello *h)
         size_t m = len < MAGIC_LEN ? len : MAGIC_LEN;
         FUZZ_CHECK(memcmp(data, MAGIC, m) == 0);
         if (len > MAGIC_LEN)
-            FUZZ_CHECK(data[MAGIC_LEN] == WR_CHAN_RAFT || data[MAGIC_LEN] == WR_CHAN_FWD);
+            FUZZ_CHECK(data[MAGIC_LEN] == WR_CHAN_RAFT || data[MAGIC_LEN] == WR_CHAN_FWD ||
+                       data[MAGIC_LEN] == WR_CHAN_MEMBER);
         if (len >= WR__HELLO_FIXED) {
             uint16_t alen = (uint16_t)le(data + NC_OFF - 2, 2);
             FUZZ_CHECK(alen >= 1 && alen <= WR__HELLO_ADDR_MAX);
@@ -100,7 +101,8 @@ static int parse_checked(const uint8_t *data, size_t len, struct wr__hello *h)
         break;
     case WR__HELLO_BAD_CHAN:
         FUZZ_CHECK(len > MAGIC_LEN);
-        FUZZ_CHECK(data[MAGIC_LEN] != WR_CHAN_RAFT && data[MAGIC_LEN] != WR_CHAN_FWD);
+        FUZZ_CHECK(data[MAGIC_LEN] != WR_CHAN_RAFT && data[MAGIC_LEN] != WR_CHAN_FWD &&
+                   data[MAGIC_LEN] != WR_CHAN_MEMBER);
         break;
     case WR__HELLO_BAD_ADDR:
         FUZZ_CHECK(len >= WR__HELLO_FIXED);

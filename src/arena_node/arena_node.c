@@ -63,6 +63,7 @@ struct client {
     uint32_t slot;
     char token[2 * WR_TOKEN_BYTES + 1]; /* hex, sent in the welcome */
     bool needs_full; /* welcomed: owed the list of every player */
+    bool moved;      /* told to move elsewhere (drain) and closed */
 };
 
 struct anode {
@@ -547,23 +548,27 @@ static void arena_leader_tick(void *g)
     struct wr_writer p;
     wr_writer_init(&p, 16);
 
-    /* Nodes not heard from: their clients are gone with them. */
-    uint64_t ids[WR_MAX_PEERS];
-    size_t n_ids = wr_node_members(n->wn, ids, WR_MAX_PEERS);
-    for (size_t i = 0; i < n_ids; i++) {
-        uint64_t id = ids[i], silent = wr_node_peer_silent_ms(n->wn, id);
-        if (silent < wr_node_down_after_ms(n->wn))
+    /* Nodes not heard from, or no longer members (removed): their clients
+     * are gone with them. Each node with connected players, once. */
+    for (size_t i = 0; i < count; i++) {
+        if (!all[i].connected)
             continue;
-        bool has_players = false;
-        for (size_t k = 0; k < count && !has_players; k++)
-            has_players = all[k].node == id && all[k].connected;
-        if (has_players) {
+        uint64_t id = all[i].node;
+        bool seen_before = false;
+        for (size_t k = 0; k < i && !seen_before; k++)
+            seen_before = all[k].connected && all[k].node == id;
+        uint64_t silent = wr_node_peer_silent_ms(n->wn, id);
+        if (seen_before || silent < wr_node_down_after_ms(n->wn))
+            continue;
+        if (silent == UINT64_MAX)
+            wr_info("arena: node %llu is no longer a member; disconnecting its players",
+                    (unsigned long long)id);
+        else
             wr_info("arena: node %llu unreachable for %llu ms; disconnecting its players",
                     (unsigned long long)id, (unsigned long long)silent);
-            p.len = 0;
-            wr_arena_encode_node_down(&p, (uint32_t)id);
-            submit_arena_once(n, WR_ARENA_NODE_DOWN, &p);
-        }
+        p.len = 0;
+        wr_arena_encode_node_down(&p, (uint32_t)id);
+        submit_arena_once(n, WR_ARENA_NODE_DOWN, &p);
     }
 
     /* Grace periods over, once a second. Log time stamps are the leaders'
@@ -615,6 +620,30 @@ static void arena_tick(void *g)
         const struct wr_arena_player *p = wr_arena_by_session(a, c->session);
         if (p != NULL && !p->connected)
             submit(c, WR_ARENA_PRESENT, NULL);
+    }
+}
+
+/* This node is draining and has handed everything over (node_drain.c):
+ * every client is told to move, then closed with 1012; the browser client
+ * and any client that resumes on a non-1000 close reconnect to another node
+ * and resume the same player (docs/protocol.md). Its socket closing
+ * proposes DISCONNECT as any close does. */
+static void arena_drain(void *g)
+{
+    struct anode *n = g;
+    const char *to = wr_node_elsewhere(n->wn, false);
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "node %u is draining for maintenance: reconnect to %s%s and resume your player",
+             wr_node_id(n->wn), to ? to : "another node", to ? " (or any other node)" : "");
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+        if (c->state == C_LEAVING || c->moved)
+            continue;
+        c->moved = true;
+        send_json(c, json_pack("{s:s, s:s, s:s, s:s?}", "t", "error", "code", "moved", "msg", msg,
+                               "elsewhere", to));
+        wr_conn_close(c->conn, 1012, "node draining: reconnect elsewhere and resume");
     }
 }
 
@@ -753,6 +782,7 @@ const struct wr_game wr_arena_game = {
     .leader_tick = arena_leader_tick,
     .tick = arena_tick,
     .on_status = arena_on_status,
+    .drain = arena_drain,
     .on_expired = arena_expired,
     .on_request = arena_request,
     .metrics = arena_metrics,

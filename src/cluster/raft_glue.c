@@ -3,6 +3,7 @@
  * (misuse corrupts silently), raft_strerror lacks strings for codes >= 19,
  * there is no state callback, and the data directory is not locked. */
 #include "cluster/raft_glue.h"
+#include "cluster/raft_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +42,10 @@ struct wr_raft {
     void *stop_arg;
     uint64_t stop_started;
     int handles_open;
+    char *data_dir, *address;
+    struct wr_raft_peer *peers; /* the bootstrap configuration */
+    size_t n_peers;
+    bool changing; /* a membership change of ours is in flight */
 };
 
 const char *wr_role_name(enum wr_role role)
@@ -54,7 +59,7 @@ const char *wr_role_name(enum wr_role role)
 }
 
 /* raft_strerror has no text for codes >= 19 (the notes, section 1). */
-static const char *raft_code_name(int rv)
+const char *wr__raft_code_name(int rv)
 {
     switch (rv) {
     case 19: return "not found";
@@ -123,7 +128,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 /* The state machine's bytes inside a snapshot buffer framed by
  * fsm_snapshot (u64 length | bytes | zero padding): 0, or -1 if the framing
  * is bad. */
-static int snapshot_payload(const void *base, size_t len, const uint8_t **p, size_t *n)
+int wr__raft_snapshot_payload(const void *base, size_t len, const uint8_t **p, size_t *n)
 {
     struct wr_reader rd;
     wr_reader_init(&rd, base, len);
@@ -141,7 +146,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     const uint8_t *p;
     size_t n;
     int rv = -1;
-    if (snapshot_payload(buf->base, buf->len, &p, &n) == 0)
+    if (wr__raft_snapshot_payload(buf->base, buf->len, &p, &n) == 0)
         rv = r->user_fsm.restore(r->user_fsm.data, p, n);
     raft_free(buf->base);
     if (rv != 0)
@@ -212,18 +217,23 @@ static void poll_status(struct wr_raft *r)
     }
 }
 
+void wr_raft_nodes_at(struct wr_raft *r, size_t i, struct wr_raft_node *out)
+{
+    const struct raft_server *sv = &r->raft->configuration.servers[i];
+    out->id = sv->id;
+    snprintf(out->address, sizeof out->address, "%s", sv->address);
+    out->voter = sv->role == RAFT_VOTER;
+    out->role = sv->role == RAFT_VOTER     ? "voter"
+                : sv->role == RAFT_STANDBY ? "standby"
+                                           : "spare";
+}
+
 size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max)
 {
-    const struct raft_configuration *c = &r->raft->configuration;
-    size_t n = 0;
-    for (unsigned i = 0; i < c->n && n < max; i++, n++) {
-        out[n].id = c->servers[i].id;
-        snprintf(out[n].address, sizeof out[n].address, "%s", c->servers[i].address);
-        out[n].role = c->servers[i].role == RAFT_VOTER     ? "voter"
-                      : c->servers[i].role == RAFT_STANDBY ? "standby"
-                                                           : "spare";
-    }
-    return n;
+    size_t n = r->raft->configuration.n;
+    for (size_t i = 0; i < n && i < max; i++)
+        wr_raft_nodes_at(r, i, &out[i]);
+    return n < max ? n : max;
 }
 
 bool wr_raft_peer_recent(struct wr_raft *r, uint64_t id)
@@ -328,6 +338,9 @@ static void pad_short_open_segments(const char *dir)
 
 static void free_glue(struct wr_raft *r)
 {
+    free(r->peers);
+    free(r->data_dir);
+    free(r->address);
     if (r->transport_inited)
         wr_transport_close(&r->transport);
     if (r->lock_fd >= 0)
@@ -357,9 +370,21 @@ static int guarded_send(struct raft_io *io, struct raft_io_send *req,
     return uv_send(io, req, message, cb);
 }
 
-int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
-                  const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
-                  size_t errlen)
+bool wr_raft_has_log(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    for (int i = 1; i <= 2; i++) {
+        snprintf(path, sizeof path, "%s/metadata%d", dir, i);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+            return true;
+    }
+    return false;
+}
+
+int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
+                 const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
+                 size_t errlen)
 {
     struct wr_raft *r = wr_calloc(1, sizeof *r);
     int rv;
@@ -376,17 +401,18 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
 
     rv = wr_transport_init(&r->transport, loop, cfg->key);
     if (rv != 0) {
-        snprintf(err, errlen, "cluster transport: %s", raft_code_name(rv));
+        snprintf(err, errlen, "cluster transport: %s", wr__raft_code_name(rv));
         goto err_after_lock;
     }
     r->transport_inited = true;
     wr_transport_set_fwd_accept(&r->transport, hooks->on_fwd_accept, hooks->data);
+    wr_transport_set_member_accept(&r->transport, hooks->on_member_accept, hooks->data);
     wr_transport_set_limits(&r->transport, cfg->handshake_timeout_ms, cfg->max_handshakes_per_ip);
 
     rv = raft_uv_init(&r->io, loop, cfg->data_dir, &r->transport);
     if (rv != 0) {
         snprintf(err, errlen, "raft_uv_init(%s) failed: %s (%d) %s", cfg->data_dir,
-                 raft_code_name(rv), rv, r->io.errmsg);
+                 wr__raft_code_name(rv), rv, r->io.errmsg);
         goto err_after_lock;
     }
     r->io_inited = true;
@@ -398,67 +424,101 @@ int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_co
     install_fsm(r);
     rv = raft_init(r->raft, &r->io, &r->fsm, cfg->id, cfg->address);
     if (rv != 0) {
-        snprintf(err, errlen, "raft_init failed: %s (%d) %s", raft_code_name(rv), rv,
+        snprintf(err, errlen, "raft_init failed: %s (%d) %s", wr__raft_code_name(rv), rv,
                  raft_errmsg(r->raft));
         raft_uv_close(&r->io);
         goto err_after_lock;
     }
     r->raft_inited = true;
     r->raft->data = r;
+    r->data_dir = wr_strdup(cfg->data_dir);
+    r->n_peers = cfg->n_peers;
+    r->peers = wr_malloc((cfg->n_peers ? cfg->n_peers : 1) * sizeof *r->peers);
+    if (cfg->n_peers > 0)
+        memcpy(r->peers, cfg->peers, cfg->n_peers * sizeof *r->peers);
+    r->address = wr_strdup(cfg->address);
     raft_set_election_timeout(r->raft, cfg->election_timeout_ms);
     raft_set_heartbeat_timeout(r->raft, cfg->heartbeat_ms);
     set_tunables(r, cfg);
+    *out = r;
+    return 0;
 
-    /* Bootstrap every start; an existing log answers CANTBOOTSTRAP, which
-     * means "already a member" and is fine. */
-    struct raft_configuration conf;
-    raft_configuration_init(&conf);
-    for (size_t i = 0; i < cfg->n_peers; i++) {
-        rv = raft_configuration_add(&conf, cfg->peers[i].id, cfg->peers[i].address, RAFT_VOTER);
-        if (rv != 0) {
-            snprintf(err, errlen, "peer %llu (%s): %s", (unsigned long long)cfg->peers[i].id,
-                     cfg->peers[i].address, raft_code_name(rv));
-            raft_configuration_close(&conf);
+err_after_lock:
+    free_glue(r);
+    return -1;
+}
+
+/* raft_init succeeded: the only clean way out is raft_close, which is
+ * asynchronous. Run the loop until it is done, then free everything. */
+void wr_raft_abandon(struct wr_raft *r)
+{
+    r->closing = true;
+    raft_close(r->raft, NULL);
+    uv_run(r->loop, UV_RUN_DEFAULT);
+    raft_uv_close(&r->io);
+    free_glue(r);
+}
+
+int wr_raft_begin(struct wr_raft *r, bool bootstrap, char *err, size_t errlen)
+{
+    int rv;
+    if (bootstrap) {
+        /* An existing log answers CANTBOOTSTRAP, which means "already a
+         * member" and is fine. */
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        for (size_t i = 0; i < r->n_peers; i++) {
+            rv = raft_configuration_add(&conf, r->peers[i].id, r->peers[i].address, RAFT_VOTER);
+            if (rv != 0) {
+                snprintf(err, errlen, "peer %llu (%s): %s", (unsigned long long)r->peers[i].id,
+                         r->peers[i].address, wr__raft_code_name(rv));
+                raft_configuration_close(&conf);
+                goto err_after_raft_init;
+            }
+        }
+        rv = raft_bootstrap(r->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rv == 0)
+            wr_info("raft: bootstrapped a new cluster of %zu voter(s) in %s", r->n_peers,
+                    r->data_dir);
+        else if (rv != RAFT_CANTBOOTSTRAP) {
+            snprintf(err, errlen, "raft_bootstrap failed: %s (%d) %s", wr__raft_code_name(rv), rv,
+                     raft_errmsg(r->raft));
             goto err_after_raft_init;
         }
-    }
-    rv = raft_bootstrap(r->raft, &conf);
-    raft_configuration_close(&conf);
-    if (rv == 0)
-        wr_info("raft: bootstrapped a new cluster of %zu voter(s) in %s", cfg->n_peers,
-                cfg->data_dir);
-    else if (rv != RAFT_CANTBOOTSTRAP) {
-        snprintf(err, errlen, "raft_bootstrap failed: %s (%d) %s", raft_code_name(rv), rv,
-                 raft_errmsg(r->raft));
-        goto err_after_raft_init;
     }
 
     rv = raft_start(r->raft);
     if (rv != 0) {
         /* errmsg is empty for a port in use (the notes, section 4.8). */
         snprintf(err, errlen, "raft_start failed: %s (%d) %s %s (is %s free?)",
-                 raft_code_name(rv), rv, raft_errmsg(r->raft), r->transport.errmsg,
-                 cfg->address);
+                 wr__raft_code_name(rv), rv, raft_errmsg(r->raft), r->transport.errmsg,
+                 r->address);
         goto err_after_raft_init;
     }
 
-    uv_timer_init(loop, &r->poll);
+    uv_timer_init(r->loop, &r->poll);
     r->poll.data = r;
     r->handles_open = 1;
     uv_timer_start(&r->poll, poll_cb, POLL_MS, POLL_MS);
-    *out = r;
     return 0;
 
 err_after_raft_init:
-    /* raft_init succeeded: the only clean way out is raft_close, which is
-     * asynchronous. Run the loop until it is done. */
-    r->closing = true;
-    raft_close(r->raft, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    raft_uv_close(&r->io);
-err_after_lock:
-    free_glue(r);
+    wr_raft_abandon(r);
     return -1;
+}
+
+int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
+                  const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
+                  size_t errlen)
+{
+    struct wr_raft *r;
+    if (wr_raft_open(&r, loop, cfg, fsm, hooks, err, errlen) != 0)
+        return -1;
+    if (wr_raft_begin(r, !cfg->no_bootstrap, err, errlen) != 0)
+        return -1;
+    *out = r;
+    return 0;
 }
 
 static void maybe_finish_stop(struct wr_raft *r);
@@ -600,6 +660,174 @@ struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)
     return &r->transport;
 }
 
+/* ---- membership ------------------------------------------------------ */
+
+size_t wr_raft_node_count(struct wr_raft *r)
+{
+    return r->raft->configuration.n;
+}
+
+bool wr_raft_node_find(struct wr_raft *r, uint64_t id, struct wr_raft_node *out)
+{
+    const struct raft_configuration *c = &r->raft->configuration;
+    for (unsigned i = 0; i < c->n; i++) {
+        if (c->servers[i].id != id)
+            continue;
+        if (out != NULL)
+            wr_raft_nodes_at(r, i, out);
+        return true;
+    }
+    return false;
+}
+
+bool wr_raft_changing(struct wr_raft *r)
+{
+    if (r->changing)
+        return true;
+    return raft_state(r->raft) == RAFT_LEADER &&
+           (r->raft->leader_state.change != NULL || r->raft->leader_state.promotee_id != 0);
+}
+
+const char *wr_raft_strerror(int code)
+{
+    switch (code) {
+    case 0: return "ok";
+    case WR_ENOTLEADER: return "this node is not the leader";
+    case WR_ESHUTDOWN: return "the node is shutting down";
+    case WR_ELOST: return "leadership lost before the change committed (it may still commit)";
+    case WR_EDUPLICATE: return "a node with that id is already a member";
+    case WR_EBUSY: return "another membership change is in progress; try again in a moment";
+    case WR_EBADID: return "no such member (or not a voter)";
+    case WR_EBADROLE: return "the node already has that role";
+    case WR_ENOVOTER: return "no other voter to hand the leadership to";
+    case WR_EINVAL: return "invalid id or address";
+    case WR_ECATCHUP: return "the node did not catch up with the log in time (is it running?)";
+    default: return "unknown error";
+    }
+}
+
+static int map_change_status(int status)
+{
+    switch (status) {
+    case 0: return 0;
+    case RAFT_NOTLEADER: return WR_ENOTLEADER;
+    case RAFT_SHUTDOWN: return WR_ESHUTDOWN;
+    case RAFT_DUPLICATEID: return WR_EDUPLICATE;
+    case RAFT_CANTCHANGE: return WR_EBUSY;
+    case RAFT_BADID: return WR_EBADID;
+    case RAFT_BADROLE: return WR_EBADROLE;
+    case RAFT_NOTFOUND: return WR_ENOVOTER;
+    case RAFT_NOMEM:
+    case RAFT_INVALID: return WR_EINVAL;
+    case RAFT_NOCONNECTION: return WR_ECATCHUP;
+    default: return WR_ELOST;
+    }
+}
+
+struct change_req {
+    struct raft_change req;
+    struct wr_raft *r;
+    wr_raft_done_cb cb;
+    void *arg;
+};
+
+static void change_cb(struct raft_change *req, int status)
+{
+    struct change_req *c = req->data;
+    c->r->changing = false;
+    c->cb(c->arg, map_change_status(status));
+    free(c);
+}
+
+/* One change at a time (libraft refuses a second with CANTCHANGE, and the
+ * notes found concurrent adds racing): @op runs only when none is ours. */
+enum change_op { CHANGE_ADD, CHANGE_PROMOTE, CHANGE_REMOVE };
+
+static int change(struct wr_raft *r, enum change_op op, uint64_t id, const char *address,
+                  wr_raft_done_cb cb, void *arg)
+{
+    if (r->closing)
+        return WR_ESHUTDOWN;
+    if (raft_state(r->raft) != RAFT_LEADER)
+        return WR_ENOTLEADER;
+    if (id == 0)
+        return WR_EINVAL;
+    if (wr_raft_changing(r))
+        return WR_EBUSY;
+    struct change_req *c = wr_malloc(sizeof *c);
+    c->req.data = c;
+    c->r = r;
+    c->cb = cb;
+    c->arg = arg;
+    int rv;
+    switch (op) {
+    case CHANGE_ADD: rv = raft_add(r->raft, &c->req, id, address, change_cb); break;
+    case CHANGE_PROMOTE: rv = raft_assign(r->raft, &c->req, id, RAFT_VOTER, change_cb); break;
+    default: rv = raft_remove(r->raft, &c->req, id, change_cb); break;
+    }
+    if (rv != 0) {
+        free(c);
+        return map_change_status(rv);
+    }
+    r->changing = true;
+    return 0;
+}
+
+int wr_raft_add(struct wr_raft *r, uint64_t id, const char *address, wr_raft_done_cb cb,
+                void *arg)
+{
+    return change(r, CHANGE_ADD, id, address, cb, arg);
+}
+
+int wr_raft_promote(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg)
+{
+    return change(r, CHANGE_PROMOTE, id, NULL, cb, arg);
+}
+
+int wr_raft_remove(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg)
+{
+    return change(r, CHANGE_REMOVE, id, NULL, cb, arg);
+}
+
+struct transfer_req {
+    struct raft_transfer req;
+    struct wr_raft *r;
+    wr_raft_done_cb cb;
+    void *arg;
+};
+
+static void transfer_cb(struct raft_transfer *req)
+{
+    struct transfer_req *t = req->data;
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader(t->r->raft, &leader, &address);
+    bool moved = leader != 0 && leader != t->r->raft->id;
+    t->cb(t->arg, moved ? 0 : WR_ELOST);
+    free(t);
+}
+
+int wr_raft_transfer(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg)
+{
+    if (r->closing)
+        return WR_ESHUTDOWN;
+    if (raft_state(r->raft) != RAFT_LEADER)
+        return WR_ENOTLEADER;
+    if (r->raft->transfer != NULL)
+        return WR_EBUSY;
+    struct transfer_req *t = wr_calloc(1, sizeof *t);
+    t->req.data = t;
+    t->r = r;
+    t->cb = cb;
+    t->arg = arg;
+    int rv = raft_transfer(r->raft, &t->req, id, transfer_cb);
+    if (rv != 0) {
+        free(t);
+        return map_change_status(rv);
+    }
+    return 0;
+}
+
 /* ---- test seam: glue around a raft_fixture server -------------------- */
 
 struct wr_raft *wr__raft_wrap(const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks,
@@ -628,341 +856,4 @@ void wr__raft_poll(struct wr_raft *r)
 void wr__raft_unwrap(struct wr_raft *r)
 {
     free(r);
-}
-
-/* ---- offline loading (warren replay) -------------------------------- */
-
-struct offline_impl {
-    struct raft_snapshot *snapshot;
-    struct raft_entry *entries;
-    size_t n_entries;
-};
-
-/* @dir/@name into @out; false if it does not fit. */
-static bool join_path(char *out, size_t len, const char *dir, const char *name)
-{
-    int n = snprintf(out, len, "%s/%s", dir, name);
-    return n >= 0 && (size_t)n < len;
-}
-
-/* Take the node's lock for as long as the copy takes, so that a running
- * node is refused (its files change under us) and none starts meanwhile.
- * Returns the fd, -2 if there is no LOCK file (a copied directory), or -1. */
-static int lock_for_reading(const char *dir, char *err, size_t errlen)
-{
-    char path[4096];
-    if (!join_path(path, sizeof path, dir, "LOCK"))
-        return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? -2 : -1;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, errlen,
-                 "%s is in use by a running warren node: stop the node first (replay reads a "
-                 "stopped node's directory)",
-                 dir);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        snprintf(err, errlen, "open(%s) failed: %s", from, strerror(errno));
-        return -1;
-    }
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        snprintf(err, errlen, "open(%s) failed: %s", to, strerror(errno));
-        close(in);
-        return -1;
-    }
-    enum { BUF = 1 << 16 };
-    char *buf = wr_malloc(BUF);
-    int rv = 0;
-    for (;;) {
-        ssize_t n = read(in, buf, BUF);
-        if (n == 0)
-            break;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(err, errlen, "read(%s) failed: %s", from, strerror(errno));
-            rv = -1;
-            break;
-        }
-        for (ssize_t done = 0; done < n;) {
-            ssize_t w = write(out, buf + done, (size_t)(n - done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                snprintf(err, errlen, "write(%s) failed: %s", to, strerror(errno));
-                rv = -1;
-                break;
-            }
-            done += w;
-        }
-        if (rv != 0)
-            break;
-    }
-    free(buf);
-    close(in);
-    if (close(out) != 0 && rv == 0) {
-        snprintf(err, errlen, "close(%s) failed: %s", to, strerror(errno));
-        rv = -1;
-    }
-    return rv;
-}
-
-/* Remove the scratch directory and whatever libraft left in it. */
-static void remove_scratch(const char *scratch)
-{
-    DIR *d = opendir(scratch);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[4096];
-            if (join_path(path, sizeof path, scratch, e->d_name))
-                unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(scratch);
-}
-
-/* Copy every regular file of @dir but the lock into a new directory under
- * $TMPDIR, named in @scratch. */
-static int copy_to_scratch(const char *dir, char *scratch, size_t len, char *err, size_t errlen)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(scratch, len, "%s/warren-replay-XXXXXX", tmp != NULL && tmp[0] ? tmp : "/tmp");
-    if (mkdtemp(scratch) == NULL) {
-        snprintf(err, errlen, "mkdtemp(%s) failed: %s", scratch, strerror(errno));
-        return -1;
-    }
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        snprintf(err, errlen, "opendir(%s) failed: %s", dir, strerror(errno));
-        rmdir(scratch);
-        return -1;
-    }
-    int rv = 0;
-    struct dirent *e;
-    while (rv == 0 && (e = readdir(d)) != NULL) {
-        char from[4096], to[4096];
-        struct stat st;
-        if (!join_path(from, sizeof from, dir, e->d_name) ||
-            !join_path(to, sizeof to, scratch, e->d_name)) {
-            snprintf(err, errlen, "a path in %s is too long", dir);
-            rv = -1;
-            break;
-        }
-        if (strcmp(e->d_name, "LOCK") == 0 || stat(from, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        rv = copy_file(from, to, err, errlen);
-    }
-    closedir(d);
-    if (rv != 0)
-        remove_scratch(scratch);
-    return rv;
-}
-
-static bool has_file(const char *dir, const char *name)
-{
-    char path[4096];
-    struct stat st;
-    return join_path(path, sizeof path, dir, name) && stat(path, &st) == 0 &&
-           S_ISREG(st.st_mode);
-}
-
-static void io_closed_cb(struct raft_io *io)
-{
-    *(bool *)io->data = true;
-}
-
-/* What io->load hands back; its memory is libraft's (raft_free). */
-struct offline_load {
-    raft_term term;
-    raft_id voted_for;
-    struct raft_snapshot *snapshot;
-    raft_index start_index;
-    struct raft_entry *entries;
-    size_t n_entries;
-};
-
-/* libraft's loader on @scratch, on a private loop: io->init reads the
- * metadata (and probes the file system, in the scratch copy), io->load the
- * snapshot and the segments. The transport is created because raft_uv
- * needs one; it never listens. */
-static int load_with_libraft(const char *scratch, struct offline_load *res, char *err,
-                             size_t errlen)
-{
-    uv_loop_t loop;
-    struct raft_uv_transport transport;
-    struct raft_io io;
-    bool closed = false;
-    int rv = uv_loop_init(&loop);
-    if (rv != 0) {
-        snprintf(err, errlen, "uv_loop_init failed: %s", uv_strerror(rv));
-        return -1;
-    }
-    memset(&transport, 0, sizeof transport);
-    rv = raft_uv_tcp_init(&transport, &loop);
-    if (rv != 0) {
-        snprintf(err, errlen, "raft_uv_tcp_init failed: %s (%d)", raft_code_name(rv), rv);
-        goto err_after_loop;
-    }
-    memset(&io, 0, sizeof io);
-    rv = raft_uv_init(&io, &loop, scratch, &transport);
-    if (rv != 0) {
-        snprintf(err, errlen, "raft_uv_init failed: %s (%d) %s", raft_code_name(rv), rv,
-                 io.errmsg);
-        goto err_after_transport;
-    }
-    io.data = &closed;
-    /* The id and address only name the transport, which never listens. */
-    rv = io.init(&io, 1, "127.0.0.1:1");
-    if (rv != 0) {
-        snprintf(err, errlen, "libraft cannot open the directory: %s (%d) %s", raft_code_name(rv),
-                 rv, io.errmsg);
-        raft_uv_close(&io);
-        goto err_after_transport;
-    }
-    rv = io.load(&io, &res->term, &res->voted_for, &res->snapshot, &res->start_index,
-                 &res->entries, &res->n_entries);
-    if (rv != 0)
-        snprintf(err, errlen, "libraft cannot load the log: %s (%d) %s", raft_code_name(rv), rv,
-                 io.errmsg);
-    io.close(&io, io_closed_cb);
-    while (!closed && uv_run(&loop, UV_RUN_ONCE) != 0)
-        ;
-    raft_uv_close(&io);
-    raft_uv_tcp_close(&transport);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    return rv == 0 ? 0 : -1;
-
-err_after_transport:
-    raft_uv_tcp_close(&transport);
-    uv_run(&loop, UV_RUN_DEFAULT);
-err_after_loop:
-    uv_loop_close(&loop);
-    return -1;
-}
-
-static enum wr_raft_entry_kind entry_kind(unsigned short type)
-{
-    switch (type) {
-    case RAFT_COMMAND: return WR_ENTRY_COMMAND;
-    case RAFT_BARRIER: return WR_ENTRY_BARRIER;
-    default: return WR_ENTRY_CHANGE;
-    }
-}
-
-void wr_raft_log_free(struct wr_raft_log *log)
-{
-    if (log == NULL)
-        return;
-    struct offline_impl *im = log->impl;
-    if (im->snapshot != NULL) {
-        raft_configuration_close(&im->snapshot->configuration);
-        for (unsigned i = 0; i < im->snapshot->n_bufs; i++)
-            raft_free(im->snapshot->bufs[i].base);
-        raft_free(im->snapshot->bufs);
-        raft_free(im->snapshot);
-    }
-    /* Loaded entries share batches (one per segment read): free each once. */
-    void *batch = NULL;
-    for (size_t i = 0; i < im->n_entries; i++) {
-        if (im->entries[i].batch != batch) {
-            batch = im->entries[i].batch;
-            raft_free(batch);
-        }
-    }
-    raft_free(im->entries);
-    free(im);
-    free(log->entries);
-    free(log);
-}
-
-int wr_raft_load_offline(const char *dir, struct wr_raft_log **out, char *err, size_t errlen)
-{
-    struct stat st;
-    err[0] = '\0';
-    if (stat(dir, &st) != 0) {
-        snprintf(err, errlen, "cannot read %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a directory", dir);
-        return -1;
-    }
-    if (!has_file(dir, "metadata1") && !has_file(dir, "metadata2")) {
-        snprintf(err, errlen,
-                 "%s is not a warren data directory: it has no metadata1 or metadata2 "
-                 "(libraft's files); pass the directory a node's --data names",
-                 dir);
-        return -1;
-    }
-    int lock_fd = lock_for_reading(dir, err, errlen);
-    if (lock_fd == -1) {
-        if (err[0] == '\0')
-            snprintf(err, errlen, "open(%s/LOCK) failed: %s", dir, strerror(errno));
-        return -1;
-    }
-    char scratch[4096];
-    int rv = copy_to_scratch(dir, scratch, sizeof scratch, err, errlen);
-    if (lock_fd >= 0)
-        close(lock_fd);
-    if (rv != 0)
-        return -1;
-
-    struct offline_load res = {0};
-    rv = load_with_libraft(scratch, &res, err, errlen);
-    remove_scratch(scratch);
-    if (rv != 0)
-        return -1;
-
-    struct wr_raft_log *log = wr_calloc(1, sizeof *log);
-    struct offline_impl *im = wr_calloc(1, sizeof *im);
-    log->impl = im;
-    im->snapshot = res.snapshot;
-    im->entries = res.entries;
-    im->n_entries = res.n_entries;
-    log->term = res.term;
-    log->first_index = res.start_index;
-    if (res.snapshot != NULL) {
-        const uint8_t *p = NULL;
-        size_t n = 0;
-        if (res.snapshot->n_bufs != 1 ||
-            snapshot_payload(res.snapshot->bufs[0].base, res.snapshot->bufs[0].len, &p, &n) !=
-                0) {
-            snprintf(err, errlen, "the snapshot at index %llu is not a warren snapshot",
-                     (unsigned long long)res.snapshot->index);
-            wr_raft_log_free(log);
-            return -1;
-        }
-        log->has_snapshot = true;
-        log->snapshot_index = res.snapshot->index;
-        log->snapshot_term = res.snapshot->term;
-        log->snapshot = p;
-        log->snapshot_len = n;
-    }
-    log->n_entries = res.n_entries;
-    log->entries = wr_calloc(res.n_entries ? res.n_entries : 1, sizeof *log->entries);
-    for (size_t i = 0; i < res.n_entries; i++) {
-        struct wr_raft_log_entry *e = &log->entries[i];
-        e->index = res.start_index + i;
-        e->term = res.entries[i].term;
-        e->kind = entry_kind(res.entries[i].type);
-        e->data = res.entries[i].buf.base;
-        e->len = res.entries[i].buf.len;
-    }
-    *out = log;
-    return 0;
 }

@@ -18,8 +18,6 @@
 #include "cluster/transport.h"
 #include "common/bytes.h"
 
-#define WR_MAX_PEERS 16
-
 struct wr_raft;
 
 struct wr_raft_peer {
@@ -32,6 +30,9 @@ struct wr_raft_config {
     const char *address;               /* our cluster address */
     const struct wr_raft_peer *peers;  /* initial voters, including us */
     size_t n_peers;
+    bool no_bootstrap;                 /* wr_raft_start: start with an empty
+                                          log when there is none (a node
+                                          joining a running cluster) */
     const char *data_dir;              /* created if missing, then locked */
     unsigned election_timeout_ms;
     unsigned heartbeat_ms;
@@ -76,14 +77,35 @@ struct wr_raft_hooks {
     void (*on_change)(void *data, const struct wr_raft_status *st);
     /* an authenticated forward-channel connection arrived (transport.h) */
     wr_fwd_accept_cb on_fwd_accept;
+    /* an authenticated membership-channel connection arrived (transport.h) */
+    wr_fwd_accept_cb on_member_accept;
 };
 
-/* Set libraft up and start it. On failure returns a negative code and
+/* Set libraft up and start it: wr_raft_open, then wr_raft_begin with
+ * bootstrap unless cfg->no_bootstrap. On failure returns a negative code and
  * writes the reason (including libraft's own message and numeric code) to
  * @err; nothing is left running. */
 int wr_raft_start(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
                   const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
                   size_t errlen);
+
+/* The two halves of wr_raft_start, for a node that must ask the cluster
+ * something before it starts (warren node --join; the cluster identity
+ * check). wr_raft_open locks the data directory and initialises libraft
+ * and the transport: dials work (wr_raft_transport), nothing listens and
+ * no Raft message flows. Then either wr_raft_begin (bootstrap the
+ * configuration of cfg->peers if @bootstrap and the directory holds no
+ * log yet, then start: listen, load the log, run), or wr_raft_abandon
+ * (close everything, running the loop until it is done; @r is freed).
+ * wr_raft_begin frees @r on failure. */
+int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_config *cfg,
+                 const struct wr_raft_fsm *fsm, const struct wr_raft_hooks *hooks, char *err,
+                 size_t errlen);
+int wr_raft_begin(struct wr_raft *r, bool bootstrap, char *err, size_t errlen);
+void wr_raft_abandon(struct wr_raft *r);
+
+/* Does @dir hold a node's Raft log (libraft's metadata files)? */
+bool wr_raft_has_log(const char *dir);
 
 /* Stop libraft cleanly (in-flight proposals complete with an error), then
  * call @cb; all memory is released by then. */
@@ -95,9 +117,17 @@ struct wr_raft_node {
     uint64_t id;
     char address[64];
     const char *role; /* "voter", "standby", "spare" */
+    bool voter;
 };
-/* Copy up to @max members of the current configuration; returns how many. */
+/* The current configuration as this node knows it (libraft's: the latest
+ * one in its log, committed or not; empty on a node that joined and has
+ * not received it yet). wr_raft_node_count members; wr_raft_nodes_at the
+ * @i-th (i < count); wr_raft_nodes copies up to @max and returns how many;
+ * wr_raft_node_find: is @id a member (and its entry, if @out). */
+size_t wr_raft_node_count(struct wr_raft *r);
+void wr_raft_nodes_at(struct wr_raft *r, size_t i, struct wr_raft_node *out);
 size_t wr_raft_nodes(struct wr_raft *r, struct wr_raft_node *out, size_t max);
+bool wr_raft_node_find(struct wr_raft *r, uint64_t id, struct wr_raft_node *out);
 
 /* Leader only: has node @id been heard from within the last election
  * timeout? false when not leader or @id is not a member. */
@@ -120,8 +150,44 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg);
 /* The transport, for opening forward-channel connections. */
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r);
 
-/* Error codes of this module (negative). */
-enum { WR_ENOTLEADER = -1000, WR_ESHUTDOWN = -1001, WR_ELOST = -1002 };
+/* ---- membership changes (leader only) ----
+ * One at a time: while one of ours is in flight, or libraft is still
+ * promoting a node, another returns WR_EBUSY. Each returns 0 and calls
+ * @cb once with 0 or a negative code below, or returns a negative code
+ * and never calls @cb.
+ *
+ * wr_raft_add: @id at cluster address @address joins as a spare (no vote,
+ * no log). wr_raft_promote: spare or standby @id becomes a voter; libraft
+ * first replicates the log to it in catch-up rounds (WR_ECATCHUP when it
+ * does not keep up, e.g. it is not running). wr_raft_remove: @id leaves the
+ * configuration (libraft does not tell it: the caller does). The callback
+ * runs once the change is committed. wr_raft_transfer: hand the leadership
+ * to voter @id (0: libraft picks the most caught-up voter); @cb says 0 once
+ * another node leads, WR_ELOST if none took over within an election
+ * timeout. */
+int wr_raft_add(struct wr_raft *r, uint64_t id, const char *address, wr_raft_done_cb cb,
+                void *arg);
+int wr_raft_promote(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg);
+int wr_raft_remove(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg);
+int wr_raft_transfer(struct wr_raft *r, uint64_t id, wr_raft_done_cb cb, void *arg);
+/* Is a membership change in flight (leader)? */
+bool wr_raft_changing(struct wr_raft *r);
+
+/* Error codes of this module (negative); wr_raft_strerror says each in
+ * words. */
+enum {
+    WR_ENOTLEADER = -1000,
+    WR_ESHUTDOWN = -1001,
+    WR_ELOST = -1002,
+    WR_EDUPLICATE = -1003,
+    WR_EBUSY = -1004,
+    WR_EBADID = -1005,
+    WR_EBADROLE = -1006,
+    WR_ENOVOTER = -1007,
+    WR_EINVAL = -1008,
+    WR_ECATCHUP = -1009,
+};
+const char *wr_raft_strerror(int code);
 
 /* ---- Internal, for tests/unit/test_raft_glue.c and test_proposer.c only:
  * the glue around a struct raft it did not create, so that its FSM, status

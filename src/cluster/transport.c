@@ -177,16 +177,29 @@ void wr_transport_set_fwd_accept(struct raft_uv_transport *t, wr_fwd_accept_cb c
     tr->fwd_data = data;
 }
 
+void wr_transport_set_member_accept(struct raft_uv_transport *t, wr_fwd_accept_cb cb,
+                                    void *data) {
+    struct wr_transport *tr = t->impl;
+    tr->member_cb = cb;
+    tr->member_data = data;
+}
+
 int wr_transport_dial(struct raft_uv_transport *t, struct wr_dial *req, uint64_t id,
                       const char *address, wr_dial_cb cb) {
+    return wr_transport_dial_chan(t, req, WR_CHAN_FWD, id, address, cb);
+}
+
+int wr_transport_dial_chan(struct raft_uv_transport *t, struct wr_dial *req, uint8_t chan,
+                           uint64_t id, const char *address, wr_dial_cb cb) {
     struct wr_transport *tr = t->impl;
-    if (!tr->inited)
+    if (!tr->inited || (chan != WR_CHAN_FWD && chan != WR_CHAN_MEMBER) ||
+        (id == 0 && chan != WR_CHAN_MEMBER))
         return UV_EINVAL;
     if (tr->closing)
         return UV_ECANCELED;
     struct hs *hs = wr__transport_hs_new(tr, HS_DIAL);
     hs->tcp = wr_malloc(sizeof *hs->tcp);
-    hs->chan = WR_CHAN_FWD;
+    hs->chan = chan;
     hs->dial = req;
     req->cb = cb;
     req->impl = hs;

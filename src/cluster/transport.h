@@ -26,8 +26,11 @@
 #define WR_CLUSTER_KEY_BYTES 32
 
 enum wr_chan {
-    WR_CHAN_RAFT = 1, /* libraft messages; handed to libraft */
-    WR_CHAN_FWD = 2   /* forwarded client commands; handed to the proposer */
+    WR_CHAN_RAFT = 1,  /* libraft messages; handed to libraft */
+    WR_CHAN_FWD = 2,   /* forwarded client commands; handed to the proposer */
+    WR_CHAN_MEMBER = 3 /* membership requests (join, identity; membership.h);
+                          the only channel that may dial target id 0, "the
+                          node at this address, whichever it is" */
 };
 
 /* A forward-channel connection was authenticated. @tcp is a uv_tcp_t
@@ -67,12 +70,21 @@ void wr_transport_derive_key(const void *secret, size_t len, uint8_t key[WR_CLUS
  * raft_start (listening starts with it). */
 void wr_transport_set_fwd_accept(struct raft_uv_transport *t, wr_fwd_accept_cb cb, void *data);
 
+/* Where authenticated membership-channel connections go (same contract
+ * as the forward channel's). Call before raft_start. */
+void wr_transport_set_member_accept(struct raft_uv_transport *t, wr_fwd_accept_cb cb,
+                                    void *data);
+
 /* Open an authenticated forward-channel connection to node @id at
  * @address. Usable once the transport's init has run (after raft_init).
  * Returns 0 and calls @cb exactly once later, or returns a negative
  * libuv code and never calls it. @req must stay valid until @cb. */
 int wr_transport_dial(struct raft_uv_transport *t, struct wr_dial *req, uint64_t id,
                       const char *address, wr_dial_cb cb);
+/* The same on channel @chan (WR_CHAN_FWD or WR_CHAN_MEMBER; id 0 only on
+ * the membership channel). */
+int wr_transport_dial_chan(struct raft_uv_transport *t, struct wr_dial *req, uint8_t chan,
+                           uint64_t id, const char *address, wr_dial_cb cb);
 
 /* Limits on incoming connections before they prove the secret: each must
  * complete its handshake within @deadline_ms (default 3000), and at most

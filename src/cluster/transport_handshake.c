@@ -21,7 +21,10 @@
  *     status: 0 ok, 1 bad MAC, 2 wrong target id, 3 bad channel/format
  *     MAC_s = HMAC(K, "S" | Nc | Ns | server_id u64 | chan)  (all zero if status != 0)
  *
- * chan is WR_CHAN_RAFT (1) or WR_CHAN_FWD (2); addr is the dialler's own
+ * chan is WR_CHAN_RAFT (1), WR_CHAN_FWD (2) or WR_CHAN_MEMBER (3); on
+ * the membership channel target_id may be 0 ("whichever node listens at
+ * this address", for `warren node --join IP:PORT`), and MAC_s then binds
+ * server_id 0, the id that was dialled. addr is the dialler's own
  * "IPv4:port", 1..255 bytes in 0x21..0x7e. After a status-0 reply, the
  * same TCP stream carries the channel's bytes (Raft or forwarding), with no
  * further framing from us.
@@ -231,7 +234,7 @@ int wr__transport_parse_hello(const uint8_t *buf, size_t len, struct wr__hello *
         return WR__HELLO_BAD_MAGIC;
     if (len > MAGIC_LEN) {
         uint8_t chan = buf[MAGIC_LEN];
-        if (chan != WR_CHAN_RAFT && chan != WR_CHAN_FWD)
+        if (chan != WR_CHAN_RAFT && chan != WR_CHAN_FWD && chan != WR_CHAN_MEMBER)
             return WR__HELLO_BAD_CHAN;
         out->chan = chan;
     }
@@ -426,7 +429,7 @@ static void srv_reply(struct hs *hs, uint8_t status) {
     p = put_le(p, status, 1);
     if (status == ST_OK) {
         uint8_t msg[MAC_S_MSG_LEN];
-        mac_server_msg(hs->nc, hs->ns, tr->id, hs->chan, msg);
+        mac_server_msg(hs->nc, hs->ns, hs->target_id, hs->chan, msg);
         crypto_auth(p, msg, sizeof msg, tr->key);
     } else {
         memset(p, 0, MAC_LEN);
@@ -453,6 +456,7 @@ static void srv_check_hello(struct hs *hs) {
     }
     hs->chan = h.chan;
     hs->peer_id = h.client_id;
+    hs->target_id = h.target_id;
     memcpy(hs->nc, h.nc, NONCE_LEN);
     memcpy(hs->addr, h.addr, h.addr_len);
     hs->addr[h.addr_len] = '\0';
@@ -464,7 +468,7 @@ static void srv_check_hello(struct hs *hs) {
         srv_reply(hs, ST_BAD_MAC);
         return;
     }
-    if (h.target_id != tr->id) {
+    if (h.target_id != tr->id && !(h.chan == WR_CHAN_MEMBER && h.target_id == 0)) {
         snprintf(why, sizeof why,
                  "node %llu (%.80s) dialled node %llu but this is node %llu (stale address in "
                  "its configuration?)",
@@ -474,10 +478,11 @@ static void srv_check_hello(struct hs *hs) {
         srv_reply(hs, ST_BAD_TARGET);
         return;
     }
-    if (h.chan == WR_CHAN_FWD && tr->fwd_cb == NULL) {
+    if ((h.chan == WR_CHAN_FWD && tr->fwd_cb == NULL) ||
+        (h.chan == WR_CHAN_MEMBER && tr->member_cb == NULL)) {
         snprintf(why, sizeof why,
-                 "node %llu asked for the forward channel, which is not enabled on this node",
-                 (unsigned long long)h.client_id);
+                 "node %llu asked for the %s channel, which is not enabled on this node",
+                 (unsigned long long)h.client_id, h.chan == WR_CHAN_FWD ? "forward" : "membership");
         srv_reject(hs, why);
         srv_reply(hs, ST_BAD_FORMAT);
         return;
@@ -506,6 +511,10 @@ static void free_handle_cb(uv_handle_t *h) {
     free(h);
 }
 
+static const char *chan_name(uint8_t chan) {
+    return chan == WR_CHAN_FWD ? "forward" : chan == WR_CHAN_MEMBER ? "membership" : "raft";
+}
+
 static void srv_handover_fwd(struct hs *hs) {
     struct wr_transport *tr = hs->tr;
     uv_tcp_t *tcp = NULL;
@@ -529,10 +538,15 @@ static void srv_handover_fwd(struct hs *hs) {
     uv_tcp_nodelay(tcp, 1);
     tcp->data = NULL;
     uint64_t id = hs->peer_id;
-    wr_debug("accepted forward connection from node %llu (%s)", (unsigned long long)id, hs->peer);
+    uint8_t chan = hs->chan;
+    wr_debug("accepted %s connection from node %llu (%s)", chan_name(chan),
+             (unsigned long long)id, hs->peer);
     wr__transport_hs_close(hs); /* closes the original fd; the dup keeps the socket open */
     tr->stats.accepted++;
-    tr->fwd_cb(tr->fwd_data, id, tcp);
+    if (chan == WR_CHAN_FWD)
+        tr->fwd_cb(tr->fwd_data, id, tcp);
+    else
+        tr->member_cb(tr->member_data, id, tcp);
     return;
 
 err_after_tcp_init:
@@ -659,10 +673,6 @@ static void srv_on_bytes(struct hs *hs) {
 }
 
 /* ---- client side ---- */
-
-static const char *chan_name(uint8_t chan) {
-    return chan == WR_CHAN_FWD ? "forward" : "raft";
-}
 
 static void cli_fail(struct hs *hs, int uv_status) {
     hs->fail = uv_status;
@@ -870,7 +880,7 @@ static void hs_step(struct hs *hs) {
     case HS_SRV_REPLY:
         if (hs->status != ST_OK)
             wr__transport_hs_close(hs);
-        else if (hs->chan == WR_CHAN_FWD)
+        else if (hs->chan == WR_CHAN_FWD || hs->chan == WR_CHAN_MEMBER)
             srv_handover_fwd(hs);
         else
             srv_handover_raft(hs);

@@ -52,6 +52,7 @@ struct hs {
     uint8_t status;   /* server: reply status sent */
     int fail;         /* dial: libuv code reported from the close callback */
     uint64_t peer_id; /* server: claimed client id; client: id dialled */
+    uint64_t target_id; /* server: the id the client dialled (ours, or 0) */
     uint8_t ns[NONCE_LEN];
     uint8_t nc[NONCE_LEN];
     char peer[64];                     /* server: "IP:PORT" of the socket */
@@ -85,6 +86,8 @@ struct wr_transport {
     raft_uv_accept_cb accept_cb;
     wr_fwd_accept_cb fwd_cb;
     void *fwd_data;
+    wr_fwd_accept_cb member_cb;
+    void *member_data;
     uv_timer_t sweep;
     bool sweep_init;
     bool closing;

@@ -42,7 +42,8 @@ void wr_ctl_usage(FILE *out)
           "                  names); default: $WARREN_ADMIN_TOKEN_FILE, else\n"
           "                  " WR_LOCAL_DEFAULT_DIR "/admin-token when it exists (made by\n"
           "                  `warren cluster up`). Needed by world load, world export and\n"
-          "                  role, and by every command on nodes run with --admin-reads token\n"
+          "                  role and the membership commands, and by every command on nodes\n"
+          "                  run with --admin-reads token\n"
           "  --json          print JSON instead of a table\n"
           "  --force         world export: write into DIR even if it is not empty\n"
           "  -h, --help      print this help and exit\n"
@@ -89,14 +90,43 @@ void wr_ctl_usage(FILE *out)
           "                  (up to 5 s) until the node has applied it, then prints\n"
           "                  \"NAME is a builder now.\" Builders may change the world\n"
           "                  live (dig, redit...), admins also teleport, force and pause\n"
-          "                  zones (docs/mud.md). Loopback only; --json: the answer.\n"
+          "                  zones (docs/mud.md). Loopback only; --json: the answer.\n",
+          out);
+    fputs("  add-node ID IP:PORT\n"
+          "                  add node ID with cluster address IP:PORT as a non-voter\n"
+          "                  (POST /api/cluster/nodes); then start it with an empty\n"
+          "                  --data and --join; the leader makes it a voter once it has\n"
+          "                  caught up. (A node started with --join asks for this\n"
+          "                  itself.) Refused: an id already used with another address,\n"
+          "                  an address already used by another node\n"
+          "  remove-node ID  remove node ID from the cluster (POST /api/cluster/remove);\n"
+          "                  the leader hands its leadership over first if ID leads. The\n"
+          "                  removed node closes its clients (they reconnect to another\n"
+          "                  node) and exits. Refused: an unknown id, the last voter\n"
+          "  transfer-leader [ID]\n"
+          "                  hand the leadership to voter ID, or to the most caught-up\n"
+          "                  voter (POST /api/cluster/transfer); prints the new leader.\n"
+          "                  The membership commands need the admin token; sent to a node\n"
+          "                  that is not the leader, they follow its 307 to the leader.\n"
+          "  drain ID [--wait S]\n"
+          "                  mark node ID draining (POST /api/cluster/drain): it hands its\n"
+          "                  leadership, zones and singletons to other nodes, refuses new\n"
+          "                  clients and sends its clients elsewhere (they resume there);\n"
+          "                  then waits up to S seconds (default 60; 0: do not wait) until\n"
+          "                  the node reports drained, printing what it still holds.\n"
+          "                  Refused: an unknown id, the last voter not draining\n"
+          "  undrain ID [--wait S]\n"
+          "                  clear node ID's drain mark (POST /api/cluster/undrain): it takes\n"
+          "                  clients again and gets zones as load dictates; waits (default\n"
+          "                  10 s) until the leader shows the mark gone.\n"
+          "                  Both need the admin token and follow a 307 to the leader.\n"
           "\n"
           "Connecting and each wait for an answer time out after 2 s.\n"
           "\n"
           "Exit status: 0 ok; 1 error (node unreachable or answering an error or bad\n"
           "JSON, NAME not registered, world rejected or unreadable, export not\n"
-          "written, no such character, role change not applied in time); 2 usage\n"
-          "error; 3 status found nodes DIVERGED.\n",
+          "written, no such character, role change not applied in time, membership\n"
+          "change refused, node not drained in time); 2 usage error; 3 status found nodes DIVERGED.\n",
           out);
 }
 
@@ -644,6 +674,7 @@ int wr_ctl_main(int argc, char **argv)
     const char *node = NULL, *cmd = NULL, *arg = NULL, *arg2 = NULL, *token_file = NULL;
     bool as_json = false, help = false, opts_done = false, force = false;
     int nargs = 0; /* positional arguments after the command */
+    const char *wait_arg = NULL; /* drain --wait S */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -668,6 +699,12 @@ int wr_ctl_main(int argc, char **argv)
             node = argv[++i];
         } else if (strncmp(a, "--node=", 7) == 0) {
             node = a + 7;
+        } else if (strcmp(a, "--wait") == 0) {
+            if (i + 1 == argc)
+                return usage_error("option --wait needs seconds");
+            wait_arg = argv[++i];
+        } else if (strncmp(a, "--wait=", 7) == 0) {
+            wait_arg = a + 7;
         } else if (strcmp(a, "--admin-token-file") == 0) {
             if (i + 1 == argc)
                 return usage_error("option --admin-token-file needs a FILE");
@@ -704,6 +741,26 @@ int wr_ctl_main(int argc, char **argv)
         return WR_CTL_EXIT_ERROR;
     }
 
+    bool draining = strcmp(cmd, "drain") == 0 || strcmp(cmd, "undrain") == 0;
+    if (wait_arg != NULL && !draining)
+        return usage_error("--wait applies to drain and undrain only");
+    if (draining) {
+        int rc = wr__ctl_drain(node, cmd, nargs, arg, wait_arg, as_json);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "warren ctl: cannot write output\n");
+            return WR_CTL_EXIT_ERROR;
+        }
+        return rc;
+    }
+    if (strcmp(cmd, "add-node") == 0 || strcmp(cmd, "remove-node") == 0 ||
+        strcmp(cmd, "transfer-leader") == 0) {
+        int rc = wr__ctl_members(node, cmd, nargs, arg, arg2, as_json);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "warren ctl: cannot write output\n");
+            return WR_CTL_EXIT_ERROR;
+        }
+        return rc;
+    }
     bool takes_name = strcmp(cmd, "whereis") == 0, world = strcmp(cmd, "world") == 0;
     if (strcmp(cmd, "role") == 0) {
         if (nargs != 1 && nargs != 2)

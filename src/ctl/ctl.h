@@ -78,6 +78,15 @@ int wr_ctl_http_request(const char *hostport, const char *method, const char *pa
                         const char *content_type, const void *req_body, size_t req_len, int *status,
                         char **body, char *err, size_t errlen);
 
+/* POST the JSON @body to @path on @node, following 307 answers to the
+ * leader ("leader_http"; at most a few hops, the leadership may move
+ * meanwhile). Returns the final 2xx answer as a JSON object (the caller
+ * decrefs; @at_out, if not NULL, receives the address that answered, 64
+ * bytes), or NULL after printing why on stderr ("warren ctl: node A: the
+ * node's error"). Sends the admin token like every request. (ctl_members.c) */
+json_t *wr_ctl_post_to_leader(const char *node, const char *path, const char *body,
+                              char *at_out);
+
 /* The status verdict over @nodes, an array of per-node objects as printed by
  * `status --json` (a node's /api/cluster answer plus "reachable"; an object
  * whose "reachable" is false is left out, any other counts as reachable).

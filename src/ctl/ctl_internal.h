@@ -14,4 +14,15 @@
  * Pure; any thread may call it. */
 char *wr__ctl_clean(const char *s, size_t len, bool ascii_only);
 
+/* add-node ID ADDR, remove-node ID, transfer-leader [ID] (ctl_members.c):
+ * @nargs positional arguments @arg, @arg2 after @cmd. Returns a
+ * WR_CTL_EXIT_* code. */
+int wr__ctl_members(const char *node, const char *cmd, int nargs, const char *arg,
+                    const char *arg2, bool as_json);
+
+/* drain ID, undrain ID (ctl_drain.c): @wait is the --wait value or NULL.
+ * Returns a WR_CTL_EXIT_* code. */
+int wr__ctl_drain(const char *node, const char *cmd, int nargs, const char *arg,
+                  const char *wait, bool as_json);
+
 #endif

@@ -39,7 +39,6 @@
 #include "ctl/ctl.h"
 #include "local/local_internal.h"
 
-#define WR_LOCAL_STOP_GRACE_MS 5000
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -85,7 +84,7 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
 
 /* Resolve @o->dir into @c->dir (it must exist). Returns 0, 1 when it does
  * not exist, -1 on other errors (printed). */
-static int resolve_dir(const struct wr__local_opts *o, struct wr_local *c)
+int wr__local_resolve_dir(const struct wr__local_opts *o, struct wr_local *c)
 {
     char real[PATH_MAX];
     if (realpath(o->dir, real) == NULL) {
@@ -201,7 +200,7 @@ static bool dir_has_entries(const char *path)
  * stop signal we were started with ignored (nohup, a background job of a
  * script) stays ignored: a blocked signal is queued even when ignored, and
  * `nohup warren cluster up --foreground &` must survive the hangup. */
-static void block_signals(sigset_t *set, sigset_t *old)
+void wr__local_block_signals(sigset_t *set, sigset_t *old)
 {
     static const int stop[] = {SIGINT, SIGTERM, SIGHUP};
     sigemptyset(set);
@@ -217,7 +216,7 @@ static void block_signals(sigset_t *set, sigset_t *old)
 /* Undo block_signals. Signals still pending in @set are dropped first: a
  * second Ctrl-C while we were stopping everything must not kill us on the
  * way out (and cost the exit status). */
-static void unblock_signals(const sigset_t *set, const sigset_t *old)
+void wr__local_unblock_signals(const sigset_t *set, const sigset_t *old)
 {
     struct timespec zero = {0, 0};
     while (sigtimedwait(set, NULL, &zero) > 0)
@@ -263,8 +262,8 @@ static int stop_cluster(const struct wr_local *c, struct wr__local_proc *kids, i
 }
 
 /* Start node @id of @c as a child, with its pid file. */
-static int start_node(const struct wr_local *c, struct wr__local_proc *p, const char *peers,
-                      const sigset_t *mask, const char *why)
+int wr__local_start_node(const struct wr_local *c, struct wr__local_proc *p, const char *peers,
+                         const sigset_t *mask, const char *why)
 {
     char *argv[20 + WR_LOCAL_MAX_EXTRA + 1];
     char *buf = wr_malloc(4 * WR_LOCAL_PATH);
@@ -594,7 +593,7 @@ static int cmd_up(const struct wr__local_opts *o)
         wr__local_fail("%s", err);
         return WR_LOCAL_EXIT_ERROR;
     }
-    if (resolve_dir(o, &c) != 0)
+    if (wr__local_resolve_dir(o, &c) != 0)
         return WR_LOCAL_EXIT_ERROR;
     c.n = o->n;
     c.http_port = o->http_port;
@@ -630,7 +629,7 @@ static int cmd_up(const struct wr__local_opts *o)
         goto out_after_extra;
 
     sigset_t set, old;
-    block_signals(&set, &old);
+    wr__local_block_signals(&set, &old);
     int nprocs = c.n + 1;
     struct wr__local_proc *procs = procs_new(nprocs);
     char *peers = wr__local_peers(&c);
@@ -638,7 +637,7 @@ static int cmd_up(const struct wr__local_opts *o)
     fflush(stdout);
     for (int i = 1; i <= c.n; i++) {
         wr__local_proc_init(&procs[i - 1], &c, i);
-        if (start_node(&c, &procs[i - 1], peers, &old, "cluster up: starting") != 0)
+        if (wr__local_start_node(&c, &procs[i - 1], peers, &old, "cluster up: starting") != 0)
             goto err_after_start;
     }
     struct wr__local_proc *ng = &procs[c.n];
@@ -681,7 +680,7 @@ err_after_start:
 out_after_start:
     free(peers);
     free(procs);
-    unblock_signals(&set, &old);
+    wr__local_unblock_signals(&set, &old);
 out_after_extra:
     wr__local_clear(&c);
     return rc;
@@ -693,7 +692,7 @@ static int cmd_down(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
-    int r = resolve_dir(o, &c);
+    int r = wr__local_resolve_dir(o, &c);
     if (r < 0)
         return WR_LOCAL_EXIT_ERROR;
     if (r == 1) {
@@ -701,7 +700,7 @@ static int cmd_down(const struct wr__local_opts *o)
         return WR_LOCAL_EXIT_OK;
     }
     sigset_t set, old;
-    block_signals(&set, &old);
+    wr__local_block_signals(&set, &old);
     /* Tells a supervising `up --foreground` that these exits are wanted. */
     char stopping[WR_LOCAL_PATH], err[256];
     wr__local_path(&c, "stopping", stopping);
@@ -726,7 +725,7 @@ static int cmd_down(const struct wr__local_opts *o)
     }
     unlink(stopping);
     free(procs);
-    unblock_signals(&set, &old);
+    wr__local_unblock_signals(&set, &old);
     return left ? WR_LOCAL_EXIT_ERROR : WR_LOCAL_EXIT_OK;
 }
 
@@ -763,7 +762,7 @@ static int cmd_status(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
-    int r = resolve_dir(o, &c);
+    int r = wr__local_resolve_dir(o, &c);
     if (r < 0)
         return WR_LOCAL_EXIT_ERROR;
     char err[512];
@@ -836,7 +835,7 @@ static int cmd_kill(const struct wr__local_opts *o)
 {
     struct wr_local c;
     memset(&c, 0, sizeof c);
-    int r = resolve_dir(o, &c);
+    int r = wr__local_resolve_dir(o, &c);
     if (r != 0) {
         if (r == 1)
             wr__local_fail("no cluster in %s (no such directory)", o->dir);
@@ -885,84 +884,6 @@ static int cmd_kill(const struct wr__local_opts *o)
     return WR_LOCAL_EXIT_OK;
 }
 
-/* ---- restart-node ------------------------------------------------------ */
-
-static int cmd_restart(const struct wr__local_opts *o)
-{
-    struct wr_local c;
-    memset(&c, 0, sizeof c);
-    char err[512];
-    int r = resolve_dir(o, &c);
-    if (r < 0)
-        return WR_LOCAL_EXIT_ERROR;
-    if (r == 0 && (r = wr__local_conf_read(&c, err, sizeof err)) < 0) {
-        wr__local_fail("%s", err);
-        return WR_LOCAL_EXIT_ERROR;
-    }
-    if (r == 1) {
-        wr__local_fail(
-            "no cluster in %s (no cluster.conf): restart-node restarts a node of a cluster "
-            "`warren cluster up` started",
-            o->dir);
-        return WR_LOCAL_EXIT_ERROR;
-    }
-    if (o->node > c.n) {
-        wr__local_clear(&c);
-        return wr__local_usage_error("restart-node", "the cluster in %s has nodes 1-%d", c.dir,
-                                     c.n);
-    }
-    sigset_t set, old;
-    block_signals(&set, &old);
-    int rc = WR_LOCAL_EXIT_ERROR;
-    struct wr__local_proc *p = procs_new(1);
-    wr__local_proc_init(p, &c, o->node);
-    wr__local_proc_load(p, NULL);
-    if (p->pid != 0) {
-        printf("Stopping node %d (pid %d) ...\n", o->node, (int)p->pid);
-        fflush(stdout);
-        if (wr__local_stop(p, 1, WR_LOCAL_STOP_GRACE_MS, &set, stdout) != 0)
-            goto out;
-    }
-    char *peers = wr__local_peers(&c);
-    r = start_node(&c, p, peers, &old, "cluster restart-node: starting");
-    free(peers);
-    if (r != 0)
-        goto out;
-    printf("Started node %d (pid %d); waiting for it to be ready ...\n", o->node, (int)p->pid);
-    fflush(stdout);
-
-    /* Ready means it knows a leader and has caught up; that needs a
-     * majority. A node that only serves HTTP is still a success, said so. */
-    char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", c.http_port + o->node - 1);
-    r = wr__local_wait_ready(&c, p, 1, o->node, o->node, false, o->wait_s, &set);
-    if (r == 0) {
-        printf("Node %d is ready at http://%s/\n", o->node, addr);
-        rc = WR_LOCAL_EXIT_OK;
-    } else if (r == -2) {
-        printf("Node %d (pid %d) is left running.\n", o->node, (int)p->pid);
-        rc = WR_LOCAL_EXIT_INTERRUPTED;
-    } else {
-        int status;
-        wr__local_reap(p, 1);
-        if (p->pid != 0 && wr__local_http_status(addr, "/healthz", &status, err, sizeof err) == 0 &&
-            status == 200) {
-            printf("Node %d (pid %d) runs and serves http://%s/ but is not ready: is a "
-                   "majority of the cluster up?\n",
-                   o->node, (int)p->pid, addr);
-            rc = WR_LOCAL_EXIT_OK;
-        } else if (p->pid != 0) {
-            wr__local_fail("node %d (pid %d) runs but does not answer; it is left running", o->node,
-                           (int)p->pid);
-        }
-    }
-out:
-    free(p);
-    unblock_signals(&set, &old);
-    wr__local_clear(&c);
-    return rc;
-}
-
 int wr_local_main(int argc, char **argv)
 {
     struct wr__local_opts o;
@@ -987,7 +908,10 @@ int wr_local_main(int argc, char **argv)
         rc = cmd_kill(&o);
         break;
     case CMD_RESTART:
-        rc = cmd_restart(&o);
+        rc = wr__local_cmd_restart(&o);
+        break;
+    case CMD_ROLL:
+        rc = wr__local_cmd_roll(&o);
         break;
     case CMD_COUNT:
         rc = WR_LOCAL_EXIT_USAGE;

@@ -10,8 +10,8 @@
 #include "common/parse.h"
 #include "local/local_internal.h"
 
-static const char *const cmd_names[CMD_COUNT] = {"up", "down", "status", "kill-node",
-                                                 "restart-node"};
+static const char *const cmd_names[CMD_COUNT] = {"up",        "down",         "status",
+                                                 "kill-node", "restart-node", "roll"};
 
 /* One row per option: which commands take it and whether it has a value. */
 enum opt_id {
@@ -27,7 +27,8 @@ enum opt_id {
     OPT_LB_TELNET_TLS,
     OPT_WAIT,
     OPT_FG,
-    OPT_SIGNAL
+    OPT_SIGNAL,
+    OPT_BIN
 };
 #define ONLY(c) (1u << (c))
 #define ALL_CMDS (ONLY(CMD_COUNT) - 1)
@@ -48,9 +49,10 @@ static const struct {
     {OPT_TLS, "--tls", NULL, false, ONLY(CMD_UP)},
     {OPT_LB_TLS, "--lb-tls-port", NULL, true, ONLY(CMD_UP)},
     {OPT_LB_TELNET_TLS, "--lb-telnet-tls-port", NULL, true, ONLY(CMD_UP)},
-    {OPT_WAIT, "--wait", NULL, true, ONLY(CMD_UP) | ONLY(CMD_RESTART)},
+    {OPT_WAIT, "--wait", NULL, true, ONLY(CMD_UP) | ONLY(CMD_RESTART) | ONLY(CMD_ROLL)},
     {OPT_FG, "--foreground", NULL, false, ONLY(CMD_UP)},
     {OPT_SIGNAL, "--signal", "-s", true, ONLY(CMD_KILL)},
+    {OPT_BIN, "--bin", NULL, true, ONLY(CMD_ROLL)},
 };
 
 static void usage_main(FILE *out)
@@ -67,6 +69,7 @@ static void usage_main(FILE *out)
           "  status           which processes run, and each node's role, term, indexes, hash\n"
           "  kill-node N      send node N a signal (default SIGKILL)\n"
           "  restart-node N   stop node N if it runs, then start it with the flags up used\n"
+          "  roll             restart every node in turn, drained first, under load\n"
           "\n"
           "Every command takes --dir DIR and -h/--help (warren cluster COMMAND --help).\n",
           out);
@@ -201,8 +204,41 @@ static void usage_restart(FILE *out)
           out);
 }
 
-static void (*const usages[CMD_COUNT])(FILE *) = {usage_up, usage_down, usage_status, usage_kill,
-                                                  usage_restart};
+static void usage_roll(FILE *out)
+{
+    fputs("usage: warren cluster roll [--bin NEWBIN] [--wait S] [--dir DIR]\n"
+          "\n"
+          "Restart every node of the cluster in DIR (default " WR_LOCAL_DEFAULT_DIR "), one at a\n"
+          "time, while it serves: the followers first, the leader last. For each node:\n"
+          "drain it (warren ctl drain: its leadership, zones and singletons move to the\n"
+          "others, its clients are sent elsewhere and resume there), wait until it\n"
+          "reports drained, SIGTERM it and wait for it to exit, start it again (with\n"
+          "NEWBIN if given), wait until it is ready and has applied everything the\n"
+          "leader had committed when it stopped, undrain it; then the next. Each step\n"
+          "is printed with its time. Nodes of a release without drain (no \"formats\"\n"
+          "in /api/cluster) are restarted without it.\n"
+          "\n"
+          "options:\n"
+          "  --bin NEWBIN  the warren binary to start the nodes with from now on;\n"
+          "                recorded in DIR/cluster.conf before the first restart\n"
+          "  --wait S      seconds each step may take: drain, exit, ready and caught\n"
+          "                up (default 60)\n"
+          "  --dir DIR     the cluster's directory\n"
+          "  -h, --help    show this help\n"
+          "\n"
+          "A step that fails stops the roll with the reason, leaving the cluster\n"
+          "serving: a node that does not drain is undrained again; a node that does\n"
+          "not come back is left drained and stopped or running (its log tail is\n"
+          "printed). Uses the admin token in DIR/admin-token.\n"
+          "\n"
+          "exit status: 0 every node was restarted and is ready; 1 a step failed (or\n"
+          "there is no cluster in DIR, or a node was not running or ready before);\n"
+          "2 usage error; 130 interrupted (the node in hand is left as it was).\n",
+          out);
+}
+
+static void (*const usages[CMD_COUNT])(FILE *) = {usage_up,   usage_down,    usage_status,
+                                                  usage_kill, usage_restart, usage_roll};
 
 int wr__local_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -336,6 +372,8 @@ int wr__local_parse_args(int argc, char **argv, struct wr__local_opts *o)
     if (k == CMD_COUNT)
         return wr__local_usage_error(NULL, "unknown command '%s'", c);
     o->cmd = (enum wr__local_cmd)k;
+    if (o->cmd == CMD_ROLL)
+        o->wait_s = 60;
 
     const char *positional = NULL, *tls_port_flag = NULL;
     for (int i = 2; i < argc; i++) {
@@ -418,6 +456,10 @@ int wr__local_parse_args(int argc, char **argv, struct wr__local_opts *o)
             break;
         case OPT_WAIT:
             bad = wr_parse_int(v, 1, 3600, &o->wait_s);
+            break;
+        case OPT_BIN:
+            o->bin = v;
+            bad = v[0] == '\0' ? -1 : 0;
             break;
         case OPT_FG:
             o->foreground = true;

@@ -512,6 +512,17 @@ void wr__local_nginx_conf(const struct wr_local *c, const char *stream_module, F
                  "            proxy_buffering off;\n"
                  "        }\n"
                  "\n"
+                 "        # The /admin dashboard's live feed (docs/operations.md#dashboard).\n"
+                 "        location = /admin/ws {\n"
+                 "            proxy_pass http://warren;\n"
+                 "            proxy_http_version 1.1;\n"
+                 "            proxy_set_header Upgrade $http_upgrade;\n"
+                 "            proxy_set_header Connection \"upgrade\";\n");
+    proxy_headers(out, "            ");
+    fprintf(out, "            proxy_read_timeout 1h;\n"
+                 "            proxy_buffering off;\n"
+                 "        }\n"
+                 "\n"
                  "        # Everything else: the browser client's files, /api/*, /healthz,\n"
                  "        # /readyz and /metrics of whichever node answers.\n"
                  "        location / {\n"

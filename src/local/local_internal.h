@@ -15,6 +15,8 @@
 #include "local/local.h"
 
 #define WR_LOCAL_MAX_NODES 15
+/* How long a stopped process may take to exit before SIGKILL. */
+#define WR_LOCAL_STOP_GRACE_MS 5000
 /* Every file of a cluster is DIR/<name> with a short name, so limiting DIR
  * keeps every path we build well inside WR_LOCAL_PATH. */
 #define WR_LOCAL_PATH 4096
@@ -73,7 +75,7 @@ struct wr__local_proc {
 /* ---- command line (local_cli.c) ---------------------------------------- */
 
 /* The command, and its options as given or defaulted. */
-enum wr__local_cmd { CMD_UP, CMD_DOWN, CMD_STATUS, CMD_KILL, CMD_RESTART, CMD_COUNT };
+enum wr__local_cmd { CMD_UP, CMD_DOWN, CMD_STATUS, CMD_KILL, CMD_RESTART, CMD_ROLL, CMD_COUNT };
 
 struct wr__local_opts {
     enum wr__local_cmd cmd;
@@ -82,6 +84,7 @@ struct wr__local_opts {
     int n, http_port, cluster_port, lb_port, telnet_port, lb_telnet_port, wait_s, node, sig;
     int lb_tls_port, lb_telnet_tls_port;
     bool tls, foreground, help;
+    const char *bin; /* roll --bin: the binary to restart the nodes with */
     char **extra; /* after "--", borrowed from argv */
     int n_extra;
 };
@@ -100,6 +103,24 @@ int wr__local_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Print "warren cluster: <message>" on stderr, after flushing stdout. */
 void wr__local_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Resolve @o->dir into @c->dir (realpath, checked). 0; 1 when it does not
+ * exist; -1 (printed) on another error. */
+int wr__local_resolve_dir(const struct wr__local_opts *o, struct wr_local *c);
+
+/* Block SIGINT, SIGTERM, SIGHUP (those not ignored) and SIGCHLD into
+ * @set, the old mask into @old; unblock drops pending ones first. */
+void wr__local_block_signals(sigset_t *set, sigset_t *old);
+void wr__local_unblock_signals(const sigset_t *set, const sigset_t *old);
+
+/* Start node @p->id of @c (its argv from wr__local_node_argv, logged to its
+ * log), with signal mask @mask; write its pid file. 0, or -1 (printed). */
+int wr__local_start_node(const struct wr_local *c, struct wr__local_proc *p, const char *peers,
+                         const sigset_t *mask, const char *why);
+
+/* restart-node and roll (local_roll.c): WR_LOCAL_EXIT_* codes. */
+int wr__local_cmd_restart(const struct wr__local_opts *o);
+int wr__local_cmd_roll(const struct wr__local_opts *o);
 
 /* Is @sig one that stops us (SIGINT, SIGTERM, SIGHUP)? */
 bool wr__local_is_stop_signal(int sig);

@@ -295,9 +295,9 @@ bool wr__mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_re
         uint32_t *rooms = wr_calloc(m->n_zones ? m->n_zones : 1, sizeof *rooms);
         for (size_t i = 0; i < m->n_rooms; i++)
             rooms[m->rooms[i].zone]++;
-        uint64_t ids[WR_MAX_PEERS];
-        size_t n_ids = wr_node_members(n->wn, ids, WR_MAX_PEERS);
-        json_t *node_zones[WR_MAX_PEERS];
+        size_t n_ids;
+        uint64_t *ids = wr_node_members(n->wn, &n_ids);
+        json_t **node_zones = wr_malloc((n_ids ? n_ids : 1) * sizeof *node_zones);
         for (size_t k = 0; k < n_ids; k++)
             node_zones[k] = json_array();
         for (size_t z = 0; z < m->n_zones; z++) {
@@ -323,6 +323,8 @@ bool wr__mud_request(void *g, struct wr_http_conn *conn, const struct wr_http_re
                                                    "zones", node_zones[k], "players",
                                                    (json_int_t)np));
         }
+        free(node_zones);
+        free(ids);
         for (size_t i = 0; i < wr_mud_char_count(ms); i++) {
             const struct wr_mud_char *ch = wr_mud_char_at(ms, i);
             if (ch->state == WR_MUD_OFFLINE || ch->room >= m->n_rooms)

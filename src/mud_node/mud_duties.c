@@ -157,18 +157,31 @@ static void place_zones(struct mnode *n)
     const struct wr_mud_model *m = wr_mud_model(ms);
     if (m == NULL || m->n_zones == 0)
         return;
-    uint64_t ids[WR_MAX_PEERS];
-    size_t n_ids = wr_node_members(n->wn, ids, WR_MAX_PEERS);
-    uint64_t live[WR_MAX_PEERS];
-    size_t n_live = 0;
+    /* The members (voters) now: a node that joined takes its share, a
+     * removed, silent or draining one hands its zones over (a draining
+     * one keeps them only if no other node is left to take them). */
+    size_t n_ids;
+    uint64_t *live = wr_node_members(n->wn, &n_ids);
+    size_t n_live = 0, n_draining = 0;
     for (size_t i = 0; i < n_ids; i++)
-        if (wr_node_peer_silent_ms(n->wn, ids[i]) < wr_node_down_after_ms(n->wn))
-            live[n_live++] = ids[i];
-    if (n_live == 0)
+        if (wr_node_peer_silent_ms(n->wn, live[i]) < wr_node_down_after_ms(n->wn)) {
+            n_draining += wr_node_draining(n->wn, (uint32_t)live[i]);
+            live[n_live++] = live[i];
+        }
+    if (n_draining > 0 && n_draining < n_live) {
+        size_t k = 0;
+        for (size_t i = 0; i < n_live; i++)
+            if (!wr_node_draining(n->wn, (uint32_t)live[i]))
+                live[k++] = live[i];
+        n_live = k;
+    }
+    if (n_live == 0) {
+        free(live);
         return;
+    }
     struct zone_load *zl = wr_malloc(m->n_zones * sizeof *zl);
     wr__mud_zone_loads(n, zl);
-    uint64_t node_load[WR_MAX_PEERS] = {0};
+    uint64_t *node_load = wr_calloc(n_live, sizeof *node_load);
     for (size_t z = 0; z < m->n_zones; z++) {
         uint32_t owner = wr_mud_zone_state(ms, (uint32_t)z)->owner;
         for (size_t k = 0; k < n_live; k++)
@@ -236,6 +249,8 @@ static void place_zones(struct mnode *n)
     }
     wr_writer_free(&p);
     free(zl);
+    free(node_load);
+    free(live);
 }
 
 void wr__mud_leader_tick(void *g)
@@ -249,21 +264,23 @@ void wr__mud_leader_tick(void *g)
     place_zones(n);
     struct wr_writer p;
     wr_writer_init(&p, 32);
-    uint64_t ids[WR_MAX_PEERS];
-    size_t n_ids = wr_node_members(n->wn, ids, WR_MAX_PEERS);
-    for (size_t i = 0; i < n_ids; i++) {
-        if (wr_node_peer_silent_ms(n->wn, ids[i]) < wr_node_down_after_ms(n->wn))
+    /* Nodes not heard from, or removed: their characters go link-dead.
+     * Each node with online characters, once. */
+    for (size_t k = 0; k < wr_mud_char_count(ms); k++) {
+        const struct wr_mud_char *ch = wr_mud_char_at(ms, k);
+        if (ch->state != WR_MUD_ONLINE)
             continue;
-        bool has = false;
-        for (size_t k = 0; k < wr_mud_char_count(ms) && !has; k++) {
-            const struct wr_mud_char *ch = wr_mud_char_at(ms, k);
-            has = ch->state == WR_MUD_ONLINE && ch->node == ids[i];
+        bool seen_before = false;
+        for (size_t j = 0; j < k && !seen_before; j++) {
+            const struct wr_mud_char *o = wr_mud_char_at(ms, j);
+            seen_before = o->state == WR_MUD_ONLINE && o->node == ch->node;
         }
-        if (has) {
-            p.len = 0;
-            wr_mud_encode_u32(&p, (uint32_t)ids[i]);
-            submit_once(n, WR_MUD_NODE_DOWN, &p);
-        }
+        if (seen_before ||
+            wr_node_peer_silent_ms(n->wn, ch->node) < wr_node_down_after_ms(n->wn))
+            continue;
+        p.len = 0;
+        wr_mud_encode_u32(&p, (uint32_t)ch->node);
+        submit_once(n, WR_MUD_NODE_DOWN, &p);
     }
     uint64_t now = uv_now(wr_node_loop(n->wn));
     if (now - n->last_expiry_round >= 1000) {

@@ -61,6 +61,45 @@ const struct wr_mud_char *wr__mud_my_char(struct client *c)
     return wr_mud_char_by_id(wr__mud_state(c->node), c->char_id);
 }
 
+/* Tell @c to play on another node, and close it (drain): the WebSocket
+ * terminal reconnects on 1012 and resumes the character; a telnet client
+ * cannot, so the text names the address to use. */
+static void move_elsewhere(struct mnode *n, struct client *c)
+{
+    const char *http = wr_node_elsewhere(n->wn, false);
+    const char *telnet = wr_node_elsewhere(n->wn, true);
+    char msg[300];
+    if (c->ws) {
+        snprintf(msg, sizeof msg,
+                 "node %u is draining for maintenance: reconnect to %s%s and resume", wr_node_id(n->wn),
+                 http ? http : "another node", http ? " (or any other node)" : "");
+        wr__mud_send_error(c, "moved", msg);
+    }
+    if (telnet != NULL)
+        snprintf(msg, sizeof msg,
+                 "\nThis server (node %u) is going down for maintenance. Please connect again "
+                 "to the game's address, or to %s (telnet %.*s %s), and log in: your character "
+                 "waits for you there.\n",
+                 wr_node_id(n->wn), telnet, (int)strcspn(telnet, ":"), telnet,
+                 strchr(telnet, ':') ? strchr(telnet, ':') + 1 : "");
+    else
+        snprintf(msg, sizeof msg,
+                 "\nThis server (node %u) is going down for maintenance. Please connect again "
+                 "to the game's address and log in: your character waits for you there.\n",
+                 wr_node_id(n->wn));
+    wr__mud_out(c, msg);
+    wr__mud_close_client(c, 1012, "node draining: reconnect elsewhere and resume");
+}
+
+static void mud_drain(void *g)
+{
+    struct mnode *n = g;
+    uint32_t it = 0;
+    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
+        if (c->state != S_CLOSING)
+            move_elsewhere(n, c);
+}
+
 static void mud_open(void *g, struct wr_conn *conn)
 {
     struct mnode *n = g;
@@ -75,6 +114,10 @@ static void mud_open(void *g, struct wr_conn *conn)
     c->slot = wr_client_table_add(&n->clients, c);
     wr_u64map_put(&n->by_id, c->id, c->slot);
     wr_conn_set_data(conn, c);
+    if (wr_node_refuses_clients(n->wn)) { /* draining: telnet only, see game.h */
+        move_elsewhere(n, c);
+        return;
+    }
     send_status(n, c);
     const struct wr_mud_model *m = wr_mud_model(wr__mud_state(n));
     wr__mud_out(c, WR_ANSI_BOLD);
@@ -293,6 +336,7 @@ const struct wr_game wr_mud_game = {
     .leader_tick = wr__mud_leader_tick,
     .tick = wr__mud_tick,
     .on_status = mud_on_status,
+    .drain = mud_drain,
     .on_expired = mud_expired,
     .on_request = wr__mud_request,
     .metrics = mud_metrics,

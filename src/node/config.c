@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/alloc.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/parse.h"
@@ -38,17 +39,27 @@ struct setting {
      sizeof(((struct wr_node_config *)0)->field), 0, 0, d, h, NULL}
 
 static const struct setting settings[] = {
-    INT("id", "WARREN_ID", id, 1, 65535, "1", "this node's id, unique in the cluster"),
+    INT("id", "WARREN_ID", id, 1, 65535, "1",
+        "this node's id, unique in the cluster, never reused (alias RELEASE_NODE=NAME@IP: "
+        "the digits ending NAME)"),
     STR("cluster", "WARREN_CLUSTER", cluster, "127.0.0.1:7001",
         "IPv4:PORT for cluster (Raft and forwarding) traffic"),
     STR("http", "WARREN_HTTP", http, "127.0.0.1:4001",
-        "IPv4:PORT for HTTP, WebSocket (/ws) and the admin API"),
+        "IPv4:PORT for HTTP, WebSocket (/ws) and the admin API (aliases: RELEASE_NODE's IP, "
+        "PORT)"),
     STR("peers", "WARREN_PEERS", peers_text, "",
         "initial voters as \"1=IP:PORT,2=IP:PORT,...\" (cluster addresses, this node "
-        "included); empty: a one-node cluster"),
+        "included), read on the first start only (the log keeps the configuration); a new "
+        "node refuses to found a cluster when a listed peer already runs one without it "
+        "(use --join); empty: a one-node cluster (alias CLUSTER_NODES=NAME@IP,...)"),
+    STR("join", "WARREN_JOIN", join, "",
+        "IP:PORT, the cluster address of a running member: ask the cluster to add this node "
+        "(authenticated by the cluster secret; needs an empty --data the first time, no "
+        "--peers); the leader adds it, promotes it to voter once caught up"),
     STR("data", "WARREN_DATA", data, "", "data directory (default ./data/node<ID>)"),
     STR("cookie-file", "WARREN_COOKIE_FILE", cookie_file, "",
-        "file holding the cluster secret (>= 16 bytes); required with --peers"),
+        "file holding the cluster secret (>= 16 bytes); required with --peers or --join "
+        "(alias RELEASE_COOKIE: the secret itself)"),
     STR("telnet", "WARREN_TELNET", telnet, "",
         "IPv4:PORT for MUD clients over telnet; empty: no telnet listener"),
     STR("telnet-proxy-from", "WARREN_TELNET_PROXY_FROM", telnet_proxy_from, "",
@@ -184,13 +195,29 @@ void wr_node_config_usage(FILE *out)
                  "      --telnet 127.0.0.1:500$i \\\n"
                  "      --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 \\\n"
                  "      --cookie-file cookie --data data/node$i &\n"
-                 "  done\n");
+                 "  done\n"
+                 "Then grow it by one node, no other node's flags change (docs/operations.md,\n"
+                 "Membership):\n"
+                 "  warren node --id 4 --cluster 127.0.0.1:7004 --http 127.0.0.1:4004 \\\n"
+                 "    --cookie-file cookie --data data/node4 --join 127.0.0.1:7001 &\n\n"
+                 "The seed deployment's variables work as aliases (below the flags and WARREN_*):\n"
+                 "  RELEASE_NODE=warren3@10.0.0.3   --id 3, --cluster and --http bound to 10.0.0.3\n"
+                 "  RELEASE_COOKIE=SECRET           the cluster secret itself (no --cookie-file)\n"
+                 "  CLUSTER_NODES=warren1@10.0.0.1,warren2@10.0.0.2,...\n"
+                 "                                  --peers, each on this node's cluster port\n"
+                 "  PORT=4000                       the --http port\n");
 }
+
+/* Settings given by a flag or a WARREN_* variable, by table index: the
+ * seed deployment's aliases fill only the others. */
+static bool given[MAX_SETTINGS];
 
 static int set_value(struct wr_node_config *c, const struct setting *s, const char *value,
                      const char *from)
 {
     char *field = field_of(c, s);
+    if (strcmp(from, "default") != 0)
+        given[s - all] = true;
     if (s->kind == K_STR) {
         if (strlen(value) >= s->size) {
             fprintf(stderr, "warren node: %s: value too long (at most %zu bytes)\n", from,
@@ -222,6 +249,11 @@ static int parse_peers(struct wr_node_config *c)
 {
     char buf[sizeof c->peers_text];
     snprintf(buf, sizeof buf, "%s", c->peers_text);
+    size_t cap = 1;
+    for (const char *p = buf; *p; p++)
+        cap += *p == ',' || *p == ' ';
+    free(c->peers);
+    c->peers = wr_calloc(cap, sizeof *c->peers);
     c->n_peers = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
          tok = strtok_r(NULL, ", ", &save)) {
@@ -236,10 +268,6 @@ static int parse_peers(struct wr_node_config *c)
         char err[160];
         if (wr_addr_parse(eq + 1, &sa, err, sizeof err) != 0) {
             fprintf(stderr, "warren node: --peers: %s\n", err);
-            return -1;
-        }
-        if (c->n_peers == WR_MAX_PEERS) {
-            fprintf(stderr, "warren node: --peers: at most %d peers\n", WR_MAX_PEERS);
             return -1;
         }
         for (size_t i = 0; i < c->n_peers; i++) {
@@ -274,10 +302,148 @@ static int parse_peers(struct wr_node_config *c)
     return -1;
 }
 
+void wr_node_config_free(struct wr_node_config *c)
+{
+    free(c->peers);
+    c->peers = NULL;
+    c->n_peers = 0;
+}
+
+static bool was_given(const char *flag)
+{
+    const struct setting *s = find(flag, strlen(flag));
+    return s != NULL && given[s - all];
+}
+
+/* "NAME@IP" of the seed deployment: the node number ending NAME (0 if
+ * none) and the IP. Returns 0, or -1. */
+static int parse_release_name(const char *text, long *num, char *ip, size_t iplen)
+{
+    const char *at = strchr(text, '@');
+    if (at == NULL || at == text || at[1] == '\0' || strlen(at + 1) >= iplen)
+        return -1;
+    const char *d = at;
+    while (d > text && d[-1] >= '0' && d[-1] <= '9')
+        d--;
+    *num = 0;
+    if (d < at && at - d <= 5)
+        *num = strtol(d, NULL, 10);
+    snprintf(ip, iplen, "%s", at + 1);
+    struct sockaddr_in sa;
+    char addr[80], err[160];
+    snprintf(addr, sizeof addr, "%s:1", ip);
+    return wr_addr_parse(addr, &sa, err, sizeof err);
+}
+
+/* The port of "IP:PORT" (as text), or "" when there is none. */
+static const char *port_of(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon != NULL ? colon + 1 : "";
+}
+
+/* @dst = "@host:@port", if it fits in @cap (@port may point into @dst). */
+static int set_addr(char *dst, size_t cap, const char *host, const char *port_in)
+{
+    char port[8];
+    size_t h = strlen(host), p = strlen(port_in);
+    if (p >= sizeof port || h + 1 + p + 1 > cap) {
+        fprintf(stderr, "warren node: address %s:%s is too long\n", host, port_in);
+        return -1;
+    }
+    memcpy(port, port_in, p + 1);
+    memmove(dst, host, h);
+    dst[h] = ':';
+    memcpy(dst + h + 1, port, p + 1);
+    return 0;
+}
+
+/* The seed deployment's variables, for what no flag or WARREN_* variable
+ * set (config.h). */
+static int apply_aliases(struct wr_node_config *c)
+{
+    const char *node = getenv("RELEASE_NODE");
+    char ip[64];
+    long num;
+    if (node != NULL && node[0] != '\0') {
+        if (parse_release_name(node, &num, ip, sizeof ip) != 0) {
+            fprintf(stderr, "warren node: RELEASE_NODE: '%s' is not NAME@IPv4\n", node);
+            return -1;
+        }
+        if (!was_given("id")) {
+            if (num < 1 || num > 65535) {
+                fprintf(stderr,
+                        "warren node: RELEASE_NODE: '%s' names no node number (its name must end "
+                        "in 1..65535, e.g. warren3@10.0.0.3), and no --id was given\n",
+                        node);
+                return -1;
+            }
+            c->id = num;
+        }
+        if (!was_given("cluster") &&
+            set_addr(c->cluster, sizeof c->cluster, ip, port_of(c->cluster)) != 0)
+            return -1;
+        if (!was_given("http") && set_addr(c->http, sizeof c->http, ip, port_of(c->http)) != 0)
+            return -1;
+    }
+    const char *port = getenv("PORT");
+    if (port != NULL && port[0] != '\0' && !was_given("http")) {
+        long p;
+        if (wr_parse_long(port, 1, 65535, &p) != 0) {
+            fprintf(stderr, "warren node: PORT: '%s' is not a port number (1..65535)\n", port);
+            return -1;
+        }
+        char host[64], digits[8];
+        snprintf(host, sizeof host, "%s", c->http);
+        char *colon = strrchr(host, ':');
+        if (colon != NULL)
+            *colon = '\0';
+        snprintf(digits, sizeof digits, "%ld", p);
+        if (set_addr(c->http, sizeof c->http, host, digits) != 0)
+            return -1;
+    }
+    const char *nodes = getenv("CLUSTER_NODES");
+    if (nodes != NULL && nodes[0] != '\0' && !was_given("peers") && !was_given("join")) {
+        char buf[sizeof c->peers_text], out[sizeof c->peers_text];
+        size_t len = 0;
+        snprintf(buf, sizeof buf, "%s", nodes);
+        out[0] = '\0';
+        for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
+             tok = strtok_r(NULL, ", ", &save)) {
+            if (parse_release_name(tok, &num, ip, sizeof ip) != 0 || num < 1 || num > 65535) {
+                fprintf(stderr,
+                        "warren node: CLUSTER_NODES: '%s' is not NAME@IPv4 with a node number "
+                        "ending NAME (e.g. warren2@10.0.0.2)\n",
+                        tok);
+                return -1;
+            }
+            int n = snprintf(out + len, sizeof out - len, "%s%ld=%s:%s", len ? "," : "", num, ip,
+                             port_of(c->cluster));
+            if (n < 0 || (size_t)n >= sizeof out - len) {
+                fprintf(stderr, "warren node: CLUSTER_NODES: too long\n");
+                return -1;
+            }
+            len += (size_t)n;
+        }
+        snprintf(c->peers_text, sizeof c->peers_text, "%s", out);
+    }
+    const char *cookie = getenv("RELEASE_COOKIE");
+    if (cookie != NULL && cookie[0] != '\0' && !was_given("cookie-file")) {
+        if (strlen(cookie) >= sizeof c->cookie) {
+            fprintf(stderr, "warren node: RELEASE_COOKIE: longer than %zu bytes\n",
+                    sizeof c->cookie - 1);
+            return -1;
+        }
+        snprintf(c->cookie, sizeof c->cookie, "%s", cookie);
+    }
+    return 0;
+}
+
 int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
 {
     memset(c, 0, sizeof *c);
     build_table();
+    memset(given, 0, sizeof given);
     for (size_t i = 0; i < n_all; i++)
         if (all[i].def[0] && set_value(c, &all[i], all[i].def, "default") != 0)
             return -1;
@@ -319,8 +485,19 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
             return -1;
     }
 
+    if (apply_aliases(c) != 0)
+        return -1;
     struct sockaddr_in sa;
     char err[160];
+    if (c->join[0] != '\0' && wr_addr_parse(c->join, &sa, err, sizeof err) != 0) {
+        fprintf(stderr, "warren node: --join: %s\n", err);
+        return -1;
+    }
+    if (c->join[0] != '\0' && c->peers_text[0] != '\0') {
+        fprintf(stderr, "warren node: --join and --peers exclude each other: a joining node "
+                        "learns the configuration from the cluster\n");
+        return -1;
+    }
     if (wr_addr_parse(c->cluster, &sa, err, sizeof err) != 0) {
         fprintf(stderr, "warren node: --cluster: %s\n", err);
         return -1;
@@ -367,9 +544,11 @@ int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv)
         return -1;
     if (c->data[0] == '\0')
         snprintf(c->data, sizeof c->data, "data/node%ld", c->id);
-    if (c->cookie_file[0] == '\0' && c->n_peers > 1) {
+    if (c->cookie_file[0] == '\0' && c->cookie[0] == '\0' &&
+        (c->n_peers > 1 || c->join[0] != '\0')) {
         fprintf(stderr, "warren node: a cluster needs a shared secret: pass --cookie-file FILE "
-                        "(or WARREN_COOKIE_FILE) with the same file on every node\n");
+                        "(or WARREN_COOKIE_FILE, or RELEASE_COOKIE) with the same secret on "
+                        "every node\n");
         return -1;
     }
     return 0;

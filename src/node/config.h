@@ -15,6 +15,7 @@ struct wr_node_config {
     char cluster[64];
     char http[64];
     char peers_text[1024];
+    char join[64];         /* "": none; see --join */
     char data[1024];
     char cookie_file[1024];
     char telnet[64];
@@ -53,14 +54,23 @@ struct wr_node_config {
     long cluster_max_handshakes_per_ip;
 
     /* derived by wr_node_config_parse */
-    struct wr_raft_peer peers[WR_MAX_PEERS];
+    struct wr_raft_peer *peers; /* --peers (or CLUSTER_NODES); wr_node_config_free */
     size_t n_peers;
+    char cookie[256]; /* the secret itself, from RELEASE_COOKIE ("" = none) */
 };
 
 /* Parse argv (after "node") and the environment. Returns 0 to run, 1 if
  * --help was printed (exit 0), -1 on an error already printed to stderr
- * (exit 2). */
+ * (exit 2). Call wr_node_config_free afterwards in every case.
+ *
+ * The seed deployment's variables are read as aliases, below Warren's own
+ * flags and variables: RELEASE_NODE=NAME@IP (the id from the digits that
+ * end NAME, IP for --cluster and --http with their ports), RELEASE_COOKIE
+ * (the secret itself, instead of --cookie-file), CLUSTER_NODES=NAME@IP,...
+ * (the --peers, each on this node's cluster port) and PORT (the --http
+ * port). */
 int wr_node_config_parse(struct wr_node_config *c, int argc, char **argv);
+void wr_node_config_free(struct wr_node_config *c);
 
 void wr_node_config_usage(FILE *out);
 

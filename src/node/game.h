@@ -21,6 +21,12 @@
  *                  game's singleton duties: expiries, placement...)
  *   tick           every 250 ms on every node (its own duties: zones it
  *                  owns, presence)
+ *   drain          this node is draining and has handed its leadership,
+ *                  zones and singletons over: close every client with the
+ *                  "move elsewhere" close (docs/protocol.md); called every
+ *                  tick while that lasts. New connections: on_open checks
+ *                  wr_node_refuses_clients (telnet; WebSocket upgrades
+ *                  are refused before they open)
  *   on_status      the leader or the degraded flag changed
  *   on_expired     the proposer gave up on a command of @session (every
  *                  game is told; the one with that session acts)
@@ -85,6 +91,7 @@ struct wr_game {
     void (*leader_tick)(void *g);
     void (*tick)(void *g);
     void (*on_status)(void *g);
+    void (*drain)(void *g);
     void (*on_expired)(void *g, uint64_t session);
     bool (*on_request)(void *g, struct wr_http_conn *conn, const struct wr_http_request *req);
     void (*metrics)(void *g, struct wr_prom *p);
@@ -119,6 +126,15 @@ struct wr_node_status {
 };
 void wr_node_status(const struct wr_node *n, struct wr_node_status *out);
 
+/* Drain (docs/operations.md): is node @id marked draining (the
+ * replicated mark: every node agrees); is this node (so it takes no new
+ * client); and where its clients should go: another node's HTTP address
+ * (@telnet false) or telnet address, the leader's if it is not draining,
+ * or NULL when none is known. The string is valid until the next apply. */
+bool wr_node_draining(const struct wr_node *n, uint32_t id);
+bool wr_node_refuses_clients(const struct wr_node *n);
+const char *wr_node_elsewhere(const struct wr_node *n, bool telnet);
+
 /* Submit a session command from a local client. cmd->node is set to this
  * node. Returns 0, or -1 if the queue is full (nothing queued). */
 int wr_node_submit(struct wr_node *n, struct wr_cmd *cmd);
@@ -130,10 +146,13 @@ void wr_node_submit_setup(struct wr_node *n, struct wr_cmd *cmd);
 /* Is this node the leader with a current state machine? */
 bool wr_node_leader_ready(const struct wr_node *n);
 
-/* Cluster members as this node knows them (voters of its configuration). */
-size_t wr_node_members(const struct wr_node *n, uint64_t *ids, size_t max);
+/* Cluster members as this node knows them: the voters of its libraft
+ * configuration (nodes join and leave while the cluster runs), as a
+ * malloc'd array of *count ids the caller frees. */
+uint64_t *wr_node_members(const struct wr_node *n, size_t *count);
 /* Leader only: how long the leader has not heard from node @id, in ms (0
- * for itself or a node heard from recently). */
+ * for itself or a node heard from recently; UINT64_MAX for a node that is
+ * not in the configuration: removed, gone for good). */
 uint64_t wr_node_peer_silent_ms(const struct wr_node *n, uint64_t id);
 /* The silence after which a node counts as gone: 3 election timeouts, at
  * least 1 s. */

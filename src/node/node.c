@@ -8,8 +8,11 @@
  * once per loop iteration after the applies.
  *
  * Core duties kept here: this node's record in the registry (NODE_INFO,
- * re-proposed until it is there), leader/degraded status, and the leader's
- * view of which nodes it has heard from (wr_node_peer_silent_ms). */
+ * re-proposed until it is there), the cluster id (the first leader commits
+ * one), leader/degraded status, the leader's view of which nodes it has
+ * heard from (wr_node_peer_silent_ms, keyed by node id), and membership
+ * (cluster/membership.h: join requests, promotion, noticing a removal).
+ * Members are libraft's configuration, whatever --peers said at the start. */
 #include "node/node.h"
 
 #include <errno.h>
@@ -41,7 +44,11 @@ static void node_stop(struct wr_node *n);
 
 static int ws_route(void *data, const char *path)
 {
-    (void)data;
+    if (strcmp(path, WR_ADMIN_WS_PATH) == 0)
+        return WR_ADMIN_WS_ROUTE; /* the node's own: the /admin dashboard */
+    /* A draining node routes no game upgrade: node_api.c answers it 503. */
+    if (wr_node_refuses_clients(data))
+        return -1;
     for (size_t i = 0; i < wr_game_count; i++)
         if (wr_games[i]->ws_path != NULL && strcmp(wr_games[i]->ws_path, path) == 0)
             return (int)i;
@@ -52,6 +59,10 @@ static void on_ws_open(struct wr_http_server *srv, struct wr_ws *ws)
 {
     struct wr_node *n = wr_http_server_data(srv);
     struct wr_conn *c = (struct wr_conn *)ws;
+    if (c->route == WR_ADMIN_WS_ROUTE) {
+        wr_admin_ws_open(n->admin_ws, c);
+        return;
+    }
     const struct wr_game *g = wr_games[c->route];
     n->conns_open++;
     if (g->on_open != NULL)
@@ -62,6 +73,10 @@ static void on_ws_text(struct wr_ws *ws, const char *data, size_t len)
 {
     struct wr_conn *c = (struct wr_conn *)ws;
     struct wr_node *n = wr_http_server_data(wr_ws_server(ws));
+    if (c->route == WR_ADMIN_WS_ROUTE) {
+        wr_admin_ws_message(n->admin_ws, c, data, len);
+        return;
+    }
     const struct wr_game *g = wr_games[c->route];
     if (g->on_message != NULL)
         g->on_message(n->games[c->route], c, data, len);
@@ -71,6 +86,10 @@ static void on_ws_close(struct wr_ws *ws)
 {
     struct wr_conn *c = (struct wr_conn *)ws;
     struct wr_node *n = wr_http_server_data(wr_ws_server(ws));
+    if (c->route == WR_ADMIN_WS_ROUTE) {
+        wr_admin_ws_close(n->admin_ws, c);
+        return;
+    }
     const struct wr_game *g = wr_games[c->route];
     n->conns_open--;
     if (g->on_close != NULL)
@@ -162,6 +181,7 @@ static void fsm_apply(void *data, uint64_t index, const void *entry, size_t len)
     int rv = wr_world_apply(n->world, entry, len);
     wr_hist_observe_ns(&n->apply_time, uv_hrtime() - t0);
     n->entries_applied++;
+    wr__node_note_cluster_id(n);
     if (n->apply_log != NULL)
         wr_apply_log_end(n->apply_log);
     if (rv == WR_APPLY_INCOMPATIBLE && !n->stopping) {
@@ -182,7 +202,10 @@ static void fsm_snapshot(void *data, struct wr_writer *out)
 static int fsm_restore(void *data, const void *buf, size_t len)
 {
     struct wr_node *n = data;
-    return wr_world_restore(n->world, buf, len);
+    int rv = wr_world_restore(n->world, buf, len);
+    if (rv == 0)
+        wr__node_note_cluster_id(n);
+    return rv;
 }
 
 static void broadcast_status(struct wr_node *n)
@@ -223,14 +246,28 @@ static void on_raft_change(void *data, const struct wr_raft_status *st)
     struct wr_node *n = data;
     bool leader_changed = st->leader_id != n->status.leader_id;
     bool became_leader = st->role == WR_ROLE_LEADER && n->status.role != WR_ROLE_LEADER;
+    if (n->admin_ws != NULL)
+        wr_admin_ws_on_change(n->admin_ws, &n->status, st);
     n->status = *st;
-    if (became_leader)
-        for (size_t i = 0; i < WR_MAX_PEERS + 1; i++)
-            n->last_seen[i] = uv_now(n->loop);
+    if (became_leader) {
+        /* Nobody has been silent towards a leader that just started. */
+        wr_u64map_clear(&n->seen_idx);
+        n->n_seen = 0;
+    }
     if (n->proposer != NULL)
         wr_proposer_on_change(n->proposer, st);
     if (!n->stopping)
         update_degraded(n, leader_changed);
+}
+
+static void on_member_accept(void *data, uint64_t peer, uv_tcp_t *tcp)
+{
+    struct wr_node *n = data;
+    if (n->members == NULL) {
+        uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+        return;
+    }
+    wr_members_accept(n->members, peer, tcp);
 }
 
 static void on_fwd_accept(void *data, uint64_t peer, uv_tcp_t *tcp)
@@ -254,6 +291,25 @@ static struct wr_cmd node_info_cmd(struct wr_node *n, struct wr_writer *payload)
                            .payload = payload->base};
 }
 
+/* A cluster gets its id from its first leader (16 random bytes: a node may
+ * draw them, the state machine may not); the first one applied counts. */
+static void propose_cluster_id(struct wr_node *n, bool setup)
+{
+    if (!wr_cluster_id_is_zero(wr_world_cluster_id(n->world)))
+        return;
+    uint8_t id[WR_CLUSTER_ID_BYTES];
+    randombytes_buf(id, sizeof id);
+    struct wr_cmd cmd = {.module = WR_MODULE_CORE,
+                         .type = WR_CORE_CLUSTER_ID,
+                         .node = (uint32_t)n->cfg.id,
+                         .len = sizeof id,
+                         .payload = id};
+    if (setup)
+        wr_proposer_submit_setup(n->proposer, &cmd);
+    else
+        wr_proposer_submit_once(n->proposer, &cmd);
+}
+
 static void on_leader_ready(void *data, uint64_t term)
 {
     struct wr_node *n = data;
@@ -262,6 +318,7 @@ static void on_leader_ready(void *data, uint64_t term)
     struct wr_cmd info = node_info_cmd(n, &p);
     wr_proposer_submit_setup(n->proposer, &info);
     wr_writer_free(&p);
+    propose_cluster_id(n, true);
     for (size_t i = 0; i < wr_game_count; i++)
         if (wr_games[i]->on_leader_ready != NULL)
             wr_games[i]->on_leader_ready(n->games[i], term);
@@ -285,11 +342,29 @@ static void singleton_cb(uv_timer_t *t)
         return;
     uint64_t now = uv_now(n->loop);
     bool leader = wr_proposer_leader_ready(n->proposer);
+    if (n->members != NULL)
+        wr_members_tick(n->members);
+    wr__node_drain_tick(n);
     if (leader) {
-        for (size_t i = 0; i < n->cfg.n_peers; i++) {
-            uint64_t id = n->cfg.peers[i].id;
-            if (id == (uint64_t)n->cfg.id || wr_raft_peer_recent(n->raft, id))
-                n->last_seen[i] = now;
+        size_t count = wr_raft_node_count(n->raft);
+        for (size_t i = 0; i < count; i++) {
+            struct wr_raft_node nd;
+            wr_raft_nodes_at(n->raft, i, &nd);
+            uint32_t k;
+            bool known = wr_u64map_get(&n->seen_idx, nd.id, &k);
+            if (!known) {
+                /* first seen in the configuration: a member that just
+                 * joined is not silent yet */
+                if (n->n_seen == n->cap_seen) {
+                    n->cap_seen = n->cap_seen ? 2 * n->cap_seen : 8;
+                    n->seen_at = wr_realloc(n->seen_at, n->cap_seen * sizeof *n->seen_at);
+                }
+                k = (uint32_t)n->n_seen++;
+                wr_u64map_put(&n->seen_idx, nd.id, k);
+                n->seen_at[k] = now;
+            }
+            if (nd.id == (uint64_t)n->cfg.id || wr_raft_peer_recent(n->raft, nd.id))
+                n->seen_at[k] = now;
         }
         for (size_t i = 0; i < wr_game_count; i++)
             if (wr_games[i]->leader_tick != NULL)
@@ -309,6 +384,8 @@ static void tick_cb(uv_timer_t *t)
     char name[32];
     snprintf(name, sizeof name, "node/%ld", n->cfg.id);
     const struct wr_reg_entry *e = wr_world_registry_find(n->world, name);
+    if (n->status.role == WR_ROLE_LEADER && wr_proposer_leader_ready(n->proposer))
+        propose_cluster_id(n, false);
     if (e != NULL && strcmp(e->http, n->cfg.http) == 0 && e->epoch == n->incarnation)
         return;
     struct wr_writer p;
@@ -403,24 +480,32 @@ bool wr_node_leader_ready(const struct wr_node *n)
     return n->proposer != NULL && wr_proposer_leader_ready(n->proposer);
 }
 
-size_t wr_node_members(const struct wr_node *n, uint64_t *ids, size_t max)
+uint64_t *wr_node_members(const struct wr_node *n, size_t *count)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n->cfg.n_peers && k < max; i++)
-        ids[k++] = n->cfg.peers[i].id;
-    if (k == 0 && max > 0)
+    size_t total = wr_raft_node_count(n->raft), k = 0;
+    uint64_t *ids = wr_malloc((total ? total : 1) * sizeof *ids);
+    for (size_t i = 0; i < total; i++) {
+        struct wr_raft_node nd;
+        wr_raft_nodes_at(n->raft, i, &nd);
+        if (nd.voter)
+            ids[k++] = nd.id;
+    }
+    if (k == 0 && total == 0) /* not started, or a joined node not yet caught up */
         ids[k++] = (uint64_t)n->cfg.id;
-    return k;
+    *count = k;
+    return ids;
 }
 
 uint64_t wr_node_peer_silent_ms(const struct wr_node *n, uint64_t id)
 {
     if (id == (uint64_t)n->cfg.id)
         return 0;
-    for (size_t i = 0; i < n->cfg.n_peers; i++)
-        if (n->cfg.peers[i].id == id)
-            return uv_now(n->loop) - n->last_seen[i];
-    return 0;
+    if (!wr_raft_node_find(n->raft, id, NULL))
+        return UINT64_MAX; /* not a member (removed): gone for good */
+    uint32_t k;
+    if (!wr_u64map_get(&n->seen_idx, id, &k))
+        return 0;
+    return uv_now(n->loop) - n->seen_at[k];
 }
 
 uint64_t wr_node_down_after_ms(const struct wr_node *n)
@@ -463,7 +548,10 @@ static void http_stopped_cb(void *arg)
     struct wr_node *n = arg;
     n->http = NULL;
     if (n->telnet != NULL) {
-        wr_telnet_server_stop(n->telnet, "The server is shutting down; reconnect in a moment.",
+        wr_telnet_server_stop(n->telnet,
+                              n->removed ? "This node was removed from the cluster; reconnect "
+                                           "(another node takes you)."
+                                         : "The server is shutting down; reconnect in a moment.",
                               telnet_stopped_cb, n);
         return;
     }
@@ -477,10 +565,37 @@ static void node_stop(struct wr_node *n)
         return;
     n->stopping = true;
     wr_info("node: shutting down");
+    wr_members_destroy(n->members);
+    n->members = NULL;
     uv_close((uv_handle_t *)&n->deliver, NULL);
     uv_close((uv_handle_t *)&n->tick, NULL);
     uv_close((uv_handle_t *)&n->singleton, NULL);
+    wr_admin_ws_stop(n->admin_ws);
     wr_http_server_stop(n->http, http_stopped_cb, n);
+}
+
+/* The leader no longer lists this node: it serves nobody any more. Its
+ * clients get the shutdown's close (WebSocket 1001, a telnet line) and
+ * reconnect elsewhere; the process exits 0. */
+static void on_removed(void *data, uint64_t leader_id)
+{
+    struct wr_node *n = data;
+    if (n->stopping)
+        return;
+    char hex[33];
+    wr_cluster_id_hex(n->cluster_id, hex);
+    wr_warn("node %ld: removed from cluster %s (leader %llu no longer lists it): closing client "
+            "connections and exiting; wipe %s before reusing this node",
+            n->cfg.id, hex, (unsigned long long)leader_id, n->cfg.data);
+    n->removed = true;
+    n->exit_code = 0;
+    node_stop(n);
+}
+
+static void members_cluster_id(void *data, uint8_t out[WR_CLUSTER_ID_BYTES])
+{
+    struct wr_node *n = data;
+    memcpy(out, n->cluster_id, WR_CLUSTER_ID_BYTES);
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -493,6 +608,17 @@ static void signal_cb(uv_signal_t *s, int signum)
 /* Read the cluster secret. A missing file is an error; so is a short one. */
 static int load_secret(struct wr_node *n, char *err, size_t errlen)
 {
+    if (n->cfg.cookie_file[0] == '\0' && n->cfg.cookie[0] != '\0') {
+        size_t len = strlen(n->cfg.cookie);
+        if (len < 16) {
+            snprintf(err, errlen, "RELEASE_COOKIE holds %zu bytes; use at least 16 random ones",
+                     len);
+            return -1;
+        }
+        wr_transport_derive_key(n->cfg.cookie, len, n->key);
+        sodium_memzero(n->cfg.cookie, sizeof n->cfg.cookie);
+        return 0;
+    }
     if (n->cfg.cookie_file[0] == '\0') {
         uint8_t secret[32];
         randombytes_buf(secret, sizeof secret);
@@ -558,6 +684,7 @@ static void default_static_dir(struct wr_node *n)
 static void node_stop_early(struct wr_node *n)
 {
     n->stopping = true;
+    wr_admin_ws_stop(n->admin_ws);
     uv_signal_init(n->loop, &n->sigterm);
     uv_signal_init(n->loop, &n->sigint);
     if (n->http != NULL) {
@@ -596,9 +723,11 @@ int wr_node_main(int argc, char **argv)
     wr_hist_init_latency(&n->fanout_time);
     int rv = wr_node_config_parse(&n->cfg, argc, argv);
     if (rv != 0) {
+        wr_node_config_free(&n->cfg);
         free(n);
         return rv > 0 ? 0 : 2;
     }
+    wr_u64map_init(&n->seen_idx);
     wr_log_init();
     wr_log_set_format((enum wr_log_format)wr_log_parse_format(n->cfg.log_format));
     wr_log_set_level((enum wr_log_level)wr_log_parse_level(n->cfg.log_level));
@@ -612,12 +741,16 @@ int wr_node_main(int argc, char **argv)
     char err[2200];
     if (load_secret(n, err, sizeof err) != 0) {
         wr_error("node: %s", err);
+        wr_node_config_free(&n->cfg);
+        wr_u64map_free(&n->seen_idx);
         free(n);
         return 1;
     }
     if (wr_admin_load(&n->admin, n->cfg.admin_token_file,
                       strcmp(n->cfg.admin_reads, "token") == 0, err, sizeof err) != 0) {
         wr_error("node: --admin-token-file: %s", err);
+        wr_node_config_free(&n->cfg);
+        wr_u64map_free(&n->seen_idx);
         free(n);
         return 1;
     }
@@ -632,6 +765,7 @@ int wr_node_main(int argc, char **argv)
         n->apply_log = wr_apply_log_open(n->cfg.apply_log, err, sizeof err);
         if (n->apply_log == NULL) {
             wr_error("node: %s", err);
+            wr_node_config_free(&n->cfg);
             free(n);
             return 1;
         }
@@ -661,15 +795,38 @@ int wr_node_main(int argc, char **argv)
     memcpy(rc.key, n->key, sizeof rc.key);
     struct wr_raft_fsm fsm = {
         .data = n, .apply = fsm_apply, .snapshot = fsm_snapshot, .restore = fsm_restore};
-    struct wr_raft_hooks rh = {.data = n, .on_change = on_raft_change, .on_fwd_accept = on_fwd_accept};
-    if (wr_raft_start(&n->raft, n->loop, &rc, &fsm, &rh, err, sizeof err) != 0) {
+    struct wr_raft_hooks rh = {.data = n,
+                               .on_change = on_raft_change,
+                               .on_fwd_accept = on_fwd_accept,
+                               .on_member_accept = on_member_accept};
+    bool bootstrap = false;
+    rv = wr_raft_open(&n->raft, n->loop, &rc, &fsm, &rh, err, sizeof err);
+    if (rv == 0 && wr__node_prestart(n, &bootstrap, err, sizeof err) != 0) {
+        wr_raft_abandon(n->raft);
+        rv = -1;
+    } else if (rv == 0) {
+        rv = wr_raft_begin(n->raft, bootstrap, err, sizeof err);
+    }
+    if (rv != 0) {
         wr_error("node: %s", err);
         destroy_games(n);
         wr_world_destroy(n->world);
         wr_apply_log_close(n->apply_log);
+        wr_u64map_free(&n->seen_idx);
+        wr_node_config_free(&n->cfg);
         free(n);
         return 1;
     }
+    struct wr_members_config mc = {.id = (uint64_t)n->cfg.id,
+                                   .address = n->cfg.cluster,
+                                   .http = n->cfg.http,
+                                   .election_timeout_ms = (unsigned)n->cfg.election_timeout,
+                                   .wants_vote = n->wants_vote,
+                                   .contact_id = n->contact_id,
+                                   .contact_address = n->contact_address};
+    struct wr_members_hooks mh = {
+        .data = n, .cluster_id = members_cluster_id, .on_removed = on_removed};
+    n->members = wr_members_create(n->loop, n->raft, &mc, &mh);
 
     struct wr_proposer_config pc;
     wr_proposer_config_default(&pc);
@@ -685,6 +842,7 @@ int wr_node_main(int argc, char **argv)
         .data = n, .on_leader_ready = on_leader_ready, .on_expired = on_expired};
     n->proposer = wr_proposer_create(n->loop, n->raft, &pc, &ph);
 
+    n->admin_ws = wr_admin_ws_create(n);
     struct wr_http_limits lim;
     wr_http_limits_default(&lim);
     lim.max_ws_message = (size_t)n->cfg.max_ws_message;
@@ -766,10 +924,10 @@ int wr_node_main(int argc, char **argv)
     n->sigint.data = n;
     uv_signal_start(&n->sigint, signal_cb, SIGINT);
 
-    wr_info("node %ld: cluster %s, http %s, telnet %s, data %s, %zu voter(s), election timeout "
+    wr_info("node %ld: cluster %s, http %s, telnet %s, data %s, %zu member(s) in its configuration, election timeout "
             "%ld ms, heartbeat %ld ms",
             n->cfg.id, n->cfg.cluster, n->cfg.http, n->telnet ? n->cfg.telnet : "off", n->cfg.data,
-            n->cfg.n_peers,
+            wr_raft_node_count(n->raft),
             n->cfg.election_timeout, n->cfg.heartbeat);
     uv_run(n->loop, UV_RUN_DEFAULT);
 
@@ -778,8 +936,12 @@ out:
     if (rv != 0)
         wr_warn("node: loop closed with handles still open (%s)", uv_strerror(rv));
     destroy_games(n);
+    wr_admin_ws_destroy(n->admin_ws);
     wr_world_destroy(n->world);
     wr_apply_log_close(n->apply_log);
+    wr_u64map_free(&n->seen_idx);
+    free(n->seen_at);
+    wr_node_config_free(&n->cfg);
     int code = n->exit_code;
     free(n);
     return code;

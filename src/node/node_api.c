@@ -1,6 +1,7 @@
 /* The node's HTTP admin API (docs/api.md): health, readiness, the cluster
  * as this node sees it, the arena, the registry and plain-text metrics.
- * Read-only: nothing here changes the world or proposes anything. */
+ * Read-only here; the membership changes (POST /api/cluster/...) are in
+ * node_members.c. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,18 +69,9 @@ static json_t *cluster_json(struct wr_node *n)
     char hash[17], buf[96];
     const char *why;
     wr_world_hash(n->world, hash);
-    json_t *nodes = json_array();
-    struct wr_raft_node members[WR_MAX_PEERS];
-    size_t count = wr_raft_nodes(n->raft, members, WR_MAX_PEERS);
-    for (size_t i = 0; i < count; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "node/%llu", (unsigned long long)members[i].id);
-        const struct wr_reg_entry *e = wr_world_registry_find(n->world, name);
-        json_array_append_new(nodes, json_pack("{s:I, s:s, s:s, s:s?}", "id",
-                                               (json_int_t)members[i].id, "address",
-                                               members[i].address, "role", members[i].role,
-                                               "http", e ? e->http : NULL));
-    }
+    json_t *nodes = wr__node_members_json(n);
+    char cluster_id[33];
+    wr_cluster_id_hex(n->cluster_id, cluster_id);
     json_t *leader = st.leader_id ? json_integer((json_int_t)st.leader_id) : json_null();
     /* Each game's content version (the MUD's world hash). */
     json_t *versions = json_object();
@@ -90,13 +82,39 @@ static json_t *cluster_json(struct wr_node *n)
         wr_games[i]->version(n->games[i], v, sizeof v);
         json_object_set_new(versions, wr_games[i]->name, json_string(v));
     }
-    return json_pack("{s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "versions", versions,
+    json_t *doc = json_pack("{s:s?, s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}",
+                     "cluster_id", wr_cluster_id_is_zero(n->cluster_id) ? NULL : cluster_id,
+                     "versions", versions,
                      "id",
                      (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
                      "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
                      "applied_index", (json_int_t)st.applied_index, "last_index",
                      (json_int_t)st.last_index, "state_hash", hash, "ready",
                      is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
+    if (doc != NULL)
+        wr__node_drain_json(n, doc);
+    return doc;
+}
+
+/* /api/cluster: the view above plus this node's load, which the /admin
+ * dashboard charts and counts per node (cumulative: it takes differences
+ * between its samples). */
+json_t *wr__node_cluster_json(struct wr_node *n)
+{
+    json_t *o = cluster_json(n);
+    const struct wr_proposer_stats *ps = wr_proposer_stats(n->proposer);
+    const struct wr_http_stats *hs = wr_http_server_stats(n->http);
+    json_t *stats = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:f}", "connections", (json_int_t)n->conns_open, "websockets",
+        (json_int_t)hs->ws_open, "entries_applied", (json_int_t)n->entries_applied,
+        "commands_applied", (json_int_t)n->commands_applied, "commit_latency_count",
+        (json_int_t)ps->commit_latency.count, "commit_latency_sum_ms",
+        ps->commit_latency.sum * 1000.0);
+    if (o != NULL && stats != NULL)
+        json_object_set_new(o, "stats", stats);
+    else
+        json_decref(stats);
+    return o;
 }
 
 static const char *const kind_names[] = {"?", "node", "singleton", "player", "zone", "npc"};
@@ -267,6 +285,8 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
     if ((!get || (api_read && n->admin.close_reads)) && !wr_admin_check(&n->admin, conn, req, what))
         return;
     if (!get) {
+        if (wr__node_members_request(n, conn, req) || wr__node_drain_request(n, conn, req))
+            return;
         /* Games may take POSTs (the MUD's world upload). */
         for (size_t i = 0; i < wr_game_count; i++)
             if (wr_games[i]->on_request != NULL && wr_games[i]->on_request(n->games[i], conn, req))
@@ -281,11 +301,13 @@ void wr__node_on_request(struct wr_http_server *srv, struct wr_http_conn *conn,
         int len = snprintf(body, sizeof body, "%s\n", ok ? "ready" : why);
         wr_http_respond(conn, ok ? 200 : 503, "text/plain", body, (size_t)len);
     } else if (strcmp(p, "/api/cluster") == 0) {
-        wr_node_respond_json(conn, 200, cluster_json(n));
+        wr_node_respond_json(conn, 200, wr__node_cluster_json(n));
     } else if (strcmp(p, "/api/registry") == 0) {
         wr_node_respond_json(conn, 200, registry_json(n));
     } else if (strcmp(p, "/metrics") == 0) {
         metrics(n, conn);
+    } else if (wr__node_drain_refuse_ws(n, conn, req)) {
+        return;
     } else {
         for (size_t i = 0; i < wr_game_count; i++)
             if (wr_games[i]->on_request != NULL && wr_games[i]->on_request(n->games[i], conn, req))

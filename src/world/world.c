@@ -24,6 +24,14 @@
 #define CLOSED_KEEP_MS 60000
 #define PRUNE_EVERY_MS 10000
 
+/* A node's marks (core version 3), in a table sorted by node id; a node
+ * with neither mark has no row. */
+struct node_mark {
+    uint32_t node;
+    bool draining;
+    char telnet[64];
+};
+
 struct session {
     uint64_t key;
     uint32_t node;
@@ -35,6 +43,7 @@ struct wr_world {
     struct wr_world_hooks hooks;
     uint64_t now_ms;
     uint64_t next_prune_ms;
+    uint8_t cluster_id[WR_CLUSTER_ID_LEN]; /* all zero until CLUSTER_ID */
 
     struct session *sessions;
     size_t n_sessions, cap_sessions;
@@ -42,6 +51,9 @@ struct wr_world {
 
     struct wr_reg_entry *reg; /* sorted by name */
     size_t n_reg, cap_reg;
+
+    struct node_mark *marks; /* sorted by node */
+    size_t n_marks, cap_marks;
 
     /* By module id; NULL where no module of that id is linked in. */
     const struct wr_module *modules[WR_MODULE_MAX];
@@ -79,11 +91,23 @@ int wr_get_str(struct wr_reader *r, char *dst, size_t cap)
     return 0;
 }
 
+/* The core version that introduced command @type: what a core command is
+ * written with, so that a release that knows the type reads it. */
+static uint8_t core_type_version(uint8_t type)
+{
+    switch (type) {
+    case WR_CORE_CLUSTER_ID: return 2;
+    case WR_CORE_DRAIN:
+    case WR_CORE_NODE_TELNET: return 3;
+    default: return 1;
+    }
+}
+
 /* The version of module @id this binary writes, or 0 if unknown. */
 static uint8_t module_version(uint8_t id)
 {
     if (id == WR_MODULE_CORE)
-        return 1;
+        return WR_CORE_VERSION;
     for (size_t i = 0; i < wr_game_module_count; i++)
         if (wr_game_modules[i]->id == id)
             return wr_game_modules[i]->version;
@@ -93,7 +117,11 @@ static uint8_t module_version(uint8_t id)
 void wr_cmd_encode(struct wr_writer *out, const struct wr_cmd *cmd)
 {
     wr_put_u8(out, cmd->module);
-    wr_put_u8(out, cmd->version ? cmd->version : module_version(cmd->module));
+    uint8_t version = cmd->version;
+    if (version == 0)
+        version = cmd->module == WR_MODULE_CORE ? core_type_version(cmd->type)
+                                                : module_version(cmd->module);
+    wr_put_u8(out, version);
     wr_put_u8(out, cmd->type);
     wr_put_u32(out, cmd->node);
     wr_put_u64(out, cmd->session);
@@ -156,6 +184,7 @@ void wr_world_destroy(struct wr_world *w)
     free(w->sessions);
     wr_u64map_free(&w->session_idx);
     free(w->reg);
+    free(w->marks);
     free(w);
 }
 
@@ -163,9 +192,11 @@ static void world_reset(struct wr_world *w)
 {
     w->now_ms = 0;
     w->next_prune_ms = 0;
+    memset(w->cluster_id, 0, sizeof w->cluster_id);
     w->n_sessions = 0;
     wr_u64map_clear(&w->session_idx);
     w->n_reg = 0;
+    w->n_marks = 0;
     w->halted[0] = '\0';
     for (int i = 0; i < WR_MODULE_MAX; i++)
         if (w->modules[i])
@@ -180,6 +211,11 @@ void *wr_world_module(struct wr_world *w, uint8_t id)
 const char *wr_world_halted(const struct wr_world *w)
 {
     return w->halted[0] ? w->halted : NULL;
+}
+
+const uint8_t *wr_world_cluster_id(const struct wr_world *w)
+{
+    return w->cluster_id;
 }
 
 uint64_t wr_world_now(const struct wr_world *w)
@@ -307,6 +343,78 @@ static struct wr_reg_entry *reg_upsert(struct wr_world *w, const char *name)
     return e;
 }
 
+/* ---- node marks ------------------------------------------------------ */
+
+static size_t mark_lower_bound(const struct wr_world *w, uint32_t node)
+{
+    size_t lo = 0, hi = w->n_marks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (w->marks[mid].node < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const struct node_mark *mark_find(const struct wr_world *w, uint32_t node)
+{
+    size_t i = mark_lower_bound(w, node);
+    return i < w->n_marks && w->marks[i].node == node ? &w->marks[i] : NULL;
+}
+
+static struct node_mark *mark_upsert(struct wr_world *w, uint32_t node)
+{
+    size_t i = mark_lower_bound(w, node);
+    if (i < w->n_marks && w->marks[i].node == node)
+        return &w->marks[i];
+    if (w->n_marks == w->cap_marks) {
+        w->cap_marks = w->cap_marks ? w->cap_marks * 2 : 8;
+        w->marks = wr_realloc(w->marks, w->cap_marks * sizeof *w->marks);
+    }
+    memmove(&w->marks[i + 1], &w->marks[i], (w->n_marks - i) * sizeof *w->marks);
+    w->n_marks++;
+    memset(&w->marks[i], 0, sizeof w->marks[i]);
+    w->marks[i].node = node;
+    return &w->marks[i];
+}
+
+/* Drop @m's row if it carries no mark any more (keeps the table canonical). */
+static void mark_trim(struct wr_world *w, struct node_mark *m)
+{
+    if (m->draining || m->telnet[0] != '\0')
+        return;
+    size_t i = (size_t)(m - w->marks);
+    memmove(&w->marks[i], &w->marks[i + 1], (w->n_marks - i - 1) * sizeof *w->marks);
+    w->n_marks--;
+}
+
+bool wr_world_node_draining(const struct wr_world *w, uint32_t node)
+{
+    const struct node_mark *m = mark_find(w, node);
+    return m != NULL && m->draining;
+}
+
+const char *wr_world_node_telnet(const struct wr_world *w, uint32_t node)
+{
+    const struct node_mark *m = mark_find(w, node);
+    return m != NULL ? m->telnet : "";
+}
+
+size_t wr_world_draining(const struct wr_world *w, uint32_t *out, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < w->n_marks; i++) {
+        if (!w->marks[i].draining)
+            continue;
+        if (k < max)
+            out[k] = w->marks[i].node;
+        k++;
+    }
+    return k;
+}
+
 static enum wr_verdict apply_core(struct wr_world *w, const struct wr_cmd *cmd)
 {
     struct wr_reader r;
@@ -347,6 +455,35 @@ static enum wr_verdict apply_core(struct wr_world *w, const struct wr_cmd *cmd)
         e->kind = WR_REG_SINGLETON;
         e->node = cmd->node;
         e->epoch = epoch;
+        return WR_APPLIED;
+    }
+    case WR_CORE_CLUSTER_ID: {
+        const uint8_t *id = wr_get_bytes(&r, WR_CLUSTER_ID_LEN);
+        if (id == NULL)
+            return WR_MALFORMED;
+        /* The first id applied is the cluster's for good. */
+        static const uint8_t zero[WR_CLUSTER_ID_LEN];
+        if (memcmp(w->cluster_id, zero, sizeof zero) == 0)
+            memcpy(w->cluster_id, id, WR_CLUSTER_ID_LEN);
+        return WR_APPLIED;
+    }
+    case WR_CORE_DRAIN: {
+        uint32_t node = wr_get_u32(&r);
+        uint8_t on = wr_get_u8(&r);
+        if (r.err || node == 0 || on > 1)
+            return WR_MALFORMED;
+        struct node_mark *m = mark_upsert(w, node);
+        m->draining = on;
+        mark_trim(w, m);
+        return WR_APPLIED;
+    }
+    case WR_CORE_NODE_TELNET: {
+        char telnet[64];
+        if (wr_get_str(&r, telnet, sizeof telnet) != 0 || cmd->node == 0)
+            return WR_MALFORMED;
+        struct node_mark *m = mark_upsert(w, cmd->node);
+        snprintf(m->telnet, sizeof m->telnet, "%s", telnet);
+        mark_trim(w, m);
         return WR_APPLIED;
     }
     default:
@@ -475,9 +612,13 @@ static int cmp_session(const void *a, const void *b)
 
 void wr_world_snapshot(struct wr_world *w, struct wr_writer *out)
 {
-    wr_put_u8(out, WR_SNAPSHOT_VERSION);
+    /* The oldest format that holds the state (world.h): 3, which the
+     * previous release reads, unless a node carries a mark. */
+    uint8_t version = w->n_marks > 0 ? 4 : 3;
+    wr_put_u8(out, version);
     wr_put_u64(out, w->now_ms);
     wr_put_u64(out, w->next_prune_ms);
+    wr_put_bytes(out, w->cluster_id, WR_CLUSTER_ID_LEN);
 
     /* Sessions in key order: the array's own order depends on history. */
     struct session *sorted = wr_malloc((w->n_sessions ? w->n_sessions : 1) * sizeof *sorted);
@@ -501,6 +642,14 @@ void wr_world_snapshot(struct wr_world *w, struct wr_writer *out)
         wr_put_u32(out, e->node);
         wr_put_u64(out, e->epoch);
         wr_put_str(out, e->http);
+    }
+    if (version >= 4) {
+        wr_put_u32(out, (uint32_t)w->n_marks);
+        for (size_t i = 0; i < w->n_marks; i++) {
+            wr_put_u32(out, w->marks[i].node);
+            wr_put_u8(out, w->marks[i].draining);
+            wr_put_str(out, w->marks[i].telnet);
+        }
     }
 
     uint8_t nsections = 0;
@@ -548,6 +697,12 @@ int wr_world_restore(struct wr_world *w, const void *buf, size_t len)
     }
     w->now_ms = wr_get_u64(&r);
     w->next_prune_ms = wr_get_u64(&r);
+    if (version >= 3) {
+        const uint8_t *id = wr_get_bytes(&r, WR_CLUSTER_ID_LEN);
+        if (id == NULL)
+            goto malformed;
+        memcpy(w->cluster_id, id, WR_CLUSTER_ID_LEN);
+    }
     uint32_t n = wr_get_u32(&r);
     if (r.err || n > r.left / 24)
         goto malformed;
@@ -573,6 +728,24 @@ int wr_world_restore(struct wr_world *w, const void *buf, size_t len)
         e->epoch = wr_get_u64(&r);
         if (wr_get_str(&r, e->http, sizeof e->http) != 0)
             goto malformed;
+    }
+    if (version >= 4) {
+        n = wr_get_u32(&r);
+        if (r.err || n > r.left / 6)
+            goto malformed;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t node = wr_get_u32(&r);
+            uint8_t draining = wr_get_u8(&r);
+            char telnet[64];
+            /* strictly increasing ids, and no empty row: canonical */
+            if (r.err || node == 0 || draining > 1 ||
+                (w->n_marks > 0 && w->marks[w->n_marks - 1].node >= node) ||
+                wr_get_str(&r, telnet, sizeof telnet) != 0 || (!draining && telnet[0] == '\0'))
+                goto malformed;
+            struct node_mark *m = mark_upsert(w, node);
+            m->draining = draining;
+            snprintf(m->telnet, sizeof m->telnet, "%s", telnet);
+        }
     }
     if (version == 1) {
         /* Format 1: the modules of that time, by id, in id order. */

@@ -22,13 +22,25 @@
  * Entries of version 1 (written before modules carried versions) have no
  * module_version byte and are read as version 1 of their module.
  *
- *   snapshot = u8 version(2) | u64 now | u64 next_prune | sessions
- *              | registry | u8 nsections | section*
+ *   snapshot = u8 version(3 or 4) | u64 now | u64 next_prune
+ *              | cluster_id[16] (version 3 on) | sessions
+ *              | registry | node_marks (version 4 only)
+ *              | u8 nsections | section*
+ *   node_marks = u32 count | (u32 node | u8 draining | str telnet)*
  *   section  = str module_name | u8 module_version | u32 len | bytes[len]
  * A section of a module this binary does not have, or of a newer version,
  * makes the snapshot unreadable here (restore fails, saying which); a
  * module without a section (a snapshot written before it existed) starts
  * empty. Version 1 snapshots (a u8 module id per section) are still read.
+ *
+ * Versions and mixed releases (docs/operations.md, "Versions"): a binary
+ * writes the oldest format that holds the state, so that the previous
+ * release can still read it while a cluster is rolled from one to the
+ * other: snapshot format 3 unless a node carries a drain mark or a
+ * telnet address (format 4), and each core command with the core version
+ * that introduced its type (NODE_INFO and PLACE 1, CLUSTER_ID 2, DRAIN and
+ * NODE_TELNET 3). An entry or snapshot newer than this binary is refused,
+ * never applied around (WR_APPLY_INCOMPATIBLE, restore's error).
  */
 #ifndef WR_WORLD_H
 #define WR_WORLD_H
@@ -48,7 +60,10 @@
 /* Largest payload of one command: client commands are far smaller; world
  * uploads (the MUD's WORLD_CHUNK) use most of it. */
 #define WR_CMD_MAX_PAYLOAD 16384
-#define WR_SNAPSHOT_VERSION 2
+#define WR_SNAPSHOT_VERSION 4
+/* The core module's version: 2 added CLUSTER_ID, 3 DRAIN and NODE_TELNET. */
+#define WR_CORE_VERSION 3
+#define WR_CLUSTER_ID_LEN 16
 
 /* Core command types. */
 enum {
@@ -56,6 +71,14 @@ enum {
                               node/N; a new incarnation disconnects the
                               players of the node's previous process */
     WR_CORE_PLACE = 2,     /* payload: str name | u64 epoch. Singleton -> cmd.node */
+    WR_CORE_CLUSTER_ID = 3, /* payload: 16 bytes, the cluster's id (drawn by its
+                               first leader); only the first one applied counts,
+                               later ones are no-ops (core version 2) */
+    WR_CORE_DRAIN = 4,      /* payload: u32 node | u8 draining (1) or not (0):
+                               the node's drain mark (core version 3) */
+    WR_CORE_NODE_TELNET = 5, /* payload: str telnet address of cmd.node, where
+                                a draining node sends its telnet players
+                                (core version 3) */
 };
 
 /* What applying one command did, reported for every command. */
@@ -104,6 +127,19 @@ void wr_world_snapshot(struct wr_world *w, struct wr_writer *out);
 /* Replace the whole state. Returns 0, or -1 (state then empty) if the bytes
  * are malformed. Emits no events. */
 int wr_world_restore(struct wr_world *w, const void *buf, size_t len);
+
+/* The cluster id committed to the log (WR_CORE_CLUSTER_ID); all zero
+ * until one is applied. */
+const uint8_t *wr_world_cluster_id(const struct wr_world *w);
+
+/* Node marks (core version 3): is node @node marked draining (by
+ * WR_CORE_DRAIN), and its telnet address ("" when unknown). Every node
+ * that applied the same index answers the same. */
+bool wr_world_node_draining(const struct wr_world *w, uint32_t node);
+const char *wr_world_node_telnet(const struct wr_world *w, uint32_t node);
+/* The nodes marked draining, in id order: up to @max into @out; returns
+ * how many there are. */
+size_t wr_world_draining(const struct wr_world *w, uint32_t *out, size_t max);
 
 /* 64-bit hash of the canonical snapshot, as 16 hex digits + NUL. */
 void wr_world_hash(struct wr_world *w, char out[17]);

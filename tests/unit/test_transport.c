@@ -792,7 +792,7 @@ static void test_hello_parser(void **state) {
     assert_int_equal(wr__transport_parse_hello(raw, sizeof raw, &h), WR__HELLO_BAD_MAGIC);
 
     /* Bad channels, as soon as the byte is there. */
-    const uint8_t bad_chans[] = {0, 3, 255};
+    const uint8_t bad_chans[] = {0, 4, 255};
     for (size_t i = 0; i < sizeof bad_chans; i++) {
         buf[8] = bad_chans[i];
         assert_int_equal(wr__transport_parse_hello(buf, 9, &h), WR__HELLO_BAD_CHAN);

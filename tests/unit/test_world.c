@@ -1638,10 +1638,10 @@ static void test_restore_truncated_and_mutated(void **state)
 }
 
 /* Offsets in the snapshot of a world with no sessions and no registry:
- * u8 version | u64 now | u64 next_prune | u32 0 | u32 0 | u8 nsections |
- * str "arena" | u8 version | u32 len | arena: u16 w | u16 h | u32 next_id
- * | u32 count | players. The arena is the first section. */
-#define SNAP_ARENA_AT (1 + 8 + 8 + 4 + 4 + 1 + 1 + 5 + 1 + 4)
+ * u8 version | u64 now | u64 next_prune | cluster_id[16] | u32 0 | u32 0 |
+ * u8 nsections | str "arena" | u8 version | u32 len | arena: u16 w | u16 h
+ * | u32 next_id | u32 count | players. The arena is the first section. */
+#define SNAP_ARENA_AT (1 + 8 + 8 + 16 + 4 + 4 + 1 + 1 + 5 + 1 + 4)
 
 /* Crafted snapshots that pass the format checks but would break arena
  * invariants if accepted. */
@@ -1688,10 +1688,11 @@ static void test_restore_crafted(void **state)
     /* A player whose session is not the world's: then that session joins. */
     assert_int_equal(do_join(w, &r, 10, 1, 1, 5, 1, "orphan"), WR_APPLIED);
     snap(w, &s);
-    /* The one session record follows the header: u64 key at offset 21. */
-    assert_int_equal(s.base[17], 1);
-    assert_int_equal(s.base[21], 5);
-    s.base[21] = 6;
+    /* The one session record follows the header (and the cluster id): u64
+     * key at offset 37. */
+    assert_int_equal(s.base[33], 1);
+    assert_int_equal(s.base[37], 5);
+    s.base[37] = 6;
     rc = wr_world_restore(w2, s.base, s.len);
     assert_true(rc == 0 || rc == -1);
     assert_int_equal(do_join(w2, &r2, 20, 2, 1, 5, 1, "again"), WR_APPLIED);
@@ -2140,6 +2141,163 @@ static void test_entry_v1_and_incompatible(void **state)
     wr_world_destroy(w);
 }
 
+/* One core command in an entry of its own; returns wr_world_apply's. */
+static int apply_core_cmd(struct wr_world *w, uint8_t type, uint32_t node, uint8_t version,
+                          const struct wr_writer *p, struct wr_writer *entry)
+{
+    struct wr_cmd c = {.module = WR_MODULE_CORE, .version = version, .type = type, .node = node,
+                       .len = (uint16_t)p->len, .payload = p->base};
+    entry->len = 0;
+    wr_entry_header(entry, 500, 1, 1);
+    wr_cmd_encode(entry, &c);
+    return wr_world_apply(w, entry->base, entry->len);
+}
+
+/* Drain marks and telnet addresses (core version 3): applied, listed,
+ * kept by a snapshot; the snapshot stays format 3 (what the previous
+ * release reads) while no node has a mark, and each core command is
+ * written with the version that introduced its type. Data newer than this
+ * binary is refused with a message saying so. */
+static void test_drain_marks(void **state)
+{
+    (void)state;
+    struct wr_world *w = wr_world_create(NULL);
+    struct wr_writer p, e, snap;
+    wr_writer_init(&p, 64);
+    wr_writer_init(&e, 128);
+    wr_writer_init(&snap, 1024);
+
+    wr_world_snapshot(w, &snap);
+    assert_int_equal(snap.base[0], 3); /* no mark: the old format */
+
+    /* versions on the wire: NODE_INFO 1, CLUSTER_ID 2, DRAIN 3 */
+    wr_put_str(&p, "127.0.0.1:4001");
+    assert_int_equal(apply_core_cmd(w, WR_CORE_NODE_INFO, 1, 0, &p, &e), 0);
+    assert_int_equal(e.base[WR_ENTRY_HEADER_BYTES + 1], 1);
+    p.len = 0;
+    wr_put_u32(&p, 2);
+    wr_put_u8(&p, 1);
+    assert_int_equal(apply_core_cmd(w, WR_CORE_DRAIN, 1, 0, &p, &e), 0);
+    assert_int_equal(e.base[WR_ENTRY_HEADER_BYTES + 1], 3);
+    assert_true(wr_world_node_draining(w, 2));
+    assert_false(wr_world_node_draining(w, 1));
+    uint32_t ids[4];
+    assert_int_equal(wr_world_draining(w, ids, 4), 1);
+    assert_int_equal(ids[0], 2);
+    p.len = 0;
+    wr_put_str(&p, "127.0.0.1:5003");
+    assert_int_equal(apply_core_cmd(w, WR_CORE_NODE_TELNET, 3, 0, &p, &e), 0);
+    assert_string_equal(wr_world_node_telnet(w, 3), "127.0.0.1:5003");
+    assert_string_equal(wr_world_node_telnet(w, 2), "");
+
+    /* the snapshot keeps them (format 4) and restores to the same state */
+    snap.len = 0;
+    wr_world_snapshot(w, &snap);
+    assert_int_equal(snap.base[0], 4);
+    struct wr_world *w2 = wr_world_create(NULL);
+    assert_int_equal(wr_world_restore(w2, snap.base, snap.len), 0);
+    assert_true(wr_world_node_draining(w2, 2));
+    assert_string_equal(wr_world_node_telnet(w2, 3), "127.0.0.1:5003");
+    char h1[17], h2[17];
+    wr_world_hash(w, h1);
+    wr_world_hash(w2, h2);
+    assert_string_equal(h1, h2);
+
+    /* undrain, and a telnet address cleared: no mark left, format 3 again */
+    p.len = 0;
+    wr_put_u32(&p, 2);
+    wr_put_u8(&p, 0);
+    assert_int_equal(apply_core_cmd(w, WR_CORE_DRAIN, 1, 0, &p, &e), 0);
+    assert_false(wr_world_node_draining(w, 2));
+    p.len = 0;
+    wr_put_str(&p, "");
+    assert_int_equal(apply_core_cmd(w, WR_CORE_NODE_TELNET, 3, 0, &p, &e), 0);
+    snap.len = 0;
+    wr_world_snapshot(w, &snap);
+    assert_int_equal(snap.base[0], 3);
+
+    /* refusals: a mark for node 0, a bad flag */
+    p.len = 0;
+    wr_put_u32(&p, 0);
+    wr_put_u8(&p, 1);
+    assert_int_equal(apply_core_cmd(w, WR_CORE_DRAIN, 1, 0, &p, &e), 0);
+    assert_int_equal(wr_world_draining(w, NULL, 0), 0);
+
+    /* An entry of a core version newer than this binary's: nothing
+     * applied, the world halts, saying what to do (the previous release
+     * meets DRAIN, core version 3, the same way). */
+    p.len = 0;
+    wr_put_u32(&p, 2);
+    wr_put_u8(&p, 1);
+    wr_world_hash(w, h1);
+    assert_int_equal(apply_core_cmd(w, WR_CORE_DRAIN, 1, WR_CORE_VERSION + 1, &p, &e),
+                     WR_APPLY_INCOMPATIBLE);
+    assert_non_null(strstr(wr_world_halted(w), "needs module 0 version 4"));
+    assert_non_null(strstr(wr_world_halted(w), "run the newer binary"));
+    assert_false(wr_world_node_draining(w, 2));
+    wr_world_hash(w, h2);
+    assert_string_equal(h1, h2);
+
+    /* A snapshot format newer than this binary's: refused, state empty. */
+    snap.base[0] = WR_SNAPSHOT_VERSION + 1;
+    assert_int_equal(wr_world_restore(w2, snap.base, snap.len), -1);
+    assert_false(wr_world_node_draining(w2, 2));
+
+    wr_writer_free(&p);
+    wr_writer_free(&e);
+    wr_writer_free(&snap);
+    wr_world_destroy(w);
+    wr_world_destroy(w2);
+}
+
+/* The cluster id: the first CLUSTER_ID applied counts, later ones are
+ * no-ops, a short payload is malformed; it survives a snapshot round trip
+ * and is part of the state hash. */
+static void test_cluster_id(void **state)
+{
+    (void)state;
+    struct rec r;
+    struct wr_world *w = new_world(&r);
+    static const uint8_t zero[WR_CLUSTER_ID_LEN];
+    assert_memory_equal(wr_world_cluster_id(w), zero, WR_CLUSTER_ID_LEN);
+    char h0[17], h1[17];
+    wr_world_hash(w, h0);
+
+    struct wr_writer p;
+    wr_writer_init(&p, 32);
+    wr_put_bytes(&p, "0123456789abcde", 15);
+    assert_int_equal(apply_one(w, &r, 10, 0, WR_MODULE_CORE, WR_CORE_CLUSTER_ID, 1, 0, 0, &p),
+                     WR_MALFORMED);
+    assert_memory_equal(wr_world_cluster_id(w), zero, WR_CLUSTER_ID_LEN);
+    p.len = 0;
+    wr_put_bytes(&p, "0123456789abcdef", 16);
+    assert_int_equal(apply_one(w, &r, 11, 0, WR_MODULE_CORE, WR_CORE_CLUSTER_ID, 1, 0, 0, &p),
+                     WR_APPLIED);
+    assert_memory_equal(wr_world_cluster_id(w), "0123456789abcdef", WR_CLUSTER_ID_LEN);
+    wr_world_hash(w, h1);
+    assert_string_not_equal(h0, h1);
+    p.len = 0;
+    wr_put_bytes(&p, "ffffffffffffffff", 16);
+    assert_int_equal(apply_one(w, &r, 12, 0, WR_MODULE_CORE, WR_CORE_CLUSTER_ID, 2, 0, 0, &p),
+                     WR_APPLIED);
+    assert_memory_equal(wr_world_cluster_id(w), "0123456789abcdef", WR_CLUSTER_ID_LEN);
+    wr_world_hash(w, h1);
+
+    struct wr_writer s;
+    snap(w, &s);
+    struct rec r2;
+    struct wr_world *t = new_world(&r2);
+    assert_int_equal(wr_world_restore(t, s.base, s.len), 0);
+    assert_memory_equal(wr_world_cluster_id(t), "0123456789abcdef", WR_CLUSTER_ID_LEN);
+    char h2[17];
+    wr_world_hash(t, h2);
+    assert_string_equal(h1, h2);
+    wr_writer_free(&s);
+    wr_writer_free(&p);
+    wr_world_destroy(t);
+    wr_world_destroy(w);
+}
+
 /* Snapshot sections carry their module's name and version: a snapshot
  * without a module's section (written before the module existed) restores
  * with that module empty; a section this binary cannot read is refused. */
@@ -2162,8 +2320,9 @@ static void test_snapshot_sections(void **state)
     wr_writer_init(&snap, 256);
     wr_world_snapshot(w, &snap);
     /* Find the section count: it follows the fixed core part, which for
-     * this state is version, now, next_prune, 0 sessions, 0 registry. */
-    size_t at = 1 + 8 + 8 + 4 + 4;
+     * this state is version, now, next_prune, cluster id, 0 sessions, 0
+     * registry. */
+    size_t at = 1 + 8 + 8 + 16 + 4 + 4;
     assert_true(snap.base[at] >= 1);
 
     /* 1. No sections at all: the arena starts empty, the rest restores. */
@@ -2234,6 +2393,8 @@ int main(void)
         cmocka_unit_test(test_restore_garbage),
         cmocka_unit_test(test_restore_truncated_and_mutated),
         cmocka_unit_test(test_restore_crafted),
+        cmocka_unit_test(test_cluster_id),
+        cmocka_unit_test(test_drain_marks),
         cmocka_unit_test(test_malformed_entries),
         cmocka_unit_test(test_fuzz_entries),
     };

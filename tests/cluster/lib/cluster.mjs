@@ -253,6 +253,7 @@ class Node {
         this.expectExit = false;
         this.starts = 0;
         this.unexpectedExits = [];
+        this.args = null; // Cluster.addNode: arguments instead of --peers
     }
     get alive() {
         return this.proc !== null && this.exit === null;
@@ -307,7 +308,7 @@ export class Cluster {
     argsFor(n) {
         const a = ['node', '--id', String(n.id), '--cluster', n.clusterAddr, '--http', n.http];
         if (n.telnetPort) a.push('--telnet', n.telnet);
-        if (!this.opts.single) a.push('--peers', this.peersArg());
+        if (!this.opts.single && !n.args) a.push('--peers', this.peersArg());
         a.push('--data', n.dataDir, '--cookie-file', n.cookieFile);
         const token = this.opts.adminTokenFile === undefined ? adminTokenFile() : this.opts.adminTokenFile;
         if (token) a.push('--admin-token-file', token);
@@ -315,7 +316,60 @@ export class Cluster {
         if (this.opts.heartbeat) a.push('--heartbeat', String(this.opts.heartbeat));
         if (this.opts.extraArgs) a.push(...this.opts.extraArgs);
         if (this.opts.nodeArgs) a.push(...this.opts.nodeArgs(n.id));
+        if (n.args) a.push(...n.args);
         return a;
+    }
+
+    async _newNode(id) {
+        const n = new Node(this, id);
+        const h = this.opts.hosts;
+        const host = typeof h === 'function' ? h(id) : h && h[id];
+        if (host) n.host = host;
+        const pre = this.opts.commandPrefix;
+        const prefix = typeof pre === 'function' ? pre(id) : pre && pre[id];
+        if (prefix) n.commandPrefix = [...prefix];
+        n.httpPort = await freePort();
+        n.clusterPort = await freePort();
+        if (this.opts.telnet) n.telnetPort = await freePort();
+        n.dir = path.join(this.tmp, `node${id}`);
+        fs.mkdirSync(n.dir, { recursive: true });
+        n.dataDir = path.join(n.dir, 'data');
+        n.cookieFile = path.join(n.dir, 'cookie');
+        const s = (this.opts.secrets && this.opts.secrets[id]) || this.secret;
+        fs.writeFileSync(n.cookieFile, s + '\n', { mode: 0o600 });
+        n.logFile = path.join(this.artifactDir, `node${id}.log`);
+        this.nodes.push(n);
+        return n;
+    }
+
+    /**
+     * A node beyond the first ones (live membership): fresh ports, data dir
+     * and log, the cluster's secret, not started (start(id) does). Its
+     * command line is the usual one with `args` in place of --peers, e.g.
+     * ['--join', c.node(1).clusterAddr]; set node.args again to change it.
+     * The nodes started at first keep their command lines, except that
+     * --peers lists added nodes too (read on the first start only).
+     */
+    async addNode(id, { args = [] } = {}) {
+        if (this.nodes.some((x) => x.id === id)) throw new Error(`cluster ${this.name} already has a node ${id}`);
+        const n = await this._newNode(id);
+        n.args = [...args];
+        return n;
+    }
+
+    /** Node `id`'s next exit is expected (it was removed, or must refuse to start). */
+    expectExit(id) {
+        this.node(id).expectExit = true;
+    }
+
+    /** Wait (bounded) until node `id` has exited; resolves {code, signal}. */
+    async waitExit(id, { timeout = 10000 } = {}) {
+        const n = this.node(id);
+        if (n.exit) return n.exit;
+        const proc = n.proc;
+        const r = await raceTimeout(new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal }))), timeout);
+        if (r === null) throw new Error(`node ${id} did not exit within ${timeout} ms`);
+        return r;
     }
 
     async _setup() {
@@ -324,28 +378,9 @@ export class Cluster {
         fs.rmSync(this.artifactDir, { recursive: true, force: true });
         fs.mkdirSync(this.artifactDir, { recursive: true });
         this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `warren-${this.name}-`));
-        const secret = crypto.randomBytes(16).toString('hex');
+        this.secret = crypto.randomBytes(16).toString('hex');
         const ids = this.opts.ids || Array.from({ length: this.opts.n }, (_, i) => i + 1);
-        for (const id of ids) {
-            const n = new Node(this, id);
-            const h = this.opts.hosts;
-            const host = typeof h === 'function' ? h(id) : h && h[id];
-            if (host) n.host = host;
-            const pre = this.opts.commandPrefix;
-            const prefix = typeof pre === 'function' ? pre(id) : pre && pre[id];
-            if (prefix) n.commandPrefix = [...prefix];
-            n.httpPort = await freePort();
-            n.clusterPort = await freePort();
-            if (this.opts.telnet) n.telnetPort = await freePort();
-            n.dir = path.join(this.tmp, `node${id}`);
-            fs.mkdirSync(n.dir, { recursive: true });
-            n.dataDir = path.join(n.dir, 'data');
-            n.cookieFile = path.join(n.dir, 'cookie');
-            const s = (this.opts.secrets && this.opts.secrets[id]) || secret;
-            fs.writeFileSync(n.cookieFile, s + '\n', { mode: 0o600 });
-            n.logFile = path.join(this.artifactDir, `node${id}.log`);
-            this.nodes.push(n);
-        }
+        for (const id of ids) await this._newNode(id);
         fs.writeFileSync(
             path.join(this.artifactDir, 'cluster.json'),
             JSON.stringify(
@@ -364,8 +399,12 @@ export class Cluster {
         );
     }
 
-    /** Start node `id` (first start or restart on the same dir and ports). Waits for /healthz. */
-    async start(id, { waitHealthy = true } = {}) {
+    /**
+     * Start node `id` (first start or restart on the same dir and ports).
+     * Waits for /healthz unless waitHealthy is false; expectExit: the node
+     * is meant to stop by itself (e.g. refuse to start), not a failure.
+     */
+    async start(id, { waitHealthy = true, expectExit = false } = {}) {
         const n = this.node(id);
         if (n.alive) throw new Error(`node ${id} is already running (pid ${n.proc.pid})`);
         const fd = fs.openSync(n.logFile, 'a');
@@ -379,7 +418,7 @@ export class Cluster {
         fs.closeSync(fd);
         n.proc = proc;
         n.exit = null;
-        n.expectExit = false;
+        n.expectExit = expectExit;
         n.starts++;
         liveProcs.add(proc);
         proc.on('error', (e) => {
