@@ -11,7 +11,7 @@
 #   CLUSTER_FILTER=failover            only cluster test files whose name contains it
 #   BROWSER_FILTER=arena               the same for tests/browser/
 #   WARREN_BIN=build-san/warren        run the cluster tests on the ASan build
-#   UNIT_TIMEOUT=300 CLUSTER_TIMEOUT=900   seconds before a hung part is killed
+#   UNIT_TIMEOUT=300 CLUSTER_TIMEOUT=1800  seconds before a hung part is killed
 #
 # Parts:
 #   - every build/tests/test_* and build-san/tests/test_* binary (cmocka):
@@ -30,7 +30,7 @@ cd "$(dirname "$0")/.." || exit 2
 
 TESTS=${TESTS:-all}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
-CLUSTER_TIMEOUT=${CLUSTER_TIMEOUT:-900}
+CLUSTER_TIMEOUT=${CLUSTER_TIMEOUT:-1800}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/warren-run.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT

@@ -10,14 +10,22 @@
 // binary and the nodes agree on one state hash. Prints the longest pause a
 // client saw.
 //
-// Environment: WARREN_BIN (default build/warren), WARREN_KEEP=1 keeps the
-// cluster directory.
+// A second run starts the cluster with the previous release (built here
+// from git: PREVIOUS_RELEASE, the last commit before drain and its formats)
+// and rolls it to this one: a node of this release joins a cluster of the
+// previous one, and the roll goes on without drain (the old nodes have
+// none), the clients resuming when their node stops.
+//
+// Environment: WARREN_BIN (default build/warren), WARREN_PREV_BIN (the
+// previous release's binary, instead of building it), WARREN_KEEP=1 keeps
+// the cluster directory.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runWarren, waitFor, warrenBin, tail } from './lib/cluster.mjs';
+import { execFileSync } from 'node:child_process';
+import { runWarren, waitFor, warrenBin, tail, REPO } from './lib/cluster.mjs';
 import { LocalRuns, freeRuns } from './lib/local.mjs';
 import { FAST_PWHASH } from './lib/mud.mjs';
 import { rowWorld, ResumingArena, ResumingMud } from './lib/roll.mjs';
@@ -31,7 +39,25 @@ async function api(port, p) {
     return r.json();
 }
 
-test('cluster roll under arena and MUD load: every client resumes, nothing acknowledged lost', { timeout: 120000 }, async () => {
+/* The previous release: the last commit before drain (core commands of
+ * version 3, snapshot format 4). */
+const PREVIOUS_RELEASE = '2357a1b';
+
+/* Its binary, built from git into a temporary directory (about a minute). */
+function previousBinary() {
+    if (process.env.WARREN_PREV_BIN) return process.env.WARREN_PREV_BIN;
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-prev-'));
+    runs.dirs.push(src);
+    execFileSync('sh', ['-c', `git -C "${REPO}" archive ${PREVIOUS_RELEASE} | tar -x -C "${src}"`], { stdio: 'inherit' });
+    execFileSync('make', ['-C', src, '-j2', 'build/warren'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600000 });
+    return path.join(src, 'build', 'warren');
+}
+
+test('cluster roll under arena and MUD load: every client resumes, nothing acknowledged lost', { timeout: 120000 }, () => rollUnderLoad(warrenBin(), 'same release'));
+
+test('cluster roll from the previous release to this one, under load', { timeout: 900000 }, () => rollUnderLoad(previousBinary(), `from ${PREVIOUS_RELEASE}`));
+
+async function rollUnderLoad(upBin, what) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-roll-'));
     runs.dirs.push(dir);
     const [http, cluster, lb, telnet, lbTelnet] = await freeRuns([3, 3, 1, 3, 1]);
@@ -39,7 +65,7 @@ test('cluster roll under arena and MUD load: every client resumes, nothing ackno
     const up = await runWarren(
         ['cluster', 'up', '--dir', dir, '--http-port', String(http), '--cluster-port', String(cluster), '--lb-port', String(lb),
             '--telnet-port', String(telnet), '--lb-telnet-port', String(lbTelnet), '--wait', '30', '--', '--mud-world', world, ...FAST_PWHASH],
-        { timeout: 45000 },
+        { timeout: 45000, bin: upBin },
     );
     assert.equal(up.code, 0, `cluster up:\n${up.stdout}\n${up.stderr}`);
     const pidsBefore = runs.readPids(dir);
@@ -113,6 +139,6 @@ test('cluster roll under arena and MUD load: every client resumes, nothing ackno
     }, { timeout: 10000, what: 'the three nodes at one index and hash, none draining' });
 
     const worst = all.reduce((a, p) => (p.maxPause > a.maxPause ? p : a));
-    console.log(`# roll of 3 nodes under load: ${rollMs} ms; longest pause a client saw: ${worst.maxPause} ms (${worst.label}); ` +
+    console.log(`# roll of 3 nodes under load (${what}): ${rollMs} ms; longest pause a client saw: ${worst.maxPause} ms (${worst.label}); ` +
         `per client: ${all.map((p) => `${p.label} ${p.maxPause}`).join(', ')}`);
-});
+}

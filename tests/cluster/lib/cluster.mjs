@@ -213,11 +213,12 @@ export function adminToken() {
     return fs.readFileSync(adminTokenFile(), 'utf8').trim();
 }
 
-/** Run `warren ARGS...` to completion: {code, signal, stdout, stderr}. */
-export function runWarren(args, { timeout = 15000, env } = {}) {
+/** Run `warren ARGS...` (or another binary, `bin`) to completion:
+ * {code, signal, stdout, stderr}. */
+export function runWarren(args, { timeout = 15000, env, bin } = {}) {
     return new Promise((resolve) => {
         const e = env || { ...process.env, WARREN_ADMIN_TOKEN_FILE: adminTokenFile() };
-        execFile(warrenBin(), args, { timeout, maxBuffer: 8 << 20, env: e }, (err, stdout, stderr) => {
+        execFile(bin || warrenBin(), args, { timeout, maxBuffer: 8 << 20, env: e }, (err, stdout, stderr) => {
             let code = 0;
             let signal = null;
             if (err) {
