@@ -50,15 +50,26 @@ export function availability(run) {
     const end = run.meta.ended ?? (hist.length ? hist[hist.length - 1].t : 0);
     const faults = faultList(run);
 
-    // A fault's witnesses are the clients that sent, while it was in force,
-    // through a node it did not touch: the time to their first ack is how long the
-    // majority side was unavailable. Clients behind touched nodes say nothing
-    // about it (they wait for the heal or a reconnect), and a fault during
-    // which no client sent through an untouched node has no figure: looking
-    // further would measure where the clients happened to be, not the
-    // cluster. Witnesses are looked for until WINDOW_MS after the heal.
+    // A fault's witnesses are the clients that were connected, when it
+    // began, to a node it did not touch, and sent through that node while
+    // it was in force. The time to a witness's first ack of that command or
+    // a later one (on whichever node it then reached) is how long the
+    // majority side kept it waiting; a fault that touched a majority of the
+    // nodes keeps it waiting until the heal. Clients behind touched nodes,
+    // or arriving on an untouched one later, say nothing about it: they
+    // measure where the clients happened to be, not the cluster. A fault
+    // with no witness has no figure. Acks are looked for until WINDOW_MS
+    // after the heal.
     const WINDOW_MS = 30000;
+    const timeline = run.history.rows.filter((h) => h.c != null).sort((a, b) => a.t - b.t);
+    const where = new Map(); // client -> node it is connected to (null: none)
+    let next = 0;
     const perFault = faults.map((f) => {
+        while (next < timeline.length && timeline[next].t < f.start) {
+            const h = timeline[next++];
+            where.set(h.c, h.ev === 'close' ? null : h.node);
+        }
+        const atStart = new Map(where);
         const hit = affected(f, run.meta.nodes_n || (run.meta.nodes || []).length);
         const firstSend = new Map(); // client key -> first n sent through an untouched node
         const until = (f.end ?? end) + WINDOW_MS;
@@ -69,8 +80,9 @@ export function availability(run) {
             const p = position(h);
             if (h.ev === 'send') {
                 const during = f.end === undefined || h.t <= f.end;
-                if (during && !firstSend.has(p.key) && h.node != null && !hit.has(h.node)) firstSend.set(p.key, p.n);
-            } else if (h.ev === 'ack' && h.node != null && !hit.has(h.node)) {
+                const home = atStart.get(h.c);
+                if (during && !firstSend.has(p.key) && home != null && h.node === home && !hit.has(home)) firstSend.set(p.key, p.n);
+            } else if (h.ev === 'ack') {
                 const n0 = firstSend.get(p.key);
                 if (n0 !== undefined && p.n >= n0) {
                     recovered = h;
