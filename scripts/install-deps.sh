@@ -47,21 +47,18 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# Debian's nginx package enables a system nginx on port 80. Warren starts its
-# own (port 4000, `warren cluster up`), so the system one is not needed; stop
-# it only when this script installed it, and never touch other nginx servers.
-# The same for Prometheus: the tests start their own.
-case " $missing " in *" prometheus "*)
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
-        $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
-    elif command -v service >/dev/null 2>&1; then
-        $SUDO service prometheus stop >/dev/null 2>&1 || true
-    fi ;;
-esac
-case " $missing " in *" nginx "*)
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
-        $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
-    elif command -v service >/dev/null 2>&1; then
-        $SUDO service nginx stop >/dev/null 2>&1 || true
-    fi ;;
-esac
+# Debian's nginx and prometheus packages enable system services (nginx on
+# port 80, Prometheus on 9090). Warren starts its own (`warren cluster up`,
+# the metrics test), so stop them, only when this script installed them, and
+# never touch other servers.
+stop_service() {
+    case " $missing " in *" $1 "*)
+        if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+            $SUDO systemctl disable --now "$1" >/dev/null 2>&1 || true
+        elif command -v service >/dev/null 2>&1; then
+            $SUDO service "$1" stop >/dev/null 2>&1 || true
+        fi ;;
+    esac
+}
+stop_service nginx
+stop_service prometheus

@@ -12,32 +12,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { withCluster, waitFor, Mover, runWarren } from './lib/cluster.mjs';
+import { rowWorld } from './lib/roll.mjs';
 
-// A world of 10 zones of 10 rooms each, so that placement has something to
-// spread over five nodes (the sample world has three zones).
-function manyZonesWorld() {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-manyzones-'));
-    if (process.env.WARREN_KEEP !== '1') process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    fs.mkdirSync(path.join(dir, 'zones'));
-    fs.writeFileSync(path.join(dir, 'world.yaml'), 'name: Many Zones\nstart: z0.r0\n');
-    for (let z = 0; z < 10; z++) {
-        let y = `zone:\n  id: z${z}\n  name: Zone ${z}\n  desc: A row of rooms.\n  graveyard: r0\n\nrooms:\n`;
-        for (let r = 0; r < 10; r++) {
-            const exits = [];
-            if (r > 0) exits.push(`w: r${r - 1}`);
-            if (r < 9) exits.push(`e: r${r + 1}`);
-            y += `  - id: r${r}\n    name: Room ${z}.${r}\n    desc: A plain room.\n    x: ${r}\n    y: 0\n    exits: {${exits.join(', ')}}\n`;
-        }
-        fs.writeFileSync(path.join(dir, 'zones', `z${z}.yaml`), y);
-    }
-    return dir;
-}
-
-const WORLD = manyZonesWorld();
+// 10 zones of 10 rooms, so that placement has something to spread over
+// five nodes (the sample world has three zones).
+const WORLD = rowWorld(10);
 
 /** The leader as the live `ids` see it: one that says it leads, named by all. */
 async function leaderOf(c, ids) {
