@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withCluster, stopAllClusters, waitFor, runWarren, adminToken, adminTokenFile, REPO } from './lib/cluster.mjs';
+import { waitWorld } from './lib/mud.mjs';
 
 after(stopAllClusters);
 
@@ -37,6 +38,8 @@ test(
     { timeout: 90000 },
     withCluster({ n: 3, name: 'admin-token', electionTimeout: ET, heartbeat: 50, telnet: true }, async (c) => {
         await c.leader();
+        // The control below needs the MUD to answer past the token check.
+        await waitWorld(c, 1);
         const token = adminToken();
         const role = JSON.stringify({ name: 'Nobody', role: 'builder' });
 

@@ -146,7 +146,7 @@ test('cluster up behind nginx: HTTP and WebSocket through nginx, kill the leader
         assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600, 'admin-token is mode 0600');
         const withToken = await runWarren(['ctl', '--node', `127.0.0.1:${P}`, '--admin-token-file', tokenFile, 'role', 'Nobody']);
         assert.doesNotMatch(withToken.stderr, /401/, show(withToken));
-        assert.match(withToken.stderr + withToken.stdout, /no character|not found|404|no world/i, show(withToken));
+        assert.match(withToken.stderr + withToken.stdout, /no character|not found|404|no world|not loaded/i, show(withToken));
         const otherToken = await runWarren(['ctl', '--node', `127.0.0.1:${P}`, 'role', 'Nobody']);
         assert.match(otherToken.stderr, /wrong admin token/, show(otherToken));
 
