@@ -3,9 +3,9 @@
  * first bytes any TCP peer sends to the cluster port, before it has proved
  * it holds the secret.
  *
- * Invariants, on the input and on every prefix of it (each prefix is copied
- * into a heap block of exactly its size, so ASan catches any read past the
- * length the parser was given):
+ * Invariants, on the input and on every prefix of it (each prefix is the
+ * start of a heap copy of the input whose rest is poisoned, fuzz_limit(), so
+ * ASan catches any read past the length the parser was given):
  *   - OK: len <= size, len == 59 + addr_len + 32, channel known, address
  *     1..255 printable bytes, nc/addr/mac point at their fixed offsets, and
  *     re-encoding the fields gives back the input's first len bytes;
@@ -36,14 +36,15 @@ static uint64_t le(const uint8_t *p, size_t n)
     return v;
 }
 
-/* Parse a heap copy of exactly @len bytes and check the answer alone. */
-static int parse_checked(const uint8_t *data, size_t len, struct wr__hello *h)
+/* Parse the first @len bytes of @copy (a heap copy of the input, @cap
+ * bytes), the rest poisoned as if they were past the end of the block, and
+ * check the answer alone. */
+static int parse_checked(const uint8_t *copy, size_t len, size_t cap, struct wr__hello *h)
 {
-    uint8_t *copy = malloc(len ? len : 1);
-    FUZZ_CHECK(copy != NULL);
-    if (len > 0)
-        memcpy(copy, data, len);
+    const uint8_t *data = copy;
+    fuzz_limit(copy, len, cap);
     int r = wr__transport_parse_hello(copy, len, h);
+    fuzz_unlimit(copy, cap);
     switch (r) {
     case WR__HELLO_OK: {
         FUZZ_CHECK(h->len <= len);
@@ -110,7 +111,6 @@ static int parse_checked(const uint8_t *data, size_t len, struct wr__hello *h)
     default:
         FUZZ_CHECK(!"unknown wr__hello_result");
     }
-    free(copy);
     return r;
 }
 
@@ -132,8 +132,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* One heap copy; each prefix is a poisoned-tail view of it. */
+    size_t cap = size ? size : 1;
+    uint8_t *copy = malloc(cap);
+    FUZZ_CHECK(copy != NULL);
+    if (size > 0)
+        memcpy(copy, data, size);
     struct wr__hello full;
-    int r = parse_checked(data, size, &full);
+    int r = parse_checked(copy, size, cap, &full);
 
     /* Every prefix, as bytes trickle in one at a time. */
     int prev = WR__HELLO_SHORT;
@@ -142,7 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool have_ok = false;
     for (size_t k = 0; k <= size; k++) {
         struct wr__hello h;
-        int rk = k == size ? r : parse_checked(data, k, &h);
+        int rk = k == size ? r : parse_checked(copy, k, cap, &h);
         if (k == size)
             h = full;
         if (prev != WR__HELLO_SHORT) {
@@ -168,5 +174,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * non-SHORT answer was OK and everything after it stayed OK). */
     if (r == WR__HELLO_OK)
         FUZZ_CHECK(have_ok && first_ok.len == full.len);
+    free(copy);
     return 0;
 }
