@@ -73,7 +73,7 @@ struct conn {
     uint8_t state;
     uint8_t head_len; /* bytes of the status line seen (<= STATUS_LEN) */
     uint8_t crlf;     /* bytes of "\r\n\r\n" matched at the end of the head */
-    uint8_t welcomed; /* --join: a welcome was seen */
+    uint8_t welcomed; /* --join: 1 a welcome was seen, 2 an error instead */
 };
 
 struct opts {
@@ -103,6 +103,7 @@ struct ic {
     uint32_t started, connecting, upgrading, open, failed;
     uint32_t closed_by_node; /* open sockets the node closed (EOF or error) */
     uint64_t welcomes;
+    uint64_t join_errors; /* --join: an error came instead of the welcome */
     uint64_t bytes_in;
     struct code_count codes[BENCH_MAX_CODES];
     uint32_t n_codes;
@@ -332,12 +333,15 @@ static void on_upgraded(struct ic *ic, uint32_t i)
  * across two reads is missed: the count is a check, not the measurement). */
 static void scan_open(struct ic *ic, uint32_t i, const char *data, size_t len)
 {
-    static const char W[] = "\"t\":\"welcome\"";
+    static const char W[] = "\"t\":\"welcome\"", E[] = "\"t\":\"error\"";
     if (!ic->o.join || ic->c[i].welcomed)
         return;
     if (memmem(data, len, W, sizeof W - 1) != NULL) {
         ic->c[i].welcomed = 1;
         ic->welcomes++;
+    } else if (memmem(data, len, E, sizeof E - 1) != NULL) {
+        ic->c[i].welcomed = 2; /* refused (the arena is full...) */
+        ic->join_errors++;
     }
 }
 
@@ -438,6 +442,16 @@ static double hold(struct ic *ic, double s, bool until_release)
     while (now_ns() < end && !g_stop && !(until_release && released(ic)))
         poll_once(ic, 100);
     return (double)(now_ns() - t0) / 1e9;
+}
+
+/* --join: every open socket's join applies through the log; wait (at most
+ * 60 s) until each has seen its welcome, so that the reading counts joined
+ * players, not joins still in flight. */
+static void wait_welcomes(struct ic *ic)
+{
+    uint64_t end = now_ns() + 60 * NS_PER_S;
+    while (ic->o.join && ic->welcomes + ic->join_errors < ic->open && !g_stop && now_ns() < end)
+        poll_once(ic, 100);
 }
 
 static void close_all(struct ic *ic)
@@ -633,6 +647,7 @@ int main(int argc, char **argv)
     long rss0 = rss_kb(ic.o.pid);
     kmem_read(&k0);
     double open_s = open_all(&ic);
+    wait_welcomes(&ic);
     hold(&ic, ic.o.settle_s, false); /* the node's last allocations and frames */
     long rss1 = rss_kb(ic.o.pid);
     kmem_read(&k1);
@@ -646,7 +661,8 @@ int main(int argc, char **argv)
     codes_print(ic.codes, ic.n_codes);
     printf(")%s\n", ic.o.join ? ", joined" : "");
     if (ic.o.join)
-        printf(BENCH_NAME ": welcomes seen %" PRIu64 "\n", ic.welcomes);
+        printf(BENCH_NAME ": welcomes seen %" PRIu64 ", errors instead %" PRIu64 "\n", ic.welcomes,
+               ic.join_errors);
     printf(BENCH_NAME ": node RSS %ld -> %ld KiB: %.0f bytes per connection (user space)\n", rss0,
            rss1, bpc);
     printf(BENCH_NAME ": kernel socket slabs (both ends) %+.0f bytes per connection; "
@@ -668,7 +684,7 @@ int main(int argc, char **argv)
     if (ic.o.json != NULL) {
         json_t *j = json_pack(
             "{s:I, s:I, s:b, s:f, s:I, s:o, s:{s:I, s:I, s:I}, s:f, s:f, s:o, s:o, s:f, s:I, "
-            "s:I, s:I, s:I}",
+            "s:I, s:I, s:I, s:I}",
             "conns", (json_int_t)ic.o.conns, "open", (json_int_t)open_at_measure, "join", ic.o.join,
             "open_s", open_s, "failed", (json_int_t)ic.failed, "errors",
             codes_json(ic.codes, ic.n_codes), "rss_kb", "before", (json_int_t)rss0, "open",
@@ -676,7 +692,8 @@ int main(int argc, char **argv)
             "kernel_slab_bytes_per_conn_both_ends", kpc, "kernel_before", kmem_json(&k0),
             "kernel_open", kmem_json(&k1), "held_s", held_s, "open_at_end", (json_int_t)open_at_end,
             "closed_by_node", (json_int_t)(ic.closed_by_node - closed_before), "welcomes",
-            (json_int_t)ic.welcomes, "bytes_in", (json_int_t)ic.bytes_in);
+            (json_int_t)ic.welcomes, "join_errors", (json_int_t)ic.join_errors, "bytes_in",
+            (json_int_t)ic.bytes_in);
         bench_json_write(j, ic.o.json);
     }
     close(ic.ep);
