@@ -74,7 +74,8 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 now_ns() { date +%s%N; }
 
-# sh has no local variables: every function's variables carry its prefix.
+# sh has no local variables: every function's variables carry its prefix
+# (a prefix of its own: sample() uses sa_).
 
 # A TCP port nobody uses and that this script has not handed out. Called in
 # $(...), so USED_PORTS is kept in a file, not a variable.
@@ -427,9 +428,10 @@ record_add() {
     sed -i '$ s|"result":{|"result":{"'"$1"'":'"$2"',|' "$RECORDS"
 }
 
-# A JSON number field of a one-line JSON object: json_num FILE KEY.
+# A JSON number field of a one-line JSON object (written without a final
+# newline), on a line of its own: json_num FILE KEY.
 json_num() {
-    sed -n 's/.*"'"$2"'":\(-\{0,1\}[0-9.e+-]*\).*/\1/p' "$1" | head -n 1
+    printf '%s\n' "$(sed -n 's/.*"'"$2"'":\(-\{0,1\}[0-9.e+-]*\).*/\1/p' "$1" | head -n 1)"
 }
 
 # idle100k: IDLE_CONNS (100000) idle WebSockets to the leader of a 3-node
@@ -524,38 +526,38 @@ counts_sampler() {
 # from the leader's /metrics (commands applied, commit index) at the start
 # and end of the measured window; CPU per node from /proc.
 sat_case() {
-    sa_clients=${SAT_CLIENTS:-60} sa_rate=${SAT_RATE:-2000} sa_window=${SAT_WINDOW:-32}
-    sa_desc="$sa_clients clients over 3 nodes, $sa_rate moves/s offered each, window $sa_window (ws-rate raised)"
-    log "(sat3) $sa_desc"
+    sat_clients=${SAT_CLIENTS:-60} sat_rate=${SAT_RATE:-2000} sat_window=${SAT_WINDOW:-32}
+    sat_desc="$sat_clients clients over 3 nodes, $sat_rate moves/s offered each, window $sat_window (ws-rate raised)"
+    log "(sat3) $sat_desc"
     : > "$TMP/sat-cps" ; : > "$TMP/sat-eps"
     CL_EXTRA="--ws-rate 100000 --ws-burst 100000"
     start_cluster sat3 3
     CL_EXTRA=""
-    sa_lid=$(leader_id || echo 1)
-    eval "sa_http=\$CL_HTTP_$sa_lid"
-    sa_r=1
-    while [ $sa_r -le "$RUNS" ]; do
-        sa_dir=$TMP/sat3-$sa_r
-        mkdir -p "$sa_dir"
-        counts_sampler "$sa_dir" "$sa_http" &
-        sa_spid=$!
-        run_loadgen sat3 $sa_r "$sa_desc" -- --nodes "$(nodes_list)" --clients "$sa_clients" \
-            --rate "$sa_rate" --window "$sa_window" $COMMON
-        wait "$sa_spid" || true
-        sa_c=$(awk 'NR == FNR { t = $1; c = $2; e = $3; next }
+    sat_lid=$(leader_id || echo 1)
+    eval "sat_http=\$CL_HTTP_$sat_lid"
+    sat_r=1
+    while [ $sat_r -le "$RUNS" ]; do
+        sat_dir=$TMP/sat3-$sat_r
+        mkdir -p "$sat_dir"
+        counts_sampler "$sat_dir" "$sat_http" &
+        sat_spid=$!
+        run_loadgen sat3 $sat_r "$sat_desc" -- --nodes "$(nodes_list)" --clients "$sat_clients" \
+            --rate "$sat_rate" --window "$sat_window" $COMMON
+        wait "$sat_spid" || true
+        sat_c=$(awk 'NR == FNR { t = $1; c = $2; e = $3; next }
             $2 != "" && c != "" && $1 > t {
                 s = ($1 - t) / 1e9
                 printf "{\"leader\":%d,\"seconds\":%.3f,\"commands_per_s\":%.0f,\"entries_per_s\":%.0f,\"commands_per_entry\":%.1f}",
-                    '"$sa_lid"', s, ($2 - c) / s, ($3 - e) / s, ($3 > e) ? ($2 - c) / ($3 - e) : 0 }' \
-            "$sa_dir/counts0" "$sa_dir/counts1" 2>/dev/null || true)
-        if [ -n "$sa_c" ]; then
-            record_add committed "$sa_c"
-            echo "$sa_c" > "$sa_dir/committed.json"
-            json_num "$sa_dir/committed.json" commands_per_s >> "$TMP/sat-cps"
-            json_num "$sa_dir/committed.json" entries_per_s >> "$TMP/sat-eps"
-            log "  committed (leader node $sa_lid): $sa_c"
+                    '"$sat_lid"', s, ($2 - c) / s, ($3 - e) / s, ($3 > e) ? ($2 - c) / ($3 - e) : 0 }' \
+            "$sat_dir/counts0" "$sat_dir/counts1" 2>/dev/null || true)
+        if [ -n "$sat_c" ]; then
+            record_add committed "$sat_c"
+            echo "$sat_c" > "$sat_dir/committed.json"
+            json_num "$sat_dir/committed.json" commands_per_s >> "$TMP/sat-cps"
+            json_num "$sat_dir/committed.json" entries_per_s >> "$TMP/sat-eps"
+            log "  committed (leader node $sat_lid): $sat_c"
         fi
-        sa_r=$((sa_r + 1))
+        sat_r=$((sat_r + 1))
     done
     stop_cluster
     log "(sat3) committed commands/s (median) $(median_of "$TMP/sat-cps"), entries/s" \
