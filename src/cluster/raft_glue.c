@@ -421,7 +421,7 @@ int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_con
     r->io_inited = true;
     uv_send = r->io.send;
     r->io.send = guarded_send;
-    r->sendcap = wr_sendcap_install(&r->io, WR_SENDCAP_BYTES);
+    r->sendcap = wr_sendcap_install(&r->io, loop, WR_SENDCAP_BYTES);
     raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
     raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
 

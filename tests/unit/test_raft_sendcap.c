@@ -1,15 +1,16 @@
 /* Unit tests for cluster/raft_sendcap: the per-peer cap on what libraft
  * may have queued, wrapped around a raft_io whose send records requests and
  * completes none until the test says so (a peer that never answers, as in
- * the nemesis run with seed 502). Every refusal has its positive control:
- * the same message to a peer with room, or after the callbacks ran, goes
- * through. The cluster test tests/cluster/sendcap.test.mjs runs the real
- * thing against libraft and raft_uv.
+ * the nemesis run with seed 502), on a real libuv loop (dropped sends are
+ * failed from an idle handle). Every drop has its positive control: the
+ * same message to a peer with room, or after the callbacks ran, goes
+ * through. tests/cluster/sendcap.test.mjs runs the real thing against
+ * libraft and raft_uv.
  *
- * Run once with the cap disabled (capped_send's refusal test prefixed with
- * `0 &&`): the six tests that expect a refusal failed with "0 != 0x10"
- * (RAFT_NOCONNECTION expected, the send went through); the other six,
- * the positive controls among them, passed. */
+ * SABOTAGE: run once with the cap disabled (capped_send's drop test
+ * prefixed with `0 &&`): every test that expects a drop failed, e.g.
+ * past_cap_dropped with "0x3 != 0x2" (the third message reached the inner
+ * send); the positive controls passed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,20 +23,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "cluster/raft_sendcap.h"
 #include "common/metrics.h"
 
 #define CAP 10000
 #define MAX_SENT 64
 
-/* The fake raft_io: send keeps each request; complete() runs a callback. */
+/* The fake raft_io: send keeps each request; complete() runs a callback;
+ * close keeps its callback for the test to run. */
 struct fake {
     struct raft_io io;
+    uv_loop_t loop;
     struct raft_io_send *reqs[MAX_SENT];
     raft_io_send_cb cbs[MAX_SENT];
     int n;
     int fail_next; /* the next send fails at once with this code */
+    raft_io_close_cb inner_close_cb;
+    int closed; /* times the cap's close callback ran */
 };
+
+static void fake_close(struct raft_io *io, raft_io_close_cb cb)
+{
+    struct fake *f = (struct fake *)io;
+    f->inner_close_cb = cb;
+}
 
 static int fake_send(struct raft_io *io, struct raft_io_send *req,
                      const struct raft_message *message, raft_io_send_cb cb)
@@ -103,14 +116,48 @@ static int setup(void **state)
 {
     struct fake *f = calloc(1, sizeof *f);
     f->io.send = fake_send;
+    f->io.close = fake_close;
+    uv_loop_init(&f->loop);
     *state = f;
     return 0;
 }
 
+/* Fails the test if a handle was left open. */
 static int teardown(void **state)
 {
-    free(*state);
+    struct fake *f = *state;
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    free(f);
     return 0;
+}
+
+static void on_closed(struct raft_io *io)
+{
+    ((struct fake *)io)->closed++;
+}
+
+/* Close as libraft does (io->close), then destroy: the cap's callback
+ * comes once the inner io and the cap's own handle are both closed. */
+static void close_and_destroy(struct fake *f, struct wr_sendcap *sc)
+{
+    f->io.close(&f->io, on_closed);
+    assert_int_equal(f->closed, 0);
+    f->inner_close_cb(&f->io);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(f->closed, 1);
+    wr_sendcap_destroy(sc);
+}
+
+static struct wr_sendcap *install(struct fake *f)
+{
+    return wr_sendcap_install(&f->io, &f->loop, CAP);
+}
+
+/* Run the loop once: dropped sends get their callback. */
+static void turn(struct fake *f)
+{
+    uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
 static void test_cost_counts_payload_and_entries(void **state)
@@ -130,13 +177,25 @@ static void test_cost_counts_payload_and_entries(void **state)
     assert_int_equal(wr_sendcap_cost(&snap), base + 5000);
 }
 
+/* A dropped send: accepted, never reached the inner send, no callback yet;
+ * the next loop iteration fails it with RAFT_NOCONNECTION. */
+static void assert_dropped(struct fake *f, struct outer *o, int sent_before)
+{
+    assert_int_equal(f->n, sent_before);
+    assert_int_equal(o->calls, 0);
+    turn(f);
+    assert_int_equal(o->calls, 1);
+    assert_int_equal(o->status, RAFT_NOCONNECTION);
+    assert_ptr_equal(o->req.data, o);
+}
+
 /* The positive control: sends that fit all go through, in order. */
 static void test_below_cap_passes(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message m = append(2, 2, 1000); /* about 2.4 KB */
-    struct outer o[3];
+    struct outer o[3] = {0};
     for (int i = 0; i < 3; i++)
         assert_int_equal(send_msg(f, &m, &o[i]), 0);
     assert_int_equal(f->n, 3);
@@ -144,35 +203,37 @@ static void test_below_cap_passes(void **state)
     assert_int_equal(p.messages, 3);
     assert_int_equal(p.bytes, 3 * wr_sendcap_cost(&m));
     assert_true(p.bytes <= CAP);
-    assert_int_equal(wr_sendcap_refused(sc), 0);
+    turn(f);
+    assert_int_equal(o[0].calls + o[1].calls + o[2].calls, 0);
+    assert_int_equal(wr_sendcap_dropped(sc), 0);
     for (int i = 0; i < 3; i++)
         complete(f, i, 0);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
-static void test_past_cap_refused(void **state)
+static void test_past_cap_dropped(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message m = append(2, 4, 1000); /* about 4.5 KB */
     struct outer o[4] = {0};
     assert_int_equal(send_msg(f, &m, &o[0]), 0);
     assert_int_equal(send_msg(f, &m, &o[1]), 0);
-    /* A third would make about 13.5 KB outstanding: refused, never sent. */
-    assert_int_equal(send_msg(f, &m, &o[2]), RAFT_NOCONNECTION);
-    assert_int_equal(f->n, 2);
-    assert_int_equal(o[2].calls, 0);
-    assert_int_equal(wr_sendcap_peer(sc, 2).refused, 1);
+    /* A third would make about 13.5 KB outstanding: dropped. */
+    assert_int_equal(send_msg(f, &m, &o[2]), 0);
+    assert_dropped(f, &o[2], 2);
+    assert_int_equal(wr_sendcap_peer(sc, 2).dropped, 1);
     assert_int_equal(wr_sendcap_peer(sc, 2).messages, 2);
     /* The cap is per peer: peer 3 has room for the very same message. */
     struct raft_message to3 = m;
     to3.server_id = 3;
     assert_int_equal(send_msg(f, &to3, &o[3]), 0);
+    assert_int_equal(f->n, 3);
     assert_int_equal(wr_sendcap_peer(sc, 3).messages, 1);
-    assert_int_equal(wr_sendcap_refused(sc), 1);
+    assert_int_equal(wr_sendcap_dropped(sc), 1);
     for (int i = 0; i < f->n; i++)
         complete(f, i, 0);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
 /* A message larger than the cap goes when nothing is outstanding (so a big
@@ -180,29 +241,33 @@ static void test_past_cap_refused(void **state)
 static void test_big_message_needs_an_empty_queue(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message big = append(2, 8, 4096); /* about 33 KB */
     struct outer o[3] = {0};
     assert_int_equal(send_msg(f, &big, &o[0]), 0);
-    assert_int_equal(send_msg(f, &big, &o[1]), RAFT_NOCONNECTION);
+    assert_int_equal(f->n, 1);
+    assert_int_equal(send_msg(f, &big, &o[1]), 0);
+    assert_dropped(f, &o[1], 1);
     complete(f, 0, 0);
     assert_int_equal(wr_sendcap_peer(sc, 2).bytes, 0);
     assert_int_equal(send_msg(f, &big, &o[2]), 0);
+    assert_int_equal(f->n, 2);
     complete(f, 1, 0);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
 /* Completion, failed or not, frees the accounting and hands libraft its
- * own request back with the status; then the refused send goes through. */
+ * own request back with the status; then the same message goes through. */
 static void test_callbacks_free_the_accounting(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message m = append(2, 4, 1000);
     struct outer o[4] = {0};
     assert_int_equal(send_msg(f, &m, &o[0]), 0);
     assert_int_equal(send_msg(f, &m, &o[1]), 0);
-    assert_int_equal(send_msg(f, &m, &o[2]), RAFT_NOCONNECTION);
+    assert_int_equal(send_msg(f, &m, &o[2]), 0);
+    assert_dropped(f, &o[2], 2);
     complete(f, 0, 0);
     complete(f, 1, RAFT_IOERR);
     assert_int_equal(o[0].calls, 1);
@@ -216,21 +281,23 @@ static void test_callbacks_free_the_accounting(void **state)
     assert_int_equal(p.messages, 0);
     assert_int_equal(wr_sendcap_outstanding(sc), 0);
     assert_int_equal(send_msg(f, &m, &o[3]), 0);
+    assert_int_equal(f->n, 3);
     complete(f, 2, 0);
     assert_int_equal(o[3].calls, 1);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
-/* Heartbeats, results, votes and TimeoutNow are never refused, however
+/* Heartbeats, results, votes and TimeoutNow are never dropped, however
  * much is outstanding; they are counted all the same. */
 static void test_heartbeats_and_replies_always_pass(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message big = append(2, 8, 4096);
     struct outer o[8] = {0};
     assert_int_equal(send_msg(f, &big, &o[0]), 0);
-    assert_int_equal(send_msg(f, &big, &o[1]), RAFT_NOCONNECTION);
+    assert_int_equal(send_msg(f, &big, &o[1]), 0);
+    assert_dropped(f, &o[1], 1);
     struct raft_message hb = append(2, 0, 0);
     struct raft_message res = {.type = RAFT_IO_APPEND_ENTRIES_RESULT, .server_id = 2};
     struct raft_message vote = {.type = RAFT_IO_REQUEST_VOTE, .server_id = 2};
@@ -242,12 +309,13 @@ static void test_heartbeats_and_replies_always_pass(void **state)
     assert_int_equal(send_msg(f, &vote, &o[5]), 0);
     assert_int_equal(send_msg(f, &vres, &o[6]), 0);
     assert_int_equal(send_msg(f, &now, &o[7]), 0);
+    assert_int_equal(f->n, 7);
     assert_int_equal(wr_sendcap_peer(sc, 2).messages, 7);
-    assert_int_equal(wr_sendcap_peer(sc, 2).refused, 1);
+    assert_int_equal(wr_sendcap_peer(sc, 2).dropped, 1);
     for (int i = 0; i < f->n; i++)
         complete(f, i, 0);
     assert_int_equal(wr_sendcap_peer(sc, 2).bytes, 0);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
 /* libraft's TimeoutNow send passes no callback: the cap still frees its
@@ -255,56 +323,84 @@ static void test_heartbeats_and_replies_always_pass(void **state)
 static void test_null_callback(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message now = {.type = RAFT_IO_TIMEOUT_NOW, .server_id = 2};
     struct raft_io_send req = {0};
     assert_int_equal(f->io.send(&f->io, &req, &now, NULL), 0);
     assert_int_equal(wr_sendcap_peer(sc, 2).messages, 1);
     complete(f, 0, 0);
     assert_int_equal(wr_sendcap_peer(sc, 2).messages, 0);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
-static void test_snapshot_refused_past_cap(void **state)
+static void test_snapshot_dropped_past_cap(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message snap = {.type = RAFT_IO_INSTALL_SNAPSHOT, .server_id = 2};
     snap.install_snapshot.data = (struct raft_buffer){.base = payload, .len = 4096};
-    struct outer o[3] = {0};
+    struct outer o[4] = {0};
     assert_int_equal(send_msg(f, &snap, &o[0]), 0);
     assert_int_equal(send_msg(f, &snap, &o[1]), 0);
-    assert_int_equal(send_msg(f, &snap, &o[2]), RAFT_NOCONNECTION);
-    complete(f, 0, 0);
     assert_int_equal(send_msg(f, &snap, &o[2]), 0);
+    assert_dropped(f, &o[2], 2);
+    complete(f, 0, 0);
+    assert_int_equal(send_msg(f, &snap, &o[3]), 0);
+    assert_int_equal(f->n, 3);
     complete(f, 1, 0);
     complete(f, 2, 0);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
 /* A send the inner io refuses leaves nothing counted and calls nothing. */
 static void test_inner_failure_counts_nothing(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     struct raft_message m = append(2, 1, 100);
     struct outer o = {0};
     f->fail_next = RAFT_NOMEM;
     assert_int_equal(send_msg(f, &m, &o), RAFT_NOMEM);
+    turn(f);
     assert_int_equal(o.calls, 0);
     assert_int_equal(wr_sendcap_peer(sc, 2).messages, 0);
     assert_int_equal(wr_sendcap_peer(sc, 2).bytes, 0);
-    assert_int_equal(wr_sendcap_refused(sc), 0);
+    assert_int_equal(wr_sendcap_dropped(sc), 0);
+    close_and_destroy(f, sc);
+}
+
+/* Close runs the callbacks of drops still waiting (RAFT_CANCELED, while
+ * libraft's log is still there), before the inner close is even asked. */
+static void test_close_runs_waiting_drops(void **state)
+{
+    struct fake *f = *state;
+    struct wr_sendcap *sc = install(f);
+    struct raft_message big = append(2, 8, 4096);
+    struct outer o[2] = {0};
+    assert_int_equal(send_msg(f, &big, &o[0]), 0);
+    assert_int_equal(send_msg(f, &big, &o[1]), 0);
+    assert_int_equal(o[1].calls, 0);
+    f->io.close(&f->io, on_closed);
+    assert_int_equal(o[1].calls, 1);
+    assert_int_equal(o[1].status, RAFT_CANCELED);
+    complete(f, 0, RAFT_CANCELED); /* as raft_uv cancels what it holds */
+    assert_int_equal(o[0].calls, 1);
+    f->inner_close_cb(&f->io);
+    assert_int_equal(f->closed, 0); /* the cap's idle handle is not closed yet */
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(f->closed, 1);
     wr_sendcap_destroy(sc);
 }
 
-static void test_destroy_restores_send(void **state)
+static void test_destroy_restores_methods(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     assert_ptr_not_equal(f->io.send, fake_send);
-    wr_sendcap_destroy(sc);
+    assert_ptr_not_equal(f->io.close, fake_close);
+    wr_sendcap_destroy(sc); /* never started: no close needed */
     assert_ptr_equal(f->io.send, fake_send);
+    assert_ptr_equal(f->io.close, fake_close);
     wr_sendcap_destroy(NULL);
 }
 
@@ -312,25 +408,29 @@ static void test_destroy_restores_send(void **state)
 static void test_two_ios(void **state)
 {
     struct fake *f = *state;
-    struct fake g = {.io = {.send = fake_send}};
-    struct wr_sendcap *a = wr_sendcap_install(&f->io, CAP);
-    struct wr_sendcap *b = wr_sendcap_install(&g.io, CAP);
+    struct fake g = {.io = {.send = fake_send, .close = fake_close}};
+    struct wr_sendcap *a = install(f);
+    struct wr_sendcap *b = wr_sendcap_install(&g.io, &f->loop, CAP);
     struct raft_message m = append(2, 1, 100);
     struct outer o[2] = {0};
     assert_int_equal(send_msg(f, &m, &o[0]), 0);
     assert_int_equal(send_msg(&g, &m, &o[1]), 0);
     assert_int_equal(wr_sendcap_peer(a, 2).messages, 1);
     assert_int_equal(wr_sendcap_peer(b, 2).messages, 1);
+    assert_int_equal(f->n, 1);
+    assert_int_equal(g.n, 1);
     complete(f, 0, 0);
     complete(&g, 0, 0);
-    wr_sendcap_destroy(a);
+    assert_int_equal(wr_sendcap_peer(a, 2).messages, 0);
+    assert_int_equal(wr_sendcap_peer(b, 2).messages, 0);
     wr_sendcap_destroy(b);
+    close_and_destroy(f, a);
 }
 
 static void test_metrics(void **state)
 {
     struct fake *f = *state;
-    struct wr_sendcap *sc = wr_sendcap_install(&f->io, CAP);
+    struct wr_sendcap *sc = install(f);
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
@@ -342,18 +442,20 @@ static void test_metrics(void **state)
     struct raft_message big = append(3, 8, 4096);
     struct outer o[2] = {0};
     assert_int_equal(send_msg(f, &big, &o[0]), 0);
-    assert_int_equal(send_msg(f, &big, &o[1]), RAFT_NOCONNECTION);
+    assert_int_equal(send_msg(f, &big, &o[1]), 0);
+    assert_dropped(f, &o[1], 1);
     wr_sendcap_metrics(sc, &p);
     fclose(out);
     char want[160];
     snprintf(want, sizeof want, "warren_raft_send_queued_bytes{node=\"1\",peer=\"3\"} %zu\n",
              wr_sendcap_cost(&big));
     assert_non_null(strstr(text, want));
-    assert_non_null(strstr(text, "warren_raft_sends_refused_total{node=\"1\",peer=\"3\"} 1\n"));
-    assert_non_null(strstr(text, "# TYPE warren_raft_sends_refused_total counter\n"));
+    assert_non_null(strstr(text, "warren_raft_sends_dropped_total{node=\"1\",peer=\"3\"} 1\n"));
+    assert_non_null(strstr(text, "# TYPE warren_raft_sends_dropped_total counter\n"));
+    assert_non_null(strstr(text, "# TYPE warren_raft_send_queued_bytes gauge\n"));
     free(text);
     complete(f, 0, 0);
-    wr_sendcap_destroy(sc);
+    close_and_destroy(f, sc);
 }
 
 int main(void)
@@ -361,14 +463,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cost_counts_payload_and_entries),
         cmocka_unit_test_setup_teardown(test_below_cap_passes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_past_cap_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_past_cap_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_message_needs_an_empty_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callbacks_free_the_accounting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeats_and_replies_always_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_callback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_refused_past_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_dropped_past_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inner_failure_counts_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_restores_send, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_runs_waiting_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_restores_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_ios, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
     };
