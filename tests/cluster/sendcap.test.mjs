@@ -19,7 +19,7 @@
 // Then F is resumed and catches up: all three converge.
 //
 // Measured (2-core VM, load 13-17): with the cap the leader grew by 484-744
-// KiB, 2.2 MB queued towards F at most, ~20 drops/s (one per heartbeat);
+// KiB, 2.2 MB queued towards F at most, one drop per heartbeat (~35/s);
 // with the cap disabled (the drop test prefixed with `0 &&`) it grew by
 // 122540 KiB (253 MB queued) and the test failed on the RSS bound.
 
