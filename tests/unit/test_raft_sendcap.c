@@ -98,9 +98,8 @@ static struct raft_message append(uint64_t peer, unsigned n, size_t len)
     for (unsigned i = 0; i < n; i++)
         entries[i] = (struct raft_entry){
             .term = 1, .type = RAFT_COMMAND, .buf = {.base = payload, .len = len}};
-    struct raft_message m = {.type = RAFT_IO_APPEND_ENTRIES,
-                             .server_id = peer,
-                             .server_address = "127.0.0.1:1"};
+    struct raft_message m = {
+        .type = RAFT_IO_APPEND_ENTRIES, .server_id = peer, .server_address = "127.0.0.1:1"};
     m.append_entries = (struct raft_append_entries){
         .term = 1, .prev_log_index = 1, .prev_log_term = 1, .entries = entries, .n_entries = n};
     return m;
