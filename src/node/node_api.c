@@ -207,10 +207,12 @@ static void metrics(struct wr_node *n, struct wr_http_conn *conn)
     wr_prom_counter(&p, "warren_state_hash_skipped_total",
                     "checkpoint hashes skipped while two were still being hashed",
                     n->state_hash.skipped);
-    wr_prom_counter(&p, "warren_state_hash_loop_microseconds_total",
-                    "loop time spent writing the world's bytes for state hashes (the "
-                    "hashing itself runs on a worker thread)",
-                    n->state_hash.busy_ns / 1000);
+    wr_prom_histogram(&p, "warren_state_hash_write_seconds",
+                      "loop time to write the world's bytes for one state hash",
+                      &n->state_hash.write_time);
+    wr_prom_histogram(&p, "warren_state_hash_seconds",
+                      "worker thread time to hash them (BLAKE2b), off the loop",
+                      &n->state_hash.hash_time);
     wr_prom_histogram(&p, "warren_event_fanout_seconds",
                       "time to send one loop iteration's events to this node's clients",
                       &n->fanout_time);

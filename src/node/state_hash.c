@@ -16,12 +16,15 @@ struct job {
     uint8_t *bytes;
     size_t len;
     char hex[17];
+    uint64_t hash_ns;
 };
 
 static void work_cb(uv_work_t *req)
 {
     struct job *j = req->data;
+    uint64_t t0 = uv_hrtime();
     wr_world_hash_bytes(j->bytes, j->len, j->hex);
+    j->hash_ns = uv_hrtime() - t0;
 }
 
 static void after_work_cb(uv_work_t *req, int status)
@@ -29,6 +32,7 @@ static void after_work_cb(uv_work_t *req, int status)
     struct job *j = req->data;
     struct wr_state_hash *h = j->h;
     h->inflight--;
+    wr_hist_observe_ns(&h->hash_time, j->hash_ns);
     /* Jobs may finish out of order (several workers): keep the newest. */
     if (status == 0 && j->gen > h->hex_gen) {
         memcpy(h->hex, j->hex, sizeof h->hex);
@@ -55,7 +59,7 @@ static void start(struct wr_state_hash *h, uint64_t index)
     h->taken_gen = h->gen;
     h->started_ms = uv_now(h->loop);
     h->hashes++;
-    h->busy_ns += uv_hrtime() - t0;
+    wr_hist_observe_ns(&h->write_time, uv_hrtime() - t0);
     h->inflight++;
     if (uv_queue_work(h->loop, &j->req, work_cb, after_work_cb) != 0) {
         /* Cannot happen with a valid loop and callback; hash here then. */
@@ -101,6 +105,8 @@ void wr_state_hash_init(struct wr_state_hash *h, uv_loop_t *loop, struct wr_worl
     h->data = data;
     uv_timer_init(loop, &h->quiet);
     h->quiet.data = h;
+    wr_hist_init_latency(&h->write_time);
+    wr_hist_init_latency(&h->hash_time);
     wr_world_hash(world, h->hex); /* gen 0, index 0: the world before the log */
 }
 

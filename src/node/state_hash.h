@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/metrics.h"
 #include "world/world.h"
 
 #define WR_STATE_HASH_PERIOD_MS 1000 /* of log time, between checkpoints */
@@ -55,7 +56,8 @@ struct wr_state_hash {
 
     uint64_t hashes;   /* taken, for /metrics */
     uint64_t skipped;  /* checkpoints skipped: too many in flight */
-    uint64_t busy_ns;  /* time on the loop writing snapshot bytes */
+    struct wr_hist write_time; /* on the loop: writing the snapshot bytes */
+    struct wr_hist hash_time;  /* on a worker: BLAKE2b over them */
 };
 
 /* Start with the hash of @world as it is now (index 0: before the log).

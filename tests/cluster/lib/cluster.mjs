@@ -630,6 +630,7 @@ export class Cluster {
      */
     async waitConverged({ timeout = 15000, among } = {}) {
         const seen = new Map(); // id -> Map(hash index -> hash)
+        const started = Date.now();
         const check = (id, idx, hash) => {
             for (const [other, m] of seen) {
                 if (other === id || !m.has(idx)) continue;
@@ -655,6 +656,10 @@ export class Cluster {
                     return { applied_index: first.applied_index, state_hash: first.state_hash };
                 }
                 // A common index seen on every node (log moved between reads).
+                // Only after a second: nodes hash the same checkpoint indexes
+                // while entries still flow, and a settled answer (above) is
+                // what callers that read state next want when there is one.
+                if (Date.now() - started < 1000) return false;
                 const maps = ids.map((id) => seen.get(id));
                 for (const [idx, hash] of maps[0]) {
                     if (maps.every((m) => m.get(idx) === hash)) return { applied_index: idx, state_hash: hash };
