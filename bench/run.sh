@@ -6,14 +6,16 @@
 #   BENCH_RUNS=3          runs per benchmark; the table shows medians
 #   BENCH_CLIENTS=1000    clients for (a); (b) uses twice as many
 #   BENCH_DURATION=10     measured seconds per run
-#   BENCH_ONLY=a,b,c,d,e,mud  which benchmarks (mud: the MUD's default cases;
-#                         or pick mud300, mud1000, mud1000room, mudbig,
+#   BENCH_ONLY=a,b,c,d,e,mud,idle  which benchmarks (mud: the MUD's default
+#                         cases; or pick mud300, mud1000, mud1000room, mudbig,
 #                         mudcombat)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
 #   MUD_DURATION=10       measured seconds per MUD run
 #   MUD_RATE=1            commands/s per bot
 #   MUD_BOTS=N            also run the big MUD case with N bots (off by default)
 #   MUD_COMBAT_BOTS=N     bots of the combat case (default 300)
+#   IDLE_CLIENTS=10       idle browser-like clients of the idle case
+#   IDLE_DURATION=30      measured seconds per idle run
 #
 # Every process this script starts is recorded and killed on exit.
 # shellcheck disable=SC2154,SC2086,SC3045 # eval-assigned names; flag lists; dash has ulimit -n/-H
@@ -30,10 +32,12 @@ RESULTS=$ROOT/bench/results
 RUNS=${BENCH_RUNS:-3}
 CLIENTS=${BENCH_CLIENTS:-1000}
 DURATION=${BENCH_DURATION:-10}
-ONLY=${BENCH_ONLY:-a,b,c,d,e,mud}
+ONLY=${BENCH_ONLY:-a,b,c,d,e,mud,idle}
 MUD_DURATION=${MUD_DURATION:-10}
 MUD_RATE=${MUD_RATE:-1}
 MUD_BOTS=${MUD_BOTS:-}
+IDLE_CLIENTS=${IDLE_CLIENTS:-10}
+IDLE_DURATION=${IDLE_DURATION:-30}
 
 for b in "$WARREN" "$LOADGEN" "$BENCHSTAT" "$MUDBOTS"; do
     [ -x "$b" ] || { echo "run.sh: $b is missing; run 'make bench'" >&2; exit 1; }
@@ -515,6 +519,63 @@ if want mud || want mudcombat; then
     sh "$ROOT/bench/gen-world.sh" "$TMP/combatworld" 3 5 combat
     mud_case mudcombat e "${MUD_COMBAT_BOTS:-300}" combat 3 "--mud-world $TMP/combatworld" "--disperse 20"
 fi
+
+# ---- idle: what a cluster costs with nothing to do -------------------------
+
+# idle_case: RUNS runs, each on a fresh 3-node cluster (the default MUD world
+# loaded, as `warren node` does) with IDLE_CLIENTS idle browser-like clients
+# (bench/idle-clients.mjs: joined to the arena, then a ping and an
+# /api/cluster poll every 2 s each, nothing else), spread over the nodes.
+# Each node's CPU is sampled over IDLE_DURATION s once every client has its
+# welcome; the record's result carries the clients and seconds, its procs
+# the per-node cpu%.
+idle_case() {
+    ic_desc="3 nodes, $IDLE_CLIENTS idle clients (a ping and an /api/cluster poll every 2 s each), ${IDLE_DURATION} s"
+    log "(idle) $ic_desc"
+    ic_r=1
+    while [ $ic_r -le "$RUNS" ]; do
+        start_cluster idle 3
+        ic_dir=$TMP/idle-$ic_r
+        mkdir -p "$ic_dir"
+        : > "$ic_dir/s0"
+        : > "$ic_dir/s1"
+        sleep 3 # the start-up entries (node records, the world's upload) go by first
+        node "$ROOT/bench/idle-clients.mjs" "$(nodes_list)" "$IDLE_CLIENTS" "$IDLE_DURATION" \
+            "$ic_dir" > "$ic_dir/clients.out" 2>&1 &
+        ic_pid=$!
+        ALLPIDS="$ALLPIDS $ic_pid"
+        ic_wall=0
+        if wait_file "$ic_dir/start" "$ic_pid" 30; then
+            ic_t0=$(now_ns)
+            sample_all > "$ic_dir/s0"
+            wait_file "$ic_dir/end" "$ic_pid" $((IDLE_DURATION + 15)) || true
+            ic_t1=$(now_ns)
+            sample_all > "$ic_dir/s1"
+            ic_wall=$((ic_t1 - ic_t0))
+        fi
+        ic_rc=0
+        wait "$ic_pid" || ic_rc=$?
+        sed 's/^/    /' "$ic_dir/clients.out"
+        [ $ic_rc -eq 0 ] || log "  idle-clients exited with status $ic_rc"
+        ic_procs="[]"
+        if [ -s "$ic_dir/s1" ]; then
+            # procs_line rounds to whole percents; an idle node needs tenths
+            awk -v wall="$ic_wall" -v hz="$CLK_TCK" '
+                NR == FNR { t0[$1] = $3; next }
+                $3 != "x" && t0[$1] != "x" && wall > 0 {
+                    printf "%s %s cpu %.1f%%", (n++ ? "," : "    idle:"), $1,
+                        ($3 - t0[$1]) / hz / (wall / 1e9) * 100
+                }
+                END { print "" }' "$ic_dir/s0" "$ic_dir/s1"
+            ic_procs=$(procs_json "$ic_dir/s0" "$ic_dir/s1" "$ic_wall")
+        fi
+        printf '{"bench":"idle","desc":"%s","run":%s,"rc":%s,"killed_node":null,"procs":%s,"result":{"clients":%s,"seconds":%s}}\n' \
+            "$ic_desc" "$ic_r" "$ic_rc" "$ic_procs" "$IDLE_CLIENTS" "$IDLE_DURATION" >> "$RECORDS"
+        stop_cluster
+        ic_r=$((ic_r + 1))
+    done
+}
+if want idle; then idle_case; fi
 
 mkdir -p "$RESULTS"
 echo '*' > "$RESULTS/.gitignore"
