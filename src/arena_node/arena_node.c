@@ -50,7 +50,10 @@
 
 /* Settings (node/config.c parses them with the node's own). */
 static long arena_width = 64, arena_height = 48;
-static long broadcast_hz = 30;
+/* 20 broadcasts a second: at 1000 clients the nodes' CPU is mostly the
+ * writes, one per client per broadcast (bench/README.md has the figures
+ * for 20, 30 and 60); 50 ms is also Colyseus's default patch rate. */
+static long broadcast_hz = 20;
 
 static const struct wr_arena *arena_state(struct anode *n)
 {
@@ -624,7 +627,7 @@ static const struct wr_game_setting arena_settings[] = {
      "arena width in cells (used when the cluster's arena is first configured)"},
     {"arena-height", "WARREN_ARENA_HEIGHT", false, &arena_height, 0, 2, 1024, "48",
      "arena height in cells"},
-    {"broadcast-hz", "WARREN_BROADCAST_HZ", false, &broadcast_hz, 0, 0, 1000, "30",
+    {"broadcast-hz", "WARREN_BROADCAST_HZ", false, &broadcast_hz, 0, 0, 1000, "20",
      "arena broadcasts per second: other players' changes are coalesced and sent at most this "
      "often (a client's own moves are acknowledged at once); 0 sends every loop iteration"},
     {NULL, NULL, false, NULL, 0, 0, 0, NULL, NULL},
