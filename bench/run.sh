@@ -11,6 +11,12 @@
 #                         mudcombat; idle100k is not in the default set: it
 #                         takes ~1.5 min per run)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
+#   BENCH_WARREN=PATH     the warren binary to measure (default build/warren;
+#                         e.g. an older build, for a before/after)
+#   BENCH_NODE_FLAGS=...  extra flags for every node of (a) and (b), e.g.
+#                         "--broadcast-hz 60"
+#   BENCH_ENCODING=bin    the loadgen's update encoding in (a) and (b): bin
+#                         or json
 #   MUD_DURATION=10       measured seconds per MUD run
 #   MUD_RATE=1            commands/s per bot
 #   MUD_BOTS=N            also run the big MUD case with N bots (off by default)
@@ -27,7 +33,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-WARREN=$ROOT/build/warren
+WARREN=${BENCH_WARREN:-$ROOT/build/warren}
 LOADGEN=$ROOT/build/bench/loadgen
 BENCHSTAT=$ROOT/build/bench/benchstat
 MUDBOTS=$ROOT/build/bench/mudbots
@@ -352,10 +358,15 @@ load_set() {
     n=$2
     desc="$n clients over 3 nodes, 5 moves/s each, window 4"
     log "($set_name) $desc"
+    [ -n "${BENCH_NODE_FLAGS:-}" ] && desc="$desc; nodes $BENCH_NODE_FLAGS"
+    desc="$desc; ${BENCH_ENCODING:-bin} updates"
+    CL_EXTRA=${BENCH_NODE_FLAGS:-}
     start_cluster "$set_name" 3
+    CL_EXTRA=""
     r=1
     while [ $r -le "$RUNS" ]; do
-        run_loadgen "$set_name" $r "$desc" -- --nodes "$(nodes_list)" --clients "$n" --rate 5 $COMMON
+        run_loadgen "$set_name" $r "$desc" -- --nodes "$(nodes_list)" --clients "$n" --rate 5 \
+            --encoding "${BENCH_ENCODING:-bin}" $COMMON
         r=$((r + 1))
     done
     stop_cluster

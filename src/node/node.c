@@ -586,6 +586,9 @@ static void node_stop(struct wr_node *n)
     uv_close((uv_handle_t *)&n->tick, NULL);
     uv_close((uv_handle_t *)&n->singleton, NULL);
     wr_state_hash_close(&n->state_hash);
+    for (size_t i = 0; i < wr_game_count; i++)
+        if (wr_games[i]->stop != NULL)
+            wr_games[i]->stop(n->games[i]);
     wr_admin_ws_stop(n->admin_ws);
     wr_http_server_stop(n->http, http_stopped_cb, n);
 }
