@@ -3,6 +3,7 @@
  * (misuse corrupts silently), raft_strerror lacks strings for codes >= 19,
  * there is no state callback, and the data directory is not locked. */
 #include "cluster/raft_glue.h"
+#include "cluster/raft_early.h"
 #include "cluster/raft_internal.h"
 
 #include <dirent.h>
@@ -46,7 +47,13 @@ struct wr_raft {
     struct wr_raft_peer *peers; /* the bootstrap configuration */
     size_t n_peers;
     bool changing; /* a membership change of ours is in flight */
+    struct wr__early early; /* early elections (raft_early.c) */
 };
+
+struct wr__early *wr__raft_early(struct wr_raft *r)
+{
+    return &r->early;
+}
 
 const char *wr_role_name(enum wr_role role)
 {
@@ -419,6 +426,7 @@ int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_con
     uv_send = r->io.send;
     r->io.send = guarded_send;
     raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
+    wr__early_install(&r->early, r, r->raft, &r->io, cfg->heartbeat_ms, cfg->election_timeout_ms);
     raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
 
     install_fsm(r);
@@ -501,6 +509,8 @@ int wr_raft_begin(struct wr_raft *r, bool bootstrap, char *err, size_t errlen)
     r->poll.data = r;
     r->handles_open = 1;
     uv_timer_start(&r->poll, poll_cb, POLL_MS, POLL_MS);
+    wr__early_open_timer(&r->early, r->loop);
+    r->handles_open++;
     return 0;
 
 err_after_raft_init:
@@ -558,6 +568,7 @@ static void maybe_finish_stop(struct wr_raft *r)
 void wr_raft_stop(struct wr_raft *r, void (*cb)(void *arg), void *arg)
 {
     r->closing = true;
+    wr__early_stop(&r->early); /* no campaign while draining */
     r->stop_cb = cb;
     r->stop_arg = arg;
     r->stop_started = uv_now(r->loop);
@@ -570,6 +581,8 @@ static void begin_close(struct wr_raft *r)
     if (uv_is_closing((uv_handle_t *)&r->poll))
         return;
     uv_close((uv_handle_t *)&r->poll, poll_closed_cb);
+    wr__early_stop(&r->early);
+    uv_close((uv_handle_t *)&r->early.timer, poll_closed_cb);
     raft_close(r->raft, raft_closed_cb);
 }
 
