@@ -161,10 +161,15 @@ async function oneFault(c, topo, probes, round, tmp) {
         await delay(1500);
     }
     const node = c.node(L);
-    const t0 = Date.now();
+    let t0 = Date.now();
     if (o.fault === 'kill') await c.kill(L, 'SIGKILL');
     else if (o.fault === 'stop') node.proc.kill('SIGSTOP');
-    else await topo.isolate(L, others);
+    else {
+        // The rules apply when nft commits, just before it exits; until then
+        // the old leader still commits, so the cut starts when it returns.
+        await topo.isolate(L, others);
+        t0 = Date.now();
+    }
     const survivors = probes.filter((p) => p.nodeId !== L && p.open_);
     let at = null;
     await waitFor(() => (at = Math.min(...survivors.map((p) => p.firstAckAfter(t0) ?? Infinity))) !== Infinity, {
