@@ -128,7 +128,11 @@ static void early_tick(struct raft_io *io)
     if (!e->stopped && raft->state == RAFT_CANDIDATE && raft->candidate_state.in_pre_vote) {
         unsigned timeout = pushable_timeout(raft);
         raft_time now = io->time(io);
-        if (timeout != 0 && now - raft->election_timer_start >= e->retry_ms) {
+        /* A voter that asked us within retry_ms is running its own round,
+         * which we granted if its log allows: let it finish. Two rounds at
+         * once grant each other and split the real vote. */
+        bool other_round = e->prevote_seen != 0 && now - e->prevote_seen < e->retry_ms;
+        if (timeout != 0 && !other_round && now - raft->election_timer_start >= e->retry_ms) {
             e->campaigns++;
             expire_timer(raft, timeout);
         }
@@ -179,7 +183,9 @@ void wr__early_install(struct wr__early *e, struct wr_raft *owner, struct raft *
     e->io_start = io->start;
     io->start = early_start;
     wr_failover_init(&e->det);
-    e->stagger_ms = heartbeat_ms;
+    /* Half a heartbeat between ranks: rank 1 campaigns before rank 0
+     * retries its refused round (at a tick, a heartbeat or more later). */
+    e->stagger_ms = heartbeat_ms / 2 > 0 ? heartbeat_ms / 2 : 1;
     e->retry_ms = heartbeat_ms;
     e->minimum_ms = election_ms;
 }
@@ -241,7 +247,7 @@ bool wr_raft_leader_dial(struct wr_raft *r, uint64_t peer, int status)
     /* A voter that already asked us has no leader belief left: campaign now
      * and it grants us (its own next round is a retry_ms away). */
     raft_time now = raft->io->time(raft->io);
-    if (e->prevote_seen != 0 && now - e->prevote_seen < e->stagger_ms)
+    if (e->prevote_seen != 0 && now - e->prevote_seen < e->retry_ms)
         rank = 0;
     wr_info("raft: leader %llu is gone (connection closed, reconnect refused): campaigning in "
             "%u ms (rank %u)",

@@ -36,7 +36,7 @@ struct wr__early {
     uv_timer_t timer; /* data = owner; closed by the glue's stop */
     bool timer_open;
     bool stopped;
-    unsigned stagger_ms;  /* between ranks (the heartbeat) */
+    unsigned stagger_ms;  /* between ranks (half the heartbeat) */
     unsigned retry_ms;    /* a pre-vote round's time to win (the heartbeat) */
     unsigned minimum_ms;  /* the election timeout: libraft's lower bound */
     const char *why;      /* the reason of the campaign scheduled */
