@@ -5,6 +5,7 @@
 #include "cluster/raft_glue.h"
 #include "cluster/raft_early.h"
 #include "cluster/raft_internal.h"
+#include "cluster/raft_sendcap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -47,7 +48,8 @@ struct wr_raft {
     struct wr_raft_peer *peers; /* the bootstrap configuration */
     size_t n_peers;
     bool changing; /* a membership change of ours is in flight */
-    struct wr__early early; /* early elections (raft_early.c) */
+    struct wr_sendcap *sendcap; /* caps what libraft queues per peer */
+    struct wr__early early;     /* early elections (raft_early.c) */
 };
 
 struct wr__early *wr__raft_early(struct wr_raft *r)
@@ -348,6 +350,7 @@ static void free_glue(struct wr_raft *r)
     free(r->peers);
     free(r->data_dir);
     free(r->address);
+    wr_sendcap_destroy(r->sendcap);
     if (r->transport_inited)
         wr_transport_close(&r->transport);
     if (r->lock_fd >= 0)
@@ -425,6 +428,7 @@ int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_con
     r->io_inited = true;
     uv_send = r->io.send;
     r->io.send = guarded_send;
+    r->sendcap = wr_sendcap_install(&r->io, loop, WR_SENDCAP_BYTES);
     raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
     wr__early_install(&r->early, r, r->raft, &r->io, cfg->heartbeat_ms, cfg->election_timeout_ms);
     raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
@@ -666,6 +670,11 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg)
         return map_status(rv);
     }
     return 0;
+}
+
+void wr_raft_metrics(struct wr_raft *r, struct wr_prom *p)
+{
+    wr_sendcap_metrics(r->sendcap, p);
 }
 
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)

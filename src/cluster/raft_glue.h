@@ -166,6 +166,10 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg);
 /* The transport, for opening forward-channel connections. */
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r);
 
+/* /metrics: the glue's families (the per-peer send cap, raft_sendcap.h). */
+struct wr_prom;
+void wr_raft_metrics(struct wr_raft *r, struct wr_prom *p);
+
 /* ---- membership changes (leader only) ----
  * One at a time: while one of ours is in flight, or libraft is still
  * promoting a node, another returns WR_EBUSY. Each returns 0 and calls

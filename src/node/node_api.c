@@ -251,6 +251,7 @@ static void metrics(struct wr_node *n, struct wr_http_conn *conn)
     wr_prom_sample(&p, "warren_cluster_dials_total", "result", "ok", (double)ts->dial_ok);
     wr_prom_sample(&p, "warren_cluster_dials_total", "result", "rejected",
                    (double)ts->dial_rejected);
+    wr_raft_metrics(n->raft, &p);
 
     for (size_t i = 0; i < wr_game_count; i++) {
         if (wr_games[i]->metrics == NULL)
