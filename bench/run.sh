@@ -6,15 +6,20 @@
 #   BENCH_RUNS=3          runs per benchmark; the table shows medians
 #   BENCH_CLIENTS=1000    clients for (a); (b) uses twice as many
 #   BENCH_DURATION=10     measured seconds per run
-#   BENCH_ONLY=a,b,c,d,e,mud  which benchmarks (f, g: failover cases, not in the
-#                         default set; mud: the MUD's default cases;
+#   BENCH_ONLY=a,b,c,d,e,sat3,mud  which benchmarks (mud: the MUD's default cases;
 #                         or pick mud300, mud1000, mud1000room, mudbig,
-#                         mudcombat)
+#                         mudcombat; sat3, and idle100k which is not in the
+#                         default set: it takes ~1.5 min per run; f, g: the
+#                         silent-failure and no-fault failover cases, not in
+#                         the default set either)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
 #   MUD_DURATION=10       measured seconds per MUD run
 #   MUD_RATE=1            commands/s per bot
 #   MUD_BOTS=N            also run the big MUD case with N bots (off by default)
 #   MUD_COMBAT_BOTS=N     bots of the combat case (default 300)
+#   IDLE_CONNS=100000     idle WebSockets in idle100k (capped by ulimit -Hn)
+#   IDLE_SOURCES=8        loopback source addresses they come from
+#   SAT_CLIENTS=60 SAT_RATE=2000 SAT_WINDOW=32   the sat3 load
 #   FAILOVER_ROUNDS=20    kill -9s of the leader in (e)
 #   SILENT_ROUNDS=10      SIGSTOPs and network cuts of the leader in (f)
 #   FAILOVER_CLIENTS=N    loadgen clients during (e), (f) under load and (g)
@@ -31,17 +36,18 @@ WARREN=$ROOT/build/warren
 LOADGEN=$ROOT/build/bench/loadgen
 BENCHSTAT=$ROOT/build/bench/benchstat
 MUDBOTS=$ROOT/build/bench/mudbots
+IDLECONNS=$ROOT/build/bench/idleconns
 RESULTS=$ROOT/bench/results
 
 RUNS=${BENCH_RUNS:-3}
 CLIENTS=${BENCH_CLIENTS:-1000}
 DURATION=${BENCH_DURATION:-10}
-ONLY=${BENCH_ONLY:-a,b,c,d,e,mud}
+ONLY=${BENCH_ONLY:-a,b,c,d,e,sat3,mud}
 MUD_DURATION=${MUD_DURATION:-10}
 MUD_RATE=${MUD_RATE:-1}
 MUD_BOTS=${MUD_BOTS:-}
 
-for b in "$WARREN" "$LOADGEN" "$BENCHSTAT" "$MUDBOTS"; do
+for b in "$WARREN" "$LOADGEN" "$BENCHSTAT" "$MUDBOTS" "$IDLECONNS"; do
     [ -x "$b" ] || { echo "run.sh: $b is missing; run 'make bench'" >&2; exit 1; }
 done
 
@@ -75,7 +81,8 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 now_ns() { date +%s%N; }
 
-# sh has no local variables: every function's variables carry its prefix.
+# sh has no local variables: every function's variables carry its prefix
+# (a prefix of its own: sample() uses sa_).
 
 # A TCP port nobody uses and that this script has not handed out. Called in
 # $(...), so USED_PORTS is kept in a file, not a variable.
@@ -428,6 +435,160 @@ if want f; then
     fi
 fi
 if want g; then failover_case g none 0 "$FAILOVER_CLIENTS"; fi
+
+# ---- scale: idle connections and saturation (issue 8) ---------------------
+
+# median_of FILE: the median of the numbers in FILE, one a line ("-" if none).
+median_of() {
+    sort -n "$1" | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "-"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# record_add KEY JSON: put "KEY": JSON into the result of the last record
+# (run_loadgen's), so that benchstat takes its medians with the rest.
+record_add() {
+    sed -i '$ s|"result":{|"result":{"'"$1"'":'"$2"',|' "$RECORDS"
+}
+
+# A JSON number field of a one-line JSON object (written without a final
+# newline), on a line of its own: json_num FILE KEY.
+json_num() {
+    printf '%s\n' "$(sed -n 's/.*"'"$2"'":\(-\{0,1\}[0-9.e+-]*\).*/\1/p' "$1" | head -n 1)"
+}
+
+# idle100k: IDLE_CONNS (100000) idle WebSockets to the leader of a 3-node
+# cluster, opened and held by build/bench/idleconns from IDLE_SOURCES
+# loopback source addresses. Meanwhile the loadgen drives 10 clients x 20
+# moves/s on the same node (bench `idle`); the same load before they are
+# opened is the control (`idle_ctl`). A fresh cluster per run: memory
+# freed by an earlier run would be reused. The node's connection limits are
+# lifted for the bench only. Every process needs a descriptor per socket:
+# when RLIMIT_NOFILE's hard limit is below that and cannot be raised (it
+# takes CAP_SYS_RESOURCE), the count is capped and the log says so.
+idle_case() {
+    ic_want=${IDLE_CONNS:-100000}
+    ic_n=$ic_want
+    ic_soft=$(ulimit -Sn) ic_hard=$(ulimit -Hn)
+    if [ "$ic_hard" != unlimited ] && [ "$ic_hard" -lt $((ic_want + 200)) ]; then
+        if ! ulimit -n $((ic_want + 200)) 2>/dev/null; then
+            ic_n=$((ic_hard - 200))
+            log "(idle100k) RLIMIT_NOFILE's hard limit is $ic_hard and cannot be raised here" \
+                "(no CAP_SYS_RESOURCE): $ic_n connections instead of $ic_want"
+        fi
+    elif [ "$ic_soft" != unlimited ] && [ "$ic_soft" -lt $((ic_want + 200)) ]; then
+        ulimit -Sn $((ic_want + 200))
+    fi
+    ic_lg="--clients 10 --rate 20 --window 4 --warmup 1 $COMMON"
+    ic_desc="10 clients x 20 moves/s on the leader"
+    log "(idle100k) $ic_n idle WebSockets to the leader of 3 nodes; $ic_desc"
+    : > "$TMP/idle-bpc" ; : > "$TMP/idle-kpc"
+    ic_r=1
+    while [ $ic_r -le "$RUNS" ]; do
+        CL_EXTRA="--max-connections $((ic_n + 1000)) --max-connections-per-ip 0 --fd-reserve 32"
+        start_cluster idle 3
+        CL_EXTRA=""
+        ic_lid=$(leader_id || echo 1)
+        eval "ic_http=\$CL_HTTP_$ic_lid ic_pid=\$CL_PID_$ic_lid"
+        run_loadgen idle_ctl $ic_r "$ic_desc, no idle connections (control)" -- \
+            --nodes "$ic_http" $ic_lg
+        ic_dir=$TMP/idleconns-$ic_r
+        mkdir -p "$ic_dir"
+        "$IDLECONNS" --node "$ic_http" --pid "$ic_pid" --conns "$ic_n" \
+            --sources "${IDLE_SOURCES:-8}" --mark-dir "$ic_dir" --json "$ic_dir/idle.json" \
+            --hold $((${DURATION%.*} + 120)) > "$ic_dir/idleconns.out" 2>&1 &
+        ic_ipid=$!
+        ALLPIDS="$ALLPIDS $ic_ipid"
+        if wait_file "$ic_dir/open" "$ic_ipid" 300; then
+            sed 's/^/    /' "$ic_dir/idleconns.out"
+            run_loadgen idle $ic_r "$ic_desc, with $ic_n idle WebSockets on it" -- \
+                --nodes "$ic_http" $ic_lg
+        else
+            log "  idleconns did not open its connections; skipping the run"
+        fi
+        touch "$ic_dir/release"
+        wait "$ic_ipid" || true
+        sed 's/^/    /' "$ic_dir/idleconns.out" | tail -n 1
+        if [ -s "$ic_dir/idle.json" ]; then
+            record_add idle "$(cat "$ic_dir/idle.json")"
+            json_num "$ic_dir/idle.json" bytes_per_conn >> "$TMP/idle-bpc"
+            json_num "$ic_dir/idle.json" kernel_slab_bytes_per_conn_both_ends >> "$TMP/idle-kpc"
+        fi
+        stop_cluster
+        ic_r=$((ic_r + 1))
+    done
+    [ "$ic_soft" = unlimited ] || ulimit -Sn "$ic_soft" 2>/dev/null || true
+    log "(idle100k) $ic_n connections: node memory per idle connection (RSS, median)" \
+        "$(median_of "$TMP/idle-bpc") bytes; kernel socket slabs, both ends," \
+        "$(median_of "$TMP/idle-kpc") bytes; move latency in the table (idle vs idle_ctl)"
+}
+
+# The leader's counters: "ns commands_applied commit_index".
+leader_counts() {
+    lc_m=$(http_get "http://$1/metrics" 2>/dev/null || true)
+    printf '%s %s %s\n' "$(now_ns)" \
+        "$(echo "$lc_m" | awk '/^warren_commands_applied_total/ { print $2 }')" \
+        "$(echo "$lc_m" | awk '/^warren_raft_commit_index/ { print $2 }')"
+}
+
+# In the background: the leader's counters when the loadgen's window starts
+# and ends (its mark files in DIR), bounded by 90 s of waiting each.
+counts_sampler() {
+    cs_i=0
+    while [ ! -f "$1/start" ] && [ $cs_i -lt 1800 ]; do sleep 0.05; cs_i=$((cs_i + 1)); done
+    leader_counts "$2" > "$1/counts0"
+    cs_i=0
+    while [ ! -f "$1/end" ] && [ $cs_i -lt 1800 ]; do sleep 0.05; cs_i=$((cs_i + 1)); done
+    leader_counts "$2" > "$1/counts1"
+}
+
+# sat3: saturation of a 3-node cluster. SAT_CLIENTS (60) clients offer
+# SAT_RATE (2000) moves/s each, at most SAT_WINDOW (32) in flight, so each
+# sends as fast as its moves are acknowledged; the per-client rate limit is
+# raised for the bench as in (c). Committed commands/s and entries/s come
+# from the leader's /metrics (commands applied, commit index) at the start
+# and end of the measured window; CPU per node from /proc.
+sat_case() {
+    sat_clients=${SAT_CLIENTS:-60} sat_rate=${SAT_RATE:-2000} sat_window=${SAT_WINDOW:-32}
+    sat_desc="$sat_clients clients over 3 nodes, $sat_rate moves/s offered each, window $sat_window (ws-rate raised)"
+    log "(sat3) $sat_desc"
+    : > "$TMP/sat-cps" ; : > "$TMP/sat-eps"
+    CL_EXTRA="--ws-rate 100000 --ws-burst 100000"
+    start_cluster sat3 3
+    CL_EXTRA=""
+    sat_lid=$(leader_id || echo 1)
+    eval "sat_http=\$CL_HTTP_$sat_lid"
+    sat_r=1
+    while [ $sat_r -le "$RUNS" ]; do
+        sat_dir=$TMP/sat3-$sat_r
+        mkdir -p "$sat_dir"
+        counts_sampler "$sat_dir" "$sat_http" &
+        sat_spid=$!
+        run_loadgen sat3 $sat_r "$sat_desc" -- --nodes "$(nodes_list)" --clients "$sat_clients" \
+            --rate "$sat_rate" --window "$sat_window" $COMMON
+        wait "$sat_spid" || true
+        sat_c=$(awk 'NR == FNR { t = $1; c = $2; e = $3; next }
+            $2 != "" && c != "" && $1 > t {
+                s = ($1 - t) / 1e9
+                printf "{\"leader\":%d,\"seconds\":%.3f,\"commands_per_s\":%.0f,\"entries_per_s\":%.0f,\"commands_per_entry\":%.1f}",
+                    '"$sat_lid"', s, ($2 - c) / s, ($3 - e) / s, ($3 > e) ? ($2 - c) / ($3 - e) : 0 }' \
+            "$sat_dir/counts0" "$sat_dir/counts1" 2>/dev/null || true)
+        if [ -n "$sat_c" ]; then
+            record_add committed "$sat_c"
+            echo "$sat_c" > "$sat_dir/committed.json"
+            json_num "$sat_dir/committed.json" commands_per_s >> "$TMP/sat-cps"
+            json_num "$sat_dir/committed.json" entries_per_s >> "$TMP/sat-eps"
+            log "  committed (leader node $sat_lid): $sat_c"
+        fi
+        sat_r=$((sat_r + 1))
+    done
+    stop_cluster
+    log "(sat3) committed commands/s (median) $(median_of "$TMP/sat-cps"), entries/s" \
+        "$(median_of "$TMP/sat-eps"); CPU per node in the table"
+}
+
+if want idle100k; then idle_case; fi
+if want sat3; then sat_case; fi
 
 # ---- the MUD: telnet bots (build/bench/mudbots) ----------------------------
 

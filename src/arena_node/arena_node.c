@@ -432,7 +432,8 @@ static void arena_event(void *g, const struct wr_event *ev)
 static void broadcast(struct anode *n, struct wr_msg *m)
 {
     uint32_t it = 0;
-    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
+    /* Only clients with a session: idle sockets are not walked. */
+    for (struct client *c; (c = wr_client_table_next_bound(&n->clients, &it)) != NULL;)
         if (has_session(c))
             wr_conn_send_msg(c->conn, m);
     n->frames_broadcast++;
@@ -476,7 +477,8 @@ static void deliver_full(struct anode *n)
     struct wr_msg *frame = wr_msg_new((const char *)w.base, w.len);
     wr_writer_free(&w);
     uint32_t it = 0;
-    for (struct client *c; n->n_needs_full > 0 && (c = wr_client_table_next(&n->clients, &it));) {
+    for (struct client *c;
+         n->n_needs_full > 0 && (c = wr_client_table_next_bound(&n->clients, &it));) {
         if (c->needs_full) {
             c->needs_full = false;
             n->n_needs_full--;
@@ -614,7 +616,7 @@ static void arena_tick(void *g)
         return;
     const struct wr_arena *a = arena_state(n);
     uint32_t it = 0;
-    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+    for (struct client *c; (c = wr_client_table_next_bound(&n->clients, &it)) != NULL;) {
         if (c->state != C_JOINED)
             continue;
         const struct wr_arena_player *p = wr_arena_by_session(a, c->session);
