@@ -6,12 +6,11 @@
 #   BENCH_RUNS=3          runs per benchmark; the table shows medians
 #   BENCH_CLIENTS=1000    clients for (a); (b) uses twice as many
 #   BENCH_DURATION=10     measured seconds per run
-#   BENCH_ONLY=a,b,c,d,e,sat3,mud  which benchmarks (mud: the MUD's default cases;
-#                         or pick mud300, mud1000, mud1000room, mudbig,
-#                         mudcombat; sat3, and idle100k which is not in the
-#                         default set: it takes ~1.5 min per run; f, g: the
-#                         silent-failure and no-fault failover cases, not in
-#                         the default set either)
+#   BENCH_ONLY=a,b,c,d,e,sat3,mud,idle  which benchmarks (mud: the MUD's default
+#                         cases; or pick mud300, mud1000, mud1000room, mudbig,
+#                         mudcombat; idle100k is not in the default set: it
+#                         takes ~1.5 min per run; neither are f and g, the
+#                         silent-failure and no-fault failover cases)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
 #   MUD_DURATION=10       measured seconds per MUD run
 #   MUD_RATE=1            commands/s per bot
@@ -20,6 +19,8 @@
 #   IDLE_CONNS=100000     idle WebSockets in idle100k (capped by ulimit -Hn)
 #   IDLE_SOURCES=8        loopback source addresses they come from
 #   SAT_CLIENTS=60 SAT_RATE=2000 SAT_WINDOW=32   the sat3 load
+#   IDLE_CLIENTS=10       idle browser-like clients of the idle case
+#   IDLE_DURATION=30      measured seconds per idle run
 #   FAILOVER_ROUNDS=20    kill -9s of the leader in (e)
 #   SILENT_ROUNDS=10      SIGSTOPs and network cuts of the leader in (f)
 #   FAILOVER_CLIENTS=N    loadgen clients during (e), (f) under load and (g)
@@ -42,10 +43,12 @@ RESULTS=$ROOT/bench/results
 RUNS=${BENCH_RUNS:-3}
 CLIENTS=${BENCH_CLIENTS:-1000}
 DURATION=${BENCH_DURATION:-10}
-ONLY=${BENCH_ONLY:-a,b,c,d,e,sat3,mud}
+ONLY=${BENCH_ONLY:-a,b,c,d,e,sat3,mud,idle}
 MUD_DURATION=${MUD_DURATION:-10}
 MUD_RATE=${MUD_RATE:-1}
 MUD_BOTS=${MUD_BOTS:-}
+IDLE_CLIENTS=${IDLE_CLIENTS:-10}
+IDLE_DURATION=${IDLE_DURATION:-30}
 
 for b in "$WARREN" "$LOADGEN" "$BENCHSTAT" "$MUDBOTS" "$IDLECONNS"; do
     [ -x "$b" ] || { echo "run.sh: $b is missing; run 'make bench'" >&2; exit 1; }
@@ -461,12 +464,12 @@ json_num() {
 # cluster, opened and held by build/bench/idleconns from IDLE_SOURCES
 # loopback source addresses. Meanwhile the loadgen drives 10 clients x 20
 # moves/s on the same node (bench `idle`); the same load before they are
-# opened is the control (`idle_ctl`). A fresh cluster per run: memory
+# opened is the control (`idle100k_ctl`). A fresh cluster per run: memory
 # freed by an earlier run would be reused. The node's connection limits are
 # lifted for the bench only. Every process needs a descriptor per socket:
 # when RLIMIT_NOFILE's hard limit is below that and cannot be raised (it
 # takes CAP_SYS_RESOURCE), the count is capped and the log says so.
-idle_case() {
+idle100k_case() {
     ic_want=${IDLE_CONNS:-100000}
     ic_n=$ic_want
     ic_soft=$(ulimit -Sn) ic_hard=$(ulimit -Hn)
@@ -486,11 +489,11 @@ idle_case() {
     ic_r=1
     while [ $ic_r -le "$RUNS" ]; do
         CL_EXTRA="--max-connections $((ic_n + 1000)) --max-connections-per-ip 0 --fd-reserve 32"
-        start_cluster idle 3
+        start_cluster idle100k 3
         CL_EXTRA=""
         ic_lid=$(leader_id || echo 1)
         eval "ic_http=\$CL_HTTP_$ic_lid ic_pid=\$CL_PID_$ic_lid"
-        run_loadgen idle_ctl $ic_r "$ic_desc, no idle connections (control)" -- \
+        run_loadgen idle100k_ctl $ic_r "$ic_desc, no idle connections (control)" -- \
             --nodes "$ic_http" $ic_lg
         ic_dir=$TMP/idleconns-$ic_r
         mkdir -p "$ic_dir"
@@ -501,7 +504,7 @@ idle_case() {
         ALLPIDS="$ALLPIDS $ic_ipid"
         if wait_file "$ic_dir/open" "$ic_ipid" 300; then
             sed 's/^/    /' "$ic_dir/idleconns.out"
-            run_loadgen idle $ic_r "$ic_desc, with $ic_n idle WebSockets on it" -- \
+            run_loadgen idle100k $ic_r "$ic_desc, with $ic_n idle WebSockets on it" -- \
                 --nodes "$ic_http" $ic_lg
         else
             log "  idleconns did not open its connections; skipping the run"
@@ -510,7 +513,7 @@ idle_case() {
         wait "$ic_ipid" || true
         sed 's/^/    /' "$ic_dir/idleconns.out" | tail -n 1
         if [ -s "$ic_dir/idle.json" ]; then
-            record_add idle "$(cat "$ic_dir/idle.json")"
+            record_add idle100k "$(cat "$ic_dir/idle.json")"
             json_num "$ic_dir/idle.json" bytes_per_conn >> "$TMP/idle-bpc"
             json_num "$ic_dir/idle.json" kernel_slab_bytes_per_conn_both_ends >> "$TMP/idle-kpc"
         fi
@@ -520,7 +523,7 @@ idle_case() {
     [ "$ic_soft" = unlimited ] || ulimit -Sn "$ic_soft" 2>/dev/null || true
     log "(idle100k) $ic_n connections: node memory per idle connection (RSS, median)" \
         "$(median_of "$TMP/idle-bpc") bytes; kernel socket slabs, both ends," \
-        "$(median_of "$TMP/idle-kpc") bytes; move latency in the table (idle vs idle_ctl)"
+        "$(median_of "$TMP/idle-kpc") bytes; move latency in the table (idle100k vs idle100k_ctl)"
 }
 
 # The leader's counters: "ns commands_applied commit_index".
@@ -587,7 +590,7 @@ sat_case() {
         "$(median_of "$TMP/sat-eps"); CPU per node in the table"
 }
 
-if want idle100k; then idle_case; fi
+if want idle100k; then idle100k_case; fi
 if want sat3; then sat_case; fi
 
 # ---- the MUD: telnet bots (build/bench/mudbots) ----------------------------
@@ -698,6 +701,63 @@ if want mud || want mudcombat; then
     sh "$ROOT/bench/gen-world.sh" "$TMP/combatworld" 3 5 combat
     mud_case mudcombat e "${MUD_COMBAT_BOTS:-300}" combat 3 "--mud-world $TMP/combatworld" "--disperse 20"
 fi
+
+# ---- idle: what a cluster costs with nothing to do -------------------------
+
+# idle_case: RUNS runs, each on a fresh 3-node cluster (the default MUD world
+# loaded, as `warren node` does) with IDLE_CLIENTS idle browser-like clients
+# (bench/idle-clients.mjs: joined to the arena, then a ping and an
+# /api/cluster poll every 2 s each, nothing else), spread over the nodes.
+# Each node's CPU is sampled over IDLE_DURATION s once every client has its
+# welcome; the record's result carries the clients and seconds, its procs
+# the per-node cpu%.
+idle_case() {
+    ic_desc="3 nodes, $IDLE_CLIENTS idle clients (a ping and an /api/cluster poll every 2 s each), ${IDLE_DURATION} s"
+    log "(idle) $ic_desc"
+    ic_r=1
+    while [ $ic_r -le "$RUNS" ]; do
+        start_cluster idle 3
+        ic_dir=$TMP/idle-$ic_r
+        mkdir -p "$ic_dir"
+        : > "$ic_dir/s0"
+        : > "$ic_dir/s1"
+        sleep 3 # the start-up entries (node records, the world's upload) go by first
+        node "$ROOT/bench/idle-clients.mjs" "$(nodes_list)" "$IDLE_CLIENTS" "$IDLE_DURATION" \
+            "$ic_dir" > "$ic_dir/clients.out" 2>&1 &
+        ic_pid=$!
+        ALLPIDS="$ALLPIDS $ic_pid"
+        ic_wall=0
+        if wait_file "$ic_dir/start" "$ic_pid" 30; then
+            ic_t0=$(now_ns)
+            sample_all > "$ic_dir/s0"
+            wait_file "$ic_dir/end" "$ic_pid" $((IDLE_DURATION + 15)) || true
+            ic_t1=$(now_ns)
+            sample_all > "$ic_dir/s1"
+            ic_wall=$((ic_t1 - ic_t0))
+        fi
+        ic_rc=0
+        wait "$ic_pid" || ic_rc=$?
+        sed 's/^/    /' "$ic_dir/clients.out"
+        [ $ic_rc -eq 0 ] || log "  idle-clients exited with status $ic_rc"
+        ic_procs="[]"
+        if [ -s "$ic_dir/s1" ]; then
+            # procs_line rounds to whole percents; an idle node needs tenths
+            awk -v wall="$ic_wall" -v hz="$CLK_TCK" '
+                NR == FNR { t0[$1] = $3; next }
+                $3 != "x" && t0[$1] != "x" && wall > 0 {
+                    printf "%s %s cpu %.1f%%", (n++ ? "," : "    idle:"), $1,
+                        ($3 - t0[$1]) / hz / (wall / 1e9) * 100
+                }
+                END { print "" }' "$ic_dir/s0" "$ic_dir/s1"
+            ic_procs=$(procs_json "$ic_dir/s0" "$ic_dir/s1" "$ic_wall")
+        fi
+        printf '{"bench":"idle","desc":"%s","run":%s,"rc":%s,"killed_node":null,"procs":%s,"result":{"clients":%s,"seconds":%s}}\n' \
+            "$ic_desc" "$ic_r" "$ic_rc" "$ic_procs" "$IDLE_CLIENTS" "$IDLE_DURATION" >> "$RECORDS"
+        stop_cluster
+        ic_r=$((ic_r + 1))
+    done
+}
+if want idle; then idle_case; fi
 
 mkdir -p "$RESULTS"
 echo '*' > "$RESULTS/.gitignore"

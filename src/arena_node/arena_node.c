@@ -717,11 +717,12 @@ static bool arena_request(void *g, struct wr_http_conn *conn, const struct wr_ht
         json_array_append_new(players, player_json(sorted[i]));
     free(sorted);
     char hash[17];
-    wr_world_hash(n->world, hash);
-    json_t *body = json_pack("{s:I, s:s, s:i, s:i, s:o}", "applied_index",
+    uint64_t hash_index;
+    wr_node_state_hash(n->wn, hash, &hash_index); /* O(1), like /api/cluster's */
+    json_t *body = json_pack("{s:I, s:s, s:I, s:i, s:i, s:o}", "applied_index",
                              (json_int_t)wr_node_applied_index(n->wn), "state_hash", hash,
-                             "width", wr_arena_width(a), "height", wr_arena_height(a),
-                             "players", players);
+                             "state_hash_index", (json_int_t)hash_index, "width",
+                             wr_arena_width(a), "height", wr_arena_height(a), "players", players);
     wr_node_respond_json(conn, 200, body);
     return true;
 }

@@ -72,8 +72,8 @@ struct wr_raft_status {
 
 struct wr_raft_hooks {
     void *data;
-    /* role, leader or term changed (polled every few ms; libraft 0.15 has
-     * no state callback). */
+    /* role, leader or term changed (looked at after every loop iteration;
+     * libraft 0.15 has no state callback). */
     void (*on_change)(void *data, const struct wr_raft_status *st);
     /* an authenticated forward-channel connection arrived (transport.h) */
     wr_fwd_accept_cb on_fwd_accept;

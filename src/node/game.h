@@ -115,6 +115,9 @@ long wr_node_grace_ms(const struct wr_node *n);
 /* Shutting down: propose nothing more for closing connections. */
 bool wr_node_stopping(const struct wr_node *n);
 uint64_t wr_node_applied_index(const struct wr_node *n);
+/* The state hash this node reports and the log index of the state it is
+ * the hash of (node/state_hash.h): O(1). */
+void wr_node_state_hash(const struct wr_node *n, char hex[17], uint64_t *index);
 /* Wall-clock ms, for comparing with log times (leaders stamp entries with
  * theirs). Never use it inside apply. */
 uint64_t wr_node_wall_ms(void);
