@@ -9,7 +9,8 @@
 #   BENCH_ONLY=a,b,c,d,e,sat3,mud,idle  which benchmarks (mud: the MUD's default
 #                         cases; or pick mud300, mud1000, mud1000room, mudbig,
 #                         mudcombat; idle100k is not in the default set: it
-#                         takes ~1.5 min per run)
+#                         takes ~1.5 min per run; neither are f and g, the
+#                         silent-failure and no-fault failover cases)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
 #   BENCH_WARREN=PATH     the warren binary to measure (default build/warren;
 #                         e.g. an older build, for a before/after)
@@ -26,6 +27,11 @@
 #   SAT_CLIENTS=60 SAT_RATE=2000 SAT_WINDOW=32   the sat3 load
 #   IDLE_CLIENTS=10       idle browser-like clients of the idle case
 #   IDLE_DURATION=30      measured seconds per idle run
+#   FAILOVER_ROUNDS=20    kill -9s of the leader in (e)
+#   SILENT_ROUNDS=10      SIGSTOPs and network cuts of the leader in (f)
+#   FAILOVER_CLIENTS=N    loadgen clients during (e), (f) under load and (g)
+#                         (default BENCH_CLIENTS)
+#   NOFAULT_SECONDS=600   length of (g), the no-fault run counting term changes
 #
 # Every process this script starts is recorded and killed on exit.
 # shellcheck disable=SC2154,SC2086,SC3045 # eval-assigned names; flag lists; dash has ulimit -n/-H
@@ -411,22 +417,38 @@ if want d; then
     stop_cluster
 fi
 
-if want e; then
-    desc="300 clients over 3 nodes, 5 moves/s; leader kill -9 4 s into the window"
-    log "(e) failover: $desc"
-    r=1
-    while [ $r -le "$RUNS" ]; do
-        start_cluster e 3
-        lid=$(leader_id || echo 1)
-        vid=1
-        [ "$lid" = 1 ] && vid=2
-        eval "vhttp=\$CL_HTTP_$vid"
-        run_loadgen e $r "$desc" --kill-leader-after 4 -- --nodes "$(nodes_list)" \
-            --clients 300 --rate 5 $COMMON --verify-after --verify-node "$vhttp"
-        stop_cluster
-        r=$((r + 1))
-    done
+# ---- failover (bench/failover.mjs): e kills, f silent failures, g no fault ----
+
+# failover_case NAME FAULT ROUNDS CLIENTS: one bench/failover.mjs run on a
+# fresh 3-node cluster at the default settings; prints its lines and keeps
+# its JSON as $RESULTS/failover-NAME.json.
+failover_case() {
+    fc_name=$1 fc_fault=$2 fc_rounds=$3 fc_clients=$4
+    log "($fc_name) $fc_fault x $fc_rounds, $fc_clients clients; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    mkdir -p "$RESULTS"
+    fc_rc=0
+    node "$ROOT/bench/failover.mjs" --fault "$fc_fault" --rounds "$fc_rounds" \
+        --clients "$fc_clients" --duration "$NOFAULT_SECONDS" \
+        --json "$RESULTS/failover-$fc_name.json" | sed 's/^/    /' || fc_rc=$?
+    [ $fc_rc -eq 0 ] || log "  failover.mjs exited with status $fc_rc"
+}
+
+FAILOVER_ROUNDS=${FAILOVER_ROUNDS:-20}
+SILENT_ROUNDS=${SILENT_ROUNDS:-10}
+FAILOVER_CLIENTS=${FAILOVER_CLIENTS:-$CLIENTS}
+NOFAULT_SECONDS=${NOFAULT_SECONDS:-600}
+if want e; then failover_case e kill "$FAILOVER_ROUNDS" "$FAILOVER_CLIENTS"; fi
+if want f; then
+    failover_case f_stop_quiet stop "$SILENT_ROUNDS" 0
+    failover_case f_stop_load stop "$SILENT_ROUNDS" "$FAILOVER_CLIENTS"
+    if [ "$(id -u)" = 0 ]; then
+        failover_case f_cut_quiet cut "$SILENT_ROUNDS" 0
+        failover_case f_cut_load cut "$SILENT_ROUNDS" "$FAILOVER_CLIENTS"
+    else
+        log "(f_cut) skipped: network namespaces need root"
+    fi
 fi
+if want g; then failover_case g none 0 "$FAILOVER_CLIENTS"; fi
 
 # ---- scale: idle connections and saturation (issue 8) ---------------------
 

@@ -435,6 +435,8 @@ static void release(struct wr_proposer *p)
 
 /* ---- follower side: the forward connection ------------------------- */
 
+static void maybe_dial(struct wr_proposer *p);
+
 static void out_closed_cb(uv_handle_t *h)
 {
     struct wr_proposer *p = h->data;
@@ -467,10 +469,17 @@ static void out_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     struct wr_proposer *p = s->data;
     (void)buf;
     if (n < 0 && (uv_tcp_t *)s == p->out) {
-        wr_info("proposer: forward connection to node %llu closed: %s",
-                (unsigned long long)p->out_peer, uv_strerror((int)n));
+        uint64_t peer = p->out_peer;
+        wr_info("proposer: forward connection to node %llu closed: %s", (unsigned long long)peer,
+                uv_strerror((int)n));
         close_out(p);
         p->redial_at = now_ms(p) + REDIAL_MS;
+        /* Closed by the leader's kernel: redial now, as a probe of whether
+         * its process is still there (raft_early.c). */
+        if (p->raft != NULL && wr_raft_leader_conn_lost(p->raft, peer, (int)n)) {
+            p->redial_at = 0;
+            maybe_dial(p);
+        }
     }
 }
 
@@ -478,12 +487,17 @@ static void dial_cb(struct wr_dial *req, uv_tcp_t *tcp, int status)
 {
     struct wr_proposer *p = req->data;
     p->dialing = false;
+    bool again = false; /* an inconclusive probe of the leader's port */
+    if (p->raft != NULL && !p->destroying)
+        again = wr_raft_leader_dial(p->raft, p->dial_peer, status);
     if (status != 0) {
         if (!p->destroying) {
             wr_debug("proposer: dial to leader failed: %s", uv_strerror(status));
-            p->redial_at = now_ms(p) + REDIAL_MS;
+            p->redial_at = again ? 0 : now_ms(p) + REDIAL_MS;
         }
-        release(p);
+        release(p); /* frees p only when destroying, and then again is false */
+        if (again)
+            maybe_dial(p);
         return;
     }
     tcp->data = p; /* the dial's hold passes to the connection */

@@ -3,6 +3,7 @@
  * (misuse corrupts silently), raft_strerror lacks strings for codes >= 19,
  * there is no state callback, and the data directory is not locked. */
 #include "cluster/raft_glue.h"
+#include "cluster/raft_early.h"
 #include "cluster/raft_internal.h"
 #include "cluster/raft_sendcap.h"
 
@@ -49,7 +50,13 @@ struct wr_raft {
     size_t n_peers;
     bool changing; /* a membership change of ours is in flight */
     struct wr_sendcap *sendcap; /* caps what libraft queues per peer */
+    struct wr__early early;     /* early elections (raft_early.c) */
 };
+
+struct wr__early *wr__raft_early(struct wr_raft *r)
+{
+    return &r->early;
+}
 
 const char *wr_role_name(enum wr_role role)
 {
@@ -444,6 +451,7 @@ int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_con
     r->io.send = guarded_send;
     r->sendcap = wr_sendcap_install(&r->io, loop, WR_SENDCAP_BYTES);
     raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
+    wr__early_install(&r->early, r, r->raft, &r->io, cfg->heartbeat_ms, cfg->election_timeout_ms);
     raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
 
     install_fsm(r);
@@ -528,6 +536,8 @@ int wr_raft_begin(struct wr_raft *r, bool bootstrap, char *err, size_t errlen)
     r->watch.data = r;
     uv_check_start(&r->watch, watch_cb);
     r->handles_open = 2;
+    wr__early_open_timer(&r->early, r->loop);
+    r->handles_open++;
     return 0;
 
 err_after_raft_init:
@@ -585,6 +595,7 @@ static void maybe_finish_stop(struct wr_raft *r)
 void wr_raft_stop(struct wr_raft *r, void (*cb)(void *arg), void *arg)
 {
     r->closing = true;
+    wr__early_stop(&r->early); /* no campaign while draining */
     r->stop_cb = cb;
     r->stop_arg = arg;
     r->stop_started = uv_now(r->loop);
@@ -600,6 +611,8 @@ static void begin_close(struct wr_raft *r)
         return;
     uv_close((uv_handle_t *)&r->poll, poll_closed_cb);
     uv_close((uv_handle_t *)&r->watch, poll_closed_cb);
+    wr__early_stop(&r->early);
+    uv_close((uv_handle_t *)&r->early.timer, poll_closed_cb);
     raft_close(r->raft, raft_closed_cb);
 }
 

@@ -133,6 +133,22 @@ bool wr_raft_node_find(struct wr_raft *r, uint64_t id, struct wr_raft_node *out)
  * timeout? false when not leader or @id is not a member. */
 bool wr_raft_peer_recent(struct wr_raft *r, uint64_t id);
 
+/* Early elections (raft_early.c): the forward connection to node @peer
+ * ended with libuv status @status. Returns true when the caller should
+ * redial @peer at once: its kernel closed a connection to our leader, and a
+ * refused redial would mean its process is gone. */
+bool wr_raft_leader_conn_lost(struct wr_raft *r, uint64_t peer, int status);
+
+/* A dial to node @peer ended with @status (0 or a libuv code). A refusal
+ * after wr_raft_leader_conn_lost said "redial" starts an election at once
+ * (staggered among the followers), instead of after the election timeout.
+ * Returns true when the caller should redial at once (the probe was
+ * inconclusive). */
+bool wr_raft_leader_dial(struct wr_raft *r, uint64_t peer, int status);
+
+/* Early campaigns this node started (all three reasons of raft_early.h). */
+uint64_t wr_raft_early_campaigns(struct wr_raft *r);
+
 typedef void (*wr_raft_done_cb)(void *arg, int status);
 
 /* Leader only. Propose a copy of @len bytes at @data as one log entry (zero

@@ -239,7 +239,10 @@ static void update_degraded(struct wr_node *n, bool leader_changed)
         else
             wr_info("node: leader %llu known again", (unsigned long long)n->status.leader_id);
         broadcast_status(n);
-    } else if (leader_changed && n->status.leader_id != 0) {
+    } else if (leader_changed) {
+        /* Also when the leader becomes unknown: a leader that stepped down
+         * (it lost its majority) stops naming itself to its clients now,
+         * not only once the node counts as degraded. */
         broadcast_status(n);
     }
 }
