@@ -6,7 +6,9 @@
  *   {"bench":"a","desc":"...","run":1,"rc":0,"result":{loadgen --json},
  *    "procs":[{"name":"node1","cpu_pct":12.5,"rss_end_kb":40000},...]}
  * Every numeric leaf of "result" (arrays skipped) and every process's
- * cpu_pct / rss_end_kb gets the median over a bench's runs. OUT.json is
+ * cpu_pct / rss_end_kb gets the median over a bench's runs, and so does
+ * node_cpu_us_per_move: the nodes' CPU summed over the measured window
+ * (sum of their cpu_pct) per acknowledged move, computed per run. OUT.json is
  * {"generated","runs":[records],"medians":{bench:{"desc","runs",path:median}}};
  * a table of the main medians goes to stdout: one for the arena (loadgen
  * records), one for the MUD (mudbots records, told apart by their
@@ -71,9 +73,28 @@ static json_t *bench_medians(const struct bench *b)
 {
     json_t *acc = json_object();
     for (size_t i = 0; i < b->n; i++) {
-        flatten(acc, "", json_object_get(b->runs[i], "result"));
+        json_t *result = json_object_get(b->runs[i], "result");
+        flatten(acc, "", result);
         size_t k;
         json_t *p;
+        double node_pct = 0;
+        bool have_nodes = false;
+        json_array_foreach(json_object_get(b->runs[i], "procs"), k, p)
+        {
+            const char *name = json_string_value(json_object_get(p, "name"));
+            json_t *cpu = json_object_get(p, "cpu_pct");
+            if (name != NULL && strncmp(name, "node", 4) == 0 && json_is_number(cpu)) {
+                node_pct += json_number_value(cpu);
+                have_nodes = true;
+            }
+        }
+        json_t *mps = json_object_get(result, "moves_per_sec");
+        if (have_nodes && json_is_number(mps) && json_number_value(mps) > 0) {
+            /* cpu_pct is % of one core: pct / 100 core-seconds per second */
+            json_t *us = json_real(node_pct / 100.0 * 1e6 / json_number_value(mps));
+            flatten(acc, "node_cpu_us_per_move", us);
+            json_decref(us);
+        }
         json_array_foreach(json_object_get(b->runs[i], "procs"), k, p)
         {
             const char *name = json_string_value(json_object_get(p, "name"));
@@ -227,14 +248,17 @@ static void print_arena_table(json_t *medians, struct bench *b, size_t nb)
 {
     printf("\nMedians over runs (latency in ms; cpu%% = share of one core during the "
            "measured window)\n");
-    printf("%-11s %5s %6s %9s %7s %7s %7s %8s %8s %6s %5s %5s %7s %5s  %s\n", "bench", "runs",
-           "clients", "moves/s", "p50", "p90", "p99", "max", "frames/s", "thrott", "errs", "disc",
-           "gap_ms", "lost", "cpu% nodes / loadgen, rss MB nodes");
+    printf("(p50..max: own moves; oth p99: a move's send to another client seeing it; us/move: "
+           "node CPU, all nodes, per acknowledged move)\n");
+    printf("%-11s %5s %6s %9s %7s %7s %7s %8s %8s %8s %8s %6s %5s %5s %7s %5s  %s\n", "bench",
+           "runs", "clients", "moves/s", "p50", "p90", "p99", "max", "oth p99", "frames/s",
+           "us/move", "thrott", "errs", "disc", "gap_ms", "lost",
+           "cpu% nodes / loadgen, rss MB nodes");
     for (size_t i = 0; i < nb; i++) {
         json_t *m = json_object_get(medians, b[i].name);
         if (is_mud(m))
             continue;
-        char c[14][32];
+        char c[16][32];
         cell(c[0], sizeof c[0], 0, num(m, "runs"));
         cell(c[1], sizeof c[1], 0, num(m, "clients"));
         cell(c[2], sizeof c[2], 0, num(m, "moves_per_sec"));
@@ -248,6 +272,8 @@ static void print_arena_table(json_t *medians, struct bench *b, size_t nb)
         cell(c[10], sizeof c[10], 0, num(m, "disconnects"));
         cell(c[11], sizeof c[11], 0, num(m, "max_ack_gap_ms"));
         cell(c[12], sizeof c[12], 0, num(m, "acked_lost"));
+        cell(c[13], sizeof c[13], 2, num(m, "others_ms.p99"));
+        cell(c[14], sizeof c[14], 0, num(m, "node_cpu_us_per_move"));
         char procs[256] = "";
         size_t pl = 0;
         for (int n = 1; n <= 9; n++) {
@@ -271,8 +297,9 @@ static void print_arena_table(json_t *medians, struct bench *b, size_t nb)
             cell(lc, sizeof lc, 0, num(m, "loadgen.cpu_pct"));
             snprintf(procs + pl, sizeof procs - pl, " | lg %s%%", lc);
         }
-        printf("%-11s %5s %6s %9s %7s %7s %7s %8s %8s %6s %5s %5s %7s %5s  %s\n", b[i].name, c[0],
-               c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], procs);
+        printf("%-11s %5s %6s %9s %7s %7s %7s %8s %8s %8s %8s %6s %5s %5s %7s %5s  %s\n", b[i].name,
+               c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[13], c[7], c[14], c[8], c[9], c[10],
+               c[11], c[12], procs);
     }
 }
 

@@ -42,6 +42,14 @@
  *   not start with the expected compact prefix falls back to jansson, so a
  *   format change costs speed, not correctness; `--parser jansson` forces
  *   jansson everywhere.
+ * - Updates come as binary frames by default (`--encoding bin`: the join
+ *   carries "enc":"bin", docs/protocol.md): fixed-width records decoded
+ *   with arena/arena_wire.h, the server's own encoder's counterpart. JSON
+ *   (`--encoding json`, or a server that ignores the field) still works.
+ * - Others' updates: each client watches one other client's player (the
+ *   next client's, so usually on another node) and measures, for every
+ *   move of it, the time from its send to the first frame showing it (or a
+ *   later seq): the fan-out latency, broadcast period included.
  * - No allocation per sample: latencies go into a fixed log-linear
  *   histogram (microseconds, 128 sub-buckets per power of two: < 0.8 %
  *   relative error, up to 2^26 us = 67 s); moves in flight are a fixed ring
@@ -74,6 +82,7 @@
 
 #define BENCH_NAME "loadgen"
 #include "benchlib.h"
+#include "arena/arena_wire.h"
 #include "common/addr.h"
 
 #define LG_MAX_NODES 16
@@ -81,6 +90,7 @@
 #define LG_MAX_MSG (64u << 20)    /* largest server message accepted */
 #define LG_MAX_HANDSHAKE 8192     /* largest HTTP upgrade response */
 #define LG_RBUF_SIZE (256u << 10) /* shared read buffer */
+#define LG_HIST 64                /* send times kept per client, by seq */
 
 static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 static const char UPDATE_PREFIX[] = "{\"t\":\"update\",\"players\":[";
@@ -122,6 +132,12 @@ struct client {
     uint32_t player_id;
     uint32_t last_seq;  /* last move seq sent */
     uint32_t acked_seq; /* highest own seq seen in an update */
+    /* the watched player (see the top): another client's */
+    uint32_t watch_id, watch_seen;
+    char wneedle[24];
+    uint8_t wneedle_len;
+    uint32_t sent_seq[LG_HIST]; /* this client's moves: seq and send time */
+    uint64_t sent_at[LG_HIST];
     uint8_t rhead, rcount;
     struct inflight ring[LG_MAX_WINDOW];
     struct buf in;   /* unparsed input (partial frame) */
@@ -152,6 +168,7 @@ struct opts {
     const char *verify_node;
     double verify_timeout;
     bool use_jansson;
+    bool binary;
     bool quiet;
     uint64_t seed;
 };
@@ -184,7 +201,7 @@ struct lg {
     uint64_t frames_in, bytes_in, frames_in_total;
     uint64_t disconnects, connect_errors, handshake_errors, protocol_errors;
     uint64_t jansson_fallbacks, unacked_at_end;
-    struct hist lat, lag;
+    struct hist lat, lag, others;
     struct code_count errors[BENCH_MAX_CODES];
     uint32_t n_errors;
     struct code_count closes[BENCH_MAX_CODES];
@@ -293,6 +310,14 @@ static void on_welcome(struct client *c, uint32_t id)
     c->player_id = id;
     int n = snprintf(c->needle, sizeof c->needle, "{\"id\":%" PRIu32 ",", id);
     c->needle_len = (uint8_t)n;
+    /* Client i watches client i+1: tell its watcher, i-1, who it is. */
+    struct client *w = &lg->clients[(c->idx + lg->o.clients - 1) % lg->o.clients];
+    if (w != c) {
+        w->watch_id = id;
+        w->watch_seen = 0;
+        memcpy(w->wneedle, c->needle, sizeof c->needle);
+        w->wneedle_len = c->needle_len;
+    }
     c->state = C_JOINED;
     c->was_joined = true;
     lg->handshaking--;
@@ -326,6 +351,32 @@ static void client_ack(struct client *c, uint32_t seq, uint64_t now)
         if (bin < lg->n_bins)
             lg->nodes[c->node].ack_bins[bin]++;
     }
+}
+
+/* @c saw its watched player at @seq: every move of it up to @seq that was
+ * sent in the window and not seen before is a sample of others' latency. */
+static void saw_watched(struct client *c, uint32_t seq, uint64_t now)
+{
+    struct lg *lg = c->lg;
+    if (seq <= c->watch_seen)
+        return;
+    const struct client *w = &lg->clients[(c->idx + 1) % lg->o.clients];
+    uint32_t from = seq - c->watch_seen > LG_HIST ? seq - LG_HIST + 1 : c->watch_seen + 1;
+    for (uint32_t s = from; s <= seq; s++) {
+        uint32_t k = s % LG_HIST;
+        if (w->sent_seq[k] == s && in_window(lg, w->sent_at[k]) && now >= w->sent_at[k])
+            hist_add(&lg->others, (now - w->sent_at[k]) / 1000);
+    }
+    c->watch_seen = seq;
+}
+
+/* A player record in an update: is it ours, or the watched one? */
+static void saw_player(struct client *c, uint32_t id, uint32_t seq, uint64_t now)
+{
+    if (id == c->player_id)
+        client_ack(c, seq, now);
+    else if (id == c->watch_id && id != 0)
+        saw_watched(c, seq, now);
 }
 
 static void on_error_msg(struct client *c, const char *code)
@@ -364,13 +415,14 @@ static const char *scan_u32(const char *p, const char *end, uint32_t *out)
  * "seq" of that object. Returns true with *seq set if the player is there.
  * Bounded: one memmem per occurrence of the needle (at most once per frame,
  * ids are unique) plus a bounded scan inside one object. */
-static bool scan_update(const struct client *c, const char *p, size_t len, uint32_t *seq)
+static bool scan_update(const char *needle, size_t needle_len, const char *p, size_t len,
+                        uint32_t *seq)
 {
     const char *end = p + len;
-    const char *q = memmem(p, len, c->needle, c->needle_len);
+    const char *q = needle_len > 0 ? memmem(p, len, needle, needle_len) : NULL;
     if (q == NULL)
         return false;
-    q += c->needle_len;
+    q += needle_len;
     const char *obj_end = memchr(q, '}', (size_t)(end - q));
     if (obj_end == NULL)
         return false;
@@ -398,12 +450,9 @@ static void on_message_jansson(struct client *c, const char *p, size_t len, uint
             json_array_foreach(players, i, pl)
             {
                 json_int_t id = json_integer_value(json_object_get(pl, "id"));
-                if (id == (json_int_t)c->player_id) {
-                    json_int_t s = json_integer_value(json_object_get(pl, "seq"));
-                    if (s > 0 && s <= (json_int_t)UINT32_MAX)
-                        client_ack(c, (uint32_t)s, now);
-                    break;
-                }
+                json_int_t s = json_integer_value(json_object_get(pl, "seq"));
+                if (id > 0 && id <= (json_int_t)UINT32_MAX && s > 0 && s <= (json_int_t)UINT32_MAX)
+                    saw_player(c, (uint32_t)id, (uint32_t)s, now);
             }
         }
     } else if (strcmp(t, "welcome") == 0) {
@@ -425,8 +474,10 @@ static void on_message(struct client *c, const char *p, size_t len, uint64_t now
         if (len >= sizeof UPDATE_PREFIX - 1 &&
             memcmp(p, UPDATE_PREFIX, sizeof UPDATE_PREFIX - 1) == 0) {
             uint32_t seq;
-            if (c->state == C_JOINED && scan_update(c, p, len, &seq))
+            if (c->state == C_JOINED && scan_update(c->needle, c->needle_len, p, len, &seq))
                 client_ack(c, seq, now);
+            if (c->state == C_JOINED && scan_update(c->wneedle, c->wneedle_len, p, len, &seq))
+                saw_watched(c, seq, now);
             return;
         }
         if (len >= sizeof WELCOME_PREFIX - 1 &&
@@ -443,6 +494,32 @@ static void on_message(struct client *c, const char *p, size_t len, uint64_t now
         lg->jansson_fallbacks++;
     }
     on_message_jansson(c, p, len, now);
+}
+
+/* A binary update (arena/arena_wire.h): only our own and the watched
+ * player's records matter; moved records are fixed-width, so this is a
+ * comparison per record. */
+static void on_binary(struct client *c, const char *p, size_t len, uint64_t now)
+{
+    struct wr_awire_view v;
+    if (wr_awire_parse(p, len, &v) != 0) {
+        count_code(c->lg->errors, &c->lg->n_errors, "(client: bad binary frame)");
+        return;
+    }
+    if (c->state != C_JOINED)
+        return;
+    const uint8_t *cur = v.full;
+    for (uint32_t i = 0; i < v.n_full; i++) {
+        struct wr_awire_player pl;
+        wr_awire_next_full(&cur, &pl);
+        saw_player(c, pl.id, pl.seq, now);
+    }
+    for (uint32_t i = 0; i < v.n_moved; i++) {
+        const uint8_t *r = v.moved + (size_t)i * WR_AWIRE_MOVED_BYTES;
+        uint32_t id = wr_awire_u32(r);
+        if (id == c->player_id || id == c->watch_id)
+            saw_player(c, id, wr_awire_u32(r + 8), now);
+    }
 }
 
 static void on_frame(struct client *c, bool fin, uint8_t op, const char *p, size_t len,
@@ -472,6 +549,8 @@ static void on_frame(struct client *c, bool fin, uint8_t op, const char *p, size
         if (fin) {
             if (op == 0x1)
                 on_message(c, p, len, now);
+            else
+                on_binary(c, p, len, now);
             return;
         }
         c->frag_op = op;
@@ -488,6 +567,8 @@ static void on_frame(struct client *c, bool fin, uint8_t op, const char *p, size
         if (fin) {
             if (c->frag_op == 0x1)
                 on_message(c, c->frag.base, c->frag.len, now);
+            else
+                on_binary(c, c->frag.base, c->frag.len, now);
             c->frag_op = 0;
             c->frag.len = 0;
         }
@@ -569,8 +650,9 @@ static const char *find_header(const char *head, size_t len, const char *name)
 
 static void send_join(struct client *c)
 {
-    char msg[64];
-    int n = snprintf(msg, sizeof msg, "{\"t\":\"join\",\"name\":\"%s\"}", c->name);
+    char msg[80];
+    int n = snprintf(msg, sizeof msg, "{\"t\":\"join\",\"name\":\"%s\"%s}", c->name,
+                     c->lg->o.binary ? ",\"enc\":\"bin\"" : "");
     ws_send_text(c, msg, (size_t)n);
 }
 
@@ -744,6 +826,8 @@ static void send_move(struct client *c, uint64_t now, bool measured)
     f->seq = seq;
     f->sent_ns = now;
     c->rcount++;
+    c->sent_seq[seq % LG_HIST] = seq;
+    c->sent_at[seq % LG_HIST] = now;
     char msg[80];
     int n = snprintf(msg, sizeof msg, "{\"t\":\"move\",\"dir\":\"%s\",\"seq\":%" PRIu32 "}",
                      DIRS[bench_rng_next(&lg->rng) & 3], seq);
@@ -1126,6 +1210,10 @@ static int report(struct lg *lg)
                lg->unacked_at_end);
         printf("  latency ms     p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%" PRIu64 ")\n", p50,
                p90, p99, mx, lg->lat.count);
+        printf("  others ms      p50 %.2f  p99 %.2f  max %.2f  (n=%" PRIu64
+               "; a move's send to another client seeing it)\n",
+               hist_quantile_ms(&lg->others, 0.50), hist_quantile_ms(&lg->others, 0.99),
+               (double)lg->others.max_us / 1000.0, lg->others.count);
         printf("  frames in      %.0f/s, %.1f MB/s\n", (double)lg->frames_in / dur,
                (double)lg->bytes_in / dur / 1e6);
         printf("  send lag ms    p99 %.2f  max %.2f (loadgen's own scheduling delay)\n",
@@ -1169,6 +1257,12 @@ static int report(struct lg *lg)
         json_object_set_new(j, "latency_ms",
                             json_pack("{s:f, s:f, s:f, s:f}", "p50", p50, "p90", p90, "p99", p99,
                                       "max", mx));
+        json_object_set_new(
+            j, "others_ms",
+            json_pack("{s:f, s:f, s:f, s:I}", "p50", hist_quantile_ms(&lg->others, 0.50), "p99",
+                      hist_quantile_ms(&lg->others, 0.99), "max",
+                      (double)lg->others.max_us / 1000.0, "n", (json_int_t)lg->others.count));
+        json_object_set_new(j, "encoding", json_string(o->binary ? "bin" : "json"));
         json_object_set_new(j, "frames_in_per_sec", json_real((double)lg->frames_in / dur));
         json_object_set_new(j, "mbytes_in_per_sec", json_real((double)lg->bytes_in / dur / 1e6));
         json_object_set_new(j, "errors", codes_json(lg->errors, lg->n_errors));
@@ -1260,7 +1354,7 @@ static int bench_parse(void)
     double t = now_s();
     for (int i = 0; i < ITER; i++) {
         uint32_t seq = 0;
-        if (scan_update(&c, f.base, f.len, &seq))
+        if (scan_update(c.needle, c.needle_len, f.base, f.len, &seq))
             sink += seq;
     }
     double scan = (now_s() - t) / ITER;
@@ -1311,7 +1405,9 @@ static void usage(FILE *f)
             "  --verify-node IP:PORT  the node to check against (default: the first node)\n"
             "  --verify-timeout S     bound on waiting for it to be ready and caught up "
             "(default 20)\n"
-            "  --parser scan|jansson  how to read update frames (default scan)\n"
+            "  --parser scan|jansson  how to read JSON update frames (default scan)\n"
+            "  --encoding bin|json    ask for binary updates (\"enc\":\"bin\" in the join) or\n"
+            "                         keep JSON (default bin)\n"
             "  --seed N               seed for directions and masks\n"
             "  --quiet                no human summary\n"
             "  --bench-parse          time the update scanner against jansson and exit\n",
@@ -1355,6 +1451,7 @@ int main(int argc, char **argv)
                        .join_timeout = 30,
                        .connect_parallel = 256,
                        .prefix = "lg",
+                       .binary = true,
                        .verify_timeout = 20};
     const char *nodes = NULL;
     for (int i = 1; i < argc; i++) {
@@ -1411,6 +1508,14 @@ int main(int argc, char **argv)
                 o->use_jansson = true;
             else if (strcmp(v, "scan") != 0)
                 die("--parser: scan or jansson");
+        } else if (strcmp(a, "--encoding") == 0) {
+            NEEDV();
+            if (strcmp(v, "json") == 0)
+                o->binary = false;
+            else if (strcmp(v, "bin") == 0)
+                o->binary = true;
+            else
+                die("--encoding: bin or json");
         } else if (strcmp(a, "--seed") == 0) {
             NEEDV();
             o->seed = strtoull(v, NULL, 0);

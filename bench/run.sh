@@ -6,14 +6,32 @@
 #   BENCH_RUNS=3          runs per benchmark; the table shows medians
 #   BENCH_CLIENTS=1000    clients for (a); (b) uses twice as many
 #   BENCH_DURATION=10     measured seconds per run
-#   BENCH_ONLY=a,b,c,d,e,mud  which benchmarks (mud: the MUD's default cases;
-#                         or pick mud300, mud1000, mud1000room, mudbig,
-#                         mudcombat)
+#   BENCH_ONLY=a,b,c,d,e,sat3,mud,idle  which benchmarks (mud: the MUD's default
+#                         cases; or pick mud300, mud1000, mud1000room, mudbig,
+#                         mudcombat; idle100k is not in the default set: it
+#                         takes ~1.5 min per run; neither are f and g, the
+#                         silent-failure and no-fault failover cases)
 #   BENCH_KEEP=1          keep the temp dir (node logs) after the run
+#   BENCH_WARREN=PATH     the warren binary to measure (default build/warren;
+#                         e.g. an older build, for a before/after)
+#   BENCH_NODE_FLAGS=...  extra flags for every node of (a) and (b), e.g.
+#                         "--broadcast-hz 60"
+#   BENCH_ENCODING=bin    the loadgen's update encoding in (a) and (b): bin
+#                         or json
 #   MUD_DURATION=10       measured seconds per MUD run
 #   MUD_RATE=1            commands/s per bot
 #   MUD_BOTS=N            also run the big MUD case with N bots (off by default)
 #   MUD_COMBAT_BOTS=N     bots of the combat case (default 300)
+#   IDLE_CONNS=100000     idle WebSockets in idle100k (capped by ulimit -Hn)
+#   IDLE_SOURCES=8        loopback source addresses they come from
+#   SAT_CLIENTS=60 SAT_RATE=2000 SAT_WINDOW=32   the sat3 load
+#   IDLE_CLIENTS=10       idle browser-like clients of the idle case
+#   IDLE_DURATION=30      measured seconds per idle run
+#   FAILOVER_ROUNDS=20    kill -9s of the leader in (e)
+#   SILENT_ROUNDS=10      SIGSTOPs and network cuts of the leader in (f)
+#   FAILOVER_CLIENTS=N    loadgen clients during (e), (f) under load and (g)
+#                         (default BENCH_CLIENTS)
+#   NOFAULT_SECONDS=600   length of (g), the no-fault run counting term changes
 #
 # Every process this script starts is recorded and killed on exit.
 # shellcheck disable=SC2154,SC2086,SC3045 # eval-assigned names; flag lists; dash has ulimit -n/-H
@@ -21,21 +39,24 @@ set -eu
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-WARREN=$ROOT/build/warren
+WARREN=${BENCH_WARREN:-$ROOT/build/warren}
 LOADGEN=$ROOT/build/bench/loadgen
 BENCHSTAT=$ROOT/build/bench/benchstat
 MUDBOTS=$ROOT/build/bench/mudbots
+IDLECONNS=$ROOT/build/bench/idleconns
 RESULTS=$ROOT/bench/results
 
 RUNS=${BENCH_RUNS:-3}
 CLIENTS=${BENCH_CLIENTS:-1000}
 DURATION=${BENCH_DURATION:-10}
-ONLY=${BENCH_ONLY:-a,b,c,d,e,mud}
+ONLY=${BENCH_ONLY:-a,b,c,d,e,sat3,mud,idle}
 MUD_DURATION=${MUD_DURATION:-10}
 MUD_RATE=${MUD_RATE:-1}
 MUD_BOTS=${MUD_BOTS:-}
+IDLE_CLIENTS=${IDLE_CLIENTS:-10}
+IDLE_DURATION=${IDLE_DURATION:-30}
 
-for b in "$WARREN" "$LOADGEN" "$BENCHSTAT" "$MUDBOTS"; do
+for b in "$WARREN" "$LOADGEN" "$BENCHSTAT" "$MUDBOTS" "$IDLECONNS"; do
     [ -x "$b" ] || { echo "run.sh: $b is missing; run 'make bench'" >&2; exit 1; }
 done
 
@@ -69,7 +90,8 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 now_ns() { date +%s%N; }
 
-# sh has no local variables: every function's variables carry its prefix.
+# sh has no local variables: every function's variables carry its prefix
+# (a prefix of its own: sample() uses sa_).
 
 # A TCP port nobody uses and that this script has not handed out. Called in
 # $(...), so USED_PORTS is kept in a file, not a variable.
@@ -342,10 +364,15 @@ load_set() {
     n=$2
     desc="$n clients over 3 nodes, 5 moves/s each, window 4"
     log "($set_name) $desc"
+    [ -n "${BENCH_NODE_FLAGS:-}" ] && desc="$desc; nodes $BENCH_NODE_FLAGS"
+    desc="$desc; ${BENCH_ENCODING:-bin} updates"
+    CL_EXTRA=${BENCH_NODE_FLAGS:-}
     start_cluster "$set_name" 3
+    CL_EXTRA=""
     r=1
     while [ $r -le "$RUNS" ]; do
-        run_loadgen "$set_name" $r "$desc" -- --nodes "$(nodes_list)" --clients "$n" --rate 5 $COMMON
+        run_loadgen "$set_name" $r "$desc" -- --nodes "$(nodes_list)" --clients "$n" --rate 5 \
+            --encoding "${BENCH_ENCODING:-bin}" $COMMON
         r=$((r + 1))
     done
     stop_cluster
@@ -390,22 +417,192 @@ if want d; then
     stop_cluster
 fi
 
-if want e; then
-    desc="300 clients over 3 nodes, 5 moves/s; leader kill -9 4 s into the window"
-    log "(e) failover: $desc"
-    r=1
-    while [ $r -le "$RUNS" ]; do
-        start_cluster e 3
-        lid=$(leader_id || echo 1)
-        vid=1
-        [ "$lid" = 1 ] && vid=2
-        eval "vhttp=\$CL_HTTP_$vid"
-        run_loadgen e $r "$desc" --kill-leader-after 4 -- --nodes "$(nodes_list)" \
-            --clients 300 --rate 5 $COMMON --verify-after --verify-node "$vhttp"
-        stop_cluster
-        r=$((r + 1))
-    done
+# ---- failover (bench/failover.mjs): e kills, f silent failures, g no fault ----
+
+# failover_case NAME FAULT ROUNDS CLIENTS: one bench/failover.mjs run on a
+# fresh 3-node cluster at the default settings; prints its lines and keeps
+# its JSON as $RESULTS/failover-NAME.json.
+failover_case() {
+    fc_name=$1 fc_fault=$2 fc_rounds=$3 fc_clients=$4
+    log "($fc_name) $fc_fault x $fc_rounds, $fc_clients clients; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    mkdir -p "$RESULTS"
+    fc_rc=0
+    node "$ROOT/bench/failover.mjs" --fault "$fc_fault" --rounds "$fc_rounds" \
+        --clients "$fc_clients" --duration "$NOFAULT_SECONDS" \
+        --json "$RESULTS/failover-$fc_name.json" | sed 's/^/    /' || fc_rc=$?
+    [ $fc_rc -eq 0 ] || log "  failover.mjs exited with status $fc_rc"
+}
+
+FAILOVER_ROUNDS=${FAILOVER_ROUNDS:-20}
+SILENT_ROUNDS=${SILENT_ROUNDS:-10}
+FAILOVER_CLIENTS=${FAILOVER_CLIENTS:-$CLIENTS}
+NOFAULT_SECONDS=${NOFAULT_SECONDS:-600}
+if want e; then failover_case e kill "$FAILOVER_ROUNDS" "$FAILOVER_CLIENTS"; fi
+if want f; then
+    failover_case f_stop_quiet stop "$SILENT_ROUNDS" 0
+    failover_case f_stop_load stop "$SILENT_ROUNDS" "$FAILOVER_CLIENTS"
+    if [ "$(id -u)" = 0 ]; then
+        failover_case f_cut_quiet cut "$SILENT_ROUNDS" 0
+        failover_case f_cut_load cut "$SILENT_ROUNDS" "$FAILOVER_CLIENTS"
+    else
+        log "(f_cut) skipped: network namespaces need root"
+    fi
 fi
+if want g; then failover_case g none 0 "$FAILOVER_CLIENTS"; fi
+
+# ---- scale: idle connections and saturation (issue 8) ---------------------
+
+# median_of FILE: the median of the numbers in FILE, one a line ("-" if none).
+median_of() {
+    sort -n "$1" | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "-"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# record_add KEY JSON: put "KEY": JSON into the result of the last record
+# (run_loadgen's), so that benchstat takes its medians with the rest.
+record_add() {
+    sed -i '$ s|"result":{|"result":{"'"$1"'":'"$2"',|' "$RECORDS"
+}
+
+# A JSON number field of a one-line JSON object (written without a final
+# newline), on a line of its own: json_num FILE KEY.
+json_num() {
+    printf '%s\n' "$(sed -n 's/.*"'"$2"'":\(-\{0,1\}[0-9.e+-]*\).*/\1/p' "$1" | head -n 1)"
+}
+
+# idle100k: IDLE_CONNS (100000) idle WebSockets to the leader of a 3-node
+# cluster, opened and held by build/bench/idleconns from IDLE_SOURCES
+# loopback source addresses. Meanwhile the loadgen drives 10 clients x 20
+# moves/s on the same node (bench `idle`); the same load before they are
+# opened is the control (`idle100k_ctl`). A fresh cluster per run: memory
+# freed by an earlier run would be reused. The node's connection limits are
+# lifted for the bench only. Every process needs a descriptor per socket:
+# when RLIMIT_NOFILE's hard limit is below that and cannot be raised (it
+# takes CAP_SYS_RESOURCE), the count is capped and the log says so.
+idle100k_case() {
+    ic_want=${IDLE_CONNS:-100000}
+    ic_n=$ic_want
+    ic_soft=$(ulimit -Sn) ic_hard=$(ulimit -Hn)
+    if [ "$ic_hard" != unlimited ] && [ "$ic_hard" -lt $((ic_want + 200)) ]; then
+        if ! ulimit -n $((ic_want + 200)) 2>/dev/null; then
+            ic_n=$((ic_hard - 200))
+            log "(idle100k) RLIMIT_NOFILE's hard limit is $ic_hard and cannot be raised here" \
+                "(no CAP_SYS_RESOURCE): $ic_n connections instead of $ic_want"
+        fi
+    elif [ "$ic_soft" != unlimited ] && [ "$ic_soft" -lt $((ic_want + 200)) ]; then
+        ulimit -Sn $((ic_want + 200))
+    fi
+    ic_lg="--clients 10 --rate 20 --window 4 --warmup 1 $COMMON"
+    ic_desc="10 clients x 20 moves/s on the leader"
+    log "(idle100k) $ic_n idle WebSockets to the leader of 3 nodes; $ic_desc"
+    : > "$TMP/idle-bpc" ; : > "$TMP/idle-kpc"
+    ic_r=1
+    while [ $ic_r -le "$RUNS" ]; do
+        CL_EXTRA="--max-connections $((ic_n + 1000)) --max-connections-per-ip 0 --fd-reserve 32"
+        start_cluster idle100k 3
+        CL_EXTRA=""
+        ic_lid=$(leader_id || echo 1)
+        eval "ic_http=\$CL_HTTP_$ic_lid ic_pid=\$CL_PID_$ic_lid"
+        run_loadgen idle100k_ctl $ic_r "$ic_desc, no idle connections (control)" -- \
+            --nodes "$ic_http" $ic_lg
+        ic_dir=$TMP/idleconns-$ic_r
+        mkdir -p "$ic_dir"
+        "$IDLECONNS" --node "$ic_http" --pid "$ic_pid" --conns "$ic_n" \
+            --sources "${IDLE_SOURCES:-8}" --mark-dir "$ic_dir" --json "$ic_dir/idle.json" \
+            --hold $((${DURATION%.*} + 120)) > "$ic_dir/idleconns.out" 2>&1 &
+        ic_ipid=$!
+        ALLPIDS="$ALLPIDS $ic_ipid"
+        if wait_file "$ic_dir/open" "$ic_ipid" 300; then
+            sed 's/^/    /' "$ic_dir/idleconns.out"
+            run_loadgen idle100k $ic_r "$ic_desc, with $ic_n idle WebSockets on it" -- \
+                --nodes "$ic_http" $ic_lg
+        else
+            log "  idleconns did not open its connections; skipping the run"
+        fi
+        touch "$ic_dir/release"
+        wait "$ic_ipid" || true
+        sed 's/^/    /' "$ic_dir/idleconns.out" | tail -n 1
+        if [ -s "$ic_dir/idle.json" ]; then
+            record_add idle100k "$(cat "$ic_dir/idle.json")"
+            json_num "$ic_dir/idle.json" bytes_per_conn >> "$TMP/idle-bpc"
+            json_num "$ic_dir/idle.json" kernel_slab_bytes_per_conn_both_ends >> "$TMP/idle-kpc"
+        fi
+        stop_cluster
+        ic_r=$((ic_r + 1))
+    done
+    [ "$ic_soft" = unlimited ] || ulimit -Sn "$ic_soft" 2>/dev/null || true
+    log "(idle100k) $ic_n connections: node memory per idle connection (RSS, median)" \
+        "$(median_of "$TMP/idle-bpc") bytes; kernel socket slabs, both ends," \
+        "$(median_of "$TMP/idle-kpc") bytes; move latency in the table (idle100k vs idle100k_ctl)"
+}
+
+# The leader's counters: "ns commands_applied commit_index".
+leader_counts() {
+    lc_m=$(http_get "http://$1/metrics" 2>/dev/null || true)
+    printf '%s %s %s\n' "$(now_ns)" \
+        "$(echo "$lc_m" | awk '/^warren_commands_applied_total/ { print $2 }')" \
+        "$(echo "$lc_m" | awk '/^warren_raft_commit_index/ { print $2 }')"
+}
+
+# In the background: the leader's counters when the loadgen's window starts
+# and ends (its mark files in DIR), bounded by 90 s of waiting each.
+counts_sampler() {
+    cs_i=0
+    while [ ! -f "$1/start" ] && [ $cs_i -lt 1800 ]; do sleep 0.05; cs_i=$((cs_i + 1)); done
+    leader_counts "$2" > "$1/counts0"
+    cs_i=0
+    while [ ! -f "$1/end" ] && [ $cs_i -lt 1800 ]; do sleep 0.05; cs_i=$((cs_i + 1)); done
+    leader_counts "$2" > "$1/counts1"
+}
+
+# sat3: saturation of a 3-node cluster. SAT_CLIENTS (60) clients offer
+# SAT_RATE (2000) moves/s each, at most SAT_WINDOW (32) in flight, so each
+# sends as fast as its moves are acknowledged; the per-client rate limit is
+# raised for the bench as in (c). Committed commands/s and entries/s come
+# from the leader's /metrics (commands applied, commit index) at the start
+# and end of the measured window; CPU per node from /proc.
+sat_case() {
+    sat_clients=${SAT_CLIENTS:-60} sat_rate=${SAT_RATE:-2000} sat_window=${SAT_WINDOW:-32}
+    sat_desc="$sat_clients clients over 3 nodes, $sat_rate moves/s offered each, window $sat_window (ws-rate raised)"
+    log "(sat3) $sat_desc"
+    : > "$TMP/sat-cps" ; : > "$TMP/sat-eps"
+    CL_EXTRA="--ws-rate 100000 --ws-burst 100000"
+    start_cluster sat3 3
+    CL_EXTRA=""
+    sat_lid=$(leader_id || echo 1)
+    eval "sat_http=\$CL_HTTP_$sat_lid"
+    sat_r=1
+    while [ $sat_r -le "$RUNS" ]; do
+        sat_dir=$TMP/sat3-$sat_r
+        mkdir -p "$sat_dir"
+        counts_sampler "$sat_dir" "$sat_http" &
+        sat_spid=$!
+        run_loadgen sat3 $sat_r "$sat_desc" -- --nodes "$(nodes_list)" --clients "$sat_clients" \
+            --rate "$sat_rate" --window "$sat_window" $COMMON
+        wait "$sat_spid" || true
+        sat_c=$(awk 'NR == FNR { t = $1; c = $2; e = $3; next }
+            $2 != "" && c != "" && $1 > t {
+                s = ($1 - t) / 1e9
+                printf "{\"leader\":%d,\"seconds\":%.3f,\"commands_per_s\":%.0f,\"entries_per_s\":%.0f,\"commands_per_entry\":%.1f}",
+                    '"$sat_lid"', s, ($2 - c) / s, ($3 - e) / s, ($3 > e) ? ($2 - c) / ($3 - e) : 0 }' \
+            "$sat_dir/counts0" "$sat_dir/counts1" 2>/dev/null || true)
+        if [ -n "$sat_c" ]; then
+            record_add committed "$sat_c"
+            echo "$sat_c" > "$sat_dir/committed.json"
+            json_num "$sat_dir/committed.json" commands_per_s >> "$TMP/sat-cps"
+            json_num "$sat_dir/committed.json" entries_per_s >> "$TMP/sat-eps"
+            log "  committed (leader node $sat_lid): $sat_c"
+        fi
+        sat_r=$((sat_r + 1))
+    done
+    stop_cluster
+    log "(sat3) committed commands/s (median) $(median_of "$TMP/sat-cps"), entries/s" \
+        "$(median_of "$TMP/sat-eps"); CPU per node in the table"
+}
+
+if want idle100k; then idle100k_case; fi
+if want sat3; then sat_case; fi
 
 # ---- the MUD: telnet bots (build/bench/mudbots) ----------------------------
 
@@ -515,6 +712,63 @@ if want mud || want mudcombat; then
     sh "$ROOT/bench/gen-world.sh" "$TMP/combatworld" 3 5 combat
     mud_case mudcombat e "${MUD_COMBAT_BOTS:-300}" combat 3 "--mud-world $TMP/combatworld" "--disperse 20"
 fi
+
+# ---- idle: what a cluster costs with nothing to do -------------------------
+
+# idle_case: RUNS runs, each on a fresh 3-node cluster (the default MUD world
+# loaded, as `warren node` does) with IDLE_CLIENTS idle browser-like clients
+# (bench/idle-clients.mjs: joined to the arena, then a ping and an
+# /api/cluster poll every 2 s each, nothing else), spread over the nodes.
+# Each node's CPU is sampled over IDLE_DURATION s once every client has its
+# welcome; the record's result carries the clients and seconds, its procs
+# the per-node cpu%.
+idle_case() {
+    ic_desc="3 nodes, $IDLE_CLIENTS idle clients (a ping and an /api/cluster poll every 2 s each), ${IDLE_DURATION} s"
+    log "(idle) $ic_desc"
+    ic_r=1
+    while [ $ic_r -le "$RUNS" ]; do
+        start_cluster idle 3
+        ic_dir=$TMP/idle-$ic_r
+        mkdir -p "$ic_dir"
+        : > "$ic_dir/s0"
+        : > "$ic_dir/s1"
+        sleep 3 # the start-up entries (node records, the world's upload) go by first
+        node "$ROOT/bench/idle-clients.mjs" "$(nodes_list)" "$IDLE_CLIENTS" "$IDLE_DURATION" \
+            "$ic_dir" > "$ic_dir/clients.out" 2>&1 &
+        ic_pid=$!
+        ALLPIDS="$ALLPIDS $ic_pid"
+        ic_wall=0
+        if wait_file "$ic_dir/start" "$ic_pid" 30; then
+            ic_t0=$(now_ns)
+            sample_all > "$ic_dir/s0"
+            wait_file "$ic_dir/end" "$ic_pid" $((IDLE_DURATION + 15)) || true
+            ic_t1=$(now_ns)
+            sample_all > "$ic_dir/s1"
+            ic_wall=$((ic_t1 - ic_t0))
+        fi
+        ic_rc=0
+        wait "$ic_pid" || ic_rc=$?
+        sed 's/^/    /' "$ic_dir/clients.out"
+        [ $ic_rc -eq 0 ] || log "  idle-clients exited with status $ic_rc"
+        ic_procs="[]"
+        if [ -s "$ic_dir/s1" ]; then
+            # procs_line rounds to whole percents; an idle node needs tenths
+            awk -v wall="$ic_wall" -v hz="$CLK_TCK" '
+                NR == FNR { t0[$1] = $3; next }
+                $3 != "x" && t0[$1] != "x" && wall > 0 {
+                    printf "%s %s cpu %.1f%%", (n++ ? "," : "    idle:"), $1,
+                        ($3 - t0[$1]) / hz / (wall / 1e9) * 100
+                }
+                END { print "" }' "$ic_dir/s0" "$ic_dir/s1"
+            ic_procs=$(procs_json "$ic_dir/s0" "$ic_dir/s1" "$ic_wall")
+        fi
+        printf '{"bench":"idle","desc":"%s","run":%s,"rc":%s,"killed_node":null,"procs":%s,"result":{"clients":%s,"seconds":%s}}\n' \
+            "$ic_desc" "$ic_r" "$ic_rc" "$ic_procs" "$IDLE_CLIENTS" "$IDLE_DURATION" >> "$RECORDS"
+        stop_cluster
+        ic_r=$((ic_r + 1))
+    done
+}
+if want idle; then idle_case; fi
 
 mkdir -p "$RESULTS"
 echo '*' > "$RESULTS/.gitignore"

@@ -23,6 +23,8 @@ const CAP_MS = 2000;
 const HISTORY_S = 300;      // chart span
 
 const $ = (sel) => document.querySelector(sel);
+// The log index a member's state_hash belongs to (older releases: applied_index).
+const hashIndex = (v) => (Number.isInteger(v.state_hash_index) ? v.state_hash_index : v.applied_index);
 const A = (window.admin = {
     state: 'connecting', // connecting | connected | reconnecting | stopped
     via: null,           // the node the socket is on
@@ -326,7 +328,9 @@ function render(s) {
         row.dataset.up = m.up === null ? 'unknown' : String(m.up);
         row.dataset.leader = String(isLeader);
         row.dataset.role = m.up && v ? v.role : '';
-        const differs = m.up && v && leaderView && v.applied_index === leaderView.applied_index
+        // A hash belongs to its state_hash_index (docs/api.md), which trails
+        // applied_index while entries keep coming: compare at equal ones.
+        const differs = m.up && v && leaderView && hashIndex(v) === hashIndex(leaderView)
             && v.state_hash !== leaderView.state_hash;
         row.dataset.hashDiffers = String(Boolean(differs));
         cell(row, 'id', m.self ? `${m.id} (this)` : m.id);
@@ -336,7 +340,7 @@ function render(s) {
         cell(row, 'commit', v ? v.commit_index : '-');
         cell(row, 'applied', v ? v.applied_index : '-');
         cell(row, 'lag', v && m.up ? Math.max(0, commit - v.applied_index) : '-');
-        cell(row, 'hash', v ? v.state_hash : '-');
+        cell(row, 'hash', v ? v.state_hash : '-', v && hashIndex(v) !== v.applied_index ? `the state at index ${hashIndex(v)}` : '');
         cell(row, 'addr', m.http ?? '?', `cluster ${m.address}, ${m.role}`);
         cell(row, 'zones', m.zones.map((z) => z.replace(/^zone\//, '')).join(', ') || '-');
         cell(row, 'singletons', m.singletons.join(', ') || '-');

@@ -9,6 +9,10 @@
 // after the resume's welcome; any move that cannot be sent or was lost is
 // counted in "dropped", never silently discarded.
 //
+// Player updates come as binary frames (we ask with "enc":"bin" in the
+// join and the resume; docs/protocol.md, "Binary updates"): onBinary
+// decodes them into the same upserts as the JSON updates.
+//
 // window.warren exposes the client state for tests and debugging.
 import { Conn } from './lib/conn.js';
 import { renderStatus } from './lib/status.js';
@@ -35,7 +39,9 @@ const w = (window.warren = {
   players: new Map(),   // id -> {id, name, x, y, seq, node, connected}
   width: 0, height: 0, view: { cell: 0 },
   pending: 0, dropped: 0, leftIds: [],
+  binaryFrames: 0,      // binary updates decoded (0: the server sent JSON)
 });
+const ENC = { enc: 'bin' };  // in join and resume: binary updates, please
 
 let fullListNext = false; // the next update is the full list after a welcome
 let joinName = null;      // join requested by the user, not yet welcomed
@@ -52,6 +58,8 @@ const conn = new Conn({
   tag: 'warren',
   onOpen,
   onMessage,
+  onBinary,
+  resumeFields: ENC,
   onStatus: render,
 });
 const log = (...a) => conn.log(...a);
@@ -63,7 +71,7 @@ const send = (obj) => conn.send(obj);
 function onOpen(resuming) {
   if (resuming) return;
   if (w.me) resumeFailed('no token to resume with');  // server gave none
-  else if (joinName) send({ t: 'join', name: joinName });
+  else if (joinName) send({ ...ENC, t: 'join', name: joinName });
   else showJoin(true);
 }
 
@@ -82,9 +90,7 @@ function onMessage(m) {
       for (const p of m.players || []) upsert(p);
       return render();
     case 'left':
-      w.players.delete(m.id);
-      w.leftIds.push(m.id);
-      if (w.me && m.id === w.me.id) resumeFailed('you left the arena');
+      onLeft(m.id);
       return render();
     case 'status':
     case 'pong':
@@ -92,6 +98,53 @@ function onMessage(m) {
     case 'error': return onError(m);
     default: log('unknown message', JSON.stringify(m));
   }
+}
+
+function onLeft(id) {
+  w.players.delete(id);
+  w.leftIds.push(id);
+  if (w.me && id === w.me.id) resumeFailed('you left the arena');
+}
+
+// A binary update: u8 kind (1) | u8 flags (1: the full list) | u16 0 |
+// u32 n_left | u32 n_full | u32 n_moved, then n_left u32 ids, n_full
+// records {u32 id, u16 x, u16 y, u32 seq, u32 node, u8 connected,
+// u8 name_len, name}, n_moved records {u32 id, u16 x, u16 y, u32 seq};
+// little-endian. Anything that does not add up is logged and dropped.
+const ascii = new TextDecoder('ascii');
+function onBinary(buf) {
+  const v = new DataView(buf);
+  const len = buf.byteLength;
+  if (len < 16 || v.getUint8(0) !== 1) return log('unknown binary frame,', len, 'bytes');
+  const full = (v.getUint8(1) & 1) !== 0;
+  const nLeft = v.getUint32(4, true), nFull = v.getUint32(8, true), nMoved = v.getUint32(12, true);
+  const left = [], players = [];
+  let o = 16;
+  if (o + nLeft * 4 > len) return log('bad binary frame (left)');
+  for (let i = 0; i < nLeft; i++, o += 4) left.push(v.getUint32(o, true));
+  for (let i = 0; i < nFull; i++) {
+    if (o + 18 > len) return log('bad binary frame (full)');
+    const nl = v.getUint8(o + 17);
+    if (o + 18 + nl > len) return log('bad binary frame (name)');
+    players.push({
+      id: v.getUint32(o, true), x: v.getUint16(o + 4, true), y: v.getUint16(o + 6, true),
+      seq: v.getUint32(o + 8, true), node: v.getUint32(o + 12, true),
+      connected: v.getUint8(o + 16) !== 0, name: ascii.decode(new Uint8Array(buf, o + 18, nl)),
+    });
+    o += 18 + nl;
+  }
+  if (o + nMoved * 12 !== len) return log('bad binary frame (moved)');
+  for (let i = 0; i < nMoved; i++, o += 12)
+    players.push({ id: v.getUint32(o, true), x: v.getUint16(o + 4, true), y: v.getUint16(o + 6, true), seq: v.getUint32(o + 8, true) });
+  w.binaryFrames++;
+  if (full) {
+    // The list after a welcome: it replaces the view kept until now.
+    fullListNext = false;
+    w.players = new Map();
+  }
+  for (const id of left) onLeft(id);
+  for (const p of players) upsert(p);
+  render();
 }
 
 function onWelcome(m) {
@@ -237,7 +290,7 @@ $('join').addEventListener('submit', (e) => {
   $('join-btn').disabled = true;
   joinName = name;
   sessionStorage.setItem('warren.name', name);
-  send({ t: 'join', name });  // if not open, onOpen sends it
+  send({ ...ENC, t: 'join', name });  // if not open, onOpen sends it
 });
 
 /* ---- drawing --------------------------------------------------------- */

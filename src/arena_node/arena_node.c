@@ -24,10 +24,11 @@
  * EXPIRE for players disconnected longer than the grace period. Nothing in
  * the world changes from a local clock: these are log entries like any.
  *
- * Events are delivered when this node applies the entry that caused them.
- * Player changes are coalesced: flush, after each loop iteration's applies,
- * sends one update frame with every player that changed, encoded once and
- * shared by every client (net/ flushes it in the next uv_prepare). */
+ * Events are delivered when this node applies the entry that caused them:
+ * a client's own move is acknowledged in that loop iteration, everyone
+ * else's changes are coalesced and broadcast at --broadcast-hz, as JSON or
+ * as compact binary frames, whichever the client asked for in its join or
+ * resume (arena_fanout.c). */
 #include "arena_node/arena_node.h"
 
 #include <jansson.h>
@@ -37,6 +38,7 @@
 #include <string.h>
 
 #include "arena/arena.h"
+#include "arena_node/arena_node_internal.h"
 #include "cluster/raft_glue.h"
 #include "common/alloc.h"
 #include "common/log.h"
@@ -46,52 +48,16 @@
 #include "node/clients.h"
 #include "node/game.h"
 
-#define WR_TOKEN_BYTES 16
-
-enum client_state { C_CONNECTED, C_JOINING, C_RESUMING, C_JOINED, C_LEAVING };
-
-struct anode;
-
-struct client {
-    struct anode *node;
-    struct wr_conn *conn;
-    enum client_state state;
-    uint64_t session;
-    uint32_t next_seq;        /* session seq of the next command */
-    uint64_t last_client_seq; /* highest move seq the client sent */
-    uint32_t player_id;
-    uint32_t slot;
-    char token[2 * WR_TOKEN_BYTES + 1]; /* hex, sent in the welcome */
-    bool needs_full; /* welcomed: owed the list of every player */
-    bool moved;      /* told to move elsewhere (drain) and closed */
-};
-
-struct anode {
-    struct wr_node *wn;
-    struct wr_world *world;
-
-    struct wr_client_table clients; /* struct client *, by slot */
-    size_t n_joined;
-
-    /* coalesced broadcast */
-    uint32_t *dirty;
-    size_t n_dirty, cap_dirty;
-    struct wr_u64map dirty_set;
-    uint32_t *left;
-    size_t n_left, cap_left;
-    size_t n_needs_full;
-
-    uint64_t last_expiry_round;
-    uint64_t last_presence_round;
-    uint64_t frames_broadcast;
-};
-
 /* Settings (node/config.c parses them with the node's own). */
 static long arena_width = 64, arena_height = 48;
+/* 20 broadcasts a second: at 1000 clients the nodes' CPU is mostly the
+ * writes, one per client per broadcast (bench/README.md has the figures
+ * for 20, 30 and 60); 50 ms is also Colyseus's default patch rate. */
+static long broadcast_hz = 20;
 
 static const struct wr_arena *arena_state(struct anode *n)
 {
-    return wr_world_module(n->world, WR_MODULE_ARENA);
+    return wr__arena_state(n);
 }
 
 static void send_json(struct client *c, json_t *obj)
@@ -179,6 +145,15 @@ static int parse_dir(const char *s, enum wr_arena_dir *dir)
     return -1;
 }
 
+/* "enc":"bin" in a join or resume: player updates as binary frames
+ * (arena/arena_wire.h). Anything else, or no field, keeps JSON: the
+ * default, so that older clients work unchanged. */
+static bool wants_binary(json_t *msg)
+{
+    const char *enc = json_string_value(json_object_get(msg, "enc"));
+    return enc != NULL && strcmp(enc, "bin") == 0;
+}
+
 static void handle_join(struct client *c, json_t *msg)
 {
     struct anode *n = c->node;
@@ -213,6 +188,7 @@ static void handle_join(struct client *c, json_t *msg)
     }
     wr_client_table_bind(&n->clients, c->session, c->slot);
     c->state = C_JOINING;
+    c->binary = wants_binary(msg);
 }
 
 static void handle_move(struct client *c, json_t *msg)
@@ -279,6 +255,7 @@ static void handle_resume(struct client *c, json_t *msg)
     }
     wr_client_table_bind(&n->clients, c->session, c->slot);
     c->state = C_RESUMING;
+    c->binary = wants_binary(msg);
 }
 
 static void arena_message(void *g, struct wr_conn *conn, const char *data, size_t len)
@@ -340,25 +317,6 @@ static void send_welcome(struct anode *n, struct client *c, const struct wr_aren
                            "height", wr_arena_height(a)));
 }
 
-/* Player @id changed in this iteration. @full: its name, node or connection
- * are news too (it appeared, resumed, or its connection changed); otherwise
- * the update carries only what a move changes. */
-static void mark_dirty(struct anode *n, uint32_t id, bool full)
-{
-    uint32_t was;
-    if (wr_u64map_get(&n->dirty_set, id, &was)) {
-        if (full && was != 2)
-            wr_u64map_put(&n->dirty_set, id, 2);
-        return;
-    }
-    wr_u64map_put(&n->dirty_set, id, full ? 2 : 1);
-    if (n->n_dirty == n->cap_dirty) {
-        n->cap_dirty = n->cap_dirty ? n->cap_dirty * 2 : 256;
-        n->dirty = wr_realloc(n->dirty, n->cap_dirty * sizeof *n->dirty);
-    }
-    n->dirty[n->n_dirty++] = id;
-}
-
 static void arena_event(void *g, const struct wr_event *ev)
 {
     struct anode *n = g;
@@ -368,7 +326,7 @@ static void arena_event(void *g, const struct wr_event *ev)
     switch (ev->type) {
     case WR_ARENA_EV_JOINED: {
         const struct wr_arena_player *p = ev->data;
-        mark_dirty(n, p->id, true);
+        wr__arena_mark_dirty(n, p->id, true);
         if (c != NULL && c->state == C_JOINING) {
             c->state = C_JOINED;
             c->player_id = p->id;
@@ -379,7 +337,7 @@ static void arena_event(void *g, const struct wr_event *ev)
     }
     case WR_ARENA_EV_RESUMED: {
         const struct wr_arena_player *p = ev->data;
-        mark_dirty(n, p->id, true);
+        wr__arena_mark_dirty(n, p->id, true);
         if (c != NULL && c->state == C_RESUMING) {
             c->state = C_JOINED;
             c->player_id = p->id;
@@ -389,19 +347,19 @@ static void arena_event(void *g, const struct wr_event *ev)
         }
         break;
     }
-    case WR_ARENA_EV_MOVED:
-        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id, false);
+    case WR_ARENA_EV_MOVED: {
+        const struct wr_arena_player *p = ev->data;
+        wr__arena_mark_dirty(n, p->id, false);
+        if (c != NULL && c->state == C_JOINED && c->player_id == p->id)
+            wr__arena_mark_ack(n, c);
         break;
+    }
     case WR_ARENA_EV_CHANGED:
-        mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id, true);
+        wr__arena_mark_dirty(n, ((const struct wr_arena_player *)ev->data)->id, true);
         break;
     case WR_ARENA_EV_LEFT: {
         const struct wr_arena_player *p = ev->data;
-        if (n->n_left == n->cap_left) {
-            n->cap_left = n->cap_left ? n->cap_left * 2 : 64;
-            n->left = wr_realloc(n->left, n->cap_left * sizeof *n->left);
-        }
-        n->left[n->n_left++] = p->id;
+        wr__arena_mark_left(n, p->id);
         if (c != NULL && c->state == C_LEAVING) {
             forget_session(n, c);
             wr_conn_close(c->conn, 1000, "left the arena");
@@ -427,103 +385,6 @@ static void arena_event(void *g, const struct wr_event *ev)
     default:
         break;
     }
-}
-
-static void broadcast(struct anode *n, struct wr_msg *m)
-{
-    uint32_t it = 0;
-    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
-        if (has_session(c))
-            wr_conn_send_msg(c->conn, m);
-    n->frames_broadcast++;
-    wr_msg_unref(m);
-}
-
-/* Append one player as JSON, by hand: this is the hot path (every change
- * of every player goes to every client), and every field is a number or a
- * name restricted to [A-Za-z0-9_-], so there is nothing to escape. */
-static void put_player(struct wr_writer *w, const struct wr_arena_player *p, bool first,
-                       bool full)
-{
-    char item[192];
-    int len;
-    if (full)
-        len = snprintf(item, sizeof item,
-                       "%s{\"id\":%u,\"name\":\"%s\",\"x\":%u,\"y\":%u,\"seq\":%u,"
-                       "\"node\":%u,\"connected\":%s}",
-                       first ? "" : ",", p->id, p->name, p->x, p->y, p->seq, p->node,
-                       p->connected ? "true" : "false");
-    else
-        len = snprintf(item, sizeof item, "%s{\"id\":%u,\"x\":%u,\"y\":%u,\"seq\":%u}",
-                       first ? "" : ",", p->id, p->x, p->y, p->seq);
-    wr_put_bytes(w, item, (size_t)len);
-}
-
-static const char UPDATE_HEAD[] = "{\"t\":\"update\",\"players\":[";
-
-/* Every player, for the clients welcomed in this iteration. */
-static void deliver_full(struct anode *n)
-{
-    const struct wr_arena *a = arena_state(n);
-    const struct wr_arena_player *all = wr_arena_players(a);
-    size_t count = wr_arena_count(a);
-    struct wr_writer w;
-    wr_writer_init(&w, 64 + count * 96);
-    wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
-    for (size_t i = 0; i < count; i++)
-        put_player(&w, &all[i], i == 0, true);
-    wr_put_bytes(&w, "]}", 2);
-    struct wr_msg *frame = wr_msg_new((const char *)w.base, w.len);
-    wr_writer_free(&w);
-    uint32_t it = 0;
-    for (struct client *c; n->n_needs_full > 0 && (c = wr_client_table_next(&n->clients, &it));) {
-        if (c->needs_full) {
-            c->needs_full = false;
-            n->n_needs_full--;
-            wr_conn_send_msg(c->conn, frame);
-        }
-    }
-    n->n_needs_full = 0;
-    wr_msg_unref(frame);
-}
-
-/* Once per loop iteration, after the applies of this iteration: one frame
- * with every player that changed, one per player that left, shared by all
- * clients (net/http.h flushes them in the next uv_prepare). */
-static void arena_flush(void *g)
-{
-    struct anode *n = g;
-    if (n->n_needs_full > 0)
-        deliver_full(n);
-    if (n->n_dirty > 0) {
-        const struct wr_arena *a = arena_state(n);
-        struct wr_writer w;
-        wr_writer_init(&w, 64 + n->n_dirty * 96);
-        wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
-        bool first = true;
-        for (size_t i = 0; i < n->n_dirty; i++) {
-            const struct wr_arena_player *p = wr_arena_by_id(a, n->dirty[i]);
-            uint32_t kind = 1;
-            if (p == NULL)
-                continue;
-            wr_u64map_get(&n->dirty_set, p->id, &kind);
-            put_player(&w, p, first, kind == 2);
-            first = false;
-        }
-        wr_put_bytes(&w, "]}", 2);
-        if (!first && n->n_joined > 0)
-            broadcast(n, wr_msg_new((const char *)w.base, w.len));
-        wr_writer_free(&w);
-        n->n_dirty = 0;
-        wr_u64map_clear(&n->dirty_set);
-    }
-    for (size_t i = 0; i < n->n_left; i++) {
-        char msg[64];
-        int len = snprintf(msg, sizeof msg, "{\"t\":\"left\",\"id\":%u}", n->left[i]);
-        if (n->n_joined > 0)
-            broadcast(n, wr_msg_new(msg, (size_t)len));
-    }
-    n->n_left = 0;
 }
 
 static void submit_arena_once(struct anode *n, uint8_t type, const struct wr_writer *p)
@@ -614,7 +475,7 @@ static void arena_tick(void *g)
         return;
     const struct wr_arena *a = arena_state(n);
     uint32_t it = 0;
-    for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;) {
+    for (struct client *c; (c = wr_client_table_next_bound(&n->clients, &it)) != NULL;) {
         if (c->state != C_JOINED)
             continue;
         const struct wr_arena_player *p = wr_arena_by_session(a, c->session);
@@ -715,11 +576,12 @@ static bool arena_request(void *g, struct wr_http_conn *conn, const struct wr_ht
         json_array_append_new(players, player_json(sorted[i]));
     free(sorted);
     char hash[17];
-    wr_world_hash(n->world, hash);
-    json_t *body = json_pack("{s:I, s:s, s:i, s:i, s:o}", "applied_index",
+    uint64_t hash_index;
+    wr_node_state_hash(n->wn, hash, &hash_index); /* O(1), like /api/cluster's */
+    json_t *body = json_pack("{s:I, s:s, s:I, s:i, s:i, s:o}", "applied_index",
                              (json_int_t)wr_node_applied_index(n->wn), "state_hash", hash,
-                             "width", wr_arena_width(a), "height", wr_arena_height(a),
-                             "players", players);
+                             "state_hash_index", (json_int_t)hash_index, "width",
+                             wr_arena_width(a), "height", wr_arena_height(a), "players", players);
     wr_node_respond_json(conn, 200, body);
     return true;
 }
@@ -730,7 +592,10 @@ static void arena_metrics(void *g, struct wr_prom *p)
     wr_prom_gauge(p, "warren_arena_players", "players in the arena (the whole cluster's)",
                   (double)wr_arena_count(arena_state(n)));
     wr_prom_counter(p, "warren_arena_frames_broadcast_total",
-                    "update frames encoded for this node's clients", n->frames_broadcast);
+                    "update frames encoded for this node's clients (once per encoding, shared)",
+                    n->frames_broadcast);
+    wr_prom_counter(p, "warren_arena_acks_sent_total",
+                    "own-move acknowledgements sent to this node's clients", n->acks_sent);
 }
 
 /* ---- lifecycle ------------------------------------------------------ */
@@ -742,6 +607,8 @@ static void *arena_create(struct wr_node *wn)
     n->world = wr_node_world(wn);
     wr_client_table_init(&n->clients);
     wr_u64map_init(&n->dirty_set);
+    n->period_ms = broadcast_hz > 0 ? (uint64_t)(1000 / broadcast_hz) : 0;
+    n->round = 1; /* a new client's ack_round is 0: not yet queued */
     return n;
 }
 
@@ -752,9 +619,7 @@ static void arena_destroy(void *g)
     for (struct client *c; (c = wr_client_table_next(&n->clients, &it)) != NULL;)
         free(c);
     wr_client_table_free(&n->clients);
-    wr_u64map_free(&n->dirty_set);
-    free(n->dirty);
-    free(n->left);
+    wr__arena_fanout_free(n);
     free(n);
 }
 
@@ -763,6 +628,9 @@ static const struct wr_game_setting arena_settings[] = {
      "arena width in cells (used when the cluster's arena is first configured)"},
     {"arena-height", "WARREN_ARENA_HEIGHT", false, &arena_height, 0, 2, 1024, "48",
      "arena height in cells"},
+    {"broadcast-hz", "WARREN_BROADCAST_HZ", false, &broadcast_hz, 0, 0, 1000, "20",
+     "arena broadcasts per second: other players' changes are coalesced and sent at most this "
+     "often (a client's own moves are acknowledged at once); 0 sends every loop iteration"},
     {NULL, NULL, false, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -777,7 +645,8 @@ const struct wr_game wr_arena_game = {
     .on_message = arena_message,
     .on_close = arena_close,
     .on_event = arena_event,
-    .flush = arena_flush,
+    .flush = wr__arena_flush,
+    .stop = wr__arena_fanout_stop,
     .on_leader_ready = arena_leader_ready,
     .leader_tick = arena_leader_tick,
     .tick = arena_tick,

@@ -435,6 +435,8 @@ static void release(struct wr_proposer *p)
 
 /* ---- follower side: the forward connection ------------------------- */
 
+static void maybe_dial(struct wr_proposer *p);
+
 static void out_closed_cb(uv_handle_t *h)
 {
     struct wr_proposer *p = h->data;
@@ -467,10 +469,17 @@ static void out_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     struct wr_proposer *p = s->data;
     (void)buf;
     if (n < 0 && (uv_tcp_t *)s == p->out) {
-        wr_info("proposer: forward connection to node %llu closed: %s",
-                (unsigned long long)p->out_peer, uv_strerror((int)n));
+        uint64_t peer = p->out_peer;
+        wr_info("proposer: forward connection to node %llu closed: %s", (unsigned long long)peer,
+                uv_strerror((int)n));
         close_out(p);
         p->redial_at = now_ms(p) + REDIAL_MS;
+        /* Closed by the leader's kernel: redial now, as a probe of whether
+         * its process is still there (raft_early.c). */
+        if (p->raft != NULL && wr_raft_leader_conn_lost(p->raft, peer, (int)n)) {
+            p->redial_at = 0;
+            maybe_dial(p);
+        }
     }
 }
 
@@ -478,12 +487,17 @@ static void dial_cb(struct wr_dial *req, uv_tcp_t *tcp, int status)
 {
     struct wr_proposer *p = req->data;
     p->dialing = false;
+    bool again = false; /* an inconclusive probe of the leader's port */
+    if (p->raft != NULL && !p->destroying)
+        again = wr_raft_leader_dial(p->raft, p->dial_peer, status);
     if (status != 0) {
         if (!p->destroying) {
             wr_debug("proposer: dial to leader failed: %s", uv_strerror(status));
-            p->redial_at = now_ms(p) + REDIAL_MS;
+            p->redial_at = again ? 0 : now_ms(p) + REDIAL_MS;
         }
-        release(p);
+        release(p); /* frees p only when destroying, and then again is false */
+        if (again)
+            maybe_dial(p);
         return;
     }
     tcp->data = p; /* the dial's hold passes to the connection */
@@ -688,12 +702,44 @@ static void send_pending(struct wr_proposer *p)
         send_frame(p);
 }
 
+static void tick_cb(uv_timer_t *t);
+
+/* The tick has work only while commands wait (expiry, resends) or while a
+ * follower has no forward connection to its leader (redials). */
+static bool tick_has_work(const struct wr_proposer *p)
+{
+    if (p->quiet)
+        return false;
+    if (p->head < p->tail)
+        return true;
+    return p->role != WR_ROLE_LEADER && p->leader_id != 0 && p->leader_id != p->cfg.node_id &&
+           (p->out == NULL || p->out_peer != p->leader_id);
+}
+
+/* Run the tick only while it has work: on an idle node it woke the loop
+ * 20 times a second for nothing (issue 8). Called after every loop
+ * iteration (flush_cb) and on role changes, which is where its work
+ * appears; it starts a full TICK_MS later, as a running tick would have
+ * looked at new work at most TICK_MS later. */
+static void tick_adjust(struct wr_proposer *p)
+{
+    if (p->ops.caller_ticks || p->destroying)
+        return;
+    bool running = uv_is_active((uv_handle_t *)&p->tick);
+    bool want = tick_has_work(p);
+    if (want && !running)
+        uv_timer_start(&p->tick, tick_cb, TICK_MS, TICK_MS);
+    else if (!want && running)
+        uv_timer_stop(&p->tick);
+}
+
 static void flush_cb(uv_check_t *h)
 {
     struct wr_proposer *p = h->data;
     send_pending(p);
     if (p->role == WR_ROLE_LEADER && p->ready)
         propose_batches(p);
+    tick_adjust(p);
 }
 
 void wr_proposer_submit_once(struct wr_proposer *p, const struct wr_cmd *cmd)
@@ -743,6 +789,7 @@ void wr_proposer_on_change(struct wr_proposer *p, const struct wr_raft_status *s
             if (!p->barrier_sent && !p->quiet && p->ops.barrier(p->ops.data, barrier_cb, p) == 0)
                 p->barrier_sent = true;
         }
+        tick_adjust(p);
         return;
     }
     if (was_leader) {
@@ -755,6 +802,7 @@ void wr_proposer_on_change(struct wr_proposer *p, const struct wr_raft_status *s
             close_out(p);
     }
     maybe_dial(p);
+    tick_adjust(p);
 }
 
 int wr_proposer_leader_ready(const struct wr_proposer *p)
@@ -837,9 +885,7 @@ struct wr_proposer *wr__proposer_create_with(uv_loop_t *loop, const struct wr_pr
     p->flush.data = p;
     uv_check_start(&p->flush, flush_cb);
     uv_timer_init(loop, &p->tick);
-    p->tick.data = p;
-    if (!ops->caller_ticks)
-        uv_timer_start(&p->tick, tick_cb, TICK_MS, TICK_MS);
+    p->tick.data = p; /* started by tick_adjust when it has work */
     p->open_handles = 2;
     return p;
 }

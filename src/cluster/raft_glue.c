@@ -3,7 +3,9 @@
  * (misuse corrupts silently), raft_strerror lacks strings for codes >= 19,
  * there is no state callback, and the data directory is not locked. */
 #include "cluster/raft_glue.h"
+#include "cluster/raft_early.h"
 #include "cluster/raft_internal.h"
+#include "cluster/raft_sendcap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +22,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 
-#define POLL_MS 5
+#define POLL_MS 5 /* while stopping, for the log to drain */
 #define CONNECT_RETRY_MS 100
 #define SEGMENT_BYTES (4u * 1024 * 1024)
 #define DRAIN_MS 2000
@@ -34,7 +36,8 @@ struct wr_raft {
     struct raft_fsm fsm;
     struct wr_raft_fsm user_fsm;
     struct wr_raft_hooks hooks;
-    uv_timer_t poll;
+    uv_timer_t poll;   /* while stopping: is the log drained yet? */
+    uv_check_t watch;  /* after every loop iteration: did the role change? */
     struct wr_raft_status last;
     int lock_fd;
     bool raft_inited, io_inited, transport_inited, closing;
@@ -46,7 +49,14 @@ struct wr_raft {
     struct wr_raft_peer *peers; /* the bootstrap configuration */
     size_t n_peers;
     bool changing; /* a membership change of ours is in flight */
+    struct wr_sendcap *sendcap; /* caps what libraft queues per peer */
+    struct wr__early early;     /* early elections (raft_early.c) */
 };
+
+struct wr__early *wr__raft_early(struct wr_raft *r)
+{
+    return &r->early;
+}
 
 const char *wr_role_name(enum wr_role role)
 {
@@ -157,15 +167,20 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 
 /* ---- status polling ------------------------------------------------- */
 
+static enum wr_role role_of(struct raft *raft)
+{
+    switch (raft_state(raft)) {
+    case RAFT_FOLLOWER: return WR_ROLE_FOLLOWER;
+    case RAFT_CANDIDATE: return WR_ROLE_CANDIDATE;
+    case RAFT_LEADER: return WR_ROLE_LEADER;
+    default: return WR_ROLE_UNAVAILABLE;
+    }
+}
+
 void wr_raft_get_status(struct wr_raft *r, struct wr_raft_status *st)
 {
     memset(st, 0, sizeof *st);
-    switch (raft_state(r->raft)) {
-    case RAFT_FOLLOWER: st->role = WR_ROLE_FOLLOWER; break;
-    case RAFT_CANDIDATE: st->role = WR_ROLE_CANDIDATE; break;
-    case RAFT_LEADER: st->role = WR_ROLE_LEADER; break;
-    default: st->role = WR_ROLE_UNAVAILABLE; break;
-    }
+    st->role = role_of(r->raft);
     raft_id id = 0;
     const char *address = NULL;
     raft_leader(r->raft, &id, &address);
@@ -194,12 +209,27 @@ static void poll_status(struct wr_raft *r);
 static void poll_cb(uv_timer_t *t)
 {
     struct wr_raft *r = t->data;
-    if (r->closing) {
-        if (log_idle(r) || uv_now(r->loop) - r->stop_started >= DRAIN_MS)
-            begin_close(r);
+    if (log_idle(r) || uv_now(r->loop) - r->stop_started >= DRAIN_MS)
+        begin_close(r);
+}
+
+/* libraft 0.15 has no callback for a role change, and changes its role only
+ * inside its own callbacks (a message read, its tick, a disk write done),
+ * each of which runs in a loop iteration; a check handle runs at the end of
+ * every iteration, so it sees each change at once, where a 5 ms poll timer
+ * saw it up to 5 ms late and woke an idle node 200 times a second (issue
+ * 8: most of an idle node's CPU). It compares three fields: cheap enough
+ * for every iteration. */
+static void watch_cb(uv_check_t *c)
+{
+    struct wr_raft *r = c->data;
+    if (r->closing)
         return;
-    }
-    poll_status(r);
+    raft_id id = 0;
+    const char *address = NULL;
+    raft_leader(r->raft, &id, &address);
+    if (role_of(r->raft) != r->last.role || id != r->last.leader_id || r->raft->current_term != r->last.term)
+        poll_status(r);
 }
 
 /* Tell the hooks when role, leader or term changed since the last poll. */
@@ -341,6 +371,7 @@ static void free_glue(struct wr_raft *r)
     free(r->peers);
     free(r->data_dir);
     free(r->address);
+    wr_sendcap_destroy(r->sendcap);
     if (r->transport_inited)
         wr_transport_close(&r->transport);
     if (r->lock_fd >= 0)
@@ -418,7 +449,9 @@ int wr_raft_open(struct wr_raft **out, uv_loop_t *loop, const struct wr_raft_con
     r->io_inited = true;
     uv_send = r->io.send;
     r->io.send = guarded_send;
+    r->sendcap = wr_sendcap_install(&r->io, loop, WR_SENDCAP_BYTES);
     raft_uv_set_connect_retry_delay(&r->io, CONNECT_RETRY_MS);
+    wr__early_install(&r->early, r, r->raft, &r->io, cfg->heartbeat_ms, cfg->election_timeout_ms);
     raft_uv_set_segment_size(&r->io, SEGMENT_BYTES);
 
     install_fsm(r);
@@ -499,8 +532,12 @@ int wr_raft_begin(struct wr_raft *r, bool bootstrap, char *err, size_t errlen)
 
     uv_timer_init(r->loop, &r->poll);
     r->poll.data = r;
-    r->handles_open = 1;
-    uv_timer_start(&r->poll, poll_cb, POLL_MS, POLL_MS);
+    uv_check_init(r->loop, &r->watch);
+    r->watch.data = r;
+    uv_check_start(&r->watch, watch_cb);
+    r->handles_open = 2;
+    wr__early_open_timer(&r->early, r->loop);
+    r->handles_open++;
     return 0;
 
 err_after_raft_init:
@@ -558,11 +595,14 @@ static void maybe_finish_stop(struct wr_raft *r)
 void wr_raft_stop(struct wr_raft *r, void (*cb)(void *arg), void *arg)
 {
     r->closing = true;
+    wr__early_stop(&r->early); /* no campaign while draining */
     r->stop_cb = cb;
     r->stop_arg = arg;
     r->stop_started = uv_now(r->loop);
     if (log_idle(r))
         begin_close(r);
+    else
+        uv_timer_start(&r->poll, poll_cb, POLL_MS, POLL_MS);
 }
 
 static void begin_close(struct wr_raft *r)
@@ -570,6 +610,9 @@ static void begin_close(struct wr_raft *r)
     if (uv_is_closing((uv_handle_t *)&r->poll))
         return;
     uv_close((uv_handle_t *)&r->poll, poll_closed_cb);
+    uv_close((uv_handle_t *)&r->watch, poll_closed_cb);
+    wr__early_stop(&r->early);
+    uv_close((uv_handle_t *)&r->early.timer, poll_closed_cb);
     raft_close(r->raft, raft_closed_cb);
 }
 
@@ -653,6 +696,11 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg)
         return map_status(rv);
     }
     return 0;
+}
+
+void wr_raft_metrics(struct wr_raft *r, struct wr_prom *p)
+{
+    wr_sendcap_metrics(r->sendcap, p);
 }
 
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)

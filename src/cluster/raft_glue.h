@@ -72,8 +72,8 @@ struct wr_raft_status {
 
 struct wr_raft_hooks {
     void *data;
-    /* role, leader or term changed (polled every few ms; libraft 0.15 has
-     * no state callback). */
+    /* role, leader or term changed (looked at after every loop iteration;
+     * libraft 0.15 has no state callback). */
     void (*on_change)(void *data, const struct wr_raft_status *st);
     /* an authenticated forward-channel connection arrived (transport.h) */
     wr_fwd_accept_cb on_fwd_accept;
@@ -133,6 +133,22 @@ bool wr_raft_node_find(struct wr_raft *r, uint64_t id, struct wr_raft_node *out)
  * timeout? false when not leader or @id is not a member. */
 bool wr_raft_peer_recent(struct wr_raft *r, uint64_t id);
 
+/* Early elections (raft_early.c): the forward connection to node @peer
+ * ended with libuv status @status. Returns true when the caller should
+ * redial @peer at once: its kernel closed a connection to our leader, and a
+ * refused redial would mean its process is gone. */
+bool wr_raft_leader_conn_lost(struct wr_raft *r, uint64_t peer, int status);
+
+/* A dial to node @peer ended with @status (0 or a libuv code). A refusal
+ * after wr_raft_leader_conn_lost said "redial" starts an election at once
+ * (staggered among the followers), instead of after the election timeout.
+ * Returns true when the caller should redial at once (the probe was
+ * inconclusive). */
+bool wr_raft_leader_dial(struct wr_raft *r, uint64_t peer, int status);
+
+/* Early campaigns this node started (all three reasons of raft_early.h). */
+uint64_t wr_raft_early_campaigns(struct wr_raft *r);
+
 typedef void (*wr_raft_done_cb)(void *arg, int status);
 
 /* Leader only. Propose a copy of @len bytes at @data as one log entry (zero
@@ -149,6 +165,10 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg);
 
 /* The transport, for opening forward-channel connections. */
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r);
+
+/* /metrics: the glue's families (the per-peer send cap, raft_sendcap.h). */
+struct wr_prom;
+void wr_raft_metrics(struct wr_raft *r, struct wr_prom *p);
 
 /* ---- membership changes (leader only) ----
  * One at a time: while one of ours is in flight, or libraft is still

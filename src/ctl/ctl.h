@@ -90,9 +90,11 @@ json_t *wr_ctl_post_to_leader(const char *node, const char *path, const char *bo
 /* The status verdict over @nodes, an array of per-node objects as printed by
  * `status --json` (a node's /api/cluster answer plus "reachable"; an object
  * whose "reachable" is false is left out, any other counts as reachable).
- * DIVERGED wins over everything; then UNKNOWN when no reachable node reported
- * an integer applied_index and a string state_hash; then CATCHING_UP when the
- * reported indexes differ; then UNKNOWN when a reachable node reported none;
+ * DIVERGED (two hashes at one index: state_hash_index, or applied_index for
+ * a node without it) wins over everything; then UNKNOWN when no reachable
+ * node reported an integer applied_index and a string state_hash; then
+ * CATCHING_UP when the applied indexes differ or a hash is not yet the
+ * applied index's; then UNKNOWN when a reachable node reported none;
  * else CONSISTENT. *@index (may be NULL) receives the index the verdict is
  * about: the conflicting one (the highest, if several) for DIVERGED, the
  * common one for CONSISTENT, the highest reported one otherwise (0 if none). */

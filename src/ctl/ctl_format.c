@@ -141,15 +141,20 @@ static bool node_reachable(json_t *node)
     return !json_is_false(json_object_get(node, "reachable"));
 }
 
-/* The applied index and state hash @node reported, if it is reachable and
- * they have the right types. */
-static bool node_progress(json_t *node, json_int_t *applied, json_t **hash)
+/* The applied index and state hash @node reported, and the index the hash
+ * belongs to (*@at), if they have the right types: state_hash_index (the
+ * hash is kept per applied index, and trails it while entries keep coming),
+ * or applied_index from a node without that field (an older release hashed
+ * on every request). Hashes are compared at equal *@at. */
+static bool node_progress(json_t *node, json_int_t *applied, json_int_t *at, json_t **hash)
 {
     json_t *a = json_object_get(node, "applied_index");
+    json_t *h = json_object_get(node, "state_hash_index");
     *hash = json_object_get(node, "state_hash");
     if (!json_is_integer(a) || !json_is_string(*hash))
         return false;
     *applied = json_integer_value(a);
+    *at = json_is_integer(h) ? json_integer_value(h) : *applied;
     return true;
 }
 
@@ -160,10 +165,10 @@ enum wr_ctl_verdict wr_ctl_status_verdict(json_t *nodes, json_int_t *index)
     size_t n = json_array_size(nodes); /* 0 when not an array */
     for (size_t i = 0; i < n; i++) {
         json_t *node = json_array_get(nodes, i), *hash;
-        json_int_t a;
+        json_int_t a, at;
         if (!node_reachable(node))
             continue;
-        if (!node_progress(node, &a, &hash)) {
+        if (!node_progress(node, &a, &at, &hash)) {
             missing = true;
             continue;
         }
@@ -171,15 +176,16 @@ enum wr_ctl_verdict wr_ctl_status_verdict(json_t *nodes, json_int_t *index)
             first = max = a;
             any = true;
         }
-        differ |= a != first;
+        /* a hash not yet taken at the applied index is still catching up */
+        differ |= a != first || at != a;
         max = a > max ? a : max;
         for (size_t j = 0; j < i; j++) {
             json_t *other = json_array_get(nodes, j), *ohash;
-            json_int_t oa;
-            if (node_reachable(other) && node_progress(other, &oa, &ohash) && oa == a &&
-                !json_equal(hash, ohash) && (!diverged || a > conflict)) {
+            json_int_t oa, oat;
+            if (node_reachable(other) && node_progress(other, &oa, &oat, &ohash) && oat == at &&
+                !json_equal(hash, ohash) && (!diverged || at > conflict)) {
                 diverged = true;
-                conflict = a;
+                conflict = at;
             }
         }
     }
@@ -564,8 +570,15 @@ int wr_ctl_format_state(FILE *out, json_t *state)
     char num[32] = "-";
     if (json_is_array(players))
         snprintf(num, sizeof num, "%zu", count);
-    fprintf(out, "arena %sx%s, %s player%s, applied index %s, state hash %s\n", w, h, num,
-            count == 1 ? "" : "s", applied, hash);
+    /* The hash belongs to state_hash_index, which trails the applied index
+     * while entries keep coming (docs/api.md). */
+    json_t *hi = json_object_get(state, "state_hash_index");
+    json_t *ai = json_object_get(state, "applied_index");
+    char hash_at[48] = "";
+    if (json_is_integer(hi) && !(json_is_integer(ai) && json_equal(hi, ai)))
+        snprintf(hash_at, sizeof hash_at, " (of index %lld)", (long long)json_integer_value(hi));
+    fprintf(out, "arena %sx%s, %s player%s, applied index %s, state hash %s%s\n", w, h, num,
+            count == 1 ? "" : "s", applied, hash, hash_at);
     free(hash);
     free(applied);
     free(h);

@@ -656,18 +656,22 @@ static void mud_registry(void *state, void (*cb)(void *arg, const struct wr_reg_
     if (mo == NULL)
         return;
     struct wr_reg_entry e;
+    /* Rooms per zone in one pass (not a pass per zone: 6 zones of 1600
+     * rooms made this the most of a /api/cluster poll). */
+    size_t *rooms = wr_calloc(mo->n_zones ? mo->n_zones : 1, sizeof *rooms);
+    for (size_t r = 0; r < mo->n_rooms; r++)
+        if (mo->rooms[r].zone < mo->n_zones)
+            rooms[mo->rooms[r].zone]++;
     for (size_t z = 0; z < mo->n_zones; z++) {
-        size_t rooms = 0;
-        for (size_t r = 0; r < mo->n_rooms; r++)
-            rooms += mo->rooms[r].zone == z;
         memset(&e, 0, sizeof e);
         snprintf(e.name, sizeof e.name, "zone/%s", mo->zones[z].key);
         e.kind = WR_REG_ZONE;
         e.node = m->zones[z].owner;
         e.epoch = m->zones[z].epoch;
-        snprintf(e.info, sizeof e.info, "%zu rooms", rooms);
+        snprintf(e.info, sizeof e.info, "%zu rooms", rooms[z]);
         cb(arg, &e);
     }
+    free(rooms);
     for (size_t i = 0; i < m->n_chars; i++) {
         const struct wr_mud_char *c = &m->chars[i];
         if (!wr__mud_in_world(c))

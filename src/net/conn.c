@@ -1,6 +1,7 @@
 /* Connections over either back end; see conn.h. */
 #include "net/conn.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 struct wr_msg {
     unsigned refs;
     struct wr_sbuf *ws_frame; /* built on first WebSocket send */
+    bool binary;
     size_t len;
     char text[];
 };
@@ -24,6 +26,14 @@ struct wr_msg *wr_msg_new(const char *text, size_t len)
     if (len > 0)
         memcpy(m->text, text, len);
     m->text[len] = '\0';
+    m->binary = false;
+    return m;
+}
+
+struct wr_msg *wr_msg_new_binary(const void *data, size_t len)
+{
+    struct wr_msg *m = wr_msg_new(data, len);
+    m->binary = true;
     return m;
 }
 
@@ -55,13 +65,24 @@ void wr_conn_send_msg(struct wr_conn *c, struct wr_msg *m)
     switch (c->kind) {
     case WR_CONN_WEBSOCKET:
         if (m->ws_frame == NULL)
-            m->ws_frame = wr_ws_frame_text(m->text, m->len);
+            m->ws_frame = m->binary ? wr_ws_frame_binary(m->text, m->len)
+                                    : wr_ws_frame_text(m->text, m->len);
         wr_ws_send_frame((struct wr_ws *)c, m->ws_frame);
         break;
     default:
-        wr_conn_send(c, m->text, m->len);
+        if (!m->binary)
+            wr_conn_send(c, m->text, m->len);
         break;
     }
+}
+
+void wr_conn_send_binary(struct wr_conn *c, const void *data, size_t len)
+{
+    if (c->kind != WR_CONN_WEBSOCKET)
+        return;
+    struct wr_sbuf *f = wr_ws_frame_binary(data, len);
+    wr_ws_send_frame((struct wr_ws *)c, f);
+    wr_sbuf_unref(f);
 }
 
 void wr_conn_close(struct wr_conn *c, uint16_t code, const char *reason)

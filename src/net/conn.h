@@ -28,11 +28,15 @@ struct wr_conn {
  * their wire form of it (a WebSocket frame) on first use and keep it. */
 struct wr_msg;
 struct wr_msg *wr_msg_new(const char *text, size_t len); /* one reference */
+/* A binary message: a WebSocket binary frame; never sent over telnet. */
+struct wr_msg *wr_msg_new_binary(const void *data, size_t len);
 void wr_msg_unref(struct wr_msg *m);
 
 /* Send one message: a WebSocket text frame, or telnet text. */
 void wr_conn_send(struct wr_conn *c, const char *text, size_t len);
 void wr_conn_send_msg(struct wr_conn *c, struct wr_msg *m);
+/* One binary message (WebSocket only; ignored on telnet). */
+void wr_conn_send_binary(struct wr_conn *c, const void *data, size_t len);
 /* Close: WebSocket close @code/@reason; telnet: @reason as a last line. */
 void wr_conn_close(struct wr_conn *c, uint16_t code, const char *reason);
 const char *wr_conn_peer(const struct wr_conn *c);

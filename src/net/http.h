@@ -124,6 +124,8 @@ struct wr_http_server *wr_ws_server(struct wr_ws *ws);
 /* Encode one complete server-to-client text frame (unmasked) around @data.
  * The result is shared: queue it on any number of sockets, then unref. */
 struct wr_sbuf *wr_ws_frame_text(const char *data, size_t len);
+/* The same for a binary frame (the arena's compact updates). */
+struct wr_sbuf *wr_ws_frame_binary(const void *data, size_t len);
 
 /* Queue a frame made by wr_ws_frame_text; takes its own reference. If the
  * socket's queue is over max_output_bytes the socket is closed as a slow

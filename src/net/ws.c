@@ -511,11 +511,11 @@ struct wr_http_server *wr_ws_server(struct wr_ws *ws)
     return wr__conn_srv(ws_conn(ws));
 }
 
-struct wr_sbuf *wr_ws_frame_text(const char *data, size_t len)
+static struct wr_sbuf *ws_frame(uint8_t opcode, const void *data, size_t len)
 {
     uint8_t head[10];
     size_t hlen;
-    head[0] = 0x81; /* FIN + text */
+    head[0] = (uint8_t)(0x80u | opcode); /* FIN */
     if (len < 126) {
         head[1] = (uint8_t)len;
         hlen = 2;
@@ -535,6 +535,16 @@ struct wr_sbuf *wr_ws_frame_text(const char *data, size_t len)
     if (len > 0)
         memcpy(b->data + hlen, data, len);
     return b;
+}
+
+struct wr_sbuf *wr_ws_frame_text(const char *data, size_t len)
+{
+    return ws_frame(WS_OP_TEXT, data, len);
+}
+
+struct wr_sbuf *wr_ws_frame_binary(const void *data, size_t len)
+{
+    return ws_frame(WS_OP_BINARY, data, len);
 }
 
 void wr_ws_send_frame(struct wr_ws *ws, struct wr_sbuf *frame)

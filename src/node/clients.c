@@ -70,6 +70,17 @@ void *wr_client_table_next(const struct wr_client_table *t, uint32_t *pos)
     return NULL;
 }
 
+void *wr_client_table_next_bound(const struct wr_client_table *t, uint32_t *pos)
+{
+    const struct wr_u64map *m = &t->by_session;
+    while (*pos < m->cap) {
+        size_t i = (*pos)++;
+        if (m->keys[i] != 0)
+            return t->slots[m->vals[i]];
+    }
+    return NULL;
+}
+
 void wr_client_table_bind(struct wr_client_table *t, uint64_t session, uint32_t slot)
 {
     assert(session != 0);

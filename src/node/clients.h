@@ -51,6 +51,13 @@ uint32_t wr_client_table_count(const struct wr_client_table *t);
  *     for (struct client *c; (c = wr_client_table_next(t, &it)) != NULL;) */
 void *wr_client_table_next(const struct wr_client_table *t, uint32_t *pos);
 
+/* Iterate the clients whose session is bound, in no particular order:
+ * like wr_client_table_next, but the cost is the session map's size, not
+ * the number of sockets, so a broadcast to the players on a node with
+ * many idle connections does not walk them all. Start with *pos = 0; no
+ * bind or unbind during the loop. */
+void *wr_client_table_next_bound(const struct wr_client_table *t, uint32_t *pos);
+
 /* The session map. @session is not 0. */
 void wr_client_table_bind(struct wr_client_table *t, uint64_t session, uint32_t slot);
 void wr_client_table_unbind(struct wr_client_table *t, uint64_t session);

@@ -67,7 +67,7 @@ static const struct setting settings[] = {
         "with a PROXY v1 header; empty: none"),
     STR("static", "WARREN_STATIC", static_dir, "",
         "directory of the browser client (default: web/ next to the binary's build dir)"),
-    INT("election-timeout", "WARREN_ELECTION_TIMEOUT", election_timeout, 20, 60000, "300",
+    INT("election-timeout", "WARREN_ELECTION_TIMEOUT", election_timeout, 20, 60000, "250",
         "Raft election timeout in ms (randomised to 1-2x)"),
     INT("heartbeat", "WARREN_HEARTBEAT", heartbeat, 5, 10000, "50",
         "Raft heartbeat in ms (must be below the election timeout)"),

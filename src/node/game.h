@@ -32,6 +32,9 @@
  *                  game is told; the one with that session acts)
  *   on_request     an HTTP GET the node did not answer: return true if the
  *                  game answered it (wr_http_respond)
+ *   stop           the node is shutting down: close the game's own libuv
+ *                  handles (the loop runs their close callbacks before
+ *                  destroy)
  *   metrics        write the game's families to /metrics with the
  *                  wr_prom_* writers (their samples get node and game labels)
  *   mssp, version  see below
@@ -95,6 +98,7 @@ struct wr_game {
     void (*on_expired)(void *g, uint64_t session);
     bool (*on_request)(void *g, struct wr_http_conn *conn, const struct wr_http_request *req);
     void (*metrics)(void *g, struct wr_prom *p);
+    void (*stop)(void *g);
     /* telnet games: MSSP variables (see net/telnet.h). */
     size_t (*mssp)(void *g, struct wr_telnet_mssp_var *vars, size_t max);
     /* A short version string of the game's content (the MUD's world
@@ -115,6 +119,9 @@ long wr_node_grace_ms(const struct wr_node *n);
 /* Shutting down: propose nothing more for closing connections. */
 bool wr_node_stopping(const struct wr_node *n);
 uint64_t wr_node_applied_index(const struct wr_node *n);
+/* The state hash this node reports and the log index of the state it is
+ * the hash of (node/state_hash.h): O(1). */
+void wr_node_state_hash(const struct wr_node *n, char hex[17], uint64_t *index);
 /* Wall-clock ms, for comparing with log times (leaders stamp entries with
  * theirs). Never use it inside apply. */
 uint64_t wr_node_wall_ms(void);

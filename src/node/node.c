@@ -178,9 +178,11 @@ static void fsm_apply(void *data, uint64_t index, const void *entry, size_t len)
     if (n->apply_log != NULL)
         wr_apply_log_begin(n->apply_log, index);
     uint64_t t0 = uv_hrtime();
+    uint64_t log_ms = wr_world_now(n->world);
     int rv = wr_world_apply(n->world, entry, len);
     wr_hist_observe_ns(&n->apply_time, uv_hrtime() - t0);
     n->entries_applied++;
+    wr_state_hash_applied(&n->state_hash, index, log_ms);
     wr__node_note_cluster_id(n);
     if (n->apply_log != NULL)
         wr_apply_log_end(n->apply_log);
@@ -203,6 +205,7 @@ static int fsm_restore(void *data, const void *buf, size_t len)
 {
     struct wr_node *n = data;
     int rv = wr_world_restore(n->world, buf, len);
+    wr_state_hash_restored(&n->state_hash); /* also when refused: it is empty now */
     if (rv == 0)
         wr__node_note_cluster_id(n);
     return rv;
@@ -236,7 +239,10 @@ static void update_degraded(struct wr_node *n, bool leader_changed)
         else
             wr_info("node: leader %llu known again", (unsigned long long)n->status.leader_id);
         broadcast_status(n);
-    } else if (leader_changed && n->status.leader_id != 0) {
+    } else if (leader_changed) {
+        /* Also when the leader becomes unknown: a leader that stepped down
+         * (it lost its majority) stops naming itself to its clients now,
+         * not only once the node counts as degraded. */
         broadcast_status(n);
     }
 }
@@ -439,6 +445,18 @@ uint64_t wr_node_applied_index(const struct wr_node *n)
     return st.applied_index;
 }
 
+/* For the state hash: libraft's applied index while it runs. */
+static uint64_t state_hash_applied(void *data)
+{
+    struct wr_node *n = data;
+    return n->raft != NULL ? wr_node_applied_index(n) : 0;
+}
+
+void wr_node_state_hash(const struct wr_node *n, char hex[17], uint64_t *index)
+{
+    wr_state_hash_get(&n->state_hash, hex, index);
+}
+
 uint64_t wr_node_wall_ms(void)
 {
     struct timespec ts;
@@ -570,6 +588,10 @@ static void node_stop(struct wr_node *n)
     uv_close((uv_handle_t *)&n->deliver, NULL);
     uv_close((uv_handle_t *)&n->tick, NULL);
     uv_close((uv_handle_t *)&n->singleton, NULL);
+    wr_state_hash_close(&n->state_hash);
+    for (size_t i = 0; i < wr_game_count; i++)
+        if (wr_games[i]->stop != NULL)
+            wr_games[i]->stop(n->games[i]);
     wr_admin_ws_stop(n->admin_ws);
     wr_http_server_stop(n->http, http_stopped_cb, n);
 }
@@ -684,6 +706,7 @@ static void default_static_dir(struct wr_node *n)
 static void node_stop_early(struct wr_node *n)
 {
     n->stopping = true;
+    wr_state_hash_close(&n->state_hash);
     wr_admin_ws_stop(n->admin_ws);
     uv_signal_init(n->loop, &n->sigterm);
     uv_signal_init(n->loop, &n->sigint);
@@ -775,6 +798,7 @@ int wr_node_main(int argc, char **argv)
     n->loop = uv_default_loop();
     struct wr_world_hooks wh = {.data = n, .on_event = on_event, .on_verdict = on_verdict};
     n->world = wr_world_create(&wh);
+    wr_state_hash_init(&n->state_hash, n->loop, n->world, state_hash_applied, n);
     /* Games exist before libraft starts: replaying the log emits events. */
     for (size_t i = 0; i < wr_game_count; i++)
         n->games[i] = wr_games[i]->create(n);

@@ -68,7 +68,10 @@ static json_t *cluster_json(struct wr_node *n)
     wr_raft_get_status(n->raft, &st);
     char hash[17], buf[96];
     const char *why;
-    wr_world_hash(n->world, hash);
+    uint64_t hash_index;
+    /* O(1): the hash is kept per applied index (node/state_hash.h), and
+     * belongs to state_hash_index, which is applied_index at rest. */
+    wr_state_hash_get(&n->state_hash, hash, &hash_index);
     json_t *nodes = wr__node_members_json(n);
     char cluster_id[33];
     wr_cluster_id_hex(n->cluster_id, cluster_id);
@@ -82,14 +85,15 @@ static json_t *cluster_json(struct wr_node *n)
         wr_games[i]->version(n->games[i], v, sizeof v);
         json_object_set_new(versions, wr_games[i]->name, json_string(v));
     }
-    json_t *doc = json_pack("{s:s?, s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:b, s:o}",
+    json_t *doc = json_pack("{s:s?, s:o, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:I, s:b, s:o}",
                      "cluster_id", wr_cluster_id_is_zero(n->cluster_id) ? NULL : cluster_id,
                      "versions", versions,
                      "id",
                      (json_int_t)n->cfg.id, "role", wr_role_name(st.role), "leader", leader,
                      "term", (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index,
                      "applied_index", (json_int_t)st.applied_index, "last_index",
-                     (json_int_t)st.last_index, "state_hash", hash, "ready",
+                     (json_int_t)st.last_index, "state_hash", hash, "state_hash_index",
+                     (json_int_t)hash_index, "ready",
                      is_ready(n, &why, buf, sizeof buf), "nodes", nodes);
     if (doc != NULL)
         wr__node_drain_json(n, doc);
@@ -197,6 +201,18 @@ static void metrics(struct wr_node *n, struct wr_http_conn *conn)
                     n->events_delivered);
     wr_prom_histogram(&p, "warren_apply_seconds", "time to apply one log entry",
                       &n->apply_time);
+    wr_prom_counter(&p, "warren_state_hashes_total",
+                    "state hashes taken (checkpoints and quiet moments, not requests)",
+                    n->state_hash.hashes);
+    wr_prom_counter(&p, "warren_state_hash_skipped_total",
+                    "checkpoint hashes skipped while two were still being hashed",
+                    n->state_hash.skipped);
+    wr_prom_histogram(&p, "warren_state_hash_write_seconds",
+                      "loop time to write the world's bytes for one state hash",
+                      &n->state_hash.write_time);
+    wr_prom_histogram(&p, "warren_state_hash_seconds",
+                      "worker thread time to hash them (BLAKE2b), off the loop",
+                      &n->state_hash.hash_time);
     wr_prom_histogram(&p, "warren_event_fanout_seconds",
                       "time to send one loop iteration's events to this node's clients",
                       &n->fanout_time);
@@ -251,6 +267,7 @@ static void metrics(struct wr_node *n, struct wr_http_conn *conn)
     wr_prom_sample(&p, "warren_cluster_dials_total", "result", "ok", (double)ts->dial_ok);
     wr_prom_sample(&p, "warren_cluster_dials_total", "result", "rejected",
                    (double)ts->dial_rejected);
+    wr_raft_metrics(n->raft, &p);
 
     for (size_t i = 0; i < wr_game_count; i++) {
         if (wr_games[i]->metrics == NULL)

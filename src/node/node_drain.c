@@ -76,10 +76,6 @@ const char *wr_node_elsewhere(const struct wr_node *n, bool telnet)
 
 /* ---- what this node holds -------------------------------------------- */
 
-struct holds {
-    uint32_t me;
-    size_t zones, singletons;
-};
 
 static void count_held(void *arg, const struct wr_reg_entry *e)
 {
@@ -98,11 +94,31 @@ static void held(struct wr_node *n, struct holds *h)
     wr_world_registry_each(n->world, count_held, h);
 }
 
+/* For /api/cluster, which must cost O(1) (issue 8): walking the registry
+ * lists every player and NPC, so the counts are kept until the world
+ * changes (the state hash's change count), and recounted at most every
+ * HOLDS_STALE_MS while it keeps changing; exact while draining, where
+ * "drained" tells the operator the node may be stopped. */
+#define HOLDS_STALE_MS 250
+
+static void held_for_poll(struct wr_node *n, struct holds *h, bool draining)
+{
+    uint64_t now = uv_now(n->loop);
+    if (draining || !n->holds_valid ||
+        (n->holds_gen != n->state_hash.gen && now - n->holds_at >= HOLDS_STALE_MS)) {
+        held(n, &n->holds_cache);
+        n->holds_valid = true;
+        n->holds_gen = n->state_hash.gen;
+        n->holds_at = now;
+    }
+    *h = n->holds_cache;
+}
+
 void wr__node_drain_json(struct wr_node *n, json_t *cluster)
 {
     bool draining = wr_node_refuses_clients(n);
     struct holds h;
-    held(n, &h);
+    held_for_poll(n, &h, draining);
     bool leader = n->status.role == WR_ROLE_LEADER;
     json_object_set_new(cluster, "draining", json_boolean(draining));
     json_object_set_new(cluster, "drained",

@@ -17,16 +17,24 @@
 #include "node/admin_ws.h"
 #include "node/apply_log.h"
 #include "node/config.h"
+#include "node/state_hash.h"
 #include "common/u64map.h"
 #include "world/world.h"
 
 #define SINGLETON_MS 250
 #define WR_MAX_GAMES 16
 
+/* What this node holds (node_drain.c), as /api/cluster reports it. */
+struct holds {
+    uint32_t me;
+    size_t zones, singletons;
+};
+
 struct wr_node {
     struct wr_node_config cfg;
     uv_loop_t *loop;
     struct wr_world *world;
+    struct wr_state_hash state_hash; /* /api/cluster's state_hash, kept per index */
     struct wr_raft *raft;
     struct wr_proposer *proposer;
     struct wr_http_server *http;
@@ -65,6 +73,9 @@ struct wr_node {
     bool drain_closing;       /* handed everything over: closing clients */
     bool drain_transferring;  /* a leadership transfer is in flight */
     uint64_t drain_transfer_at, drain_telnet_at; /* loop time of the last try */
+    struct holds holds_cache; /* for /api/cluster: counted at holds_at, */
+    uint64_t holds_gen, holds_at; /* when the world was at change holds_gen */
+    bool holds_valid;
 
     uint64_t events_delivered;
     uint64_t events_at_flush; /* events_delivered at the last flush */

@@ -791,14 +791,19 @@ malformed:
     return -1;
 }
 
+void wr_world_hash_bytes(const void *snapshot, size_t len, char out[17])
+{
+    uint8_t h[crypto_generichash_BYTES_MIN]; /* 16: the smallest BLAKE2b output */
+    crypto_generichash(h, sizeof h, snapshot, len, NULL, 0);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
 void wr_world_hash(struct wr_world *w, char out[17])
 {
     struct wr_writer buf;
     wr_writer_init(&buf, 4096);
     wr_world_snapshot(w, &buf);
-    uint8_t h[crypto_generichash_BYTES_MIN]; /* 16: the smallest BLAKE2b output */
-    crypto_generichash(h, sizeof h, buf.base, buf.len, NULL, 0);
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
+    wr_world_hash_bytes(buf.base, buf.len, out);
     wr_writer_free(&buf);
 }

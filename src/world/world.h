@@ -141,8 +141,13 @@ const char *wr_world_node_telnet(const struct wr_world *w, uint32_t node);
  * how many there are. */
 size_t wr_world_draining(const struct wr_world *w, uint32_t *out, size_t max);
 
-/* 64-bit hash of the canonical snapshot, as 16 hex digits + NUL. */
+/* 64-bit hash of the canonical snapshot, as 16 hex digits + NUL. O(world):
+ * the node reads it from a cache kept per applied index (node/state_hash.h). */
 void wr_world_hash(struct wr_world *w, char out[17]);
+/* The same hash of snapshot bytes already written by wr_world_snapshot
+ * (wr_world_hash is this over them). Touches nothing but its arguments, so
+ * a worker thread may call it. */
+void wr_world_hash_bytes(const void *snapshot, size_t len, char out[17]);
 
 /* Module states for read-only queries: wr_world_module (module.h). */
 uint64_t wr_world_now(const struct wr_world *w);

@@ -12,6 +12,8 @@
 //      player at the same position;
 //   4. B never lost A's player: no `left` for it, and never missing from B's
 //      player map (sampled every 50 ms).
+// Both pages get their player updates as binary frames (docs/protocol.md,
+// "Binary updates"); step 1 checks that they decoded some.
 //
 // Screenshots of every step: tests/artifacts/browser/arena-*.png.
 
@@ -71,6 +73,11 @@ async function run({ cluster, browser, pages }) {
     }
 
     let me = await moveAndCheck('02-moved', 3);
+    // Both pages asked for binary updates ("enc":"bin") and drew from them.
+    for (const [P, who] of [[A, 'A'], [B, 'B']]) {
+        const n = await P.evaluate(() => window.warren.binaryFrames);
+        assert.ok(n > 0, `${who} decoded ${n} binary update frames`);
+    }
 
     // A held key (auto-repeat) moves at most once per 50 ms.
     {

@@ -261,6 +261,17 @@ test('two state hashes at one applied index fail', () => {
     assert.equal(rep.summary.divergence, 1);
 });
 
+test('hashes are compared at the index they belong to (state_hash_index), not at applied_index', () => {
+    // Under load a node's hash trails its applied index: two nodes at one
+    // applied index with hashes of different indexes are fine...
+    let rep = check((r) => r.monitor.push({ t: T0 + 1100, node: 3, ok: true, role: 'follower', term: 3, leader: 2, commit_index: 13, applied_index: 13, state_hash: 'h11', state_hash_index: 11 }));
+    assert.deepEqual(kinds(rep), []);
+    // ...and two different hashes at one state_hash_index are not.
+    rep = check((r) => r.monitor.push({ t: T0 + 1100, node: 3, ok: true, role: 'follower', term: 3, leader: 2, commit_index: 14, applied_index: 14, state_hash: 'other', state_hash_index: 13 }));
+    assert.deepEqual(kinds(rep), ['hash-divergence']);
+    assert.equal(rep.violations[0].evidence.index, 13);
+});
+
 test('nodes that end apart fail', () => {
     const rep = check((r) => (r.final.nodes[2].state_hash = 'h17'));
     assert.deepEqual(kinds(rep), ['final-divergence']);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, warrenBin } from './lib/cluster.mjs';
+import { REPO, warrenBin, hashIndex } from './lib/cluster.mjs';
 import { netnsSupport } from './lib/netns.mjs';
 
 const SEED = Number(process.env.NEMESIS_SEED || 7);
@@ -59,7 +59,7 @@ test(`nemesis: ${DURATION} s of faults, seed ${SEED}, 3 nodes; the checker passe
     assert.ok(meta.ended > meta.started, 'meta.json has ended (the run was not interrupted)');
     const final = JSON.parse(fs.readFileSync(path.join(OUT, 'final.json'), 'utf8'));
     assert.equal(final.converged, true, 'final.json: converged');
-    assert.equal(new Set(final.nodes.map((n) => `${n.applied_index}/${n.state_hash}`)).size, 1, `one applied_index and state_hash: ${JSON.stringify(final.nodes)}`);
+    assert.equal(new Set(final.nodes.map((n) => `${n.applied_index}/${hashIndex(n)}/${n.state_hash}`)).size, 1, `one applied_index and state_hash: ${JSON.stringify(final.nodes)}`);
 
     const faults = readJsonl(path.join(OUT, 'faults.jsonl'));
     const healed = faults.filter((f) => f.end);

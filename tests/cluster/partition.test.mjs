@@ -17,7 +17,7 @@
 // otherwise. Timings go to stdout as `partition_<scenario> ...` lines.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { withCluster, stopAllClusters, waitFor, holdFor, delay, Mover, DIRS } from './lib/cluster.mjs';
+import { withCluster, stopAllClusters, waitFor, holdFor, delay, Mover, DIRS, hashIndex } from './lib/cluster.mjs';
 import { NetnsTopology, netnsSupport } from './lib/netns.mjs';
 
 const ET = 300; // --election-timeout (randomised to 1-2x by the node)
@@ -94,7 +94,7 @@ function startMonitor(c, ids) {
                 ids.map(async (id) => {
                     try {
                         const v = await c.api(id, '/api/cluster', { timeout: 500 });
-                        mon.samples.push({ id, at: Date.now(), role: v.role, leader: v.leader, term: v.term, commit: v.commit_index, applied: v.applied_index, hash: v.state_hash });
+                        mon.samples.push({ id, at: Date.now(), role: v.role, leader: v.leader, term: v.term, commit: v.commit_index, applied: v.applied_index, hashAt: hashIndex(v), hash: v.state_hash });
                     } catch {
                         /* a slow answer; the next poll will do */
                     }
@@ -119,9 +119,9 @@ function checkMonitor(mon) {
             if (!leadersByTerm.has(s.term)) leadersByTerm.set(s.term, new Set());
             leadersByTerm.get(s.term).add(s.id);
         }
-        const h = hashAt.get(s.applied);
-        if (h && h.hash !== s.hash) assert.fail(`INVARIANT: node ${h.id} and node ${s.id} both at applied_index ${s.applied} with different state_hash ${h.hash} vs ${s.hash}`);
-        if (!h) hashAt.set(s.applied, { hash: s.hash, id: s.id });
+        const h = hashAt.get(s.hashAt);
+        if (h && h.hash !== s.hash) assert.fail(`INVARIANT: node ${h.id} and node ${s.id} both at applied_index ${s.hashAt} with different state_hash ${h.hash} vs ${s.hash}`);
+        if (!h) hashAt.set(s.hashAt, { hash: s.hash, id: s.id });
         const lc = lastCommit.get(s.id);
         // Samples of one node can arrive out of order by a few ms; compare by time.
         if (lc && lc.at <= s.at && s.commit < lc.commit) assert.fail(`node ${s.id} commit_index went back from ${lc.commit} to ${s.commit}`);

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { withCluster, waitFor, delay } from './lib/cluster.mjs';
+import { withCluster, waitFor, delay, hashIndex } from './lib/cluster.mjs';
 import { randomName, waitWorld } from './lib/mud.mjs';
 import {
     listing,
@@ -64,9 +64,11 @@ test(
         const dir = c.node(f).dataDir;
         const before = listing(dir);
 
-        const to = String(v.applied_index);
+        // The hash belongs to state_hash_index (the applied index, once
+        // the world is quiet, as it is after waitConverged).
+        const to = String(hashIndex(v));
         const r1 = await replay(['--data', dir, '--to', to]);
-        assert.deepEqual(parseResult(r1), { index: v.applied_index, hash: v.state_hash }, 'replay gives the hash the node reported at its applied index');
+        assert.deepEqual(parseResult(r1), { index: hashIndex(v), hash: v.state_hash }, 'replay gives the hash the node reported at its index');
         const r2 = await replay(['--data', dir, '--to', to]);
         assert.equal(r2.stdout, r1.stdout, 'a second replay prints the same');
 
@@ -93,7 +95,7 @@ test(
         const dump = await replay(['--data', dir, '--to', to, '--dump']);
         assert.equal(dump.code, 0, dump.stderr);
         const d = JSON.parse(dump.stdout);
-        assert.equal(d.index, v.applied_index);
+        assert.equal(d.index, hashIndex(v));
         assert.equal(d.hash, v.state_hash);
         assert.equal(d.mud.world.name, 'Replay Hollow');
         const byName = new Map(d.mud.characters.map((ch) => [ch.name, ch]));
@@ -153,7 +155,7 @@ test(
                     const x = await c.api(f, '/api/cluster');
                     await delay(400);
                     const y = await c.api(f, '/api/cluster');
-                    return x.applied_index === y.applied_index && y.applied_index === y.commit_index && y;
+                    return x.applied_index === y.applied_index && y.applied_index === y.commit_index && hashIndex(y) === y.applied_index && y;
                 },
                 { timeout: 10000, what: `node ${f} idle` },
             );
@@ -162,8 +164,8 @@ test(
             const s = snapshotIndex(dir);
             assert.ok(s > 0 && s <= v.applied_index, `snapshot at ${s}, applied ${v.applied_index}`);
 
-            assert.deepEqual(parseResult(await replay(['--data', dir, '--to', String(v.applied_index)])), {
-                index: v.applied_index,
+            assert.deepEqual(parseResult(await replay(['--data', dir, '--to', String(hashIndex(v))])), {
+                index: hashIndex(v),
                 hash: v.state_hash,
             });
             const early = await replay(['--data', dir, '--to', String(s - 1)]);

@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runWarren, waitFor, warrenBin, tail, REPO } from './lib/cluster.mjs';
+import { runWarren, waitFor, warrenBin, tail, REPO, hashIndex } from './lib/cluster.mjs';
 import { LocalRuns, freeRuns } from './lib/local.mjs';
 import { FAST_PWHASH } from './lib/mud.mjs';
 import { rowWorld, ResumingArena, ResumingMud } from './lib/roll.mjs';
@@ -135,7 +135,7 @@ async function rollUnderLoad(upBin, what) {
     // one state
     await waitFor(async () => {
         const v = await Promise.all([1, 2, 3].map((id) => api(port(id), '/api/cluster')));
-        return v.every((x) => x.applied_index === v[0].applied_index && x.state_hash === v[0].state_hash && !x.draining);
+        return v.every((x) => x.applied_index === v[0].applied_index && hashIndex(x) === x.applied_index && x.state_hash === v[0].state_hash && !x.draining);
     }, { timeout: 10000, what: 'the three nodes at one index and hash, none draining' });
 
     const worst = all.reduce((a, p) => (p.maxPause > a.maxPause ? p : a));

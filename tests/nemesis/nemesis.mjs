@@ -279,7 +279,7 @@ async function main() {
     for (const n of cluster.nodes) {
         try {
             const v = await cluster.api(n.id, '/api/cluster', { timeout: 2000 });
-            final.nodes.push({ id: n.id, applied_index: v.applied_index, state_hash: v.state_hash, role: v.role, term: v.term, commit_index: v.commit_index, leader: v.leader });
+            final.nodes.push({ id: n.id, applied_index: v.applied_index, state_hash: v.state_hash, state_hash_index: v.state_hash_index, role: v.role, term: v.term, commit_index: v.commit_index, leader: v.leader });
         } catch (e) {
             final.nodes.push({ id: n.id, error: e.message });
         }

@@ -196,6 +196,45 @@ static void test_session_map(void **state)
     free(many);
 }
 
+/* wr_client_table_next_bound visits exactly the clients with a bound
+ * session, each once, whatever the unbound clients around them (a node
+ * with many idle sockets and a few players); nothing when none is bound. */
+static void test_next_bound(void **state)
+{
+    struct wr_client_table t;
+    wr_client_table_init(&t);
+    enum { N = 3000 };
+    struct fake_client *cs = calloc(N, sizeof *cs);
+    for (int i = 0; i < N; i++) {
+        cs[i].id = i;
+        add(&t, &cs[i]);
+    }
+    uint32_t it = 0;
+    assert_null(wr_client_table_next_bound(&t, &it)); /* control: none bound */
+    for (int i = 0; i < N; i += 7)
+        wr_client_table_bind(&t, 5000 + (uint64_t)i, cs[i].slot);
+    /* Bound then unbound (a refused join) is not visited. */
+    wr_client_table_bind(&t, 1, cs[1].slot);
+    wr_client_table_unbind(&t, 1);
+    char *seen = calloc(N, 1);
+    int n = 0;
+    it = 0;
+    for (struct fake_client *c; (c = wr_client_table_next_bound(&t, &it)) != NULL;) {
+        assert_true(c->id % 7 == 0);
+        assert_false(seen[c->id]);
+        seen[c->id] = 1;
+        n++;
+    }
+    assert_int_equal(n, (N + 6) / 7);
+    /* The plain iteration still sees every client. */
+    struct fake_client **all = calloc(N, sizeof *all);
+    assert_int_equal(walk(&t, all, N), N);
+    wr_client_table_free(&t);
+    free(all);
+    free(seen);
+    free(cs);
+}
+
 static void test_session_keys(void **state)
 {
     assert_true(sodium_init() >= 0);
@@ -216,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_iteration_with_holes),
         cmocka_unit_test(test_session_map),
+        cmocka_unit_test(test_next_bound),
         cmocka_unit_test(test_session_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

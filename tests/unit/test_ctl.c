@@ -376,6 +376,35 @@ static void test_status_catching_up(void **state)
     json_decref(nodes);
 }
 
+/* Nodes report the index their hash belongs to (state_hash_index), which
+ * trails applied_index while entries keep coming: hashes are compared at
+ * equal state_hash_index, never at equal applied_index. */
+static void test_status_hash_index(void **state)
+{
+    (void)state;
+    json_int_t at = 0;
+    /* one applied index, hashes of different indexes: not a divergence */
+    json_t *nodes = parse("[{\"applied_index\":120,\"state_hash_index\":117,\"state_hash\":\"a\"},"
+                          "{\"applied_index\":120,\"state_hash_index\":120,\"state_hash\":\"b\"},"
+                          "{\"applied_index\":120,\"state_hash\":\"b\"}]");
+    assert_int_equal(wr_ctl_status_verdict(nodes, &at), WR_CTL_CATCHING_UP);
+    assert_int_equal(at, 120);
+    json_decref(nodes);
+    /* two hashes at one state_hash_index, applied indexes apart: diverged */
+    nodes = parse("[{\"applied_index\":125,\"state_hash_index\":117,\"state_hash\":\"a\"},"
+                  "{\"applied_index\":121,\"state_hash_index\":117,\"state_hash\":\"c\"}]");
+    assert_int_equal(wr_ctl_status_verdict(nodes, &at), WR_CTL_DIVERGED);
+    assert_int_equal(at, 117);
+    json_decref(nodes);
+    /* every hash at the common applied index: consistent (an older node
+     * without the field hashes at its applied index) */
+    nodes = parse("[{\"applied_index\":120,\"state_hash_index\":120,\"state_hash\":\"b\"},"
+                  "{\"applied_index\":120,\"state_hash\":\"b\"}]");
+    assert_int_equal(wr_ctl_status_verdict(nodes, &at), WR_CTL_CONSISTENT);
+    assert_int_equal(at, 120);
+    json_decref(nodes);
+}
+
 static void test_status_unreachable(void **state)
 {
     (void)state;
@@ -1710,6 +1739,7 @@ int main(void)
         cmocka_unit_test(test_status_consistent),
         cmocka_unit_test(test_status_diverged),
         cmocka_unit_test(test_status_catching_up),
+        cmocka_unit_test(test_status_hash_index),
         cmocka_unit_test(test_status_unreachable),
         cmocka_unit_test(test_status_missing_fields),
         cmocka_unit_test(test_status_wrong_types),

@@ -41,6 +41,11 @@ export class Conn {
      *   state       object to keep the status fields in (default: a new one)
      *   onOpen(resuming)   the socket is open; resuming: a resume was sent
      *   onMessage(m)       every parsed frame, including status and pong
+     *   onBinary(buf)      every binary message, as an ArrayBuffer (the
+     *                      arena's compact updates); without it they are
+     *                      logged and dropped
+     *   resumeFields       extra fields for the resume message, e.g.
+     *                      {enc: 'bin'} (the arena asks for binary updates)
      *   onStatus()         something the status bar shows changed
      *   onClose(reason, code)  the socket was lost (code: the close code, or
      *                      undefined when the client gave up on it); return
@@ -53,6 +58,8 @@ export class Conn {
         this.opts = { ...DEFAULTS, ...opts };
         this.onOpen = opts.onOpen || noop;
         this.onMessage = opts.onMessage || noop;
+        this.onBinary = opts.onBinary || null;
+        this.resumeFields = opts.resumeFields || {};
         this.onStatus = opts.onStatus || noop;
         this.onClose = opts.onClose || noop;
         const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -125,6 +132,7 @@ export class Conn {
         s.server = url;
         this.log('connecting to', url, 'attempt', s.attempt);
         const sock = new WebSocket(url);
+        sock.binaryType = 'arraybuffer';
         this.ws = sock;
         this.timers.open = setTimeout(() => sock === this.ws && this.abandon('open timeout'), this.opts.openTimeoutMs);
         sock.onopen = () => sock === this.ws && this.opened();
@@ -145,7 +153,7 @@ export class Conn {
         const t = this.token.get();
         if (t) {
             this.resuming = true;
-            this.send({ t: 'resume', token: t });
+            this.send({ ...this.resumeFields, t: 'resume', token: t });
             this.timers.welcome = setTimeout(() => this.abandon('no welcome'), this.opts.welcomeTimeoutMs);
         } else {
             this.s.attempt = 0;
@@ -241,6 +249,10 @@ export class Conn {
     }
 
     message(data) {
+        if (data instanceof ArrayBuffer) {
+            if (this.onBinary) return this.onBinary(data);
+            return this.log('binary frame dropped,', data.byteLength, 'bytes');
+        }
         let m;
         try {
             m = JSON.parse(data);

@@ -170,6 +170,15 @@ export function raceTimeout(p, ms, onTimeout = null) {
     return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The log index a node's state_hash belongs to (an /api/cluster or
+ * /api/state answer): state_hash_index, or applied_index from a release
+ * that hashed on every request. Compare hashes only at equal hash indexes.
+ */
+export function hashIndex(v) {
+    return Number.isInteger(v.state_hash_index) ? v.state_hash_index : v.applied_index;
+}
+
 export function fatal(msg) {
     const e = new Error(msg);
     e.fatal = true;
@@ -609,13 +618,19 @@ export class Cluster {
 
     /**
      * Wait until every live node (or `among`) reports the same applied_index
-     * and state_hash. Samples are kept per node, so a log that keeps moving
-     * still converges once all nodes have been seen at one common index. Two
-     * nodes reporting different hashes at the same index is an invariant
-     * violation and fails at once. Returns {applied_index, state_hash}.
+     * and, for it, the same state_hash. A node's state_hash belongs to its
+     * state_hash_index (docs/api.md: the hash is kept per applied index, and
+     * catches up with applied_index once the world is quiet; a node without
+     * the field, an older release, hashes at applied_index). Samples are
+     * kept per node, so a log that keeps moving still converges once all
+     * nodes have been seen with a hash at one common index. Two nodes
+     * reporting different hashes at the same index is an invariant
+     * violation and fails at once. Returns {applied_index, state_hash}: the
+     * index the hashes agree at, and the hash.
      */
     async waitConverged({ timeout = 15000, among } = {}) {
-        const seen = new Map(); // id -> Map(index -> hash)
+        const seen = new Map(); // id -> Map(hash index -> hash)
+        const started = Date.now();
         const check = (id, idx, hash) => {
             for (const [other, m] of seen) {
                 if (other === id || !m.has(idx)) continue;
@@ -631,16 +646,20 @@ export class Cluster {
                 views.forEach((v, i) => {
                     const id = ids[i];
                     if (!seen.has(id)) seen.set(id, new Map());
-                    check(id, v.applied_index, v.state_hash);
+                    check(id, hashIndex(v), v.state_hash);
                     const m = seen.get(id);
-                    m.set(v.applied_index, v.state_hash);
+                    m.set(hashIndex(v), v.state_hash);
                     if (m.size > 2000) m.delete(m.keys().next().value);
                 });
                 const first = views[0];
-                if (views.every((v) => v.applied_index === first.applied_index && v.state_hash === first.state_hash)) {
+                if (views.every((v) => v.applied_index === first.applied_index && hashIndex(v) === v.applied_index && v.state_hash === first.state_hash)) {
                     return { applied_index: first.applied_index, state_hash: first.state_hash };
                 }
                 // A common index seen on every node (log moved between reads).
+                // Only after a second: nodes hash the same checkpoint indexes
+                // while entries still flow, and a settled answer (above) is
+                // what callers that read state next want when there is one.
+                if (Date.now() - started < 1000) return false;
                 const maps = ids.map((id) => seen.get(id));
                 for (const [idx, hash] of maps[0]) {
                     if (maps.every((m) => m.get(idx) === hash)) return { applied_index: idx, state_hash: hash };

@@ -1,11 +1,15 @@
 // Cluster-level checks from monitor.jsonl and final.json: at most one
-// leader per term, one state hash per applied index, and at the end every
-// node at the same applied index with the same state hash.
+// leader per term, one state hash per index, and at the end every node at
+// the same applied index with the same state hash. A sample's state_hash
+// belongs to its state_hash_index (docs/api.md), which trails applied_index
+// under load; samples without one (older releases) hash at applied_index.
+
+const hashIndex = (s) => (Number.isInteger(s.state_hash_index) ? s.state_hash_index : s.applied_index);
 
 export function checkMonitor(run) {
     const violations = [];
     const leaders = new Map(); // term -> Map(node -> first sample t)
-    const hashes = new Map(); // applied_index -> Map(hash -> {node, t})
+    const hashes = new Map(); // hash index -> Map(hash -> {node, t})
     let samples = 0;
     let failed = 0;
     for (const s of run.monitor.rows) {
@@ -19,9 +23,9 @@ export function checkMonitor(run) {
             const m = leaders.get(s.term);
             if (!m.has(s.node)) m.set(s.node, s.t);
         }
-        if (s.applied_index !== undefined && s.state_hash) {
-            if (!hashes.has(s.applied_index)) hashes.set(s.applied_index, new Map());
-            const m = hashes.get(s.applied_index);
+        if (hashIndex(s) !== undefined && s.state_hash) {
+            if (!hashes.has(hashIndex(s))) hashes.set(hashIndex(s), new Map());
+            const m = hashes.get(hashIndex(s));
             if (!m.has(s.state_hash)) m.set(s.state_hash, { node: s.node, t: s.t });
         }
     }
@@ -37,7 +41,7 @@ export function checkMonitor(run) {
         if (m.size < 2) continue;
         violations.push({
             kind: 'hash-divergence',
-            msg: `applied index ${index}: ${m.size} different state hashes`,
+            msg: `index ${index}: ${m.size} different state hashes`,
             evidence: { index, hashes: Object.fromEntries([...m].map(([h, v]) => [h, v])) },
         });
     }
@@ -53,11 +57,12 @@ export function checkMonitor(run) {
         const nodes = f.nodes || [];
         const idx = new Set(nodes.map((n) => n.applied_index));
         const hs = new Set(nodes.map((n) => n.state_hash));
-        if (!f.converged || idx.size > 1 || hs.size > 1 || nodes.length < run.nodeIds.length)
+        const behind = nodes.filter((n) => hashIndex(n) !== n.applied_index); // hash not of the final state
+        if (!f.converged || idx.size > 1 || hs.size > 1 || behind.length > 0 || nodes.length < run.nodeIds.length)
             violations.push({
                 kind: 'final-divergence',
                 msg: `at the end the nodes ${f.converged ? '' : 'did not converge: they '}report ${idx.size} applied index(es) and ${hs.size} state hash(es) over ${nodes.length} of ${run.nodeIds.length} nodes`,
-                evidence: { converged: !!f.converged, nodes: nodes.map((n) => ({ id: n.id, applied_index: n.applied_index, state_hash: n.state_hash, role: n.role, term: n.term })) },
+                evidence: { converged: !!f.converged, nodes: nodes.map((n) => ({ id: n.id, applied_index: n.applied_index, state_hash: n.state_hash, state_hash_index: n.state_hash_index, role: n.role, term: n.term })) },
             });
     }
     return {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { sleep } from './util.mjs';
 
-const CLUSTER_FIELDS = ['role', 'term', 'leader', 'commit_index', 'applied_index', 'state_hash'];
+const CLUSTER_FIELDS = ['role', 'term', 'leader', 'commit_index', 'applied_index', 'state_hash', 'state_hash_index'];
 
 export class Monitor {
     /**
