@@ -117,7 +117,7 @@ async function drainAndCheck(c, L, others, arena, mud, all) {
             what: 'every client of the drained node resumed on another node',
         });
         for (const p of onL) {
-            assert.ok(p.closes.some((x) => x.node === L && x.code === 1012), `${p.label} was closed with 1012: ${JSON.stringify(p.closes)}`);
+            assert.ok(p.closes.some((x) => x.node === L && x.code === 1012), `${p.label} was closed with 1012: closes ${JSON.stringify(p.closes)} refused ${JSON.stringify(p.refused)} welcomes ${JSON.stringify(p.welcomes)}`);
         }
         for (const p of arena) assert.equal(p.ids.size, 1, `${p.label} kept its player id: ${[...p.ids]}`);
         for (const p of mud) assert.deepEqual([...p.names], [p.name], `${p.label} kept its character`);

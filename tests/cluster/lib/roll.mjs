@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { ArenaClient, delay } from './cluster.mjs';
+import { ArenaClient, delay, raceTimeout } from './cluster.mjs';
 
 /** A world of `zones` zones of 10 rooms each in a row ("Room Z.R", unique
  * names), start z0.r0: placement has zones to move, and a character
@@ -123,6 +123,12 @@ export class ResumingArena extends Resuming {
             throw e;
         }
         while (!this.stopped && !cl.closeInfo && Date.now() < this.deadline) {
+            // The server's close frame arrived but not yet the socket's end:
+            // the close event (and its code) follows; sending now would throw.
+            if (cl.ws.readyState !== WebSocket.OPEN) {
+                await raceTimeout(cl.closed, 3000);
+                break;
+            }
             const t0 = Date.now();
             const r = await cl.moveAndWait(['up', 'down', 'left', 'right'][this.seq % 4], { timeout: 3000, failOnUnavailable: false });
             this.seq = Math.max(this.seq, cl.seq);
