@@ -299,6 +299,26 @@ BENCH_UNUSED static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* VmRSS of process @pid in KiB (from /proc/PID/status), or -1. */
+BENCH_UNUSED static long proc_rss_kb(int pid)
+{
+    if (pid <= 0)
+        return -1;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = strtol(line + 6, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
 /* Create @dir/@name holding the wall clock in ns (bench/run.sh times its
  * CPU samples and the leader kill with these); nothing when @dir is NULL
  * or the file cannot be written. */

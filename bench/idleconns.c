@@ -126,24 +126,6 @@ static uint64_t now_ns(void)
 
 /* ---- /proc readings --------------------------------------------------- */
 
-/* VmRSS of @pid in KiB, or -1. */
-static long rss_kb(int pid)
-{
-    if (pid <= 0)
-        return -1;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
 /* The kernel's socket accounting at one moment. */
 struct kmem {
     long tcp_inuse, tcp_mem_pages; /* /proc/net/sockstat (this netns) */
@@ -644,12 +626,12 @@ int main(int argc, char **argv)
     ic.request_len = (size_t)rl;
 
     struct kmem k0, k1;
-    long rss0 = rss_kb(ic.o.pid);
+    long rss0 = proc_rss_kb(ic.o.pid);
     kmem_read(&k0);
     double open_s = open_all(&ic);
     wait_welcomes(&ic);
     hold(&ic, ic.o.settle_s, false); /* the node's last allocations and frames */
-    long rss1 = rss_kb(ic.o.pid);
+    long rss1 = proc_rss_kb(ic.o.pid);
     kmem_read(&k1);
     uint32_t open_at_measure = ic.open;
     double bpc = rss0 >= 0 && rss1 >= 0 ? per_conn((rss1 - rss0) * 1024LL, open_at_measure) : -1;
@@ -674,7 +656,7 @@ int main(int argc, char **argv)
 
     uint32_t closed_before = ic.closed_by_node;
     double held_s = hold(&ic, ic.o.hold_s, true);
-    long rss2 = rss_kb(ic.o.pid);
+    long rss2 = proc_rss_kb(ic.o.pid);
     uint32_t open_at_end = ic.open;
     printf(BENCH_NAME ": held %.1f s; %" PRIu32 " still open, %" PRIu32
                       " closed by the node meanwhile; node RSS at the end %ld KiB\n",

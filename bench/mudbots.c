@@ -983,24 +983,6 @@ static unsigned long long proc_ticks(int pid)
     return ut + st;
 }
 
-/* VmRSS of @pid in kB, or -1. */
-static long proc_rss_kb(int pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
-}
-
 /* ---- the clock ----------------------------------------------------------- */
 
 static void quit_all(struct mb *mb);
