@@ -39,6 +39,7 @@ trap 'exit 130' INT TERM
 TOTAL_PASS=0
 TOTAL_FAIL=0
 SUMMARY=""
+FAILED_NAMES=""
 
 for t in $(echo "$TESTS" | tr ',' ' '); do
     case "$t" in
@@ -180,6 +181,11 @@ run_node_part() {
         nf=1
     fi
     add_summary "$part" "$np" "$nf" "$note"
+    # Name what failed, for the summary: CI keeps only the tail of the log.
+    # node:test's TAP nests subtests; a failed file shows as "not ok N - path".
+    names=$(grep -E '^ *not ok [0-9]+ - ' "$tap" 2>/dev/null | sed "s/^ */  $part: /")
+    [ -n "$names" ] && FAILED_NAMES="$FAILED_NAMES$names
+"
 }
 
 want unit || want plain && run_unit_dir build "unit (build)"
@@ -190,5 +196,9 @@ want browser && run_node_part browser tests/browser "${BROWSER_FILTER:-}"
 echo
 echo "== summary"
 printf '%s' "$SUMMARY"
+if [ -n "$FAILED_NAMES" ]; then
+    echo "failed:"
+    printf '%s' "$FAILED_NAMES"
+fi
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" -eq 0 ]
