@@ -155,6 +155,12 @@ static int node_barrier(void *data, wr_raft_done_cb cb, void *arg)
     return wr_raft_barrier(p->raft, cb, arg);
 }
 
+static int node_notify(void *data)
+{
+    struct wr_proposer *p = data;
+    return wr_raft_notify_commit(p->raft);
+}
+
 static int node_dial(void *data, struct wr_dial *req, uint64_t id, const char *address,
                      wr_dial_cb cb)
 {
@@ -308,10 +314,11 @@ static void propose_cb(void *arg, int status)
     if (status != 0)
         wr_debug("proposer: an entry failed (%d); origins will resend", status);
     /* libraft tells followers the commit index only with the next
-     * AppendEntries. When the log goes quiet, a barrier carries it at once,
-     * so clients on followers see their moves a heartbeat sooner. */
+     * AppendEntries. When the log goes quiet, a heartbeat sent at once
+     * carries it (or, where the glue cannot, a barrier), so clients on
+     * followers see their moves a heartbeat sooner. */
     if (status == 0 && p->inflight == 0 && p->n_batches == 0 && p->role == WR_ROLE_LEADER &&
-        !p->quiet)
+        !p->quiet && (p->ops.notify == NULL || p->ops.notify(p->ops.data) != 0))
         p->ops.barrier(p->ops.data, nudge_cb, NULL);
 }
 
@@ -856,6 +863,7 @@ struct wr_proposer *wr_proposer_create(uv_loop_t *loop, struct wr_raft *raft,
                                   .wall_ms = node_wall_ms,
                                   .propose = node_propose,
                                   .barrier = node_barrier,
+                                  .notify = node_notify,
                                   .dial = node_dial};
     struct wr_proposer *p = wr__proposer_create_with(loop, &ops, cfg, hooks);
     p->raft = raft;

@@ -71,6 +71,8 @@ struct wr_proposer_ops {
     uint64_t (*wall_ms)(void *data); /* the time stamped into entries */
     int (*propose)(void *data, const void *entry, size_t len, wr_raft_done_cb cb, void *arg);
     int (*barrier)(void *data, wr_raft_done_cb cb, void *arg);
+    /* wr_raft_notify_commit; NULL or -1: a barrier does its job. */
+    int (*notify)(void *data);
     int (*dial)(void *data, struct wr_dial *req, uint64_t id, const char *address,
                 wr_dial_cb cb);
     /* false: a uv timer calls the tick every 50 ms of loop time; true: the

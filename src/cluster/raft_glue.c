@@ -4,6 +4,8 @@
  * there is no state callback, and the data directory is not locked. */
 #include "cluster/raft_glue.h"
 #include "cluster/raft_early.h"
+#include "cluster/raft_notify.h"
+#include "common/metrics.h"
 #include "cluster/raft_internal.h"
 #include "cluster/raft_sendcap.h"
 
@@ -51,6 +53,8 @@ struct wr_raft {
     bool changing; /* a membership change of ours is in flight */
     struct wr_sendcap *sendcap; /* caps what libraft queues per peer */
     struct wr__early early;     /* early elections (raft_early.c) */
+    bool notify_armed;          /* send followers the commit index (raft_notify.c) */
+    uint64_t notices;           /* heartbeats sent early for it */
 };
 
 struct wr__early *wr__raft_early(struct wr_raft *r)
@@ -225,6 +229,10 @@ static void watch_cb(uv_check_t *c)
     struct wr_raft *r = c->data;
     if (r->closing)
         return;
+    if (r->notify_armed) {
+        r->notify_armed = false;
+        r->notices += wr__notify_commit(r->raft, r->early.tick);
+    }
     raft_id id = 0;
     const char *address = NULL;
     raft_leader(r->raft, &id, &address);
@@ -698,9 +706,19 @@ int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg)
     return 0;
 }
 
+int wr_raft_notify_commit(struct wr_raft *r)
+{
+    if (r->closing || r->early.tick == NULL)
+        return -1; /* no captured tick (raft_fixture servers): use a barrier */
+    r->notify_armed = true;
+    return 0;
+}
+
 void wr_raft_metrics(struct wr_raft *r, struct wr_prom *p)
 {
     wr_sendcap_metrics(r->sendcap, p);
+    wr_prom_counter(p, "warren_raft_commit_notices_total",
+                    "heartbeats sent to followers at once to carry a new commit index", r->notices);
 }
 
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)

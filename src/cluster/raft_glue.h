@@ -163,6 +163,12 @@ int wr_raft_propose(struct wr_raft *r, const void *data, size_t len, wr_raft_don
 /* Leader only: call @cb once every entry before now is applied here. */
 int wr_raft_barrier(struct wr_raft *r, wr_raft_done_cb cb, void *arg);
 
+/* Leader only: tell the followers the commit index at the end of this loop
+ * iteration, with a heartbeat rather than a log entry (raft_notify.c), so
+ * that they apply what just committed. 0, or -1 if this glue cannot (a
+ * raft_fixture server, or stopping): propose a barrier instead. */
+int wr_raft_notify_commit(struct wr_raft *r);
+
 /* The transport, for opening forward-channel connections. */
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r);
 
