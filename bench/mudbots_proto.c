@@ -184,12 +184,14 @@ static bool parse_exits(struct bot *b)
     return true;
 }
 
-/* A move the node refused ("You can't go that way.", "The gate is
- * closed."): its reply has no exits line. */
+/* A move the node refused: its reply has no exits line. The node's own
+ * sentences (src/mud/mud_act.c, mud_fight.c), not loose words such as
+ * "can't", which another's say or an NPC's line in the same segment may
+ * hold: a refusal taken from there would end the move's timing early. */
 static bool move_refused(const struct bot *b)
 {
-    static const char *const pats[] = {"can't",  "cannot", "closed",  "no exit",
-                                       "no way", "not go", "blocked", "locked"};
+    static const char *const pats[] = {"you can't go that way.", " is closed.",
+                                       "you are fighting! flee first."};
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
         if (text_has(b, pats[i]))
             return true;
