@@ -476,8 +476,11 @@ static void print_failure(const struct mb *mb, uint32_t served, uint32_t logged_
         if (mb->odd_login > 0)
             fprintf(stderr, "; %" PRIu64 " login texts not understood, the first: \"%s\"",
                     mb->odd_login, mb->odd_login_text);
-    } else if (sent == 0) {
-        fprintf(stderr, ": no command was sent in the window (--count, or the run was cut short)");
+    } else if (sent * 2 < mb->o.bots) {
+        fprintf(stderr,
+                ": %" PRIu64 " commands were sent in the window for %u bots (--rate, --duration "
+                "or --count too low, or the run was cut short)",
+                sent, mb->o.bots);
     } else {
         fprintf(stderr,
                 ": %" PRIu64 " of %" PRIu64 " commands timed out, %" PRIu64
