@@ -49,8 +49,11 @@ MAIN_OBJ := $(BUILD)/obj/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-BENCH_SRCS := $(sort $(wildcard bench/*.c))
-BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# A bench program is bench/NAME.c, plus bench/NAME_*.c when it is split
+# over several files (mudbots_proto.c is part of mudbots).
+BENCH_PARTS := $(sort $(wildcard bench/*_*.c))
+BENCH_SRCS  := $(filter-out $(BENCH_PARTS),$(sort $(wildcard bench/*.c)))
+BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps test unit cluster-test run bench clean format web-vendor vendor-copy nemesis
 # web/vendor/ (the MUD terminal's xterm.js) is copied from node_modules/, so
@@ -88,7 +91,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/mudbots: $(filter bench/mudbots_%.c,$(BENCH_PARTS))
 
 # A stock libraft node (no authentication) for the cluster tests: the
 # positive control of security.test.mjs's forged RequestVote.
@@ -150,7 +155,7 @@ nemesis: deps all node_modules/.package-lock.json
 	    --out $(RUN_DIR) --bin $(BUILD)/warren
 
 format:
-	clang-format -i $(SRCS) $(shell find src tests bench -name '*.h') $(UNIT_SRCS) $(BENCH_SRCS)
+	clang-format -i $(SRCS) $(shell find src tests bench -name '*.h') $(UNIT_SRCS) $(BENCH_SRCS) $(BENCH_PARTS)
 
 clean:
 	rm -rf build build-san web/vendor

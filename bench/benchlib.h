@@ -4,11 +4,11 @@
  * files and CPU clock of the measured window, flag parsing and the
  * RLIMIT_NOFILE raise, and the JSON result file.
  *
- * Header-only on purpose: the Makefile builds every C file in bench/ into
- * its own binary, so a shared .c would need a filter in BENCH_SRCS and an
- * object rule. Everything here is `static` and marked BENCH_UNUSED, so a program
- * that does not call a helper gets no warning; -MMD makes the programs
- * rebuild when this file changes.
+ * Header-only on purpose: the Makefile builds each bench/NAME.c (with its
+ * parts bench/NAME_*.c) into its own binary, so a shared .c would need an
+ * object rule. Everything here is `static` and marked BENCH_UNUSED, so a
+ * program (or a part of one) that does not call a helper gets no warning;
+ * -MMD makes the programs rebuild when this file changes.
  *
  * Define BENCH_NAME (the program's name, e.g. "loadgen") before including:
  * every message printed here starts with it. Helpers that fail on bad

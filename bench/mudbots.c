@@ -2,9 +2,12 @@
  *
  * One libuv thread drives N bots, each a telnet connection to one of the
  * --nodes (round-robin). Each bot logs in through the node's dialogue
- * (creating its character, or logging in when the name already exists),
- * then runs a closed loop: one command in flight, think time, next
- * command. Phases, driven by one 1 ms timer:
+ * (creating its character, answering the race and class menus with their
+ * first choice, or logging in when the name already exists); it is in the
+ * game when a prompt mark follows the room's exits line, and a question
+ * it does not know fails it (login_unexpected_text) rather than being
+ * taken for the game. Then it runs a closed loop: one command in flight,
+ * think time, next command. Phases, driven by one 1 ms timer:
  *
  *   LOGIN   connect bot i at ramp * i / N, answer the login dialogue; ends
  *           when every bot is in the game or failed, or at ramp +
@@ -48,8 +51,17 @@
  * first prompt mark after it". For say, the time to our own echo ("You
  * say") is measured as well.
  *
- * Histograms, buffers, error codes, flag parsing and the JSON file come
- * from bench/benchlib.h, shared with loadgen.c.
+ * A run fails (exit 3) when fewer than half of the bots had a command
+ * answered after the login, with one line on stderr that says what the
+ * bots saw instead (the first login text not understood, or the latest
+ * text that came in place of a reply): a change in what the node sends
+ * then shows as an error, not as a benchmark of 0 commands. --trace I
+ * prints what bot I reads and writes.
+ *
+ * This file drives the sockets, the phases and the report; what a bot
+ * reads and answers is in mudbots_proto.c, the state both share in
+ * mudbots.h. Histograms, buffers, error codes, flag parsing and the JSON
+ * file come from bench/benchlib.h, shared with loadgen.c.
  *
  * Every loop is bounded by a buffer length, the bot count or a deadline;
  * the run ends by login + warmup + duration + drain + 3 s at the latest. */
@@ -71,211 +83,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define BENCH_NAME "mudbots"
-#include "benchlib.h"
-#include "common/addr.h"
-
-#define MB_MAX_BOTS 20000
-#define MB_MAX_DURATION 600.0
-#define MB_MAX_NODES 16
-#define MB_RBUF_SIZE (256u << 10) /* shared read buffer */
-#define MB_TEXT_CAP (64u << 10)   /* one segment's text; beyond, keep the tail */
-#define MB_SB_MAX 64              /* subnegotiation bytes kept (TTYPE SEND) */
-#define MB_OUT_MAX (64u << 10)    /* queued output before the bot gives up */
-
-/* telnet */
-#define T_IAC 255
-#define T_DONT 254
-#define T_DO 253
-#define T_WONT 252
-#define T_WILL 251
-#define T_SB 250
-#define T_GA 249
-#define T_SE 240
-#define T_EOR 239
-#define O_TTYPE 24
-#define O_NAWS 31
-#define TTYPE_IS 0
-#define TTYPE_SEND 1
-#define NAWS_W 120
-#define NAWS_H 40
-static const char TTYPE_NAME[] = "warren-bot";
-
-/* ---- state -------------------------------------------------------------- */
-
-enum bot_state { B_IDLE, B_CONNECTING, B_LOGIN, B_GAME, B_QUITTING, B_CLOSED };
-
-/* B_LOGIN: the question the bot waits for. */
-enum login_step {
-    L_NAME,       /* "name": send the name */
-    L_AFTER_NAME, /* "(y/n)"/"create": new name, send y; "password": existing */
-    L_PW1,        /* "password": send it */
-    L_PW2,        /* "again|confirm|retype": send it again */
-    L_ENTER,      /* last answer sent: the next prompt mark means in game */
-};
-
-enum cmd_kind { K_LOOK, K_MOVE, K_SAY, K_KILL, K_N };
-static const char *const KIND_NAME[K_N] = {"look", "move", "say", "kill"};
-enum { M_SPREAD, M_ONE_ROOM, M_COMBAT };
-static const char *const MODE_NAME[] = {"spread", "one-room", "combat"};
-
-/* Directions as the node spells them in the exits line, and their
- * opposites (index ^ 1). */
-enum { D_N = 10 };
-static const char *const DIR_NAME[D_N] = {"north",     "south",    "east",      "west",
-                                          "up",        "down",     "northeast", "southwest",
-                                          "northwest", "southeast"};
-static const char *const DIR_ABBR[D_N] = {"n", "s", "e", "w", "u", "d", "ne", "sw", "nw", "se"};
-
-enum telnet_state { TS_DATA, TS_IAC, TS_OPT, TS_SB, TS_SB_IAC };
-enum ansi_state { A_NONE, A_ESC, A_CSI };
-
-struct mb;
-
-struct bot {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    struct bench_out wr; /* wr.wreq.data: this bot */
-    struct mb *mb;
-    uint32_t idx;
-    uint16_t node;
-    uint8_t state; /* enum bot_state */
-    uint8_t step;  /* enum login_step (B_LOGIN) */
-    uint8_t kind;  /* enum cmd_kind of the command in flight */
-    uint8_t ts;    /* enum telnet_state */
-    uint8_t verb;  /* WILL/WONT/DO/DONT being read (TS_OPT) */
-    uint8_t ansi;  /* enum ansi_state */
-    uint8_t sb_len;
-    bool in_flight; /* B_GAME: a command awaits its reply */
-    bool early;     /* this command already saw a prompt without its marker */
-    bool echo_seen; /* say: "You say" seen */
-    bool naws_on, ttype_on;
-    bool fighting;  /* combat: a fight of ours is under way */
-    bool was_in_game, existing, lost;
-    uint16_t walk_left; /* dispersal moves still to make after login */
-    int8_t last_dir;  /* the direction of the last successful move, or -1 */
-    int8_t tried_dir; /* the move in flight */
-    uint16_t exits;   /* bit d: exit d seen in the last exits line */
-    uint16_t bad;     /* bit d: a move that way failed in this room */
-    char name[17];
-    uint8_t sb[MB_SB_MAX];
-    uint32_t says, sent;
-    uint64_t t_connect, t_sent, t_next, deadline;
-    struct buf text; /* the segment since the last prompt mark or step */
-};
-
-struct node_info {
-    char text[64];
-    struct sockaddr_in addr;
-    int pid; /* 0: none given */
-    uint32_t bots, in_game;
-    long rss0_kb, rss1_kb, rss2_kb;                        /* before connects, after login, end */
-    unsigned long long t_login0, t_login1, t_run0, t_run1; /* utime+stime ticks */
-};
-
-enum phase { PH_LOGIN, PH_RUN, PH_DRAIN, PH_QUIT, PH_DONE };
-
-struct opts {
-    uint32_t bots;
-    double rate, duration, warmup, ramp, login_timeout, cmd_timeout, drain;
-    bool one_room;
-    int mode;       /* M_SPREAD, M_ONE_ROOM, M_COMBAT */
-    const char *target; /* combat: the keyword of the NPCs to attack */
-    unsigned disperse; /* moves each bot makes right after login (spread) */
-    unsigned mix[K_N]; /* weights */
-    uint32_t max_cmds; /* per bot, 0: no limit */
-    const char *prefix, *password, *json_path, *mark_dir;
-    uint64_t seed;
-    bool quiet;
-};
-
-struct mb {
-    struct opts o;
-    uv_loop_t *loop;
-    uv_timer_t tick;
-    uv_signal_t sigint, sigterm;
-    struct node_info nodes[MB_MAX_NODES];
-    uint32_t n_nodes, n_pids;
-    struct bot *bots;
-    char *rbuf;
-    uint64_t rng;
-    enum phase phase;
-    bool interrupted, marked_start;
-    long clk_tck;
-
-    uint64_t start_ns, login_end_ns, m_start, m_end, drain_deadline, quit_deadline;
-    uint32_t next_connect, connecting, in_game, login_failed, created, existing;
-    double cpu_start_s, cpu_end_s;
-
-    /* measured window unless said otherwise */
-    uint64_t sent[K_N], done[K_N], timeouts[K_N];
-    uint64_t early_prompts, async_prompts, move_failed, late_sends, bytes_in;
-    uint64_t disconnects;
-    uint64_t rounds, npc_deaths, bot_deaths, kill_refused; /* combat */
-    struct hist lat[K_N], echo, login;
-    struct code_count errors[BENCH_MAX_CODES];
-    uint32_t n_errors;
-};
-
-static double rng_unit(struct mb *mb)
-{
-    return (double)(bench_rng_next(&mb->rng) >> 11) / 9007199254740992.0;
-}
-
-static bool in_window(const struct mb *mb, uint64_t t)
-{
-    return t >= mb->m_start && t < mb->m_end;
-}
-
-/* Case-insensitive search of @needle (lower case, ASCII) in @len bytes. */
-static const char *ci_find(const char *hay, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    if (n == 0 || len < n)
-        return NULL;
-    for (size_t i = 0; i + n <= len; i++) {
-        if (tolower((unsigned char)hay[i]) != needle[0])
-            continue;
-        size_t k = 1;
-        while (k < n && tolower((unsigned char)hay[i + k]) == needle[k])
-            k++;
-        if (k == n)
-            return hay + i;
-    }
-    return NULL;
-}
-
-static bool text_has(const struct bot *b, const char *needle)
-{
-    return ci_find(b->text.base, b->text.len, needle) != NULL;
-}
-
-/* Check the invariants of @b's state (see the top comment). */
-static void assert_bot_state(const struct bot *b)
-{
-    switch (b->state) {
-    case B_IDLE:
-    case B_CONNECTING:
-        assert(!b->in_flight && !b->was_in_game);
-        break;
-    case B_LOGIN:
-        assert(!b->in_flight && b->step <= L_ENTER);
-        break;
-    case B_GAME:
-        assert(b->was_in_game);
-        assert(!b->in_flight || b->kind < K_N);
-        break;
-    case B_QUITTING:
-    case B_CLOSED:
-        break;
-    default:
-        assert(false);
-    }
-}
+#include "mudbots.h"
 
 /* ---- output path -------------------------------------------------------- */
-
-static void bot_close(struct bot *b, bool lost, const char *why);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -289,17 +99,19 @@ static void on_write(uv_write_t *req, int status)
 
 /* Send @len bytes (bench_out_write); a bot whose queue would pass
  * MB_OUT_MAX gives up. */
-static void bot_write(struct bot *b, const void *data, size_t len)
+void bot_write(struct bot *b, const void *data, size_t len)
 {
     if (b->state == B_CLOSED || b->state == B_IDLE || b->state == B_CONNECTING)
         return;
+    if (b->mb->o.trace == (int64_t)b->idx)
+        bot_trace(b, ">", data, len);
     int r = bench_out_write(&b->wr, (uv_stream_t *)&b->tcp, data, len, MB_OUT_MAX, on_write);
     if (r != 0)
         bot_close(b, true, r > 0 ? "output_stuck" : "write_error");
 }
 
 /* A line of input; telnet needs IAC doubled, but our lines are ASCII. */
-static void bot_send_line(struct bot *b, const char *line)
+void bot_send_line(struct bot *b, const char *line)
 {
     char tmp[160];
     int n = snprintf(tmp, sizeof tmp, "%s\r\n", line);
@@ -318,7 +130,7 @@ static void on_close(uv_handle_t *h)
 
 /* Close @b once. @lost: the peer or an error ended it; @why: counted as an
  * error code unless NULL. */
-static void bot_close(struct bot *b, bool lost, const char *why)
+void bot_close(struct bot *b, bool lost, const char *why)
 {
     struct mb *mb = b->mb;
     if (b->state == B_CLOSED || b->state == B_IDLE)
@@ -339,545 +151,6 @@ static void bot_close(struct bot *b, bool lost, const char *why)
     b->state = B_CLOSED;
     b->in_flight = false;
     uv_close((uv_handle_t *)&b->tcp, on_close);
-}
-
-/* ---- game ---------------------------------------------------------------- */
-
-static int dir_parse(const char *w, size_t n)
-{
-    for (int d = 0; d < D_N; d++)
-        if ((strlen(DIR_NAME[d]) == n && strncasecmp(w, DIR_NAME[d], n) == 0) ||
-            (strlen(DIR_ABBR[d]) == n && strncasecmp(w, DIR_ABBR[d], n) == 0))
-            return d;
-    return -1;
-}
-
-/* Read the last "[Exits: ...]" line of the segment into b->exits. A word
- * followed by "(closed)" (the node's way, src/mud/mud_node.c), wrapped in
- * () or marked with * or + is taken to be a closed door and skipped (it
- * would refuse the move). Returns
- * whether an exits line was there. */
-static bool parse_exits(struct bot *b)
-{
-    const char *t = b->text.base, *end = t + b->text.len, *hit = NULL;
-    for (const char *p = t; p < end;) {
-        const char *f = ci_find(p, (size_t)(end - p), "exits:");
-        if (f == NULL)
-            break;
-        hit = f;
-        p = f + 6;
-    }
-    if (hit == NULL)
-        return false;
-    uint16_t mask = 0;
-    const char *p = hit + 6;
-    while (p < end && *p != '\n' && *p != ']') {
-        if (!isalpha((unsigned char)*p)) {
-            p++;
-            continue;
-        }
-        const char *w = p;
-        while (p < end && isalpha((unsigned char)*p))
-            p++;
-        bool door = (w > t && (w[-1] == '(' || w[-1] == '<' || w[-1] == '*' || w[-1] == '+')) ||
-                    (p < end && (*p == '(' || *p == ')' || *p == '>' || *p == '*' || *p == '+'));
-        int d = dir_parse(w, (size_t)(p - w));
-        if (d >= 0 && !door)
-            mask |= (uint16_t)(1u << d);
-    }
-    b->exits = mask;
-    return true;
-}
-
-/* A move the node refused ("You can't go that way.", "The gate is
- * closed."): its reply has no exits line. */
-static bool move_refused(const struct bot *b)
-{
-    static const char *const pats[] = {"can't",  "cannot", "closed",  "no exit",
-                                       "no way", "not go", "blocked", "locked"};
-    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
-        if (text_has(b, pats[i]))
-            return true;
-    return false;
-}
-
-/* Where to walk: back the way we came with probability 1/3 (so bots stay
- * spread around their start instead of drifting to dead ends), else any
- * open exit that has not failed here. -1: nowhere known. */
-static int pick_dir(struct bot *b)
-{
-    uint16_t ok = (uint16_t)(b->exits & ~b->bad);
-    if (ok == 0)
-        return -1;
-    if (b->last_dir >= 0) {
-        int back = b->last_dir ^ 1;
-        if ((ok & (1u << back)) && bench_rng_next(&b->mb->rng) % 3 == 0)
-            return back;
-    }
-    unsigned n = (unsigned)__builtin_popcount(ok);
-    unsigned k = (unsigned)(bench_rng_next(&b->mb->rng) % n);
-    for (int d = 0; d < D_N; d++)
-        if ((ok & (1u << d)) && k-- == 0)
-            return d;
-    return -1;
-}
-
-static enum cmd_kind pick_kind(struct bot *b)
-{
-    const struct opts *o = &b->mb->o;
-    unsigned w[K_N], total = 0;
-    for (int k = 0; k < K_N; k++) {
-        w[k] = o->mix[k];
-        if ((k == K_MOVE && o->one_room) || k == K_KILL)
-            w[k] = 0;
-        total += w[k];
-    }
-    if (total == 0)
-        return K_LOOK;
-    unsigned r = (unsigned)(bench_rng_next(&b->mb->rng) % total);
-    for (int k = 0; k < K_N; k++) {
-        if (r < w[k])
-            return (enum cmd_kind)k;
-        r -= w[k];
-    }
-    return K_LOOK;
-}
-
-static void schedule_next(struct bot *b, uint64_t from)
-{
-    double period = 1.0 / b->mb->o.rate;
-    b->t_next = from + (uint64_t)(period * (0.5 + rng_unit(b->mb)) * 1e9);
-}
-
-static void send_command(struct bot *b, uint64_t now)
-{
-    struct mb *mb = b->mb;
-    enum cmd_kind k = b->walk_left > 0 ? K_MOVE : pick_kind(b);
-    if (mb->o.mode == M_COMBAT && b->walk_left == 0) {
-        if (b->fighting) {
-            /* Our fight runs on the zone owner's timer: nothing to type;
-             * look again later. */
-            schedule_next(b, now);
-            return;
-        }
-        k = K_KILL;
-    }
-    int d = -1;
-    if (k == K_MOVE) {
-        d = pick_dir(b);
-        if (d < 0)
-            k = K_LOOK; /* no exit known: look to learn them */
-    }
-    char line[96];
-    switch (k) {
-    case K_LOOK:
-        snprintf(line, sizeof line, "look");
-        break;
-    case K_MOVE:
-        snprintf(line, sizeof line, "%s", DIR_NAME[d]);
-        break;
-    case K_KILL:
-        snprintf(line, sizeof line, "kill %s", mb->o.target);
-        break;
-    case K_SAY:
-    default:
-        snprintf(line, sizeof line, "say hello %" PRIu32, ++b->says);
-        break;
-    }
-    b->kind = (uint8_t)k;
-    b->tried_dir = (int8_t)d;
-    b->in_flight = true;
-    b->early = false;
-    b->echo_seen = false;
-    b->text.len = 0;
-    b->t_sent = now;
-    b->sent++;
-    b->deadline = now + (uint64_t)(mb->o.cmd_timeout * 1e9);
-    if (in_window(mb, now))
-        mb->sent[k]++;
-    bot_send_line(b, line);
-}
-
-/* A prompt mark while in the game. */
-static void game_prompt(struct bot *b, uint64_t now)
-{
-    struct mb *mb = b->mb;
-    if (!b->in_flight) {
-        mb->async_prompts++;
-        parse_exits(b);
-        return;
-    }
-    bool matched;
-    switch (b->kind) {
-    case K_LOOK:
-        matched = parse_exits(b);
-        break;
-    case K_MOVE:
-        if (parse_exits(b)) {
-            matched = true;
-            b->last_dir = b->tried_dir;
-            b->bad = 0;
-        } else {
-            matched = move_refused(b);
-            if (matched) {
-                if (b->tried_dir >= 0)
-                    b->bad |= (uint16_t)(1u << b->tried_dir);
-                if (in_window(mb, b->t_sent))
-                    mb->move_failed++;
-            }
-        }
-        break;
-    case K_KILL:
-        /* The attack, or why not (none here, it is already ours...). */
-        if (text_has(b, "you attack")) {
-            matched = true;
-            b->fighting = true;
-        } else if (text_has(b, "you are already fighting")) {
-            matched = true;
-            b->fighting = true;
-        } else {
-            matched = text_has(b, "you don't see") || text_has(b, "not here") ||
-                      text_has(b, "you are fighting") || text_has(b, "whom?") ||
-                      text_has(b, "peaceful") || text_has(b, "huh?");
-            if (matched && in_window(mb, b->t_sent))
-                mb->kill_refused++;
-        }
-        break;
-    case K_SAY:
-    default:
-        matched = b->echo_seen || text_has(b, "you say");
-        break;
-    }
-    if (!matched) {
-        /* Another's output with its own prompt: not our reply. */
-        if (!b->early && in_window(mb, b->t_sent))
-            mb->early_prompts++;
-        b->early = true;
-        return;
-    }
-    b->in_flight = false;
-    if (in_window(mb, b->t_sent)) {
-        mb->done[b->kind]++;
-        hist_add(&mb->lat[b->kind], (now - b->t_sent) / 1000);
-    }
-    if (b->walk_left > 0) {
-        /* Dispersing: the next step soon, within the node's line rate. */
-        b->walk_left--;
-        b->t_next = now + 150 * 1000000ull;
-        if (b->walk_left == 0 && mb->phase == PH_LOGIN)
-            b->t_next = UINT64_MAX; /* the run phase schedules it */
-        return;
-    }
-    schedule_next(b, b->t_sent);
-    if (b->t_next < now) {
-        if (in_window(mb, now))
-            mb->late_sends++;
-        b->t_next = now;
-    }
-}
-
-/* ---- login dialogue ------------------------------------------------------ */
-
-static void enter_game(struct bot *b, uint64_t now)
-{
-    struct mb *mb = b->mb;
-    b->state = B_GAME;
-    b->was_in_game = true;
-    mb->connecting--;
-    mb->in_game++;
-    mb->nodes[b->node].in_game++;
-    if (b->existing)
-        mb->existing++;
-    else
-        mb->created++;
-    hist_add(&mb->login, (now - b->t_connect) / 1000);
-    parse_exits(b);
-    b->text.len = 0;
-    b->t_next = UINT64_MAX; /* the run phase schedules the first command */
-    if (!mb->o.one_room && mb->o.disperse > 0) {
-        /* Walk away from the start room at once, so that the run finds the
-         * bots spread over the world rather than all where they entered. */
-        b->walk_left = (uint16_t)mb->o.disperse;
-        b->t_next = now + (uint64_t)(rng_unit(mb) * 500e6);
-    }
-}
-
-/* Act on the login text seen so far. @mark: it ended with a prompt mark.
- * Returns whether it answered (then the text is consumed). */
-static bool login_step(struct bot *b, bool mark, uint64_t now)
-{
-    const char *pw = b->mb->o.password;
-    switch (b->step) {
-    case L_NAME:
-        if (!text_has(b, "name"))
-            return false;
-        bot_send_line(b, b->name);
-        b->step = L_AFTER_NAME;
-        break;
-    case L_AFTER_NAME:
-        if (text_has(b, "(y/n)") || text_has(b, "create")) {
-            bot_send_line(b, "y");
-            b->step = L_PW1;
-        } else if (text_has(b, "password")) {
-            /* The name exists (a re-run on a kept data dir): log in. */
-            b->existing = true;
-            bot_send_line(b, pw);
-            b->step = L_ENTER;
-        } else if (mark && text_has(b, "name")) {
-            bot_close(b, false, "login_name_refused");
-        } else {
-            return false;
-        }
-        break;
-    case L_PW1:
-        if (!text_has(b, "password"))
-            return false;
-        bot_send_line(b, pw);
-        b->step = L_PW2;
-        break;
-    case L_PW2:
-        if (text_has(b, "again") || text_has(b, "confirm") || text_has(b, "retype")) {
-            bot_send_line(b, pw);
-            b->step = L_ENTER;
-        } else if (mark && text_has(b, "password")) {
-            bot_close(b, false, "login_password_refused");
-        } else {
-            return false;
-        }
-        break;
-    case L_ENTER:
-        if (!mark)
-            return false;
-        if (text_has(b, "password") || text_has(b, "wrong") || text_has(b, "incorrect")) {
-            bot_close(b, false, "login_password_refused");
-            break;
-        }
-        enter_game(b, now);
-        return true;
-    }
-    b->text.len = 0;
-    return true;
-}
-
-/* ---- input --------------------------------------------------------------- */
-
-static void text_put(struct bot *b, const char *p, size_t n)
-{
-    if (n == 0)
-        return;
-    if (b->text.len + n > MB_TEXT_CAP) {
-        /* Keep the tail: the markers we look for end a segment. */
-        size_t keep = MB_TEXT_CAP / 2;
-        if (keep > b->text.len)
-            keep = b->text.len;
-        memmove(b->text.base, b->text.base + b->text.len - keep, keep);
-        b->text.len = keep;
-        if (n > MB_TEXT_CAP / 2) {
-            p += n - MB_TEXT_CAP / 2;
-            n = MB_TEXT_CAP / 2;
-        }
-    }
-    buf_append(&b->text, p, n);
-}
-
-/* say: the first "You say" after the command was sent is our echo. */
-static void check_echo(struct bot *b, uint64_t now)
-{
-    struct mb *mb = b->mb;
-    if (b->state == B_GAME && b->in_flight && b->kind == K_SAY && !b->echo_seen &&
-        text_has(b, "you say")) {
-        b->echo_seen = true;
-        if (in_window(mb, b->t_sent))
-            hist_add(&mb->echo, (now - b->t_sent) / 1000);
-    }
-}
-
-/* Combat: what a segment says about our fight. Every segment is looked at
- * once (on_prompt_mark drops it afterwards), so nothing is counted twice. */
-static void scan_combat(struct bot *b, uint64_t now)
-{
-    struct mb *mb = b->mb;
-    size_t left = b->text.len;
-    const char *p = b->text.base;
-    const char *r;
-    while ((r = ci_find(p, left, "[round ")) != NULL) {
-        b->fighting = true;
-        if (in_window(mb, now))
-            mb->rounds++;
-        left -= (size_t)(r + 7 - p);
-        p = r + 7;
-    }
-    if (text_has(b, "is dead!")) {
-        b->fighting = false;
-        if (in_window(mb, now))
-            mb->npc_deaths++;
-    }
-    if (text_has(b, "you are dead")) {
-        b->fighting = false;
-        if (in_window(mb, now))
-            mb->bot_deaths++;
-    }
-}
-
-static void on_prompt_mark(struct bot *b, uint64_t now)
-{
-    check_echo(b, now);
-    if (b->state == B_GAME && b->mb->o.mode == M_COMBAT)
-        scan_combat(b, now);
-    if (b->state == B_LOGIN) {
-        if (!login_step(b, true, now) && b->state == B_LOGIN) {
-            /* A mark with nothing we understand (e.g. the tail of a prompt
-             * we already answered): drop the segment. */
-            b->text.len = 0;
-        }
-        return;
-    }
-    if (b->state == B_GAME)
-        game_prompt(b, now);
-    if (b->state == B_GAME && !b->in_flight)
-        b->text.len = 0;
-    else if (b->state == B_GAME && b->early)
-        b->text.len = 0; /* the segment was someone else's */
-    else if (b->state == B_QUITTING)
-        b->text.len = 0;
-}
-
-static void send_opt(struct bot *b, uint8_t verb, uint8_t opt)
-{
-    uint8_t m[3] = {T_IAC, verb, opt};
-    bot_write(b, m, 3);
-}
-
-static void on_negotiation(struct bot *b, uint8_t verb, uint8_t opt)
-{
-    switch (verb) {
-    case T_WILL:
-        send_opt(b, T_DONT, opt); /* we want none of the node's options */
-        break;
-    case T_WONT:
-        break; /* already off on our side */
-    case T_DO:
-        if (opt == O_NAWS) {
-            if (!b->naws_on) {
-                b->naws_on = true;
-                send_opt(b, T_WILL, O_NAWS);
-                uint8_t sb[] = {T_IAC, T_SB, O_NAWS, 0, NAWS_W, 0, NAWS_H, T_IAC, T_SE};
-                bot_write(b, sb, sizeof sb);
-            }
-        } else if (opt == O_TTYPE) {
-            if (!b->ttype_on) {
-                b->ttype_on = true;
-                send_opt(b, T_WILL, O_TTYPE);
-            }
-        } else {
-            send_opt(b, T_WONT, opt);
-        }
-        break;
-    case T_DONT:
-        if (opt == O_NAWS && b->naws_on) {
-            b->naws_on = false;
-            send_opt(b, T_WONT, opt);
-        } else if (opt == O_TTYPE && b->ttype_on) {
-            b->ttype_on = false;
-            send_opt(b, T_WONT, opt);
-        }
-        break;
-    }
-}
-
-static void on_subneg(struct bot *b)
-{
-    if (b->sb_len >= 2 && b->sb[0] == O_TTYPE && b->sb[1] == TTYPE_SEND && b->ttype_on) {
-        uint8_t m[4 + sizeof TTYPE_NAME + 2] = {T_IAC, T_SB, O_TTYPE, TTYPE_IS};
-        memcpy(m + 4, TTYPE_NAME, sizeof TTYPE_NAME - 1);
-        m[4 + sizeof TTYPE_NAME - 1] = T_IAC;
-        m[4 + sizeof TTYPE_NAME] = T_SE;
-        bot_write(b, m, sizeof m - 1);
-    }
-}
-
-/* Feed @n bytes of telnet input: text goes (CR and ANSI stripped) into the
- * segment; prompt marks act. */
-static void bot_feed(struct bot *b, const uint8_t *p, size_t n, uint64_t now)
-{
-    char txt[4096];
-    size_t tl = 0;
-#define FLUSH_TEXT()                                                                               \
-    do {                                                                                           \
-        text_put(b, txt, tl);                                                                      \
-        tl = 0;                                                                                    \
-    } while (0)
-    for (size_t i = 0; i < n && b->state != B_CLOSED; i++) {
-        uint8_t c = p[i];
-        switch (b->ts) {
-        case TS_DATA:
-            if (c == T_IAC) {
-                b->ts = TS_IAC;
-                continue;
-            }
-            break; /* text, below */
-        case TS_IAC:
-            b->ts = TS_DATA;
-            if (c == T_IAC)
-                break; /* a 255 data byte */
-            if (c == T_WILL || c == T_WONT || c == T_DO || c == T_DONT) {
-                b->verb = c;
-                b->ts = TS_OPT;
-            } else if (c == T_SB) {
-                b->sb_len = 0;
-                b->ts = TS_SB;
-            } else if (c == T_GA || c == T_EOR) {
-                FLUSH_TEXT();
-                on_prompt_mark(b, now);
-            }
-            continue; /* NOP and the rest: nothing to do */
-        case TS_OPT:
-            b->ts = TS_DATA;
-            on_negotiation(b, b->verb, c);
-            continue;
-        case TS_SB:
-            if (c == T_IAC)
-                b->ts = TS_SB_IAC;
-            else if (b->sb_len < MB_SB_MAX)
-                b->sb[b->sb_len++] = c;
-            continue;
-        case TS_SB_IAC:
-            if (c == T_IAC) {
-                if (b->sb_len < MB_SB_MAX)
-                    b->sb[b->sb_len++] = c;
-                b->ts = TS_SB;
-            } else {
-                b->ts = TS_DATA; /* SE, or a broken SB: end it either way */
-                if (c == T_SE)
-                    on_subneg(b);
-            }
-            continue;
-        }
-        /* Text byte: drop CR/NUL and ANSI escapes. */
-        switch (b->ansi) {
-        case A_ESC:
-            b->ansi = c == '[' ? A_CSI : A_NONE;
-            continue;
-        case A_CSI:
-            if (c >= 0x40 && c <= 0x7e)
-                b->ansi = A_NONE;
-            continue;
-        default:
-            break;
-        }
-        if (c == 0x1b) {
-            b->ansi = A_ESC;
-            continue;
-        }
-        if (c == '\r' || c == '\0')
-            continue;
-        txt[tl++] = (char)c;
-        if (tl == sizeof txt)
-            FLUSH_TEXT();
-    }
-    if (b->state != B_CLOSED)
-        FLUSH_TEXT();
-#undef FLUSH_TEXT
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
@@ -910,12 +183,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
     uint64_t now = uv_hrtime();
     if (in_window(mb, now))
         mb->bytes_in += (uint64_t)nread;
-    bot_feed(b, (const uint8_t *)ub->base, (size_t)nread, now);
-    if (b->state == B_LOGIN && b->text.len > 0 && b->text.base[b->text.len - 1] != '\n') {
-        /* A question without a prompt mark: answer it if it reads like one. */
-        login_step(b, false, now);
-    }
-    check_echo(b, now);
+    bot_input(b, (const uint8_t *)ub->base, (size_t)nread, now);
     assert_bot_state(b);
 }
 
@@ -1183,6 +451,48 @@ static json_t *lat_json(const struct hist *h, uint64_t count)
                      h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0.0);
 }
 
+/* Bots that had a command answered (combat: or saw a round of their
+ * fight) after the login: the ones the run measured. */
+static uint32_t served_bots(const struct mb *mb)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < mb->o.bots; i++)
+        n += mb->bots[i].replies > 0;
+    return n;
+}
+
+/* The error line of a run that served fewer than half of its bots, with
+ * what the bots saw instead, so that a change in what the node sends is
+ * named rather than measured as 0 commands. */
+static void print_failure(const struct mb *mb, uint32_t served, uint32_t logged_in, uint64_t sent,
+                          uint64_t timeouts)
+{
+    fprintf(stderr, "mudbots: error: only %u of %u bots had a command answered after the login",
+            served, mb->o.bots);
+    if (logged_in * 2 < mb->o.bots) {
+        fprintf(stderr, ": %u got into the game; login errors:", logged_in);
+        for (uint32_t i = 0; i < mb->n_errors; i++)
+            fprintf(stderr, " %s=%" PRIu64, mb->errors[i].code, mb->errors[i].n);
+        if (mb->odd_login > 0)
+            fprintf(stderr, "; %" PRIu64 " login texts not understood, the first: \"%s\"",
+                    mb->odd_login, mb->odd_login_text);
+    } else if (sent * 2 < mb->o.bots) {
+        fprintf(stderr,
+                ": %" PRIu64 " commands were sent in the window for %u bots (--rate, --duration "
+                "or --count too low, or the run was cut short)",
+                sent, mb->o.bots);
+    } else {
+        fprintf(stderr,
+                ": %" PRIu64 " of %" PRIu64 " commands timed out, %" PRIu64
+                " disconnects; replies not recognised",
+                timeouts, sent, mb->disconnects);
+        if (mb->odd_reply > 0)
+            fprintf(stderr, " (%" PRIu64 " times; the latest text in place of a reply: \"%s\")",
+                    mb->odd_reply, mb->odd_reply_text);
+    }
+    fprintf(stderr, "\n");
+}
+
 static int report(struct mb *mb)
 {
     const struct opts *o = &mb->o;
@@ -1199,6 +509,7 @@ static int report(struct mb *mb)
     double cps = dur > 0 ? (double)done / dur : 0;
     double login_s = (double)(mb->login_end_ns - mb->start_ns) / 1e9;
     uint32_t logged_in = mb->created + mb->existing;
+    uint32_t served = served_bots(mb);
     /* Node CPU per command and per login, RSS per character. */
     double tick_s = 1.0 / (double)mb->clk_tck;
     double run_cpu_s = 0, login_cpu_s = 0;
@@ -1254,6 +565,9 @@ static int report(struct mb *mb)
         printf("  commands       %" PRIu64 " done of %" PRIu64
                " sent, %.1f/s; moves refused %" PRIu64 "; late sends %" PRIu64 "\n",
                done, sent, cps, mb->move_failed, mb->late_sends);
+        printf("  served         %u of %u bots had a command answered after the login; %" PRIu64
+               " menu answers at login\n",
+               served, o->bots, mb->menus);
         printf("  prompts        %" PRIu64 " commands saw another's prompt first, %" PRIu64
                " prompts outside commands; %.2f MB/s in\n",
                mb->early_prompts, mb->async_prompts,
@@ -1299,6 +613,10 @@ static int report(struct mb *mb)
         json_object_set_new(j, "login_s", json_real(login_s));
         json_object_set_new(j, "logins_per_sec", json_real(login_s > 0 ? logged_in / login_s : 0));
         json_object_set_new(j, "login_ms", lat_json(&mb->login, mb->login.count));
+        json_object_set_new(j, "bots_served", json_integer(served));
+        json_object_set_new(j, "login_menus", json_integer((json_int_t)mb->menus));
+        json_object_set_new(j, "login_texts_not_understood",
+                            json_integer((json_int_t)mb->odd_login));
         json_object_set_new(j, "commands", json_integer((json_int_t)done));
         json_object_set_new(j, "commands_sent", json_integer((json_int_t)sent));
         json_object_set_new(j, "commands_per_sec", json_real(cps));
@@ -1359,6 +677,10 @@ static int report(struct mb *mb)
         json_object_set_new(j, "mudbots", bench_self_json(self_cpu, ru.ru_maxrss));
         bench_json_write(j, o->json_path);
     }
+    if ((uint64_t)served * 2 < (uint64_t)o->bots) {
+        print_failure(mb, served, logged_in, sent, timeouts);
+        return 3;
+    }
     if ((uint64_t)logged_in * 10 < (uint64_t)o->bots * 9) {
         fprintf(stderr, "mudbots: only %u of %u bots got into the game\n", logged_in, o->bots);
         return 2;
@@ -1400,7 +722,13 @@ static void usage(FILE *f)
             "  --json FILE            write the results as one JSON object\n"
             "  --mark-dir DIR         create DIR/start and DIR/end at the window's edges\n"
             "  --seed N               seed for think times and choices\n"
-            "  --quiet                no human summary\n",
+            "  --quiet                no human summary\n"
+            "  --trace I              print every byte bot I (0-based) reads and writes to\n"
+            "                         stderr, escaped, one line per read or write\n"
+            "\n"
+            "Exit status: 0; 1 bad flags; 2 fewer than 90%% of the bots got into the game;\n"
+            "3 fewer than half of them had a command answered (combat: or a round) after\n"
+            "the login, with a line on stderr that says what the bots saw instead.\n",
             MB_MAX_BOTS, MB_MAX_DURATION);
 }
 
@@ -1480,7 +808,8 @@ int main(int argc, char **argv)
                        .mix = {1, 1, 1},
                        .prefix = "Bot",
                        .target = "dummy",
-                       .password = "warren-bench-pw"};
+                       .password = "warren-bench-pw",
+                       .trace = -1};
     const char *nodes = NULL, *pids = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1553,6 +882,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--seed") == 0) {
             NEEDV();
             o->seed = strtoull(v, NULL, 0);
+        } else if (strcmp(a, "--trace") == 0) {
+            NEEDV();
+            o->trace = (int64_t)parse_num(a, v, 0, MB_MAX_BOTS - 1);
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

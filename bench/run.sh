@@ -668,7 +668,10 @@ mud_wait_world() {
 # mud_case NAME LETTER BOTS MODE [RAMP [NODE_FLAGS [BOT_FLAGS]]]: RUNS runs, each on a fresh 3-node
 # cluster with telnet (so memory per character is measured on a fresh
 # process and no character of an earlier run is left in the world). Names
-# are M<LETTER><run letter><index letters>: unique per run.
+# are M<LETTER><run letter><index letters>: unique per run. A run whose
+# mudbots fails (most bots got no reply: its error line says what they saw)
+# fails the case, and the script exits 1 at the end (MUD_FAILED).
+MUD_FAILED=""
 mud_case() {
     mc_name=$1 mc_letter=$2 mc_bots=$3 mc_mode=$4 mc_ramp=${5:-5} mc_more=${6:-} mc_bot_more=${7:-}
     mc_desc="$mc_bots bots over 3 nodes, $mc_mode, $MUD_RATE cmds/s each, ramp ${mc_ramp} s"
@@ -676,6 +679,7 @@ mud_case() {
     mc_flags="$(mud_node_flags) $mc_more"
     log "($mc_name) $mc_desc; node flags: ${mc_flags:-none}"
     mc_r=1
+    mc_failed=0
     for mc_rl in a b c d e f g h i j k l m n o p q r s t u v w x y z; do
         [ $mc_r -le "$RUNS" ] || break
         CL_TELNET=1
@@ -687,9 +691,14 @@ mud_case() {
         run_mudbots "$mc_name" $mc_r "$mc_desc" -- --bots "$mc_bots" --mode "$mc_mode" \
             --rate "$MUD_RATE" --duration "$MUD_DURATION" --ramp "$mc_ramp" \
             --prefix "M$mc_letter$mc_rl" $mc_bot_more
+        [ "$rm_rc" -eq 0 ] || mc_failed=$((mc_failed + 1))
         stop_cluster
         mc_r=$((mc_r + 1))
     done
+    if [ $mc_failed -gt 0 ]; then
+        log "($mc_name) FAILED: $mc_failed of $RUNS runs (see mudbots' error line above)"
+        MUD_FAILED="${MUD_FAILED:+$MUD_FAILED }$mc_name"
+    fi
 }
 
 if want mud || want mud300; then mud_case mud300 a 300 spread 3; fi
@@ -774,3 +783,4 @@ mkdir -p "$RESULTS"
 echo '*' > "$RESULTS/.gitignore"
 "$BENCHSTAT" "$RECORDS" "$RESULTS/latest.json"
 log "results: $RESULTS/latest.json"
+[ -z "$MUD_FAILED" ] || { log "failed MUD cases: $MUD_FAILED"; exit 1; }
