@@ -101,7 +101,8 @@ $(BUILD)/tests/stock_raft: tests/cluster/lib/stock_raft.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-unit: deps $(UNIT_BINS) $(BUILD)/tests/stock_raft
+# mudbots too: tests/cluster/mud-bots.test.mjs runs the bench's MUD client.
+unit: deps $(UNIT_BINS) $(BUILD)/tests/stock_raft $(BUILD)/bench/mudbots
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
