@@ -73,7 +73,7 @@ deps:
 	    || ! command -v openssl >/dev/null \
 	    || ! command -v chromium >/dev/null \
 	    || ! command -v node >/dev/null || [ ! -x /usr/sbin/nft ] \
-	    || [ ! -x /usr/bin/promtool ]; then \
+	    || [ ! -x /usr/bin/promtool ] || ! command -v strace >/dev/null; then \
 	    sh scripts/install-deps.sh; \
 	fi
 

@@ -11,12 +11,14 @@ set -eu
 # prometheus: promtool and a real Prometheus server for tests/cluster/metrics.
 # openssl: the command line tool; `warren cluster up --tls` makes its
 # self-signed certificate with it.
+# strace: tests/cluster/commit-notice.test.mjs slows one node's disk writes
+# with it (a fault injector, like netem in the partition tests).
 
 PKGS="build-essential pkg-config
 libuv1-dev libraft-dev liblz4-dev libsodium-dev libjansson-dev
 libhttp-parser-dev libssl-dev libcmocka-dev libtelnet-dev zlib1g-dev libyaml-dev
 nginx libnginx-mod-stream openssl chromium nodejs npm iproute2 nftables procps curl
-prometheus"
+prometheus strace"
 # Optional: only with --fuzz (make fuzz).
 FUZZ_PKGS="clang libclang-rt-14-dev"
 if [ "${1:-}" = "--fuzz" ]; then

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 
 #include "cluster/raft_glue.h"
+#include "cluster/raft_notify.h"
 #include "common/log.h"
 
 static struct wr__early *early_of(struct raft_io *io)
@@ -158,7 +159,14 @@ static void early_recv(struct raft_io *io, struct raft_message *msg)
                     is_other_voter(e->raft, msg->request_vote.candidate_id);
     if (campaign)
         e->prevote_seen = io->time(io);
+    bool result = msg->type == RAFT_IO_APPEND_ENTRIES_RESULT;
+    raft_id from = msg->server_id;
+    struct raft_append_entries_result res = {0};
+    if (result)
+        res = msg->append_entries_result;
     e->recv(io, msg); /* libraft answers first: it refuses while it has a leader */
+    if (result) /* commit notices, not elections: the one hook on received messages */
+        wr__notify_on_result(wr__raft_notify(e->owner), e->raft, from, &res);
     if (campaign && e->raft->state == RAFT_FOLLOWER && may_campaign(e))
         schedule(e, 0, "a voter asks for a pre-vote and our leader is silent or gone");
 }

@@ -46,6 +46,8 @@ struct wr__early {
 
 /* The glue's early-election state (raft_glue.c). */
 struct wr__early *wr__raft_early(struct wr_raft *r);
+/* The glue's commit-notice state (raft_notify.h). */
+struct wr__notify *wr__raft_notify(struct wr_raft *r);
 
 /* Stand in front of @io's start (to see ticks and received messages);
  * after raft_uv_init, before raft_start. */

@@ -53,13 +53,17 @@ struct wr_raft {
     bool changing; /* a membership change of ours is in flight */
     struct wr_sendcap *sendcap; /* caps what libraft queues per peer */
     struct wr__early early;     /* early elections (raft_early.c) */
-    bool notify_armed;          /* send followers the commit index (raft_notify.c) */
-    uint64_t notices;           /* heartbeats sent early for it */
+    struct wr__notify notify;   /* commit notices (raft_notify.c) */
 };
 
 struct wr__early *wr__raft_early(struct wr_raft *r)
 {
     return &r->early;
+}
+
+struct wr__notify *wr__raft_notify(struct wr_raft *r)
+{
+    return &r->notify;
 }
 
 const char *wr_role_name(enum wr_role role)
@@ -229,10 +233,8 @@ static void watch_cb(uv_check_t *c)
     struct wr_raft *r = c->data;
     if (r->closing)
         return;
-    if (r->notify_armed) {
-        r->notify_armed = false;
-        r->notices += wr__notify_commit(r->raft, r->early.tick);
-    }
+    if (r->notify.armed)
+        wr__notify_run(&r->notify, r->raft, r->early.tick);
     raft_id id = 0;
     const char *address = NULL;
     raft_leader(r->raft, &id, &address);
@@ -710,7 +712,7 @@ int wr_raft_notify_commit(struct wr_raft *r)
 {
     if (r->closing || r->early.tick == NULL)
         return -1; /* no captured tick (raft_fixture servers): use a barrier */
-    r->notify_armed = true;
+    wr__notify_want(&r->notify, r->raft);
     return 0;
 }
 
@@ -718,7 +720,8 @@ void wr_raft_metrics(struct wr_raft *r, struct wr_prom *p)
 {
     wr_sendcap_metrics(r->sendcap, p);
     wr_prom_counter(p, "warren_raft_commit_notices_total",
-                    "heartbeats sent to followers at once to carry a new commit index", r->notices);
+                    "heartbeats sent to followers at once to carry a new commit index",
+                    r->notify.sent);
 }
 
 struct raft_uv_transport *wr_raft_transport(struct wr_raft *r)

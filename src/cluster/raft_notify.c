@@ -20,6 +20,19 @@
  * heartbeat carries without writing anything (replication.c,
  * replicationAppend with n == 0).
  *
+ * A follower that had not stored the entry yet when the heartbeat came
+ * (the leader committed it on the other followers' acknowledgements) can
+ * apply only what it has stored, and libraft gives it the commit index
+ * again only with the next AppendEntries. So the leader keeps, per
+ * follower, the commit index it wants the follower to learn and the index
+ * up to which a notice sent could have been applied (what the follower had
+ * acknowledged as stored); when the follower's acknowledgement passes the
+ * latter, it gets one more heartbeat, until it has learnt the commit
+ * index; usually one or two notices per follower per quiet commit, and
+ * none while the log is busy (the next entry carries the commit index).
+ * The first WR__NOTIFY_PEERS followers are tracked; any beyond wait for
+ * the heartbeat as before.
+ *
  * Why this is safe. last_send only paces heartbeats; Raft lets a leader
  * send an empty AppendEntries at any time, and it changes no log and no
  * term. The tick's other work (tick.c tickLeader: the contact-quorum check;
@@ -30,28 +43,76 @@
  * glue calls it from its after-iteration check. */
 #include "cluster/raft_notify.h"
 
+#include <string.h>
+
 /* libraft's progress states (progress.h, private): 0 probe, 1 pipeline,
  * 2 snapshot. */
 enum { PROGRESS_PIPELINE = 1 };
 
-unsigned wr__notify_commit(struct raft *raft, raft_io_tick_cb tick)
+static struct wr__notify_peer *peer_of(struct wr__notify *nt, raft_id id, bool add)
 {
-    if (tick == NULL || raft->state != RAFT_LEADER || raft->leader_state.progress == NULL)
+    for (size_t i = 0; i < nt->n; i++)
+        if (nt->peers[i].id == id)
+            return &nt->peers[i];
+    if (!add || nt->n == WR__NOTIFY_PEERS)
+        return NULL;
+    struct wr__notify_peer *p = &nt->peers[nt->n++];
+    memset(p, 0, sizeof *p);
+    p->id = id;
+    return p;
+}
+
+void wr__notify_want(struct wr__notify *nt, const struct raft *raft)
+{
+    if (raft->state != RAFT_LEADER)
+        return;
+    for (unsigned i = 0; i < raft->configuration.n; i++) {
+        raft_id id = raft->configuration.servers[i].id;
+        struct wr__notify_peer *p = id == raft->id ? NULL : peer_of(nt, id, true);
+        if (p != NULL && p->want < raft->commit_index)
+            p->want = raft->commit_index;
+    }
+    nt->armed = true;
+}
+
+void wr__notify_on_result(struct wr__notify *nt, const struct raft *raft, raft_id from,
+                          const struct raft_append_entries_result *res)
+{
+    if (raft->state != RAFT_LEADER || res->rejected != 0)
+        return;
+    struct wr__notify_peer *p = peer_of(nt, from, false);
+    if (p != NULL && p->want > p->told && res->last_log_index > p->told)
+        nt->armed = true;
+}
+
+unsigned wr__notify_run(struct wr__notify *nt, struct raft *raft, raft_io_tick_cb tick)
+{
+    nt->armed = false;
+    if (raft->state != RAFT_LEADER || raft->leader_state.progress == NULL) {
+        nt->n = 0; /* a later leadership starts afresh */
+        return 0;
+    }
+    if (tick == NULL)
         return 0;
     raft_index last = raft_last_index(raft);
     raft_time now = raft->io->time(raft->io);
     raft_time due = now >= raft->heartbeat_timeout ? now - raft->heartbeat_timeout : 0;
     unsigned n = 0;
     for (unsigned i = 0; i < raft->configuration.n; i++) {
-        struct raft_progress *p = &raft->leader_state.progress[i];
-        if (raft->configuration.servers[i].id == raft->id || p->state != PROGRESS_PIPELINE ||
-            p->next_index <= last)
+        struct raft_progress *pr = &raft->leader_state.progress[i];
+        struct wr__notify_peer *p = peer_of(nt, raft->configuration.servers[i].id, false);
+        /* Only a follower that has been sent the whole log: otherwise the
+         * entries on their way carry the commit index. */
+        if (p == NULL || p->want <= p->told || pr->state != PROGRESS_PIPELINE ||
+            pr->next_index <= last)
             continue;
-        if (p->last_send > due)
-            p->last_send = due;
+        if (pr->last_send > due)
+            pr->last_send = due;
+        p->told = pr->match_index < p->want ? pr->match_index : p->want;
         n++;
     }
     if (n > 0)
         tick(raft->io);
+    nt->sent += n;
     return n;
 }
