@@ -93,7 +93,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/bench/mudbots: $(filter bench/mudbots_%.c,$(BENCH_PARTS))
+$(foreach b,$(BENCH_BINS),$(eval $(b): $(filter bench/$(notdir $(b))_%.c,$(BENCH_PARTS))))
 
 # A stock libraft node (no authentication) for the cluster tests: the
 # positive control of security.test.mjs's forged RequestVote.
