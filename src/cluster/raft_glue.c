@@ -4,10 +4,10 @@
  * there is no state callback, and the data directory is not locked. */
 #include "cluster/raft_glue.h"
 #include "cluster/raft_early.h"
-#include "cluster/raft_notify.h"
-#include "common/metrics.h"
 #include "cluster/raft_internal.h"
+#include "cluster/raft_notify.h"
 #include "cluster/raft_sendcap.h"
+#include "common/metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
