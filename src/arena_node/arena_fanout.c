@@ -15,6 +15,15 @@
  * an idle node does not wake at the broadcast rate; after a quiet period
  * the first change goes out at once.
  *
+ * With --broadcast-phases K > 1 the joined clients are dealt into K groups
+ * (in the order they join) and each group has its own change set; the
+ * timer fires K times a period, each time for the next group. Every client
+ * still gets one frame per period, but a node writes to a K-th of its
+ * clients at a time, so a move that arrives during a broadcast waits for
+ * fewer writes. Measured at 1000 clients (bench/README.md): own-move p99
+ * 22.5 -> 13.9 ms and others' p99 65.8 -> 55.2 ms with K = 4, for about
+ * 10 % more node CPU per move; the default is 1.
+ *
  * A broadcast carries each changed player's state at the time of the
  * broadcast (never older than an ack the client already had), and a player
  * that left is dropped from the changes, so the order of its moves and its
@@ -35,29 +44,38 @@ const struct wr_arena *wr__arena_state(struct anode *n)
     return wr_world_module(n->world, WR_MODULE_ARENA);
 }
 
-void wr__arena_mark_dirty(struct anode *n, uint32_t id, bool full)
+static void changes_dirty(struct wr_arena_changes *ch, uint32_t id, bool full)
 {
     uint32_t was;
-    if (wr_u64map_get(&n->dirty_set, id, &was)) {
+    if (wr_u64map_get(&ch->set, id, &was)) {
         if (full && was != 2)
-            wr_u64map_put(&n->dirty_set, id, 2);
+            wr_u64map_put(&ch->set, id, 2);
         return;
     }
-    wr_u64map_put(&n->dirty_set, id, full ? 2 : 1);
-    if (n->n_dirty == n->cap_dirty) {
-        n->cap_dirty = n->cap_dirty ? n->cap_dirty * 2 : 256;
-        n->dirty = wr_realloc(n->dirty, n->cap_dirty * sizeof *n->dirty);
+    wr_u64map_put(&ch->set, id, full ? 2 : 1);
+    if (ch->n_dirty == ch->cap_dirty) {
+        ch->cap_dirty = ch->cap_dirty ? ch->cap_dirty * 2 : 256;
+        ch->dirty = wr_realloc(ch->dirty, ch->cap_dirty * sizeof *ch->dirty);
     }
-    n->dirty[n->n_dirty++] = id;
+    ch->dirty[ch->n_dirty++] = id;
+}
+
+void wr__arena_mark_dirty(struct anode *n, uint32_t id, bool full)
+{
+    for (unsigned g = 0; g < n->phases; g++)
+        changes_dirty(&n->ch[g], id, full);
 }
 
 void wr__arena_mark_left(struct anode *n, uint32_t id)
 {
-    if (n->n_left == n->cap_left) {
-        n->cap_left = n->cap_left ? n->cap_left * 2 : 64;
-        n->left = wr_realloc(n->left, n->cap_left * sizeof *n->left);
+    for (unsigned g = 0; g < n->phases; g++) {
+        struct wr_arena_changes *ch = &n->ch[g];
+        if (ch->n_left == ch->cap_left) {
+            ch->cap_left = ch->cap_left ? ch->cap_left * 2 : 64;
+            ch->left = wr_realloc(ch->left, ch->cap_left * sizeof *ch->left);
+        }
+        ch->left[ch->n_left++] = id;
     }
-    n->left[n->n_left++] = id;
 }
 
 void wr__arena_mark_ack(struct anode *n, struct client *c)
@@ -125,21 +143,21 @@ static struct wr_msg *encode_full(struct anode *n, bool binary)
     return m;
 }
 
-/* The changes since the last broadcast as one JSON update (NULL if no
- * changed player is still there). */
-static struct wr_msg *encode_changes_json(struct anode *n)
+/* The changes since the phase's last broadcast as one JSON update (NULL
+ * if no changed player is still there). */
+static struct wr_msg *encode_changes_json(struct anode *n, const struct wr_arena_changes *ch)
 {
     const struct wr_arena *a = wr__arena_state(n);
     struct wr_writer w;
-    wr_writer_init(&w, 64 + n->n_dirty * 48);
+    wr_writer_init(&w, 64 + ch->n_dirty * 48);
     wr_put_bytes(&w, UPDATE_HEAD, sizeof UPDATE_HEAD - 1);
     bool first = true;
-    for (size_t i = 0; i < n->n_dirty; i++) {
-        const struct wr_arena_player *p = wr_arena_by_id(a, n->dirty[i]);
+    for (size_t i = 0; i < ch->n_dirty; i++) {
+        const struct wr_arena_player *p = wr_arena_by_id(a, ch->dirty[i]);
         uint32_t kind = 1;
         if (p == NULL)
             continue; /* it left: the left message says so */
-        wr_u64map_get(&n->dirty_set, p->id, &kind);
+        wr_u64map_get(&ch->set, p->id, &kind);
         put_player(&w, p, first, kind == 2);
         first = false;
     }
@@ -152,19 +170,19 @@ static struct wr_msg *encode_changes_json(struct anode *n)
 
 /* The changes and the players that left as one binary update (NULL if
  * there is nothing). */
-static struct wr_msg *encode_changes_binary(struct anode *n)
+static struct wr_msg *encode_changes_binary(struct anode *n, const struct wr_arena_changes *ch)
 {
     const struct wr_arena *a = wr__arena_state(n);
     struct wr_awire_enc e;
     wr_awire_enc_init(&e);
-    for (size_t i = 0; i < n->n_left; i++)
-        wr_awire_put_left(&e, n->left[i]);
-    for (size_t i = 0; i < n->n_dirty; i++) {
-        const struct wr_arena_player *p = wr_arena_by_id(a, n->dirty[i]);
+    for (size_t i = 0; i < ch->n_left; i++)
+        wr_awire_put_left(&e, ch->left[i]);
+    for (size_t i = 0; i < ch->n_dirty; i++) {
+        const struct wr_arena_player *p = wr_arena_by_id(a, ch->dirty[i]);
         uint32_t kind = 1;
         if (p == NULL)
             continue;
-        wr_u64map_get(&n->dirty_set, p->id, &kind);
+        wr_u64map_get(&ch->set, p->id, &kind);
         if (kind == 2)
             wr_awire_put_full(&e, p);
         else
@@ -235,28 +253,45 @@ static void send_acks(struct anode *n)
         n->round = 1;
 }
 
-static void clear_changes(struct anode *n)
+static bool changes_empty(const struct wr_arena_changes *ch)
 {
-    n->n_dirty = 0;
-    wr_u64map_clear(&n->dirty_set);
-    n->n_left = 0;
+    return ch->n_dirty == 0 && ch->n_left == 0;
 }
 
-/* Send the changes since the last broadcast to every joined client that
- * is not owed the full list (which this iteration's flush sends). */
-static void broadcast(struct anode *n)
+static void clear_changes(struct wr_arena_changes *ch)
 {
+    ch->n_dirty = 0;
+    wr_u64map_clear(&ch->set);
+    ch->n_left = 0;
+}
+
+static bool any_changes(const struct anode *n)
+{
+    for (unsigned g = 0; g < n->phases; g++)
+        if (!changes_empty(&n->ch[g]))
+            return true;
+    return false;
+}
+
+/* Send phase @g's changes since its last broadcast to every joined client
+ * of that phase that is not owed the full list (which this iteration's
+ * flush sends). */
+static void broadcast(struct anode *n, unsigned g)
+{
+    struct wr_arena_changes *ch = &n->ch[g];
     n->last_bcast = uv_now(wr_node_loop(n->wn));
+    if (changes_empty(ch))
+        return;
     struct wr_msg *json = NULL, *bin = NULL;
     struct wr_msg **lefts = NULL;
     bool json_done = false, bin_done = false;
     uint32_t it = 0;
     for (struct client *c; n->n_joined > 0 && (c = wr_client_table_next_bound(&n->clients, &it));) {
-        if (c->state != C_JOINED || c->needs_full)
+        if (c->state != C_JOINED || c->needs_full || c->phase != g)
             continue;
         if (c->binary) {
             if (!bin_done) {
-                bin = encode_changes_binary(n);
+                bin = encode_changes_binary(n, ch);
                 bin_done = true;
             }
             if (bin != NULL)
@@ -264,12 +299,12 @@ static void broadcast(struct anode *n)
             continue;
         }
         if (!json_done) {
-            json = encode_changes_json(n);
-            if (n->n_left > 0) {
-                lefts = wr_malloc(n->n_left * sizeof *lefts);
-                for (size_t i = 0; i < n->n_left; i++) {
+            json = encode_changes_json(n, ch);
+            if (ch->n_left > 0) {
+                lefts = wr_malloc(ch->n_left * sizeof *lefts);
+                for (size_t i = 0; i < ch->n_left; i++) {
                     char msg[64];
-                    int len = snprintf(msg, sizeof msg, "{\"t\":\"left\",\"id\":%u}", n->left[i]);
+                    int len = snprintf(msg, sizeof msg, "{\"t\":\"left\",\"id\":%u}", ch->left[i]);
                     lefts[i] = wr_msg_new(msg, (size_t)len);
                 }
             }
@@ -277,24 +312,33 @@ static void broadcast(struct anode *n)
         }
         if (json != NULL)
             wr_conn_send_msg(c->conn, json);
-        for (size_t i = 0; lefts != NULL && i < n->n_left; i++)
+        for (size_t i = 0; lefts != NULL && i < ch->n_left; i++)
             wr_conn_send_msg(c->conn, lefts[i]);
     }
     wr_msg_unref(json);
     wr_msg_unref(bin);
-    for (size_t i = 0; lefts != NULL && i < n->n_left; i++)
+    for (size_t i = 0; lefts != NULL && i < ch->n_left; i++)
         wr_msg_unref(lefts[i]);
     free(lefts);
-    clear_changes(n);
+    clear_changes(ch);
 }
 
+static void arm_broadcast(struct anode *n);
+
+/* One phase per tick, in turn; the timer goes on while a phase has
+ * changes waiting. */
 static void bcast_cb(uv_timer_t *t)
 {
-    broadcast(t->data);
+    struct anode *n = t->data;
+    broadcast(n, n->next_phase);
+    n->next_phase = (n->next_phase + 1) % n->phases;
+    if (any_changes(n))
+        arm_broadcast(n);
 }
 
-/* Changes wait: broadcast one period after the last broadcast (at once if
- * that is past). Nothing is armed while nothing changed. */
+/* Changes wait: the next phase's broadcast comes a period/phases after the
+ * last one (at once if that is past). Nothing is armed while nothing
+ * changed. */
 static void arm_broadcast(struct anode *n)
 {
     if (n->stopped)
@@ -307,7 +351,7 @@ static void arm_broadcast(struct anode *n)
     }
     if (uv_is_active((uv_handle_t *)&n->bcast))
         return;
-    uint64_t now = uv_now(loop), due = n->last_bcast + n->period_ms;
+    uint64_t now = uv_now(loop), due = n->last_bcast + n->period_ms / n->phases;
     uv_timer_start(&n->bcast, bcast_cb, due > now ? due - now : 0, 0);
 }
 
@@ -318,14 +362,17 @@ void wr__arena_flush(void *g)
         deliver_full(n);
     if (n->n_acks > 0)
         send_acks(n);
-    if (n->n_dirty == 0 && n->n_left == 0)
+    if (!any_changes(n))
         return;
-    if (n->n_joined == 0)
-        clear_changes(n); /* nobody to tell: a later welcome lists them all */
-    else if (n->period_ms == 0)
-        broadcast(n);
-    else
+    if (n->n_joined == 0) {
+        for (unsigned ph = 0; ph < n->phases; ph++)
+            clear_changes(&n->ch[ph]); /* nobody to tell: a later welcome lists them all */
+    } else if (n->period_ms == 0) {
+        for (unsigned ph = 0; ph < n->phases; ph++)
+            broadcast(n, ph);
+    } else {
         arm_broadcast(n);
+    }
 }
 
 void wr__arena_fanout_stop(void *g)
@@ -338,10 +385,19 @@ void wr__arena_fanout_stop(void *g)
     }
 }
 
+void wr__arena_fanout_init(struct anode *n, unsigned phases)
+{
+    n->phases = phases >= 1 && phases <= WR_ARENA_MAX_PHASES ? phases : 1;
+    for (unsigned g = 0; g < WR_ARENA_MAX_PHASES; g++)
+        wr_u64map_init(&n->ch[g].set);
+}
+
 void wr__arena_fanout_free(struct anode *n)
 {
-    wr_u64map_free(&n->dirty_set);
-    free(n->dirty);
-    free(n->left);
+    for (unsigned g = 0; g < WR_ARENA_MAX_PHASES; g++) {
+        wr_u64map_free(&n->ch[g].set);
+        free(n->ch[g].dirty);
+        free(n->ch[g].left);
+    }
     free(n->acks);
 }

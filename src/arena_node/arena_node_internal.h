@@ -20,6 +20,18 @@ enum client_state { C_CONNECTED, C_JOINING, C_RESUMING, C_JOINED, C_LEAVING };
 
 struct anode;
 
+#define WR_ARENA_MAX_PHASES 8
+
+/* Players changed since a phase's last broadcast (set: id -> 1 moved,
+ * 2 full record), and players that left, in order. */
+struct wr_arena_changes {
+    uint32_t *dirty;
+    size_t n_dirty, cap_dirty;
+    struct wr_u64map set;
+    uint32_t *left;
+    size_t n_left, cap_left;
+};
+
 struct client {
     struct anode *node;
     struct wr_conn *conn;
@@ -34,6 +46,7 @@ struct client {
     bool binary;     /* asked for binary updates ("enc":"bin" in join/resume) */
     bool needs_full; /* welcomed: owed the list of every player */
     bool moved;      /* told to move elsewhere (drain) and closed */
+    uint8_t phase;   /* its broadcast phase (anode.phases) */
 };
 
 struct anode {
@@ -43,14 +56,13 @@ struct anode {
     struct wr_client_table clients; /* struct client *, by slot */
     size_t n_joined;
 
-    /* Changes for everyone, sent at the broadcast rate (arena_fanout.c):
-     * players changed since the last broadcast (dirty_set: id -> 1 moved,
-     * 2 full record), players that left, in order. */
-    uint32_t *dirty;
-    size_t n_dirty, cap_dirty;
-    struct wr_u64map dirty_set;
-    uint32_t *left;
-    size_t n_left, cap_left;
+    /* Changes for everyone, sent at the broadcast rate (arena_fanout.c),
+     * one set per broadcast phase: the clients are split into `phases`
+     * groups whose broadcasts are spread over the period. */
+    struct wr_arena_changes ch[WR_ARENA_MAX_PHASES];
+    unsigned phases;     /* 1..WR_ARENA_MAX_PHASES */
+    unsigned next_phase; /* the phase the next broadcast is for */
+    uint32_t phase_rr;   /* joins so far: a new client's phase */
     size_t n_needs_full;
 
     /* Own acknowledgements owed in this loop iteration: sessions, each
@@ -63,7 +75,7 @@ struct anode {
     bool bcast_init;       /* bcast was initialised (lazily) */
     bool stopped;          /* the node is shutting down: arm nothing */
     uint64_t period_ms;    /* broadcast period; 0: every loop iteration */
-    uint64_t last_bcast;   /* uv_now of the last broadcast */
+    uint64_t last_bcast;   /* uv_now of the last broadcast (of any phase) */
 
     uint64_t last_expiry_round;
     uint64_t last_presence_round;
@@ -87,6 +99,7 @@ void wr__arena_mark_ack(struct anode *n, struct client *c);
 void wr__arena_flush(void *g);
 /* game.stop: close the broadcast timer. */
 void wr__arena_fanout_stop(void *g);
+void wr__arena_fanout_init(struct anode *n, unsigned phases);
 void wr__arena_fanout_free(struct anode *n);
 
 #endif
