@@ -130,7 +130,8 @@ const median = (v) => {
 
 // The same with --broadcast-phases 3 (the clients' broadcasts spread over
 // the period in three groups): every client still gets at most ~HZ
-// frames a second, and nothing is lost or shown again.
+// frames a second, nothing is lost or shown again, and two clients of one
+// node in different groups get their broadcasts apart in time.
 for (const phases of [1, 3]) test(
     `fan-out: own acks at once, others coalesced at --broadcast-hz, binary and JSON clients agree, nothing lost (--broadcast-phases ${phases})`,
     { timeout: 120000 },
@@ -242,6 +243,22 @@ for (const phases of [1, 3]) test(
                 `${cl.label}: ${bcast.length} broadcast frames in ${secs.toFixed(2)} s at --broadcast-hz ${HZ}`,
             );
             assert.ok(perFrame >= 2, `${cl.label}: ${perFrame.toFixed(1)} players per broadcast frame (coalesced)`);
+        }
+
+        // Phases: on each node the mover joined first and the observer
+        // second, so with 3 phases they are in different groups and their
+        // broadcasts come about a third of a period apart; with 1 phase
+        // they come in the same loop iteration. (The one case is the
+        // other's control.)
+        const bcastTimes = (cl) =>
+            cl.frames.filter((f) => f.at >= start && f.at <= end && !f.full && f.players.some((p) => p.id !== cl.id)).map((f) => f.at);
+        for (let i = 0; i < movers.length; i++) {
+            const mt = bcastTimes(movers[i]);
+            const gaps = bcastTimes(observers[i]).map((t) => Math.min(...mt.map((u) => Math.abs(u - t))));
+            const gap = median(gaps);
+            console.log(`fanout_phase node=${movers[i].nodeId} phases=${phases} median_gap_ms=${gap}`);
+            if (phases === 1) assert.ok(gap < PERIOD / 6, `node ${movers[i].nodeId}: one phase, broadcasts ${gap} ms apart`);
+            else assert.ok(gap >= PERIOD / 6, `node ${movers[i].nodeId}: ${phases} phases, broadcasts ${gap} ms apart (expected about ${Math.round(PERIOD / phases)})`);
         }
 
         // Idle: once nothing changes, nothing is sent.
