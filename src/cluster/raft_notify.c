@@ -30,8 +30,8 @@
  * latter, it gets one more heartbeat, until it has learnt the commit
  * index; usually one or two notices per follower per quiet commit, and
  * none while the log is busy (the next entry carries the commit index).
- * The first WR__NOTIFY_PEERS followers are tracked; any beyond wait for
- * the heartbeat as before.
+ * Up to WR__NOTIFY_PEERS followers are tracked (removed members are
+ * forgotten); any beyond wait for the heartbeat as before.
  *
  * Why this is safe. last_send only paces heartbeats; Raft lets a leader
  * send an empty AppendEntries at any time, and it changes no log and no
@@ -62,10 +62,24 @@ static struct wr__notify_peer *peer_of(struct wr__notify *nt, raft_id id, bool a
     return p;
 }
 
+static bool in_configuration(const struct raft *raft, raft_id id)
+{
+    for (unsigned i = 0; i < raft->configuration.n; i++)
+        if (raft->configuration.servers[i].id == id)
+            return true;
+    return false;
+}
+
 void wr__notify_want(struct wr__notify *nt, const struct raft *raft)
 {
     if (raft->state != RAFT_LEADER)
         return;
+    /* Forget removed members, so that their slots serve new ones. */
+    for (size_t i = 0; i < nt->n;)
+        if (in_configuration(raft, nt->peers[i].id))
+            i++;
+        else
+            nt->peers[i] = nt->peers[--nt->n];
     for (unsigned i = 0; i < raft->configuration.n; i++) {
         raft_id id = raft->configuration.servers[i].id;
         struct wr__notify_peer *p = id == raft->id ? NULL : peer_of(nt, id, true);
